@@ -1,0 +1,569 @@
+-- Data model: every table of DESIGN.md section 3.
+--
+-- Conventions: identifiers are bigint identity columns unless a natural code
+-- fits; money is numeric(14,2); times are timestamptz; distances kilometres;
+-- labor durations minutes numeric(10,2).  Columns that triggers maintain are
+-- said to be so in their comments.
+
+------------------------------------------------------------------------------
+-- Settings (one row per tunable of the domain rules)
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.setting (
+	name        text PRIMARY KEY,
+	value       text NOT NULL,
+	description text NOT NULL DEFAULT '',
+	dump        boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE repairsys.setting IS 'Tunables of the domain rules (reopen window, rework window, tax rates, ...); read with repairsys.setting_value()';
+COMMENT ON COLUMN repairsys.setting.name IS 'Name of the setting';
+COMMENT ON COLUMN repairsys.setting.value IS 'Value, as text in the input syntax of its type (interval, numeric, ...)';
+COMMENT ON COLUMN repairsys.setting.description IS 'What the setting controls';
+COMMENT ON COLUMN repairsys.setting.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
+
+------------------------------------------------------------------------------
+-- Organisation, customers, assets, technicians
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.service_center (
+	id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	name        text NOT NULL CHECK (name <> ''),
+	lat         double precision CHECK (lat BETWEEN -90 AND 90),
+	lon         double precision CHECK (lon BETWEEN -180 AND 180),
+	time_zone   text NOT NULL DEFAULT 'UTC',
+	address     text,
+	created_at  timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (name)
+);
+COMMENT ON TABLE repairsys.service_center IS 'Service points (网点) that hold technicians and stock';
+COMMENT ON COLUMN repairsys.service_center.id IS 'Service center id';
+COMMENT ON COLUMN repairsys.service_center.name IS 'Unique name of the service center';
+COMMENT ON COLUMN repairsys.service_center.lat IS 'Latitude in degrees (WGS 84)';
+COMMENT ON COLUMN repairsys.service_center.lon IS 'Longitude in degrees (WGS 84)';
+COMMENT ON COLUMN repairsys.service_center.time_zone IS 'IANA time zone of the center (business hours and holidays are local to it)';
+COMMENT ON COLUMN repairsys.service_center.address IS 'Postal address';
+COMMENT ON COLUMN repairsys.service_center.created_at IS 'When the row was created';
+
+CREATE TABLE repairsys.customer (
+	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	name              text NOT NULL CHECK (name <> ''),
+	phone             text,
+	email             text CHECK (email IS NULL OR email LIKE '%_@_%'),
+	address           text,
+	lat               double precision CHECK (lat BETWEEN -90 AND 90),
+	lon               double precision CHECK (lon BETWEEN -180 AND 180),
+	service_center_id bigint REFERENCES repairsys.service_center,
+	db_role           name UNIQUE,
+	created_at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE repairsys.customer IS 'Customer archive (客户档案)';
+COMMENT ON COLUMN repairsys.customer.id IS 'Customer id';
+COMMENT ON COLUMN repairsys.customer.name IS 'Customer name';
+COMMENT ON COLUMN repairsys.customer.phone IS 'Phone number';
+COMMENT ON COLUMN repairsys.customer.email IS 'E-mail address';
+COMMENT ON COLUMN repairsys.customer.address IS 'Service address';
+COMMENT ON COLUMN repairsys.customer.lat IS 'Latitude of the service address in degrees';
+COMMENT ON COLUMN repairsys.customer.lon IS 'Longitude of the service address in degrees';
+COMMENT ON COLUMN repairsys.customer.service_center_id IS 'Home service center; when NULL a new ticket goes to the center nearest to its location';
+COMMENT ON COLUMN repairsys.customer.db_role IS 'Database login role of the customer (row-level security maps it to this row)';
+COMMENT ON COLUMN repairsys.customer.created_at IS 'When the customer was registered';
+CREATE INDEX customer_service_center_idx ON repairsys.customer (service_center_id);
+
+CREATE TABLE repairsys.asset (
+	id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	customer_id    bigint NOT NULL REFERENCES repairsys.customer,
+	model          text NOT NULL CHECK (model <> ''),
+	serial_no      text,
+	purchased_at   date,
+	purchase_price numeric(14,2) CHECK (purchase_price >= 0),
+	warranty_until date,
+	CHECK (warranty_until IS NULL OR purchased_at IS NULL OR warranty_until >= purchased_at),
+	UNIQUE (model, serial_no)
+);
+COMMENT ON TABLE repairsys.asset IS 'A unit a customer bought and may bring for repair';
+COMMENT ON COLUMN repairsys.asset.id IS 'Asset id';
+COMMENT ON COLUMN repairsys.asset.customer_id IS 'Owner of the unit';
+COMMENT ON COLUMN repairsys.asset.model IS 'Product model';
+COMMENT ON COLUMN repairsys.asset.serial_no IS 'Serial number (unique per model)';
+COMMENT ON COLUMN repairsys.asset.purchased_at IS 'Date of purchase';
+COMMENT ON COLUMN repairsys.asset.purchase_price IS 'Price paid for the unit';
+COMMENT ON COLUMN repairsys.asset.warranty_until IS 'Last day of the product warranty (inclusive)';
+CREATE INDEX asset_customer_idx ON repairsys.asset (customer_id);
+
+CREATE TABLE repairsys.technician (
+	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	name              text NOT NULL CHECK (name <> ''),
+	service_center_id bigint REFERENCES repairsys.service_center,
+	lat               double precision CHECK (lat BETWEEN -90 AND 90),
+	lon               double precision CHECK (lon BETWEEN -180 AND 180),
+	capacity          integer NOT NULL DEFAULT 5 CHECK (capacity >= 0),
+	hourly_cost       numeric(14,2) NOT NULL DEFAULT 0 CHECK (hourly_cost >= 0),
+	active            boolean NOT NULL DEFAULT true,
+	db_role           name UNIQUE,
+	created_at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE repairsys.technician IS 'Field or bench technicians';
+COMMENT ON COLUMN repairsys.technician.id IS 'Technician id';
+COMMENT ON COLUMN repairsys.technician.name IS 'Technician name';
+COMMENT ON COLUMN repairsys.technician.service_center_id IS 'Service center the technician belongs to';
+COMMENT ON COLUMN repairsys.technician.lat IS 'Latitude of the technician''s base in degrees';
+COMMENT ON COLUMN repairsys.technician.lon IS 'Longitude of the technician''s base in degrees';
+COMMENT ON COLUMN repairsys.technician.capacity IS 'Maximum number of open tickets at once';
+COMMENT ON COLUMN repairsys.technician.hourly_cost IS 'Cost of one hour of the technician''s work to the company';
+COMMENT ON COLUMN repairsys.technician.active IS 'False for technicians who take no new work';
+COMMENT ON COLUMN repairsys.technician.db_role IS 'Database login role of the technician (row-level security maps it to this row)';
+COMMENT ON COLUMN repairsys.technician.created_at IS 'When the technician was registered';
+CREATE INDEX technician_service_center_idx ON repairsys.technician (service_center_id);
+
+CREATE TABLE repairsys.technician_skill (
+	technician_id bigint NOT NULL REFERENCES repairsys.technician ON DELETE CASCADE,
+	skill         text NOT NULL CHECK (skill <> ''),
+	level         integer NOT NULL CHECK (level BETWEEN 1 AND 5),
+	PRIMARY KEY (technician_id, skill)
+);
+COMMENT ON TABLE repairsys.technician_skill IS 'Skills of technicians with their level 1 (novice) to 5 (expert)';
+COMMENT ON COLUMN repairsys.technician_skill.technician_id IS 'Technician';
+COMMENT ON COLUMN repairsys.technician_skill.skill IS 'Skill name, matched against service_type.required_skill';
+COMMENT ON COLUMN repairsys.technician_skill.level IS 'Level 1..5';
+CREATE INDEX technician_skill_skill_idx ON repairsys.technician_skill (skill, level);
+
+------------------------------------------------------------------------------
+-- Catalog and pricing rules
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.service_type (
+	code             text PRIMARY KEY CHECK (code ~ '^[a-z0-9_]+$'),
+	name             text NOT NULL CHECK (name <> ''),
+	required_skill   text,
+	min_skill_level  integer NOT NULL DEFAULT 1 CHECK (min_skill_level BETWEEN 1 AND 5),
+	labor_fee        repairsys.fee_tier NOT NULL,
+	travel_fee       repairsys.fee_tier,
+	callout_fee      numeric(14,2) NOT NULL DEFAULT 0 CHECK (callout_fee >= 0),
+	est_minutes_low  numeric(10,2) CHECK (est_minutes_low >= 0),
+	est_minutes_high numeric(10,2) CHECK (est_minutes_high >= 0),
+	CHECK (est_minutes_high IS NULL OR est_minutes_low IS NULL OR est_minutes_high >= est_minutes_low)
+);
+COMMENT ON TABLE repairsys.service_type IS 'Catalog of services with their price schedules';
+COMMENT ON COLUMN repairsys.service_type.code IS 'Short code (lower case letters, digits, underscores)';
+COMMENT ON COLUMN repairsys.service_type.name IS 'Name shown to customers';
+COMMENT ON COLUMN repairsys.service_type.required_skill IS 'Skill a technician needs for this service (NULL: any)';
+COMMENT ON COLUMN repairsys.service_type.min_skill_level IS 'Minimum level of the required skill';
+COMMENT ON COLUMN repairsys.service_type.labor_fee IS 'Labor price schedule per minute of work';
+COMMENT ON COLUMN repairsys.service_type.travel_fee IS 'Travel price schedule per km (NULL: travel is free)';
+COMMENT ON COLUMN repairsys.service_type.callout_fee IS 'Fixed call-out fee per visit';
+COMMENT ON COLUMN repairsys.service_type.est_minutes_low IS 'Estimated labor minutes, low end';
+COMMENT ON COLUMN repairsys.service_type.est_minutes_high IS 'Estimated labor minutes, high end';
+
+CREATE TABLE repairsys.complexity_rule (
+	level  integer PRIMARY KEY CHECK (level BETWEEN 1 AND 5),
+	factor numeric(6,3) NOT NULL CHECK (factor > 0),
+	dump   boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE repairsys.complexity_rule IS 'Labor price factor for each complexity level';
+COMMENT ON COLUMN repairsys.complexity_rule.level IS 'Complexity level 1..5';
+COMMENT ON COLUMN repairsys.complexity_rule.factor IS 'Factor applied to the labor charge (1.000: no change)';
+COMMENT ON COLUMN repairsys.complexity_rule.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
+
+CREATE TABLE repairsys.urgency_rule (
+	urgency       text PRIMARY KEY CHECK (urgency IN ('normal', 'urgent', 'emergency')),
+	surcharge_pct numeric(6,2) NOT NULL CHECK (surcharge_pct >= 0),
+	dump          boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE repairsys.urgency_rule IS 'Surcharge for each urgency';
+COMMENT ON COLUMN repairsys.urgency_rule.urgency IS 'normal, urgent or emergency';
+COMMENT ON COLUMN repairsys.urgency_rule.surcharge_pct IS 'Surcharge in percent of labor';
+COMMENT ON COLUMN repairsys.urgency_rule.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
+
+CREATE TABLE repairsys.sla_policy (
+	service_type   text NOT NULL REFERENCES repairsys.service_type ON UPDATE CASCADE ON DELETE CASCADE,
+	urgency        text NOT NULL REFERENCES repairsys.urgency_rule,
+	respond_within repairsys.sla_interval NOT NULL,
+	resolve_within repairsys.sla_interval NOT NULL,
+	PRIMARY KEY (service_type, urgency)
+);
+COMMENT ON TABLE repairsys.sla_policy IS 'Response and resolution targets per service type and urgency';
+COMMENT ON COLUMN repairsys.sla_policy.service_type IS 'Service type';
+COMMENT ON COLUMN repairsys.sla_policy.urgency IS 'Urgency';
+COMMENT ON COLUMN repairsys.sla_policy.respond_within IS 'Target from opening to first response';
+COMMENT ON COLUMN repairsys.sla_policy.resolve_within IS 'Target from opening to resolution (paused states do not count)';
+
+CREATE TABLE repairsys.holiday (
+	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	service_center_id bigint REFERENCES repairsys.service_center ON DELETE CASCADE,
+	day               date NOT NULL,
+	name              text NOT NULL DEFAULT ''
+);
+COMMENT ON TABLE repairsys.holiday IS 'Closed dates of one service center, or of all centers';
+COMMENT ON COLUMN repairsys.holiday.id IS 'Holiday id';
+COMMENT ON COLUMN repairsys.holiday.service_center_id IS 'Center that is closed (NULL: all centers)';
+COMMENT ON COLUMN repairsys.holiday.day IS 'Closed local date';
+COMMENT ON COLUMN repairsys.holiday.name IS 'Name of the holiday';
+CREATE UNIQUE INDEX holiday_center_day_key ON repairsys.holiday (coalesce(service_center_id, 0), day);
+
+------------------------------------------------------------------------------
+-- Workflow definition (data, so a company can add its own states)
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.ticket_status (
+	code        text PRIMARY KEY CHECK (code ~ '^[a-z][a-z0-9_]*$'),
+	name        text NOT NULL,
+	is_initial  boolean NOT NULL DEFAULT false,
+	is_terminal boolean NOT NULL DEFAULT false,
+	pauses_sla  boolean NOT NULL DEFAULT false,
+	max_dwell   interval CHECK (max_dwell > interval '0'),
+	sort_order  integer NOT NULL DEFAULT 100,
+	dump        boolean NOT NULL DEFAULT true,
+	CHECK (NOT (is_initial AND is_terminal))
+);
+CREATE UNIQUE INDEX ticket_status_one_initial ON repairsys.ticket_status (is_initial) WHERE is_initial;
+COMMENT ON TABLE repairsys.ticket_status IS 'States of the ticket workflow (自定义工单流程: add rows for states of your own)';
+COMMENT ON COLUMN repairsys.ticket_status.code IS 'State code';
+COMMENT ON COLUMN repairsys.ticket_status.name IS 'Name shown to people';
+COMMENT ON COLUMN repairsys.ticket_status.is_initial IS 'The state every ticket starts in (exactly one)';
+COMMENT ON COLUMN repairsys.ticket_status.is_terminal IS 'No transition leaves it; the ticket is finished';
+COMMENT ON COLUMN repairsys.ticket_status.pauses_sla IS 'Time spent in this state does not count against the resolution target';
+COMMENT ON COLUMN repairsys.ticket_status.max_dwell IS 'A ticket in this state longer than this is flagged stuck (NULL: never)';
+COMMENT ON COLUMN repairsys.ticket_status.sort_order IS 'Display order';
+COMMENT ON COLUMN repairsys.ticket_status.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
+
+CREATE TABLE repairsys.ticket_transition (
+	from_status text NOT NULL REFERENCES repairsys.ticket_status ON UPDATE CASCADE,
+	to_status   text NOT NULL REFERENCES repairsys.ticket_status ON UPDATE CASCADE,
+	guard       text CHECK (guard IN ('has_technician', 'estimate_approved', 'labor_recorded', 'settled', 'reopen_window')),
+	enabled     boolean NOT NULL DEFAULT true,
+	dump        boolean NOT NULL DEFAULT true,
+	PRIMARY KEY (from_status, to_status),
+	CHECK (from_status <> to_status)
+);
+COMMENT ON TABLE repairsys.ticket_transition IS 'Allowed status changes and the guard each requires';
+COMMENT ON COLUMN repairsys.ticket_transition.from_status IS 'State the ticket leaves';
+COMMENT ON COLUMN repairsys.ticket_transition.to_status IS 'State the ticket enters';
+COMMENT ON COLUMN repairsys.ticket_transition.guard IS 'Built-in condition that must hold: has_technician, estimate_approved, labor_recorded, settled, reopen_window (NULL: none)';
+COMMENT ON COLUMN repairsys.ticket_transition.enabled IS 'False disables a transition (use this rather than DELETE for seeded rows, so pg_dump keeps the change)';
+COMMENT ON COLUMN repairsys.ticket_transition.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
+
+------------------------------------------------------------------------------
+-- Tickets and their history
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.ticket (
+	id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	customer_id          bigint NOT NULL REFERENCES repairsys.customer,
+	asset_id             bigint REFERENCES repairsys.asset,
+	service_type         text NOT NULL REFERENCES repairsys.service_type ON UPDATE CASCADE,
+	complexity           integer NOT NULL DEFAULT 1 CHECK (complexity BETWEEN 1 AND 5),
+	urgency              text NOT NULL DEFAULT 'normal' CHECK (urgency IN ('normal', 'urgent', 'emergency')),
+	channel              text NOT NULL DEFAULT 'web' CHECK (channel IN ('phone', 'web', 'app', 'mini_program', 'walk_in')),
+	description          text,
+	lat                  double precision CHECK (lat BETWEEN -90 AND 90),
+	lon                  double precision CHECK (lon BETWEEN -180 AND 180),
+	service_center_id    bigint REFERENCES repairsys.service_center,
+	status               text NOT NULL DEFAULT 'new' REFERENCES repairsys.ticket_status ON UPDATE CASCADE,
+	technician_id        bigint REFERENCES repairsys.technician,
+	opened_at            timestamptz NOT NULL DEFAULT now(),
+	first_response_at    timestamptz,
+	respond_by           timestamptz,
+	resolve_by           timestamptz,
+	resolved_at          timestamptz,
+	closed_at            timestamptz,
+	status_changed_at    timestamptz,
+	reopen_count         integer NOT NULL DEFAULT 0 CHECK (reopen_count >= 0),
+	labor_minutes        numeric(10,2) CHECK (labor_minutes >= 0),
+	travel_km            numeric(10,3) CHECK (travel_km >= 0),
+	estimate_approved_at timestamptz,
+	warranty_void        boolean NOT NULL DEFAULT false,
+	CHECK (resolved_at IS NULL OR resolved_at >= opened_at),
+	CHECK (closed_at IS NULL OR closed_at >= opened_at)
+);
+COMMENT ON TABLE repairsys.ticket IS 'Repair tickets (工单); status changes are checked by the life-cycle trigger';
+COMMENT ON COLUMN repairsys.ticket.id IS 'Ticket id';
+COMMENT ON COLUMN repairsys.ticket.customer_id IS 'Customer who asked for the repair';
+COMMENT ON COLUMN repairsys.ticket.asset_id IS 'Unit to repair (must belong to the customer)';
+COMMENT ON COLUMN repairsys.ticket.service_type IS 'Service type code';
+COMMENT ON COLUMN repairsys.ticket.complexity IS 'Complexity level 1..5 (labor price factor)';
+COMMENT ON COLUMN repairsys.ticket.urgency IS 'normal, urgent or emergency (surcharge and SLA policy)';
+COMMENT ON COLUMN repairsys.ticket.channel IS 'Where the request came from: phone, web, app, mini_program, walk_in';
+COMMENT ON COLUMN repairsys.ticket.description IS 'Problem as the customer described it';
+COMMENT ON COLUMN repairsys.ticket.lat IS 'Latitude of the repair location (default: the customer''s)';
+COMMENT ON COLUMN repairsys.ticket.lon IS 'Longitude of the repair location (default: the customer''s)';
+COMMENT ON COLUMN repairsys.ticket.service_center_id IS 'Service center responsible (default: the customer''s home center, else the nearest)';
+COMMENT ON COLUMN repairsys.ticket.status IS 'Current workflow state (changes checked against ticket_transition)';
+COMMENT ON COLUMN repairsys.ticket.technician_id IS 'Assigned technician';
+COMMENT ON COLUMN repairsys.ticket.opened_at IS 'When the ticket was opened';
+COMMENT ON COLUMN repairsys.ticket.first_response_at IS 'First move out of the initial state (set by trigger)';
+COMMENT ON COLUMN repairsys.ticket.respond_by IS 'Response deadline from the SLA policy (set by trigger)';
+COMMENT ON COLUMN repairsys.ticket.resolve_by IS 'Resolution deadline from the SLA policy, moved by paused time (set by trigger)';
+COMMENT ON COLUMN repairsys.ticket.resolved_at IS 'When the ticket was last resolved (set by trigger; cleared on reopen)';
+COMMENT ON COLUMN repairsys.ticket.closed_at IS 'When the ticket entered a terminal state (set by trigger)';
+COMMENT ON COLUMN repairsys.ticket.status_changed_at IS 'When the ticket entered its current state (set by trigger)';
+COMMENT ON COLUMN repairsys.ticket.reopen_count IS 'How often the ticket was reopened after resolution (set by trigger)';
+COMMENT ON COLUMN repairsys.ticket.labor_minutes IS 'Minutes of labor recorded';
+COMMENT ON COLUMN repairsys.ticket.travel_km IS 'Kilometres of travel recorded';
+COMMENT ON COLUMN repairsys.ticket.estimate_approved_at IS 'When the customer approved the estimate';
+COMMENT ON COLUMN repairsys.ticket.warranty_void IS 'True when the product warranty does not apply (damage, tampering)';
+CREATE INDEX ticket_customer_idx ON repairsys.ticket (customer_id, opened_at);
+CREATE INDEX ticket_asset_idx ON repairsys.ticket (asset_id, opened_at) WHERE asset_id IS NOT NULL;
+CREATE INDEX ticket_technician_idx ON repairsys.ticket (technician_id, status) WHERE technician_id IS NOT NULL;
+CREATE INDEX ticket_status_idx ON repairsys.ticket (status, status_changed_at);
+CREATE INDEX ticket_center_opened_idx ON repairsys.ticket (service_center_id, opened_at);
+CREATE INDEX ticket_service_type_idx ON repairsys.ticket (service_type);
+
+CREATE TABLE repairsys.ticket_event (
+	id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	ticket_id   bigint NOT NULL REFERENCES repairsys.ticket ON DELETE CASCADE,
+	from_status text,
+	to_status   text NOT NULL,
+	at          timestamptz NOT NULL DEFAULT now(),
+	actor       name NOT NULL DEFAULT current_user,
+	note        text,
+	technician_id bigint
+);
+COMMENT ON TABLE repairsys.ticket_event IS 'Append-only history of every status change of every ticket';
+COMMENT ON COLUMN repairsys.ticket_event.id IS 'Event id (increases with time)';
+COMMENT ON COLUMN repairsys.ticket_event.ticket_id IS 'Ticket';
+COMMENT ON COLUMN repairsys.ticket_event.from_status IS 'State left (NULL when the ticket was opened)';
+COMMENT ON COLUMN repairsys.ticket_event.to_status IS 'State entered';
+COMMENT ON COLUMN repairsys.ticket_event.at IS 'When the change happened (transaction time)';
+COMMENT ON COLUMN repairsys.ticket_event.actor IS 'Database role that made the change (current_user)';
+COMMENT ON COLUMN repairsys.ticket_event.note IS 'Note given with the change (setting repairsys.note), if any';
+COMMENT ON COLUMN repairsys.ticket_event.technician_id IS 'Technician of the ticket after the change';
+CREATE INDEX ticket_event_ticket_idx ON repairsys.ticket_event (ticket_id, id);
+CREATE INDEX ticket_event_at_idx ON repairsys.ticket_event (at);
+
+------------------------------------------------------------------------------
+-- Spare parts
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.part (
+	sku            text PRIMARY KEY CHECK (sku <> ''),
+	name           text NOT NULL CHECK (name <> ''),
+	unit_cost      numeric(14,2) NOT NULL DEFAULT 0 CHECK (unit_cost >= 0),
+	unit_price     numeric(14,2) NOT NULL DEFAULT 0 CHECK (unit_price >= 0),
+	lead_time_days integer NOT NULL DEFAULT 7 CHECK (lead_time_days >= 0),
+	min_stock      integer NOT NULL DEFAULT 0 CHECK (min_stock >= 0),
+	service_level  numeric(5,4) NOT NULL DEFAULT 0.95 CHECK (service_level > 0 AND service_level < 1),
+	serialized     boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE repairsys.part IS 'Spare parts catalog';
+COMMENT ON COLUMN repairsys.part.sku IS 'Stock keeping unit code';
+COMMENT ON COLUMN repairsys.part.name IS 'Part name';
+COMMENT ON COLUMN repairsys.part.unit_cost IS 'Standard purchase cost of one unit';
+COMMENT ON COLUMN repairsys.part.unit_price IS 'List price of one unit to customers';
+COMMENT ON COLUMN repairsys.part.lead_time_days IS 'Days from order to receipt';
+COMMENT ON COLUMN repairsys.part.min_stock IS 'Minimum stock per center; below it the part is flagged';
+COMMENT ON COLUMN repairsys.part.service_level IS 'Target probability of not running out during the lead time (safety stock)';
+COMMENT ON COLUMN repairsys.part.serialized IS 'True when each unit carries a serial number (part_unit)';
+
+CREATE TABLE repairsys.stock (
+	sku               text NOT NULL REFERENCES repairsys.part ON UPDATE CASCADE,
+	service_center_id bigint NOT NULL REFERENCES repairsys.service_center,
+	on_hand           integer NOT NULL DEFAULT 0 CHECK (on_hand >= 0),
+	reserved          integer NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+	PRIMARY KEY (sku, service_center_id),
+	CHECK (reserved <= on_hand)
+);
+COMMENT ON TABLE repairsys.stock IS 'Stock per part and center, kept by trigger from the ledger and reservations';
+COMMENT ON COLUMN repairsys.stock.sku IS 'Part';
+COMMENT ON COLUMN repairsys.stock.service_center_id IS 'Center holding the stock';
+COMMENT ON COLUMN repairsys.stock.on_hand IS 'Units physically in stock (sum of the ledger)';
+COMMENT ON COLUMN repairsys.stock.reserved IS 'Units reserved for tickets and not yet issued';
+CREATE INDEX stock_center_idx ON repairsys.stock (service_center_id);
+
+CREATE TABLE repairsys.stock_movement (
+	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	sku               text NOT NULL REFERENCES repairsys.part ON UPDATE CASCADE,
+	service_center_id bigint NOT NULL REFERENCES repairsys.service_center,
+	kind              text NOT NULL CHECK (kind IN ('receipt', 'issue', 'return', 'transfer_out', 'transfer_in', 'adjust')),
+	qty               integer NOT NULL CHECK (qty <> 0),
+	ticket_id         bigint REFERENCES repairsys.ticket,
+	unit_cost         numeric(14,2) CHECK (unit_cost >= 0),
+	at                timestamptz NOT NULL DEFAULT now(),
+	actor             name NOT NULL DEFAULT current_user,
+	note              text,
+	CHECK (CASE kind WHEN 'receipt' THEN qty > 0 WHEN 'return' THEN qty > 0 WHEN 'transfer_in' THEN qty > 0
+	                 WHEN 'issue' THEN qty < 0 WHEN 'transfer_out' THEN qty < 0 ELSE true END)
+);
+COMMENT ON TABLE repairsys.stock_movement IS 'Append-only stock ledger: every receipt, issue, return, transfer and adjustment';
+COMMENT ON COLUMN repairsys.stock_movement.id IS 'Movement id';
+COMMENT ON COLUMN repairsys.stock_movement.sku IS 'Part';
+COMMENT ON COLUMN repairsys.stock_movement.service_center_id IS 'Center whose stock moves';
+COMMENT ON COLUMN repairsys.stock_movement.kind IS 'receipt, issue, return, transfer_out, transfer_in or adjust';
+COMMENT ON COLUMN repairsys.stock_movement.qty IS 'Signed quantity: positive into stock, negative out of it';
+COMMENT ON COLUMN repairsys.stock_movement.ticket_id IS 'Ticket the parts were issued to or returned from';
+COMMENT ON COLUMN repairsys.stock_movement.unit_cost IS 'Cost of one unit in this movement';
+COMMENT ON COLUMN repairsys.stock_movement.at IS 'When the movement happened';
+COMMENT ON COLUMN repairsys.stock_movement.actor IS 'Database role that recorded it';
+COMMENT ON COLUMN repairsys.stock_movement.note IS 'Free text';
+CREATE INDEX stock_movement_sku_center_at_idx ON repairsys.stock_movement (sku, service_center_id, at);
+CREATE INDEX stock_movement_ticket_idx ON repairsys.stock_movement (ticket_id) WHERE ticket_id IS NOT NULL;
+CREATE INDEX stock_movement_at_idx ON repairsys.stock_movement (at);
+
+CREATE TABLE repairsys.part_unit (
+	serial            text NOT NULL,
+	sku               text NOT NULL REFERENCES repairsys.part ON UPDATE CASCADE,
+	service_center_id bigint REFERENCES repairsys.service_center,
+	state             text NOT NULL DEFAULT 'in_stock' CHECK (state IN ('in_stock', 'reserved', 'installed', 'returned', 'scrapped')),
+	ticket_id         bigint REFERENCES repairsys.ticket,
+	asset_id          bigint REFERENCES repairsys.asset,
+	received_at       timestamptz NOT NULL DEFAULT now(),
+	installed_at      timestamptz,
+	PRIMARY KEY (sku, serial),
+	CHECK (state <> 'installed' OR (ticket_id IS NOT NULL))
+);
+COMMENT ON TABLE repairsys.part_unit IS 'Serialized part units for traceability: where each is, and which ticket and asset it went into';
+COMMENT ON COLUMN repairsys.part_unit.serial IS 'Serial number of the unit (unique per part)';
+COMMENT ON COLUMN repairsys.part_unit.sku IS 'Part';
+COMMENT ON COLUMN repairsys.part_unit.service_center_id IS 'Center holding the unit (NULL once installed)';
+COMMENT ON COLUMN repairsys.part_unit.state IS 'in_stock, reserved, installed, returned or scrapped';
+COMMENT ON COLUMN repairsys.part_unit.ticket_id IS 'Ticket the unit is reserved for or was installed on';
+COMMENT ON COLUMN repairsys.part_unit.asset_id IS 'Asset the unit was installed in';
+COMMENT ON COLUMN repairsys.part_unit.received_at IS 'When the unit was received';
+COMMENT ON COLUMN repairsys.part_unit.installed_at IS 'When the unit was installed';
+CREATE INDEX part_unit_ticket_idx ON repairsys.part_unit (ticket_id) WHERE ticket_id IS NOT NULL;
+CREATE INDEX part_unit_asset_idx ON repairsys.part_unit (asset_id) WHERE asset_id IS NOT NULL;
+
+CREATE TABLE repairsys.ticket_part (
+	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	ticket_id         bigint NOT NULL REFERENCES repairsys.ticket ON DELETE CASCADE,
+	sku               text NOT NULL REFERENCES repairsys.part ON UPDATE CASCADE,
+	service_center_id bigint NOT NULL REFERENCES repairsys.service_center,
+	qty               integer NOT NULL CHECK (qty > 0),
+	state             text NOT NULL DEFAULT 'reserved' CHECK (state IN ('reserved', 'used', 'released')),
+	unit_price        numeric(14,2) NOT NULL CHECK (unit_price >= 0),
+	unit_cost         numeric(14,2) CHECK (unit_cost >= 0),
+	covered           boolean NOT NULL DEFAULT false,
+	reserved_at       timestamptz NOT NULL DEFAULT now(),
+	used_at           timestamptz
+);
+COMMENT ON TABLE repairsys.ticket_part IS 'Parts reserved for or used on a ticket, with the price snapshot and warranty coverage';
+COMMENT ON COLUMN repairsys.ticket_part.id IS 'Line id';
+COMMENT ON COLUMN repairsys.ticket_part.ticket_id IS 'Ticket';
+COMMENT ON COLUMN repairsys.ticket_part.sku IS 'Part';
+COMMENT ON COLUMN repairsys.ticket_part.service_center_id IS 'Center whose stock is reserved or issued';
+COMMENT ON COLUMN repairsys.ticket_part.qty IS 'Units';
+COMMENT ON COLUMN repairsys.ticket_part.state IS 'reserved, used or released';
+COMMENT ON COLUMN repairsys.ticket_part.unit_price IS 'Unit price to the customer when reserved (snapshot)';
+COMMENT ON COLUMN repairsys.ticket_part.unit_cost IS 'Unit cost to the company when issued';
+COMMENT ON COLUMN repairsys.ticket_part.covered IS 'True when warranty covers the part (billed at zero, shown as a coverage line)';
+COMMENT ON COLUMN repairsys.ticket_part.reserved_at IS 'When the part was reserved';
+COMMENT ON COLUMN repairsys.ticket_part.used_at IS 'When the part was issued to the ticket';
+CREATE INDEX ticket_part_ticket_idx ON repairsys.ticket_part (ticket_id);
+CREATE INDEX ticket_part_sku_center_idx ON repairsys.ticket_part (sku, service_center_id) WHERE state = 'reserved';
+
+------------------------------------------------------------------------------
+-- Billing
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.invoice (
+	id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	invoice_no text NOT NULL UNIQUE,
+	ticket_id  bigint NOT NULL UNIQUE REFERENCES repairsys.ticket,
+	total      numeric(14,2) NOT NULL CHECK (total >= 0),
+	currency   text NOT NULL DEFAULT 'CNY',
+	issued_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE repairsys.invoice IS 'Issued bills: frozen, never changed after issue';
+COMMENT ON COLUMN repairsys.invoice.id IS 'Invoice id';
+COMMENT ON COLUMN repairsys.invoice.invoice_no IS 'Invoice number shown to the customer';
+COMMENT ON COLUMN repairsys.invoice.ticket_id IS 'Ticket billed (one invoice per ticket)';
+COMMENT ON COLUMN repairsys.invoice.total IS 'Total including tax';
+COMMENT ON COLUMN repairsys.invoice.currency IS 'ISO 4217 currency code';
+COMMENT ON COLUMN repairsys.invoice.issued_at IS 'When the invoice was issued';
+
+CREATE TABLE repairsys.invoice_line (
+	invoice_id  bigint NOT NULL REFERENCES repairsys.invoice,
+	line_no     integer NOT NULL CHECK (line_no > 0),
+	kind        text NOT NULL,
+	description text NOT NULL,
+	quantity    numeric(14,3),
+	unit        text,
+	unit_price  numeric(14,4),
+	amount      numeric(14,2) NOT NULL,
+	tax_rate    numeric(6,4) NOT NULL DEFAULT 0 CHECK (tax_rate >= 0),
+	tax_amount  numeric(14,2) NOT NULL DEFAULT 0,
+	PRIMARY KEY (invoice_id, line_no)
+);
+COMMENT ON TABLE repairsys.invoice_line IS 'Lines of issued invoices: frozen, never changed after issue';
+COMMENT ON COLUMN repairsys.invoice_line.invoice_id IS 'Invoice';
+COMMENT ON COLUMN repairsys.invoice_line.line_no IS 'Line number, from 1';
+COMMENT ON COLUMN repairsys.invoice_line.kind IS 'Line kind, as in bill_detail';
+COMMENT ON COLUMN repairsys.invoice_line.description IS 'What the line charges for, in words';
+COMMENT ON COLUMN repairsys.invoice_line.quantity IS 'Quantity charged';
+COMMENT ON COLUMN repairsys.invoice_line.unit IS 'Unit of the quantity (min, km, pcs, ...)';
+COMMENT ON COLUMN repairsys.invoice_line.unit_price IS 'Price per unit';
+COMMENT ON COLUMN repairsys.invoice_line.amount IS 'Amount before tax (negative for coverage and discounts)';
+COMMENT ON COLUMN repairsys.invoice_line.tax_rate IS 'Tax rate as a fraction (0.13 = 13%)';
+COMMENT ON COLUMN repairsys.invoice_line.tax_amount IS 'Tax on this line';
+
+CREATE TABLE repairsys.payment (
+	id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	invoice_id      bigint NOT NULL REFERENCES repairsys.invoice,
+	method          text NOT NULL CHECK (method IN ('wechat', 'alipay', 'card', 'bank_transfer', 'cash')),
+	amount          numeric(14,2) NOT NULL CHECK (amount > 0),
+	paid_at         timestamptz NOT NULL DEFAULT now(),
+	idempotency_key text NOT NULL UNIQUE
+);
+COMMENT ON TABLE repairsys.payment IS 'Payments against invoices (append-only)';
+COMMENT ON COLUMN repairsys.payment.id IS 'Payment id';
+COMMENT ON COLUMN repairsys.payment.invoice_id IS 'Invoice paid';
+COMMENT ON COLUMN repairsys.payment.method IS 'wechat, alipay, card, bank_transfer or cash';
+COMMENT ON COLUMN repairsys.payment.amount IS 'Amount paid';
+COMMENT ON COLUMN repairsys.payment.paid_at IS 'When it was paid';
+COMMENT ON COLUMN repairsys.payment.idempotency_key IS 'Key given by the caller; a retry with the same key records nothing new';
+CREATE INDEX payment_invoice_idx ON repairsys.payment (invoice_id);
+
+CREATE TABLE repairsys.installment (
+	invoice_id bigint NOT NULL REFERENCES repairsys.invoice,
+	seq        integer NOT NULL CHECK (seq > 0),
+	due_on     date NOT NULL,
+	amount     numeric(14,2) NOT NULL CHECK (amount > 0),
+	PRIMARY KEY (invoice_id, seq)
+);
+COMMENT ON TABLE repairsys.installment IS 'Schedule of a payment plan for an invoice';
+COMMENT ON COLUMN repairsys.installment.invoice_id IS 'Invoice';
+COMMENT ON COLUMN repairsys.installment.seq IS 'Installment number, from 1';
+COMMENT ON COLUMN repairsys.installment.due_on IS 'Due date';
+COMMENT ON COLUMN repairsys.installment.amount IS 'Amount due';
+
+------------------------------------------------------------------------------
+-- Feedback and assignment policy
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.feedback (
+	ticket_id bigint PRIMARY KEY REFERENCES repairsys.ticket ON DELETE CASCADE,
+	rating    integer NOT NULL CHECK (rating BETWEEN 1 AND 5),
+	comment   text,
+	complaint boolean NOT NULL DEFAULT false,
+	at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE repairsys.feedback IS 'Customer feedback, one per resolved ticket';
+COMMENT ON COLUMN repairsys.feedback.ticket_id IS 'Ticket rated';
+COMMENT ON COLUMN repairsys.feedback.rating IS 'Rating 1 (bad) to 5 (excellent)';
+COMMENT ON COLUMN repairsys.feedback.comment IS 'Free text';
+COMMENT ON COLUMN repairsys.feedback.complaint IS 'True when the customer filed a complaint';
+COMMENT ON COLUMN repairsys.feedback.at IS 'When the feedback was given';
+
+CREATE TABLE repairsys.assign_policy (
+	name                text PRIMARY KEY,
+	require_skill       boolean NOT NULL DEFAULT true,
+	respect_capacity    boolean NOT NULL DEFAULT true,
+	only_active         boolean NOT NULL DEFAULT true,
+	same_center         boolean NOT NULL DEFAULT false,
+	max_distance_km     double precision CHECK (max_distance_km > 0),
+	w_skill             double precision NOT NULL DEFAULT 0.25 CHECK (w_skill >= 0),
+	w_distance          double precision NOT NULL DEFAULT 0.30 CHECK (w_distance >= 0),
+	w_load              double precision NOT NULL DEFAULT 0.20 CHECK (w_load >= 0),
+	w_rating            double precision NOT NULL DEFAULT 0.15 CHECK (w_rating >= 0),
+	w_continuity        double precision NOT NULL DEFAULT 0.10 CHECK (w_continuity >= 0),
+	distance_worst_km   double precision NOT NULL DEFAULT 50 CHECK (distance_worst_km > 0),
+	auto_assign_on_open boolean NOT NULL DEFAULT false,
+	dump                boolean NOT NULL DEFAULT true,
+	CHECK (w_skill + w_distance + w_load + w_rating + w_continuity > 0)
+);
+COMMENT ON TABLE repairsys.assign_policy IS 'Hard rules and soft weights of automatic technician assignment';
+COMMENT ON COLUMN repairsys.assign_policy.name IS 'Policy name (''default'' is seeded)';
+COMMENT ON COLUMN repairsys.assign_policy.require_skill IS 'Hard rule: the technician has the service type''s required skill at its minimum level';
+COMMENT ON COLUMN repairsys.assign_policy.respect_capacity IS 'Hard rule: the technician''s open tickets stay below capacity';
+COMMENT ON COLUMN repairsys.assign_policy.only_active IS 'Hard rule: only active technicians';
+COMMENT ON COLUMN repairsys.assign_policy.same_center IS 'Hard rule: the technician belongs to the ticket''s service center';
+COMMENT ON COLUMN repairsys.assign_policy.max_distance_km IS 'Hard rule: great-circle distance from base to ticket at most this (NULL: no limit)';
+COMMENT ON COLUMN repairsys.assign_policy.w_skill IS 'Weight of the skill-level grade';
+COMMENT ON COLUMN repairsys.assign_policy.w_distance IS 'Weight of the distance grade';
+COMMENT ON COLUMN repairsys.assign_policy.w_load IS 'Weight of the load grade';
+COMMENT ON COLUMN repairsys.assign_policy.w_rating IS 'Weight of the customer-rating grade';
+COMMENT ON COLUMN repairsys.assign_policy.w_continuity IS 'Weight of continuity (the technician served this customer or asset before)';
+COMMENT ON COLUMN repairsys.assign_policy.distance_worst_km IS 'Distance at and beyond which the distance grade is 0';
+COMMENT ON COLUMN repairsys.assign_policy.auto_assign_on_open IS 'Assign automatically when a ticket is opened';
+COMMENT ON COLUMN repairsys.assign_policy.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';

@@ -1,0 +1,131 @@
+# test/lib.sh: shared set-up for the demo (test/demo.sh) and the tests (test/run.sh).
+#
+# Sourced, not run.  Provides:
+#   rs_ensure_packages   install PostgreSQL 15 server, headers, pgTAP and pg_prove from
+#                        Debian's packages when any is missing (root, or sudo)
+#   rs_build_install     build with PGXS (no compiler warning allowed) and install
+#   rs_start_cluster     initdb + start a throwaway cluster as user postgres in a
+#                        temporary directory, on a private socket directory and port
+#   rs_stop_cluster      stop it and remove the directory (also on exit, via trap)
+#
+# Environment:
+#   REPAIRSYS_PG_ROOT    when set, a private copy of the PostgreSQL installation is made
+#                        there and the extension is installed into it instead of the
+#                        system one (lets several checkouts test side by side)
+#   REPAIRSYS_PORT       port of the throwaway cluster (default: a free one)
+
+RS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RS_PGVER=15
+RS_PACKAGES="postgresql-$RS_PGVER postgresql-server-dev-$RS_PGVER postgresql-$RS_PGVER-pgtap libtap-parser-sourcehandler-pgtap-perl make gcc"
+
+rs_log() { printf '== %s\n' "$*" >&2; }
+rs_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+rs_sudo() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+rs_ensure_packages() {
+	local missing="" p
+	for p in $RS_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		rs_log "installing from Debian's packages:$missing"
+		rs_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || rs_die "apt-get update failed"
+		# Debian's postgresql-common would create and start a "main" cluster; we do not need it.
+		rs_sudo mkdir -p /etc/postgresql-common/createcluster.d
+		echo 'create_main_cluster = false' | rs_sudo tee /etc/postgresql-common/createcluster.d/repairsys-no-main.conf >/dev/null
+		rs_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null \
+			|| rs_die "apt-get install$missing failed"
+	fi
+	RS_BINDIR=/usr/lib/postgresql/$RS_PGVER/bin
+	[ -x "$RS_BINDIR/pg_config" ] || rs_die "no $RS_BINDIR/pg_config after installing packages"
+	if [ -n "${REPAIRSYS_PG_ROOT:-}" ]; then
+		rs_private_root "$REPAIRSYS_PG_ROOT"
+		RS_BINDIR=$REPAIRSYS_PG_ROOT/usr/lib/postgresql/$RS_PGVER/bin
+	fi
+	RS_PG_CONFIG=$RS_BINDIR/pg_config
+	export PATH="$RS_BINDIR:$PATH"
+}
+
+# A relocated copy of the server: PostgreSQL finds its share and lib directories
+# relative to its binaries, so a copy with the same layout is a separate install.
+rs_private_root() {
+	local r=$1
+	if [ ! -x "$r/usr/lib/postgresql/$RS_PGVER/bin/postgres" ]; then
+		rs_log "making a private copy of PostgreSQL $RS_PGVER in $r"
+		mkdir -p "$r/usr/lib/postgresql" "$r/usr/share/postgresql" "$r/usr/include"
+		cp -a /usr/lib/postgresql/$RS_PGVER "$r/usr/lib/postgresql/"
+		cp -a /usr/share/postgresql/$RS_PGVER "$r/usr/share/postgresql/"
+		ln -sfn /usr/include/postgresql "$r/usr/include/postgresql"
+		chmod -R a+rX "$r"
+		chmod a+x "$r" "$r/usr" "$r/usr/lib" "$r/usr/share"
+	fi
+}
+
+rs_build_install() {
+	local log
+	log=$(mktemp)
+	rs_log "building repairsys"
+	( cd "$RS_TOP" && make -s PG_CONFIG="$RS_PG_CONFIG" clean >/dev/null 2>&1; \
+	  make PG_CONFIG="$RS_PG_CONFIG" ) >"$log" 2>&1 || { cat "$log" >&2; rs_die "build failed"; }
+	if grep -q 'warning:' "$log"; then
+		grep -B2 -A3 'warning:' "$log" >&2
+		rs_die "the build printed compiler warnings"
+	fi
+	( cd "$RS_TOP" && rs_sudo make -s PG_CONFIG="$RS_PG_CONFIG" install ) >"$log" 2>&1 \
+		|| { cat "$log" >&2; rs_die "make install failed"; }
+	rm -f "$log"
+}
+
+rs_free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$(( 20000 + RANDOM % 30000 ))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && [ ! -e "/tmp/.s.PGSQL.$p" ]; then
+			echo "$p"; return
+		fi
+	done
+	echo 54329
+}
+
+rs_start_cluster() {
+	RS_TMP=$(mktemp -d /tmp/repairsys-pg.XXXXXX)
+	chmod 755 "$RS_TMP"
+	mkdir -p "$RS_TMP/data" "$RS_TMP/sock"
+	chown -R postgres:postgres "$RS_TMP/data" "$RS_TMP/sock" 2>/dev/null || rs_sudo chown -R postgres:postgres "$RS_TMP/data" "$RS_TMP/sock"
+	RS_PORT=${REPAIRSYS_PORT:-$(rs_free_port)}
+	trap rs_stop_cluster EXIT
+	rs_as_postgres "$RS_BINDIR/initdb" -D "$RS_TMP/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$RS_TMP/initdb.log" 2>&1 \
+		|| { cat "$RS_TMP/initdb.log" >&2; rs_die "initdb failed"; }
+	cat >>"$RS_TMP/data/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$RS_TMP/sock'
+port = $RS_PORT
+max_connections = 60
+shared_buffers = 256MB
+max_prepared_transactions = 10
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+log_min_messages = warning
+CONF
+	rs_as_postgres "$RS_BINDIR/pg_ctl" -D "$RS_TMP/data" -l "$RS_TMP/data/server.log" -w -t 60 start >/dev/null \
+		|| { cat "$RS_TMP/data/server.log" >&2; rs_die "the server did not start"; }
+	export PGHOST=$RS_TMP/sock PGPORT=$RS_PORT PGUSER=postgres
+	rs_log "throwaway cluster on port $RS_PORT, socket directory $RS_TMP/sock"
+}
+
+rs_as_postgres() {
+	if [ "$(id -un)" = postgres ]; then "$@"; else rs_sudo runuser -u postgres -- "$@"; fi
+}
+
+rs_stop_cluster() {
+	if [ -n "${RS_TMP:-}" ] && [ -d "$RS_TMP" ]; then
+		if [ -n "${RS_KEEP:-}" ]; then return; fi
+		rs_as_postgres "$RS_BINDIR/pg_ctl" -D "$RS_TMP/data" -m immediate -w stop >/dev/null 2>&1
+		rm -rf "$RS_TMP"
+		RS_TMP=
+	fi
+}
