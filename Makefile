@@ -17,10 +17,10 @@ DATA_built = repairsys--$(EXTVERSION).sql
 DATA       = $(filter-out $(DATA_built),$(wildcard repairsys--*.sql))
 
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
-REGRESS_OPTS = --load-extension=repairsys --dbname=repairsys_regression
+REGRESS_OPTS = --load-extension=repairsys
 
 ISOLATION      = $(sort $(basename $(notdir $(wildcard test/isolation/specs/*.spec))))
-ISOLATION_OPTS = --inputdir=test/isolation --load-extension=repairsys --dbname=repairsys_isolation
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=repairsys
 
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 

@@ -305,7 +305,7 @@ CREATE INDEX ticket_service_type_idx ON repairsys.ticket (service_type);
 
 CREATE TABLE repairsys.ticket_event (
 	id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	ticket_id   bigint NOT NULL REFERENCES repairsys.ticket ON DELETE CASCADE,
+	ticket_id   bigint NOT NULL REFERENCES repairsys.ticket,
 	from_status text,
 	to_status   text NOT NULL,
 	at          timestamptz NOT NULL DEFAULT now(),

@@ -1,0 +1,435 @@
+-- The ticket life cycle (DESIGN.md section 4), enforced by triggers on
+-- repairsys.ticket so that no route (function, plain UPDATE, ORM) can go
+-- around it; the append-only rule of the history and ledger tables; the
+-- pg_dump handling of user data and seeded rows; repairsys.open_ticket().
+--
+-- Triggers on repairsys.ticket (BEFORE triggers fire in name order):
+--   ticket_10_open        BEFORE INSERT  defaults (location, center), checks, stamps
+--   ticket_20_transition  BEFORE UPDATE  transition + guard check, stamps
+--   ticket_90_log         AFTER INSERT OR UPDATE  ticket_event row + NOTIFY
+
+------------------------------------------------------------------------------
+-- Settings
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.setting_value(setting_name text)
+RETURNS text
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	v text;
+BEGIN
+	SELECT s.value INTO v FROM repairsys.setting s WHERE s.name = setting_name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown repairsys setting "%"', setting_name
+			USING ERRCODE = '22023',
+			      HINT = 'The settings are the rows of repairsys.setting.';
+	END IF;
+	RETURN v;
+END
+$$;
+COMMENT ON FUNCTION repairsys.setting_value(text) IS 'Value of a row of repairsys.setting, as text; unknown name: error 22023';
+
+------------------------------------------------------------------------------
+-- Append-only tables
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.forbid_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	-- The owner of the table (and superusers, members of every role) may
+	-- correct the history; nobody else.
+	IF pg_catalog.pg_has_role(current_user,
+			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+		IF TG_LEVEL = 'STATEMENT' THEN
+			RETURN NULL;
+		ELSIF TG_OP = 'DELETE' THEN
+			RETURN OLD;
+		END IF;
+		RETURN NEW;
+	END IF;
+	RAISE EXCEPTION 'cannot % rows of append-only table %.%', pg_catalog.lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = '42501',
+		      DETAIL = 'Rows of this table are never changed or removed once written.',
+		      HINT = 'Record a correcting row instead.';
+END
+$$;
+COMMENT ON FUNCTION repairsys.forbid_change() IS 'Trigger function of the append-only tables: UPDATE, DELETE and TRUNCATE fail (42501) for every role but the table owner';
+
+CREATE TRIGGER ticket_event_append_only BEFORE UPDATE OR DELETE ON repairsys.ticket_event
+	FOR EACH ROW EXECUTE FUNCTION repairsys.forbid_change();
+CREATE TRIGGER ticket_event_no_truncate BEFORE TRUNCATE ON repairsys.ticket_event
+	FOR EACH STATEMENT EXECUTE FUNCTION repairsys.forbid_change();
+
+------------------------------------------------------------------------------
+-- Seeded rows and pg_dump
+------------------------------------------------------------------------------
+-- Seeded rows are inserted with dump = false and left out of pg_dump (the
+-- config-dump filter is 'WHERE dump'); CREATE EXTENSION seeds them again on
+-- restore.  When a user changes a seeded row, the flag turns true so the
+-- change is dumped; when the restore then inserts that row, it replaces the
+-- seeded row of the same key instead of failing on the key.  Arguments: the
+-- key columns.
+CREATE FUNCTION repairsys.seed_row_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	cond  text := '';
+	sets  text;
+	k     text;
+	seeded boolean;
+BEGIN
+	IF TG_OP = 'UPDATE' THEN
+		IF NOT NEW.dump AND (pg_catalog.to_jsonb(NEW) - 'dump') IS DISTINCT FROM (pg_catalog.to_jsonb(OLD) - 'dump') THEN
+			NEW.dump := true;
+		END IF;
+		RETURN NEW;
+	END IF;
+
+	FOREACH k IN ARRAY TG_ARGV LOOP
+		cond := cond || pg_catalog.format(' AND %I OPERATOR(pg_catalog.=) ($1).%I', k, k);
+	END LOOP;
+	EXECUTE pg_catalog.format('SELECT true FROM %I.%I WHERE NOT dump %s', TG_TABLE_SCHEMA, TG_TABLE_NAME, cond)
+		INTO seeded USING NEW;
+	IF seeded THEN
+		SELECT pg_catalog.string_agg(pg_catalog.format('%I = ($1).%I', a.attname, a.attname), ', ')
+		  INTO sets
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
+		EXECUTE pg_catalog.format('UPDATE %I.%I SET %s WHERE true %s', TG_TABLE_SCHEMA, TG_TABLE_NAME, sets, cond)
+			USING NEW;
+		RETURN NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.seed_row_changed() IS 'Trigger function of seeded tables: marks changed seeded rows for pg_dump, and lets an INSERT of a row whose key is an unchanged seeded row replace that row (so a restore keeps the user''s changes)';
+
+CREATE TRIGGER setting_seed BEFORE INSERT OR UPDATE ON repairsys.setting
+	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('name');
+CREATE TRIGGER complexity_rule_seed BEFORE INSERT OR UPDATE ON repairsys.complexity_rule
+	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('level');
+CREATE TRIGGER urgency_rule_seed BEFORE INSERT OR UPDATE ON repairsys.urgency_rule
+	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('urgency');
+CREATE TRIGGER ticket_status_seed BEFORE INSERT OR UPDATE ON repairsys.ticket_status
+	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('code');
+CREATE TRIGGER ticket_transition_seed BEFORE INSERT OR UPDATE ON repairsys.ticket_transition
+	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('from_status', 'to_status');
+CREATE TRIGGER assign_policy_seed BEFORE INSERT OR UPDATE ON repairsys.assign_policy
+	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('name');
+
+-- (one call per statement: each call updates the pg_extension row)
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['setting', 'complexity_rule', 'urgency_rule', 'ticket_status',
+	                         'ticket_transition', 'assign_policy'] LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('repairsys.%I', t)::regclass, 'WHERE dump');
+	END LOOP;
+	-- User data: dumped whole.  repairsys.stock is derived from the ledger
+	-- and the reservations (see the spare-parts piece).
+	FOREACH t IN ARRAY ARRAY['service_center', 'customer', 'asset', 'technician', 'technician_skill',
+	                         'service_type', 'sla_policy', 'holiday', 'ticket', 'ticket_event',
+	                         'part', 'stock_movement', 'part_unit', 'ticket_part', 'invoice',
+	                         'invoice_line', 'payment', 'installment', 'feedback'] LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(pg_catalog.format('repairsys.%I', t)::regclass, '');
+	END LOOP;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- The life cycle
+------------------------------------------------------------------------------
+ALTER TABLE repairsys.ticket ADD COLUMN changed_by name;
+COMMENT ON COLUMN repairsys.ticket.changed_by IS 'Role that made the last change (set by trigger; the history''s actor)';
+
+-- Nearest service center (great circle) to a point; NULL without coordinates.
+CREATE FUNCTION repairsys.nearest_service_center(lat double precision, lon double precision)
+RETURNS bigint
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN (SELECT c.id
+	          FROM repairsys.service_center c
+	         WHERE c.lat IS NOT NULL AND c.lon IS NOT NULL
+	         ORDER BY repairsys.haversine_km(c.lat, c.lon, nearest_service_center.lat, nearest_service_center.lon), c.id
+	         LIMIT 1);
+END
+$$;
+COMMENT ON FUNCTION repairsys.nearest_service_center(double precision, double precision) IS 'Id of the service center nearest to a point (great-circle distance; ties: lower id)';
+
+-- BEFORE INSERT: a new ticket starts in the initial state with trigger-owned
+-- columns empty.  The table owner may insert rows that carry a state of their
+-- own (status_changed_at given): that is how pg_dump restores, and how a DBA
+-- migrates history; such rows are taken as they are.
+CREATE FUNCTION repairsys.ticket_open_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	initial text;
+	cust    repairsys.customer;
+	owner   boolean;
+BEGIN
+	owner := pg_catalog.pg_has_role(current_user,
+		(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER');
+	IF NEW.status_changed_at IS NOT NULL THEN
+		IF owner THEN
+			RETURN NEW;		-- restore or migration of an existing ticket
+		END IF;
+		RAISE EXCEPTION 'column "status_changed_at" of a new ticket is set by repairsys'
+			USING ERRCODE = '428C9',
+			      DETAIL = 'Only the owner of repairsys.ticket may insert tickets with a history (restore, migration).';
+	END IF;
+
+	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.is_initial;
+	IF NEW.status IS DISTINCT FROM initial THEN
+		RAISE EXCEPTION 'a new ticket must start in status "%"', initial
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('The ticket was inserted with status "%s"; later states are reached through transitions.', NEW.status);
+	END IF;
+	IF NEW.first_response_at IS NOT NULL OR NEW.resolved_at IS NOT NULL OR NEW.closed_at IS NOT NULL
+	   OR NEW.reopen_count <> 0 THEN
+		RAISE EXCEPTION 'columns first_response_at, resolved_at, closed_at and reopen_count of a ticket are set by repairsys'
+			USING ERRCODE = '428C9';
+	END IF;
+
+	SELECT * INTO cust FROM repairsys.customer c WHERE c.id = NEW.customer_id;
+	-- (an unknown customer is left to the foreign key, which names it)
+	IF NEW.asset_id IS NOT NULL AND FOUND
+	   AND NOT EXISTS (SELECT 1 FROM repairsys.asset a WHERE a.id = NEW.asset_id AND a.customer_id = NEW.customer_id) THEN
+		IF EXISTS (SELECT 1 FROM repairsys.asset a WHERE a.id = NEW.asset_id) THEN
+			RAISE EXCEPTION 'asset % does not belong to customer %', NEW.asset_id, NEW.customer_id
+				USING ERRCODE = '23514';
+		END IF;
+	END IF;
+	IF NEW.lat IS NULL AND NEW.lon IS NULL THEN
+		NEW.lat := cust.lat;
+		NEW.lon := cust.lon;
+	END IF;
+	IF NEW.service_center_id IS NULL THEN
+		NEW.service_center_id := coalesce(cust.service_center_id,
+		                                  repairsys.nearest_service_center(NEW.lat, NEW.lon));
+	END IF;
+	NEW.status_changed_at := pg_catalog.now();
+	NEW.changed_by := current_user;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_open_trg() IS 'BEFORE INSERT trigger of repairsys.ticket: initial state, defaults from the customer, trigger-owned columns';
+
+-- Reason the guard refuses the ticket (NULL: the guard passes).  Guards run
+-- with the extension owner's rights (they read bills and payments the caller
+-- may not see) and only ever read.
+CREATE FUNCTION repairsys.check_guard(guard text, t repairsys.ticket)
+RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	CASE guard
+		WHEN 'has_technician' THEN RETURN repairsys.guard_has_technician(t);
+		WHEN 'estimate_approved' THEN RETURN repairsys.guard_estimate_approved(t);
+		WHEN 'labor_recorded' THEN RETURN repairsys.guard_labor_recorded(t);
+		WHEN 'settled' THEN RETURN repairsys.guard_settled(t);
+		WHEN 'reopen_window' THEN RETURN repairsys.guard_reopen_window(t);
+		ELSE
+			RAISE EXCEPTION 'unknown ticket transition guard "%"', guard USING ERRCODE = '22023';
+	END CASE;
+END
+$$;
+COMMENT ON FUNCTION repairsys.check_guard(text, repairsys.ticket) IS 'Evaluates a named transition guard on a ticket row: NULL when it passes, else what is missing';
+
+-- BEFORE UPDATE: checks a status change against ticket_transition and its
+-- guard; keeps the trigger-owned columns.
+CREATE FUNCTION repairsys.ticket_transition_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	tr      repairsys.ticket_transition;
+	nexts   text;
+	reason  text;
+	initial text;
+BEGIN
+	IF NEW.first_response_at IS DISTINCT FROM OLD.first_response_at
+	   OR NEW.resolved_at IS DISTINCT FROM OLD.resolved_at
+	   OR NEW.closed_at IS DISTINCT FROM OLD.closed_at
+	   OR NEW.status_changed_at IS DISTINCT FROM OLD.status_changed_at
+	   OR NEW.reopen_count IS DISTINCT FROM OLD.reopen_count
+	   OR NEW.opened_at IS DISTINCT FROM OLD.opened_at
+	   OR NEW.changed_by IS DISTINCT FROM OLD.changed_by THEN
+		RAISE EXCEPTION 'columns opened_at, first_response_at, resolved_at, closed_at, status_changed_at, reopen_count and changed_by of a ticket are set by repairsys'
+			USING ERRCODE = '428C9',
+			      DETAIL = pg_catalog.format('Ticket %s was not changed.', OLD.id);
+	END IF;
+	NEW.changed_by := current_user;
+
+	IF NEW.status IS NOT DISTINCT FROM OLD.status THEN
+		RETURN NEW;
+	END IF;
+
+	SELECT * INTO tr FROM repairsys.ticket_transition x
+	 WHERE x.from_status = OLD.status AND x.to_status = NEW.status AND x.enabled;
+	IF NOT FOUND THEN
+		SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', x.to_status), ', ' ORDER BY s.sort_order, x.to_status)
+		  INTO nexts
+		  FROM repairsys.ticket_transition x JOIN repairsys.ticket_status s ON s.code = x.to_status
+		 WHERE x.from_status = OLD.status AND x.enabled;
+		RAISE EXCEPTION 'invalid ticket status transition from "%" to "%"', OLD.status, NEW.status
+			USING ERRCODE = '23514',
+			      DETAIL = CASE WHEN nexts IS NULL
+			                    THEN pg_catalog.format('No transition leaves status "%s".', OLD.status)
+			                    ELSE pg_catalog.format('Allowed next states from "%s": %s.', OLD.status, nexts) END,
+			      TABLE = 'ticket', SCHEMA = 'repairsys', COLUMN = 'status';
+	END IF;
+
+	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.is_initial;
+	IF NEW.status = initial THEN
+		NEW.technician_id := NULL;	-- back to the queue: unassigned
+	END IF;
+
+	IF tr.guard IS NOT NULL THEN
+		reason := repairsys.check_guard(tr.guard, NEW);
+		IF reason IS NOT NULL THEN
+			RAISE EXCEPTION 'guard "%" failed for ticket %: %', tr.guard, OLD.id, reason
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('The transition from "%s" to "%s" requires it.', OLD.status, NEW.status),
+				      TABLE = 'ticket', SCHEMA = 'repairsys', COLUMN = 'status';
+		END IF;
+	END IF;
+
+	NEW.status_changed_at := pg_catalog.now();
+	IF OLD.status = initial AND OLD.first_response_at IS NULL THEN
+		NEW.first_response_at := pg_catalog.now();
+	END IF;
+	IF NEW.status = 'resolved' THEN
+		NEW.resolved_at := pg_catalog.now();
+	ELSIF OLD.status = 'resolved' THEN
+		NEW.resolved_at := NULL;
+		IF NOT (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = NEW.status) THEN
+			NEW.reopen_count := OLD.reopen_count + 1;
+		END IF;
+	END IF;
+	IF (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = NEW.status) THEN
+		NEW.closed_at := pg_catalog.now();
+		IF OLD.status = 'resolved' THEN
+			NEW.resolved_at := OLD.resolved_at;		-- closing keeps when it was resolved
+		END IF;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_transition_trg() IS 'BEFORE UPDATE trigger of repairsys.ticket: checks status changes against ticket_transition and its guard (23514), sets the life-cycle stamps';
+
+-- AFTER INSERT OR UPDATE: one ticket_event row per status change (and per
+-- change of technician), and a notification to listening applications.  Runs
+-- with the owner's rights so that roles without INSERT on the history still
+-- get their changes recorded; the actor is the changed_by the BEFORE trigger
+-- took from current_user.
+CREATE FUNCTION repairsys.ticket_log_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	from_status text;
+	note        text;
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		IF NEW.changed_by IS NULL THEN
+			RETURN NULL;		-- a restored ticket: its history is restored with it
+		END IF;
+		from_status := NULL;
+	ELSE
+		IF NEW.status IS NOT DISTINCT FROM OLD.status
+		   AND NEW.technician_id IS NOT DISTINCT FROM OLD.technician_id THEN
+			RETURN NULL;
+		END IF;
+		from_status := OLD.status;
+	END IF;
+	note := NULLIF(pg_catalog.current_setting('repairsys.note', true), '');
+	INSERT INTO repairsys.ticket_event (ticket_id, from_status, to_status, at, actor, note, technician_id)
+	VALUES (NEW.id, from_status, NEW.status, pg_catalog.now(), NEW.changed_by, note, NEW.technician_id);
+	PERFORM pg_catalog.pg_notify('repairsys_events',
+		pg_catalog.json_build_object('ticket_id', NEW.id, 'from', from_status, 'to', NEW.status,
+		                             'technician_id', NEW.technician_id)::text);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_log_trg() IS 'AFTER INSERT OR UPDATE trigger of repairsys.ticket: appends the ticket_event row and sends NOTIFY repairsys_events';
+
+CREATE TRIGGER ticket_10_open BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_open_trg();
+CREATE TRIGGER ticket_20_transition BEFORE UPDATE ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_transition_trg();
+CREATE TRIGGER ticket_90_log AFTER INSERT OR UPDATE ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_log_trg();
+
+------------------------------------------------------------------------------
+-- Functions for applications
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.open_ticket(customer_id bigint, service_type text, description text,
+                                      urgency text DEFAULT 'normal', complexity integer DEFAULT 1,
+                                      asset_id bigint DEFAULT NULL, channel text DEFAULT 'web')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	new_id bigint;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM repairsys.customer c WHERE c.id = open_ticket.customer_id) THEN
+		RAISE EXCEPTION 'customer % does not exist', open_ticket.customer_id USING ERRCODE = '23503';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM repairsys.service_type s WHERE s.code = open_ticket.service_type) THEN
+		RAISE EXCEPTION 'service type "%" does not exist', open_ticket.service_type USING ERRCODE = '23503';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM repairsys.urgency_rule u WHERE u.urgency = open_ticket.urgency) THEN
+		RAISE EXCEPTION 'invalid urgency "%"', open_ticket.urgency
+			USING ERRCODE = '22023',
+			      HINT = (SELECT pg_catalog.format('Known urgencies: %s.', pg_catalog.string_agg(u.urgency, ', ' ORDER BY u.surcharge_pct))
+			                FROM repairsys.urgency_rule u);
+	END IF;
+	IF open_ticket.channel IS NULL OR open_ticket.channel NOT IN ('phone', 'web', 'app', 'mini_program', 'walk_in') THEN
+		RAISE EXCEPTION 'invalid channel "%"', open_ticket.channel
+			USING ERRCODE = '22023',
+			      HINT = 'Known channels: phone, web, app, mini_program, walk_in.';
+	END IF;
+	IF open_ticket.complexity IS NULL OR open_ticket.complexity NOT BETWEEN 1 AND 5 THEN
+		RAISE EXCEPTION 'complexity % is out of range', coalesce(open_ticket.complexity::text, 'NULL')
+			USING ERRCODE = '22023',
+			      HINT = 'Complexity is a level from 1 to 5.';
+	END IF;
+	INSERT INTO repairsys.ticket (customer_id, service_type, description, urgency, complexity, asset_id, channel)
+	VALUES (open_ticket.customer_id, open_ticket.service_type, open_ticket.description, open_ticket.urgency,
+	        open_ticket.complexity, open_ticket.asset_id, open_ticket.channel)
+	RETURNING id INTO new_id;
+	RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.open_ticket(bigint, text, text, text, integer, bigint, text) IS 'Opens a ticket for a customer; location and service center default to the customer''s; returns the ticket id';
+
+CREATE FUNCTION repairsys.set_status(ticket_id bigint, status text, note text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM pg_catalog.set_config('repairsys.note', coalesce(note, ''), true);
+	UPDATE repairsys.ticket t SET status = set_status.status WHERE t.id = set_status.ticket_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', set_status.ticket_id USING ERRCODE = '22023';
+	END IF;
+	PERFORM pg_catalog.set_config('repairsys.note', '', true);
+END
+$$;
+COMMENT ON FUNCTION repairsys.set_status(bigint, text, text) IS 'Moves a ticket to another status (checked by the life-cycle trigger) with an optional note for its history';

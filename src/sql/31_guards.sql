@@ -1,0 +1,94 @@
+-- The built-in guards of ticket transitions (ticket_transition.guard).  Each
+-- takes the ticket row as it will be after the change and returns NULL when
+-- the guard passes, else what is missing (a phrase for the error message).
+-- They are called through repairsys.check_guard() with the owner's rights.
+
+-- Whether the ticket's work is covered by the product warranty: the asset's
+-- warranty runs on the local date the ticket was opened, and was not voided.
+CREATE FUNCTION repairsys.under_warranty(t repairsys.ticket)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT coalesce(NOT t.warranty_void AND a.warranty_until >=
+	                (t.opened_at AT TIME ZONE coalesce(c.time_zone, pg_catalog.current_setting('TimeZone')))::date,
+	                false)
+	  FROM (SELECT 1) AS one
+	  LEFT JOIN repairsys.asset a ON a.id = t.asset_id
+	  LEFT JOIN repairsys.service_center c ON c.id = t.service_center_id;
+END;
+COMMENT ON FUNCTION repairsys.under_warranty(repairsys.ticket) IS 'True when the ticket''s asset is under product warranty on the local date the ticket was opened and the warranty is not void';
+
+-- Whether the customer pays for the ticket's work (warranty work is free).
+CREATE FUNCTION repairsys.ticket_is_billable(t repairsys.ticket)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT NOT repairsys.under_warranty(t);
+END;
+COMMENT ON FUNCTION repairsys.ticket_is_billable(repairsys.ticket) IS 'True when the customer pays for the ticket''s work (not warranty work)';
+
+CREATE FUNCTION repairsys.guard_has_technician(t repairsys.ticket)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE
+		WHEN t.technician_id IS NULL THEN 'the ticket has no technician'
+		WHEN NOT tech.active THEN pg_catalog.format('technician %s is not active', t.technician_id)
+	END
+	  FROM (SELECT 1) AS one
+	  LEFT JOIN repairsys.technician tech ON tech.id = t.technician_id;
+END;
+COMMENT ON FUNCTION repairsys.guard_has_technician(repairsys.ticket) IS 'Guard has_technician: an active technician is assigned';
+
+CREATE FUNCTION repairsys.guard_estimate_approved(t repairsys.ticket)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE
+		WHEN t.estimate_approved_at IS NULL AND repairsys.ticket_is_billable(t)
+		THEN 'the customer has not approved the estimate of this billable ticket'
+	END;
+END;
+COMMENT ON FUNCTION repairsys.guard_estimate_approved(repairsys.ticket) IS 'Guard estimate_approved: work on a billable ticket starts only after the customer approved the estimate (warranty work needs none)';
+
+CREATE FUNCTION repairsys.guard_labor_recorded(t repairsys.ticket)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN coalesce(t.labor_minutes, 0) <= 0 THEN 'no labor minutes are recorded' END;
+END;
+COMMENT ON FUNCTION repairsys.guard_labor_recorded(repairsys.ticket) IS 'Guard labor_recorded: labor minutes are recorded before resolution';
+
+CREATE FUNCTION repairsys.guard_settled(t repairsys.ticket)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE
+		WHEN NOT repairsys.ticket_is_billable(t) THEN NULL
+		WHEN i.id IS NULL THEN 'no invoice has been issued'
+		WHEN i.total - coalesce((SELECT sum(p.amount) FROM repairsys.payment p WHERE p.invoice_id = i.id), 0) > 0
+		THEN pg_catalog.format('invoice %s has a balance of %s', i.invoice_no,
+		        i.total - coalesce((SELECT sum(p.amount) FROM repairsys.payment p WHERE p.invoice_id = i.id), 0))
+	END
+	  FROM (SELECT 1) AS one
+	  LEFT JOIN repairsys.invoice i ON i.ticket_id = t.id;
+END;
+COMMENT ON FUNCTION repairsys.guard_settled(repairsys.ticket) IS 'Guard settled: the ticket is free of charge, or its invoice is issued and fully paid';
+
+CREATE FUNCTION repairsys.guard_reopen_window(t repairsys.ticket)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE
+		WHEN t.resolved_at < pg_catalog.now() - repairsys.setting_value('reopen_window')::interval
+		THEN pg_catalog.format('the ticket was resolved more than %s ago', repairsys.setting_value('reopen_window'))
+	END;
+END;
+COMMENT ON FUNCTION repairsys.guard_reopen_window(repairsys.ticket) IS 'Guard reopen_window: a resolved ticket may be reopened only within the reopen_window setting';
