@@ -345,8 +345,12 @@ DECLARE
 	note        text;
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		IF NEW.changed_by IS NULL THEN
-			RETURN NULL;		-- a restored ticket: its history is restored with it
+		-- A ticket restored or migrated by the owner brings its history with
+		-- it (restored into ticket_event by pg_dump's data): only a ticket
+		-- opened now, in the initial state, gets its opening event here.
+		IF NEW.status_changed_at IS DISTINCT FROM pg_catalog.now()
+		   OR NOT EXISTS (SELECT 1 FROM repairsys.ticket_status s WHERE s.code = NEW.status AND s.is_initial) THEN
+			RETURN NULL;
 		END IF;
 		from_status := NULL;
 	ELSE
