@@ -1,0 +1,135 @@
+-- test/demo.sql: a small after-sales service company, told as a story.
+-- Run by test/demo.sh in a fresh database with the extension created.
+\set ON_ERROR_STOP 1
+\pset footer off
+SET client_min_messages = warning;
+SELECT setseed(0.42) \g /dev/null
+
+\echo
+\echo '== 1. The company: three service centers, their technicians, services and prices'
+INSERT INTO repairsys.service_center (name, lat, lon, time_zone, address) VALUES
+	('Shanghai Pudong',  31.2304, 121.5050, 'Asia/Shanghai', 'Century Ave 100'),
+	('Shanghai Minhang', 31.1120, 121.3815, 'Asia/Shanghai', 'Humin Rd 2000'),
+	('Suzhou Industrial Park', 31.3150, 120.6690, 'Asia/Shanghai', 'Xinghu St 328');
+
+INSERT INTO repairsys.technician (name, service_center_id, lat, lon, capacity, hourly_cost)
+SELECT t.name, c.id, c.lat + t.dlat, c.lon + t.dlon, t.cap, t.cost
+  FROM (VALUES
+	('Wang Wei',   'Shanghai Pudong',        0.010,  0.020, 4, 80.00),
+	('Li Na',      'Shanghai Pudong',       -0.020,  0.010, 5, 95.00),
+	('Zhang Min',  'Shanghai Pudong',        0.030, -0.010, 3, 70.00),
+	('Liu Yang',   'Shanghai Minhang',       0.000,  0.030, 5, 85.00),
+	('Chen Jing',  'Shanghai Minhang',       0.020,  0.000, 4, 90.00),
+	('Zhao Lei',   'Suzhou Industrial Park', 0.010,  0.010, 5, 75.00),
+	('Sun Li',     'Suzhou Industrial Park', -0.010, 0.020, 4, 80.00),
+	('Zhou Qiang', 'Suzhou Industrial Park', 0.020, -0.020, 2, 65.00)
+  ) AS t(name, center, dlat, dlon, cap, cost)
+  JOIN repairsys.service_center c ON c.name = t.center;
+
+INSERT INTO repairsys.technician_skill (technician_id, skill, level)
+SELECT t.id, s.skill, s.level
+  FROM (VALUES
+	('Wang Wei', 'hvac', 5), ('Wang Wei', 'appliance', 3),
+	('Li Na', 'appliance', 5), ('Li Na', 'electronics', 4),
+	('Zhang Min', 'hvac', 2), ('Zhang Min', 'appliance', 2),
+	('Liu Yang', 'hvac', 4), ('Liu Yang', 'electronics', 2),
+	('Chen Jing', 'appliance', 4), ('Chen Jing', 'electronics', 5),
+	('Zhao Lei', 'hvac', 3), ('Zhao Lei', 'appliance', 4),
+	('Sun Li', 'electronics', 4),
+	('Zhou Qiang', 'hvac', 5), ('Zhou Qiang', 'electronics', 3)
+  ) AS s(name, skill, level)
+  JOIN repairsys.technician t ON t.name = s.name;
+
+INSERT INTO repairsys.service_type (code, name, required_skill, min_skill_level, labor_fee, travel_fee,
+                                    callout_fee, est_minutes_low, est_minutes_high) VALUES
+	('ac_repair',   'Air conditioner repair',   'hvac',        3,
+	 'base=20, 0-60:2.00, 60-180:1.50, 180+:1.20, min=80', '0-10:0, 10+:2.50', 50.00, 45, 150),
+	('ac_install',  'Air conditioner install',  'hvac',        2,
+	 '0-120:1.80, 120+:1.40', '0-10:0, 10+:2.50', 0.00, 90, 180),
+	('washer_repair', 'Washing machine repair', 'appliance',   2,
+	 '0-30:2.50, 30-90:2.00, 90+:1.60, min=60', '0-15:0, 15+:2.00', 30.00, 30, 90),
+	('tv_repair',   'Television repair',        'electronics', 3,
+	 '0-60:3.00, 60+:2.20', '0-15:0, 15+:2.00', 40.00, 40, 120),
+	('phone_screen', 'Phone screen replacement', 'electronics', 2,
+	 '0+:1.50, volume, min=30', NULL, 0.00, 20, 40);
+
+\echo 'Service catalog (labor is priced per minute in tiers, travel per km):'
+SELECT code, name, required_skill || ' >= ' || min_skill_level AS needs, labor_fee::text AS labor_fee,
+       callout_fee, est_minutes_low || '-' || est_minutes_high || ' min' AS estimate
+  FROM repairsys.service_type ORDER BY code;
+
+\echo
+\echo '== 2. Customers and what they bought'
+INSERT INTO repairsys.customer (name, phone, email, address, lat, lon)
+SELECT 'Customer ' || lpad(i::text, 2, '0'),
+       '1380000' || lpad(i::text, 4, '0'),
+       'customer' || i || '@example.com',
+       'Street ' || i,
+       c.lat + (random() - 0.5) * 0.12,
+       c.lon + (random() - 0.5) * 0.12
+  FROM generate_series(1, 30) AS i
+  JOIN repairsys.service_center c ON c.id = 1 + (i % 3);
+
+INSERT INTO repairsys.asset (customer_id, model, serial_no, purchased_at, purchase_price, warranty_until)
+SELECT cu.id, m.model, m.model || '-' || lpad(cu.id::text, 5, '0'),
+       current_date - (100 + (cu.id * 37) % 900)::int,
+       m.price,
+       current_date - (100 + (cu.id * 37) % 900)::int + m.warranty_days
+  FROM repairsys.customer cu
+  JOIN (VALUES (0, 'Gree KFR-35', 3299.00, 730), (1, 'Haier XQG100', 2599.00, 365), (2, 'Hisense 65E7', 4999.00, 365))
+       AS m(k, model, price, warranty_days) ON m.k = cu.id % 3;
+SELECT count(*) AS customers, (SELECT count(*) FROM repairsys.asset) AS assets,
+       (SELECT count(*) FROM repairsys.asset WHERE warranty_until >= current_date) AS under_warranty
+  FROM repairsys.customer;
+
+\echo
+\echo '== 3. Repair requests come in from every channel'
+SELECT repairsys.open_ticket(a.customer_id,
+                             CASE a.model WHEN 'Gree KFR-35' THEN 'ac_repair' WHEN 'Haier XQG100' THEN 'washer_repair' ELSE 'tv_repair' END,
+                             'Demo request ' || a.id,
+                             urgency => (ARRAY['normal', 'normal', 'normal', 'urgent', 'emergency'])[1 + a.id % 5],
+                             complexity => (1 + a.id % 4)::int,
+                             asset_id => a.id,
+                             channel => (ARRAY['phone', 'web', 'app', 'mini_program', 'walk_in'])[1 + a.id % 5])
+  FROM repairsys.asset a ORDER BY a.id \g /dev/null
+SELECT channel, count(*) AS tickets FROM repairsys.ticket GROUP BY channel ORDER BY channel;
+
+\echo
+\echo '== 4. The life cycle cannot be bypassed'
+\echo 'An application tries to close every new ticket with a plain UPDATE:'
+\set ON_ERROR_STOP 0
+UPDATE repairsys.ticket SET status = 'closed' WHERE status = 'new';
+\set ON_ERROR_STOP 1
+
+\echo 'Dispatch: each ticket goes to a technician of its center with the skill (here by plain UPDATE):'
+UPDATE repairsys.ticket t
+   SET status = 'assigned',
+       technician_id = (SELECT tech.id
+                          FROM repairsys.technician tech
+                          JOIN repairsys.technician_skill ts ON ts.technician_id = tech.id
+                          JOIN repairsys.service_type st ON st.code = t.service_type AND st.required_skill = ts.skill
+                         WHERE ts.level >= st.min_skill_level
+                         ORDER BY tech.service_center_id = t.service_center_id DESC, ts.level DESC, tech.id
+                         LIMIT 1)
+ WHERE t.id % 6 <> 0;
+
+\echo 'Work starts where the customer approved the estimate (warranty work needs no approval):'
+UPDATE repairsys.ticket SET estimate_approved_at = now() WHERE id % 6 IN (1, 2, 3, 4) AND status = 'assigned';
+UPDATE repairsys.ticket SET status = 'in_progress'
+ WHERE status = 'assigned' AND (estimate_approved_at IS NOT NULL OR NOT repairsys.ticket_is_billable(ticket));
+SELECT repairsys.set_status(id, 'waiting_parts', 'compressor ordered') FROM repairsys.ticket WHERE status = 'in_progress' AND id % 7 = 0 \g /dev/null
+UPDATE repairsys.ticket SET status = 'resolved', labor_minutes = 30 + (id * 13) % 150, travel_km = (id * 7) % 25
+ WHERE status = 'in_progress' AND id % 3 <> 0;
+UPDATE repairsys.ticket SET status = 'closed' WHERE status = 'resolved' AND NOT repairsys.ticket_is_billable(ticket);
+UPDATE repairsys.ticket SET status = 'cancelled' WHERE status = 'new' AND id % 4 = 0;
+
+SELECT s.code AS status, count(t.id) AS tickets
+  FROM repairsys.ticket_status s LEFT JOIN repairsys.ticket t ON t.status = s.code
+ GROUP BY s.code, s.sort_order ORDER BY s.sort_order;
+
+\echo 'Every change is in the history, with who made it:'
+SELECT e.ticket_id, coalesce(e.from_status, '(opened)') AS from_status, e.to_status, e.actor, e.note
+  FROM repairsys.ticket_event e
+ WHERE e.ticket_id = (SELECT min(ticket_id) FROM repairsys.ticket_event WHERE note IS NOT NULL)
+ ORDER BY e.id;
+SELECT count(*) AS history_rows, count(DISTINCT ticket_id) AS tickets FROM repairsys.ticket_event;
