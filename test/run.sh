@@ -72,7 +72,7 @@ fi
 
 if want pgtap && [ -n "$(ls test/pgtap/*.sql 2>/dev/null)" ]; then
 	rs_log "pgTAP suites"
-	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'DROP DATABASE IF EXISTS repairsys_tap' -c 'CREATE DATABASE repairsys_tap' >/dev/null
+	PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'DROP DATABASE IF EXISTS repairsys_tap' -c 'CREATE DATABASE repairsys_tap' >/dev/null
 	psql -X -q -v ON_ERROR_STOP=1 -d repairsys_tap -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION repairsys' >/dev/null
 	pg_prove -v -d repairsys_tap test/pgtap/*.sql >"$logdir/pgtap.log" 2>&1
 	grep -vE '^[[:space:]]*ok [0-9]+' "$logdir/pgtap.log"
