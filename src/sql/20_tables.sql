@@ -451,6 +451,7 @@ CREATE TABLE repairsys.invoice (
 	id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	invoice_no text NOT NULL UNIQUE,
 	ticket_id  bigint NOT NULL UNIQUE REFERENCES repairsys.ticket,
+	service_center_id bigint REFERENCES repairsys.service_center,
 	total      numeric(14,2) NOT NULL CHECK (total >= 0),
 	currency   text NOT NULL DEFAULT 'CNY',
 	issued_at  timestamptz NOT NULL DEFAULT now()
@@ -459,6 +460,8 @@ COMMENT ON TABLE repairsys.invoice IS 'Issued bills: frozen, never changed after
 COMMENT ON COLUMN repairsys.invoice.id IS 'Invoice id';
 COMMENT ON COLUMN repairsys.invoice.invoice_no IS 'Invoice number shown to the customer';
 COMMENT ON COLUMN repairsys.invoice.ticket_id IS 'Ticket billed (one invoice per ticket)';
+COMMENT ON COLUMN repairsys.invoice.service_center_id IS 'Service center of the ticket (set from the ticket when not given; the distribution key of invoice lines, payments and installments)';
+CREATE INDEX invoice_center_issued_idx ON repairsys.invoice (service_center_id, issued_at);
 COMMENT ON COLUMN repairsys.invoice.total IS 'Total including tax';
 COMMENT ON COLUMN repairsys.invoice.currency IS 'ISO 4217 currency code';
 COMMENT ON COLUMN repairsys.invoice.issued_at IS 'When the invoice was issued';

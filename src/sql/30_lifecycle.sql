@@ -379,6 +379,27 @@ CREATE TRIGGER ticket_90_log AFTER INSERT OR UPDATE ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_log_trg();
 
 ------------------------------------------------------------------------------
+-- Distribution key of the billing tables
+------------------------------------------------------------------------------
+-- An invoice carries its ticket's service center, so that invoice lines,
+-- payments and installments reach a center in one join (docs/scaling.md).
+CREATE FUNCTION repairsys.invoice_center_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.service_center_id IS NULL THEN
+		SELECT t.service_center_id INTO NEW.service_center_id FROM repairsys.ticket t WHERE t.id = NEW.ticket_id;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.invoice_center_trg() IS 'BEFORE INSERT trigger of repairsys.invoice: takes the service center from the ticket when not given';
+CREATE TRIGGER invoice_10_center BEFORE INSERT ON repairsys.invoice
+	FOR EACH ROW EXECUTE FUNCTION repairsys.invoice_center_trg();
+
+------------------------------------------------------------------------------
 -- Functions for applications
 ------------------------------------------------------------------------------
 CREATE FUNCTION repairsys.open_ticket(customer_id bigint, service_type text, description text,

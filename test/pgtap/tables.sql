@@ -1,6 +1,6 @@
 -- pgTAP: the constraints of every table of the data model (DESIGN.md section 3).
 BEGIN;
-SELECT plan(63);
+SELECT plan(64);
 SET LOCAL client_min_messages = warning;
 
 -- fixtures
@@ -83,6 +83,19 @@ SELECT throws_ok($$INSERT INTO repairsys.assign_policy (name, w_skill, w_distanc
 -- uniqueness
 SELECT throws_ok($$INSERT INTO repairsys.holiday (day) VALUES ('2026-10-01'), ('2026-10-01')$$, '23505', NULL, 'one all-center holiday per day');
 SELECT throws_ok($$INSERT INTO repairsys.invoice (invoice_no, ticket_id, total) SELECT 'TAP-INV-2', ticket, 1 FROM ids$$, '23505', NULL, 'one invoice per ticket');
+
+-- every table reaches a service center in at most one join, or is a catalog (docs/scaling.md)
+SELECT is_empty($$
+	SELECT c.relname::text
+	  FROM pg_class c
+	 WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p')
+	   AND c.relname NOT IN ('service_center', 'service_type', 'complexity_rule', 'urgency_rule', 'sla_policy',
+	                         'ticket_status', 'ticket_transition', 'part', 'assign_policy', 'setting')
+	   AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'service_center_id' AND NOT a.attisdropped)
+	   AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+	                     JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attname = 'service_center_id' AND NOT a.attisdropped
+	                    WHERE k.conrelid = c.oid AND k.contype = 'f')
+$$, 'every table reaches service_center_id in one join or is a catalog table');
 
 SELECT * FROM finish();
 ROLLBACK;
