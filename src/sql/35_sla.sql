@@ -60,7 +60,7 @@ $$;
 COMMENT ON FUNCTION repairsys.ticket_sla_open_trg() IS 'BEFORE INSERT trigger of repairsys.ticket: stamps respond_by and resolve_by from sla_policy with the center''s holidays';
 
 -- BEFORE UPDATE OF status (after ticket_20_transition accepted the change and
--- set status_changed_at): when the ticket leaves a state that pauses the SLA,
+-- set status_changed_at, the end of the hold): when the ticket leaves a state that pauses the SLA,
 -- the business time of that hold is added to sla_paused and resolve_by moves
 -- by it.  A deadline already missed before the hold began does not move.
 CREATE FUNCTION repairsys.ticket_sla_pause_trg()
@@ -69,8 +69,9 @@ LANGUAGE plpgsql
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
-	held   interval;
-	closed date[];
+	held     interval;
+	closed   date[];
+	hold_end timestamptz := coalesce(NEW.status_changed_at, pg_catalog.now());
 BEGIN
 	IF NEW.status IS NOT DISTINCT FROM OLD.status OR OLD.sla_resolve_within IS NULL
 	   OR OLD.resolve_by IS NULL OR OLD.status_changed_at IS NULL THEN
@@ -80,7 +81,7 @@ BEGIN
 		RETURN NEW;
 	END IF;
 	closed := repairsys.closed_dates(NEW.service_center_id);
-	held := repairsys.sla_elapsed(OLD.sla_resolve_within, OLD.status_changed_at, pg_catalog.now(),
+	held := repairsys.sla_elapsed(OLD.sla_resolve_within, OLD.status_changed_at, hold_end,
 	                              closed, OLD.sla_time_zone);
 	IF held <= interval '0' THEN
 		RETURN NEW;
