@@ -112,14 +112,17 @@ INSERT INTO cal VALUES
 	(7, '9h in mon-fri 09:00-18:00'),
 	(8, '4h in mon-sun 01:00-04:00 Europe/Berlin'),
 	(9, '10h in tue-thu 00:00-24:00, sun 22:00-24:00 America/New_York'),
-	(10, '45min in mon-sat 08:30-12:15 13:45-19:00 Australia/Sydney');
+	(10, '45min in mon-sat 08:30-12:15 13:45-19:00 Australia/Sydney'),
+	(11, '7h in mon-sun 00:00-03:00 21:00-24:00 America/Santiago'),
+	(12, '30h in mon-fri 08:00-20:00 Pacific/Apia'),
+	(13, '12h in sat-sun 23:30-02:30, wed 01:30-02:30 Australia/Lord_Howe');
 CREATE TEMP TABLE cases AS
 SELECT g AS id,
        c.s,
-       timestamptz '2023-01-01 00:00+00' + (random() * 3 * 365 * 86400) * interval '1 second' AS start,
-       (SELECT array_agg(DISTINCT date '2023-01-01' + (random() * 1100)::int) FROM generate_series(1, 30)) AS closed
+       timestamptz '2010-01-01 00:00+00' + (random() * 16 * 365 * 86400) * interval '1 second' AS start,
+       (SELECT array_agg(DISTINCT date '2010-01-01' + (random() * 16 * 365)::int) FROM generate_series(1, 120 + 0 * g)) AS closed
   FROM generate_series(1, greatest(:n, :check)) g
-  JOIN cal c ON c.id = 1 + g % 10;
+  JOIN cal c ON c.id = 1 + g % 13;
 
 -- scale some targets: minutes .. 1000 hours, varied per case
 CREATE TEMP TABLE cases2 AS
