@@ -393,7 +393,7 @@ parse_target(SlaLexer *lx, SlaSpec *spec, int *last_unit, bool *used_days, SlaEr
 		save = lx->p;
 		if (read_word(lx, word, sizeof(word)) == 0)
 			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
-							"Expected a unit (d, h or min) after \"%" INT64_MODIFIER "d\".", n);
+							"Expected a unit (d, h or min) after \"%lld\".", (long long) n);
 		if (strcmp(word, "d") == 0)
 			unit = 0;
 		else if (strcmp(word, "h") == 0)
@@ -789,7 +789,7 @@ sla_interval_recv(PG_FUNCTION_ARGS)
 					 errmsg("invalid binary sla_interval"),
 					 errdetail("Time zone names consist of letters, digits and \"/_+-\".")));
 	strlcpy(spec->zone, zone, sizeof(spec->zone));
-	pq_getmsgend(msg);
+	/* trailing bytes are refused by the caller (22P03), as for core types */
 	if (!sla_validate(spec, &err))
 	{
 		if (err.code == ERRCODE_INVALID_PARAMETER_VALUE)
