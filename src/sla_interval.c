@@ -1321,7 +1321,7 @@ days_constant(SlaWalk *w, int jd, TimestampTz mid)
 	if (u < w->cache_regular)
 		return 0;
 	if (w->cache_until == DT_NOEND)
-		return INT64CONST(7) * 100000000;
+		return Max(MAX_WALK_JD + 8 - jd, 0);	/* the walk ends there anyway */
 	/* near the span's end, learn how close to it local times stay regular */
 	if (!w->cache_hi_known && w->cache_until - u < 10 * USECS_PER_DAY)
 		cache_hi_compute(w);
@@ -1379,8 +1379,6 @@ walk_advance(SlaWalk *w, TimestampTz start, int64 amount)
 
 				if (k > 0)
 				{
-					if (k > 1000000)
-						k = 1000000;
 					remaining -= k * w->week_usecs - closed_usecs(w, jd, jd + 7 * (int) k);
 					jd += 7 * (int) k;
 					avail -= 7 * k;
