@@ -159,10 +159,10 @@ SELECT s.code AS status, count(t.id) AS tickets
 
 \echo
 \echo '== 7. SLA clocks: business time left, holds, breaches, stuck tickets'
-\echo 'Two requests that came in by phone last Friday evening are entered only now (the clock ran from Saturday 09:00):'
+\echo 'Two requests phoned in on a Friday evening more than a week ago were forgotten, and are entered only now:'
 INSERT INTO repairsys.ticket (customer_id, asset_id, service_type, urgency, channel, description, opened_at)
 SELECT a.customer_id, a.id, 'ac_repair', 'normal', 'phone', 'Late phone request',
-       (d.last_friday + time '19:30') AT TIME ZONE 'Asia/Shanghai'
+       (d.last_friday - 7 + time '19:30') AT TIME ZONE 'Asia/Shanghai'
   FROM repairsys.asset a,
        LATERAL (SELECT l.today - ((extract(isodow FROM l.today)::int + 1) % 7 + 1) AS last_friday
                   FROM (SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date AS today) l) d
