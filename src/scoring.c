@@ -469,6 +469,7 @@ rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
 	"tech_lon", "tech_capacity", "tech_open", "tech_rating"};
 	static const Oid types[] = {INT8OID, BOOLOID, INT8OID, FLOAT8OID,
 	FLOAT8OID, INT4OID, INT4OID, FLOAT8OID};
+	ArrayType  *arrs[8];
 	Datum	   *v[8];
 	bool	   *nl[8];
 	int			n;
@@ -481,9 +482,11 @@ rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("argument \"%s\" must not be null", names[k])));
-	n = rs_array_len(PG_GETARG_ARRAYTYPE_P(argno), INT8OID, names[0]);
 	for (k = 0; k < 8; k++)
-		rs_array_datums(PG_GETARG_ARRAYTYPE_P(argno + k), types[k], n, names[k], &v[k], &nl[k]);
+		arrs[k] = PG_GETARG_ARRAYTYPE_P(argno + k);
+	n = rs_array_len(arrs[0], INT8OID, names[0]);
+	for (k = 0; k < 8; k++)
+		rs_array_datums(arrs[k], types[k], n, names[k], &v[k], &nl[k]);
 
 	techs = (RsTech *) palloc0(sizeof(RsTech) * Max(n, 1));
 	for (i = 0; i < n; i++)

@@ -1,6 +1,6 @@
 -- The batch solver against brute force and greedy; its errors; haversine.
 BEGIN;
-SELECT plan(24);
+SELECT plan(25);
 
 -- A random instance: n tickets x m technicians, each pair forbidden with
 -- probability p_null, scores in [0,1) rounded to 3 decimals (so ties occur),
@@ -201,6 +201,8 @@ SELECT throws_ok($$SELECT repairsys.assignment_solve('{{NaN}}', '{1}')$$, '22023
                  'score "NaN" at row 1, column 1 is not a finite number', 'NaN score: 22023');
 SELECT throws_ok($$SELECT repairsys.assignment_solve('{{1},{Infinity}}', '{1}')$$, '22023',
                  'score "Infinity" at row 2, column 1 is not a finite number', 'infinite score: 22023');
+SELECT throws_ok($$SELECT repairsys.assignment_solve('{{1e308,-1e308}}', '{1,1}')$$, '22023',
+                 'score "1e+308" at row 1, column 1 is out of range', 'a score of huge magnitude: 22023');
 SELECT throws_ok($$SELECT * FROM repairsys.solve_pending(repairsys.assign_policy_row('default'),
                      array_fill(1::bigint, ARRAY[5000]), array_fill(NULL::float8, ARRAY[5000]), array_fill(NULL::float8, ARRAY[5000]),
                      array_fill(NULL::bigint, ARRAY[5000]), array_fill(0, ARRAY[5000]), array_fill(1, ARRAY[5000]),
