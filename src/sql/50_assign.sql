@@ -308,13 +308,22 @@ BEGIN
 		), skills AS (
 			SELECT s.skill, pg_catalog.row_number() OVER (ORDER BY s.skill)::integer AS k
 			  FROM (SELECT DISTINCT tk.required_skill AS skill FROM tk WHERE tk.required_skill IS NOT NULL) s
+		), open_load AS (
+			SELECT x.technician_id AS tid, pg_catalog.count(*)::integer AS n
+			  FROM repairsys.ticket x
+			 WHERE x.technician_id IS NOT NULL
+			   AND x.status IN (SELECT s.code FROM repairsys.ticket_status s WHERE NOT s.is_terminal)
+			 GROUP BY x.technician_id
+		), rating AS (
+			SELECT x.technician_id AS tid, pg_catalog.avg(f.rating)::double precision AS r
+			  FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+			 WHERE x.technician_id IS NOT NULL
+			 GROUP BY x.technician_id
 		), techs AS (
-			SELECT te.*,
-			       repairsys.open_ticket_count(te.id) AS open,
-			       (SELECT pg_catalog.avg(f.rating)::double precision
-			          FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
-			         WHERE x.technician_id = te.id) AS rating
+			SELECT te.*, coalesce(o.n, 0) AS open, rt.r AS rating
 			  FROM repairsys.technician te
+			  LEFT JOIN open_load o ON o.tid = te.id
+			  LEFT JOIN rating rt ON rt.tid = te.id
 			 WHERE te.active OR NOT p.only_active
 		), tin AS (
 			SELECT pg_catalog.array_agg(tk.id ORDER BY tk.prio) AS id,

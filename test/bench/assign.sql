@@ -309,6 +309,8 @@ BEGIN
 		                   repairsys.continuity_technicians(x), techs, e_active, e_center, e_lat, e_lon, e_cap, e_open,
 		                   e_rating, e_level) c
 		 WHERE c.eligible;
+	CREATE INDEX ON sc (ti, score DESC, tj);
+	ANALYZE sc;
 	SELECT array_agg(z.r ORDER BY z.ri) INTO m
 	  FROM (SELECT gi.ri, array_agg(s.score ORDER BY gj.cj) AS r
 	          FROM generate_subscripts(tick, 1) gi(ri) CROSS JOIN generate_subscripts(techs, 1) gj(cj)
