@@ -210,7 +210,8 @@ BEGIN
 			      HINT = 'To reassign a ticket, move it back to the initial status first.';
 	END IF;
 
-	FOR c IN SELECT k.technician_id, k.score FROM repairsys.candidates(t.id, auto_assign.policy) k WHERE k.eligible
+	FOR c IN SELECT k.technician_id, k.score FROM repairsys.candidates(t.id, auto_assign.policy) k
+	          WHERE k.eligible AND EXISTS (SELECT 1 FROM repairsys.technician te WHERE te.id = k.technician_id AND te.active)
 	LOOP
 		BEGIN
 			-- Lock the technician and leave a new row version: a concurrent
@@ -221,7 +222,9 @@ BEGIN
 			 WHERE te.id = c.technician_id
 			RETURNING te.capacity, te.active INTO cap, act;
 			n := repairsys.open_ticket_count(c.technician_id, t.id);
-			IF (p.respect_capacity AND (cap IS NULL OR n >= cap)) OR (p.only_active AND NOT coalesce(act, false)) THEN
+			-- (an inactive technician is never assigned, whatever the policy:
+			-- the has_technician guard of the life cycle refuses him)
+			IF (p.respect_capacity AND (cap IS NULL OR n >= cap)) OR NOT coalesce(act, false) THEN
 				-- full meanwhile: undo the lock (rolls back the subtransaction)
 				RAISE EXCEPTION 'technician % is full', c.technician_id USING ERRCODE = 'RSA01';
 			END IF;
@@ -295,11 +298,11 @@ BEGIN
 	IF tids IS NULL THEN
 		RETURN;
 	END IF;
-	-- Lock the technicians that may take work and leave a new row version
-	-- (see auto_assign: concurrent assigners wait or fail with 40001).
-	PERFORM 1 FROM (SELECT te.id FROM repairsys.technician te
-	                 WHERE te.active OR NOT p.only_active ORDER BY te.id FOR UPDATE) z;
-	UPDATE repairsys.technician te SET capacity = te.capacity WHERE te.active OR NOT p.only_active;
+	-- Lock the technicians that may take work (active ones: the life cycle
+	-- refuses inactive technicians, whatever the policy) and leave a new row
+	-- version (see auto_assign: concurrent assigners wait or fail with 40001).
+	PERFORM 1 FROM (SELECT te.id FROM repairsys.technician te WHERE te.active ORDER BY te.id FOR UPDATE) z;
+	UPDATE repairsys.technician te SET capacity = te.capacity WHERE te.active;
 
 	FOR r IN
 		WITH tk AS (
@@ -327,7 +330,7 @@ BEGIN
 			  FROM repairsys.technician te
 			  LEFT JOIN open_load o ON o.tid = te.id
 			  LEFT JOIN rating rt ON rt.tid = te.id
-			 WHERE te.active OR NOT p.only_active
+			 WHERE te.active
 		), tin AS (
 			SELECT pg_catalog.array_agg(tk.id ORDER BY tk.prio) AS id,
 			       pg_catalog.array_agg(tk.lat ORDER BY tk.prio) AS lat,
