@@ -240,11 +240,13 @@ BEGIN
 		why := pg_catalog.format('%s eligible technician(s) reached their capacity meanwhile.', nfull);
 	ELSE
 		SELECT pg_catalog.count(*)::integer,
-		       pg_catalog.string_agg(pg_catalog.format('Technician %s: %s.', k.technician_id, k.reason), ' '
+		       pg_catalog.string_agg(pg_catalog.format('Technician %s: %s.', k.technician_id, coalesce(k.reason, 'inactive')), ' '
 		                             ORDER BY k.technician_id) FILTER (WHERE k.rn <= 5)
 		  INTO n, why
 		  FROM (SELECT k.technician_id, k.reason, pg_catalog.row_number() OVER (ORDER BY k.technician_id) AS rn
 		          FROM repairsys.candidates(t.id, auto_assign.policy) k) k;
+		-- (an eligible technician left here is an inactive one under a policy
+		-- without the activity rule)
 		IF n = 0 THEN
 			why := 'There are no technicians.';
 		ELSIF n > 5 THEN
