@@ -174,6 +174,15 @@ UPDATE repairsys.assign_policy SET auto_assign_on_open = false WHERE name = 'def
 SELECT repairsys.open_ticket(pg_temp.cust('as Alice'), 'as_ac', 'as not on open') AS t4 \gset
 SELECT status, technician_id FROM repairsys.ticket WHERE id = :t4;
 
+-- A policy without the activity rule ranks inactive technicians (Cid is
+-- first under as_loose), but automatic assignment never picks one.
+SELECT repairsys.open_ticket(pg_temp.cust('as Alice'), 'as_ac', 'as loose') AS t5 \gset
+SELECT te.name, c.eligible, te.active FROM repairsys.candidates(:t5, 'as_loose') c
+  JOIN repairsys.technician te ON te.id = c.technician_id WHERE te.name LIKE 'as %'
+ ORDER BY c.eligible DESC, c.score DESC, c.technician_id LIMIT 1;
+WITH a AS MATERIALIZED (SELECT repairsys.auto_assign(:t5, 'as_loose') AS tid)
+SELECT te.name, te.active FROM a JOIN repairsys.technician te ON te.id = a.tid;
+
 -- Put the id sequences back.
 SELECT bool_and(CASE WHEN last_value IS NULL THEN setval(seq, start_value, false)
                      ELSE setval(seq, last_value, true) END IS NOT NULL) AS ids_back

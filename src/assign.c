@@ -46,6 +46,9 @@
 PG_FUNCTION_INFO_V1(rs_assignment_solve);
 PG_FUNCTION_INFO_V1(rs_solve_pending);
 
+/* Largest magnitude of a score given to assignment_solve(). */
+#define RS_ASSIGN_MAX_SCORE 1e12
+
 /* Largest problem accepted (tickets x technicians), about 160 MB of scores. */
 #define RS_ASSIGN_MAX_CELLS 20000000L
 
@@ -338,6 +341,12 @@ rs_assignment_solve(PG_FUNCTION_ARGS)
 							 errmsg("score \"%g\" at row %ld, column %ld is not a finite number",
 									score[k], k / ncols + 1, k % ncols + 1),
 							 errhint("Use NULL for a pair that is not allowed.")));
+				if (fabs(score[k]) > RS_ASSIGN_MAX_SCORE)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("score \"%g\" at row %ld, column %ld is out of range",
+									score[k], k / ncols + 1, k % ncols + 1),
+							 errdetail("Scores lie between -1e12 and 1e12, so that sums of score differences stay exact enough.")));
 			}
 		}
 	}
@@ -394,6 +403,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 	static const Oid ttypes[] = {INT8OID, FLOAT8OID, FLOAT8OID, INT8OID, INT4OID,
 	INT4OID, INT8OID, INT8OID};
 	RsPolicy	policy;
+	ArrayType  *tarrs[8];
 	Datum	   *tv[8];
 	bool	   *tn[8];
 	int			nt;
@@ -425,9 +435,11 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 									 ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(solvecxt);
 
-	nt = rs_array_len(PG_GETARG_ARRAYTYPE_P(1), INT8OID, tnames[0]);
 	for (k = 0; k < 8; k++)
-		rs_array_datums(PG_GETARG_ARRAYTYPE_P(1 + k), ttypes[k], nt, tnames[k], &tv[k], &tn[k]);
+		tarrs[k] = PG_GETARG_ARRAYTYPE_P(1 + k);
+	nt = rs_array_len(tarrs[0], INT8OID, tnames[0]);
+	for (k = 0; k < 8; k++)
+		rs_array_datums(tarrs[k], ttypes[k], nt, tnames[k], &tv[k], &tn[k]);
 	ntech = rs_read_techs(fcinfo, 9, &techs);
 	check_size(nt, ntech);
 

@@ -323,8 +323,8 @@ typedef struct ScoredTech
 static int
 scored_cmp(const void *a, const void *b)
 {
-	const ScoredTech *x = (const ScoredTech *) a;
-	const ScoredTech *y = (const ScoredTech *) b;
+	const ScoredTech *x = *(const ScoredTech *const *) a;
+	const ScoredTech *y = *(const ScoredTech *const *) b;
 
 	if ((x->s.fails == 0) != (y->s.fails == 0))
 		return (x->s.fails == 0) ? -1 : 1;
@@ -364,61 +364,59 @@ reason_sep(StringInfo buf)
 
 /*
  * The reasons why a technician is not eligible, in words, in the fixed
- * order of the RS_FAIL_* bits.
+ * order of the RS_FAIL_* bits, written into buf (reset first).
  */
-static char *
-reason_text(const RsPolicy *policy, const RsTicket *ticket, const char *skill,
-			const ScoredTech *st)
+static void
+reason_text(StringInfo buf, const RsPolicy *policy, const RsTicket *ticket,
+			const char *skill, const ScoredTech *st)
 {
-	StringInfoData buf;
 	int			fails = st->s.fails;
 
-	initStringInfo(&buf);
+	resetStringInfo(buf);
 	if (fails & RS_FAIL_INACTIVE)
 	{
-		reason_sep(&buf);
-		appendStringInfoString(&buf, "inactive");
+		reason_sep(buf);
+		appendStringInfoString(buf, "inactive");
 	}
 	if (fails & RS_FAIL_NO_SKILL)
 	{
-		reason_sep(&buf);
-		appendStringInfo(&buf, "missing skill \"%s\"", skill);
+		reason_sep(buf);
+		appendStringInfo(buf, "missing skill \"%s\"", skill);
 	}
 	if (fails & RS_FAIL_LOW_SKILL)
 	{
-		reason_sep(&buf);
-		appendStringInfo(&buf, "skill \"%s\" level %d below %d", skill,
+		reason_sep(buf);
+		appendStringInfo(buf, "skill \"%s\" level %d below %d", skill,
 						 st->tech.level, ticket->min_level);
 	}
 	if (fails & RS_FAIL_CAPACITY)
 	{
-		reason_sep(&buf);
-		appendStringInfo(&buf, "at capacity (%d of %d open tickets)",
+		reason_sep(buf);
+		appendStringInfo(buf, "at capacity (%d of %d open tickets)",
 						 st->tech.open, st->tech.capacity);
 	}
 	if (fails & RS_FAIL_DISTANCE)
 	{
-		reason_sep(&buf);
+		reason_sep(buf);
 		if (!ticket->has_location)
-			appendStringInfoString(&buf, "ticket location unknown, the limit is ");
+			appendStringInfoString(buf, "ticket location unknown, the limit is ");
 		else if (!st->tech.has_location)
-			appendStringInfoString(&buf, "technician location unknown, the limit is ");
+			appendStringInfoString(buf, "technician location unknown, the limit is ");
 		else
-			appendStringInfo(&buf, "%.1f km away, above the limit of ", st->s.distance_km);
-		append_km(&buf, policy->max_distance_km);
-		appendStringInfoString(&buf, " km");
+			appendStringInfo(buf, "%.1f km away, above the limit of ", st->s.distance_km);
+		append_km(buf, policy->max_distance_km);
+		appendStringInfoString(buf, " km");
 	}
 	if (fails & RS_FAIL_CENTER)
 	{
-		reason_sep(&buf);
+		reason_sep(buf);
 		if (!st->tech.has_center)
-			appendStringInfoString(&buf, "belongs to no service center");
+			appendStringInfoString(buf, "belongs to no service center");
 		else if (!ticket->has_center)
-			appendStringInfoString(&buf, "ticket has no service center");
+			appendStringInfoString(buf, "ticket has no service center");
 		else
-			appendStringInfoString(&buf, "belongs to another service center");
+			appendStringInfoString(buf, "belongs to another service center");
 	}
-	return buf.data;
 }
 
 /* The float8 at i of a deconstructed array (NULL: *isnull). */
@@ -471,6 +469,7 @@ rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
 	"tech_lon", "tech_capacity", "tech_open", "tech_rating"};
 	static const Oid types[] = {INT8OID, BOOLOID, INT8OID, FLOAT8OID,
 	FLOAT8OID, INT4OID, INT4OID, FLOAT8OID};
+	ArrayType  *arrs[8];
 	Datum	   *v[8];
 	bool	   *nl[8];
 	int			n;
@@ -483,9 +482,11 @@ rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("argument \"%s\" must not be null", names[k])));
-	n = rs_array_len(PG_GETARG_ARRAYTYPE_P(argno), INT8OID, names[0]);
 	for (k = 0; k < 8; k++)
-		rs_array_datums(PG_GETARG_ARRAYTYPE_P(argno + k), types[k], n, names[k], &v[k], &nl[k]);
+		arrs[k] = PG_GETARG_ARRAYTYPE_P(argno + k);
+	n = rs_array_len(arrs[0], INT8OID, names[0]);
+	for (k = 0; k < 8; k++)
+		rs_array_datums(arrs[k], types[k], n, names[k], &v[k], &nl[k]);
 
 	techs = (RsTech *) palloc0(sizeof(RsTech) * Max(n, 1));
 	for (i = 0; i < n; i++)
@@ -542,10 +543,12 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 	char	   *skill = NULL;
 	RsTech	   *techs;
 	ScoredTech *scored;
+	ScoredTech **order;
 	int			n;
 	int			i;
 	Tuplestorestate *store;
 	TupleDesc	tupdesc;
+	StringInfoData reason;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -605,27 +608,31 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 	store = rs_materialize(fcinfo, &tupdesc);
 
 	scored = (ScoredTech *) palloc(sizeof(ScoredTech) * Max(n, 1));
+	order = (ScoredTech **) palloc(sizeof(ScoredTech *) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		scored[i].tech = techs[i];
 		rs_score(&policy, &ticket, &techs[i], &scored[i].s);
+		order[i] = &scored[i];
 	}
-	qsort(scored, n, sizeof(ScoredTech), scored_cmp);
+	qsort(order, n, sizeof(ScoredTech *), scored_cmp);
 
+	initStringInfo(&reason);
 	for (i = 0; i < n; i++)
 	{
-		ScoredTech *st = &scored[i];
+		ScoredTech *st = order[i];
 		Datum		values[13];
 		bool		nulls[13];
-		char	   *reason = NULL;
 
 		memset(nulls, 0, sizeof(nulls));
-		if (st->s.fails != 0)
-			reason = reason_text(&policy, &ticket, skill, st);
 		values[0] = Int64GetDatum(st->tech.id);
 		values[1] = BoolGetDatum(st->s.fails == 0);
-		if (reason)
-			values[2] = CStringGetTextDatum(reason);
+		values[2] = (Datum) 0;
+		if (st->s.fails != 0)
+		{
+			reason_text(&reason, &policy, &ticket, skill, st);
+			values[2] = PointerGetDatum(cstring_to_text_with_len(reason.data, reason.len));
+		}
 		else
 			nulls[2] = true;
 		values[3] = Float8GetDatum(st->s.score);
@@ -642,8 +649,8 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 		values[11] = Int32GetDatum(st->tech.open);
 		values[12] = Int32GetDatum(st->tech.capacity);
 		tuplestore_putvalues(store, tupdesc, values, nulls);
-		if (reason)
-			pfree(reason);
+		if (!nulls[2])
+			pfree(DatumGetPointer(values[2]));
 	}
 	return (Datum) 0;
 }

@@ -210,7 +210,8 @@ BEGIN
 			      HINT = 'To reassign a ticket, move it back to the initial status first.';
 	END IF;
 
-	FOR c IN SELECT k.technician_id, k.score FROM repairsys.candidates(t.id, auto_assign.policy) k WHERE k.eligible
+	FOR c IN SELECT k.technician_id, k.score FROM repairsys.candidates(t.id, auto_assign.policy) k
+	          WHERE k.eligible AND EXISTS (SELECT 1 FROM repairsys.technician te WHERE te.id = k.technician_id AND te.active)
 	LOOP
 		BEGIN
 			-- Lock the technician and leave a new row version: a concurrent
@@ -221,7 +222,9 @@ BEGIN
 			 WHERE te.id = c.technician_id
 			RETURNING te.capacity, te.active INTO cap, act;
 			n := repairsys.open_ticket_count(c.technician_id, t.id);
-			IF (p.respect_capacity AND (cap IS NULL OR n >= cap)) OR (p.only_active AND NOT coalesce(act, false)) THEN
+			-- (an inactive technician is never assigned, whatever the policy:
+			-- the has_technician guard of the life cycle refuses him)
+			IF (p.respect_capacity AND (cap IS NULL OR n >= cap)) OR NOT coalesce(act, false) THEN
 				-- full meanwhile: undo the lock (rolls back the subtransaction)
 				RAISE EXCEPTION 'technician % is full', c.technician_id USING ERRCODE = 'RSA01';
 			END IF;
@@ -237,11 +240,13 @@ BEGIN
 		why := pg_catalog.format('%s eligible technician(s) reached their capacity meanwhile.', nfull);
 	ELSE
 		SELECT pg_catalog.count(*)::integer,
-		       pg_catalog.string_agg(pg_catalog.format('Technician %s: %s.', k.technician_id, k.reason), ' '
+		       pg_catalog.string_agg(pg_catalog.format('Technician %s: %s.', k.technician_id, coalesce(k.reason, 'inactive')), ' '
 		                             ORDER BY k.technician_id) FILTER (WHERE k.rn <= 5)
 		  INTO n, why
 		  FROM (SELECT k.technician_id, k.reason, pg_catalog.row_number() OVER (ORDER BY k.technician_id) AS rn
 		          FROM repairsys.candidates(t.id, auto_assign.policy) k) k;
+		-- (an eligible technician left here is an inactive one under a policy
+		-- without the activity rule)
 		IF n = 0 THEN
 			why := 'There are no technicians.';
 		ELSIF n > 5 THEN
@@ -269,10 +274,13 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION repairsys.urgency_rank(text) IS 'Rank of an urgency in assignment priority: emergency 1, urgent 2, normal 3 (smaller goes first)';
 
+-- (jit off: the planner's row estimates of the skills x technicians product
+-- are far too high, and compiling the plan would cost more than running it.)
 CREATE FUNCTION repairsys.auto_assign_pending(policy text DEFAULT 'default')
 RETURNS TABLE (ticket_id bigint, technician_id bigint, score double precision)
 LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	p       repairsys.assign_policy;
@@ -292,11 +300,11 @@ BEGIN
 	IF tids IS NULL THEN
 		RETURN;
 	END IF;
-	-- Lock the technicians that may take work and leave a new row version
-	-- (see auto_assign: concurrent assigners wait or fail with 40001).
-	PERFORM 1 FROM (SELECT te.id FROM repairsys.technician te
-	                 WHERE te.active OR NOT p.only_active ORDER BY te.id FOR UPDATE) z;
-	UPDATE repairsys.technician te SET capacity = te.capacity WHERE te.active OR NOT p.only_active;
+	-- Lock the technicians that may take work (active ones: the life cycle
+	-- refuses inactive technicians, whatever the policy) and leave a new row
+	-- version (see auto_assign: concurrent assigners wait or fail with 40001).
+	PERFORM 1 FROM (SELECT te.id FROM repairsys.technician te WHERE te.active ORDER BY te.id FOR UPDATE) z;
+	UPDATE repairsys.technician te SET capacity = te.capacity WHERE te.active;
 
 	FOR r IN
 		WITH tk AS (
@@ -308,14 +316,23 @@ BEGIN
 		), skills AS (
 			SELECT s.skill, pg_catalog.row_number() OVER (ORDER BY s.skill)::integer AS k
 			  FROM (SELECT DISTINCT tk.required_skill AS skill FROM tk WHERE tk.required_skill IS NOT NULL) s
+		), open_load AS (
+			SELECT x.technician_id AS tid, pg_catalog.count(*)::integer AS n
+			  FROM repairsys.ticket x
+			 WHERE x.technician_id IS NOT NULL
+			   AND x.status IN (SELECT s.code FROM repairsys.ticket_status s WHERE NOT s.is_terminal)
+			 GROUP BY x.technician_id
+		), rating AS (
+			SELECT x.technician_id AS tid, pg_catalog.avg(f.rating)::double precision AS r
+			  FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+			 WHERE x.technician_id IS NOT NULL
+			 GROUP BY x.technician_id
 		), techs AS (
-			SELECT te.*,
-			       repairsys.open_ticket_count(te.id) AS open,
-			       (SELECT pg_catalog.avg(f.rating)::double precision
-			          FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
-			         WHERE x.technician_id = te.id) AS rating
+			SELECT te.*, coalesce(o.n, 0) AS open, rt.r AS rating
 			  FROM repairsys.technician te
-			 WHERE te.active OR NOT p.only_active
+			  LEFT JOIN open_load o ON o.tid = te.id
+			  LEFT JOIN rating rt ON rt.tid = te.id
+			 WHERE te.active
 		), tin AS (
 			SELECT pg_catalog.array_agg(tk.id ORDER BY tk.prio) AS id,
 			       pg_catalog.array_agg(tk.lat ORDER BY tk.prio) AS lat,
@@ -381,9 +398,12 @@ COMMENT ON FUNCTION repairsys.auto_assign_pending(text) IS
 -- opened now (not one restored with its history) is assigned at once; when
 -- nobody fits it stays new (with the NOTICE of auto_assign).  Named to fire
 -- after ticket_90_log, so the history shows the opening before the assignment.
+-- SECURITY DEFINER: whoever may open a ticket (a customer, a clerk) gets it
+-- assigned without rights on technicians; the history's actor of the
+-- assignment is then the extension's owner, the system.
 CREATE FUNCTION repairsys.ticket_auto_assign_trg()
 RETURNS trigger
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 BEGIN

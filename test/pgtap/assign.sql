@@ -1,6 +1,6 @@
 -- The batch solver against brute force and greedy; its errors; haversine.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 
 -- A random instance: n tickets x m technicians, each pair forbidden with
 -- probability p_null, scores in [0,1) rounded to 3 decimals (so ties occur),
@@ -201,6 +201,8 @@ SELECT throws_ok($$SELECT repairsys.assignment_solve('{{NaN}}', '{1}')$$, '22023
                  'score "NaN" at row 1, column 1 is not a finite number', 'NaN score: 22023');
 SELECT throws_ok($$SELECT repairsys.assignment_solve('{{1},{Infinity}}', '{1}')$$, '22023',
                  'score "Infinity" at row 2, column 1 is not a finite number', 'infinite score: 22023');
+SELECT throws_ok($$SELECT repairsys.assignment_solve('{{1e308,-1e308}}', '{1,1}')$$, '22023',
+                 'score "1e+308" at row 1, column 1 is out of range', 'a score of huge magnitude: 22023');
 SELECT throws_ok($$SELECT * FROM repairsys.solve_pending(repairsys.assign_policy_row('default'),
                      array_fill(1::bigint, ARRAY[5000]), array_fill(NULL::float8, ARRAY[5000]), array_fill(NULL::float8, ARRAY[5000]),
                      array_fill(NULL::bigint, ARRAY[5000]), array_fill(0, ARRAY[5000]), array_fill(1, ARRAY[5000]),
@@ -209,6 +211,77 @@ SELECT throws_ok($$SELECT * FROM repairsys.solve_pending(repairsys.assign_policy
                      array_fill(NULL::float8, ARRAY[5000]), array_fill(NULL::float8, ARRAY[5000]), array_fill(5, ARRAY[5000]),
                      array_fill(0, ARRAY[5000]), array_fill(NULL::float8, ARRAY[5000]), '{}')$$,
                  '54000', 'assignment problem of 5000 tickets and 5000 technicians is too large', 'a problem above the size limit: 54000');
+
+-- auto_assign_pending on real rows equals the solver on the candidates()
+-- matrix (same served count, same total), over several random instances
+-- with two skills, a skill-less service type, mixed urgency and deadlines.
+CREATE TEMP TABLE pending_result (seed integer, served_pending integer, served_solver integer,
+                                  total_pending float8, total_solver float8, priority_order boolean, capacity_ok boolean);
+DO $$
+DECLARE
+	cen bigint;
+	cus bigint;
+	tick bigint[];
+	techs bigint[];
+	caps integer[];
+	m float8[];
+	a integer[];
+	sp integer; ss integer; tp float8; ts float8; po boolean; cok boolean;
+BEGIN
+	INSERT INTO repairsys.service_type (code, name, required_skill, min_skill_level, labor_fee)
+	VALUES ('tap_ac', 'tap ac', 'tap_hvac', 2, '0+:1.00'), ('tap_tv', 'tap tv', 'tap_tv', 3, '0+:1.00'),
+	       ('tap_any', 'tap any', NULL, 1, '0+:1.00');
+	INSERT INTO repairsys.assign_policy (name, same_center, max_distance_km) VALUES ('tap_batch', true, 20);
+	FOR seed IN 1..6 LOOP
+		BEGIN
+			PERFORM setseed(seed / 7.0);
+			INSERT INTO repairsys.service_center (name, lat, lon) VALUES ('tap center', 30, 120) RETURNING id INTO cen;
+			INSERT INTO repairsys.customer (name, lat, lon, service_center_id) VALUES ('tap customer', 30, 120, cen) RETURNING id INTO cus;
+			INSERT INTO repairsys.technician (name, service_center_id, lat, lon, capacity, active)
+				SELECT 'tap tech ' || g, cen, 30 + random() * 0.3, 120 + random() * 0.3, (random() * 2.4)::integer, random() < 0.9
+				  FROM generate_series(1, 3 + seed) g;
+			INSERT INTO repairsys.technician_skill (technician_id, skill, level)
+				SELECT te.id, sk, 1 + (random() * 4)::integer
+				  FROM repairsys.technician te, unnest(ARRAY['tap_hvac', 'tap_tv']) sk
+				 WHERE te.service_center_id = cen AND random() < 0.7;
+			INSERT INTO repairsys.ticket (customer_id, service_type, urgency, lat, lon)
+				SELECT cus, (ARRAY['tap_ac', 'tap_tv', 'tap_any'])[1 + g % 3],
+				       (ARRAY['normal', 'urgent', 'emergency'])[1 + (random() * 2)::integer],
+				       30 + random() * 0.3, 120 + random() * 0.3
+				  FROM generate_series(1, 4 + 2 * seed) g;
+			UPDATE repairsys.ticket SET respond_by = now() + (id % 5) * interval '1 hour'
+			 WHERE customer_id = cus AND id % 2 = 0;
+
+			SELECT array_agg(x.id ORDER BY repairsys.urgency_rank(x.urgency), x.respond_by NULLS LAST, x.resolve_by NULLS LAST, x.opened_at, x.id)
+			  INTO tick FROM repairsys.ticket x WHERE x.customer_id = cus;
+			SELECT array_agg(te.id ORDER BY te.id), array_agg(te.capacity ORDER BY te.id) INTO techs, caps
+			  FROM repairsys.technician te WHERE te.service_center_id = cen;
+			SELECT array_agg(z.r ORDER BY z.i) INTO m
+			  FROM (SELECT gi.i, array_agg(c.score ORDER BY gj.j) AS r
+			          FROM generate_subscripts(tick, 1) gi(i) CROSS JOIN generate_subscripts(techs, 1) gj(j)
+			          LEFT JOIN LATERAL (SELECT k.score FROM repairsys.candidates(tick[gi.i], 'tap_batch') k
+			                              WHERE k.technician_id = techs[gj.j] AND k.eligible) c ON true
+			         GROUP BY gi.i) z;
+			a := repairsys.assignment_solve(m, caps);
+			SELECT count(*) FILTER (WHERE a[i] IS NOT NULL), coalesce(sum(m[i][a[i]]), 0) INTO ss, ts
+			  FROM generate_subscripts(tick, 1) i;
+
+			SELECT count(p.technician_id), coalesce(sum(p.score), 0), array_agg(p.ticket_id) = tick
+			  INTO sp, tp, po FROM repairsys.auto_assign_pending('tap_batch') p WHERE p.ticket_id = ANY (tick);
+			SELECT bool_and(repairsys.open_ticket_count(te.id) <= te.capacity) INTO cok
+			  FROM repairsys.technician te WHERE te.service_center_id = cen;
+			RAISE EXCEPTION 'undo' USING ERRCODE = 'RST01';	-- drop the instance, keep the figures
+		EXCEPTION WHEN SQLSTATE 'RST01' THEN
+			NULL;
+		END;
+		INSERT INTO pending_result VALUES (seed, sp, ss, tp, ts, po, cok);
+	END LOOP;
+END
+$$;
+SELECT is((SELECT count(*) FROM pending_result WHERE served_pending = served_solver AND abs(total_pending - total_solver) < 1e-9),
+          6::bigint, 'auto_assign_pending serves as many tickets, with the same total, as the solver on the candidates() scores');
+SELECT is((SELECT count(*) FROM pending_result WHERE priority_order), 6::bigint, 'auto_assign_pending returns the tickets in priority order');
+SELECT is((SELECT count(*) FROM pending_result WHERE capacity_ok), 6::bigint, 'no technician ends over capacity');
 
 -- haversine_km
 SELECT ok(abs(repairsys.haversine_km(0, 0, 0, 180) - pi() * 6371.0088) < 1e-6, 'half the equator is pi times the earth radius');
