@@ -1166,7 +1166,7 @@ utc_to_local_jd(SlaWalk *w, TimestampTz t)
 static inline int
 jd_dow(int jd)
 {
-	return (j2day(jd) + 6) % 7;
+	return jd % 7;				/* julian day 0 was a Monday */
 }
 
 /* qsort order of ints. */
@@ -1219,24 +1219,60 @@ closed_usecs(const SlaWalk *w, int jd1, int jd2)
 	return sum;
 }
 
+/* The last zone a function call looked up, kept in fn_extra. */
+typedef struct SlaZoneCache
+{
+	char		name[SLA_MAX_ZONE + 1];
+	pg_tz	   *tz;
+} SlaZoneCache;
+
+/*
+ * pg_tzset(name), remembering the answer for the next call of the same SQL
+ * function (zones are loaded once per backend and never freed).
+ */
+static pg_tz *
+lookup_zone(FmgrInfo *flinfo, const char *name)
+{
+	SlaZoneCache *zc = flinfo ? (SlaZoneCache *) flinfo->fn_extra : NULL;
+	pg_tz	   *tz;
+
+	if (zc != NULL && zc->tz != NULL && strcmp(zc->name, name) == 0)
+		return zc->tz;
+	if (strlen(name) > SLA_MAX_ZONE)
+		return NULL;
+	tz = pg_tzset(name);
+	if (tz != NULL && flinfo != NULL)
+	{
+		if (zc == NULL)
+		{
+			zc = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(SlaZoneCache));
+			flinfo->fn_extra = zc;
+		}
+		strlcpy(zc->name, name, sizeof(zc->name));
+		zc->tz = tz;
+	}
+	return tz;
+}
+
 /*
  * Sets up a walk: the zone (value's, else default_zone, else the session's),
  * closed dates from a date[] (NULLs ignored, duplicates removed; may be NULL).
  */
 static void
-walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zone)
+walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zone,
+		  FmgrInfo *flinfo)
 {
 	int			i;
 
 	memset(w, 0, sizeof(SlaWalk));
 	w->s = s;
 	if (SLA_ZONE(s)[0] != '\0')
-		w->tz = pg_tzset(SLA_ZONE(s));
+		w->tz = lookup_zone(flinfo, SLA_ZONE(s));
 	else if (default_zone != NULL)
 	{
 		char	   *name = text_to_cstring(default_zone);
 
-		w->tz = strlen(name) <= SLA_MAX_ZONE ? pg_tzset(name) : NULL;
+		w->tz = lookup_zone(flinfo, name);
 		if (w->tz == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1384,9 +1420,13 @@ walk_advance(SlaWalk *w, TimestampTz start, int64 amount)
 					avail -= 7 * k;
 					skipped = true;
 				}
-				while (avail > 0 && day_usecs(w, jd) < remaining)
+				while (avail > 0)
 				{
-					remaining -= day_usecs(w, jd);
+					int64		b = day_usecs(w, jd);
+
+					if (b >= remaining)
+						break;
+					remaining -= b;
 					jd++;
 					avail--;
 					skipped = true;
@@ -1502,7 +1542,7 @@ check_finite(TimestampTz t)
 /* start plus amount microseconds of the value's clock (wall or business). */
 static TimestampTz
 sla_advance_internal(const SlaInterval *s, TimestampTz start, int64 amount,
-					 ArrayType *closed, text *default_zone)
+					 ArrayType *closed, text *default_zone, FmgrInfo *flinfo)
 {
 	TimestampTz result;
 
@@ -1519,7 +1559,7 @@ sla_advance_internal(const SlaInterval *s, TimestampTz start, int64 amount,
 	{
 		SlaWalk		w;
 
-		walk_init(&w, s, closed, default_zone);
+		walk_init(&w, s, closed, default_zone, flinfo);
 		result = walk_advance(&w, start, amount);
 		if (!IS_VALID_TIMESTAMP(result))
 			ereport(ERROR,
@@ -1536,7 +1576,8 @@ sla_interval_add(PG_FUNCTION_ARGS)
 	TimestampTz start = PG_GETARG_TIMESTAMPTZ(0);
 	SlaInterval *s = PG_GETARG_SLA(1);
 
-	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, start, (int64) s->target * USECS_PER_MINUTE, NULL, NULL));
+	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, start, (int64) s->target * USECS_PER_MINUTE, NULL, NULL,
+												fcinfo->flinfo));
 }
 
 /* sla_deadline(sla_interval, start, closed date[], default_zone text). */
@@ -1551,7 +1592,8 @@ sla_interval_deadline(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	s = PG_GETARG_SLA(0);
 	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, PG_GETARG_TIMESTAMPTZ(1),
-											   (int64) s->target * USECS_PER_MINUTE, closed, zone));
+											   (int64) s->target * USECS_PER_MINUTE, closed, zone,
+											   fcinfo->flinfo));
 }
 
 /* sla_advance(sla_interval, start, amount interval, closed date[], default_zone text). */
@@ -1580,7 +1622,8 @@ sla_interval_advance(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("business time to add must be at most 1000000 hours")));
-	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, PG_GETARG_TIMESTAMPTZ(1), amount->time, closed, zone));
+	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, PG_GETARG_TIMESTAMPTZ(1), amount->time, closed, zone,
+											   fcinfo->flinfo));
 }
 
 /* sla_elapsed(sla_interval, from, to, closed date[], default_zone text): negative when to < from. */
@@ -1617,7 +1660,7 @@ sla_interval_elapsed(PG_FUNCTION_ARGS)
 	{
 		SlaWalk		w;
 
-		walk_init(&w, s, closed, zone);
+		walk_init(&w, s, closed, zone, fcinfo->flinfo);
 		r->time = walk_elapsed(&w, from, to);
 	}
 	if (negate)
