@@ -107,6 +107,22 @@ SELECT tk.label, s.status, s.hours_in_status, s.max_dwell_hours, s.hours_over
   FROM stuck_tickets s JOIN tk ON tk.id = s.ticket_id WHERE tk.label IN ('berlin', 'live') ORDER BY tk.label;
 COMMIT;
 
+-- the SLA snapshot belongs to the triggers: a role other than the owner cannot set it
+CREATE ROLE regress_sla_clerk BYPASSRLS;	-- row-level security is not what this tests
+SELECT id AS shanghai_id FROM tk WHERE label = 'shanghai' \gset
+GRANT USAGE ON SCHEMA repairsys TO regress_sla_clerk;
+GRANT SELECT, UPDATE ON repairsys.ticket TO regress_sla_clerk;
+SET ROLE regress_sla_clerk;
+\set VERBOSITY terse
+UPDATE ticket SET sla_paused = interval '100 hours' WHERE id = :shanghai_id;
+UPDATE ticket SET resolve_by = resolve_by + interval '1 day' WHERE id = :shanghai_id;
+RESET ROLE;
+\set VERBOSITY default
+SELECT resolve_by AT TIME ZONE 'Asia/Shanghai' AS extended_resolve_by, sla_paused FROM ticket WHERE id = (SELECT id FROM tk WHERE label = 'shanghai');
+REVOKE ALL ON repairsys.ticket FROM regress_sla_clerk;
+REVOKE ALL ON SCHEMA repairsys FROM regress_sla_clerk;
+DROP ROLE regress_sla_clerk;
+
 SELECT c.column_name, c.data_type
   FROM information_schema.columns c
  WHERE c.table_schema = 'repairsys' AND c.table_name IN ('sla_status', 'stuck_tickets')

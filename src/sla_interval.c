@@ -393,7 +393,7 @@ parse_target(SlaLexer *lx, SlaSpec *spec, int *last_unit, bool *used_days, SlaEr
 		save = lx->p;
 		if (read_word(lx, word, sizeof(word)) == 0)
 			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
-							"Expected a unit (d, h or min) after \"%" INT64_MODIFIER "d\".", n);
+							"Expected a unit (d, h or min) after \"%lld\".", (long long) n);
 		if (strcmp(word, "d") == 0)
 			unit = 0;
 		else if (strcmp(word, "h") == 0)
@@ -789,7 +789,7 @@ sla_interval_recv(PG_FUNCTION_ARGS)
 					 errmsg("invalid binary sla_interval"),
 					 errdetail("Time zone names consist of letters, digits and \"/_+-\".")));
 	strlcpy(spec->zone, zone, sizeof(spec->zone));
-	pq_getmsgend(msg);
+	/* trailing bytes are refused by the caller (22P03), as for core types */
 	if (!sla_validate(spec, &err))
 	{
 		if (err.code == ERRCODE_INVALID_PARAMETER_VALUE)
@@ -967,8 +967,16 @@ typedef struct SlaWalk
 	pg_tz	   *tz;
 	bool		cache_valid;
 	TimestampTz cache_from;		/* offset is cache_gmtoff on [from, until) */
-	TimestampTz cache_until;
+	TimestampTz cache_until;	/* the next offset change, or DT_NOEND */
 	int64		cache_gmtoff;	/* seconds east of UTC */
+	int64		cache_guard;	/* a guess must be this far after from */
+	TimestampTz cache_regular;	/* local times mapping at or after this are
+								 * neither in a gap nor before the span */
+	bool		cache_hi_known; /* cache_hi_guard and the next span known */
+	int64		cache_hi_guard; /* a guess must be this far before until */
+	int			next_r;			/* pg_next_dst_boundary at until: -1, 0, 1 */
+	int64		next_gmtoff;	/* offset of the span starting at until */
+	TimestampTz next_until;		/* its end (when next_r = 1) */
 	int		   *closed;
 	int			nclosed;
 	int64		day_minutes[7];
@@ -980,7 +988,13 @@ typedef struct SlaWalk
  * offset has a local time that no other instant has */
 #define CACHE_MARGIN	(26 * USECS_PER_HOUR)
 
-/* Refreshes the offset cache at instant t. */
+/*
+ * Refreshes the offset cache so that it covers instant t.  When t lies in the
+ * span that follows the cached one, the new span starts exactly at the
+ * boundary and the offset before it is known, so a guess needs no margin
+ * after the boundary but the overlap of a backward jump; otherwise the span
+ * starts at t and guesses keep CACHE_MARGIN away from its start.
+ */
 static void
 cache_refresh(SlaWalk *w, TimestampTz t)
 {
@@ -991,10 +1005,44 @@ cache_refresh(SlaWalk *w, TimestampTz t)
 	int			before_isdst,
 				after_isdst,
 				r;
+	bool		next_span;
+	bool		hi_known = w->cache_hi_known;
+	int64		prev_gmtoff = w->cache_gmtoff;
 
+	next_span = w->cache_valid && w->cache_until != DT_NOEND && t >= w->cache_until;
 	w->cache_valid = false;
+	w->cache_hi_known = false;
 	if (t < MIN_TIMESTAMP || t >= END_TIMESTAMP)
 		return;
+	if (next_span)
+	{
+		TimestampTz b = w->cache_until;
+		TimestampTz b2;
+
+		if (hi_known)
+		{
+			r = w->next_r;
+			before_gmtoff = w->next_gmtoff;
+			b2 = w->next_until;
+		}
+		else
+		{
+			pt = timestamptz_to_time_t(b);
+			r = pg_next_dst_boundary(&pt, &before_gmtoff, &before_isdst, &boundary,
+									 &after_gmtoff, &after_isdst, w->tz);
+			b2 = r == 1 ? time_t_to_timestamptz(boundary) : DT_NOEND;
+		}
+		if (r >= 0 && t < b2)
+		{
+			w->cache_from = b;
+			w->cache_gmtoff = before_gmtoff;
+			w->cache_until = b2;
+			w->cache_guard = Max(prev_gmtoff - (int64) before_gmtoff, 0) * USECS_PER_SEC;
+			w->cache_regular = b + w->cache_guard;
+			w->cache_valid = true;
+			return;
+		}
+	}
 	pt = timestamptz_to_time_t(t);
 	r = pg_next_dst_boundary(&pt, &before_gmtoff, &before_isdst, &boundary,
 							 &after_gmtoff, &after_isdst, w->tz);
@@ -1002,11 +1050,45 @@ cache_refresh(SlaWalk *w, TimestampTz t)
 		return;
 	w->cache_from = t;
 	w->cache_gmtoff = before_gmtoff;
+	w->cache_guard = CACHE_MARGIN;
+	w->cache_regular = t;
 	if (r == 0)
 		w->cache_until = DT_NOEND;
 	else
 		w->cache_until = time_t_to_timestamptz(boundary);
 	w->cache_valid = true;
+}
+
+/*
+ * How close to the end of the cached span a guess may be: the overlap of a
+ * backward jump there (a local time in it exists twice), or CACHE_MARGIN when
+ * the next span is too short to tell.  Computed once per span, when a guess
+ * first comes near its end.
+ */
+static void
+cache_hi_compute(SlaWalk *w)
+{
+	pg_time_t	pt,
+				boundary;
+	long		before_gmtoff,
+				after_gmtoff;
+	int			before_isdst,
+				after_isdst,
+				r;
+
+	w->cache_hi_known = true;
+	w->cache_hi_guard = CACHE_MARGIN;
+	pt = timestamptz_to_time_t(w->cache_until);
+	r = pg_next_dst_boundary(&pt, &before_gmtoff, &before_isdst, &boundary,
+							 &after_gmtoff, &after_isdst, w->tz);
+	w->next_r = r;
+	w->next_gmtoff = before_gmtoff;
+	w->next_until = r == 1 ? time_t_to_timestamptz(boundary) : DT_NOEND;
+	if (r < 0)
+		return;
+	if (r == 1 && w->next_until - w->cache_until < CACHE_MARGIN)
+		return;
+	w->cache_hi_guard = Max(w->cache_gmtoff - (int64) before_gmtoff, 0) * USECS_PER_SEC;
 }
 
 /*
@@ -1024,12 +1106,23 @@ local_to_utc(SlaWalk *w, int jd, int m)
 	jd += m / MIN_PER_DAY;
 	m %= MIN_PER_DAY;
 	local = (int64) (jd - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY + (int64) m * USECS_PER_MINUTE;
-	if (w->cache_valid)
+	for (int attempt = 0; attempt < 2 && w->cache_valid; attempt++)
 	{
 		guess = local - w->cache_gmtoff * USECS_PER_SEC;
-		if (guess >= w->cache_from + CACHE_MARGIN &&
-			(w->cache_until == DT_NOEND || guess < w->cache_until - CACHE_MARGIN))
+		if (guess < w->cache_from + w->cache_guard)
+			break;
+		if (w->cache_until == DT_NOEND || guess < w->cache_until - CACHE_MARGIN)
 			return guess;
+		if (guess < w->cache_until)
+		{
+			if (!w->cache_hi_known)
+				cache_hi_compute(w);
+			if (guess < w->cache_until - w->cache_hi_guard)
+				return guess;
+			break;
+		}
+		/* past the span's end: move to the next span and try once more */
+		cache_refresh(w, guess);
 	}
 	if (jd < 0 || jd > MAX_WALK_JD)
 		ereport(ERROR,
@@ -1046,7 +1139,11 @@ local_to_utc(SlaWalk *w, int jd, int m)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range")));
-	cache_refresh(w, guess - CACHE_MARGIN);
+	/* keep a cache that still covers the guess (the guess was only near an edge) */
+	if (!w->cache_valid || guess < w->cache_from)
+		cache_refresh(w, guess - CACHE_MARGIN);
+	else if (w->cache_until != DT_NOEND && guess >= w->cache_until)
+		cache_refresh(w, guess);
 	return guess;
 }
 
@@ -1069,7 +1166,7 @@ utc_to_local_jd(SlaWalk *w, TimestampTz t)
 static inline int
 jd_dow(int jd)
 {
-	return (j2day(jd) + 6) % 7;
+	return jd % 7;				/* julian day 0 was a Monday */
 }
 
 /* qsort order of ints. */
@@ -1122,24 +1219,60 @@ closed_usecs(const SlaWalk *w, int jd1, int jd2)
 	return sum;
 }
 
+/* The last zone a function call looked up, kept in fn_extra. */
+typedef struct SlaZoneCache
+{
+	char		name[SLA_MAX_ZONE + 1];
+	pg_tz	   *tz;
+} SlaZoneCache;
+
+/*
+ * pg_tzset(name), remembering the answer for the next call of the same SQL
+ * function (zones are loaded once per backend and never freed).
+ */
+static pg_tz *
+lookup_zone(FmgrInfo *flinfo, const char *name)
+{
+	SlaZoneCache *zc = flinfo ? (SlaZoneCache *) flinfo->fn_extra : NULL;
+	pg_tz	   *tz;
+
+	if (zc != NULL && zc->tz != NULL && strcmp(zc->name, name) == 0)
+		return zc->tz;
+	if (strlen(name) > SLA_MAX_ZONE)
+		return NULL;
+	tz = pg_tzset(name);
+	if (tz != NULL && flinfo != NULL)
+	{
+		if (zc == NULL)
+		{
+			zc = MemoryContextAllocZero(flinfo->fn_mcxt, sizeof(SlaZoneCache));
+			flinfo->fn_extra = zc;
+		}
+		strlcpy(zc->name, name, sizeof(zc->name));
+		zc->tz = tz;
+	}
+	return tz;
+}
+
 /*
  * Sets up a walk: the zone (value's, else default_zone, else the session's),
  * closed dates from a date[] (NULLs ignored, duplicates removed; may be NULL).
  */
 static void
-walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zone)
+walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zone,
+		  FmgrInfo *flinfo)
 {
 	int			i;
 
 	memset(w, 0, sizeof(SlaWalk));
 	w->s = s;
 	if (SLA_ZONE(s)[0] != '\0')
-		w->tz = pg_tzset(SLA_ZONE(s));
+		w->tz = lookup_zone(flinfo, SLA_ZONE(s));
 	else if (default_zone != NULL)
 	{
 		char	   *name = text_to_cstring(default_zone);
 
-		w->tz = strlen(name) <= SLA_MAX_ZONE ? pg_tzset(name) : NULL;
+		w->tz = lookup_zone(flinfo, name);
 		if (w->tz == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1201,24 +1334,42 @@ walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zon
 }
 
 /*
- * How many whole local weeks starting at local midnight jd (instant mid) lie
- * in one span of constant UTC offset, with a day (plus the margin) to spare
- * after them for the last day's overnight windows.
+ * How many whole local days starting at local midnight jd (instant mid) have
+ * all their windows, overnight parts included, in one span of constant UTC
+ * offset: their business time is then the nominal one.
  */
 static int64
-weeks_constant(SlaWalk *w, TimestampTz mid)
+days_constant(SlaWalk *w, int jd, TimestampTz mid)
 {
 	int64		days;
+	TimestampTz u;
 
 	if (!w->cache_valid || mid < w->cache_from || (w->cache_until != DT_NOEND && mid >= w->cache_until))
 		cache_refresh(w, mid);
 	if (!w->cache_valid)
 		return 0;
-	/* the cached offset must be the one that gave mid (it is: mid is inside) */
+
+	/*
+	 * The day's local midnight must map regularly into the span: a midnight
+	 * in the gap of a forward jump at the span's start resolves before it.
+	 */
+	u = (int64) (jd - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY - w->cache_gmtoff * USECS_PER_SEC;
+	if (u < w->cache_regular)
+		return 0;
 	if (w->cache_until == DT_NOEND)
-		return PG_INT64_MAX / (8 * USECS_PER_WEEK);
-	days = (w->cache_until - mid - CACHE_MARGIN) / USECS_PER_DAY - 2;
-	return days < 7 ? 0 : days / 7;
+		return Max(MAX_WALK_JD + 8 - jd, 0);	/* the walk ends there anyway */
+	/* near the span's end, learn how close to it local times stay regular */
+	if (!w->cache_hi_known && w->cache_until - u < 10 * USECS_PER_DAY)
+		cache_hi_compute(w);
+	days = (w->cache_until - u - (w->cache_hi_known ? w->cache_hi_guard : CACHE_MARGIN)) / USECS_PER_DAY - 2;
+	return days < 0 ? 0 : days;
+}
+
+/* Nominal business microseconds of local day jd (0 when closed). */
+static inline int64
+day_usecs(const SlaWalk *w, int jd)
+{
+	return is_closed(w, jd) ? 0 : w->day_minutes[jd_dow(jd)] * USECS_PER_MINUTE;
 }
 
 
@@ -1237,6 +1388,7 @@ walk_advance(SlaWalk *w, TimestampTz start, int64 amount)
 	if (remaining == 0)
 		return start;
 	jd = utc_to_local_jd(w, start) - 1;
+	cache_refresh(w, start - 4 * USECS_PER_DAY);	/* covers jd's midnight on */
 	for (;;)
 	{
 		int			dow,
@@ -1247,23 +1399,40 @@ walk_advance(SlaWalk *w, TimestampTz start, int64 amount)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 					 errmsg("timestamp out of range")));
-		/* skip whole weeks while nothing of them is before start */
-		if (remaining > w->week_usecs)
+		/*
+		 * Skip whole weeks, then whole days, arithmetically while nothing of
+		 * them is before start, their UTC offset is constant and the target is
+		 * not reached in them.
+		 */
 		{
 			TimestampTz mid = local_to_utc(w, jd, 0);
 
 			if (mid >= start)
 			{
-				int64		k = Min(weeks_constant(w, mid), (remaining - 1) / w->week_usecs);
+				int64		avail = days_constant(w, jd, mid);
+				int64		k = Min(avail / 7, (remaining - 1) / w->week_usecs);
+				bool		skipped = false;
 
 				if (k > 0)
 				{
-					if (k > 1000000)
-						k = 1000000;
 					remaining -= k * w->week_usecs - closed_usecs(w, jd, jd + 7 * (int) k);
 					jd += 7 * (int) k;
-					lo = Max(lo, local_to_utc(w, jd, 0));
+					avail -= 7 * k;
+					skipped = true;
 				}
+				while (avail > 0)
+				{
+					int64		b = day_usecs(w, jd);
+
+					if (b >= remaining)
+						break;
+					remaining -= b;
+					jd++;
+					avail--;
+					skipped = true;
+				}
+				if (skipped)
+					lo = Max(lo, local_to_utc(w, jd, 0));
 			}
 		}
 		dow = jd_dow(jd);
@@ -1298,6 +1467,7 @@ walk_elapsed(SlaWalk *w, TimestampTz from, TimestampTz to)
 	int			jd;
 
 	jd = utc_to_local_jd(w, from) - 1;
+	cache_refresh(w, from - 4 * USECS_PER_DAY);	/* covers jd's midnight on */
 	for (;;)
 	{
 		TimestampTz mid = local_to_utc(w, jd, 0);
@@ -1311,14 +1481,26 @@ walk_elapsed(SlaWalk *w, TimestampTz from, TimestampTz to)
 					 errmsg("timestamp out of range")));
 		if (mid >= to)
 			break;
-		if (mid >= from && to - mid > 2 * USECS_PER_WEEK)
+		/* whole weeks, then whole days, that end before `to` */
+		if (mid >= from && to - mid > 3 * USECS_PER_DAY)
 		{
-			int64		k = Min(weeks_constant(w, mid), (to - mid) / USECS_PER_WEEK - 1);
+			int64		avail = Min(days_constant(w, jd, mid), (to - mid) / USECS_PER_DAY - 2);
+			int64		k = avail / 7;
 
-			if (k > 0)
+			if (avail > 0)
 			{
-				total += k * w->week_usecs - closed_usecs(w, jd, jd + 7 * (int) k);
-				jd += 7 * (int) k;
+				if (k > 0)
+				{
+					total += k * w->week_usecs - closed_usecs(w, jd, jd + 7 * (int) k);
+					jd += 7 * (int) k;
+					avail -= 7 * k;
+				}
+				while (avail > 0)
+				{
+					total += day_usecs(w, jd);
+					jd++;
+					avail--;
+				}
 				lo = Max(lo, local_to_utc(w, jd, 0));
 				continue;
 			}
@@ -1360,7 +1542,7 @@ check_finite(TimestampTz t)
 /* start plus amount microseconds of the value's clock (wall or business). */
 static TimestampTz
 sla_advance_internal(const SlaInterval *s, TimestampTz start, int64 amount,
-					 ArrayType *closed, text *default_zone)
+					 ArrayType *closed, text *default_zone, FmgrInfo *flinfo)
 {
 	TimestampTz result;
 
@@ -1377,7 +1559,7 @@ sla_advance_internal(const SlaInterval *s, TimestampTz start, int64 amount,
 	{
 		SlaWalk		w;
 
-		walk_init(&w, s, closed, default_zone);
+		walk_init(&w, s, closed, default_zone, flinfo);
 		result = walk_advance(&w, start, amount);
 		if (!IS_VALID_TIMESTAMP(result))
 			ereport(ERROR,
@@ -1394,7 +1576,8 @@ sla_interval_add(PG_FUNCTION_ARGS)
 	TimestampTz start = PG_GETARG_TIMESTAMPTZ(0);
 	SlaInterval *s = PG_GETARG_SLA(1);
 
-	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, start, (int64) s->target * USECS_PER_MINUTE, NULL, NULL));
+	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, start, (int64) s->target * USECS_PER_MINUTE, NULL, NULL,
+												fcinfo->flinfo));
 }
 
 /* sla_deadline(sla_interval, start, closed date[], default_zone text). */
@@ -1409,7 +1592,8 @@ sla_interval_deadline(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	s = PG_GETARG_SLA(0);
 	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, PG_GETARG_TIMESTAMPTZ(1),
-											   (int64) s->target * USECS_PER_MINUTE, closed, zone));
+											   (int64) s->target * USECS_PER_MINUTE, closed, zone,
+											   fcinfo->flinfo));
 }
 
 /* sla_advance(sla_interval, start, amount interval, closed date[], default_zone text). */
@@ -1438,7 +1622,8 @@ sla_interval_advance(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("business time to add must be at most 1000000 hours")));
-	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, PG_GETARG_TIMESTAMPTZ(1), amount->time, closed, zone));
+	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, PG_GETARG_TIMESTAMPTZ(1), amount->time, closed, zone,
+											   fcinfo->flinfo));
 }
 
 /* sla_elapsed(sla_interval, from, to, closed date[], default_zone text): negative when to < from. */
@@ -1475,7 +1660,7 @@ sla_interval_elapsed(PG_FUNCTION_ARGS)
 	{
 		SlaWalk		w;
 
-		walk_init(&w, s, closed, zone);
+		walk_init(&w, s, closed, zone, fcinfo->flinfo);
 		r->time = walk_elapsed(&w, from, to);
 	}
 	if (negate)

@@ -96,10 +96,38 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_sla_pause_trg() IS 'BEFORE UPDATE OF status trigger of repairsys.ticket: on leaving a state with pauses_sla, adds the business time of the hold to sla_paused and moves resolve_by by it';
 
+-- BEFORE UPDATE OF the SLA snapshot columns: they are kept by the triggers
+-- above; only the table owner (restore, migration) may set them.  respond_by
+-- and resolve_by stay writable: a supervisor may grant a ticket more time.
+CREATE FUNCTION repairsys.ticket_sla_guard_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF (NEW.sla_respond_within IS DISTINCT FROM OLD.sla_respond_within
+	    OR NEW.sla_resolve_within IS DISTINCT FROM OLD.sla_resolve_within
+	    OR NEW.sla_time_zone IS DISTINCT FROM OLD.sla_time_zone
+	    OR NEW.sla_paused IS DISTINCT FROM OLD.sla_paused)
+	   AND NOT pg_catalog.pg_has_role(current_user,
+	           (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+		RAISE EXCEPTION 'columns sla_respond_within, sla_resolve_within, sla_time_zone and sla_paused of a ticket are set by repairsys'
+			USING ERRCODE = '428C9',
+			      DETAIL = pg_catalog.format('Ticket %s was not changed.', OLD.id),
+			      HINT = 'respond_by and resolve_by may be changed directly.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_sla_guard_trg() IS 'BEFORE UPDATE trigger of repairsys.ticket: only the table owner may change the SLA snapshot columns (428C9)';
+
 CREATE TRIGGER ticket_30_sla_open BEFORE INSERT ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_open_trg();
 CREATE TRIGGER ticket_30_sla_pause BEFORE UPDATE OF status ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_pause_trg();
+CREATE TRIGGER ticket_25_sla_guard BEFORE UPDATE OF sla_respond_within, sla_resolve_within, sla_time_zone, sla_paused
+	ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_guard_trg();
 
 ------------------------------------------------------------------------------
 -- Views

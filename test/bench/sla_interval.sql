@@ -4,8 +4,10 @@
 --   psql -X -d DB -f test/bench/sla_interval.sql [-v n=100000] [-v check=5000]
 --
 -- 1. cross-checks C and the reference on :check random cases (DST zones,
---    overnight windows, lunch breaks, holidays, session-zone calendars) and
---    prints the number of differences (must be 0);
+--    midnight DST changes, overnight windows, lunch breaks, holidays,
+--    session-zone calendars): deadlines, elapsed times over random spans, and
+--    the round trip elapsed(start, deadline) = target; prints the counts of
+--    differences (must be 0);
 -- 2. times both over the same :n cases and prints the speed-up;
 -- 3. times a 1000-business-hour target against a 1-hour target (C only) and
 --    prints the cost ratio.
@@ -24,17 +26,12 @@ SET client_min_messages = warning;
 -- The reference: reads the canonical calendar text, walks local day by day,
 -- converts local times with AT TIME ZONE (PostgreSQL's own resolution), clamps
 -- each window to what the previous ones already counted.
-CREATE FUNCTION pg_temp.sla_deadline_ref(s repairsys.sla_interval, start timestamptz, closed date[])
-RETURNS timestamptz
+CREATE FUNCTION pg_temp.sla_windows(s repairsys.sla_interval,
+                                    OUT zone text, OUT dows int[], OUT opens int[], OUT closes int[])
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
 	cal    text := repairsys.sla_calendar(s);
-	rem    bigint := (extract(epoch FROM repairsys.sla_target(s)) * 1000000)::bigint;
-	zone   text;
-	dows   int[] := '{}';
-	opens  int[] := '{}';
-	closes int[] := '{}';
 	grp    text;
 	tok    text;
 	days   int[];
@@ -42,16 +39,11 @@ DECLARE
 	b      int;
 	o_m    int;
 	c_m    int;
-	d      date;
-	lo     timestamptz := start;
-	o      timestamptz;
-	c      timestamptz;
-	avail  bigint;
 	names  text[] := '{mon,tue,wed,thu,fri,sat,sun}';
 BEGIN
-	IF cal IS NULL THEN
-		RETURN start + rem * interval '1 microsecond';
-	END IF;
+	dows := '{}';
+	opens := '{}';
+	closes := '{}';
 	FOREACH grp IN ARRAY string_to_array(cal, ', ') LOOP
 		days := NULL;
 		FOREACH tok IN ARRAY string_to_array(grp, ' ') LOOP
@@ -76,13 +68,33 @@ BEGIN
 		END LOOP;
 	END LOOP;
 	zone := coalesce(zone, current_setting('TimeZone'));
-	d := (start AT TIME ZONE zone)::date - 1;
+END
+$$;
+
+CREATE FUNCTION pg_temp.sla_deadline_ref(s repairsys.sla_interval, start timestamptz, closed date[])
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	rem    bigint := (extract(epoch FROM repairsys.sla_target(s)) * 1000000)::bigint;
+	w      record;
+	d      date;
+	lo     timestamptz := start;
+	o      timestamptz;
+	c      timestamptz;
+	avail  bigint;
+BEGIN
+	IF repairsys.sla_calendar(s) IS NULL THEN
+		RETURN start + rem * interval '1 microsecond';
+	END IF;
+	w := pg_temp.sla_windows(s);
+	d := (start AT TIME ZONE w.zone)::date - 1;
 	LOOP
 		IF closed IS NULL OR NOT d = ANY (closed) THEN
-			FOR i IN 1 .. array_length(dows, 1) LOOP
-				CONTINUE WHEN dows[i] <> extract(isodow FROM d)::int - 1;
-				o := (d::timestamp + opens[i] * interval '1 minute') AT TIME ZONE zone;
-				c := (d::timestamp + closes[i] * interval '1 minute') AT TIME ZONE zone;
+			FOR i IN 1 .. array_length(w.dows, 1) LOOP
+				CONTINUE WHEN w.dows[i] <> extract(isodow FROM d)::int - 1;
+				o := (d::timestamp + w.opens[i] * interval '1 minute') AT TIME ZONE w.zone;
+				c := (d::timestamp + w.closes[i] * interval '1 minute') AT TIME ZONE w.zone;
 				IF o < lo THEN
 					o := lo;
 				END IF;
@@ -100,6 +112,41 @@ BEGIN
 END
 $$;
 
+-- Business microseconds between a and b (a <= b), the same way.
+CREATE FUNCTION pg_temp.sla_elapsed_ref(s repairsys.sla_interval, a timestamptz, b timestamptz, closed date[])
+RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	w      record;
+	d      date;
+	lo     timestamptz := a;
+	o      timestamptz;
+	c      timestamptz;
+	total  bigint := 0;
+BEGIN
+	IF repairsys.sla_calendar(s) IS NULL THEN
+		RETURN ((extract(epoch FROM b) - extract(epoch FROM a)) * 1000000)::bigint;
+	END IF;
+	w := pg_temp.sla_windows(s);
+	d := (a AT TIME ZONE w.zone)::date - 1;
+	WHILE (d::timestamp AT TIME ZONE w.zone) < b LOOP
+		IF closed IS NULL OR NOT d = ANY (closed) THEN
+			FOR i IN 1 .. array_length(w.dows, 1) LOOP
+				CONTINUE WHEN w.dows[i] <> extract(isodow FROM d)::int - 1;
+				o := greatest(lo, (d::timestamp + w.opens[i] * interval '1 minute') AT TIME ZONE w.zone);
+				c := least(b, (d::timestamp + w.closes[i] * interval '1 minute') AT TIME ZONE w.zone);
+				CONTINUE WHEN c <= o;
+				total := total + ((extract(epoch FROM c) - extract(epoch FROM o)) * 1000000)::bigint;
+				lo := c;
+			END LOOP;
+		END IF;
+		d := d + 1;
+	END LOOP;
+	RETURN total;
+END
+$$;
+
 -- Random cases: calendar, start, holidays.
 CREATE TEMP TABLE cal (id int PRIMARY KEY, s repairsys.sla_interval);
 INSERT INTO cal VALUES
@@ -112,14 +159,17 @@ INSERT INTO cal VALUES
 	(7, '9h in mon-fri 09:00-18:00'),
 	(8, '4h in mon-sun 01:00-04:00 Europe/Berlin'),
 	(9, '10h in tue-thu 00:00-24:00, sun 22:00-24:00 America/New_York'),
-	(10, '45min in mon-sat 08:30-12:15 13:45-19:00 Australia/Sydney');
+	(10, '45min in mon-sat 08:30-12:15 13:45-19:00 Australia/Sydney'),
+	(11, '7h in mon-sun 00:00-03:00 21:00-24:00 America/Santiago'),
+	(12, '30h in mon-fri 08:00-20:00 Pacific/Apia'),
+	(13, '12h in sat-sun 23:30-02:30, wed 01:30-02:30 Australia/Lord_Howe');
 CREATE TEMP TABLE cases AS
 SELECT g AS id,
        c.s,
-       timestamptz '2023-01-01 00:00+00' + (random() * 3 * 365 * 86400) * interval '1 second' AS start,
-       (SELECT array_agg(DISTINCT date '2023-01-01' + (random() * 1100)::int) FROM generate_series(1, 30)) AS closed
+       timestamptz '2010-01-01 00:00+00' + (random() * 16 * 365 * 86400) * interval '1 second' AS start,
+       (SELECT array_agg(DISTINCT date '2010-01-01' + (random() * 16 * 365)::int) FROM generate_series(1, 120 + 0 * g)) AS closed
   FROM generate_series(1, greatest(:n, :check)) g
-  JOIN cal c ON c.id = 1 + g % 10;
+  JOIN cal c ON c.id = 1 + g % 13;
 
 -- scale some targets: minutes .. 1000 hours, varied per case
 CREATE TEMP TABLE cases2 AS
@@ -131,13 +181,16 @@ SELECT id,
   FROM cases;
 ANALYZE cases2;
 
-\echo == cross-check: C against the reference (differences must be 0)
+\echo == cross-check: C against the reference (all error and difference counts must be 0)
 SET TimeZone = 'Europe/Berlin';
 SELECT count(*) AS cases,
        count(*) FILTER (WHERE repairsys.sla_deadline(s, start, closed) IS DISTINCT FROM pg_temp.sla_deadline_ref(s, start, closed)) AS differences,
        count(*) FILTER (WHERE repairsys.sla_elapsed(s, start, repairsys.sla_deadline(s, start, closed), closed)
-                              <> repairsys.sla_target(s)) AS elapsed_round_trip_errors
-  FROM cases2 WHERE id <= :check;
+                              <> repairsys.sla_target(s)) AS elapsed_round_trip_errors,
+       count(*) FILTER (WHERE extract(epoch FROM repairsys.sla_elapsed(s, start, start + span, closed)) * 1000000
+                              <> pg_temp.sla_elapsed_ref(s, start, start + span, closed)) AS elapsed_differences
+  FROM (SELECT *, (id % 97) * interval '1 day 3 hours 7 minutes 11.000013 seconds' AS span FROM cases2) c
+ WHERE id <= :check;
 
 \echo == speed: C against the reference over the same cases
 CREATE FUNCTION pg_temp.clock_ms(q text) RETURNS numeric LANGUAGE plpgsql AS $$

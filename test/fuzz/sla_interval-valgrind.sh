@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# test/fuzz/sla_interval-valgrind.sh: runs sla_interval's input function on
+# 3000 mutated strings (and deadlines / elapsed times on DST days) in a
+# single-user backend under valgrind memcheck.  Not part of test/run.sh (slow,
+# needs valgrind); run by hand after changing the parser:
+#   REPAIRSYS_PG_ROOT=/work/pg-x bash test/fuzz/sla_interval-valgrind.sh
+# Prints valgrind's error summary; exit status 9 when valgrind found errors.
+set -eu
+. "$(dirname "$0")/../lib.sh"
+rs_ensure_packages
+rs_build_install
+command -v valgrind >/dev/null || rs_die "valgrind is not installed (apt-get install valgrind)"
+dir=$(mktemp -d /tmp/sla-valgrind.XXXXXX)
+chmod 755 "$dir"
+chown postgres "$dir" 2>/dev/null || rs_sudo chown postgres "$dir"
+rs_as_postgres "$RS_BINDIR/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+echo "CREATE EXTENSION repairsys;" | rs_as_postgres "$RS_BINDIR/postgres" --single -D "$dir/data" postgres >/dev/null 2>&1
+perl -e '
+	srand(7);
+	my @seeds = ("4h", "1h30min", "2d", "45min", "8h in mon-fri 09:00-18:00 Asia/Shanghai",
+		"6h in mon-fri 08:00-12:00 13:00-17:00, sat 09:00-12:00 Europe/Berlin", "3h in mon-sun 22:00-06:00",
+		"1000h in sat-mon 00:00-24:00 America/New_York", "5h in fri 20:00-02:00, sun 10:00-14:00",
+		"2h in tue 9:00-12:00 13:00-24:00 UTC");
+	my @toks = ("mon", "fri", "sun", "-", ",", " ", "in", "h", "min", "d", "24:00", "00:00", "9:", "99",
+		"Asia/Shanghai", "/", "+", "..", "22:00-06:00", "0", "1000000000", ":");
+	print "SET TimeZone = \x27Europe/Berlin\x27;\n";
+	for my $i (1 .. 3000) {
+		my $s = $seeds[int(rand(@seeds))];
+		for (1 .. 1 + int(rand(4))) {
+			my $p = int(rand(length($s) + 1));
+			my $r = int(rand(5));
+			if ($r == 0) { substr($s, $p, 1) = chr(1 + int(rand(126))) if $p < length($s); }
+			elsif ($r == 1) { substr($s, $p, 0) = chr(1 + int(rand(126))); }
+			elsif ($r == 2) { substr($s, $p, 1 + int(rand(3))) = "" if $p < length($s); }
+			elsif ($r == 3) { substr($s, $p, 0) = $toks[int(rand(@toks))]; }
+			else { $s = substr($s, $p) . substr($s, 0, $p); }
+		}
+		$s =~ s/[\r\n\\]/ /g;
+		$s =~ s/\x27/\x27\x27/g;
+		print "SELECT \x27$s\x27::repairsys.sla_interval;\n";
+	}
+	for my $s (@seeds) {
+		print "SELECT repairsys.sla_deadline(\x27$s\x27, \x272024-03-30 23:00+01\x27, \x27{2024-04-01}\x27), repairsys.sla_elapsed(\x27$s\x27, \x272024-10-26 20:00+02\x27, \x272024-11-05 10:00+01\x27);\n";
+	}' >"$dir/in.sql"
+chmod 644 "$dir/in.sql"
+rc=0
+rs_as_postgres valgrind --error-exitcode=9 --leak-check=no --track-origins=yes --log-file="$dir/valgrind.log" \
+	"$RS_BINDIR/postgres" --single -D "$dir/data" -c shared_buffers=16MB postgres <"$dir/in.sql" >"$dir/out.log" 2>&1 || rc=$?
+echo "statements: $(grep -c '' "$dir/in.sql"), errors reported by the server: $(grep -c 'ERROR:' "$dir/out.log")"
+grep 'ERROR SUMMARY' "$dir/valgrind.log"
+rm -rf "$dir"
+exit $rc
