@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(577);
+SELECT plan(580);
 SET LOCAL client_min_messages = warning;
 
 -- The documented matrix: r SELECT, a INSERT, w UPDATE, d DELETE ('-': none).
@@ -250,6 +250,21 @@ SELECT ok(NOT has_schema_privilege('tap_nobody', 'repairsys', 'CREATE') AND NOT 
 SELECT is((SELECT string_agg(rolname || ':' || rolcanlogin, ' ' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'repairsys\_%'),
           'repairsys_admin:false repairsys_auditor:false repairsys_customer:false repairsys_dispatcher:false repairsys_technician:false',
           'the five roles exist and cannot log in');
+
+-- the security_audit view (1.1) finds nothing now, and finds what is broken
+SELECT is_empty('SELECT * FROM repairsys.security_audit', 'repairsys.security_audit finds nothing wrong');
+ALTER TABLE repairsys.holiday DISABLE ROW LEVEL SECURITY;
+CREATE FUNCTION repairsys.tap_definer() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';
+GRANT UPDATE ON repairsys.payment TO repairsys_dispatcher;
+SELECT results_eq($$SELECT object_name, problem FROM repairsys.security_audit ORDER BY 1, 2$$,
+                  $$VALUES ('repairsys.holiday', 'row-level security disabled'),
+                           ('repairsys.payment', 'repairsys_dispatcher holds UPDATE on an append-only table'),
+                           ('repairsys.tap_definer()', 'SECURITY DEFINER function executable by PUBLIC'),
+                           ('repairsys.tap_definer()', 'SECURITY DEFINER function without search_path')$$,
+                  'repairsys.security_audit reports a table without row-level security, a rewritable ledger and a careless SECURITY DEFINER function');
+SET LOCAL ROLE repairsys_customer;
+SELECT throws_ok('SELECT * FROM repairsys.security_audit', '42501', NULL, 'a customer cannot read the security audit');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
