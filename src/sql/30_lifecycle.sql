@@ -255,10 +255,9 @@ LANGUAGE plpgsql
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
-	tr      repairsys.ticket_transition;
+	tr      record;
 	nexts   text;
 	reason  text;
-	initial text;
 BEGIN
 	IF NEW.first_response_at IS DISTINCT FROM OLD.first_response_at
 	   OR NEW.resolved_at IS DISTINCT FROM OLD.resolved_at
@@ -277,7 +276,12 @@ BEGIN
 		RETURN NEW;
 	END IF;
 
-	SELECT * INTO tr FROM repairsys.ticket_transition x
+	-- one look-up: the transition, and what the states are
+	SELECT x.guard, f.is_initial AS from_initial, t.is_initial AS to_initial, t.is_terminal AS to_terminal
+	  INTO tr
+	  FROM repairsys.ticket_transition x
+	  JOIN repairsys.ticket_status f ON f.code = x.from_status
+	  JOIN repairsys.ticket_status t ON t.code = x.to_status
 	 WHERE x.from_status = OLD.status AND x.to_status = NEW.status AND x.enabled;
 	IF NOT FOUND THEN
 		SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', x.to_status), ', ' ORDER BY s.sort_order, x.to_status)
@@ -292,8 +296,7 @@ BEGIN
 			      TABLE = 'ticket', SCHEMA = 'repairsys', COLUMN = 'status';
 	END IF;
 
-	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.is_initial;
-	IF NEW.status = initial THEN
+	IF tr.to_initial THEN
 		NEW.technician_id := NULL;	-- back to the queue: unassigned
 	END IF;
 
@@ -308,22 +311,17 @@ BEGIN
 	END IF;
 
 	NEW.status_changed_at := pg_catalog.now();
-	IF OLD.status = initial AND OLD.first_response_at IS NULL THEN
+	IF tr.from_initial AND OLD.first_response_at IS NULL THEN
 		NEW.first_response_at := pg_catalog.now();
 	END IF;
 	IF NEW.status = 'resolved' THEN
 		NEW.resolved_at := pg_catalog.now();
-	ELSIF OLD.status = 'resolved' THEN
-		NEW.resolved_at := NULL;
-		IF NOT (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = NEW.status) THEN
-			NEW.reopen_count := OLD.reopen_count + 1;
-		END IF;
+	ELSIF OLD.status = 'resolved' AND NOT tr.to_terminal THEN
+		NEW.resolved_at := NULL;		-- reopened
+		NEW.reopen_count := OLD.reopen_count + 1;
 	END IF;
-	IF (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = NEW.status) THEN
-		NEW.closed_at := pg_catalog.now();
-		IF OLD.status = 'resolved' THEN
-			NEW.resolved_at := OLD.resolved_at;		-- closing keeps when it was resolved
-		END IF;
+	IF tr.to_terminal THEN
+		NEW.closed_at := pg_catalog.now();	-- closing keeps when it was resolved
 	END IF;
 	RETURN NEW;
 END
