@@ -112,7 +112,9 @@ BEGIN
 	('stock',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('stock',             'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
 	-- people
-	('technician',        'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	-- (the dispatcher sets who takes work: active and capacity; automatic
+	-- assignment locks a technician's row by updating it)
+	('technician',        'repairsys_dispatcher', 'SELECT, UPDATE (active, capacity)', 'ALL', 'true', 'true'),
 	('technician',        'repairsys_technician', 'SELECT', 'SELECT', 'db_role = CURRENT_USER', NULL),
 	('technician_skill',  'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('technician_skill',  'repairsys_technician', 'SELECT', 'SELECT', 'technician_id = ' || me_t, NULL),

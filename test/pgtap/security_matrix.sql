@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(580);
+SELECT plan(586);
 SET LOCAL client_min_messages = warning;
 
 -- The documented matrix: r SELECT, a INSERT, w UPDATE, d DELETE ('-': none).
@@ -26,7 +26,7 @@ INSERT INTO matrix VALUES
 	('part',              'rawd', 'r',   'r',   'r',  'r'),
 	('assign_policy',     'rawd', 'r',   '-',   '-',  'r'),
 	('stock',             'rawd', 'r',   'r',   '-',  'r'),
-	('technician',        'rawd', 'r',   'r',   '-',  'r'),
+	('technician',        'rawd', 'rw',  'r',   '-',  'r'),
 	('technician_skill',  'rawd', 'r',   'r',   '-',  'r'),
 	('customer',          'rawd', 'raw', 'r',   'r',  'r'),
 	('asset',             'rawd', 'raw', 'r',   'r',  'r'),
@@ -197,7 +197,21 @@ SELECT ok((SELECT count(*) FROM repairsys.ticket) >= 2, 'the auditor sees every 
 SELECT throws_ok($$UPDATE repairsys.ticket SET description = 'x'$$, '42501', NULL, 'the auditor writes nothing');
 RESET ROLE;
 
--- 2d. append-only ledgers: not even the admin rewrites them
+-- 2d. the dispatcher opens and assigns tickets, and sets who takes work
+SET LOCAL ROLE repairsys_dispatcher;
+SELECT lives_ok($$SELECT repairsys.open_ticket(cust_x, 'sec_st', 'by phone', channel => 'phone') FROM p$$, 'the dispatcher opens a ticket for a customer');
+SELECT lives_ok($$UPDATE repairsys.ticket SET technician_id = (SELECT tech_a FROM p), status = 'assigned' WHERE description = 'by phone'$$,
+                'the dispatcher assigns it');
+SELECT lives_ok($$UPDATE repairsys.technician SET active = false WHERE id = (SELECT tech_b FROM p)$$, 'the dispatcher takes a technician off work');
+SELECT throws_ok($$UPDATE repairsys.technician SET hourly_cost = 0$$, '42501', NULL, 'the dispatcher cannot change a technician''s cost');
+SELECT throws_ok($$DELETE FROM repairsys.ticket WHERE description = 'by phone'$$, '42501', NULL, 'the dispatcher cannot delete tickets');
+RESET ROLE;
+SET LOCAL ROLE tap_tech_a;
+SELECT results_eq($$SELECT count(*)::int FROM repairsys.ticket WHERE description = 'by phone'$$, 'VALUES (1)',
+                  'the newly assigned ticket appears to its technician');
+RESET ROLE;
+
+-- 2e. append-only ledgers: not even the admin rewrites them
 SET LOCAL ROLE repairsys_admin;
 SELECT throws_ok('UPDATE repairsys.ticket_event SET note = ''x''', '42501', NULL, 'the admin cannot rewrite the history');
 SELECT throws_ok('TRUNCATE repairsys.payment', '42501', NULL, 'the admin cannot truncate payments');
