@@ -6,7 +6,12 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(586);
+SELECT plan(588 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+                    WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
+                      AND a.attname IN ('ticket_id', 'customer_id'))
+                + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+                    WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
+                      AND a.attname = 'ticket_id'));
 SET LOCAL client_min_messages = warning;
 
 -- The documented matrix: r SELECT, a INSERT, w UPDATE, d DELETE ('-': none).
@@ -216,6 +221,47 @@ SET LOCAL ROLE repairsys_admin;
 SELECT throws_ok('UPDATE repairsys.ticket_event SET note = ''x''', '42501', NULL, 'the admin cannot rewrite the history');
 SELECT throws_ok('TRUNCATE repairsys.payment', '42501', NULL, 'the admin cannot truncate payments');
 RESET ROLE;
+
+-- 2f. views: through any view of the schema with a ticket_id or customer_id
+-- column, technician a and customer x see only their own tickets / customer x
+-- (or are refused).  Two views of this test show the probe catches a leak: one with
+-- the owner's rights leaks, the same with security_invoker does not.
+CREATE FUNCTION pg_temp.view_probe(r name, v regclass, col name, allowed bigint[]) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	leaks bigint;
+BEGIN
+	EXECUTE format('SET LOCAL ROLE %I', r);
+	EXECUTE format('SELECT count(*) FROM %s WHERE NOT (%I = ANY ($1))', v, col) INTO leaks USING allowed;
+	RESET ROLE;
+	RETURN CASE WHEN leaks = 0 THEN 'no leak' ELSE leaks || ' rows of others' END;
+EXCEPTION WHEN insufficient_privilege THEN
+	RESET ROLE;
+	RETURN 'no leak';
+END
+$$;
+CREATE TEMP TABLE own AS SELECT
+	ARRAY(SELECT id FROM repairsys.ticket WHERE technician_id = p.tech_a) AS tech_a_tickets,
+	ARRAY(SELECT id FROM repairsys.ticket WHERE customer_id = p.cust_x) AS cust_x_tickets,
+	ARRAY[p.cust_x] AS cust_x FROM p;
+CREATE VIEW repairsys.tap_owner_rights AS SELECT ticket_id, from_status FROM repairsys.ticket_event;
+CREATE VIEW repairsys.tap_invoker_rights WITH (security_invoker = true) AS SELECT ticket_id, from_status FROM repairsys.ticket_event;
+GRANT SELECT ON repairsys.tap_owner_rights, repairsys.tap_invoker_rights TO repairsys_technician;
+SELECT isnt(pg_temp.view_probe('tap_tech_a', 'repairsys.tap_owner_rights', 'ticket_id', (SELECT tech_a_tickets FROM own)), 'no leak',
+            'the view probe catches a view that runs with its owner''s rights');
+SELECT is(pg_temp.view_probe('tap_tech_a', 'repairsys.tap_invoker_rights', 'ticket_id', (SELECT tech_a_tickets FROM own)), 'no leak',
+          'the view probe passes the same view with security_invoker');
+DROP VIEW repairsys.tap_owner_rights, repairsys.tap_invoker_rights;
+SELECT is(pg_temp.view_probe(who, c.oid::regclass, a.attname,
+                             CASE WHEN a.attname = 'customer_id' THEN own.cust_x
+                                  WHEN who = 'tap_tech_a' THEN own.tech_a_tickets ELSE own.cust_x_tickets END),
+          'no leak', format('%s sees only own rows through view %s (%s)', who, c.relname, a.attname))
+  FROM pg_class c
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname IN ('ticket_id', 'customer_id')
+ CROSS JOIN own
+ CROSS JOIN (VALUES ('tap_tech_a'::name), ('tap_cust_x'::name)) AS w(who)
+ WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
+   AND NOT (who = 'tap_tech_a' AND a.attname = 'customer_id')
+ ORDER BY c.relname, a.attname, who;
 
 -- 3. catalog checks
 SELECT set_eq($$SELECT relname::text FROM pg_class WHERE relnamespace = 'repairsys'::regnamespace AND relkind IN ('r', 'p') AND NOT relispartition$$,
