@@ -1,0 +1,402 @@
+-- Automatic technician assignment (DESIGN.md section 7, docs/assignment.md).
+--
+-- The C kernel (src/scoring.c) scores technicians; src/assign.c solves whole
+-- backlogs exactly.  The functions here read the tables, lock rows in a fixed
+-- order (ticket, then technician) and write the assignments through plain
+-- UPDATEs, so the life-cycle trigger checks every one of them.
+
+------------------------------------------------------------------------------
+-- C kernel
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.haversine_km(lat1 double precision, lon1 double precision,
+                                       lat2 double precision, lon2 double precision)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'rs_haversine_km_sql'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.haversine_km(double precision, double precision, double precision, double precision) IS
+	'Great-circle distance in km between two points in degrees (haversine, earth radius 6371.0088 km); coordinates out of range: error 22023';
+
+CREATE FUNCTION repairsys.score_candidates(
+	policy repairsys.assign_policy,
+	ticket_lat double precision, ticket_lon double precision, ticket_center bigint,
+	required_skill text, min_level integer, continuity bigint[],
+	tech_id bigint[], tech_active boolean[], tech_center bigint[],
+	tech_lat double precision[], tech_lon double precision[],
+	tech_capacity integer[], tech_open integer[], tech_rating double precision[],
+	tech_level integer[])
+RETURNS TABLE (technician_id bigint, eligible boolean, reason text, score double precision,
+               skill_score double precision, distance_km double precision,
+               distance_score double precision, load double precision, load_score double precision,
+               rating_score double precision, continuity_score double precision,
+               open_tickets integer, capacity integer)
+AS 'MODULE_PATHNAME', 'rs_score_candidates'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.score_candidates(repairsys.assign_policy, double precision, double precision, bigint, text, integer, bigint[], bigint[], boolean[], bigint[], double precision[], double precision[], integer[], integer[], double precision[], integer[]) IS
+	'Internal kernel of repairsys.candidates(): scores technicians given as parallel arrays for one ticket under a policy; rows best first';
+
+CREATE FUNCTION repairsys.assignment_solve(scores double precision[], capacities integer[])
+RETURNS integer[]
+AS 'MODULE_PATHNAME', 'rs_assignment_solve'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.assignment_solve(double precision[], integer[]) IS
+	'Exact capacitated assignment: scores[ticket][technician] (NULL: not allowed), rows in priority order; serves the tickets a priority-ordered greedy over the matroid of servable sets picks, with the maximal total score; returns each row''s 1-based column or NULL';
+
+CREATE FUNCTION repairsys.solve_pending(
+	policy repairsys.assign_policy,
+	t_id bigint[], t_lat double precision[], t_lon double precision[], t_center bigint[],
+	t_skill integer[], t_min_level integer[], t_cont_customer bigint[], t_cont_asset bigint[],
+	tech_id bigint[], tech_active boolean[], tech_center bigint[],
+	tech_lat double precision[], tech_lon double precision[],
+	tech_capacity integer[], tech_open integer[], tech_rating double precision[],
+	levels integer[])
+RETURNS TABLE (ticket_id bigint, technician_id bigint, score double precision)
+AS 'MODULE_PATHNAME', 'rs_solve_pending'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.solve_pending(repairsys.assign_policy, bigint[], double precision[], double precision[], bigint[], integer[], integer[], bigint[], bigint[], bigint[], boolean[], bigint[], double precision[], double precision[], integer[], integer[], double precision[], integer[]) IS
+	'Internal kernel of repairsys.auto_assign_pending(): scores every ticket-technician pair and solves the batch exactly (tickets given in priority order)';
+
+------------------------------------------------------------------------------
+-- Readers
+------------------------------------------------------------------------------
+-- The policy row of that name; unknown name: 22023.
+CREATE FUNCTION repairsys.assign_policy_row(policy text)
+RETURNS repairsys.assign_policy
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	p repairsys.assign_policy;
+BEGIN
+	SELECT * INTO p FROM repairsys.assign_policy x WHERE x.name = assign_policy_row.policy;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'assignment policy "%" does not exist', policy
+			USING ERRCODE = '22023',
+			      HINT = (SELECT pg_catalog.format('Known policies: %s.', pg_catalog.string_agg(pg_catalog.format('"%s"', x.name), ', ' ORDER BY x.name))
+			                FROM repairsys.assign_policy x);
+	END IF;
+	RETURN p;
+END
+$$;
+COMMENT ON FUNCTION repairsys.assign_policy_row(text) IS 'The repairsys.assign_policy row of that name; unknown name: error 22023';
+
+-- The technicians who last served the ticket's customer and its asset: the
+-- technician of the latest other ticket of that customer (asset) that has
+-- one and was not cancelled (still open, or resolved).
+CREATE FUNCTION repairsys.continuity_technicians(t repairsys.ticket)
+RETURNS bigint[]
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT ARRAY[
+		(SELECT x.technician_id FROM repairsys.ticket x
+		  WHERE x.customer_id = t.customer_id AND x.id <> t.id AND x.technician_id IS NOT NULL
+		    AND (x.closed_at IS NULL OR x.resolved_at IS NOT NULL)
+		  ORDER BY x.opened_at DESC, x.id DESC LIMIT 1),
+		(SELECT x.technician_id FROM repairsys.ticket x
+		  WHERE x.asset_id = t.asset_id AND x.id <> t.id AND x.technician_id IS NOT NULL
+		    AND (x.closed_at IS NULL OR x.resolved_at IS NOT NULL)
+		  ORDER BY x.opened_at DESC, x.id DESC LIMIT 1)];
+END;
+COMMENT ON FUNCTION repairsys.continuity_technicians(repairsys.ticket) IS
+	'Technicians who last served the ticket''s customer and its asset (array of two, NULL where none): the continuity objective of assignment';
+
+-- Number of open tickets (non-terminal status) of a technician, the given
+-- ticket left out.
+CREATE FUNCTION repairsys.open_ticket_count(technician_id bigint, except_ticket bigint DEFAULT NULL)
+RETURNS integer
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT pg_catalog.count(*)::integer
+	  FROM repairsys.ticket x
+	 WHERE x.technician_id = open_ticket_count.technician_id
+	   AND x.id IS DISTINCT FROM open_ticket_count.except_ticket
+	   AND x.status IN (SELECT s.code FROM repairsys.ticket_status s WHERE NOT s.is_terminal);
+END;
+COMMENT ON FUNCTION repairsys.open_ticket_count(bigint, bigint) IS
+	'Open tickets (in a non-terminal status) of a technician, leaving one ticket out; the load of assignment';
+
+CREATE FUNCTION repairsys.candidates(ticket_id bigint, policy text DEFAULT 'default')
+RETURNS TABLE (technician_id bigint, eligible boolean, reason text, score double precision,
+               skill_score double precision, distance_km double precision,
+               distance_score double precision, load double precision, load_score double precision,
+               rating_score double precision, continuity_score double precision,
+               open_tickets integer, capacity integer)
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t  repairsys.ticket;
+	p  repairsys.assign_policy;
+	st repairsys.service_type;
+BEGIN
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = candidates.ticket_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', candidates.ticket_id USING ERRCODE = '22023';
+	END IF;
+	p := repairsys.assign_policy_row(candidates.policy);
+	IF (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = t.status) THEN
+		RAISE EXCEPTION 'ticket % is in terminal status "%"', t.id, t.status
+			USING ERRCODE = '23514',
+			      DETAIL = 'A finished ticket takes no technician.';
+	END IF;
+	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
+
+	RETURN QUERY
+	WITH open_load AS (
+		SELECT x.technician_id AS tid, pg_catalog.count(*)::integer AS n
+		  FROM repairsys.ticket x
+		 WHERE x.technician_id IS NOT NULL AND x.id <> t.id
+		   AND x.status IN (SELECT s.code FROM repairsys.ticket_status s WHERE NOT s.is_terminal)
+		 GROUP BY x.technician_id
+	), rating AS (
+		SELECT x.technician_id AS tid, pg_catalog.avg(f.rating)::double precision AS r
+		  FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		 WHERE x.technician_id IS NOT NULL
+		 GROUP BY x.technician_id
+	), inputs AS (
+		SELECT pg_catalog.array_agg(te.id) AS ids, pg_catalog.array_agg(te.active) AS active,
+		       pg_catalog.array_agg(te.service_center_id) AS center,
+		       pg_catalog.array_agg(te.lat) AS lat, pg_catalog.array_agg(te.lon) AS lon,
+		       pg_catalog.array_agg(te.capacity) AS cap, pg_catalog.array_agg(coalesce(o.n, 0)) AS open,
+		       pg_catalog.array_agg(r.r) AS rating, pg_catalog.array_agg(sk.level) AS level
+		  FROM repairsys.technician te
+		  LEFT JOIN repairsys.technician_skill sk ON sk.technician_id = te.id AND sk.skill = st.required_skill
+		  LEFT JOIN open_load o ON o.tid = te.id
+		  LEFT JOIN rating r ON r.tid = te.id
+	)
+	SELECT k.*
+	  FROM inputs i,
+	       LATERAL repairsys.score_candidates(p, t.lat, t.lon, t.service_center_id,
+	                   st.required_skill, st.min_skill_level, repairsys.continuity_technicians(t),
+	                   coalesce(i.ids, '{}'), coalesce(i.active, '{}'), coalesce(i.center, '{}'),
+	                   coalesce(i.lat, '{}'), coalesce(i.lon, '{}'), coalesce(i.cap, '{}'),
+	                   coalesce(i.open, '{}'), coalesce(i.rating, '{}'), coalesce(i.level, '{}')) k;
+END
+$$;
+COMMENT ON FUNCTION repairsys.candidates(bigint, text) IS
+	'Every technician for a ticket under an assignment policy: eligible or not and why, score in [0,1] and its parts; best first (eligible, higher score, lower id). Unknown ticket or policy: 22023; finished ticket: 23514';
+
+------------------------------------------------------------------------------
+-- Writers
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.auto_assign(ticket_id bigint, policy text DEFAULT 'default')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t       repairsys.ticket;
+	p       repairsys.assign_policy;
+	initial text;
+	c       record;
+	cap     integer;
+	act     boolean;
+	n       integer;
+	nfull   integer := 0;
+	why     text;
+BEGIN
+	-- Lock order: the ticket, then one technician at a time.
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = auto_assign.ticket_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', auto_assign.ticket_id USING ERRCODE = '22023';
+	END IF;
+	p := repairsys.assign_policy_row(auto_assign.policy);
+	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.is_initial;
+	IF t.status IS DISTINCT FROM initial THEN
+		RAISE EXCEPTION 'ticket % is in status "%", not "%"', t.id, t.status, initial
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Only tickets in status "%s" are assigned automatically.', initial),
+			      HINT = 'To reassign a ticket, move it back to the initial status first.';
+	END IF;
+
+	FOR c IN SELECT k.technician_id, k.score FROM repairsys.candidates(t.id, auto_assign.policy) k WHERE k.eligible
+	LOOP
+		BEGIN
+			-- Lock the technician and leave a new row version: a concurrent
+			-- assigner waits here, and one in a REPEATABLE READ transaction
+			-- whose snapshot predates this one fails with 40001 instead of
+			-- counting from a stale snapshot.
+			UPDATE repairsys.technician te SET capacity = te.capacity
+			 WHERE te.id = c.technician_id
+			RETURNING te.capacity, te.active INTO cap, act;
+			n := repairsys.open_ticket_count(c.technician_id, t.id);
+			IF (p.respect_capacity AND (cap IS NULL OR n >= cap)) OR (p.only_active AND NOT coalesce(act, false)) THEN
+				-- full meanwhile: undo the lock (rolls back the subtransaction)
+				RAISE EXCEPTION 'technician % is full', c.technician_id USING ERRCODE = 'RSA01';
+			END IF;
+			UPDATE repairsys.ticket x SET technician_id = c.technician_id, status = 'assigned'
+			 WHERE x.id = t.id;
+			RETURN c.technician_id;
+		EXCEPTION WHEN SQLSTATE 'RSA01' THEN
+			nfull := nfull + 1;
+		END;
+	END LOOP;
+
+	IF nfull > 0 THEN
+		why := pg_catalog.format('%s eligible technician(s) reached their capacity meanwhile.', nfull);
+	ELSE
+		SELECT pg_catalog.count(*)::integer,
+		       pg_catalog.string_agg(pg_catalog.format('Technician %s: %s.', k.technician_id, k.reason), ' '
+		                             ORDER BY k.technician_id) FILTER (WHERE k.rn <= 5)
+		  INTO n, why
+		  FROM (SELECT k.technician_id, k.reason, pg_catalog.row_number() OVER (ORDER BY k.technician_id) AS rn
+		          FROM repairsys.candidates(t.id, auto_assign.policy) k) k;
+		IF n = 0 THEN
+			why := 'There are no technicians.';
+		ELSIF n > 5 THEN
+			why := why || pg_catalog.format(' And %s more.', n - 5);
+		END IF;
+	END IF;
+	RAISE NOTICE 'no technician is eligible for ticket %', t.id
+		USING DETAIL = why,
+		      HINT = 'repairsys.candidates() lists every technician with the reason.';
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.auto_assign(bigint, text) IS
+	'Assigns the best eligible technician to a ticket in the initial status and moves it to "assigned"; NULL with a NOTICE when nobody fits. Safe under concurrency (locks the ticket, then the technician, and recounts his open tickets)';
+
+-- Priority of a ticket waiting for assignment: a sort key, smaller first.
+-- Urgency first (emergency, urgent, normal), then the nearer response
+-- deadline, the nearer resolution deadline (NULL last), the older ticket,
+-- the lower id.
+CREATE FUNCTION repairsys.urgency_rank(urgency text)
+RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT CASE urgency WHEN 'emergency' THEN 1 WHEN 'urgent' THEN 2 WHEN 'normal' THEN 3 ELSE 4 END;
+END;
+COMMENT ON FUNCTION repairsys.urgency_rank(text) IS 'Rank of an urgency in assignment priority: emergency 1, urgent 2, normal 3 (smaller goes first)';
+
+CREATE FUNCTION repairsys.auto_assign_pending(policy text DEFAULT 'default')
+RETURNS TABLE (ticket_id bigint, technician_id bigint, score double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	p       repairsys.assign_policy;
+	initial text;
+	tids    bigint[];
+	r       record;
+	nfree   integer := 0;
+BEGIN
+	p := repairsys.assign_policy_row(auto_assign_pending.policy);
+	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.is_initial;
+
+	-- Lock order: tickets (by id), then technicians (by id).  Tickets another
+	-- session holds (an auto_assign at work) are left to it.
+	SELECT pg_catalog.array_agg(z.id ORDER BY z.id) INTO tids
+	  FROM (SELECT x.id FROM repairsys.ticket x WHERE x.status = initial
+	         ORDER BY x.id FOR UPDATE SKIP LOCKED) z;
+	IF tids IS NULL THEN
+		RETURN;
+	END IF;
+	-- Lock the technicians that may take work and leave a new row version
+	-- (see auto_assign: concurrent assigners wait or fail with 40001).
+	PERFORM 1 FROM (SELECT te.id FROM repairsys.technician te
+	                 WHERE te.active OR NOT p.only_active ORDER BY te.id FOR UPDATE) z;
+	UPDATE repairsys.technician te SET capacity = te.capacity WHERE te.active OR NOT p.only_active;
+
+	FOR r IN
+		WITH tk AS (
+			SELECT x AS tr, x.id, x.lat, x.lon, x.service_center_id, st.required_skill, st.min_skill_level,
+			       pg_catalog.row_number() OVER (ORDER BY repairsys.urgency_rank(x.urgency), x.respond_by NULLS LAST,
+			                                              x.resolve_by NULLS LAST, x.opened_at, x.id) AS prio
+			  FROM repairsys.ticket x JOIN repairsys.service_type st ON st.code = x.service_type
+			 WHERE x.id = ANY (tids)
+		), skills AS (
+			SELECT s.skill, pg_catalog.row_number() OVER (ORDER BY s.skill)::integer AS k
+			  FROM (SELECT DISTINCT tk.required_skill AS skill FROM tk WHERE tk.required_skill IS NOT NULL) s
+		), techs AS (
+			SELECT te.*,
+			       repairsys.open_ticket_count(te.id) AS open,
+			       (SELECT pg_catalog.avg(f.rating)::double precision
+			          FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+			         WHERE x.technician_id = te.id) AS rating
+			  FROM repairsys.technician te
+			 WHERE te.active OR NOT p.only_active
+		), tin AS (
+			SELECT pg_catalog.array_agg(tk.id ORDER BY tk.prio) AS id,
+			       pg_catalog.array_agg(tk.lat ORDER BY tk.prio) AS lat,
+			       pg_catalog.array_agg(tk.lon ORDER BY tk.prio) AS lon,
+			       pg_catalog.array_agg(tk.service_center_id ORDER BY tk.prio) AS center,
+			       pg_catalog.array_agg(coalesce(sk.k, 0) ORDER BY tk.prio) AS skill,
+			       pg_catalog.array_agg(tk.min_skill_level ORDER BY tk.prio) AS min_level,
+			       pg_catalog.array_agg(ct.c[1] ORDER BY tk.prio) AS cont_customer,
+			       pg_catalog.array_agg(ct.c[2] ORDER BY tk.prio) AS cont_asset
+			  FROM tk
+			  LEFT JOIN skills sk ON sk.skill = tk.required_skill
+			  CROSS JOIN LATERAL (SELECT repairsys.continuity_technicians(tk.tr) AS c) ct
+		), ein AS (
+			SELECT pg_catalog.array_agg(te.id ORDER BY te.id) AS id,
+			       pg_catalog.array_agg(te.active ORDER BY te.id) AS active,
+			       pg_catalog.array_agg(te.service_center_id ORDER BY te.id) AS center,
+			       pg_catalog.array_agg(te.lat ORDER BY te.id) AS lat,
+			       pg_catalog.array_agg(te.lon ORDER BY te.id) AS lon,
+			       pg_catalog.array_agg(te.capacity ORDER BY te.id) AS cap,
+			       pg_catalog.array_agg(te.open ORDER BY te.id) AS open,
+			       pg_catalog.array_agg(te.rating ORDER BY te.id) AS rating
+			  FROM techs te
+		), lv AS (
+			SELECT pg_catalog.array_agg(l.levels ORDER BY l.k) AS levels
+			  FROM (SELECT sk.k, pg_catalog.array_agg(coalesce(ts.level, 0) ORDER BY te.id) AS levels
+			          FROM skills sk CROSS JOIN techs te
+			          LEFT JOIN repairsys.technician_skill ts ON ts.technician_id = te.id AND ts.skill = sk.skill
+			         GROUP BY sk.k) l
+		)
+		SELECT s.*
+		  FROM tin, ein, lv,
+		       LATERAL repairsys.solve_pending(p, tin.id, tin.lat, tin.lon, tin.center, tin.skill, tin.min_level,
+		                   tin.cont_customer, tin.cont_asset,
+		                   coalesce(ein.id, '{}'), coalesce(ein.active, '{}'), coalesce(ein.center, '{}'),
+		                   coalesce(ein.lat, '{}'), coalesce(ein.lon, '{}'), coalesce(ein.cap, '{}'),
+		                   coalesce(ein.open, '{}'), coalesce(ein.rating, '{}'), coalesce(lv.levels, '{}')) s
+	LOOP
+		IF r.technician_id IS NOT NULL THEN
+			UPDATE repairsys.ticket x SET technician_id = r.technician_id, status = 'assigned'
+			 WHERE x.id = r.ticket_id;
+		ELSE
+			nfree := nfree + 1;
+		END IF;
+		ticket_id := r.ticket_id;
+		technician_id := r.technician_id;
+		score := r.score;
+		RETURN NEXT;
+	END LOOP;
+	IF nfree > 0 THEN
+		RAISE NOTICE '% of % pending tickets could not be assigned', nfree, pg_catalog.cardinality(tids)
+			USING DETAIL = 'No eligible technician had capacity left for them; they stay in the initial status.',
+			      HINT = 'repairsys.candidates() lists every technician with the reason.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.auto_assign_pending(text) IS
+	'Assigns every ticket in the initial status at once, exactly: as many tickets as capacity allows (higher priority first: urgency, then SLA deadlines), with the maximal total score; one row per ticket in priority order, technician NULL when none is left';
+
+------------------------------------------------------------------------------
+-- Assignment on opening
+------------------------------------------------------------------------------
+-- AFTER INSERT: when the 'default' policy says auto_assign_on_open, a ticket
+-- opened now (not one restored with its history) is assigned at once; when
+-- nobody fits it stays new (with the NOTICE of auto_assign).  Named to fire
+-- after ticket_90_log, so the history shows the opening before the assignment.
+CREATE FUNCTION repairsys.ticket_auto_assign_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.status_changed_at IS NOT DISTINCT FROM pg_catalog.now()
+	   AND NEW.technician_id IS NULL
+	   AND EXISTS (SELECT 1 FROM repairsys.ticket_status s WHERE s.code = NEW.status AND s.is_initial)
+	   AND EXISTS (SELECT 1 FROM repairsys.assign_policy p WHERE p.name = 'default' AND p.auto_assign_on_open) THEN
+		PERFORM repairsys.auto_assign(NEW.id, 'default');
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_auto_assign_trg() IS
+	'AFTER INSERT trigger of repairsys.ticket: assigns a newly opened ticket with the ''default'' policy when its auto_assign_on_open is set';
+CREATE TRIGGER ticket_95_auto_assign AFTER INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_auto_assign_trg();
