@@ -3,7 +3,8 @@
 -- tables that shadow what the install script, the triggers and the SECURITY
 -- DEFINER functions use, each of which records in public.pwned that it ran.
 -- Then a superuser, with public first in search_path, creates the extension
--- and works with it, and a technician works with it: nothing planted runs.
+-- and works with it, a technician works with it, and 1.0 is created and
+-- updated to 1.1: nothing planted runs.
 -- Runs in a database of its own (the extension is created and dropped).
 \set regdb :DBNAME
 SET client_min_messages = warning;
@@ -83,6 +84,16 @@ UPDATE repairsys.ticket_event SET note = note;	-- the owner may: the real forbid
 SELECT from_status, to_status, actor FROM repairsys.ticket_event ORDER BY id;
 -- nothing planted ran
 RESET search_path;
+SELECT count(*) AS planted_objects_run FROM public.pwned;
+
+-- The same for an update: 1.0 created and updated to 1.1 with public first.
+DROP EXTENSION repairsys;
+SET search_path = public, pg_catalog;
+CREATE EXTENSION repairsys VERSION '1.0';
+ALTER EXTENSION repairsys UPDATE;
+SELECT count(*) AS audit_problems FROM repairsys.security_audit;
+RESET search_path;
+SELECT extversion FROM pg_extension WHERE extname OPERATOR(pg_catalog.=) 'repairsys';
 SELECT count(*) AS planted_objects_run FROM public.pwned;
 
 -- A schema named repairsys planted beforehand is not adopted: CREATE
