@@ -96,23 +96,36 @@ SELECT channel, count(*) AS tickets FROM repairsys.ticket GROUP BY channel ORDER
 
 \echo
 \echo '== 4. The life cycle cannot be bypassed'
+\set SHOW_CONTEXT never
 \echo 'An application tries to close every new ticket with a plain UPDATE:'
 \set ON_ERROR_STOP 0
 UPDATE repairsys.ticket SET status = 'closed' WHERE status = 'new';
 \set ON_ERROR_STOP 1
 
-\echo 'Dispatch: each ticket goes to a technician of its center with the skill (here by plain UPDATE):'
-UPDATE repairsys.ticket t
-   SET status = 'assigned',
-       technician_id = (SELECT tech.id
-                          FROM repairsys.technician tech
-                          JOIN repairsys.technician_skill ts ON ts.technician_id = tech.id
-                          JOIN repairsys.service_type st ON st.code = t.service_type AND st.required_skill = ts.skill
-                         WHERE ts.level >= st.min_skill_level
-                         ORDER BY tech.service_center_id = t.service_center_id DESC, ts.level DESC, tech.id
-                         LIMIT 1)
- WHERE t.id % 6 <> 0;
+\echo
+\echo '== 5. Dispatch: candidates are scored in C, with the reasons visible'
+\echo 'The dispatcher looks at the candidates for the first ticket:'
+\set SHOW_CONTEXT never
+SELECT c.technician_id, t.name, c.eligible, coalesce(c.reason, '') AS reason, round(c.score::numeric, 3) AS score,
+       round(c.distance_km::numeric, 1) AS km, round(c.skill_score::numeric, 2) AS skill,
+       round(c.load_score::numeric, 2) AS load, round(c.continuity_score::numeric, 2) AS continuity
+  FROM repairsys.candidates((SELECT min(id) FROM repairsys.ticket)) c
+  JOIN repairsys.technician t ON t.id = c.technician_id;
+\echo 'It assigns that one ticket to the best eligible technician:'
+SELECT repairsys.auto_assign((SELECT min(id) FROM repairsys.ticket)) AS assigned_technician;
+\echo 'Then the whole backlog at once, maximizing the total score within capacities (urgent first when short):'
+SELECT p.ticket_id, t.urgency, tech.name AS technician, round(p.score::numeric, 3) AS score
+  FROM repairsys.auto_assign_pending() p
+  JOIN repairsys.ticket t ON t.id = p.ticket_id
+  JOIN repairsys.technician tech ON tech.id = p.technician_id
+ ORDER BY p.ticket_id;
+SELECT tech.name, tech.capacity, count(t.id) AS open_tickets
+  FROM repairsys.technician tech
+  LEFT JOIN repairsys.ticket t ON t.technician_id = tech.id AND t.status NOT IN ('closed', 'cancelled')
+ GROUP BY tech.id ORDER BY tech.id;
 
+\echo
+\echo '== 6. Work: estimates approved, parts, labor, resolution'
 \echo 'Work starts where the customer approved the estimate (warranty work needs no approval):'
 UPDATE repairsys.ticket SET estimate_approved_at = now() WHERE id % 6 IN (1, 2, 3, 4) AND status = 'assigned';
 UPDATE repairsys.ticket SET status = 'in_progress'
