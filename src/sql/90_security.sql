@@ -91,6 +91,15 @@ DECLARE
 	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'];
 	tbl   record;
 	d     record;
+	-- the columns of customer a dispatcher may write: all but the id and the
+	-- login mapping (only the admin decides who a database role is)
+	cust_cols constant text := (
+		SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid OPERATOR(pg_catalog.=) 'repairsys.customer'::pg_catalog.regclass
+		   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+		   AND a.attidentity OPERATOR(pg_catalog.=) '' AND a.attgenerated OPERATOR(pg_catalog.=) ''
+		   AND a.attname OPERATOR(pg_catalog.<>) ALL (ARRAY['db_role']::name[]));
 BEGIN
 	CREATE TEMPORARY TABLE pg_temp.repairsys_decision (
 		tbl text, role text, privs text, cmd text, using_expr text, check_expr text
@@ -118,7 +127,7 @@ BEGIN
 	('technician',        'repairsys_technician', 'SELECT', 'SELECT', 'db_role = CURRENT_USER', NULL),
 	('technician_skill',  'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('technician_skill',  'repairsys_technician', 'SELECT', 'SELECT', 'technician_id = ' || me_t, NULL),
-	('customer',          'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('customer',          'repairsys_dispatcher', pg_catalog.format('SELECT, INSERT (%s), UPDATE (%s)', cust_cols, cust_cols), 'ALL', 'true', 'true'),
 	('customer',          'repairsys_technician', 'SELECT', 'SELECT', 'id = ANY (ARRAY(SELECT t.customer_id FROM repairsys.ticket t))', NULL),
 	('customer',          'repairsys_customer',   'SELECT', 'SELECT', 'db_role = CURRENT_USER', NULL),
 	('asset',             'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),

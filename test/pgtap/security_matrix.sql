@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(588 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(590 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -209,6 +209,9 @@ SELECT lives_ok($$UPDATE repairsys.ticket SET technician_id = (SELECT tech_a FRO
                 'the dispatcher assigns it');
 SELECT lives_ok($$UPDATE repairsys.technician SET active = false WHERE id = (SELECT tech_b FROM p)$$, 'the dispatcher takes a technician off work');
 SELECT throws_ok($$UPDATE repairsys.technician SET hourly_cost = 0$$, '42501', NULL, 'the dispatcher cannot change a technician''s cost');
+SELECT throws_ok($$UPDATE repairsys.customer SET db_role = 'tap_cust_y' WHERE id = (SELECT cust_x FROM p)$$, '42501', NULL,
+                 'the dispatcher cannot map a database role to a customer');
+SELECT lives_ok($$INSERT INTO repairsys.customer (name, phone) VALUES ('walk-in customer', '13900000000')$$, 'the dispatcher registers a customer');
 SELECT throws_ok($$DELETE FROM repairsys.ticket WHERE description = 'by phone'$$, '42501', NULL, 'the dispatcher cannot delete tickets');
 RESET ROLE;
 SET LOCAL ROLE tap_tech_a;
