@@ -24,7 +24,7 @@ rs_start_cluster
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE repairsys_demo' >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d repairsys_demo -c 'CREATE EXTENSION repairsys' >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d repairsys_demo -f "$RS_TOP/test/demo.sql" \
+psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d repairsys_demo -f "${DEMO_SQL:-$RS_TOP/test/demo.sql}" \
 	|| rs_die "the demo failed"
 
 if [ -n "$keep" ]; then

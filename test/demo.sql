@@ -53,6 +53,18 @@ INSERT INTO repairsys.service_type (code, name, required_skill, min_skill_level,
 	('phone_screen', 'Phone screen replacement', 'electronics', 2,
 	 '0+:1.50, volume, min=30', NULL, 0.00, 20, 40);
 
+-- SLA targets per service type and urgency, in business hours of the centers' calendar
+INSERT INTO repairsys.sla_policy (service_type, urgency, respond_within, resolve_within)
+SELECT st.code, u.urgency, u.respond::repairsys.sla_interval, u.resolve::repairsys.sla_interval
+  FROM repairsys.service_type st
+ CROSS JOIN (VALUES
+	('normal',    '4h in mon-fri 09:00-18:00, sat 09:00-12:00 Asia/Shanghai', '24h in mon-fri 09:00-18:00, sat 09:00-12:00 Asia/Shanghai'),
+	('urgent',    '2h in mon-sat 08:00-20:00 Asia/Shanghai',                  '12h in mon-sat 08:00-20:00 Asia/Shanghai'),
+	('emergency', '1h',                                                       '8h')
+ ) AS u(urgency, respond, resolve);
+INSERT INTO repairsys.holiday (service_center_id, day, name) VALUES
+	(NULL, '2026-10-01', 'National Day'), (NULL, '2027-01-01', 'New Year'), (NULL, '2027-02-06', 'Spring Festival');
+
 \echo 'Service catalog (labor is priced per minute in tiers, travel per km):'
 SELECT code, name, required_skill || ' >= ' || min_skill_level AS needs, labor_fee::text AS labor_fee,
        callout_fee, est_minutes_low || '-' || est_minutes_high || ' min' AS estimate
@@ -93,6 +105,11 @@ SELECT repairsys.open_ticket(a.customer_id,
                              channel => (ARRAY['phone', 'web', 'app', 'mini_program', 'walk_in'])[1 + a.id % 5])
   FROM repairsys.asset a ORDER BY a.id \g /dev/null
 SELECT channel, count(*) AS tickets FROM repairsys.ticket GROUP BY channel ORDER BY channel;
+\echo 'Each ticket got its deadlines from sla_policy, counted in business hours of its calendar:'
+SELECT id, urgency, to_char(opened_at AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS opened,
+       to_char(respond_by AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS respond_by,
+       to_char(resolve_by AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS resolve_by
+  FROM repairsys.ticket WHERE id IN (1, 3, 4) ORDER BY id;
 
 \echo
 \echo '== 4. The life cycle cannot be bypassed'
@@ -140,6 +157,28 @@ SELECT s.code AS status, count(t.id) AS tickets
   FROM repairsys.ticket_status s LEFT JOIN repairsys.ticket t ON t.status = s.code
  GROUP BY s.code, s.sort_order ORDER BY s.sort_order;
 
+\echo
+\echo '== 7. SLA clocks: business time left, holds, breaches, stuck tickets'
+\echo 'Two requests phoned in on a Friday evening more than a week ago were forgotten, and are entered only now:'
+INSERT INTO repairsys.ticket (customer_id, asset_id, service_type, urgency, channel, description, opened_at)
+SELECT a.customer_id, a.id, 'ac_repair', 'normal', 'phone', 'Late phone request',
+       (d.last_friday - 7 + time '19:30') AT TIME ZONE 'Asia/Shanghai'
+  FROM repairsys.asset a,
+       LATERAL (SELECT l.today - ((extract(isodow FROM l.today)::int + 1) % 7 + 1) AS last_friday
+                  FROM (SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date AS today) l) d
+ WHERE a.model = 'Gree KFR-35' ORDER BY a.id LIMIT 2;
+SELECT id, to_char(opened_at AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS opened,
+       to_char(respond_by AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS respond_by,
+       to_char(resolve_by AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS resolve_by
+  FROM repairsys.ticket WHERE description = 'Late phone request' ORDER BY id;
+SELECT ticket_id, status, urgency, paused, business_hours_left, response_breached, breached
+  FROM repairsys.sla_status ORDER BY business_hours_left NULLS LAST, ticket_id LIMIT 8;
+SELECT count(*) FILTER (WHERE breached) AS breached, count(*) FILTER (WHERE paused) AS on_hold, count(*) AS open_tickets
+  FROM repairsys.sla_status;
+\echo 'Tickets in a state longer than its max_dwell (none yet: this company opened today):'
+SELECT ticket_id, status, hours_in_status, max_dwell_hours FROM repairsys.stuck_tickets ORDER BY ticket_id;
+
+\echo
 \echo 'Every change is in the history, with who made it:'
 SELECT e.ticket_id, coalesce(e.from_status, '(opened)') AS from_status, e.to_status, e.actor, e.note
   FROM repairsys.ticket_event e

@@ -1,0 +1,1484 @@
+/*
+ * sla_interval.c
+ *		The sla_interval type: an SLA target counted on the wall clock or in
+ *		the business hours of a weekly calendar, and the deadline / elapsed
+ *		computations on it.
+ *
+ * Text form (see docs/sla.md):
+ *
+ *		4h    1h30min    2d                    wall clock (d = 24 hours)
+ *		8h in mon-fri 09:00-18:00 Asia/Shanghai
+ *		6h in mon-fri 08:00-12:00 13:00-17:00, sat 09:00-12:00 Europe/Berlin
+ *		3h in mon-sun 22:00-06:00              overnight window
+ *
+ * A window belongs to the local day it opens on; it may close on the next
+ * day (overnight) and 24:00 is a valid close.  Local times are converted to
+ * instants with PostgreSQL's own time-zone code (DetermineTimeZoneOffset), so
+ * DST gaps and overlaps resolve exactly as "timestamp AT TIME ZONE" does.
+ *
+ * The walk over the calendar goes day by day, but skips whole local weeks
+ * arithmetically while the zone's UTC offset stays constant (checked with
+ * pg_next_dst_boundary), so the cost does not grow with the target.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "common/int.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "miscadmin.h"
+#include "pgtime.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/timestamp.h"
+
+/* ereturn() arrived in PostgreSQL 16; before that every input error throws */
+#if PG_VERSION_NUM < 160000
+#define ereturn(context, dummy_value, ...) \
+	do { \
+		ereport(ERROR, __VA_ARGS__); \
+		return dummy_value; \
+	} while (0)
+#endif
+
+#define SLA_VERSION			1
+#define SLA_FLAG_BUSINESS	0x01
+#define SLA_MAX_WINDOWS		112		/* 16 per weekday */
+#define SLA_MAX_MINUTES		(100000 * 60)	/* 100000 hours */
+#define SLA_MAX_ZONE		TZ_STRLEN_MAX
+#define MIN_PER_DAY			1440
+#define MIN_PER_WEEK		(7 * MIN_PER_DAY)
+#define USECS_PER_WEEK		(INT64CONST(7) * USECS_PER_DAY)
+#define MAX_WALK_JD			(TIMESTAMP_END_JULIAN + 7)
+
+/* One window: opens on weekday dow (0 = Monday) at minute open of that local
+ * day and closes at minute close counted from the same midnight, so
+ * open < close <= open + 1440 (close > 1440: overnight). */
+typedef struct SlaWindow
+{
+	int16		dow;
+	int16		open;
+	int16		close;
+} SlaWindow;
+
+/*
+ * On-disk form.  Windows are sorted by (dow, open) and never overlap on the
+ * weekly cycle; the zone name (canonical spelling, "" for the session's
+ * TimeZone) follows the windows, NUL-terminated.  Built with palloc0 so equal
+ * values are equal bytes (the hash relies on it).
+ */
+typedef struct SlaInterval
+{
+	int32		vl_len_;
+	uint8		version;
+	uint8		flags;
+	int16		nwindows;
+	int32		target;			/* minutes */
+	SlaWindow	windows[FLEXIBLE_ARRAY_MEMBER];
+} SlaInterval;
+
+#define SLA_ZONE(s)	((const char *) ((s)->windows + (s)->nwindows))
+#define SLA_IS_BUSINESS(s)	(((s)->flags & SLA_FLAG_BUSINESS) != 0)
+#define DatumGetSlaInterval(x)	((SlaInterval *) PG_DETOAST_DATUM(x))
+#define PG_GETARG_SLA(n)	DatumGetSlaInterval(PG_GETARG_DATUM(n))
+
+static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+static const char *const day_long_names[7] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+
+/* What went wrong while reading a value: SQLSTATE and the detail sentence. */
+typedef struct SlaError
+{
+	int			code;
+	char		zone[SLA_MAX_ZONE + 1];
+	char		detail[200];
+} SlaError;
+
+/* A value under construction, from text or binary input. */
+typedef struct SlaSpec
+{
+	bool		business;
+	int32		target;
+	int			nwindows;
+	SlaWindow	windows[SLA_MAX_WINDOWS];
+	char		zone[SLA_MAX_ZONE + 1];
+} SlaSpec;
+
+PG_FUNCTION_INFO_V1(sla_interval_in);
+PG_FUNCTION_INFO_V1(sla_interval_out);
+PG_FUNCTION_INFO_V1(sla_interval_recv);
+PG_FUNCTION_INFO_V1(sla_interval_send);
+PG_FUNCTION_INFO_V1(sla_interval_cmp);
+PG_FUNCTION_INFO_V1(sla_interval_eq);
+PG_FUNCTION_INFO_V1(sla_interval_ne);
+PG_FUNCTION_INFO_V1(sla_interval_lt);
+PG_FUNCTION_INFO_V1(sla_interval_le);
+PG_FUNCTION_INFO_V1(sla_interval_gt);
+PG_FUNCTION_INFO_V1(sla_interval_ge);
+PG_FUNCTION_INFO_V1(sla_interval_hash);
+PG_FUNCTION_INFO_V1(sla_interval_hash_extended);
+PG_FUNCTION_INFO_V1(sla_interval_target);
+PG_FUNCTION_INFO_V1(sla_interval_calendar);
+PG_FUNCTION_INFO_V1(sla_interval_add);
+PG_FUNCTION_INFO_V1(sla_interval_deadline);
+PG_FUNCTION_INFO_V1(sla_interval_advance);
+PG_FUNCTION_INFO_V1(sla_interval_elapsed);
+
+/* ------------------------------------------------------------------------
+ * Building and validating
+ * ------------------------------------------------------------------------ */
+
+/* Sets the error of a failed read and returns false. */
+static bool
+sla_fail(SlaError *err, int code, const char *fmt,...)
+pg_attribute_printf(3, 4);
+
+static bool
+sla_fail(SlaError *err, int code, const char *fmt,...)
+{
+	va_list		ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* Writes "mon 22:00-06:00" into buf (at least 24 bytes). */
+static void
+window_text(const SlaWindow *w, char *buf, size_t len)
+{
+	int			c = w->close > MIN_PER_DAY ? w->close - MIN_PER_DAY : w->close;
+
+	snprintf(buf, len, "%s %02d:%02d-%02d:%02d", day_names[w->dow],
+			 w->open / 60, w->open % 60, c / 60, c % 60);
+}
+
+/* qsort order of windows: weekday, then opening minute. */
+static int
+window_order(const void *a, const void *b)
+{
+	const SlaWindow *x = a;
+	const SlaWindow *y = b;
+
+	if (x->dow != y->dow)
+		return x->dow - y->dow;
+	return x->open - y->open;
+}
+
+/*
+ * Checks a spec (ranges, order, overlaps on the weekly cycle, zone) and sorts
+ * its windows.  Returns false with err set when it is invalid.
+ */
+static bool
+sla_validate(SlaSpec *spec, SlaError *err)
+{
+	int			i;
+
+	if (spec->target <= 0)
+		return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "The target must be longer than zero.");
+	if (spec->target > SLA_MAX_MINUTES)
+		return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "The target may be at most 100000 hours.");
+	if (!spec->business)
+	{
+		if (spec->nwindows != 0 || spec->zone[0] != '\0')
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "A wall-clock target has no calendar.");
+		return true;
+	}
+	if (spec->nwindows < 1)
+		return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "A calendar needs at least one window.");
+	if (spec->nwindows > SLA_MAX_WINDOWS)
+		return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "A calendar may have at most %d windows.", SLA_MAX_WINDOWS);
+	for (i = 0; i < spec->nwindows; i++)
+	{
+		SlaWindow  *w = &spec->windows[i];
+
+		if (w->dow < 0 || w->dow > 6 || w->open < 0 || w->open >= MIN_PER_DAY ||
+			w->close <= w->open || w->close > w->open + MIN_PER_DAY)
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "Window %d is out of range.", i + 1);
+	}
+	qsort(spec->windows, spec->nwindows, sizeof(SlaWindow), window_order);
+
+	/* overlaps on the weekly cycle, including the wrap from Sunday to Monday */
+	for (i = 0; i < spec->nwindows; i++)
+	{
+		const SlaWindow *a = &spec->windows[i];
+		const SlaWindow *b = &spec->windows[(i + 1) % spec->nwindows];
+		int			a_end = a->dow * MIN_PER_DAY + a->close;
+		int			b_start = b->dow * MIN_PER_DAY + b->open;
+
+		if (i + 1 == spec->nwindows)
+			b_start += MIN_PER_WEEK;
+		if (a_end > b_start)
+		{
+			char		ta[32],
+						tb[32];
+
+			window_text(a, ta, sizeof(ta));
+			window_text(b, tb, sizeof(tb));
+			if (a == b)
+				return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "Window \"%s\" overlaps itself.", ta);
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+							"Window \"%s\" overlaps window \"%s\".", ta, tb);
+		}
+	}
+
+	if (spec->zone[0] != '\0')
+	{
+		pg_tz	   *tz = pg_tzset(spec->zone);
+
+		if (tz == NULL)
+		{
+			strlcpy(err->zone, spec->zone, sizeof(err->zone));
+			return sla_fail(err, ERRCODE_INVALID_PARAMETER_VALUE, "Time zones are IANA names such as \"Asia/Shanghai\".");
+		}
+		strlcpy(spec->zone, pg_get_timezone_name(tz), sizeof(spec->zone));
+	}
+	return true;
+}
+
+/* Builds the varlena of a validated spec. */
+static SlaInterval *
+sla_build(const SlaSpec *spec)
+{
+	size_t		zlen = strlen(spec->zone) + 1;
+	size_t		size = offsetof(SlaInterval, windows) + spec->nwindows * sizeof(SlaWindow) + zlen;
+	SlaInterval *result = palloc0(size);
+
+	SET_VARSIZE(result, size);
+	result->version = SLA_VERSION;
+	result->flags = spec->business ? SLA_FLAG_BUSINESS : 0;
+	result->nwindows = spec->nwindows;
+	result->target = spec->target;
+	memcpy(result->windows, spec->windows, spec->nwindows * sizeof(SlaWindow));
+	memcpy((char *) SLA_ZONE(result), spec->zone, zlen);
+	return result;
+}
+
+/* ------------------------------------------------------------------------
+ * Text input
+ * ------------------------------------------------------------------------ */
+
+typedef struct SlaLexer
+{
+	const char *p;
+} SlaLexer;
+
+/* ASCII white space only: the input is never read as locale text. */
+static inline bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static inline bool
+is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static void
+skip_space(SlaLexer *lx)
+{
+	while (is_space(*lx->p))
+		lx->p++;
+}
+
+/* Reads a run of ASCII letters (lower-cased) into buf; returns its length. */
+static int
+read_word(SlaLexer *lx, char *buf, int size)
+{
+	int			n = 0;
+
+	while (is_alpha(*lx->p))
+	{
+		if (n < size - 1)
+			buf[n] = (char) (*lx->p | 0x20);
+		n++;
+		lx->p++;
+	}
+	buf[Min(n, size - 1)] = '\0';
+	return n;
+}
+
+/* Day name (short or long) to 0..6, or -1. */
+static int
+day_number(const char *w)
+{
+	int			i;
+
+	for (i = 0; i < 7; i++)
+		if (strcmp(w, day_names[i]) == 0 || strcmp(w, day_long_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Reads HH:MM (0..24:00) into *minutes; false when it is not a time. */
+static bool
+read_time(SlaLexer *lx, int *minutes, SlaError *err)
+{
+	const char *s = lx->p;
+	int			h = 0,
+				m;
+	int			nd = 0;
+
+	while (is_digit(*lx->p) && nd < 3)
+	{
+		h = h * 10 + (*lx->p - '0');
+		lx->p++;
+		nd++;
+	}
+	if (nd == 0 || nd > 2 || *lx->p != ':' || !is_digit(lx->p[1]) || !is_digit(lx->p[2]) || is_digit(lx->p[3]))
+	{
+		int			len = 0;
+
+		while (s[len] && !is_space(s[len]) && s[len] != ',' && len < 12)
+			len++;
+		return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+						"Expected a time written HH:MM at \"%.*s\".", len, s);
+	}
+	m = (lx->p[1] - '0') * 10 + (lx->p[2] - '0');
+	lx->p += 3;
+	if (h > 24 || m > 59 || (h == 24 && m != 0))
+		return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+						"Time \"%.*s\" is out of range; times go from 00:00 to 24:00.",
+						(int) (lx->p - s), s);
+	*minutes = h * 60 + m;
+	return true;
+}
+
+/* Parses the target: one or more NUMBER UNIT parts, units d, h, min in order. */
+static bool
+parse_target(SlaLexer *lx, SlaSpec *spec, int *last_unit, bool *used_days, SlaError *err)
+{
+	int64		total = 0;
+	int			parts = 0;
+
+	*last_unit = -1;
+	*used_days = false;
+	for (;;)
+	{
+		const char *save;
+		int64		n = 0;
+		int			nd = 0;
+		int			unit;
+		char		word[16];
+
+		skip_space(lx);
+		if (!is_digit(*lx->p))
+			break;
+		while (is_digit(*lx->p))
+		{
+			if (nd < 12)
+				n = n * 10 + (*lx->p - '0');
+			nd++;
+			lx->p++;
+		}
+		if (nd > 9)
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "The target may be at most 100000 hours.");
+		if (*lx->p == '.' || *lx->p == ',')
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+							"Numbers must be whole; write 1h30min rather than 1.5h.");
+		skip_space(lx);
+		save = lx->p;
+		if (read_word(lx, word, sizeof(word)) == 0)
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+							"Expected a unit (d, h or min) after \"%" INT64_MODIFIER "d\".", n);
+		if (strcmp(word, "d") == 0)
+			unit = 0;
+		else if (strcmp(word, "h") == 0)
+			unit = 1;
+		else if (strcmp(word, "min") == 0)
+			unit = 2;
+		else
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+							"Unknown unit \"%.*s\"; units are d, h and min.",
+							(int) Min(lx->p - save, 20), save);
+		if (unit <= *last_unit)
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+							"Units must come in the order d, h, min, each at most once.");
+		*last_unit = unit;
+		if (unit == 0)
+			*used_days = true;
+		total += n * (unit == 0 ? MIN_PER_DAY : unit == 1 ? 60 : 1);
+		if (total > SLA_MAX_MINUTES)
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "The target may be at most 100000 hours.");
+		parts++;
+	}
+	if (parts == 0)
+		return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+						"A value starts with a target such as \"4h\" or \"1h30min\".");
+	spec->target = (int32) total;
+	return true;
+}
+
+/*
+ * Parses the calendar after "in": groups "DAY[-DAY] WINDOW..." separated by
+ * commas, then an optional zone.
+ */
+static bool
+parse_calendar(SlaLexer *lx, SlaSpec *spec, SlaError *err)
+{
+	for (;;)
+	{
+		char		word[16];
+		const char *save;
+		int			d1,
+					d2,
+					nwin = 0;
+		bool		days[7] = {false};
+
+		skip_space(lx);
+		save = lx->p;
+		if (read_word(lx, word, sizeof(word)) == 0 || (d1 = day_number(word)) < 0)
+		{
+			int			len = 0;
+
+			while (save[len] && !is_space(save[len]) && len < 12)
+				len++;
+			if (len == 0)
+				return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "Expected a day such as \"mon\" or \"mon-fri\" at the end of the input.");
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+							"Expected a day such as \"mon\" or \"mon-fri\" at \"%.*s\".", len, save);
+		}
+		d2 = d1;
+		skip_space(lx);
+		if (*lx->p == '-')
+		{
+			lx->p++;
+			skip_space(lx);
+			save = lx->p;
+			if (read_word(lx, word, sizeof(word)) == 0 || (d2 = day_number(word)) < 0)
+				return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+								"Expected a day after \"%s-\".", day_names[d1]);
+		}
+		/* a range may wrap around the week end: sat-mon */
+		for (int d = d1;; d = (d + 1) % 7)
+		{
+			days[d] = true;
+			if (d == d2)
+				break;
+		}
+
+		/* windows */
+		for (;;)
+		{
+			int			open,
+						close;
+
+			skip_space(lx);
+			if (!is_digit(*lx->p))
+				break;
+			if (!read_time(lx, &open, err))
+				return false;
+			skip_space(lx);
+			if (*lx->p != '-')
+				return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+								"Expected \"-\" and a closing time after %02d:%02d.", open / 60, open % 60);
+			lx->p++;
+			skip_space(lx);
+			if (!read_time(lx, &close, err))
+				return false;
+			if (open == MIN_PER_DAY)
+				return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+								"A window cannot open at 24:00; it belongs to the next day as 00:00.");
+			if (close == open)
+				return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+								"Window %02d:%02d-%02d:%02d is empty; write 00:00-24:00 for a whole day.",
+								open / 60, open % 60, close / 60, close % 60);
+			if (close < open)
+				close += MIN_PER_DAY;	/* overnight */
+			for (int d = 0; d < 7; d++)
+			{
+				if (!days[d])
+					continue;
+				if (spec->nwindows >= SLA_MAX_WINDOWS)
+					return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+									"A calendar may have at most %d windows.", SLA_MAX_WINDOWS);
+				spec->windows[spec->nwindows].dow = d;
+				spec->windows[spec->nwindows].open = open;
+				spec->windows[spec->nwindows].close = close;
+				spec->nwindows++;
+			}
+			nwin++;
+		}
+		if (nwin == 0)
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+							"Day group \"%s\" has no window such as 09:00-18:00.",
+							d1 == d2 ? day_names[d1] : psprintf("%s-%s", day_names[d1], day_names[d2]));
+
+		skip_space(lx);
+		if (*lx->p == ',')
+		{
+			lx->p++;
+			continue;
+		}
+		if (*lx->p == '\0')
+			return true;
+
+		/* a zone name ends the value */
+		save = lx->p;
+		{
+			int			len = 0;
+			char		probe[16];
+			SlaLexer	tmp = {save};
+
+			if (read_word(&tmp, probe, sizeof(probe)) > 0 && day_number(probe) >= 0 &&
+				(is_space(*tmp.p) || *tmp.p == '-' || *tmp.p == '\0'))
+				return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+								"Expected \",\" before the day group starting at \"%s\".", probe);
+			while (save[len] && !is_space(save[len]))
+			{
+				char		c = save[len];
+
+				if (!(is_alpha(c) || is_digit(c) || c == '/' || c == '_' || c == '-' || c == '+'))
+					return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+									"Time zone names consist of letters, digits and \"/_+-\".");
+				len++;
+				if (len > SLA_MAX_ZONE)
+					return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION, "The time zone name is too long.");
+			}
+			if (!is_alpha(save[0]))
+				return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+								"Expected a time zone name such as \"Asia/Shanghai\" at \"%.*s\".", Min(len, 12), save);
+			memcpy(spec->zone, save, len);
+			spec->zone[len] = '\0';
+			lx->p = save + len;
+			skip_space(lx);
+			if (*lx->p != '\0')
+				return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+								"The time zone must come last; found \"%.*s\" after it.",
+								(int) Min(strlen(lx->p), 12), lx->p);
+			return true;
+		}
+	}
+}
+
+/* Parses a whole text value into spec (validated).  False with err set on error. */
+static bool
+sla_parse(const char *str, SlaSpec *spec, SlaError *err)
+{
+	SlaLexer	lx = {str};
+	int			last_unit;
+	bool		used_days;
+
+	memset(spec, 0, offsetof(SlaSpec, windows));
+	spec->zone[0] = '\0';
+	if (!parse_target(&lx, spec, &last_unit, &used_days, err))
+		return false;
+	skip_space(&lx);
+	if (*lx.p != '\0')
+	{
+		char		word[16];
+		const char *save = lx.p;
+
+		if (read_word(&lx, word, sizeof(word)) != 2 || strcmp(word, "in") != 0 ||
+			!(is_space(*lx.p) || *lx.p == '\0'))
+		{
+			int			len = 0;
+
+			while (save[len] && !is_space(save[len]) && len < 12)
+				len++;
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+							"Expected \"in\" and a calendar after the target, found \"%.*s\".", len, save);
+		}
+		if (used_days)
+			return sla_fail(err, ERRCODE_INVALID_TEXT_REPRESENTATION,
+							"Unit \"d\" is allowed only on the wall clock; count business targets in h and min.");
+		spec->business = true;
+		if (!parse_calendar(&lx, spec, err))
+			return false;
+	}
+	return sla_validate(spec, err);
+}
+
+/* Text input: the grammar above; 22P02 for bad text, 22023 for an unknown zone. */
+Datum
+sla_interval_in(PG_FUNCTION_ARGS)
+{
+	char	   *str = PG_GETARG_CSTRING(0);
+	SlaSpec    *spec = palloc(sizeof(SlaSpec));
+	SlaError	err;
+
+	if (!sla_parse(str, spec, &err))
+	{
+		if (err.code == ERRCODE_INVALID_PARAMETER_VALUE)
+			ereturn(fcinfo->context, (Datum) 0,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time zone \"%s\" not recognized", err.zone),
+					 errdetail("%s", err.detail)));
+		ereturn(fcinfo->context, (Datum) 0,
+				(errcode(err.code),
+				 errmsg("invalid input syntax for type sla_interval: \"%s\"", str),
+				 errdetail("%s", err.detail)));
+	}
+	PG_RETURN_POINTER(sla_build(spec));
+}
+
+/* ------------------------------------------------------------------------
+ * Text output
+ * ------------------------------------------------------------------------ */
+
+/* Appends the canonical target text. */
+static void
+append_target(StringInfo buf, const SlaInterval *s)
+{
+	int			m = s->target;
+
+	if (!SLA_IS_BUSINESS(s) && m >= MIN_PER_DAY)
+	{
+		appendStringInfo(buf, "%dd", m / MIN_PER_DAY);
+		m %= MIN_PER_DAY;
+	}
+	if (m >= 60)
+		appendStringInfo(buf, "%dh", m / 60);
+	if (m % 60 != 0)
+		appendStringInfo(buf, "%dmin", m % 60);
+}
+
+/* True when weekdays a and b of s have the same window list. */
+static bool
+same_windows(const SlaInterval *s, int a, int b)
+{
+	int			i = 0,
+				j = 0;
+
+	while (i < s->nwindows && s->windows[i].dow != a)
+		i++;
+	while (j < s->nwindows && s->windows[j].dow != b)
+		j++;
+	for (;;)
+	{
+		bool		ai = i < s->nwindows && s->windows[i].dow == a;
+		bool		bj = j < s->nwindows && s->windows[j].dow == b;
+
+		if (!ai || !bj)
+			return ai == bj;
+		if (s->windows[i].open != s->windows[j].open || s->windows[i].close != s->windows[j].close)
+			return false;
+		i++;
+		j++;
+	}
+}
+
+/* Appends the canonical calendar ("mon-fri 09:00-18:00, sat ... Zone"). */
+static void
+append_calendar(StringInfo buf, const SlaInterval *s)
+{
+	bool		first = true;
+	int			d = 0;
+
+	while (d < 7)
+	{
+		int			e = d;
+		int			i;
+
+		/* days without windows are not printed */
+		for (i = 0; i < s->nwindows && s->windows[i].dow != d; i++)
+			;
+		if (i == s->nwindows)
+		{
+			d++;
+			continue;
+		}
+		while (e + 1 < 7 && same_windows(s, d, e + 1))
+			e++;
+		if (!first)
+			appendStringInfoString(buf, ", ");
+		first = false;
+		if (d == e)
+			appendStringInfoString(buf, day_names[d]);
+		else
+			appendStringInfo(buf, "%s-%s", day_names[d], day_names[e]);
+		for (; i < s->nwindows && s->windows[i].dow == d; i++)
+		{
+			int			c = s->windows[i].close;
+
+			if (c > MIN_PER_DAY)
+				c -= MIN_PER_DAY;
+			appendStringInfo(buf, " %02d:%02d-%02d:%02d", s->windows[i].open / 60, s->windows[i].open % 60,
+							 c / 60, c % 60);
+		}
+		d = e + 1;
+	}
+	if (SLA_ZONE(s)[0] != '\0')
+		appendStringInfo(buf, " %s", SLA_ZONE(s));
+}
+
+/* Canonical text output. */
+Datum
+sla_interval_out(PG_FUNCTION_ARGS)
+{
+	SlaInterval *s = PG_GETARG_SLA(0);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	append_target(&buf, s);
+	if (SLA_IS_BUSINESS(s))
+	{
+		appendStringInfoString(&buf, " in ");
+		append_calendar(&buf, s);
+	}
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/* ------------------------------------------------------------------------
+ * Binary I/O: version byte, flags, target, windows, zone
+ * ------------------------------------------------------------------------ */
+
+/* Binary input, validated exactly as the text input (same checks). */
+Datum
+sla_interval_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	msg = (StringInfo) PG_GETARG_POINTER(0);
+	SlaSpec    *spec = palloc0(sizeof(SlaSpec));
+	SlaError	err;
+	int			version,
+				flags,
+				n,
+				i;
+	const char *zone;
+
+	version = pq_getmsgbyte(msg);
+	if (version != SLA_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary sla_interval"),
+				 errdetail("Unsupported format version %d.", version)));
+	flags = pq_getmsgbyte(msg);
+	if ((flags & ~SLA_FLAG_BUSINESS) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary sla_interval"),
+				 errdetail("Unknown flags %d.", flags)));
+	spec->business = (flags & SLA_FLAG_BUSINESS) != 0;
+	spec->target = pq_getmsgint(msg, 4);
+	n = pq_getmsgint(msg, 2);
+	if (n < 0 || n > SLA_MAX_WINDOWS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary sla_interval"),
+				 errdetail("A calendar may have at most %d windows.", SLA_MAX_WINDOWS)));
+	spec->nwindows = n;
+	for (i = 0; i < n; i++)
+	{
+		spec->windows[i].dow = (int16) pq_getmsgbyte(msg);
+		spec->windows[i].open = (int16) pq_getmsgint(msg, 2);
+		spec->windows[i].close = (int16) pq_getmsgint(msg, 2);
+	}
+	zone = pq_getmsgstring(msg);
+	if (strlen(zone) > SLA_MAX_ZONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary sla_interval"),
+				 errdetail("The time zone name is too long.")));
+	for (i = 0; zone[i]; i++)
+		if (!(is_alpha(zone[i]) || is_digit(zone[i]) || strchr("/_+-", zone[i]) != NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid binary sla_interval"),
+					 errdetail("Time zone names consist of letters, digits and \"/_+-\".")));
+	strlcpy(spec->zone, zone, sizeof(spec->zone));
+	pq_getmsgend(msg);
+	if (!sla_validate(spec, &err))
+	{
+		if (err.code == ERRCODE_INVALID_PARAMETER_VALUE)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time zone \"%s\" not recognized", err.zone)));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid binary sla_interval"),
+				 errdetail("%s", err.detail)));
+	}
+	PG_RETURN_POINTER(sla_build(spec));
+}
+
+/* Binary output. */
+Datum
+sla_interval_send(PG_FUNCTION_ARGS)
+{
+	SlaInterval *s = PG_GETARG_SLA(0);
+	StringInfoData buf;
+	int			i;
+
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, SLA_VERSION);
+	pq_sendbyte(&buf, s->flags);
+	pq_sendint32(&buf, s->target);
+	pq_sendint16(&buf, s->nwindows);
+	for (i = 0; i < s->nwindows; i++)
+	{
+		pq_sendbyte(&buf, (uint8) s->windows[i].dow);
+		pq_sendint16(&buf, s->windows[i].open);
+		pq_sendint16(&buf, s->windows[i].close);
+	}
+	pq_sendstring(&buf, SLA_ZONE(s));
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* ------------------------------------------------------------------------
+ * Comparison and hashing
+ * ------------------------------------------------------------------------ */
+
+/* Order: target duration, then the calendar text (wall clock = ""). */
+static int
+sla_compare(const SlaInterval *a, const SlaInterval *b)
+{
+	StringInfoData ta,
+				tb;
+	int			r;
+
+	if (a->target != b->target)
+		return a->target < b->target ? -1 : 1;
+	if (VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0)
+		return 0;
+	initStringInfo(&ta);
+	initStringInfo(&tb);
+	if (SLA_IS_BUSINESS(a))
+		append_calendar(&ta, a);
+	if (SLA_IS_BUSINESS(b))
+		append_calendar(&tb, b);
+	r = strcmp(ta.data, tb.data);
+	pfree(ta.data);
+	pfree(tb.data);
+	return r < 0 ? -1 : r > 0 ? 1 : 0;
+}
+
+/* btree support: -1, 0, 1. */
+Datum
+sla_interval_cmp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)));
+}
+
+/* = */
+Datum
+sla_interval_eq(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) == 0);
+}
+
+/* <> */
+Datum
+sla_interval_ne(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) != 0);
+}
+
+/* < */
+Datum
+sla_interval_lt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) < 0);
+}
+
+/* <= */
+Datum
+sla_interval_le(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) <= 0);
+}
+
+/* > */
+Datum
+sla_interval_gt(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) > 0);
+}
+
+/* >= */
+Datum
+sla_interval_ge(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) >= 0);
+}
+
+/* Hash of the bytes: equal values are equal bytes (canonical, zero-padded). */
+Datum
+sla_interval_hash(PG_FUNCTION_ARGS)
+{
+	SlaInterval *s = PG_GETARG_SLA(0);
+
+	return hash_any((unsigned char *) VARDATA(s), VARSIZE(s) - VARHDRSZ);
+}
+
+/* Seeded 64-bit hash of the bytes. */
+Datum
+sla_interval_hash_extended(PG_FUNCTION_ARGS)
+{
+	SlaInterval *s = PG_GETARG_SLA(0);
+
+	return hash_any_extended((unsigned char *) VARDATA(s), VARSIZE(s) - VARHDRSZ,
+							 PG_GETARG_INT64(1));
+}
+
+/* ------------------------------------------------------------------------
+ * Accessors
+ * ------------------------------------------------------------------------ */
+
+/* The target as an interval of hours and minutes (d = 24 hours). */
+Datum
+sla_interval_target(PG_FUNCTION_ARGS)
+{
+	SlaInterval *s = PG_GETARG_SLA(0);
+	Interval   *r = palloc0(sizeof(Interval));
+
+	r->time = (int64) s->target * USECS_PER_MINUTE;
+	PG_RETURN_INTERVAL_P(r);
+}
+
+/* The calendar text after "in", or NULL for a wall-clock target. */
+Datum
+sla_interval_calendar(PG_FUNCTION_ARGS)
+{
+	SlaInterval *s = PG_GETARG_SLA(0);
+	StringInfoData buf;
+
+	if (!SLA_IS_BUSINESS(s))
+		PG_RETURN_NULL();
+	initStringInfo(&buf);
+	append_calendar(&buf, s);
+	PG_RETURN_TEXT_P(cstring_to_text(buf.data));
+}
+
+/* ------------------------------------------------------------------------
+ * The calendar walk
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Walk state: the zone, a cache of a span of instants with one UTC offset,
+ * the closed dates (sorted julian days) and the per-weekday nominal business
+ * minutes.
+ */
+typedef struct SlaWalk
+{
+	const SlaInterval *s;
+	pg_tz	   *tz;
+	bool		cache_valid;
+	TimestampTz cache_from;		/* offset is cache_gmtoff on [from, until) */
+	TimestampTz cache_until;
+	int64		cache_gmtoff;	/* seconds east of UTC */
+	int		   *closed;
+	int			nclosed;
+	int64		day_minutes[7];
+	int64		week_usecs;
+	int			first[8];		/* windows of weekday d: first[d] .. first[d+1]-1 */
+} SlaWalk;
+
+/* more than any UTC offset change: an instant this far inside a span of one
+ * offset has a local time that no other instant has */
+#define CACHE_MARGIN	(26 * USECS_PER_HOUR)
+
+/* Refreshes the offset cache at instant t. */
+static void
+cache_refresh(SlaWalk *w, TimestampTz t)
+{
+	pg_time_t	pt,
+				boundary;
+	long		before_gmtoff,
+				after_gmtoff;
+	int			before_isdst,
+				after_isdst,
+				r;
+
+	w->cache_valid = false;
+	if (t < MIN_TIMESTAMP || t >= END_TIMESTAMP)
+		return;
+	pt = timestamptz_to_time_t(t);
+	r = pg_next_dst_boundary(&pt, &before_gmtoff, &before_isdst, &boundary,
+							 &after_gmtoff, &after_isdst, w->tz);
+	if (r < 0)
+		return;
+	w->cache_from = t;
+	w->cache_gmtoff = before_gmtoff;
+	if (r == 0)
+		w->cache_until = DT_NOEND;
+	else
+		w->cache_until = time_t_to_timestamptz(boundary);
+	w->cache_valid = true;
+}
+
+/*
+ * The instant of local day jd (julian), minute m (may exceed 1440), resolved
+ * as PostgreSQL resolves a timestamp without time zone in the walk's zone.
+ */
+static TimestampTz
+local_to_utc(SlaWalk *w, int jd, int m)
+{
+	Timestamp	local;
+	TimestampTz guess;
+	struct pg_tm tm;
+	int			tzoff;
+
+	jd += m / MIN_PER_DAY;
+	m %= MIN_PER_DAY;
+	local = (int64) (jd - POSTGRES_EPOCH_JDATE) * USECS_PER_DAY + (int64) m * USECS_PER_MINUTE;
+	if (w->cache_valid)
+	{
+		guess = local - w->cache_gmtoff * USECS_PER_SEC;
+		if (guess >= w->cache_from + CACHE_MARGIN &&
+			(w->cache_until == DT_NOEND || guess < w->cache_until - CACHE_MARGIN))
+			return guess;
+	}
+	if (jd < 0 || jd > MAX_WALK_JD)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	j2date(jd, &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+	tm.tm_hour = m / 60;
+	tm.tm_min = m % 60;
+	tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	tzoff = DetermineTimeZoneOffset(&tm, w->tz);
+	guess = local + (int64) tzoff * USECS_PER_SEC;
+	if (!IS_VALID_TIMESTAMP(guess))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	cache_refresh(w, guess - CACHE_MARGIN);
+	return guess;
+}
+
+/* Julian day of the local date of instant t. */
+static int
+utc_to_local_jd(SlaWalk *w, TimestampTz t)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tzoff;
+
+	if (timestamp2tm(t, &tzoff, &tm, &fsec, NULL, w->tz) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	return date2j(tm.tm_year, tm.tm_mon, tm.tm_mday);
+}
+
+/* Weekday 0 = Monday of julian day jd. */
+static inline int
+jd_dow(int jd)
+{
+	return (j2day(jd) + 6) % 7;
+}
+
+/* qsort order of ints. */
+static int
+int_order(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* First index in closed[] with value >= jd. */
+static int
+closed_lower(const SlaWalk *w, int jd)
+{
+	int			lo = 0,
+				hi = w->nclosed;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (w->closed[mid] < jd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* True when local date jd is closed. */
+static bool
+is_closed(const SlaWalk *w, int jd)
+{
+	int			i = closed_lower(w, jd);
+
+	return i < w->nclosed && w->closed[i] == jd;
+}
+
+/* Nominal business microseconds of the closed dates in [jd1, jd2). */
+static int64
+closed_usecs(const SlaWalk *w, int jd1, int jd2)
+{
+	int64		sum = 0;
+	int			i;
+
+	for (i = closed_lower(w, jd1); i < w->nclosed && w->closed[i] < jd2; i++)
+		sum += w->day_minutes[jd_dow(w->closed[i])] * USECS_PER_MINUTE;
+	return sum;
+}
+
+/*
+ * Sets up a walk: the zone (value's, else default_zone, else the session's),
+ * closed dates from a date[] (NULLs ignored, duplicates removed; may be NULL).
+ */
+static void
+walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zone)
+{
+	int			i;
+
+	memset(w, 0, sizeof(SlaWalk));
+	w->s = s;
+	if (SLA_ZONE(s)[0] != '\0')
+		w->tz = pg_tzset(SLA_ZONE(s));
+	else if (default_zone != NULL)
+	{
+		char	   *name = text_to_cstring(default_zone);
+
+		w->tz = strlen(name) <= SLA_MAX_ZONE ? pg_tzset(name) : NULL;
+		if (w->tz == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("time zone \"%s\" not recognized", name)));
+	}
+	else
+		w->tz = session_timezone;
+	if (w->tz == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time zone \"%s\" not recognized", SLA_ZONE(s))));
+
+	for (i = 0; i < s->nwindows; i++)
+		w->day_minutes[s->windows[i].dow] += s->windows[i].close - s->windows[i].open;
+	for (i = 0; i < 7; i++)
+		w->week_usecs += w->day_minutes[i] * USECS_PER_MINUTE;
+	{
+		int			d = 0;
+
+		for (i = 0; i < s->nwindows; i++)
+			while (d <= s->windows[i].dow)
+				w->first[d++] = i;
+		while (d <= 7)
+			w->first[d++] = s->nwindows;
+	}
+
+	if (closed != NULL)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n,
+					k = 0;
+
+		if (ARR_NDIM(closed) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("closed dates must be a one-dimensional array")));
+		deconstruct_array(closed, DATEOID, sizeof(DateADT), true, TYPALIGN_INT, &elems, &nulls, &n);
+		w->closed = palloc(Max(n, 1) * sizeof(int));
+		for (i = 0; i < n; i++)
+		{
+			DateADT		d;
+
+			if (nulls[i])
+				continue;
+			d = DatumGetDateADT(elems[i]);
+			if (DATE_NOT_FINITE(d))
+				continue;
+			w->closed[k++] = d + POSTGRES_EPOCH_JDATE;
+		}
+		qsort(w->closed, k, sizeof(int), int_order);
+		n = k;
+		k = 0;
+		for (i = 0; i < n; i++)
+			if (k == 0 || w->closed[k - 1] != w->closed[i])
+				w->closed[k++] = w->closed[i];
+		w->nclosed = k;
+	}
+}
+
+/*
+ * How many whole local weeks starting at local midnight jd (instant mid) lie
+ * in one span of constant UTC offset, with a day (plus the margin) to spare
+ * after them for the last day's overnight windows.
+ */
+static int64
+weeks_constant(SlaWalk *w, TimestampTz mid)
+{
+	int64		days;
+
+	if (!w->cache_valid || mid < w->cache_from || (w->cache_until != DT_NOEND && mid >= w->cache_until))
+		cache_refresh(w, mid);
+	if (!w->cache_valid)
+		return 0;
+	/* the cached offset must be the one that gave mid (it is: mid is inside) */
+	if (w->cache_until == DT_NOEND)
+		return PG_INT64_MAX / (8 * USECS_PER_WEEK);
+	days = (w->cache_until - mid - CACHE_MARGIN) / USECS_PER_DAY - 2;
+	return days < 7 ? 0 : days / 7;
+}
+
+
+/*
+ * The earliest instant at which `amount` microseconds of business time have
+ * elapsed since start (amount >= 0).
+ */
+static TimestampTz
+walk_advance(SlaWalk *w, TimestampTz start, int64 amount)
+{
+	const SlaInterval *s = w->s;
+	TimestampTz lo = start;
+	int64		remaining = amount;
+	int			jd;
+
+	if (remaining == 0)
+		return start;
+	jd = utc_to_local_jd(w, start) - 1;
+	for (;;)
+	{
+		int			dow,
+					i;
+
+		CHECK_FOR_INTERRUPTS();
+		if (jd > MAX_WALK_JD)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("timestamp out of range")));
+		/* skip whole weeks while nothing of them is before start */
+		if (remaining > w->week_usecs)
+		{
+			TimestampTz mid = local_to_utc(w, jd, 0);
+
+			if (mid >= start)
+			{
+				int64		k = Min(weeks_constant(w, mid), (remaining - 1) / w->week_usecs);
+
+				if (k > 0)
+				{
+					if (k > 1000000)
+						k = 1000000;
+					remaining -= k * w->week_usecs - closed_usecs(w, jd, jd + 7 * (int) k);
+					jd += 7 * (int) k;
+					lo = Max(lo, local_to_utc(w, jd, 0));
+				}
+			}
+		}
+		dow = jd_dow(jd);
+		if (!is_closed(w, jd))
+		{
+			for (i = w->first[dow]; i < w->first[dow + 1]; i++)
+			{
+				TimestampTz o = local_to_utc(w, jd, s->windows[i].open);
+				TimestampTz c = local_to_utc(w, jd, s->windows[i].close);
+
+				if (o < lo)
+					o = lo;
+				if (c <= o)
+					continue;
+				if (remaining <= c - o)
+					return o + remaining;
+				remaining -= c - o;
+				lo = c;
+			}
+		}
+		jd++;
+	}
+}
+
+/* Business microseconds in [from, to] (from <= to). */
+static int64
+walk_elapsed(SlaWalk *w, TimestampTz from, TimestampTz to)
+{
+	const SlaInterval *s = w->s;
+	TimestampTz lo = from;
+	int64		total = 0;
+	int			jd;
+
+	jd = utc_to_local_jd(w, from) - 1;
+	for (;;)
+	{
+		TimestampTz mid = local_to_utc(w, jd, 0);
+		int			dow,
+					i;
+
+		CHECK_FOR_INTERRUPTS();
+		if (jd > MAX_WALK_JD)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("timestamp out of range")));
+		if (mid >= to)
+			break;
+		if (mid >= from && to - mid > 2 * USECS_PER_WEEK)
+		{
+			int64		k = Min(weeks_constant(w, mid), (to - mid) / USECS_PER_WEEK - 1);
+
+			if (k > 0)
+			{
+				total += k * w->week_usecs - closed_usecs(w, jd, jd + 7 * (int) k);
+				jd += 7 * (int) k;
+				lo = Max(lo, local_to_utc(w, jd, 0));
+				continue;
+			}
+		}
+		dow = jd_dow(jd);
+		if (!is_closed(w, jd))
+		{
+			for (i = w->first[dow]; i < w->first[dow + 1]; i++)
+			{
+				TimestampTz o = local_to_utc(w, jd, s->windows[i].open);
+				TimestampTz c = local_to_utc(w, jd, s->windows[i].close);
+
+				if (o < lo)
+					o = lo;
+				if (c > to)
+					c = to;
+				if (c <= o)
+					continue;
+				total += c - o;
+				lo = c;
+			}
+		}
+		jd++;
+	}
+	return total;
+}
+
+/* Refuses an infinite instant where a finite one is needed. */
+static void
+check_finite(TimestampTz t)
+{
+	if (TIMESTAMP_NOT_FINITE(t))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range"),
+				 errdetail("SLA computations need finite instants.")));
+}
+
+/* start plus amount microseconds of the value's clock (wall or business). */
+static TimestampTz
+sla_advance_internal(const SlaInterval *s, TimestampTz start, int64 amount,
+					 ArrayType *closed, text *default_zone)
+{
+	TimestampTz result;
+
+	check_finite(start);
+	if (!SLA_IS_BUSINESS(s))
+	{
+		if (pg_add_s64_overflow(start, amount, &result) || !IS_VALID_TIMESTAMP(result))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("timestamp out of range")));
+		return result;
+	}
+	else
+	{
+		SlaWalk		w;
+
+		walk_init(&w, s, closed, default_zone);
+		result = walk_advance(&w, start, amount);
+		if (!IS_VALID_TIMESTAMP(result))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("timestamp out of range")));
+		return result;
+	}
+}
+
+/* timestamptz + sla_interval: the deadline, no closed dates. */
+Datum
+sla_interval_add(PG_FUNCTION_ARGS)
+{
+	TimestampTz start = PG_GETARG_TIMESTAMPTZ(0);
+	SlaInterval *s = PG_GETARG_SLA(1);
+
+	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, start, (int64) s->target * USECS_PER_MINUTE, NULL, NULL));
+}
+
+/* sla_deadline(sla_interval, start, closed date[], default_zone text). */
+Datum
+sla_interval_deadline(PG_FUNCTION_ARGS)
+{
+	SlaInterval *s;
+	ArrayType  *closed = PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2);
+	text	   *zone = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	s = PG_GETARG_SLA(0);
+	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, PG_GETARG_TIMESTAMPTZ(1),
+											   (int64) s->target * USECS_PER_MINUTE, closed, zone));
+}
+
+/* sla_advance(sla_interval, start, amount interval, closed date[], default_zone text). */
+Datum
+sla_interval_advance(PG_FUNCTION_ARGS)
+{
+	SlaInterval *s;
+	Interval   *amount;
+	ArrayType  *closed = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
+	text	   *zone = PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4);
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	s = PG_GETARG_SLA(0);
+	amount = PG_GETARG_INTERVAL_P(2);
+	if (amount->month != 0 || amount->day != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("business time must be given in hours, minutes and seconds"),
+				 errhint("Use justify_hours() in reverse, e.g. interval '48 hours' rather than '2 days'.")));
+	if (amount->time < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("business time to add must not be negative")));
+	if (amount->time > (int64) SLA_MAX_MINUTES * 10 * USECS_PER_MINUTE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("business time to add must be at most 1000000 hours")));
+	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, PG_GETARG_TIMESTAMPTZ(1), amount->time, closed, zone));
+}
+
+/* sla_elapsed(sla_interval, from, to, closed date[], default_zone text): negative when to < from. */
+Datum
+sla_interval_elapsed(PG_FUNCTION_ARGS)
+{
+	SlaInterval *s;
+	TimestampTz from,
+				to;
+	ArrayType  *closed = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
+	text	   *zone = PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4);
+	Interval   *r;
+	bool		negate = false;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	s = PG_GETARG_SLA(0);
+	from = PG_GETARG_TIMESTAMPTZ(1);
+	to = PG_GETARG_TIMESTAMPTZ(2);
+	check_finite(from);
+	check_finite(to);
+	if (to < from)
+	{
+		TimestampTz t = from;
+
+		from = to;
+		to = t;
+		negate = true;
+	}
+	r = palloc0(sizeof(Interval));
+	if (!SLA_IS_BUSINESS(s))
+		r->time = to - from;
+	else
+	{
+		SlaWalk		w;
+
+		walk_init(&w, s, closed, zone);
+		r->time = walk_elapsed(&w, from, to);
+	}
+	if (negate)
+		r->time = -r->time;
+	PG_RETURN_INTERVAL_P(r);
+}

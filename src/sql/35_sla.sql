@@ -1,0 +1,177 @@
+------------------------------------------------------------------------------
+-- SLA clocks on tickets: stamping, pauses, status views (docs/sla.md)
+------------------------------------------------------------------------------
+-- (The SLA columns of repairsys.ticket are added in 20_tables_sla.sql: SQL
+-- functions with BEGIN ATOMIC bodies in 31_guards.sql depend on the row type,
+-- after which ALTER TABLE cannot add columns.)
+
+-- Closed local dates of a center: its own holidays and all-center holidays.
+CREATE FUNCTION repairsys.closed_dates(service_center_id bigint)
+RETURNS date[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(pg_catalog.array_agg(DISTINCT h.day ORDER BY h.day), '{}')
+	  FROM repairsys.holiday h
+	 WHERE h.service_center_id IS NULL OR h.service_center_id = closed_dates.service_center_id
+$$;
+COMMENT ON FUNCTION repairsys.closed_dates(bigint) IS 'Closed local dates of a service center: its holidays and the holidays of all centers (NULL center: all-center holidays only)';
+
+-- Zone an SLA calendar of a ticket is read in: the center's, else UTC.
+CREATE FUNCTION repairsys.center_time_zone(service_center_id bigint)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT coalesce((SELECT c.time_zone FROM repairsys.service_center c WHERE c.id = center_time_zone.service_center_id), 'UTC')
+$$;
+COMMENT ON FUNCTION repairsys.center_time_zone(bigint) IS 'Time zone of a service center (UTC when the center is unknown or NULL); SLA calendars without a zone of their own are read in it';
+
+-- BEFORE INSERT (after ticket_10_open has chosen the center): respond_by and
+-- resolve_by from sla_policy, holidays applied.  Rows restored or migrated
+-- with a history of their own (status_changed_at not now()) keep their stamps.
+CREATE FUNCTION repairsys.ticket_sla_open_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	pol    repairsys.sla_policy;
+	closed date[];
+BEGIN
+	IF NEW.status_changed_at IS DISTINCT FROM pg_catalog.now() THEN
+		RETURN NEW;
+	END IF;
+	SELECT * INTO pol FROM repairsys.sla_policy p
+	 WHERE p.service_type = NEW.service_type AND p.urgency = NEW.urgency;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- no policy: no SLA stamps (and none invented)
+	END IF;
+	NEW.sla_respond_within := pol.respond_within;
+	NEW.sla_resolve_within := pol.resolve_within;
+	NEW.sla_time_zone := repairsys.center_time_zone(NEW.service_center_id);
+	NEW.sla_paused := interval '0';
+	closed := repairsys.closed_dates(NEW.service_center_id);
+	NEW.respond_by := repairsys.sla_deadline(pol.respond_within, NEW.opened_at, closed, NEW.sla_time_zone);
+	NEW.resolve_by := repairsys.sla_deadline(pol.resolve_within, NEW.opened_at, closed, NEW.sla_time_zone);
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_sla_open_trg() IS 'BEFORE INSERT trigger of repairsys.ticket: stamps respond_by and resolve_by from sla_policy with the center''s holidays';
+
+-- BEFORE UPDATE OF status (after ticket_20_transition accepted the change and
+-- set status_changed_at, the end of the hold): when the ticket leaves a state that pauses the SLA,
+-- the business time of that hold is added to sla_paused and resolve_by moves
+-- by it.  A deadline already missed before the hold began does not move.
+CREATE FUNCTION repairsys.ticket_sla_pause_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	held     interval;
+	closed   date[];
+	hold_end timestamptz := coalesce(NEW.status_changed_at, pg_catalog.now());
+BEGIN
+	IF NEW.status IS NOT DISTINCT FROM OLD.status OR OLD.sla_resolve_within IS NULL
+	   OR OLD.resolve_by IS NULL OR OLD.status_changed_at IS NULL THEN
+		RETURN NEW;
+	END IF;
+	IF NOT coalesce((SELECT s.pauses_sla FROM repairsys.ticket_status s WHERE s.code = OLD.status), false) THEN
+		RETURN NEW;
+	END IF;
+	closed := repairsys.closed_dates(NEW.service_center_id);
+	held := repairsys.sla_elapsed(OLD.sla_resolve_within, OLD.status_changed_at, hold_end,
+	                              closed, OLD.sla_time_zone);
+	IF held <= interval '0' THEN
+		RETURN NEW;
+	END IF;
+	NEW.sla_paused := OLD.sla_paused + held;
+	IF OLD.resolve_by >= OLD.status_changed_at THEN
+		NEW.resolve_by := repairsys.sla_advance(OLD.sla_resolve_within, OLD.resolve_by, held,
+		                                        closed, OLD.sla_time_zone);
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_sla_pause_trg() IS 'BEFORE UPDATE OF status trigger of repairsys.ticket: on leaving a state with pauses_sla, adds the business time of the hold to sla_paused and moves resolve_by by it';
+
+CREATE TRIGGER ticket_30_sla_open BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_open_trg();
+CREATE TRIGGER ticket_30_sla_pause BEFORE UPDATE OF status ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_pause_trg();
+
+------------------------------------------------------------------------------
+-- Views
+------------------------------------------------------------------------------
+CREATE VIEW repairsys.sla_status AS
+SELECT t.id AS ticket_id,
+       t.service_center_id,
+       t.service_type,
+       t.urgency,
+       t.status,
+       t.opened_at,
+       t.respond_by,
+       t.first_response_at,
+       CASE WHEN t.respond_by IS NULL THEN NULL
+            ELSE coalesce(t.first_response_at, pg_catalog.now()) > t.respond_by END AS response_breached,
+       t.resolve_by,
+       s.pauses_sla AS paused,
+       CASE WHEN s.pauses_sla THEN t.status_changed_at END AS paused_since,
+       pg_catalog.round((pg_catalog.date_part('epoch', t.sla_paused) / 3600)::numeric, 2) AS paused_business_hours,
+       pg_catalog.round((pg_catalog.date_part('epoch', x.left_time) / 3600)::numeric, 2) AS business_hours_left,
+       x.left_time < interval '0' AS breached,
+       t.sla_resolve_within::text AS resolve_within,
+       t.sla_time_zone AS time_zone
+  FROM repairsys.ticket t
+  JOIN repairsys.ticket_status s ON s.code = t.status
+  LEFT JOIN LATERAL (
+	SELECT CASE WHEN t.resolve_by IS NULL OR t.sla_resolve_within IS NULL THEN NULL
+	            ELSE repairsys.sla_elapsed(t.sla_resolve_within,
+	                                       CASE WHEN s.pauses_sla THEN t.status_changed_at ELSE pg_catalog.now() END,
+	                                       t.resolve_by,
+	                                       repairsys.closed_dates(t.service_center_id), t.sla_time_zone) END AS left_time
+  ) x ON true
+ WHERE NOT s.is_terminal AND t.resolved_at IS NULL;
+COMMENT ON VIEW repairsys.sla_status IS 'SLA clock of every open (not resolved, not terminal) ticket: deadlines, business time left, holds, breaches';
+COMMENT ON COLUMN repairsys.sla_status.ticket_id IS 'Ticket id';
+COMMENT ON COLUMN repairsys.sla_status.service_center_id IS 'Service center responsible';
+COMMENT ON COLUMN repairsys.sla_status.service_type IS 'Service type code';
+COMMENT ON COLUMN repairsys.sla_status.urgency IS 'Urgency (selects the SLA policy)';
+COMMENT ON COLUMN repairsys.sla_status.status IS 'Current state';
+COMMENT ON COLUMN repairsys.sla_status.opened_at IS 'When the ticket was opened';
+COMMENT ON COLUMN repairsys.sla_status.respond_by IS 'Response deadline (NULL: no SLA policy)';
+COMMENT ON COLUMN repairsys.sla_status.first_response_at IS 'First move out of the initial state (NULL: not yet)';
+COMMENT ON COLUMN repairsys.sla_status.response_breached IS 'True when the first response came, or is still missing, after respond_by';
+COMMENT ON COLUMN repairsys.sla_status.resolve_by IS 'Resolution deadline, moved by every hold so far (a running hold moves it when it ends)';
+COMMENT ON COLUMN repairsys.sla_status.paused IS 'True while the ticket is in a state that pauses the SLA clock';
+COMMENT ON COLUMN repairsys.sla_status.paused_since IS 'Start of the running hold (NULL when not paused)';
+COMMENT ON COLUMN repairsys.sla_status.paused_business_hours IS 'Business hours of the finished holds (resolve_by has moved by them)';
+COMMENT ON COLUMN repairsys.sla_status.business_hours_left IS 'Business hours from now (or from the start of the running hold) to resolve_by; negative when overdue';
+COMMENT ON COLUMN repairsys.sla_status.breached IS 'True when resolve_by has passed in business time (a hold does not excuse time already missed)';
+COMMENT ON COLUMN repairsys.sla_status.resolve_within IS 'Resolution target of the ticket (canonical sla_interval text)';
+COMMENT ON COLUMN repairsys.sla_status.time_zone IS 'Time zone the SLA calendar is read in';
+
+CREATE VIEW repairsys.stuck_tickets AS
+SELECT t.id AS ticket_id,
+       t.service_center_id,
+       t.technician_id,
+       t.status,
+       t.status_changed_at AS in_status_since,
+       pg_catalog.round((pg_catalog.date_part('epoch', pg_catalog.now() - t.status_changed_at) / 3600)::numeric, 2) AS hours_in_status,
+       pg_catalog.round((pg_catalog.date_part('epoch', s.max_dwell) / 3600)::numeric, 2) AS max_dwell_hours,
+       pg_catalog.round((pg_catalog.date_part('epoch', pg_catalog.now() - t.status_changed_at - s.max_dwell) / 3600)::numeric, 2) AS hours_over
+  FROM repairsys.ticket t
+  JOIN repairsys.ticket_status s ON s.code = t.status
+ WHERE s.max_dwell IS NOT NULL AND NOT s.is_terminal
+   AND t.status_changed_at IS NOT NULL
+   AND t.status_changed_at + s.max_dwell < pg_catalog.now();
+COMMENT ON VIEW repairsys.stuck_tickets IS 'Tickets that stayed in their state longer than its max_dwell (停留时间过长预警), wall-clock time';
+COMMENT ON COLUMN repairsys.stuck_tickets.ticket_id IS 'Ticket id';
+COMMENT ON COLUMN repairsys.stuck_tickets.service_center_id IS 'Service center responsible';
+COMMENT ON COLUMN repairsys.stuck_tickets.technician_id IS 'Assigned technician (NULL: none)';
+COMMENT ON COLUMN repairsys.stuck_tickets.status IS 'State the ticket is stuck in';
+COMMENT ON COLUMN repairsys.stuck_tickets.in_status_since IS 'When the ticket entered the state';
+COMMENT ON COLUMN repairsys.stuck_tickets.hours_in_status IS 'Hours spent in the state so far';
+COMMENT ON COLUMN repairsys.stuck_tickets.max_dwell_hours IS 'The state''s max_dwell in hours';
+COMMENT ON COLUMN repairsys.stuck_tickets.hours_over IS 'Hours beyond max_dwell';

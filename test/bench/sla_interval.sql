@@ -1,0 +1,172 @@
+-- test/bench/sla_interval.sql: sla_interval deadlines, C against a day-by-day
+-- PL/pgSQL reference.
+--
+--   psql -X -d DB -f test/bench/sla_interval.sql [-v n=100000] [-v check=5000]
+--
+-- 1. cross-checks C and the reference on :check random cases (DST zones,
+--    overnight windows, lunch breaks, holidays, session-zone calendars) and
+--    prints the number of differences (must be 0);
+-- 2. times both over the same :n cases and prints the speed-up;
+-- 3. times a 1000-business-hour target against a 1-hour target (C only) and
+--    prints the cost ratio.
+-- Everything lives in pg_temp: nothing is left behind.
+\set ON_ERROR_STOP 1
+\if :{?n}
+\else
+\set n 100000
+\endif
+\if :{?check}
+\else
+\set check 5000
+\endif
+SET client_min_messages = warning;
+
+-- The reference: reads the canonical calendar text, walks local day by day,
+-- converts local times with AT TIME ZONE (PostgreSQL's own resolution), clamps
+-- each window to what the previous ones already counted.
+CREATE FUNCTION pg_temp.sla_deadline_ref(s repairsys.sla_interval, start timestamptz, closed date[])
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	cal    text := repairsys.sla_calendar(s);
+	rem    bigint := (extract(epoch FROM repairsys.sla_target(s)) * 1000000)::bigint;
+	zone   text;
+	dows   int[] := '{}';
+	opens  int[] := '{}';
+	closes int[] := '{}';
+	grp    text;
+	tok    text;
+	days   int[];
+	a      int;
+	b      int;
+	o_m    int;
+	c_m    int;
+	d      date;
+	lo     timestamptz := start;
+	o      timestamptz;
+	c      timestamptz;
+	avail  bigint;
+	names  text[] := '{mon,tue,wed,thu,fri,sat,sun}';
+BEGIN
+	IF cal IS NULL THEN
+		RETURN start + rem * interval '1 microsecond';
+	END IF;
+	FOREACH grp IN ARRAY string_to_array(cal, ', ') LOOP
+		days := NULL;
+		FOREACH tok IN ARRAY string_to_array(grp, ' ') LOOP
+			IF days IS NULL THEN
+				a := array_position(names, split_part(tok, '-', 1)) - 1;
+				b := coalesce(array_position(names, nullif(split_part(tok, '-', 2), '')) - 1, a);
+				days := ARRAY(SELECT generate_series(a, b));
+			ELSIF tok ~ '^\d\d:\d\d-\d\d:\d\d$' THEN
+				o_m := substr(tok, 1, 2)::int * 60 + substr(tok, 4, 2)::int;
+				c_m := substr(tok, 7, 2)::int * 60 + substr(tok, 10, 2)::int;
+				IF c_m <= o_m THEN
+					c_m := c_m + 1440;
+				END IF;
+				FOREACH a IN ARRAY days LOOP
+					dows := dows || a;
+					opens := opens || o_m;
+					closes := closes || c_m;
+				END LOOP;
+			ELSE
+				zone := tok;
+			END IF;
+		END LOOP;
+	END LOOP;
+	zone := coalesce(zone, current_setting('TimeZone'));
+	d := (start AT TIME ZONE zone)::date - 1;
+	LOOP
+		IF closed IS NULL OR NOT d = ANY (closed) THEN
+			FOR i IN 1 .. array_length(dows, 1) LOOP
+				CONTINUE WHEN dows[i] <> extract(isodow FROM d)::int - 1;
+				o := (d::timestamp + opens[i] * interval '1 minute') AT TIME ZONE zone;
+				c := (d::timestamp + closes[i] * interval '1 minute') AT TIME ZONE zone;
+				IF o < lo THEN
+					o := lo;
+				END IF;
+				CONTINUE WHEN c <= o;
+				avail := ((extract(epoch FROM c) - extract(epoch FROM o)) * 1000000)::bigint;
+				IF rem <= avail THEN
+					RETURN o + rem * interval '1 microsecond';
+				END IF;
+				rem := rem - avail;
+				lo := c;
+			END LOOP;
+		END IF;
+		d := d + 1;
+	END LOOP;
+END
+$$;
+
+-- Random cases: calendar, start, holidays.
+CREATE TEMP TABLE cal (id int PRIMARY KEY, s repairsys.sla_interval);
+INSERT INTO cal VALUES
+	(1, '8h in mon-fri 09:00-18:00 Asia/Shanghai'),
+	(2, '6h in mon-fri 08:00-12:00 13:00-17:00, sat 09:00-12:00 Europe/Berlin'),
+	(3, '3h in mon-sun 22:00-06:00 America/New_York'),
+	(4, '20h in mon-sun 00:00-24:00 Europe/Berlin'),
+	(5, '5h in mon-sun 01:00-04:00 America/New_York'),
+	(6, '2h30min in fri 20:00-02:00, sat-sun 10:00-14:00 Europe/Berlin'),
+	(7, '9h in mon-fri 09:00-18:00'),
+	(8, '4h in mon-sun 01:00-04:00 Europe/Berlin'),
+	(9, '10h in tue-thu 00:00-24:00, sun 22:00-24:00 America/New_York'),
+	(10, '45min in mon-sat 08:30-12:15 13:45-19:00 Australia/Sydney');
+CREATE TEMP TABLE cases AS
+SELECT g AS id,
+       c.s,
+       timestamptz '2023-01-01 00:00+00' + (random() * 3 * 365 * 86400) * interval '1 second' AS start,
+       (SELECT array_agg(DISTINCT date '2023-01-01' + (random() * 1100)::int) FROM generate_series(1, 30)) AS closed
+  FROM generate_series(1, greatest(:n, :check)) g
+  JOIN cal c ON c.id = 1 + g % 10;
+
+-- scale some targets: minutes .. 1000 hours, varied per case
+CREATE TEMP TABLE cases2 AS
+SELECT id,
+       (CASE id % 4 WHEN 0 THEN (1 + id % 59) || 'min' WHEN 1 THEN (1 + id % 30) || 'h'
+                    WHEN 2 THEN (100 + id % 900) || 'h' ELSE (1 + id % 9) || 'h' || (id % 60) || 'min' END
+        || ' in ' || repairsys.sla_calendar(s))::repairsys.sla_interval AS s,
+       start, closed
+  FROM cases;
+ANALYZE cases2;
+
+\echo == cross-check: C against the reference (differences must be 0)
+SET TimeZone = 'Europe/Berlin';
+SELECT count(*) AS cases,
+       count(*) FILTER (WHERE repairsys.sla_deadline(s, start, closed) IS DISTINCT FROM pg_temp.sla_deadline_ref(s, start, closed)) AS differences,
+       count(*) FILTER (WHERE repairsys.sla_elapsed(s, start, repairsys.sla_deadline(s, start, closed), closed)
+                              <> repairsys.sla_target(s)) AS elapsed_round_trip_errors
+  FROM cases2 WHERE id <= :check;
+
+\echo == speed: C against the reference over the same cases
+CREATE FUNCTION pg_temp.clock_ms(q text) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz;
+BEGIN
+	t0 := clock_timestamp();
+	EXECUTE q;
+	RETURN round(extract(epoch FROM clock_timestamp() - t0) * 1000, 1);
+END $$;
+WITH t AS (
+	SELECT pg_temp.clock_ms(format('SELECT max(pg_temp.sla_deadline_ref(s, start, closed)) FROM cases2 WHERE id <= %s', :n)) AS ref_ms,
+	       pg_temp.clock_ms(format('SELECT max(repairsys.sla_deadline(s, start, closed)) FROM cases2 WHERE id <= %s', :n)) AS c_ms,
+	       pg_temp.clock_ms(format('SELECT max(start) FROM cases2 WHERE id <= %s', :n)) AS scan_ms)
+SELECT :n AS cases, ref_ms, c_ms, scan_ms,
+       round(ref_ms / greatest(c_ms, 0.1), 1) AS speedup,
+       round((ref_ms - scan_ms) / greatest(c_ms - scan_ms, 0.1), 1) AS speedup_net_of_scan
+  FROM t;
+
+\echo == cost of a 1000-hour target against a 1-hour target (C)
+CREATE TEMP TABLE long_short AS
+SELECT id, start, closed,
+       ('1h in ' || repairsys.sla_calendar(s))::repairsys.sla_interval AS short_s,
+       ('1000h in ' || repairsys.sla_calendar(s))::repairsys.sla_interval AS long_s
+  FROM cases WHERE id <= :n;
+WITH t AS (
+	SELECT pg_temp.clock_ms('SELECT max(repairsys.sla_deadline(short_s, start, closed)) FROM long_short') AS short_ms,
+	       pg_temp.clock_ms('SELECT max(repairsys.sla_deadline(long_s, start, closed)) FROM long_short') AS long_ms,
+	       pg_temp.clock_ms('SELECT max(start) FROM long_short') AS scan_ms)
+SELECT :n AS cases, short_ms AS ms_1h, long_ms AS ms_1000h, scan_ms,
+       round(long_ms / greatest(short_ms, 0.1), 2) AS ratio,
+       round((long_ms - scan_ms) / greatest(short_ms - scan_ms, 0.1), 2) AS ratio_net_of_scan
+  FROM t;
