@@ -12,8 +12,15 @@ EXTVERSION = $(shell sed -n 's/^ *"version": *"\([0-9]*\.[0-9]*\)\.[0-9]*".*/\1/
 MODULE_big = repairsys
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
+# Versions (docs/upgrading.md): the pieces build the first released version,
+# BASEVERSION; each later change is an upgrade script repairsys--A--B.sql,
+# committed at the top and never edited once released.  The full script of the
+# current version is the pieces followed by every upgrade script in order, so
+# a fresh install and an upgraded one run the same statements.
+BASEVERSION = 1.0
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
-DATA_built = repairsys--$(EXTVERSION).sql
+UPGRADES   = $(shell ls repairsys--*--*.sql 2>/dev/null | sort -V)
+DATA_built = $(sort repairsys--$(BASEVERSION).sql repairsys--$(EXTVERSION).sql)
 DATA       = $(filter-out $(DATA_built),$(wildcard repairsys--*.sql))
 
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
@@ -24,14 +31,18 @@ ISOLATION_OPTS = --inputdir=test/isolation --load-extension=repairsys
 
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 
-EXTRA_CLEAN = repairsys--$(EXTVERSION).sql results/ regression.* output_iso/
+EXTRA_CLEAN = $(DATA_built) results/ regression.* output_iso/
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-repairsys--$(EXTVERSION).sql: $(SQL_PIECES)
+repairsys--$(BASEVERSION).sql: $(SQL_PIECES)
 	cat $(SQL_PIECES) > $@
+ifneq ($(EXTVERSION),$(BASEVERSION))
+repairsys--$(EXTVERSION).sql: $(SQL_PIECES) $(UPGRADES)
+	cat $(SQL_PIECES) $(UPGRADES) > $@
+endif
 
 .PHONY: test demo bench
 test:

@@ -1,0 +1,281 @@
+-- Security (DESIGN.md section 11, docs/security.md): the five roles, what each
+-- may do on every table (grants and row-level security policies), the
+-- append-only rule of the ledgers, views that apply the caller's rights, and
+-- SECURITY DEFINER functions that only the roles needing them may call.
+--
+-- This piece runs after every other piece of the install script that creates
+-- tables, views or functions, and decides for all of them with loops over the
+-- catalog: a table, view or SECURITY DEFINER function that a piece adds later
+-- is protected by default (row-level security on, admin and auditor only), and
+-- the catalog checks of test/pgtap/security_matrix.sql fail until its row in the
+-- decision lists below says who else may use it.
+
+------------------------------------------------------------------------------
+-- Roles (cluster-wide: created only when missing, so several databases of one
+-- cluster can hold the extension; NOLOGIN: the DBA grants them to login roles)
+------------------------------------------------------------------------------
+DO $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN
+		SELECT * FROM (VALUES
+			('repairsys_admin', 'repairsys: reads and writes every table of the extension (except rewriting the append-only ledgers)'),
+			('repairsys_dispatcher', 'repairsys: manages customers, assets, tickets and their assignment; reads everything'),
+			('repairsys_technician', 'repairsys: sees and works on the tickets assigned to the technician whose db_role is the current role'),
+			('repairsys_customer', 'repairsys: sees own tickets, bills and payments; approves estimates, pays and rates (customer.db_role is the current role)'),
+			('repairsys_auditor', 'repairsys: reads every table, writes nothing')
+		) AS v(rolname, description)
+	LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r.rolname) THEN
+			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r.rolname);
+			EXECUTE pg_catalog.format('COMMENT ON ROLE %I IS %L', r.rolname, r.description);
+		END IF;
+		EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA repairsys TO %I', r.rolname);
+	END LOOP;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Append-only tables: UPDATE, DELETE and TRUNCATE fail for every role but the
+-- owner (trigger repairsys.forbid_change()); a piece may have added the
+-- triggers already, so they are added here only where missing.
+------------------------------------------------------------------------------
+DO $$
+DECLARE
+	t   text;
+	fn  oid := 'repairsys.forbid_change()'::pg_catalog.regprocedure;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'] LOOP
+		-- tgtype bits: 1 row, 2 before, 8 delete, 16 update, 32 truncate
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
+		                WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
+		                  AND g.tgfoid OPERATOR(pg_catalog.=) fn
+		                  AND (g.tgtype::integer OPERATOR(pg_catalog.&) 27) OPERATOR(pg_catalog.=) 27) THEN
+			EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON repairsys.%I
+				FOR EACH ROW EXECUTE FUNCTION repairsys.forbid_change()', t || '_append_only', t);
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
+		                WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
+		                  AND g.tgfoid OPERATOR(pg_catalog.=) fn
+		                  AND (g.tgtype::integer OPERATOR(pg_catalog.&) 34) OPERATOR(pg_catalog.=) 34) THEN
+			EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON repairsys.%I
+				FOR EACH STATEMENT EXECUTE FUNCTION repairsys.forbid_change()', t || '_no_truncate', t);
+		END IF;
+	END LOOP;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Tables: grants and row-level security
+------------------------------------------------------------------------------
+-- Who a row belongs to.  The policies compare indexed columns with the result
+-- of an uncorrelated sub-select, evaluated once per statement (an InitPlan), so
+-- a policy costs one index probe on technician.db_role / customer.db_role plus
+-- an index scan of the rows it lets through:
+--   me_t     the technician whose db_role is the current role
+--   me_c     the customer whose db_role is the current role
+--   tickets  the tickets the current role may see (row-level security of
+--            repairsys.ticket applies inside the sub-select)
+--   invoices the invoices the current role may see
+--
+-- Every table gets one policy per role that may touch it, named after the
+-- role; the grants say which commands that role may run, the policy which
+-- rows.  Tables not listed here get the admin and auditor policies only.
+DO $$
+DECLARE
+	me_t     constant text := '(SELECT t.id FROM repairsys.technician t WHERE t.db_role = CURRENT_USER)';
+	me_c     constant text := '(SELECT c.id FROM repairsys.customer c WHERE c.db_role = CURRENT_USER)';
+	tickets  constant text := 'ARRAY(SELECT t.id FROM repairsys.ticket t)';
+	invoices constant text := 'ARRAY(SELECT i.id FROM repairsys.invoice i)';
+	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'];
+	tbl   record;
+	d     record;
+	-- the columns of customer a dispatcher may write: all but the id and the
+	-- login mapping (only the admin decides who a database role is)
+	cust_cols constant text := (
+		SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid OPERATOR(pg_catalog.=) 'repairsys.customer'::pg_catalog.regclass
+		   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+		   AND a.attidentity OPERATOR(pg_catalog.=) '' AND a.attgenerated OPERATOR(pg_catalog.=) ''
+		   AND a.attname OPERATOR(pg_catalog.<>) ALL (ARRAY['db_role']::name[]));
+BEGIN
+	CREATE TEMPORARY TABLE pg_temp.repairsys_decision (
+		tbl text, role text, privs text, cmd text, using_expr text, check_expr text
+	) ON COMMIT DROP;
+	INSERT INTO pg_temp.repairsys_decision VALUES
+	-- reference data: everybody reads, the admin writes
+	('setting',           'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('service_center',    'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('service_type',      'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('complexity_rule',   'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('urgency_rule',      'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('sla_policy',        'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('holiday',           'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('ticket_status',     'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('ticket_transition', 'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('part',              'reader', 'SELECT', 'SELECT', 'true', NULL),
+	-- assignment rules and stock: staff read
+	('assign_policy',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('stock',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('stock',             'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	-- people
+	-- (the dispatcher sets who takes work: active and capacity; automatic
+	-- assignment locks a technician's row by updating it)
+	('technician',        'repairsys_dispatcher', 'SELECT, UPDATE (active, capacity)', 'ALL', 'true', 'true'),
+	('technician',        'repairsys_technician', 'SELECT', 'SELECT', 'db_role = CURRENT_USER', NULL),
+	('technician_skill',  'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('technician_skill',  'repairsys_technician', 'SELECT', 'SELECT', 'technician_id = ' || me_t, NULL),
+	('customer',          'repairsys_dispatcher', pg_catalog.format('SELECT, INSERT (%s), UPDATE (%s)', cust_cols, cust_cols), 'ALL', 'true', 'true'),
+	('customer',          'repairsys_technician', 'SELECT', 'SELECT', 'id = ANY (ARRAY(SELECT t.customer_id FROM repairsys.ticket t))', NULL),
+	('customer',          'repairsys_customer',   'SELECT', 'SELECT', 'db_role = CURRENT_USER', NULL),
+	('asset',             'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('asset',             'repairsys_technician', 'SELECT', 'SELECT', 'id = ANY (ARRAY(SELECT t.asset_id FROM repairsys.ticket t))', NULL),
+	('asset',             'repairsys_customer',   'SELECT', 'SELECT', 'customer_id = ' || me_c, NULL),
+	-- tickets: the dispatcher manages all, a technician works on own, a
+	-- customer sees own and approves the estimate
+	('ticket',            'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('ticket',            'repairsys_technician', 'SELECT, UPDATE (status, labor_minutes, travel_km, warranty_void)', 'ALL',
+	                      'technician_id = ' || me_t, 'technician_id = ' || me_t),
+	('ticket',            'repairsys_customer',   'SELECT, UPDATE (estimate_approved_at)', 'ALL',
+	                      'customer_id = ' || me_c, 'customer_id = ' || me_c || ' AND estimate_approved_at IS NOT NULL'),
+	('ticket_event',      'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('ticket_event',      'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('ticket_event',      'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	-- parts
+	('ticket_part',       'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('ticket_part',       'repairsys_technician', 'SELECT, INSERT, UPDATE', 'ALL', 'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
+	('ticket_part',       'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('stock_movement',    'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	('stock_movement',    'repairsys_technician', 'SELECT, INSERT', 'ALL', 'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
+	('part_unit',         'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('part_unit',         'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	-- billing
+	('invoice',           'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	('invoice',           'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('invoice_line',      'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	('invoice_line',      'repairsys_customer',   'SELECT', 'SELECT', 'invoice_id = ANY (' || invoices || ')', NULL),
+	('payment',           'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	('payment',           'repairsys_customer',   'SELECT, INSERT (invoice_id, method, amount, idempotency_key)', 'ALL',
+	                      'invoice_id = ANY (' || invoices || ')', 'invoice_id = ANY (' || invoices || ')'),
+	('installment',       'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	('installment',       'repairsys_customer',   'SELECT', 'SELECT', 'invoice_id = ANY (' || invoices || ')', NULL),
+	-- feedback: the customer rates own tickets
+	('feedback',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('feedback',          'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('feedback',          'repairsys_customer',   'SELECT, INSERT (ticket_id, rating, comment, complaint)', 'ALL',
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')');
+
+	FOR tbl IN
+		SELECT c.oid::pg_catalog.regclass AS rel, c.relname::text AS relname
+		  FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[])
+		   AND NOT c.relispartition
+		 ORDER BY c.relname
+	LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl.rel);
+		EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', tbl.rel);
+		-- admin: everything, but never rewriting the append-only ledgers
+		EXECUTE pg_catalog.format('GRANT %s ON %s TO repairsys_admin',
+			CASE WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT, INSERT'
+			     ELSE 'SELECT, INSERT, UPDATE, DELETE' END, tbl.rel);
+		EXECUTE pg_catalog.format('CREATE POLICY admin ON %s FOR ALL TO repairsys_admin USING (true) WITH CHECK (true)', tbl.rel);
+		-- auditor: reads everything
+		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO repairsys_auditor', tbl.rel);
+		EXECUTE pg_catalog.format('CREATE POLICY auditor ON %s FOR SELECT TO repairsys_auditor USING (true)', tbl.rel);
+
+		FOR d IN SELECT * FROM pg_temp.repairsys_decision x WHERE x.tbl OPERATOR(pg_catalog.=) tbl.relname LOOP
+			IF d.role OPERATOR(pg_catalog.=) 'reader' THEN
+				EXECUTE pg_catalog.format('GRANT SELECT ON %s TO repairsys_dispatcher, repairsys_technician, repairsys_customer', tbl.rel);
+				EXECUTE pg_catalog.format('CREATE POLICY reader ON %s FOR SELECT TO repairsys_dispatcher, repairsys_technician, repairsys_customer USING (true)', tbl.rel);
+				CONTINUE;
+			END IF;
+			EXECUTE pg_catalog.format('GRANT %s ON %s TO %I', d.privs, tbl.rel, d.role);
+			EXECUTE pg_catalog.format('CREATE POLICY %I ON %s FOR %s TO %I USING (%s)%s',
+				pg_catalog.substr(d.role, 11), tbl.rel, d.cmd, d.role, d.using_expr,
+				CASE WHEN d.check_expr IS NULL THEN '' ELSE ' WITH CHECK (' || d.check_expr || ')' END);
+		END LOOP;
+	END LOOP;
+	DROP TABLE pg_temp.repairsys_decision;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Views apply the rights of the caller (security_invoker, PostgreSQL 15 and
+-- later): a technician reading a report view sees what row-level security
+-- lets them see in the tables under it, nothing more.  Before 15 a view runs
+-- with its owner's rights, so there only the admin, dispatcher and auditor
+-- get the views.
+------------------------------------------------------------------------------
+DO $$
+DECLARE
+	v record;
+	invoker boolean := pg_catalog.current_setting('server_version_num')::integer OPERATOR(pg_catalog.>=) 150000;
+BEGIN
+	FOR v IN
+		SELECT c.oid::pg_catalog.regclass AS rel, c.relkind
+		  FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::"char"[])
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', v.rel);
+		IF v.relkind OPERATOR(pg_catalog.=) 'v' AND invoker THEN
+			EXECUTE pg_catalog.format('ALTER VIEW %s SET (security_invoker = true)', v.rel);
+			EXECUTE pg_catalog.format('GRANT SELECT ON %s TO repairsys_admin, repairsys_dispatcher, repairsys_auditor, repairsys_technician, repairsys_customer', v.rel);
+		ELSE
+			EXECUTE pg_catalog.format('GRANT SELECT ON %s TO repairsys_admin, repairsys_dispatcher, repairsys_auditor', v.rel);
+		END IF;
+	END LOOP;
+END
+$$;
+
+-- Sequences of non-identity columns (identity columns need none).
+DO $$
+DECLARE
+	s regclass;
+BEGIN
+	FOR s IN
+		SELECT c.oid::pg_catalog.regclass FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND c.relkind OPERATOR(pg_catalog.=) 'S'
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM PUBLIC', s);
+		EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s TO repairsys_admin, repairsys_dispatcher, repairsys_technician', s);
+	END LOOP;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- SECURITY DEFINER functions: nobody but the roles that need one may call it.
+-- Trigger functions are never called directly (a trigger fires whatever the
+-- EXECUTE privilege), so nobody gets them.  Ordinary functions (type I/O,
+-- operators, pure and invoker functions) keep PostgreSQL's default EXECUTE
+-- for PUBLIC: they run with the caller's rights, and only roles with USAGE on
+-- schema repairsys reach them.
+------------------------------------------------------------------------------
+DO $$
+DECLARE
+	f record;
+	grantees text;
+BEGIN
+	FOR f IN
+		SELECT p.oid::pg_catalog.regprocedure AS fn, p.proname::text AS proname,
+		       p.prorettype OPERATOR(pg_catalog.=) 'pg_catalog.trigger'::pg_catalog.regtype AS is_trigger
+		  FROM pg_catalog.pg_proc p
+		 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace AND p.prosecdef
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.fn);
+		grantees := CASE
+			WHEN f.is_trigger THEN NULL
+			-- guards of status changes: whoever may move a ticket
+			WHEN f.proname OPERATOR(pg_catalog.=) 'check_guard'
+			THEN 'repairsys_admin, repairsys_dispatcher, repairsys_technician'
+			ELSE 'repairsys_admin' END;
+		IF grantees IS NOT NULL THEN
+			EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f.fn, grantees);
+		END IF;
+	END LOOP;
+END
+$$;

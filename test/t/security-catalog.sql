@@ -1,0 +1,57 @@
+-- A text dump of everything the extension defines, without OIDs: compared
+-- between an upgraded database and a fresh install (test/t/security-upgrade.sh).
+WITH ext AS (SELECT oid, extconfig, extcondition, extversion FROM pg_extension WHERE extname = 'repairsys'),
+ns AS (SELECT 'repairsys'::regnamespace AS oid)
+SELECT line FROM (
+	SELECT 'extension ' || extversion || ' config ' ||
+	       (SELECT string_agg(cfg::regclass::text || ' ' || coalesce(cond, ''), ', ' ORDER BY cfg::regclass::text)
+	          FROM unnest(extconfig, extcondition) AS u(cfg, cond)) AS line FROM ext
+	UNION ALL
+	SELECT 'member ' || pg_describe_object(d.classid, d.objid, d.objsubid)
+	  FROM pg_depend d, ext WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
+	UNION ALL
+	SELECT 'function ' || p.oid::regprocedure::text || ' acl ' || coalesce(p.proacl::text, 'default') || ' comment ' ||
+	       coalesce(obj_description(p.oid, 'pg_proc'), '-') || E'\n' ||
+	       CASE WHEN p.prokind = 'a' THEN 'aggregate' ELSE pg_get_functiondef(p.oid) END
+	  FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
+	UNION ALL
+	SELECT 'relation ' || c.relname || ' kind ' || c.relkind::text || ' rls ' || c.relrowsecurity || c.relforcerowsecurity ||
+	       ' options ' || coalesce(c.reloptions::text, '-') || ' acl ' || coalesce(c.relacl::text, 'default') ||
+	       ' comment ' || coalesce(obj_description(c.oid, 'pg_class'), '-') ||
+	       CASE WHEN c.relkind IN ('v', 'm') THEN E'\n' || pg_get_viewdef(c.oid) ELSE '' END
+	  FROM pg_class c, ns WHERE c.relnamespace = ns.oid
+	UNION ALL
+	SELECT 'column ' || c.relname || '.' || a.attname || ' #' || a.attnum || ' ' || format_type(a.atttypid, a.atttypmod) ||
+	       CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || ' identity ' || a.attidentity::text ||
+	       ' default ' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '-') || ' acl ' || coalesce(a.attacl::text, '-') ||
+	       ' comment ' || coalesce(col_description(c.oid, a.attnum), '-')
+	  FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
+	  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+	  LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+	UNION ALL
+	SELECT 'constraint ' || c.conrelid::regclass::text || ' ' || c.conname || ' ' || pg_get_constraintdef(c.oid)
+	  FROM pg_constraint c, ns WHERE c.connamespace = ns.oid
+	UNION ALL
+	SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid, ns WHERE c.relnamespace = ns.oid
+	UNION ALL
+	SELECT 'trigger ' || pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text
+	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid, ns WHERE c.relnamespace = ns.oid AND NOT t.tgisinternal
+	UNION ALL
+	SELECT 'policy ' || tablename || ' ' || policyname || ' ' || permissive || ' ' || roles::text || ' ' || cmd || ' using ' ||
+	       coalesce(qual, '-') || ' check ' || coalesce(with_check, '-')
+	  FROM pg_policies WHERE schemaname = 'repairsys'
+	UNION ALL
+	SELECT 'type ' || t.oid::regtype::text || ' ' || t.typtype::text || ' acl ' || coalesce(t.typacl::text, 'default')
+	  FROM pg_type t, ns WHERE t.typnamespace = ns.oid
+	UNION ALL
+	SELECT 'operator ' || o.oid::regoperator::text || ' ' || o.oprcode::text FROM pg_operator o, ns WHERE o.oprnamespace = ns.oid
+	UNION ALL
+	SELECT 'schema acl ' || coalesce(n.nspacl::text, 'default') || ' comment ' || coalesce(obj_description(n.oid, 'pg_namespace'), '-')
+	  FROM pg_namespace n, ns WHERE n.oid = ns.oid
+	UNION ALL
+	SELECT 'init privs ' || pg_describe_object(i.classoid, i.objoid, i.objsubid) || ' ' || i.privtype::text || ' ' || i.initprivs::text
+	  FROM pg_init_privs i, ext
+	 WHERE EXISTS (SELECT 1 FROM pg_depend d WHERE d.refobjid = ext.oid AND d.deptype = 'e'
+	                 AND d.classid = i.classoid AND d.objid = i.objoid)
+) AS l
+ORDER BY line;
