@@ -114,6 +114,7 @@ UPDATE p SET ticket_x = repairsys.open_ticket(cust_x, 'sec_st', 'x broken'),
              ticket_y = repairsys.open_ticket(cust_y, 'sec_st', 'y broken');
 UPDATE repairsys.ticket t SET technician_id = p.tech_a, status = 'assigned', service_center_id = p.center FROM p WHERE t.id = p.ticket_x;
 UPDATE repairsys.ticket t SET technician_id = p.tech_b, status = 'assigned', service_center_id = p.center FROM p WHERE t.id = p.ticket_y;
+SELECT repairsys.receive_part('SEC-1', center, 50) FROM p;
 INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price)
 	SELECT ticket_x, 'SEC-1', center, 1, 10 FROM p UNION ALL SELECT ticket_y, 'SEC-1', center, 2, 10 FROM p;
 INSERT INTO repairsys.invoice (invoice_no, ticket_id, total)

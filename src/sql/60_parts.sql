@@ -1,0 +1,555 @@
+-- Spare parts (DESIGN.md section 8, docs/parts.md): the stock ledger and the
+-- stock it keeps, reservations that never oversell, transfers between
+-- centers, serialized units, demand forecasts and reorder alerts.
+--
+-- repairsys.stock is derived data: on_hand is the sum of the ledger
+-- (stock_movement), reserved the sum of the reserved ticket_part rows, both
+-- kept by triggers.  It is not dumped: a restore rebuilds it as the ledger and
+-- the reservations are restored.
+--
+-- Locking: every change of a (sku, center)'s stock locks its stock row; a
+-- function touching several locks them in (sku, center) order, so concurrent
+-- reservations, issues and transfers serialize per stock row and never
+-- deadlock among themselves.
+
+------------------------------------------------------------------------------
+-- Forecasting kernels (src/forecast.c)
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.forecast_demand(demand double precision[], method text DEFAULT 'sba',
+                                          alpha double precision DEFAULT 0.1, beta double precision DEFAULT 0.1)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'forecast_demand' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.forecast_demand(double precision[], text, double precision, double precision) IS 'Expected demand per period after a demand series: ses, croston, sba (default) or tsb';
+
+CREATE FUNCTION repairsys.normal_quantile(p double precision)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'normal_quantile' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.normal_quantile(double precision) IS 'Inverse of the standard normal distribution function (relative error below 1e-9); p in (0, 1)';
+
+------------------------------------------------------------------------------
+-- Stock kept from the ledger and the reservations
+------------------------------------------------------------------------------
+-- Locks and returns the stock row of (sku, center), creating an empty one.
+CREATE FUNCTION repairsys.lock_stock(sku text, center bigint)
+RETURNS repairsys.stock
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	s repairsys.stock;
+BEGIN
+	SELECT * INTO s FROM repairsys.stock x
+	 WHERE x.sku = lock_stock.sku AND x.service_center_id = lock_stock.center FOR UPDATE;
+	IF NOT FOUND THEN
+		INSERT INTO repairsys.stock (sku, service_center_id) VALUES (lock_stock.sku, lock_stock.center)
+		ON CONFLICT DO NOTHING;
+		SELECT * INTO s FROM repairsys.stock x
+		 WHERE x.sku = lock_stock.sku AND x.service_center_id = lock_stock.center FOR UPDATE;
+	END IF;
+	RETURN s;
+END
+$$;
+COMMENT ON FUNCTION repairsys.lock_stock(text, bigint) IS 'Locks (FOR UPDATE) and returns the stock row of a part at a center, creating it empty when missing';
+
+-- AFTER INSERT on stock_movement: on_hand follows the ledger.
+CREATE FUNCTION repairsys.stock_movement_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	s repairsys.stock;
+BEGIN
+	s := repairsys.lock_stock(NEW.sku, NEW.service_center_id);
+	IF s.on_hand + NEW.qty < s.reserved THEN
+		RAISE EXCEPTION 'not enough stock of part "%" at service center %', NEW.sku, NEW.service_center_id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('%s on hand, %s reserved; the %s of %s would leave %s.',
+			                                 s.on_hand, s.reserved, NEW.kind, pg_catalog.abs(NEW.qty), s.on_hand + NEW.qty);
+	END IF;
+	UPDATE repairsys.stock x SET on_hand = x.on_hand + NEW.qty
+	 WHERE x.sku = NEW.sku AND x.service_center_id = NEW.service_center_id;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.stock_movement_trg() IS 'AFTER INSERT trigger of stock_movement: keeps stock.on_hand equal to the ledger sum; refuses a movement that would take stock below 0 or below what is reserved (23514)';
+CREATE TRIGGER stock_movement_10_stock AFTER INSERT ON repairsys.stock_movement
+	FOR EACH ROW EXECUTE FUNCTION repairsys.stock_movement_trg();
+CREATE TRIGGER stock_movement_append_only BEFORE UPDATE OR DELETE ON repairsys.stock_movement
+	FOR EACH ROW EXECUTE FUNCTION repairsys.forbid_change();
+CREATE TRIGGER stock_movement_no_truncate BEFORE TRUNCATE ON repairsys.stock_movement
+	FOR EACH STATEMENT EXECUTE FUNCTION repairsys.forbid_change();
+
+-- AFTER INSERT/UPDATE/DELETE on ticket_part: reserved follows the reservations.
+CREATE FUNCTION repairsys.ticket_part_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	s     repairsys.stock;
+	delta integer;
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state = 'reserved' THEN
+		-- the old reservation goes away first (same row when sku and center are unchanged)
+		IF TG_OP = 'UPDATE' AND NEW.state = 'reserved' AND NEW.sku = OLD.sku
+		   AND NEW.service_center_id = OLD.service_center_id THEN
+			delta := NEW.qty - OLD.qty;
+		ELSE
+			PERFORM repairsys.lock_stock(OLD.sku, OLD.service_center_id);
+			UPDATE repairsys.stock x SET reserved = x.reserved - OLD.qty
+			 WHERE x.sku = OLD.sku AND x.service_center_id = OLD.service_center_id;
+			delta := CASE WHEN TG_OP = 'UPDATE' AND NEW.state = 'reserved' THEN NEW.qty END;
+		END IF;
+	ELSIF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state = 'reserved' THEN
+		delta := NEW.qty;
+	END IF;
+	IF delta IS NOT NULL AND delta <> 0 THEN
+		s := repairsys.lock_stock(NEW.sku, NEW.service_center_id);
+		IF s.on_hand - s.reserved < delta THEN
+			RAISE EXCEPTION 'not enough stock of part "%" at service center % to reserve %', NEW.sku, NEW.service_center_id, delta
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('%s available (%s on hand, %s reserved), %s asked.',
+				                                 s.on_hand - s.reserved, s.on_hand, s.reserved, delta);
+		END IF;
+		UPDATE repairsys.stock x SET reserved = x.reserved + delta
+		 WHERE x.sku = NEW.sku AND x.service_center_id = NEW.service_center_id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_part_trg() IS 'AFTER trigger of ticket_part: keeps stock.reserved equal to the reserved quantities; refuses a reservation that does not fit what is available (23514)';
+CREATE TRIGGER ticket_part_10_reserved AFTER INSERT OR UPDATE OR DELETE ON repairsys.ticket_part
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_part_trg();
+
+------------------------------------------------------------------------------
+-- Functions for applications
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.check_qty(qty integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF qty IS NULL OR qty <= 0 THEN
+		RAISE EXCEPTION 'quantity must be a positive number of units' USING ERRCODE = '22023',
+			DETAIL = pg_catalog.format('The quantity is %s.', coalesce(qty::text, 'NULL'));
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.check_qty(integer) IS 'Raises 22023 unless the quantity is a positive number of units';
+
+CREATE FUNCTION repairsys.part_row(sku text)
+RETURNS repairsys.part
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	p repairsys.part;
+BEGIN
+	SELECT * INTO p FROM repairsys.part x WHERE x.sku = part_row.sku;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'part "%" does not exist', sku USING ERRCODE = '22023';
+	END IF;
+	RETURN p;
+END
+$$;
+COMMENT ON FUNCTION repairsys.part_row(text) IS 'The catalog row of a part; unknown sku: 22023';
+
+CREATE FUNCTION repairsys.receive_part(sku text, center bigint, qty integer, unit_cost numeric DEFAULT NULL,
+                                       serials text[] DEFAULT NULL, note text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	p  repairsys.part := repairsys.part_row(sku);
+	id bigint;
+BEGIN
+	PERFORM repairsys.check_qty(qty);
+	IF NOT EXISTS (SELECT 1 FROM repairsys.service_center c WHERE c.id = center) THEN
+		RAISE EXCEPTION 'service center % does not exist', center USING ERRCODE = '22023';
+	END IF;
+	IF unit_cost < 0 THEN
+		RAISE EXCEPTION 'unit cost must not be negative' USING ERRCODE = '22023';
+	END IF;
+	IF p.serialized THEN
+		IF serials IS NULL OR pg_catalog.cardinality(serials) <> qty
+		   OR EXISTS (SELECT 1 FROM pg_catalog.unnest(serials) s WHERE s IS NULL OR s = '') THEN
+			RAISE EXCEPTION 'part "%" is serialized: give one serial number per unit received', p.sku
+				USING ERRCODE = '22023',
+				      DETAIL = pg_catalog.format('%s units, %s serial numbers.', qty, coalesce(pg_catalog.cardinality(serials), 0));
+		END IF;
+		INSERT INTO repairsys.part_unit (serial, sku, service_center_id, state)
+		SELECT s, p.sku, center, 'in_stock' FROM pg_catalog.unnest(serials) s;
+	ELSIF serials IS NOT NULL THEN
+		RAISE EXCEPTION 'part "%" is not serialized', p.sku USING ERRCODE = '22023';
+	END IF;
+	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, unit_cost, note)
+	VALUES (p.sku, center, 'receipt', qty, coalesce(unit_cost, p.unit_cost), note)
+	RETURNING stock_movement.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.receive_part(text, bigint, integer, numeric, text[], text) IS 'Records a receipt of parts at a center (serialized parts: one serial per unit); returns the ledger row id';
+
+CREATE FUNCTION repairsys.reserve_part(ticket_id bigint, sku text, qty integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t  repairsys.ticket;
+	p  repairsys.part := repairsys.part_row(sku);
+	id bigint;
+BEGIN
+	PERFORM repairsys.check_qty(qty);
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = reserve_part.ticket_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', reserve_part.ticket_id USING ERRCODE = '22023';
+	END IF;
+	IF (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = t.status) THEN
+		RAISE EXCEPTION 'cannot reserve parts for ticket % in status "%"', t.id, t.status USING ERRCODE = '23514';
+	END IF;
+	IF t.service_center_id IS NULL THEN
+		RAISE EXCEPTION 'ticket % has no service center to reserve parts at', t.id USING ERRCODE = '23514';
+	END IF;
+	-- the trigger on ticket_part locks the stock row, checks what is available and reserves
+	INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, state, unit_price, unit_cost, covered)
+	VALUES (t.id, p.sku, t.service_center_id, qty, 'reserved', p.unit_price, p.unit_cost, repairsys.under_warranty(t))
+	RETURNING ticket_part.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.reserve_part(bigint, text, integer) IS 'Reserves parts for a ticket at its service center with the price of now; fails with 23514 and changes nothing when not enough is available; returns the ticket_part id';
+
+CREATE FUNCTION repairsys.release_part(ticket_id bigint, sku text, qty integer DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	l         repairsys.ticket_part;
+	remaining integer := qty;
+	released  integer := 0;
+BEGIN
+	IF qty IS NOT NULL THEN
+		PERFORM repairsys.check_qty(qty);
+	END IF;
+	FOR l IN SELECT * FROM repairsys.ticket_part x
+	          WHERE x.ticket_id = release_part.ticket_id AND x.sku = release_part.sku AND x.state = 'reserved'
+	          ORDER BY x.id FOR UPDATE
+	LOOP
+		EXIT WHEN remaining = 0;
+		IF remaining IS NULL OR l.qty <= remaining THEN
+			UPDATE repairsys.ticket_part x SET state = 'released' WHERE x.id = l.id;
+			released := released + l.qty;
+			remaining := remaining - l.qty;
+		ELSE
+			UPDATE repairsys.ticket_part x SET qty = l.qty - remaining WHERE x.id = l.id;
+			INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, state, unit_price, unit_cost, covered, reserved_at)
+			VALUES (l.ticket_id, l.sku, l.service_center_id, remaining, 'released', l.unit_price, l.unit_cost, l.covered, l.reserved_at);
+			released := released + remaining;
+			remaining := 0;
+		END IF;
+	END LOOP;
+	IF remaining > 0 THEN
+		RAISE EXCEPTION 'ticket % has only % units of part "%" reserved', ticket_id, released, sku
+			USING ERRCODE = '23514', DETAIL = pg_catalog.format('%s units were asked to be released.', qty);
+	END IF;
+	RETURN released;
+END
+$$;
+COMMENT ON FUNCTION repairsys.release_part(bigint, text, integer) IS 'Releases reserved parts of a ticket (all of that part when qty is NULL); returns the units released';
+
+CREATE FUNCTION repairsys.consume_part(ticket_id bigint, sku text DEFAULT NULL, serials text[] DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t      repairsys.ticket;
+	l      repairsys.ticket_part;
+	p      repairsys.part;
+	issued integer := 0;
+	picked text[];
+BEGIN
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = consume_part.ticket_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', consume_part.ticket_id USING ERRCODE = '22023';
+	END IF;
+	FOR l IN SELECT * FROM repairsys.ticket_part x
+	          WHERE x.ticket_id = t.id AND x.state = 'reserved' AND (consume_part.sku IS NULL OR x.sku = consume_part.sku)
+	          ORDER BY x.sku, x.service_center_id, x.id FOR UPDATE
+	LOOP
+		p := repairsys.part_row(l.sku);
+		IF p.serialized THEN
+			-- the units installed: the ones named, else the oldest in stock at the center
+			SELECT pg_catalog.array_agg(u.serial ORDER BY u.received_at, u.serial) INTO picked
+			  FROM (SELECT u.serial, u.received_at FROM repairsys.part_unit u
+			         WHERE u.sku = l.sku AND u.service_center_id = l.service_center_id AND u.state = 'in_stock'
+			           AND (serials IS NULL OR u.serial = ANY (serials))
+			         ORDER BY u.received_at, u.serial LIMIT l.qty FOR UPDATE) u;
+			IF coalesce(pg_catalog.cardinality(picked), 0) < l.qty THEN
+				RAISE EXCEPTION 'not enough serialized units of part "%" in stock at service center %', l.sku, l.service_center_id
+					USING ERRCODE = '23514',
+					      DETAIL = pg_catalog.format('%s units needed, %s found.', l.qty, coalesce(pg_catalog.cardinality(picked), 0));
+			END IF;
+			UPDATE repairsys.part_unit u
+			   SET state = 'installed', ticket_id = t.id, asset_id = t.asset_id, service_center_id = NULL, installed_at = pg_catalog.now()
+			 WHERE u.sku = l.sku AND u.serial = ANY (picked);
+		END IF;
+		-- the reservation ends first, then the issue takes the units out
+		UPDATE repairsys.ticket_part x SET state = 'used', used_at = pg_catalog.now(), unit_cost = coalesce(x.unit_cost, p.unit_cost)
+		 WHERE x.id = l.id;
+		INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, ticket_id, unit_cost, note)
+		VALUES (l.sku, l.service_center_id, 'issue', -l.qty, t.id, coalesce(l.unit_cost, p.unit_cost),
+		        CASE WHEN picked IS NOT NULL THEN 'serials ' || pg_catalog.array_to_string(picked, ', ') END);
+		issued := issued + l.qty;
+		picked := NULL;
+	END LOOP;
+	RETURN issued;
+END
+$$;
+COMMENT ON FUNCTION repairsys.consume_part(bigint, text, text[]) IS 'Issues a ticket''s reserved parts (all, or those of one sku) from stock; serialized units are recorded as installed on the ticket''s asset; returns the units issued';
+
+CREATE FUNCTION repairsys.return_part(ticket_id bigint, sku text, qty integer, note text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	center bigint;
+	used   integer;
+	id     bigint;
+BEGIN
+	PERFORM repairsys.check_qty(qty);
+	PERFORM repairsys.part_row(sku);
+	SELECT sum(-m.qty) FILTER (WHERE m.kind = 'issue') - coalesce(sum(m.qty) FILTER (WHERE m.kind = 'return'), 0),
+	       max(m.service_center_id)
+	  INTO used, center
+	  FROM repairsys.stock_movement m
+	 WHERE m.ticket_id = return_part.ticket_id AND m.sku = return_part.sku AND m.kind IN ('issue', 'return');
+	IF coalesce(used, 0) < qty THEN
+		RAISE EXCEPTION 'ticket % has only % units of part "%" issued that could be returned', ticket_id, coalesce(used, 0), sku
+			USING ERRCODE = '23514';
+	END IF;
+	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, ticket_id, unit_cost, note)
+	VALUES (sku, center, 'return', qty, ticket_id, (SELECT p.unit_cost FROM repairsys.part p WHERE p.sku = return_part.sku), note)
+	RETURNING stock_movement.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.return_part(bigint, text, integer, text) IS 'Returns issued parts of a ticket to stock (at most what was issued and not yet returned); returns the ledger row id';
+
+CREATE FUNCTION repairsys.transfer_part(sku text, from_center bigint, to_center bigint, qty integer, note text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	p  repairsys.part := repairsys.part_row(sku);
+	s  repairsys.stock;
+	id bigint;
+BEGIN
+	PERFORM repairsys.check_qty(qty);
+	IF from_center IS NULL OR to_center IS NULL OR from_center = to_center THEN
+		RAISE EXCEPTION 'a transfer needs two different service centers' USING ERRCODE = '22023';
+	END IF;
+	IF (SELECT count(*) FROM repairsys.service_center c WHERE c.id IN (from_center, to_center)) <> 2 THEN
+		RAISE EXCEPTION 'service center % or % does not exist', from_center, to_center USING ERRCODE = '22023';
+	END IF;
+	-- both stock rows, in center order
+	PERFORM repairsys.lock_stock(p.sku, LEAST(from_center, to_center));
+	PERFORM repairsys.lock_stock(p.sku, GREATEST(from_center, to_center));
+	s := repairsys.lock_stock(p.sku, from_center);
+	IF s.on_hand - s.reserved < qty THEN
+		RAISE EXCEPTION 'not enough stock of part "%" at service center % to transfer %', p.sku, from_center, qty
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('%s available (%s on hand, %s reserved).', s.on_hand - s.reserved, s.on_hand, s.reserved);
+	END IF;
+	IF p.serialized THEN
+		UPDATE repairsys.part_unit u SET service_center_id = to_center
+		 WHERE (u.sku, u.serial) IN (SELECT x.sku, x.serial FROM repairsys.part_unit x
+		                              WHERE x.sku = p.sku AND x.service_center_id = from_center AND x.state = 'in_stock'
+		                              ORDER BY x.received_at, x.serial LIMIT qty FOR UPDATE);
+	END IF;
+	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, unit_cost, note)
+	VALUES (p.sku, from_center, 'transfer_out', -qty, p.unit_cost, coalesce(note, 'to center ' || to_center));
+	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, unit_cost, note)
+	VALUES (p.sku, to_center, 'transfer_in', qty, p.unit_cost, coalesce(note, 'from center ' || from_center))
+	RETURNING stock_movement.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.transfer_part(text, bigint, bigint, integer, text) IS 'Transfers parts between service centers (调配): a transfer_out and a transfer_in in one transaction; fails with 23514 when not enough is available; returns the transfer_in ledger row id';
+
+CREATE FUNCTION repairsys.adjust_stock(sku text, center bigint, qty integer, note text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN
+	PERFORM repairsys.part_row(sku);
+	IF qty IS NULL OR qty = 0 THEN
+		RAISE EXCEPTION 'an adjustment needs a quantity other than 0' USING ERRCODE = '22023';
+	END IF;
+	IF note IS NULL OR note = '' THEN
+		RAISE EXCEPTION 'an adjustment needs a note saying why' USING ERRCODE = '22023';
+	END IF;
+	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, note)
+	VALUES (sku, center, 'adjust', qty, note)
+	RETURNING stock_movement.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.adjust_stock(text, bigint, integer, text) IS 'Corrects stock after a count (signed quantity, with a note); returns the ledger row id';
+
+-- AFTER UPDATE OF status on ticket: on resolution the ticket's remaining
+-- reservations become issues; on cancellation they are released.
+CREATE FUNCTION repairsys.ticket_parts_on_status_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.status = 'resolved' THEN
+		PERFORM repairsys.consume_part(NEW.id);
+	ELSIF NEW.status = 'cancelled' THEN
+		UPDATE repairsys.ticket_part x SET state = 'released' WHERE x.ticket_id = NEW.id AND x.state = 'reserved';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_parts_on_status_trg() IS 'AFTER UPDATE trigger of ticket: issues the remaining reserved parts when a ticket is resolved, releases them when it is cancelled';
+CREATE TRIGGER ticket_60_parts AFTER UPDATE OF status ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status AND NEW.status IN ('resolved', 'cancelled'))
+	EXECUTE FUNCTION repairsys.ticket_parts_on_status_trg();
+
+------------------------------------------------------------------------------
+-- Forecasts and alerts
+------------------------------------------------------------------------------
+INSERT INTO repairsys.setting (name, value, description, dump) VALUES
+	('forecast_method', 'sba', 'Method of the stock forecast: ses, croston, sba or tsb', false),
+	('forecast_alpha', '0.1', 'Smoothing constant alpha of the stock forecast', false),
+	('forecast_beta', '0.1', 'Smoothing constant beta of the stock forecast (tsb)', false),
+	('forecast_days', '365', 'Days of issue history the stock forecast reads', false);
+
+-- Daily issue quantities of a part at a center over the last days (zeros
+-- filled), oldest first.
+CREATE FUNCTION repairsys.daily_issues(sku text, center bigint, days integer DEFAULT 365)
+RETURNS double precision[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT pg_catalog.array_agg(coalesce(d.qty, 0)::double precision ORDER BY g.day)
+	  FROM pg_catalog.generate_series(CURRENT_DATE - days, CURRENT_DATE - 1, interval '1 day') AS g(day)
+	  LEFT JOIN (SELECT (m.at AT TIME ZONE pg_catalog.current_setting('TimeZone'))::date AS day, sum(-m.qty) AS qty
+	               FROM repairsys.stock_movement m
+	              WHERE m.sku = daily_issues.sku AND m.service_center_id = daily_issues.center AND m.kind = 'issue'
+	                AND m.at >= CURRENT_DATE - days AND m.at < CURRENT_DATE
+	              GROUP BY 1) d ON d.day = g.day::date;
+END;
+COMMENT ON FUNCTION repairsys.daily_issues(text, bigint, integer) IS 'Units issued per day of a part at a center over the last days (today excluded, zeros filled), oldest first';
+
+CREATE VIEW repairsys.stock_forecast AS
+SELECT s.sku,
+       s.service_center_id,
+       s.on_hand,
+       s.reserved,
+       s.on_hand - s.reserved AS available,
+       p.min_stock,
+       f.daily_rate,
+       p.lead_time_days,
+       f.daily_rate * p.lead_time_days AS lead_time_demand,
+       f.sigma * repairsys.normal_quantile(p.service_level::double precision) * pg_catalog.sqrt(p.lead_time_days::double precision) AS safety_stock,
+       f.daily_rate * p.lead_time_days
+         + f.sigma * repairsys.normal_quantile(p.service_level::double precision) * pg_catalog.sqrt(p.lead_time_days::double precision) AS reorder_point,
+       CASE WHEN f.daily_rate > 0 THEN (s.on_hand - s.reserved) / f.daily_rate END AS days_of_cover,
+       CASE WHEN f.daily_rate > 0 THEN CURRENT_DATE + pg_catalog.floor(greatest(s.on_hand - s.reserved, 0) / f.daily_rate)::integer END AS projected_stockout,
+       CASE WHEN s.on_hand - s.reserved <= f.daily_rate * p.lead_time_days
+                 + f.sigma * repairsys.normal_quantile(p.service_level::double precision) * pg_catalog.sqrt(p.lead_time_days::double precision)
+                 OR s.on_hand - s.reserved < p.min_stock
+            THEN greatest(pg_catalog.ceil(greatest(2 * f.daily_rate * p.lead_time_days
+                     + f.sigma * repairsys.normal_quantile(p.service_level::double precision) * pg_catalog.sqrt(p.lead_time_days::double precision),
+                     p.min_stock::double precision) - (s.on_hand - s.reserved)), 0)::integer
+            ELSE 0 END AS suggested_order_qty,
+       CASE WHEN s.on_hand - s.reserved <= 0 THEN 'stockout'
+            WHEN s.on_hand - s.reserved < p.min_stock THEN 'below_min'
+            WHEN f.daily_rate > 0 AND s.on_hand - s.reserved <= f.daily_rate * p.lead_time_days
+                 + f.sigma * repairsys.normal_quantile(p.service_level::double precision) * pg_catalog.sqrt(p.lead_time_days::double precision)
+            THEN 'below_reorder_point'
+            ELSE 'ok' END AS alert
+  FROM repairsys.stock s
+  JOIN repairsys.part p ON p.sku = s.sku
+  CROSS JOIN LATERAL (
+	SELECT repairsys.forecast_demand(x.series, repairsys.setting_value('forecast_method'),
+	                                 repairsys.setting_value('forecast_alpha')::double precision,
+	                                 repairsys.setting_value('forecast_beta')::double precision) AS daily_rate,
+	       (SELECT coalesce(stddev_pop(v), 0) FROM pg_catalog.unnest(x.series) v) AS sigma
+	  FROM (SELECT repairsys.daily_issues(s.sku, s.service_center_id,
+	                                      repairsys.setting_value('forecast_days')::integer) AS series) x
+  ) f;
+COMMENT ON VIEW repairsys.stock_forecast IS 'Per part and center: stock, forecast daily demand, safety stock, reorder point, cover, suggested order and alert (docs/parts.md)';
+COMMENT ON COLUMN repairsys.stock_forecast.sku IS 'Part';
+COMMENT ON COLUMN repairsys.stock_forecast.service_center_id IS 'Service center';
+COMMENT ON COLUMN repairsys.stock_forecast.on_hand IS 'Units in stock';
+COMMENT ON COLUMN repairsys.stock_forecast.reserved IS 'Units reserved for tickets';
+COMMENT ON COLUMN repairsys.stock_forecast.available IS 'on_hand - reserved';
+COMMENT ON COLUMN repairsys.stock_forecast.min_stock IS 'Minimum stock of the part (part.min_stock)';
+COMMENT ON COLUMN repairsys.stock_forecast.daily_rate IS 'Forecast units issued per day (forecast_demand over the daily issues of the last forecast_days days, method forecast_method)';
+COMMENT ON COLUMN repairsys.stock_forecast.lead_time_days IS 'Days from order to receipt';
+COMMENT ON COLUMN repairsys.stock_forecast.lead_time_demand IS 'daily_rate * lead_time_days';
+COMMENT ON COLUMN repairsys.stock_forecast.safety_stock IS 'normal_quantile(service_level) * sigma of daily issues * sqrt(lead_time_days)';
+COMMENT ON COLUMN repairsys.stock_forecast.reorder_point IS 'lead_time_demand + safety_stock: order when available falls to it';
+COMMENT ON COLUMN repairsys.stock_forecast.days_of_cover IS 'available / daily_rate (NULL without demand)';
+COMMENT ON COLUMN repairsys.stock_forecast.projected_stockout IS 'Date the available units run out at the forecast rate (NULL without demand)';
+COMMENT ON COLUMN repairsys.stock_forecast.suggested_order_qty IS 'Units to order now: up to max(reorder_point + lead_time_demand, min_stock) when at or below the reorder point or the minimum, else 0';
+COMMENT ON COLUMN repairsys.stock_forecast.alert IS 'stockout (nothing available), below_min (under part.min_stock), below_reorder_point, or ok';
+
+CREATE VIEW repairsys.low_stock AS
+SELECT s.sku, p.name, s.service_center_id, s.on_hand - s.reserved AS available, p.min_stock,
+       p.min_stock - (s.on_hand - s.reserved) AS missing
+  FROM repairsys.stock s JOIN repairsys.part p ON p.sku = s.sku
+ WHERE s.on_hand - s.reserved < p.min_stock;
+COMMENT ON VIEW repairsys.low_stock IS 'Low-stock alert: parts whose available units at a center are below part.min_stock';
+COMMENT ON COLUMN repairsys.low_stock.sku IS 'Part';
+COMMENT ON COLUMN repairsys.low_stock.name IS 'Part name';
+COMMENT ON COLUMN repairsys.low_stock.service_center_id IS 'Service center';
+COMMENT ON COLUMN repairsys.low_stock.available IS 'on_hand - reserved';
+COMMENT ON COLUMN repairsys.low_stock.min_stock IS 'Minimum stock of the part';
+COMMENT ON COLUMN repairsys.low_stock.missing IS 'Units missing to reach the minimum';
+
+CREATE VIEW repairsys.stock_transfer_suggestion AS
+WITH need AS (
+	SELECT f.sku, f.service_center_id, f.available,
+	       greatest(pg_catalog.ceil(greatest(f.reorder_point, f.min_stock::double precision)), 0)::integer AS target
+	  FROM repairsys.stock_forecast f
+), shortage AS (
+	SELECT sku, service_center_id, available, target - available AS short FROM need WHERE available < target
+), surplus AS (
+	SELECT sku, service_center_id, available, available - target AS spare FROM need WHERE available > target
+)
+SELECT sh.sku,
+       su.service_center_id AS from_center_id,
+       sh.service_center_id AS to_center_id,
+       LEAST(su.spare, sh.short) AS qty,
+       su.available AS from_available,
+       sh.available AS to_available,
+       sh.short AS to_shortage,
+       repairsys.haversine_km(a.lat, a.lon, b.lat, b.lon) AS distance_km
+  FROM shortage sh
+  JOIN surplus su ON su.sku = sh.sku
+  JOIN repairsys.service_center a ON a.id = su.service_center_id
+  JOIN repairsys.service_center b ON b.id = sh.service_center_id;
+COMMENT ON VIEW repairsys.stock_transfer_suggestion IS 'Transfers (调配) that would cover a center''s shortage from another center''s surplus of the same part, nearest first when ordered by distance_km';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.sku IS 'Part';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.from_center_id IS 'Center with units above its own need (max of reorder point and minimum stock)';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.to_center_id IS 'Center short of its need';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.qty IS 'Units to move: the smaller of the surplus and the shortage';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.from_available IS 'Available units at the giving center';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.to_available IS 'Available units at the receiving center';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.to_shortage IS 'Units the receiving center is short of its need';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.distance_km IS 'Great-circle distance between the centers (NULL without coordinates)';
