@@ -91,9 +91,7 @@ forecast_demand(PG_FUNCTION_ARGS)
 	double		alpha = PG_GETARG_FLOAT8(2);
 	double		beta = PG_GETARG_FLOAT8(3);
 	ForecastMethod method = parse_method(mname);
-	Datum	   *elems;
-	bool	   *nulls;
-	double	   *d;
+	const double *d;
 	int			n,
 				i,
 				first = 0;
@@ -105,21 +103,30 @@ forecast_demand(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("demand series must be a one-dimensional array")));
-	deconstruct_array(arr, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
-					  &elems, &nulls, &n);
+	if (ARR_ELEMTYPE(arr) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("demand series must be an array of double precision")));
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 	if (n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("demand series must not be empty")));
-	d = palloc(sizeof(double) * n);
+	if (ARR_HASNULL(arr))
+	{
+		bits8	   *bitmap = ARR_NULLBITMAP(arr);
+
+		for (i = 0; i < n; i++)
+			if (!(bitmap[i / 8] & (1 << (i % 8))))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("demand series must not contain NULL"),
+						 errdetail("Element %d is NULL.", i + 1)));
+	}
+	/* float8 is fixed-length and aligned: without NULLs the data is a C array */
+	d = (const double *) ARR_DATA_PTR(arr);
 	for (i = 0; i < n; i++)
 	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("demand series must not contain NULL"),
-					 errdetail("Element %d is NULL.", i + 1)));
-		d[i] = DatumGetFloat8(elems[i]);
 		if (!(d[i] >= 0) || isinf(d[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -155,7 +162,6 @@ forecast_demand(PG_FUNCTION_ARGS)
 		}
 		result = pr * z;
 	}
-	pfree(d);
 	PG_RETURN_FLOAT8(result);
 }
 

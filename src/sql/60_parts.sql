@@ -491,6 +491,7 @@ SELECT s.sku,
 	       (SELECT coalesce(stddev_pop(v), 0) FROM pg_catalog.unnest(x.series) v) AS sigma
 	  FROM (SELECT repairsys.daily_issues(s.sku, s.service_center_id,
 	                                      repairsys.setting_value('forecast_days')::integer) AS series) x
+	OFFSET 0	-- computed once per row, not once per column that uses it
   ) f;
 COMMENT ON VIEW repairsys.stock_forecast IS 'Per part and center: stock, forecast daily demand, safety stock, reorder point, cover, suggested order and alert (docs/parts.md)';
 COMMENT ON COLUMN repairsys.stock_forecast.sku IS 'Part';
