@@ -100,10 +100,11 @@ UPDATE repairsys.setting SET value = '7 days' WHERE name = 'reopen_window';
 
 -- guard settled: a billable ticket closes only when its invoice is paid
 UPDATE repairsys.ticket SET status = 'closed' WHERE id = :t1;
-INSERT INTO repairsys.invoice (invoice_no, ticket_id, total) VALUES ('LC-1', :t1, 180.00) RETURNING id AS inv \gset
-INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key) VALUES (:inv, 'wechat', 100.00, 'lc-pay-1');
+SELECT repairsys.issue_invoice(:t1) AS inv \gset
+SELECT total FROM repairsys.invoice WHERE id = :inv;
+SELECT repairsys.record_payment(:inv, 'wechat', 100.00, 'lc-pay-1') > 0 AS paid;
 UPDATE repairsys.ticket SET status = 'closed' WHERE id = :t1;
-INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key) VALUES (:inv, 'cash', 80.00, 'lc-pay-2');
+SELECT repairsys.record_payment(:inv, 'cash', total - 100.00, 'lc-pay-2') > 0 AS paid FROM repairsys.invoice WHERE id = :inv;
 UPDATE repairsys.ticket SET status = 'closed' WHERE id = :t1;
 SELECT status, closed_at > resolved_at AS closed_stamped, resolved_at IS NOT NULL AS kept_resolved FROM repairsys.ticket WHERE id = :t1;
 -- terminal: nothing leaves it

@@ -390,10 +390,13 @@ BEGIN
 	IF NEW.service_center_id IS NULL THEN
 		SELECT t.service_center_id INTO NEW.service_center_id FROM repairsys.ticket t WHERE t.id = NEW.ticket_id;
 	END IF;
+	IF NEW.invoice_no IS NULL THEN
+		NEW.invoice_no := 'INV-' || pg_catalog.lpad(NEW.id::text, 8, '0');
+	END IF;
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION repairsys.invoice_center_trg() IS 'BEFORE INSERT trigger of repairsys.invoice: takes the service center from the ticket when not given';
+COMMENT ON FUNCTION repairsys.invoice_center_trg() IS 'BEFORE INSERT trigger of repairsys.invoice: takes the service center from the ticket, and numbers the invoice INV-<8-digit id>, when not given';
 CREATE TRIGGER invoice_10_center BEFORE INSERT ON repairsys.invoice
 	FOR EACH ROW EXECUTE FUNCTION repairsys.invoice_center_trg();
 

@@ -64,22 +64,33 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION repairsys.guard_labor_recorded(repairsys.ticket) IS 'Guard labor_recorded: labor minutes are recorded before resolution';
 
+-- (PL/pgSQL: the bill it reads is defined by the billing piece, later)
 CREATE FUNCTION repairsys.guard_settled(t repairsys.ticket)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = repairsys, pg_catalog, pg_temp
-BEGIN ATOMIC
-	SELECT CASE
-		WHEN NOT repairsys.ticket_is_billable(t) THEN NULL
-		WHEN i.id IS NULL THEN 'no invoice has been issued'
-		WHEN i.total - coalesce((SELECT sum(p.amount) FROM repairsys.payment p WHERE p.invoice_id = i.id), 0) > 0
-		THEN pg_catalog.format('invoice %s has a balance of %s', i.invoice_no,
-		        i.total - coalesce((SELECT sum(p.amount) FROM repairsys.payment p WHERE p.invoice_id = i.id), 0))
-	END
-	  FROM (SELECT 1) AS one
-	  LEFT JOIN repairsys.invoice i ON i.ticket_id = t.id;
-END;
-COMMENT ON FUNCTION repairsys.guard_settled(repairsys.ticket) IS 'Guard settled: the ticket is free of charge, or its invoice is issued and fully paid';
+AS $$
+DECLARE
+	inv   repairsys.invoice;
+	paid  numeric;
+	total numeric;
+BEGIN
+	SELECT * INTO inv FROM repairsys.invoice i WHERE i.ticket_id = t.id;
+	IF NOT FOUND THEN
+		SELECT b.total INTO total FROM repairsys.bill_summary b WHERE b.ticket_id = t.id;
+		IF coalesce(total, 0) = 0 THEN
+			RETURN NULL;		-- free of charge
+		END IF;
+		RETURN pg_catalog.format('no invoice has been issued for a bill of %s', total);
+	END IF;
+	SELECT coalesce(sum(p.amount), 0) INTO paid FROM repairsys.payment p WHERE p.invoice_id = inv.id;
+	IF inv.total > paid THEN
+		RETURN pg_catalog.format('invoice %s has a balance of %s', inv.invoice_no, inv.total - paid);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.guard_settled(repairsys.ticket) IS 'Guard settled: the bill is zero (free of charge), or its invoice is issued and fully paid';
 
 CREATE FUNCTION repairsys.guard_reopen_window(t repairsys.ticket)
 RETURNS text

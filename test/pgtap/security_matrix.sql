@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(598 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(618 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -44,6 +44,7 @@ INSERT INTO matrix VALUES
 	('invoice_line',      'ra',   'ra',  '-',   'r',  'r'),
 	('payment',           'ra',   'ra',  '-',   'ra', 'r'),
 	('installment',       'rawd', 'ra',  '-',   'r',  'r'),
+	('ticket_discount',   'rawd', 'ra',  '-',   'r',  'r'),
 	('feedback',          'rawd', 'r',   'r',   'ra', 'r');
 
 -- Runs a statement as a role; 'ok' or the SQLSTATE it failed with.
@@ -170,7 +171,7 @@ SELECT results_eq($$WITH u AS (UPDATE repairsys.ticket SET estimate_approved_at 
                   'VALUES (0)', 'a customer cannot approve another customer''s estimate');
 SELECT lives_ok($$UPDATE repairsys.ticket SET estimate_approved_at = now() WHERE id = (SELECT ticket_x FROM p)$$, 'a customer approves their own estimate');
 SELECT throws_ok($$UPDATE repairsys.ticket SET estimate_approved_at = NULL WHERE id = (SELECT ticket_x FROM p)$$,
-                 '42501', NULL, 'a customer cannot withdraw an approval');
+                 '23514', NULL, 'a customer cannot withdraw an approval (nobody can)');
 SELECT throws_ok($$UPDATE repairsys.ticket SET labor_minutes = 1 WHERE id = (SELECT ticket_x FROM p)$$,
                  '42501', NULL, 'a customer cannot change anything else on their ticket');
 SELECT throws_ok($$UPDATE repairsys.ticket SET status = 'cancelled' WHERE id = (SELECT ticket_x FROM p)$$,

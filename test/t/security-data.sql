@@ -68,6 +68,7 @@ INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key)
 	UNION ALL SELECT id, 'cash', 30.40, 'pay-2' FROM repairsys.invoice WHERE invoice_no = 'INV-0001';
 SELECT repairsys.set_status(:t1, 'closed');
 INSERT INTO repairsys.feedback (ticket_id, rating, comment) VALUES (:t1, 5, 'fast and clean');
+INSERT INTO repairsys.ticket_discount (ticket_id, description, amount) VALUES (:t1, 'loyal customer', 5.00);
 
 -- ticket 2: in progress with a reserved part and a serialized unit, invoiced in installments
 SELECT repairsys.open_ticket((SELECT id FROM repairsys.customer WHERE name = 'Wang Fang'), 'washer_repair', 'board dead') AS t2 \gset

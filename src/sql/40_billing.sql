@@ -1,0 +1,709 @@
+-- Transparent billing (DESIGN.md section 9, docs/billing.md): estimates the
+-- customer approves, itemized bills whose lines add up, frozen invoices,
+-- idempotent payments, installment plans and an audit.
+--
+-- One function, repairsys.compute_bill(), turns a ticket's price inputs and
+-- recorded work into bill lines; the estimate, the bill views and the invoice
+-- all use it, so they cannot disagree.  Every line carries its own tax,
+-- rounded per line; a bill's total is the sum of its lines' amounts and
+-- taxes, so the lines always add up to it.
+
+------------------------------------------------------------------------------
+-- Coverage
+------------------------------------------------------------------------------
+-- The earlier closed ticket of the same asset and service type that makes
+-- this one a repeat repair (free of labor), or NULL.
+CREATE FUNCTION repairsys.rework_of(t repairsys.ticket)
+RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT p.id
+	  FROM repairsys.ticket p
+	 WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
+	   AND p.id <> t.id AND p.status = 'closed' AND p.closed_at <= t.opened_at
+	   AND p.closed_at >= t.opened_at - repairsys.setting_value('rework_window')::interval
+	 ORDER BY p.closed_at DESC, p.id DESC
+	 LIMIT 1;
+END;
+COMMENT ON FUNCTION repairsys.rework_of(repairsys.ticket) IS 'The earlier closed ticket of the same asset and service type, closed within the rework_window before this one was opened (this one is then free of labor); NULL when none';
+
+------------------------------------------------------------------------------
+-- The bill lines
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.fmt_num(n numeric)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT pg_catalog.trim_scale(n)::text;
+END;
+COMMENT ON FUNCTION repairsys.fmt_num(numeric) IS 'A number for bill descriptions, without trailing zeros';
+
+-- The bill lines of ticket t for the given labor minutes and travel km (NULL:
+-- none recorded).  With for_estimate, reserved parts count as well as used
+-- ones.  Prices come from the ticket's snapshot when the estimate was
+-- approved, else from the price list of now.
+CREATE FUNCTION repairsys.compute_bill(t repairsys.ticket, minutes numeric, km numeric, for_estimate boolean DEFAULT false,
+	OUT line_no integer, OUT kind text, OUT description text, OUT quantity numeric, OUT unit text,
+	OUT unit_price numeric, OUT amount numeric, OUT tax_rate numeric, OUT tax_amount numeric)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	st        repairsys.service_type;
+	labor_fee repairsys.fee_tier;
+	travel_fee repairsys.fee_tier;
+	callout   numeric;
+	factor    numeric;
+	pct       numeric;
+	rate_l    numeric;
+	rate_p    numeric;
+	l         record;
+	n         integer := 0;
+	labor     numeric := 0;
+	cx        numeric := 0;
+	sur       numeric := 0;
+	travel    numeric := 0;
+	subtotal  numeric := 0;
+	warranty  boolean := repairsys.under_warranty(t);
+	rework    bigint := repairsys.rework_of(t);
+	wdate     date;
+	d         numeric;
+BEGIN
+	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
+	labor_fee := coalesce(t.price_labor_fee, st.labor_fee);
+	travel_fee := CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE st.travel_fee END;
+	callout := coalesce(t.price_callout_fee, st.callout_fee, 0);
+	factor := coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1);
+	pct := coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0);
+	rate_l := coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric);
+	rate_p := coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric);
+	SELECT a.warranty_until INTO wdate FROM repairsys.asset a WHERE a.id = t.asset_id;
+
+	-- call-out
+	IF callout > 0 THEN
+		n := n + 1; line_no := n; kind := 'callout'; description := 'Call-out fee';
+		quantity := 1; unit := 'visit'; unit_price := callout; amount := callout;
+		tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+		subtotal := subtotal + amount;
+		RETURN NEXT;
+	END IF;
+
+	-- labor, one line per tier slice of the schedule
+	IF minutes IS NOT NULL THEN
+		FOR l IN SELECT * FROM repairsys.charge_lines(labor_fee, minutes) LOOP
+			n := n + 1; line_no := n; kind := 'labor';
+			description := CASE l.kind
+				WHEN 'base' THEN 'Labor: base fee'
+				WHEN 'tier' THEN pg_catalog.format('Labor: %s min in the tier %s-%s min, at %s per min',
+				                  repairsys.fmt_num(l.quantity), repairsys.fmt_num(l.qty_from),
+				                  coalesce(repairsys.fmt_num(l.qty_to), ''), repairsys.fmt_num(l.rate))
+				WHEN 'minimum' THEN 'Labor: raised to the minimum charge of the schedule'
+				WHEN 'maximum' THEN 'Labor: lowered to the maximum charge of the schedule' END;
+			quantity := l.quantity; unit := CASE WHEN l.kind = 'tier' THEN 'min' END;
+			unit_price := l.rate; amount := l.amount;
+			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+			labor := labor + amount; subtotal := subtotal + amount;
+			RETURN NEXT;
+		END LOOP;
+		IF factor <> 1 AND labor > 0 THEN
+			cx := round(labor * (factor - 1), 2);
+			n := n + 1; line_no := n; kind := 'complexity';
+			description := pg_catalog.format('Complexity level %s: labor x %s', t.complexity, repairsys.fmt_num(factor));
+			quantity := NULL; unit := NULL; unit_price := NULL; amount := cx;
+			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+			subtotal := subtotal + amount;
+			RETURN NEXT;
+		END IF;
+		IF pct > 0 AND labor + cx > 0 THEN
+			sur := round((labor + cx) * pct / 100, 2);
+			n := n + 1; line_no := n; kind := 'surcharge';
+			description := pg_catalog.format('Urgency "%s": %s%% of labor', t.urgency, repairsys.fmt_num(pct));
+			quantity := NULL; unit := NULL; unit_price := NULL; amount := sur;
+			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+			subtotal := subtotal + amount;
+			RETURN NEXT;
+		END IF;
+	END IF;
+
+	-- travel, one line per tier slice
+	IF km IS NOT NULL AND travel_fee IS NOT NULL THEN
+		FOR l IN SELECT * FROM repairsys.charge_lines(travel_fee, km) LOOP
+			n := n + 1; line_no := n; kind := 'travel';
+			description := CASE l.kind
+				WHEN 'base' THEN 'Travel: base fee'
+				WHEN 'tier' THEN pg_catalog.format('Travel: %s km in the tier %s-%s km, at %s per km',
+				                  repairsys.fmt_num(l.quantity), repairsys.fmt_num(l.qty_from),
+				                  coalesce(repairsys.fmt_num(l.qty_to), ''), repairsys.fmt_num(l.rate))
+				WHEN 'minimum' THEN 'Travel: raised to the minimum charge'
+				WHEN 'maximum' THEN 'Travel: lowered to the maximum charge' END;
+			quantity := l.quantity; unit := CASE WHEN l.kind = 'tier' THEN 'km' END;
+			unit_price := l.rate; amount := l.amount;
+			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+			travel := travel + amount; subtotal := subtotal + amount;
+			RETURN NEXT;
+		END LOOP;
+	END IF;
+
+	-- parts, at the price of when they were reserved
+	FOR l IN SELECT tp.sku, p.name, sum(tp.qty) AS qty, tp.unit_price, tp.covered
+	           FROM repairsys.ticket_part tp JOIN repairsys.part p ON p.sku = tp.sku
+	          WHERE tp.ticket_id = t.id AND (tp.state = 'used' OR (for_estimate AND tp.state = 'reserved'))
+	          GROUP BY tp.sku, p.name, tp.unit_price, tp.covered
+	          ORDER BY tp.sku, tp.unit_price
+	LOOP
+		n := n + 1; line_no := n; kind := 'part';
+		description := pg_catalog.format('Part %s (%s)', l.name, l.sku);
+		quantity := l.qty; unit := 'pcs'; unit_price := l.unit_price; amount := l.qty * l.unit_price;
+		tax_rate := rate_p; tax_amount := round(amount * rate_p, 2);
+		subtotal := subtotal + amount;
+		RETURN NEXT;
+		IF l.covered THEN
+			n := n + 1; line_no := n; kind := 'coverage';
+			description := pg_catalog.format('Product warranty covers part %s (%s)', l.name, l.sku);
+			quantity := NULL; unit := NULL; unit_price := NULL; amount := -(l.qty * l.unit_price);
+			tax_rate := rate_p; tax_amount := round(amount * rate_p, 2);
+			subtotal := subtotal + amount;
+			RETURN NEXT;
+		END IF;
+	END LOOP;
+
+	-- coverage of the service: product warranty covers it all, a repeat repair its labor
+	quantity := NULL; unit := NULL; unit_price := NULL;
+	IF warranty THEN
+		FOR l IN SELECT * FROM (VALUES
+				(1, 'Product warranty (until ' || wdate || ') covers labor, complexity and urgency surcharge', labor + cx + sur),
+				(2, 'Product warranty covers the call-out fee', callout),
+				(3, 'Product warranty covers travel', travel)) AS x(o, what, amt)
+			WHERE amt > 0 ORDER BY o
+		LOOP
+			n := n + 1; line_no := n; kind := 'coverage'; description := l.what; amount := -l.amt;
+			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+			subtotal := subtotal + amount;
+			RETURN NEXT;
+		END LOOP;
+	ELSIF rework IS NOT NULL AND labor + cx + sur > 0 THEN
+		n := n + 1; line_no := n; kind := 'coverage';
+		description := pg_catalog.format('Repeat repair within %s of ticket %s: labor is free',
+		                                 repairsys.setting_value('rework_window'), rework);
+		amount := -(labor + cx + sur);
+		tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+		subtotal := subtotal + amount;
+		RETURN NEXT;
+	END IF;
+
+	-- discounts, never below zero
+	FOR l IN SELECT x.description, x.amount FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id ORDER BY x.id LOOP
+		d := LEAST(l.amount, subtotal);
+		CONTINUE WHEN d <= 0;
+		n := n + 1; line_no := n; kind := 'discount'; description := 'Discount: ' || l.description;
+		amount := -d; tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+		subtotal := subtotal - d;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION repairsys.compute_bill(repairsys.ticket, numeric, numeric, boolean) IS 'Bill lines of a ticket for given labor minutes and travel km: call-out, labor tier slices, complexity, urgency surcharge, travel slices, parts, warranty and rework coverage, discounts; each with its tax';
+
+-- The bill of a ticket: its invoice's lines once issued (frozen), else the
+-- lines computed from its recorded work.
+CREATE FUNCTION repairsys.bill_lines(t repairsys.ticket,
+	OUT line_no integer, OUT kind text, OUT description text, OUT quantity numeric, OUT unit text,
+	OUT unit_price numeric, OUT amount numeric, OUT tax_rate numeric, OUT tax_amount numeric)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	inv bigint;
+BEGIN
+	SELECT i.id INTO inv FROM repairsys.invoice i WHERE i.ticket_id = t.id;
+	IF inv IS NOT NULL THEN
+		RETURN QUERY SELECT l.line_no, l.kind, l.description, l.quantity::numeric, l.unit, l.unit_price::numeric,
+		                    l.amount::numeric, l.tax_rate::numeric, l.tax_amount::numeric
+		               FROM repairsys.invoice_line l WHERE l.invoice_id = inv ORDER BY l.line_no;
+	ELSE
+		RETURN QUERY SELECT * FROM repairsys.compute_bill(t, t.labor_minutes, t.travel_km, false);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.bill_lines(repairsys.ticket) IS 'The bill lines of a ticket: its issued invoice''s frozen lines, else computed from its recorded work';
+
+CREATE VIEW repairsys.bill_detail AS
+SELECT t.id AS ticket_id, b.line_no, b.kind, b.description, b.quantity, b.unit, b.unit_price,
+       b.amount, b.tax_rate, b.tax_amount
+  FROM repairsys.ticket t
+ CROSS JOIN LATERAL repairsys.bill_lines(t) b;
+COMMENT ON VIEW repairsys.bill_detail IS 'Itemized bill of every ticket, one row per line; the lines of a ticket sum exactly to bill_summary.total';
+COMMENT ON COLUMN repairsys.bill_detail.ticket_id IS 'Ticket';
+COMMENT ON COLUMN repairsys.bill_detail.line_no IS 'Line number, from 1';
+COMMENT ON COLUMN repairsys.bill_detail.kind IS 'callout, labor, complexity, surcharge, travel, part, coverage or discount';
+COMMENT ON COLUMN repairsys.bill_detail.description IS 'What the line charges for, in words a customer can check';
+COMMENT ON COLUMN repairsys.bill_detail.quantity IS 'Quantity (minutes, km, pieces, visits); NULL for adjustments';
+COMMENT ON COLUMN repairsys.bill_detail.unit IS 'Unit of the quantity: min, km, pcs, visit';
+COMMENT ON COLUMN repairsys.bill_detail.unit_price IS 'Price per unit';
+COMMENT ON COLUMN repairsys.bill_detail.amount IS 'Amount before tax (negative for coverage and discounts)';
+COMMENT ON COLUMN repairsys.bill_detail.tax_rate IS 'Tax rate of the line (fraction)';
+COMMENT ON COLUMN repairsys.bill_detail.tax_amount IS 'Tax of the line, rounded to cents half away from zero';
+
+CREATE VIEW repairsys.bill_summary AS
+SELECT t.id AS ticket_id,
+       coalesce(s.labor, 0) AS labor,
+       coalesce(s.parts, 0) AS parts,
+       coalesce(s.travel, 0) AS travel,
+       coalesce(s.surcharges, 0) AS surcharges,
+       coalesce(s.coverage, 0) AS coverage,
+       coalesce(s.discounts, 0) AS discounts,
+       coalesce(s.subtotal, 0) AS subtotal,
+       coalesce(s.tax, 0) AS tax,
+       coalesce(s.subtotal, 0) + coalesce(s.tax, 0) AS total,
+       coalesce(p.paid, 0) AS paid,
+       coalesce(s.subtotal, 0) + coalesce(s.tax, 0) - coalesce(p.paid, 0) AS balance,
+       coalesce(i.currency, repairsys.setting_value('currency')) AS currency,
+       i.invoice_no,
+       i.issued_at AS invoiced_at
+  FROM repairsys.ticket t
+  LEFT JOIN LATERAL (
+	SELECT sum(b.amount) FILTER (WHERE b.kind IN ('labor', 'complexity')) AS labor,
+	       sum(b.amount) FILTER (WHERE b.kind = 'part') AS parts,
+	       sum(b.amount) FILTER (WHERE b.kind = 'travel') AS travel,
+	       sum(b.amount) FILTER (WHERE b.kind IN ('surcharge', 'callout')) AS surcharges,
+	       sum(b.amount) FILTER (WHERE b.kind = 'coverage') AS coverage,
+	       sum(b.amount) FILTER (WHERE b.kind = 'discount') AS discounts,
+	       sum(b.amount) AS subtotal,
+	       sum(b.tax_amount) AS tax
+	  FROM repairsys.bill_lines(t) b) s ON true
+  LEFT JOIN repairsys.invoice i ON i.ticket_id = t.id
+  LEFT JOIN LATERAL (SELECT sum(x.amount) AS paid FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true;
+COMMENT ON VIEW repairsys.bill_summary IS 'Bill of every ticket in one row: parts of the total, tax, paid and balance';
+COMMENT ON COLUMN repairsys.bill_summary.ticket_id IS 'Ticket';
+COMMENT ON COLUMN repairsys.bill_summary.labor IS 'Labor lines and the complexity adjustment';
+COMMENT ON COLUMN repairsys.bill_summary.parts IS 'Part lines';
+COMMENT ON COLUMN repairsys.bill_summary.travel IS 'Travel lines';
+COMMENT ON COLUMN repairsys.bill_summary.surcharges IS 'Call-out fee and urgency surcharge';
+COMMENT ON COLUMN repairsys.bill_summary.coverage IS 'Warranty and repeat-repair coverage (negative)';
+COMMENT ON COLUMN repairsys.bill_summary.discounts IS 'Discounts (negative)';
+COMMENT ON COLUMN repairsys.bill_summary.subtotal IS 'Sum of the line amounts before tax';
+COMMENT ON COLUMN repairsys.bill_summary.tax IS 'Sum of the line taxes';
+COMMENT ON COLUMN repairsys.bill_summary.total IS 'subtotal + tax: what the customer owes';
+COMMENT ON COLUMN repairsys.bill_summary.paid IS 'Payments recorded against the invoice';
+COMMENT ON COLUMN repairsys.bill_summary.balance IS 'total - paid';
+COMMENT ON COLUMN repairsys.bill_summary.currency IS 'Currency of the amounts';
+COMMENT ON COLUMN repairsys.bill_summary.invoice_no IS 'Number of the issued invoice (NULL: not issued)';
+COMMENT ON COLUMN repairsys.bill_summary.invoiced_at IS 'When the invoice was issued';
+
+------------------------------------------------------------------------------
+-- Estimate and approval
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.ticket_row(ticket_id bigint, lock boolean DEFAULT false)
+RETURNS repairsys.ticket
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t repairsys.ticket;
+BEGIN
+	IF lock THEN
+		SELECT * INTO t FROM repairsys.ticket x WHERE x.id = ticket_row.ticket_id FOR UPDATE;
+	ELSE
+		SELECT * INTO t FROM repairsys.ticket x WHERE x.id = ticket_row.ticket_id;
+	END IF;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', ticket_id USING ERRCODE = '22023';
+	END IF;
+	RETURN t;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_row(bigint, boolean) IS 'The row of a ticket, optionally locked; unknown ticket: 22023';
+
+-- Travel distance of an estimate: what was recorded, else the great circle
+-- from the service center to the repair location.
+CREATE FUNCTION repairsys.estimate_km(t repairsys.ticket)
+RETURNS numeric
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	RETURN coalesce(t.travel_km,
+	                (SELECT round(repairsys.haversine_km(c.lat, c.lon, t.lat, t.lon)::numeric, 1)
+	                   FROM repairsys.service_center c WHERE c.id = t.service_center_id));
+END
+$$;
+COMMENT ON FUNCTION repairsys.estimate_km(repairsys.ticket) IS 'Travel km of an estimate: the recorded km, else the great-circle distance from the service center to the ticket''s location rounded to 0.1 km';
+
+CREATE FUNCTION repairsys.estimate(ticket_id bigint)
+RETURNS TABLE (scenario text, line_no integer, kind text, description text, quantity numeric, unit text,
+               unit_price numeric, amount numeric, tax_rate numeric, tax_amount numeric, scenario_total numeric)
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t  repairsys.ticket;
+	st repairsys.service_type;
+BEGIN
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = estimate.ticket_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', estimate.ticket_id USING ERRCODE = '22023';
+	END IF;
+	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
+	RETURN QUERY
+	SELECT s.scenario, b.line_no, b.kind, b.description, b.quantity, b.unit, b.unit_price, b.amount, b.tax_rate, b.tax_amount,
+	       sum(b.amount + b.tax_amount) OVER (PARTITION BY s.scenario)
+	  FROM (VALUES (1, 'low', coalesce(st.est_minutes_low, st.est_minutes_high, 0)),
+	               (2, 'high', coalesce(st.est_minutes_high, st.est_minutes_low, 0))) AS s(o, scenario, minutes)
+	 CROSS JOIN LATERAL repairsys.compute_bill(t, s.minutes, repairsys.estimate_km(t), true) b
+	 ORDER BY s.o, b.line_no;
+END
+$$;
+COMMENT ON FUNCTION repairsys.estimate(bigint) IS 'Estimate of a ticket before work (预估费用): the lines and total of a low and a high scenario, from the service type''s estimated minutes, complexity, urgency, travel, call-out, reserved parts and warranty';
+
+-- BEFORE UPDATE on ticket: approving the estimate (estimate_approved_at set
+-- for the first time, by approve_estimate() or a plain UPDATE) snapshots every
+-- price input; the snapshot is never changed afterwards.
+CREATE FUNCTION repairsys.ticket_price_snapshot_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	st repairsys.service_type;
+BEGIN
+	IF OLD.estimate_approved_at IS NOT NULL AND NEW.estimate_approved_at IS DISTINCT FROM OLD.estimate_approved_at THEN
+		RAISE EXCEPTION 'the estimate of ticket % was already approved', OLD.id
+			USING ERRCODE = '23514', DETAIL = pg_catalog.format('It was approved at %s; an approval is never changed.', OLD.estimate_approved_at);
+	END IF;
+	IF OLD.estimate_approved_at IS NULL AND NEW.estimate_approved_at IS NOT NULL THEN
+		SELECT * INTO st FROM repairsys.service_type s WHERE s.code = NEW.service_type;
+		NEW.price_labor_fee := st.labor_fee;
+		NEW.price_travel_fee := st.travel_fee;
+		NEW.price_callout_fee := st.callout_fee;
+		NEW.price_complexity_factor := (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = NEW.complexity);
+		NEW.price_surcharge_pct := (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = NEW.urgency);
+		NEW.price_tax_rate_labor := repairsys.setting_value('tax_rate_labor')::numeric;
+		NEW.price_tax_rate_parts := repairsys.setting_value('tax_rate_parts')::numeric;
+		SELECT sum(b.amount + b.tax_amount) INTO NEW.approved_estimate_low
+		  FROM repairsys.compute_bill(NEW, coalesce(st.est_minutes_low, st.est_minutes_high, 0), repairsys.estimate_km(NEW), true) b;
+		SELECT sum(b.amount + b.tax_amount) INTO NEW.approved_estimate_high
+		  FROM repairsys.compute_bill(NEW, coalesce(st.est_minutes_high, st.est_minutes_low, 0), repairsys.estimate_km(NEW), true) b;
+		NEW.approved_estimate_low := coalesce(NEW.approved_estimate_low, 0);
+		NEW.approved_estimate_high := coalesce(NEW.approved_estimate_high, 0);
+	ELSIF (NEW.price_labor_fee, NEW.price_travel_fee, NEW.price_callout_fee, NEW.price_complexity_factor, NEW.price_surcharge_pct,
+	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.approved_estimate_low, NEW.approved_estimate_high)
+	      IS DISTINCT FROM
+	      (OLD.price_labor_fee, OLD.price_travel_fee, OLD.price_callout_fee, OLD.price_complexity_factor, OLD.price_surcharge_pct,
+	       OLD.price_tax_rate_labor, OLD.price_tax_rate_parts, OLD.approved_estimate_low, OLD.approved_estimate_high) THEN
+		RAISE EXCEPTION 'the price snapshot of ticket % is set by repairsys when the estimate is approved', OLD.id
+			USING ERRCODE = '428C9';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE UPDATE trigger of ticket: snapshots the price inputs and the estimate totals when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514)';
+CREATE TRIGGER ticket_15_price_snapshot BEFORE UPDATE ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
+
+CREATE FUNCTION repairsys.approve_estimate(ticket_id bigint, OUT low_total numeric, OUT high_total numeric)
+RETURNS record
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t repairsys.ticket := repairsys.ticket_row(ticket_id, true);
+BEGIN
+	IF t.estimate_approved_at IS NOT NULL THEN
+		RAISE EXCEPTION 'the estimate of ticket % was already approved', t.id
+			USING ERRCODE = '23514', DETAIL = pg_catalog.format('It was approved at %s.', t.estimate_approved_at);
+	END IF;
+	IF (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = t.status) OR t.status = 'resolved' THEN
+		RAISE EXCEPTION 'cannot approve the estimate of ticket % in status "%"', t.id, t.status USING ERRCODE = '23514';
+	END IF;
+	UPDATE repairsys.ticket x SET estimate_approved_at = pg_catalog.now() WHERE x.id = t.id
+	RETURNING x.approved_estimate_low, x.approved_estimate_high INTO low_total, high_total;
+END
+$$;
+COMMENT ON FUNCTION repairsys.approve_estimate(bigint) IS 'Records the customer''s approval of the estimate and snapshots every price input onto the ticket, so later price-list changes never change its bill; returns the approved low and high totals';
+
+------------------------------------------------------------------------------
+-- Invoices, payments, installments
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.issue_invoice(ticket_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t     repairsys.ticket := repairsys.ticket_row(ticket_id, true);
+	inv   repairsys.invoice;
+BEGIN
+	SELECT * INTO inv FROM repairsys.invoice i WHERE i.ticket_id = t.id;
+	IF FOUND THEN
+		RAISE EXCEPTION 'ticket % already has invoice %', t.id, inv.invoice_no
+			USING ERRCODE = '23514', DETAIL = 'An issued invoice never changes; issue a credit note outside repairsys to correct it.';
+	END IF;
+	IF t.status <> 'resolved' THEN
+		RAISE EXCEPTION 'cannot invoice ticket % in status "%"', t.id, t.status
+			USING ERRCODE = '23514', DETAIL = 'A ticket is invoiced once it is resolved.';
+	END IF;
+	-- the lines computed once; the invoice and its lines written together
+	WITH lines AS (
+		SELECT * FROM repairsys.compute_bill(t, t.labor_minutes, t.travel_km, false)
+	), head AS (
+		INSERT INTO repairsys.invoice (ticket_id, total, currency)
+		SELECT t.id, coalesce((SELECT sum(l.amount + l.tax_amount) FROM lines l), 0), repairsys.setting_value('currency')
+		RETURNING *
+	), body AS (
+		INSERT INTO repairsys.invoice_line (invoice_id, line_no, kind, description, quantity, unit, unit_price, amount, tax_rate, tax_amount)
+		SELECT h.id, l.line_no, l.kind, l.description, l.quantity, l.unit, l.unit_price, l.amount, l.tax_rate, l.tax_amount
+		  FROM lines l CROSS JOIN head h
+	)
+	SELECT * INTO inv FROM head;
+	RETURN inv.id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.issue_invoice(bigint) IS 'Freezes the bill of a resolved ticket into invoice and invoice_line (numbered INV-<8-digit invoice id>); one invoice per ticket; returns the invoice id';
+
+CREATE FUNCTION repairsys.record_payment(invoice_id bigint, method text, amount numeric, idempotency_key text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	inv  repairsys.invoice;
+	prev repairsys.payment;
+	paid numeric;
+	id   bigint;
+BEGIN
+	IF method IS NULL OR method NOT IN ('wechat', 'alipay', 'card', 'bank_transfer', 'cash') THEN
+		RAISE EXCEPTION 'invalid payment method "%"', method
+			USING ERRCODE = '22023', HINT = 'The methods are wechat, alipay, card, bank_transfer and cash.';
+	END IF;
+	IF amount IS NULL OR amount <= 0 OR amount <> round(amount, 2) THEN
+		RAISE EXCEPTION 'payment amount must be positive with at most 2 decimals' USING ERRCODE = '22023';
+	END IF;
+	IF idempotency_key IS NULL OR idempotency_key = '' THEN
+		RAISE EXCEPTION 'a payment needs an idempotency key' USING ERRCODE = '22023';
+	END IF;
+	-- payments of one invoice are serialized by a lock on the invoice (an
+	-- advisory lock: the append-only invoice row cannot be locked FOR UPDATE)
+	PERFORM pg_catalog.pg_advisory_xact_lock(1381186899, pg_catalog.hashint8(record_payment.invoice_id));
+	SELECT * INTO inv FROM repairsys.invoice i WHERE i.id = record_payment.invoice_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % does not exist', record_payment.invoice_id USING ERRCODE = '22023';
+	END IF;
+	-- a retry: the same key returns the payment it recorded
+	SELECT * INTO prev FROM repairsys.payment p WHERE p.idempotency_key = record_payment.idempotency_key;
+	IF FOUND THEN
+		IF prev.invoice_id = inv.id AND prev.method = record_payment.method AND prev.amount = record_payment.amount THEN
+			RETURN prev.id;
+		END IF;
+		RAISE EXCEPTION 'idempotency key "%" was already used for another payment', idempotency_key
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Payment %s: invoice %s, %s %s.', prev.id, prev.invoice_id, prev.amount, prev.method);
+	END IF;
+	SELECT coalesce(sum(p.amount), 0) INTO paid FROM repairsys.payment p WHERE p.invoice_id = inv.id;
+	IF paid + amount > inv.total THEN
+		RAISE EXCEPTION 'payment of % would exceed the balance of invoice %', amount, inv.invoice_no
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Total %s, paid %s, balance %s.', inv.total, paid, inv.total - paid);
+	END IF;
+	BEGIN
+		INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key)
+		VALUES (inv.id, method, amount, idempotency_key)
+		RETURNING payment.id INTO id;
+	EXCEPTION WHEN unique_violation THEN
+		-- the same key committed meanwhile for another invoice's payment
+		RAISE EXCEPTION 'idempotency key "%" was already used for another payment', idempotency_key USING ERRCODE = '23514';
+	END;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.record_payment(bigint, text, numeric, text) IS 'Records a payment (wechat, alipay, card, bank_transfer, cash) idempotently on its key: a retry returns the first payment''s id; refuses overpayment (23514); returns the payment id';
+
+CREATE FUNCTION repairsys.plan_installments(invoice_id bigint, n integer, first_due date, every interval DEFAULT interval '1 month')
+RETURNS SETOF repairsys.installment
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	inv     repairsys.invoice;
+	balance numeric;
+	cents   bigint;
+	each    bigint;
+BEGIN
+	IF n IS NULL OR n < 1 OR n > 120 THEN
+		RAISE EXCEPTION 'number of installments must be between 1 and 120' USING ERRCODE = '22023';
+	END IF;
+	IF first_due IS NULL OR every IS NULL OR every <= interval '0' THEN
+		RAISE EXCEPTION 'installments need a first due date and a positive interval' USING ERRCODE = '22023';
+	END IF;
+	PERFORM pg_catalog.pg_advisory_xact_lock(1381186899, pg_catalog.hashint8(plan_installments.invoice_id));
+	SELECT * INTO inv FROM repairsys.invoice i WHERE i.id = plan_installments.invoice_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % does not exist', plan_installments.invoice_id USING ERRCODE = '22023';
+	END IF;
+	balance := inv.total - (SELECT coalesce(sum(p.amount), 0) FROM repairsys.payment p WHERE p.invoice_id = inv.id);
+	cents := (balance * 100)::bigint;
+	IF cents < n THEN
+		RAISE EXCEPTION 'a balance of % cannot be split into % installments', balance, n USING ERRCODE = '23514';
+	END IF;
+	IF EXISTS (SELECT 1 FROM repairsys.installment x WHERE x.invoice_id = inv.id) THEN
+		RAISE EXCEPTION 'invoice % already has an installment plan', inv.invoice_no USING ERRCODE = '23514';
+	END IF;
+	each := cents / n;	-- the cents left over go to the first installment
+	RETURN QUERY
+	INSERT INTO repairsys.installment (invoice_id, seq, due_on, amount)
+	SELECT inv.id, k, (first_due + (k - 1) * every)::date,
+	       (CASE WHEN k = 1 THEN each + cents - each * n ELSE each END)::numeric / 100
+	  FROM pg_catalog.generate_series(1, n) AS k
+	RETURNING *;
+END
+$$;
+COMMENT ON FUNCTION repairsys.plan_installments(bigint, integer, date, interval) IS 'Splits the balance of an invoice into n installments that sum exactly to it (the leftover cents go to the first); one plan per invoice';
+
+------------------------------------------------------------------------------
+-- Audit
+------------------------------------------------------------------------------
+CREATE VIEW repairsys.billing_audit AS
+SELECT i.ticket_id, 'invoice total differs from its lines' AS problem,
+       pg_catalog.format('Invoice %s: total %s, lines %s.', i.invoice_no, i.total, coalesce(l.s, 0)) AS detail
+  FROM repairsys.invoice i
+  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+ WHERE i.total <> coalesce(l.s, 0)
+UNION ALL
+SELECT t.id, 'bill changed after approval',
+       CASE WHEN t.price_labor_fee IS NULL
+            THEN 'The estimate is marked approved but no prices were snapshotted (approved without repairsys.approve_estimate).'
+            ELSE pg_catalog.format('Invoice %s: total %s, but the approved prices and the recorded work give %s.',
+                                   i.invoice_no, i.total, c.total) END
+  FROM repairsys.ticket t
+  LEFT JOIN repairsys.invoice i ON i.ticket_id = t.id
+  LEFT JOIN LATERAL (SELECT sum(b.amount + b.tax_amount) AS total
+                       FROM repairsys.compute_bill(t, t.labor_minutes, t.travel_km, false) b
+                      WHERE i.id IS NOT NULL AND t.price_labor_fee IS NOT NULL) c ON true
+ WHERE t.estimate_approved_at IS NOT NULL
+   AND (t.price_labor_fee IS NULL OR (i.id IS NOT NULL AND i.total <> coalesce(c.total, 0)))
+UNION ALL
+SELECT i.ticket_id, 'payments exceed the invoice total',
+       pg_catalog.format('Invoice %s: total %s, paid %s.', i.invoice_no, i.total, p.s)
+  FROM repairsys.invoice i
+  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+ WHERE p.s > i.total
+UNION ALL
+SELECT t.id, 'closed with a balance',
+       pg_catalog.format('Total %s, paid %s.', b.total, b.paid)
+  FROM repairsys.ticket t
+  JOIN repairsys.bill_summary b ON b.ticket_id = t.id
+ WHERE t.status = 'closed' AND b.balance > 0
+UNION ALL
+SELECT tp.ticket_id, 'parts used but neither billed nor covered',
+       pg_catalog.format('%s x %s used at a unit price of %s%s.', tp.qty, tp.sku, tp.unit_price,
+                         CASE WHEN i.id IS NOT NULL THEN ', missing from invoice ' || i.invoice_no ELSE '' END)
+  FROM repairsys.ticket_part tp
+  LEFT JOIN repairsys.invoice i ON i.ticket_id = tp.ticket_id
+ WHERE tp.state = 'used' AND NOT tp.covered
+   AND (tp.unit_price = 0
+        OR (i.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM repairsys.invoice_line l
+                                              WHERE l.invoice_id = i.id AND l.kind = 'part' AND l.description LIKE '%(' || tp.sku || ')')))
+UNION ALL
+SELECT t.id, 'labor billed without work recorded',
+       pg_catalog.format('Labor lines of %s, but the ticket records %s minutes.', l.s, coalesce(t.labor_minutes, 0))
+  FROM repairsys.ticket t
+  JOIN repairsys.invoice i ON i.ticket_id = t.id
+  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id AND x.kind = 'labor') l ON true
+ WHERE l.s > 0 AND coalesce(t.labor_minutes, 0) = 0;
+COMMENT ON VIEW repairsys.billing_audit IS 'One row per billing problem found; empty on a healthy database';
+COMMENT ON COLUMN repairsys.billing_audit.ticket_id IS 'Ticket concerned';
+COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded';
+COMMENT ON COLUMN repairsys.billing_audit.detail IS 'The figures behind the finding';
+
+------------------------------------------------------------------------------
+-- The customer's bill as a page
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.html_escape(s text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT replace(replace(replace(replace(replace(coalesce(s, ''), '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;');
+END;
+COMMENT ON FUNCTION repairsys.html_escape(text) IS 'Text escaped for HTML';
+
+CREATE FUNCTION repairsys.bill_html(ticket_id bigint)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t    repairsys.ticket;
+	c    repairsys.customer;
+	s    repairsys.bill_summary;
+	st   repairsys.service_type;
+	html text;
+	rows text;
+	pays text;
+	est  text;
+BEGIN
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = bill_html.ticket_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', bill_html.ticket_id USING ERRCODE = '22023';
+	END IF;
+	SELECT * INTO c FROM repairsys.customer x WHERE x.id = t.customer_id;
+	SELECT * INTO st FROM repairsys.service_type x WHERE x.code = t.service_type;
+	SELECT * INTO s FROM repairsys.bill_summary x WHERE x.ticket_id = t.id;
+	SELECT string_agg(format('<tr class="%s"><td>%s</td><td>%s</td><td class="n">%s</td><td>%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s%%</td><td class="n">%s</td></tr>',
+	                         html_escape(b.kind), b.line_no, html_escape(b.description), coalesce(fmt_num(b.quantity), ''),
+	                         html_escape(b.unit), coalesce(fmt_num(b.unit_price), ''), b.amount,
+	                         fmt_num(b.tax_rate * 100), b.tax_amount), E'\n' ORDER BY b.line_no)
+	  INTO rows FROM repairsys.bill_lines(t) b;
+	SELECT string_agg(format('<tr><td>%s</td><td>%s</td><td class="n">%s</td></tr>',
+	                         to_char(p.paid_at, 'YYYY-MM-DD HH24:MI'), html_escape(p.method), p.amount), E'\n' ORDER BY p.paid_at, p.id)
+	  INTO pays FROM repairsys.payment p JOIN repairsys.invoice i ON i.id = p.invoice_id WHERE i.ticket_id = t.id;
+	est := CASE WHEN t.estimate_approved_at IS NULL THEN '<p>No estimate was approved (warranty work needs none).</p>'
+	            ELSE format('<p>Estimate approved on %s: between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
+	                        to_char(t.estimate_approved_at, 'YYYY-MM-DD HH24:MI'), t.approved_estimate_low,
+	                        t.approved_estimate_high, html_escape(s.currency)) END;
+	html := format($html$<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Bill for ticket %s</title>
+<style>
+body { font-family: sans-serif; margin: 2em; color: #222; background: #fff; }
+h1 { font-size: 1.5em; border-bottom: 3px solid #1565c0; padding-bottom: .3em; }
+table { border-collapse: collapse; width: 100%%; margin: 1em 0; }
+th, td { border: 1px solid #bbb; padding: .35em .6em; text-align: left; }
+th { background: #e3f2fd; }
+td.n { text-align: right; white-space: nowrap; }
+tr.coverage td, tr.discount td { color: #2e7d32; }
+.total { font-size: 1.3em; font-weight: bold; }
+.balance { font-size: 1.2em; color: #b71c1c; }
+</style></head><body>
+<h1>Bill for ticket %s</h1>
+<p>Customer: %s. Service: %s. Status: %s. %s</p>
+%s
+<h2>Lines</h2>
+<table><thead><tr><th>#</th><th>What</th><th>Quantity</th><th>Unit</th><th>Unit price</th><th>Amount</th><th>Tax rate</th><th>Tax</th></tr></thead>
+<tbody>
+%s
+</tbody></table>
+<table>
+<tr><td>Labor</td><td class="n">%s</td></tr><tr><td>Parts</td><td class="n">%s</td></tr>
+<tr><td>Travel</td><td class="n">%s</td></tr><tr><td>Call-out and surcharges</td><td class="n">%s</td></tr>
+<tr><td>Warranty and repeat-repair coverage</td><td class="n">%s</td></tr><tr><td>Discounts</td><td class="n">%s</td></tr>
+<tr><td>Subtotal</td><td class="n">%s</td></tr><tr><td>Tax</td><td class="n">%s</td></tr>
+<tr class="total"><td>Total</td><td class="n" id="total">%s %s</td></tr>
+</table>
+<h2>Payments</h2>
+<table><thead><tr><th>When</th><th>Method</th><th>Amount</th></tr></thead><tbody>
+%s
+</tbody></table>
+<p class="balance">Balance due: %s %s</p>
+</body></html>
+$html$,
+		t.id, t.id, html_escape(c.name), html_escape(st.name), html_escape(t.status),
+		CASE WHEN s.invoice_no IS NOT NULL THEN 'Invoice ' || html_escape(s.invoice_no) || '.' ELSE 'Not invoiced yet.' END,
+		est, coalesce(rows, '<tr><td colspan="8">No charge so far.</td></tr>'),
+		s.labor, s.parts, s.travel, s.surcharges, s.coverage, s.discounts, s.subtotal, s.tax,
+		s.total, html_escape(s.currency),
+		coalesce(pays, '<tr><td colspan="3">None yet.</td></tr>'), s.balance, html_escape(s.currency));
+	RETURN html;
+END
+$$;
+COMMENT ON FUNCTION repairsys.bill_html(bigint) IS 'The bill of a ticket as a complete, self-contained HTML page for the customer: approved estimate, every line with its explanation, taxes, payments and balance';
