@@ -265,17 +265,17 @@ COMMENT ON COLUMN repairsys.bill_detail.tax_amount IS 'Tax of the line, rounded 
 
 CREATE VIEW repairsys.bill_summary AS
 SELECT t.id AS ticket_id,
-       coalesce(s.labor, 0) AS labor,
-       coalesce(s.parts, 0) AS parts,
-       coalesce(s.travel, 0) AS travel,
-       coalesce(s.surcharges, 0) AS surcharges,
-       coalesce(s.coverage, 0) AS coverage,
-       coalesce(s.discounts, 0) AS discounts,
-       coalesce(s.subtotal, 0) AS subtotal,
-       coalesce(s.tax, 0) AS tax,
-       coalesce(s.subtotal, 0) + coalesce(s.tax, 0) AS total,
-       coalesce(p.paid, 0) AS paid,
-       coalesce(s.subtotal, 0) + coalesce(s.tax, 0) - coalesce(p.paid, 0) AS balance,
+       coalesce(s.labor, 0.00) AS labor,
+       coalesce(s.parts, 0.00) AS parts,
+       coalesce(s.travel, 0.00) AS travel,
+       coalesce(s.surcharges, 0.00) AS surcharges,
+       coalesce(s.coverage, 0.00) AS coverage,
+       coalesce(s.discounts, 0.00) AS discounts,
+       coalesce(s.subtotal, 0.00) AS subtotal,
+       coalesce(s.tax, 0.00) AS tax,
+       coalesce(s.subtotal, 0.00) + coalesce(s.tax, 0.00) AS total,
+       coalesce(p.paid, 0.00) AS paid,
+       coalesce(s.subtotal, 0.00) + coalesce(s.tax, 0.00) - coalesce(p.paid, 0.00) AS balance,
        coalesce(i.currency, repairsys.setting_value('currency')) AS currency,
        i.invoice_no,
        i.issued_at AS invoiced_at
@@ -668,7 +668,7 @@ BEGIN
 	SELECT * INTO s FROM repairsys.bill_summary x WHERE x.ticket_id = t.id;
 	SELECT string_agg(format('<tr class="%s"><td>%s</td><td>%s</td><td class="n">%s</td><td>%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s%%</td><td class="n">%s</td></tr>',
 	                         html_escape(b.kind), b.line_no, html_escape(b.description), coalesce(fmt_num(b.quantity), ''),
-	                         html_escape(b.unit), coalesce(fmt_num(b.unit_price), ''), b.amount,
+	                         html_escape(b.unit), coalesce(fmt_price(b.unit_price), ''), b.amount,
 	                         fmt_num(b.tax_rate * 100), b.tax_amount), E'\n' ORDER BY b.line_no)
 	  INTO rows FROM repairsys.bill_lines(t) b;
 	SELECT string_agg(format('<tr><td>%s</td><td>%s</td><td class="n">%s</td></tr>',
