@@ -82,6 +82,13 @@ DECLARE
 	rework    bigint := repairsys.rework_of(t);
 	wdate     date;
 	d         numeric;
+	-- what is left to discount per tax rate: amounts and their taxes
+	left_l    numeric := 0;
+	left_tl   numeric := 0;
+	left_p    numeric := 0;
+	left_tp   numeric := 0;
+	piece     numeric;
+	share     record;
 BEGIN
 	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
 	labor_fee := coalesce(t.price_labor_fee, st.labor_fee);
@@ -172,6 +179,9 @@ BEGIN
 		quantity := l.qty; unit := 'pcs'; unit_price := l.unit_price; amount := l.qty * l.unit_price;
 		tax_rate := rate_p; tax_amount := round(amount * rate_p, 2);
 		subtotal := subtotal + amount;
+		IF NOT l.covered THEN
+			left_p := left_p + amount; left_tp := left_tp + tax_amount;
+		END IF;
 		RETURN NEXT;
 		IF l.covered THEN
 			n := n + 1; line_no := n; kind := 'coverage';
@@ -209,14 +219,37 @@ BEGIN
 		RETURN NEXT;
 	END IF;
 
-	-- discounts, never below zero
+	-- discounts, never below zero: a discount takes from the amounts taxed at
+	-- the labor rate first, then from the parts; each share is its own line
+	-- at its own rate, and the tax it takes off never exceeds the tax left on
+	-- that share (so a full waiver nets to exactly 0.00, never below)
+	left_l := labor + cx + sur + callout + travel; left_tl := tx_labor + tx_call + tx_travel;
+	IF warranty THEN
+		left_l := 0; left_tl := 0;
+	ELSIF rework IS NOT NULL THEN
+		left_l := left_l - (labor + cx + sur); left_tl := left_tl - tx_labor;
+	END IF;
 	FOR l IN SELECT x.description, x.amount FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id ORDER BY x.id LOOP
-		d := LEAST(l.amount, subtotal);
-		CONTINUE WHEN d <= 0;
-		n := n + 1; line_no := n; kind := 'discount'; description := 'Discount: ' || l.description;
-		amount := -d; tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-		subtotal := subtotal - d;
-		RETURN NEXT;
+		d := l.amount;
+		FOR share IN SELECT * FROM (VALUES (1, rate_l), (2, rate_p)) AS v(o, rate) ORDER BY o LOOP
+			piece := LEAST(d, CASE share.o WHEN 1 THEN left_l ELSE left_p END);
+			CONTINUE WHEN piece <= 0;
+			n := n + 1; line_no := n; kind := 'discount';
+			description := 'Discount: ' || l.description || CASE WHEN share.o = 2 THEN ' (on parts)' ELSE '' END;
+			quantity := NULL; unit := NULL; unit_price := NULL;
+			amount := -piece; tax_rate := share.rate;
+			IF share.o = 1 THEN
+				tax_amount := -LEAST(round(piece * rate_l, 2), left_tl);
+				left_l := left_l - piece; left_tl := left_tl + tax_amount;
+				IF left_l = 0 THEN tax_amount := tax_amount - left_tl; left_tl := 0; END IF;
+			ELSE
+				tax_amount := -LEAST(round(piece * rate_p, 2), left_tp);
+				left_p := left_p - piece; left_tp := left_tp + tax_amount;
+				IF left_p = 0 THEN tax_amount := tax_amount - left_tp; left_tp := 0; END IF;
+			END IF;
+			d := d - piece;
+			RETURN NEXT;
+		END LOOP;
 	END LOOP;
 END
 $$;
