@@ -104,6 +104,9 @@ SELECT total FROM bill_summary WHERE ticket_id = :d2;
 UPDATE setting SET value = '1 microsecond' WHERE name = 'rework_window';
 SELECT pg_temp.open('bt-rework') AS e \gset
 SELECT rework_of(t) IS NULL AS not_rework FROM ticket t WHERE id = :e;
+-- but D2 was approved under the 30-day window: its snapshot keeps it a repeat repair (53.00)
+SELECT price_rework_window, rework_of(t) = :d1 AS still_rework FROM ticket t WHERE id = :d2;
+SELECT total FROM bill_summary WHERE ticket_id = :d2;
 UPDATE setting SET value = '30 days' WHERE name = 'rework_window';
 
 -- F. discounts: a line of their own, never taking the bill below zero

@@ -22,11 +22,11 @@ BEGIN ATOMIC
 	  FROM repairsys.ticket p
 	 WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
 	   AND p.id <> t.id AND p.status = 'closed' AND p.closed_at <= t.opened_at
-	   AND p.closed_at >= t.opened_at - repairsys.setting_value('rework_window')::interval
+	   AND p.closed_at >= t.opened_at - coalesce(t.price_rework_window, repairsys.setting_value('rework_window'))::interval
 	 ORDER BY p.closed_at DESC, p.id DESC
 	 LIMIT 1;
 END;
-COMMENT ON FUNCTION repairsys.rework_of(repairsys.ticket) IS 'The earlier closed ticket of the same asset and service type, closed within the rework_window before this one was opened (this one is then free of labor); NULL when none';
+COMMENT ON FUNCTION repairsys.rework_of(repairsys.ticket) IS 'The earlier closed ticket of the same asset and service type, closed within the rework window (the ticket''s snapshot, else the rework_window setting) before this one was opened (this one is then free of labor); NULL when none';
 
 ------------------------------------------------------------------------------
 -- The bill lines
@@ -212,7 +212,7 @@ BEGIN
 	ELSIF rework IS NOT NULL AND labor + cx + sur > 0 THEN
 		n := n + 1; line_no := n; kind := 'coverage';
 		description := pg_catalog.format('Repeat repair within %s of ticket %s: labor is free',
-		                                 repairsys.setting_value('rework_window'), rework);
+		                                 coalesce(t.price_rework_window, repairsys.setting_value('rework_window')), rework);
 		amount := -(labor + cx + sur);
 		tax_rate := rate_l; tax_amount := -tx_labor;
 		subtotal := subtotal + amount;
@@ -431,6 +431,7 @@ BEGIN
 		NEW.price_surcharge_pct := (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = NEW.urgency);
 		NEW.price_tax_rate_labor := repairsys.setting_value('tax_rate_labor')::numeric;
 		NEW.price_tax_rate_parts := repairsys.setting_value('tax_rate_parts')::numeric;
+		NEW.price_rework_window := repairsys.setting_value('rework_window');
 		SELECT sum(b.amount + b.tax_amount) INTO NEW.approved_estimate_low
 		  FROM repairsys.compute_bill(NEW, coalesce(st.est_minutes_low, st.est_minutes_high, 0), repairsys.estimate_km(NEW), true) b;
 		SELECT sum(b.amount + b.tax_amount) INTO NEW.approved_estimate_high
@@ -438,10 +439,10 @@ BEGIN
 		NEW.approved_estimate_low := coalesce(NEW.approved_estimate_low, 0);
 		NEW.approved_estimate_high := coalesce(NEW.approved_estimate_high, 0);
 	ELSIF (NEW.price_labor_fee, NEW.price_travel_fee, NEW.price_callout_fee, NEW.price_complexity_factor, NEW.price_surcharge_pct,
-	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.approved_estimate_low, NEW.approved_estimate_high)
+	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.price_rework_window, NEW.approved_estimate_low, NEW.approved_estimate_high)
 	      IS DISTINCT FROM
 	      (OLD.price_labor_fee, OLD.price_travel_fee, OLD.price_callout_fee, OLD.price_complexity_factor, OLD.price_surcharge_pct,
-	       OLD.price_tax_rate_labor, OLD.price_tax_rate_parts, OLD.approved_estimate_low, OLD.approved_estimate_high) THEN
+	       OLD.price_tax_rate_labor, OLD.price_tax_rate_parts, OLD.price_rework_window, OLD.approved_estimate_low, OLD.approved_estimate_high) THEN
 		RAISE EXCEPTION 'the price snapshot of ticket % is set by repairsys when the estimate is approved', OLD.id
 			USING ERRCODE = '428C9';
 	END IF;
