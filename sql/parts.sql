@@ -24,7 +24,7 @@ SELECT east, west FROM ids \gset
 SELECT receive_part('PT-CAP', :east, 30, 11.50) > 0 AS received;
 SELECT receive_part('PT-FAN', :east, 3) > 0 AS received;
 SELECT receive_part('PT-CAP', :west, 50) > 0 AS received;
-SELECT sku, service_center_id = :east AS east, on_hand, reserved FROM stock ORDER BY sku, service_center_id;
+SELECT sku, service_center_id = :east AS east, on_hand, reserved FROM stock WHERE sku LIKE 'PT-%' ORDER BY sku, service_center_id;
 SELECT kind, qty, unit_cost FROM stock_movement WHERE sku = 'PT-CAP' ORDER BY id;
 -- bad receipts
 SELECT receive_part('NO-SUCH', :east, 1);
@@ -40,7 +40,7 @@ SELECT open_ticket(cust, 'pt_fix', 'cap blown', asset_id => (SELECT id FROM asse
 SELECT open_ticket(cust, 'pt_fix', 'board dead', asset_id => (SELECT id FROM asset WHERE serial_no = 'pt-1')) AS t2 FROM ids \gset
 SELECT reserve_part(:t1, 'PT-CAP', 4) > 0 AS reserved;
 SELECT reserve_part(:t2, 'PT-PCB', 1) > 0 AS reserved;
-SELECT ticket_id = :t1 AS t1, sku, qty, state, unit_price, covered FROM ticket_part ORDER BY id;
+SELECT ticket_id = :t1 AS t1, sku, qty, state, unit_price, covered FROM ticket_part WHERE sku LIKE 'PT-%' ORDER BY id;
 SELECT sku, on_hand, reserved, on_hand - reserved AS available FROM stock WHERE service_center_id = :east ORDER BY sku;
 -- a reservation that does not fit fails and changes nothing
 SELECT reserve_part(:t1, 'PT-FAN', 4);
@@ -63,10 +63,10 @@ UPDATE ticket SET status = 'assigned', technician_id = (SELECT tech FROM ids) WH
 UPDATE ticket SET estimate_approved_at = now() WHERE id = :t1;
 UPDATE ticket SET status = 'in_progress' WHERE id IN (:t1, :t2);
 UPDATE ticket SET status = 'resolved', labor_minutes = 30 WHERE id IN (:t1, :t2);
-SELECT ticket_id = :t1 AS t1, sku, qty, state, used_at IS NOT NULL AS used FROM ticket_part ORDER BY id;
-SELECT sku, kind, qty, ticket_id IS NOT NULL AS has_ticket, note FROM stock_movement WHERE kind = 'issue' ORDER BY id;
+SELECT ticket_id = :t1 AS t1, sku, qty, state, used_at IS NOT NULL AS used FROM ticket_part WHERE sku LIKE 'PT-%' ORDER BY id;
+SELECT sku, kind, qty, ticket_id IS NOT NULL AS has_ticket, note FROM stock_movement WHERE kind = 'issue' AND sku LIKE 'PT-%' ORDER BY id;
 SELECT serial, state, ticket_id = :t2 AS on_t2, asset_id = (SELECT id FROM asset WHERE serial_no = 'pt-1') AS in_asset,
-       service_center_id FROM part_unit ORDER BY serial;
+       service_center_id FROM part_unit WHERE sku LIKE 'PT-%' ORDER BY serial;
 SELECT sku, on_hand, reserved FROM stock WHERE service_center_id = :east ORDER BY sku;
 -- returns: at most what was issued
 SELECT return_part(:t1, 'PT-CAP', 1) > 0 AS returned;
@@ -78,7 +78,7 @@ SELECT transfer_part('PT-CAP', :west, :east, 20) > 0 AS transferred;
 SELECT transfer_part('PT-CAP', :west, :east, 31);
 SELECT transfer_part('PT-CAP', :west, :west, 1);
 SELECT transfer_part('PT-PCB', :east, :west, 1) > 0 AS serialized_transferred;
-SELECT serial, state, service_center_id = :west AS at_west FROM part_unit ORDER BY serial;
+SELECT serial, state, service_center_id = :west AS at_west FROM part_unit WHERE sku LIKE 'PT-%' ORDER BY serial;
 SELECT kind, qty, service_center_id = :west AS west, note IS NOT NULL AS noted FROM stock_movement WHERE kind LIKE 'transfer%' AND sku = 'PT-CAP';
 -- adjustments after a count
 SELECT adjust_stock('PT-FAN', :east, -1, 'found broken in the count') > 0 AS adjusted;
@@ -116,7 +116,7 @@ SELECT count(*) AS mismatches
 
 -- alerts: the issue's example, 10 left against a minimum of 20
 SELECT adjust_stock('PT-CAP', :west, -20, 'count') > 0 AS adjusted;
-SELECT sku, service_center_id = :west AS west, available, min_stock, missing FROM low_stock ORDER BY sku, service_center_id;
+SELECT sku, service_center_id = :west AS west, available, min_stock, missing FROM low_stock WHERE sku LIKE 'PT-%' ORDER BY sku, service_center_id;
 -- the forecast view: a year of intermittent issues at East: 2 units every 10th day -> 36 issue days
 CREATE TEMP TABLE history AS
 SELECT d AS day FROM generate_series(current_date - 360, current_date - 1, interval '10 days') d;
@@ -133,7 +133,7 @@ SELECT sku, on_hand, reserved, available,
 -- the same daily rate by hand: sba over the zero-filled 365-day series
 SELECT round(forecast_demand(daily_issues('PT-FAN', :east), 'sba', 0.1, 0.1)::numeric, 4) AS sba_by_hand,
        cardinality(daily_issues('PT-FAN', :east)) AS days;
-SELECT sku, service_center_id = :west AS west, alert FROM stock_forecast ORDER BY sku, service_center_id;
+SELECT sku, service_center_id = :west AS west, alert FROM stock_forecast WHERE sku LIKE 'PT-%' ORDER BY sku, service_center_id;
 -- surplus at one center covering a shortage at the other
 SELECT sku, from_center_id = :east AS from_east, to_center_id = :west AS to_west, qty, to_shortage, round(distance_km::numeric, 1) AS km
-  FROM stock_transfer_suggestion ORDER BY sku;
+  FROM stock_transfer_suggestion WHERE sku LIKE 'PT-%' ORDER BY sku;

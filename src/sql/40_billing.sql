@@ -39,6 +39,15 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION repairsys.fmt_num(numeric) IS 'A number for bill descriptions, without trailing zeros';
 
+CREATE FUNCTION repairsys.fmt_price(n numeric)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT CASE WHEN pg_catalog.scale(pg_catalog.trim_scale(n)) <= 2 THEN pg_catalog.round(n, 2)::text
+	            ELSE pg_catalog.trim_scale(n)::text END;
+END;
+COMMENT ON FUNCTION repairsys.fmt_price(numeric) IS 'A price for bill descriptions: 2 decimals, more only when the price has them';
+
 -- The bill lines of ticket t for the given labor minutes and travel km (NULL:
 -- none recorded).  With for_estimate, reserved parts count as well as used
 -- ones.  Prices come from the ticket's snapshot when the estimate was
@@ -66,6 +75,9 @@ DECLARE
 	sur       numeric := 0;
 	travel    numeric := 0;
 	subtotal  numeric := 0;
+	tx_labor  numeric := 0;
+	tx_call   numeric := 0;
+	tx_travel numeric := 0;
 	warranty  boolean := repairsys.under_warranty(t);
 	rework    bigint := repairsys.rework_of(t);
 	wdate     date;
@@ -77,8 +89,8 @@ BEGIN
 	callout := coalesce(t.price_callout_fee, st.callout_fee, 0);
 	factor := coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1);
 	pct := coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0);
-	rate_l := coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric);
-	rate_p := coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric);
+	rate_l := round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4);
+	rate_p := round(coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric), 4);
 	SELECT a.warranty_until INTO wdate FROM repairsys.asset a WHERE a.id = t.asset_id;
 
 	-- call-out
@@ -86,7 +98,7 @@ BEGIN
 		n := n + 1; line_no := n; kind := 'callout'; description := 'Call-out fee';
 		quantity := 1; unit := 'visit'; unit_price := callout; amount := callout;
 		tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-		subtotal := subtotal + amount;
+		subtotal := subtotal + amount; tx_call := tax_amount;
 		RETURN NEXT;
 	END IF;
 
@@ -96,15 +108,16 @@ BEGIN
 			n := n + 1; line_no := n; kind := 'labor';
 			description := CASE l.kind
 				WHEN 'base' THEN 'Labor: base fee'
-				WHEN 'tier' THEN pg_catalog.format('Labor: %s min in the tier %s-%s min, at %s per min',
-				                  repairsys.fmt_num(l.quantity), repairsys.fmt_num(l.qty_from),
-				                  coalesce(repairsys.fmt_num(l.qty_to), ''), repairsys.fmt_num(l.rate))
+				WHEN 'tier' THEN pg_catalog.format('Labor: %s min in the tier %s min, at %s per min',
+				                  repairsys.fmt_num(l.quantity),
+				                  repairsys.fmt_num(l.qty_from) || coalesce('-' || repairsys.fmt_num(l.qty_to), '+'),
+				                  repairsys.fmt_price(l.rate))
 				WHEN 'minimum' THEN 'Labor: raised to the minimum charge of the schedule'
 				WHEN 'maximum' THEN 'Labor: lowered to the maximum charge of the schedule' END;
 			quantity := l.quantity; unit := CASE WHEN l.kind = 'tier' THEN 'min' END;
 			unit_price := l.rate; amount := l.amount;
 			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			labor := labor + amount; subtotal := subtotal + amount;
+			labor := labor + amount; subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
 			RETURN NEXT;
 		END LOOP;
 		IF factor <> 1 AND labor > 0 THEN
@@ -113,7 +126,7 @@ BEGIN
 			description := pg_catalog.format('Complexity level %s: labor x %s', t.complexity, repairsys.fmt_num(factor));
 			quantity := NULL; unit := NULL; unit_price := NULL; amount := cx;
 			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			subtotal := subtotal + amount;
+			subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
 			RETURN NEXT;
 		END IF;
 		IF pct > 0 AND labor + cx > 0 THEN
@@ -122,7 +135,7 @@ BEGIN
 			description := pg_catalog.format('Urgency "%s": %s%% of labor', t.urgency, repairsys.fmt_num(pct));
 			quantity := NULL; unit := NULL; unit_price := NULL; amount := sur;
 			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			subtotal := subtotal + amount;
+			subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
 			RETURN NEXT;
 		END IF;
 	END IF;
@@ -133,15 +146,16 @@ BEGIN
 			n := n + 1; line_no := n; kind := 'travel';
 			description := CASE l.kind
 				WHEN 'base' THEN 'Travel: base fee'
-				WHEN 'tier' THEN pg_catalog.format('Travel: %s km in the tier %s-%s km, at %s per km',
-				                  repairsys.fmt_num(l.quantity), repairsys.fmt_num(l.qty_from),
-				                  coalesce(repairsys.fmt_num(l.qty_to), ''), repairsys.fmt_num(l.rate))
+				WHEN 'tier' THEN pg_catalog.format('Travel: %s km in the tier %s km, at %s per km',
+				                  repairsys.fmt_num(l.quantity),
+				                  repairsys.fmt_num(l.qty_from) || coalesce('-' || repairsys.fmt_num(l.qty_to), '+'),
+				                  repairsys.fmt_price(l.rate))
 				WHEN 'minimum' THEN 'Travel: raised to the minimum charge'
 				WHEN 'maximum' THEN 'Travel: lowered to the maximum charge' END;
 			quantity := l.quantity; unit := CASE WHEN l.kind = 'tier' THEN 'km' END;
 			unit_price := l.rate; amount := l.amount;
 			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			travel := travel + amount; subtotal := subtotal + amount;
+			travel := travel + amount; subtotal := subtotal + amount; tx_travel := tx_travel + tax_amount;
 			RETURN NEXT;
 		END LOOP;
 	END IF;
@@ -163,7 +177,7 @@ BEGIN
 			n := n + 1; line_no := n; kind := 'coverage';
 			description := pg_catalog.format('Product warranty covers part %s (%s)', l.name, l.sku);
 			quantity := NULL; unit := NULL; unit_price := NULL; amount := -(l.qty * l.unit_price);
-			tax_rate := rate_p; tax_amount := round(amount * rate_p, 2);
+			tax_rate := rate_p; tax_amount := -tax_amount;	-- exactly the part line's tax
 			subtotal := subtotal + amount;
 			RETURN NEXT;
 		END IF;
@@ -171,15 +185,17 @@ BEGIN
 
 	-- coverage of the service: product warranty covers it all, a repeat repair its labor
 	quantity := NULL; unit := NULL; unit_price := NULL;
+	-- (a coverage line takes off exactly the amounts and taxes it covers, so
+	-- covered work nets to zero to the cent)
 	IF warranty THEN
 		FOR l IN SELECT * FROM (VALUES
-				(1, 'Product warranty (until ' || wdate || ') covers labor, complexity and urgency surcharge', labor + cx + sur),
-				(2, 'Product warranty covers the call-out fee', callout),
-				(3, 'Product warranty covers travel', travel)) AS x(o, what, amt)
+				(1, 'Product warranty (until ' || pg_catalog.to_char(wdate, 'YYYY-MM-DD') || ') covers labor, complexity and urgency surcharge', labor + cx + sur, tx_labor),
+				(2, 'Product warranty covers the call-out fee', callout, tx_call),
+				(3, 'Product warranty covers travel', travel, tx_travel)) AS x(o, what, amt, tx)
 			WHERE amt > 0 ORDER BY o
 		LOOP
 			n := n + 1; line_no := n; kind := 'coverage'; description := l.what; amount := -l.amt;
-			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+			tax_rate := rate_l; tax_amount := -l.tx;
 			subtotal := subtotal + amount;
 			RETURN NEXT;
 		END LOOP;
@@ -188,7 +204,7 @@ BEGIN
 		description := pg_catalog.format('Repeat repair within %s of ticket %s: labor is free',
 		                                 repairsys.setting_value('rework_window'), rework);
 		amount := -(labor + cx + sur);
-		tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+		tax_rate := rate_l; tax_amount := -tx_labor;
 		subtotal := subtotal + amount;
 		RETURN NEXT;
 	END IF;
@@ -249,17 +265,17 @@ COMMENT ON COLUMN repairsys.bill_detail.tax_amount IS 'Tax of the line, rounded 
 
 CREATE VIEW repairsys.bill_summary AS
 SELECT t.id AS ticket_id,
-       coalesce(s.labor, 0) AS labor,
-       coalesce(s.parts, 0) AS parts,
-       coalesce(s.travel, 0) AS travel,
-       coalesce(s.surcharges, 0) AS surcharges,
-       coalesce(s.coverage, 0) AS coverage,
-       coalesce(s.discounts, 0) AS discounts,
-       coalesce(s.subtotal, 0) AS subtotal,
-       coalesce(s.tax, 0) AS tax,
-       coalesce(s.subtotal, 0) + coalesce(s.tax, 0) AS total,
-       coalesce(p.paid, 0) AS paid,
-       coalesce(s.subtotal, 0) + coalesce(s.tax, 0) - coalesce(p.paid, 0) AS balance,
+       coalesce(s.labor, 0.00) AS labor,
+       coalesce(s.parts, 0.00) AS parts,
+       coalesce(s.travel, 0.00) AS travel,
+       coalesce(s.surcharges, 0.00) AS surcharges,
+       coalesce(s.coverage, 0.00) AS coverage,
+       coalesce(s.discounts, 0.00) AS discounts,
+       coalesce(s.subtotal, 0.00) AS subtotal,
+       coalesce(s.tax, 0.00) AS tax,
+       coalesce(s.subtotal, 0.00) + coalesce(s.tax, 0.00) AS total,
+       coalesce(p.paid, 0.00) AS paid,
+       coalesce(s.subtotal, 0.00) + coalesce(s.tax, 0.00) - coalesce(p.paid, 0.00) AS balance,
        coalesce(i.currency, repairsys.setting_value('currency')) AS currency,
        i.invoice_no,
        i.issued_at AS invoiced_at
@@ -371,7 +387,7 @@ DECLARE
 BEGIN
 	IF OLD.estimate_approved_at IS NOT NULL AND NEW.estimate_approved_at IS DISTINCT FROM OLD.estimate_approved_at THEN
 		RAISE EXCEPTION 'the estimate of ticket % was already approved', OLD.id
-			USING ERRCODE = '23514', DETAIL = pg_catalog.format('It was approved at %s; an approval is never changed.', OLD.estimate_approved_at);
+			USING ERRCODE = '23514', DETAIL = 'An approval is never changed or withdrawn.';
 	END IF;
 	IF OLD.estimate_approved_at IS NULL AND NEW.estimate_approved_at IS NOT NULL THEN
 		SELECT * INTO st FROM repairsys.service_type s WHERE s.code = NEW.service_type;
@@ -413,7 +429,7 @@ DECLARE
 BEGIN
 	IF t.estimate_approved_at IS NOT NULL THEN
 		RAISE EXCEPTION 'the estimate of ticket % was already approved', t.id
-			USING ERRCODE = '23514', DETAIL = pg_catalog.format('It was approved at %s.', t.estimate_approved_at);
+			USING ERRCODE = '23514', DETAIL = 'An approval is never changed or withdrawn.';
 	END IF;
 	IF (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = t.status) OR t.status = 'resolved' THEN
 		RAISE EXCEPTION 'cannot approve the estimate of ticket % in status "%"', t.id, t.status USING ERRCODE = '23514';
@@ -652,7 +668,7 @@ BEGIN
 	SELECT * INTO s FROM repairsys.bill_summary x WHERE x.ticket_id = t.id;
 	SELECT string_agg(format('<tr class="%s"><td>%s</td><td>%s</td><td class="n">%s</td><td>%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s%%</td><td class="n">%s</td></tr>',
 	                         html_escape(b.kind), b.line_no, html_escape(b.description), coalesce(fmt_num(b.quantity), ''),
-	                         html_escape(b.unit), coalesce(fmt_num(b.unit_price), ''), b.amount,
+	                         html_escape(b.unit), coalesce(fmt_price(b.unit_price), ''), b.amount,
 	                         fmt_num(b.tax_rate * 100), b.tax_amount), E'\n' ORDER BY b.line_no)
 	  INTO rows FROM repairsys.bill_lines(t) b;
 	SELECT string_agg(format('<tr><td>%s</td><td>%s</td><td class="n">%s</td></tr>',

@@ -1,0 +1,70 @@
+-- repairsys.check_invariants(): one row per violation of the invariants the
+-- rest of the extension maintains (docs/performance.md).  Empty on a healthy
+-- database; the load tests run it after concurrent work and after a crash.
+
+CREATE FUNCTION repairsys.check_invariants()
+RETURNS TABLE (invariant text, ticket_id bigint, sku text, service_center_id bigint, invoice_id bigint, technician_id bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	-- every ticket's status is its last history row's
+	SELECT 'ticket status equals its last event', t.id, NULL::text, t.service_center_id, NULL::bigint, t.technician_id,
+	       pg_catalog.format('status "%s", last event to "%s"', t.status, coalesce(e.to_status, '(no history)'))
+	  FROM repairsys.ticket t
+	  LEFT JOIN LATERAL (SELECT x.to_status FROM repairsys.ticket_event x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) e ON true
+	 WHERE e.to_status IS DISTINCT FROM t.status
+	UNION ALL
+	-- stock is the ledger, never negative
+	SELECT 'stock equals the ledger sum', NULL, coalesce(s.sku, m.sku), coalesce(s.service_center_id, m.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, ledger %s', coalesce(s.on_hand, 0), coalesce(m.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.stock_movement x GROUP BY 1, 2) m
+	    ON m.sku = s.sku AND m.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(m.total, 0)
+	UNION ALL
+	SELECT 'stock is never negative', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.on_hand < 0 OR s.reserved < 0
+	UNION ALL
+	-- reservations: stock.reserved is their sum and never exceeds on_hand
+	SELECT 'reserved equals the reservations', NULL, coalesce(s.sku, r.sku), coalesce(s.service_center_id, r.service_center_id), NULL, NULL,
+	       pg_catalog.format('reserved %s, reservations %s', coalesce(s.reserved, 0), coalesce(r.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.ticket_part x WHERE x.state = 'reserved' GROUP BY 1, 2) r
+	    ON r.sku = s.sku AND r.service_center_id = s.service_center_id
+	 WHERE coalesce(s.reserved, 0) <> coalesce(r.total, 0)
+	UNION ALL
+	SELECT 'reservations never exceed on hand', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.reserved > s.on_hand
+	UNION ALL
+	-- no technician over capacity (open tickets: non-terminal states)
+	SELECT 'no technician over capacity', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('technician %s: %s open tickets, capacity %s', tech.id, o.n, tech.capacity)
+	  FROM repairsys.technician tech
+	  JOIN (SELECT x.technician_id, count(*) AS n FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	         WHERE NOT st.is_terminal AND x.technician_id IS NOT NULL GROUP BY 1) o ON o.technician_id = tech.id
+	 WHERE o.n > tech.capacity
+	UNION ALL
+	-- every bill's lines sum to its total
+	SELECT 'bill lines sum to the total', b.ticket_id, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('total %s, lines %s', b.total, coalesce(d.s, 0))
+	  FROM repairsys.bill_summary b
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.bill_detail x WHERE x.ticket_id = b.ticket_id) d ON true
+	 WHERE b.total <> coalesce(d.s, 0)
+	UNION ALL
+	-- every invoice equals its lines
+	SELECT 'invoice equals its lines', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, lines %s', i.total, coalesce(l.s, 0))
+	  FROM repairsys.invoice i
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+	 WHERE i.total <> coalesce(l.s, 0)
+	UNION ALL
+	-- payments never exceed invoices
+	SELECT 'payments never exceed the invoice', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, paid %s', i.total, p.s)
+	  FROM repairsys.invoice i
+	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+	 WHERE p.s > i.total;
+END;
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, stock = ledger and never negative, reserved = reservations and within on hand, no technician over capacity, bill lines = bill total, invoice = its lines, payments within the invoice; empty on a healthy database';

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The customer's bill page (repairsys.bill_html) rendered in headless
+# Chromium (Debian's chromium package, installed here when missing): the page
+# is a complete document without external resources, the screenshot is not
+# blank, and the total and every line's text are on the rendered page.
+set -u
+echo "1..6"
+if ! command -v chromium >/dev/null 2>&1; then
+	if [ "$(id -u)" -eq 0 ]; then i=""; else i=sudo; fi
+	$i env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1
+fi
+db=repairsys_html_$$
+psql -X -q -d postgres -c "CREATE DATABASE $db" >/dev/null
+psql -X -q -d $db -c 'CREATE EXTENSION repairsys' >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d $db >/dev/null <<'SQL'
+SET search_path = repairsys;
+INSERT INTO service_center (name, lat, lon) VALUES ('html center', 31.2, 121.5);
+INSERT INTO customer (name, service_center_id) VALUES ('Li <Lei> & "Sons"', 1);
+INSERT INTO asset (customer_id, model, warranty_until) VALUES (1, 'AC', '2020-01-01');
+INSERT INTO technician (name) VALUES ('html tech');
+INSERT INTO service_type (code, name, labor_fee, travel_fee, callout_fee, est_minutes_low, est_minutes_high)
+	VALUES ('html_ac', 'AC repair', 'base=20, 0-60:2.00, 60+:1.50, min=80', '0-10:0, 10+:2.50', 50, 45, 120);
+INSERT INTO part (sku, name, unit_price) VALUES ('H-1', 'Capacitor', 30);
+SELECT receive_part('H-1', 1, 5);
+SELECT open_ticket(1, 'html_ac', 'not cooling', asset_id => 1);
+SELECT reserve_part(1, 'H-1', 2);
+UPDATE ticket SET status = 'assigned', technician_id = 1 WHERE id = 1;
+SELECT approve_estimate(1);
+UPDATE ticket SET status = 'in_progress' WHERE id = 1;
+UPDATE ticket SET status = 'resolved', labor_minutes = 75, travel_km = 12.5 WHERE id = 1;
+SELECT record_payment(issue_invoice(1), 'wechat', 100.00, 'html-1');
+SQL
+dir=$(mktemp -d /tmp/billhtml.XXXXXX)
+chmod 755 "$dir"
+psql -X -At -d $db -c "SELECT repairsys.bill_html(1)" > "$dir/bill.html"
+total=$(psql -X -At -d $db -c "SELECT total FROM repairsys.bill_summary WHERE ticket_id = 1")
+if grep -q '^<!DOCTYPE html>' "$dir/bill.html" && grep -q '</html>' "$dir/bill.html"; then echo "ok 1 - a complete HTML document"; else echo "not ok 1 - not a complete document"; fi
+if grep -Eiq '(src|href)=|@import|url\(' "$dir/bill.html"; then echo "not ok 2 - the page refers to external resources"; else echo "ok 2 - no external resources"; fi
+if grep -q 'Li &lt;Lei&gt; &amp; &quot;Sons&quot;' "$dir/bill.html"; then echo "ok 3 - text is HTML-escaped"; else echo "not ok 3 - customer name not escaped"; fi
+if ! command -v chromium >/dev/null 2>&1; then
+	echo "ok 4 # SKIP chromium could not be installed"; echo "ok 5 # SKIP chromium could not be installed"; echo "ok 6 # SKIP chromium could not be installed"
+else
+	flags="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --user-data-dir=$dir/profile"
+	timeout 120 chromium $flags --window-size=1000,1400 --screenshot="$dir/bill.png" "file://$dir/bill.html" >/dev/null 2>&1
+	timeout 120 chromium $flags --dump-dom "file://$dir/bill.html" > "$dir/dom.html" 2>/dev/null
+	colors=$(python3 - "$dir/bill.png" <<'PY'
+import sys, zlib, struct
+data = open(sys.argv[1], 'rb').read()
+assert data[:8] == b'\x89PNG\r\n\x1a\n'
+pos, idat, w, h, ct = 8, b'', 0, 0, 0
+while pos < len(data):
+    n, = struct.unpack('>I', data[pos:pos + 4]); typ = data[pos + 4:pos + 8]; body = data[pos + 8:pos + 8 + n]
+    if typ == b'IHDR': w, h, depth, ct = struct.unpack('>IIBB', body[:10])
+    if typ == b'IDAT': idat += body
+    pos += 12 + n
+raw = zlib.decompress(idat)
+bpp = {2: 3, 6: 4}.get(ct, 4)
+stride = w * bpp + 1
+# count distinct filter-line byte patterns on a sample of rows: a blank page has one
+print(len({raw[r * stride + 1:(r + 1) * stride] for r in range(0, h, max(1, h // 200))}))
+PY
+)
+	if [ -s "$dir/bill.png" ] && [ "${colors:-0}" -gt 5 ]; then echo "ok 4 - the screenshot is not blank ($colors distinct rows)"; else echo "not ok 4 - blank or missing screenshot (${colors:-none})"; fi
+	if grep -q "$total CNY" "$dir/dom.html"; then echo "ok 5 - the rendered page shows the total $total"; else echo "not ok 5 - total $total not on the rendered page"; fi
+	if grep -q 'Labor: 15 min in the tier 60+ min, at 1.50 per min' "$dir/dom.html" && grep -q 'Balance due' "$dir/dom.html"; then
+		echo "ok 6 - every line is explained and the balance is shown"; else echo "not ok 6 - lines or balance missing"; fi
+fi
+rm -rf "$dir"
+psql -X -q -d postgres -c "DROP DATABASE $db" >/dev/null
