@@ -65,6 +65,17 @@ SELECT st.code, u.urgency, u.respond::repairsys.sla_interval, u.resolve::repairs
 INSERT INTO repairsys.holiday (service_center_id, day, name) VALUES
 	(NULL, '2026-10-01', 'National Day'), (NULL, '2027-01-01', 'New Year'), (NULL, '2027-02-06', 'Spring Festival');
 
+-- spare parts, received at the centers
+INSERT INTO repairsys.part (sku, name, unit_cost, unit_price, lead_time_days, min_stock) VALUES
+	('CAP-35UF', 'Compressor capacitor 35uF', 12.00, 35.00, 5, 6),
+	('PUMP-W10', 'Washer drain pump', 45.00, 120.00, 10, 3),
+	('BOARD-TV', 'TV main board', 260.00, 680.00, 14, 2);
+SELECT repairsys.receive_part(p.sku, c.id, q.qty) FROM repairsys.part p
+  JOIN (VALUES ('CAP-35UF', 'Shanghai Pudong', 20), ('CAP-35UF', 'Shanghai Minhang', 4), ('CAP-35UF', 'Suzhou Industrial Park', 12),
+               ('PUMP-W10', 'Shanghai Pudong', 6), ('PUMP-W10', 'Suzhou Industrial Park', 2), ('BOARD-TV', 'Shanghai Minhang', 3))
+       AS q(sku, center, qty) ON q.sku = p.sku
+  JOIN repairsys.service_center c ON c.name = q.center \g /dev/null
+
 \echo 'Service catalog (labor is priced per minute in tiers, travel per km):'
 SELECT code, name, required_skill || ' >= ' || min_skill_level AS needs, labor_fee::text AS labor_fee,
        callout_fee, est_minutes_low || '-' || est_minutes_high || ' min' AS estimate
@@ -143,14 +154,43 @@ SELECT tech.name, tech.capacity, count(t.id) AS open_tickets
 
 \echo
 \echo '== 6. Work: estimates approved, parts, labor, resolution'
+\echo 'Before work, the customer of an out-of-warranty job sees a price range (预估费用):'
+SELECT scenario, line_no, kind, description, amount, tax_amount, scenario_total
+  FROM repairsys.estimate((SELECT min(t.id) FROM repairsys.ticket t WHERE t.status = 'assigned' AND t.service_type = 'ac_repair'
+                            AND repairsys.ticket_is_billable(t)));
 \echo 'Work starts where the customer approved the estimate (warranty work needs no approval):'
-UPDATE repairsys.ticket SET estimate_approved_at = now() WHERE id % 6 IN (1, 2, 3, 4) AND status = 'assigned';
+SELECT count(*) AS estimates_approved FROM repairsys.ticket t, LATERAL repairsys.approve_estimate(t.id)
+ WHERE t.id % 6 IN (1, 2, 3, 4) AND t.status = 'assigned' AND repairsys.ticket_is_billable(t);
 UPDATE repairsys.ticket SET status = 'in_progress'
  WHERE status = 'assigned' AND (estimate_approved_at IS NOT NULL OR NOT repairsys.ticket_is_billable(ticket));
 SELECT repairsys.set_status(id, 'waiting_parts', 'compressor ordered') FROM repairsys.ticket WHERE status = 'in_progress' AND id % 7 = 0 \g /dev/null
+\echo 'Technicians reserve parts at their center (a reservation that does not fit is refused):'
+SELECT t.id AS ticket_id, p.sku, repairsys.reserve_part(t.id, p.sku, 1) IS NOT NULL AS reserved
+  FROM repairsys.ticket t
+  JOIN (VALUES ('ac_repair', 'CAP-35UF'), ('washer_repair', 'PUMP-W10'), ('tv_repair', 'BOARD-TV')) AS p(st, sku) ON p.st = t.service_type
+ WHERE t.status = 'in_progress' AND t.id % 3 <> 0 AND EXISTS (
+	SELECT 1 FROM repairsys.stock s WHERE s.sku = p.sku AND s.service_center_id = t.service_center_id AND s.on_hand - s.reserved >= 1)
+ ORDER BY t.id;
 UPDATE repairsys.ticket SET status = 'resolved', labor_minutes = 30 + (id * 13) % 150, travel_km = (id * 7) % 25
  WHERE status = 'in_progress' AND id % 3 <> 0;
+\echo 'Resolving issued the reserved parts from stock; warranty work closes right away (its bill is zero):'
 UPDATE repairsys.ticket SET status = 'closed' WHERE status = 'resolved' AND NOT repairsys.ticket_is_billable(ticket);
+
+\echo
+\echo '== 6b. The bill: every line explained, invoices frozen, payments idempotent'
+SELECT min(id) AS billed FROM repairsys.ticket t WHERE status = 'resolved' AND EXISTS (SELECT 1 FROM repairsys.ticket_part tp WHERE tp.ticket_id = t.id) \gset
+SELECT line_no, kind, description, quantity, unit, unit_price, amount, tax_rate, tax_amount
+  FROM repairsys.bill_detail WHERE ticket_id = :billed;
+SELECT ticket_id, labor, parts, travel, surcharges, coverage, subtotal, tax, total FROM repairsys.bill_summary WHERE ticket_id = :billed;
+\echo 'Invoices for every resolved billable ticket; customers pay by WeChat, Alipay or card (a retried payment is recorded once):'
+SELECT count(*) AS invoices_issued FROM repairsys.ticket t, LATERAL repairsys.issue_invoice(t.id) WHERE t.status = 'resolved';
+SELECT count(*) AS payments_submitted, count(DISTINCT p.id) AS payments_recorded
+  FROM (SELECT repairsys.record_payment(i.id, (ARRAY['wechat', 'alipay', 'card'])[1 + i.id % 3], i.total, 'demo-' || i.id)
+          FROM repairsys.invoice i, generate_series(1, 2) retry WHERE i.id % 4 <> 0 AND i.total > 0) p(id);
+\echo 'One customer pays in three installments instead (the cents go to the first):'
+SELECT seq, due_on, amount FROM repairsys.plan_installments((SELECT min(id) FROM repairsys.invoice WHERE id % 4 = 0), 3, current_date + 30, '1 month');
+UPDATE repairsys.ticket t SET status = 'closed'
+ WHERE t.status = 'resolved' AND (SELECT balance FROM repairsys.bill_summary b WHERE b.ticket_id = t.id) = 0;
 UPDATE repairsys.ticket SET status = 'cancelled' WHERE status = 'new' AND id % 4 = 0;
 
 SELECT s.code AS status, count(t.id) AS tickets
@@ -177,6 +217,27 @@ SELECT count(*) FILTER (WHERE breached) AS breached, count(*) FILTER (WHERE paus
   FROM repairsys.sla_status;
 \echo 'Tickets in a state longer than its max_dwell (none yet: this company opened today):'
 SELECT ticket_id, status, hours_in_status, max_dwell_hours FROM repairsys.stuck_tickets ORDER BY ticket_id;
+
+\echo
+\echo '== 8. Spare parts: the ledger, alerts and transfers between centers'
+SELECT c.name AS center, s.sku, s.on_hand, s.reserved, s.on_hand - s.reserved AS available
+  FROM repairsys.stock s JOIN repairsys.service_center c ON c.id = s.service_center_id ORDER BY s.sku, c.name;
+\echo 'Low stock (below the part minimum):'
+SELECT c.name AS center, l.sku, l.available, l.min_stock, l.missing
+  FROM repairsys.low_stock l JOIN repairsys.service_center c ON c.id = l.service_center_id ORDER BY l.sku, c.name;
+\echo 'Move stock before ordering (调配): surplus at one center covering a shortage at another:'
+SELECT t.sku, a.name AS from_center, b.name AS to_center, t.qty, round(t.distance_km::numeric, 1) AS km
+  FROM repairsys.stock_transfer_suggestion t
+  JOIN repairsys.service_center a ON a.id = t.from_center_id JOIN repairsys.service_center b ON b.id = t.to_center_id
+ ORDER BY t.sku, t.distance_km;
+\echo 'Intermittent demand forecast (Croston / SBA / TSB) of a part issued 2 units every 10th day:'
+SELECT m AS method, round(repairsys.forecast_demand(ARRAY(SELECT CASE WHEN d % 10 = 0 THEN 2 ELSE 0 END::float8 FROM generate_series(1, 365) d), m)::numeric, 4) AS units_per_day
+  FROM unnest(ARRAY['ses', 'croston', 'sba', 'tsb']) m;
+
+\echo
+\echo '== 9. The DBA checks: the billing audit and the invariants are empty'
+SELECT count(*) AS billing_problems FROM repairsys.billing_audit;
+SELECT count(*) AS invariant_violations FROM repairsys.check_invariants();
 
 \echo
 \echo 'Every change is in the history, with who made it:'

@@ -1,29 +1,37 @@
 #!/usr/bin/env bash
-# test/fuzz/sla_interval-valgrind.sh: runs sla_interval's input function on
-# 3000 mutated strings (and deadlines / elapsed times on DST days) in a
+# test/fuzz/valgrind.sh TYPE: runs the input function of TYPE (sla_interval or
+# fee_tier) on 3000 mutated strings, then the type's kernels on the seeds
+# (deadlines and elapsed times on DST days; charges and bill lines), in a
 # single-user backend under valgrind memcheck.  Not part of test/run.sh (slow,
-# needs valgrind); run by hand after changing the parser:
-#   REPAIRSYS_PG_ROOT=/work/pg-x bash test/fuzz/sla_interval-valgrind.sh
+# needs valgrind); run by hand after changing a parser:
+#   REPAIRSYS_PG_ROOT=/work/pg-x bash test/fuzz/valgrind.sh fee_tier
 # Prints valgrind's error summary; exit status 9 when valgrind found errors.
 set -eu
+type=${1:-}
+case "$type" in sla_interval|fee_tier) ;; *) echo "usage: test/fuzz/valgrind.sh sla_interval|fee_tier" >&2; exit 2 ;; esac
 . "$(dirname "$0")/../lib.sh"
 rs_ensure_packages
 rs_build_install
 command -v valgrind >/dev/null || rs_die "valgrind is not installed (apt-get install valgrind)"
-dir=$(mktemp -d /tmp/sla-valgrind.XXXXXX)
+dir=$(mktemp -d /tmp/$type-valgrind.XXXXXX)
 chmod 755 "$dir"
 chown postgres "$dir" 2>/dev/null || rs_sudo chown postgres "$dir"
 rs_as_postgres "$RS_BINDIR/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 echo "CREATE EXTENSION repairsys;" | rs_as_postgres "$RS_BINDIR/postgres" --single -D "$dir/data" postgres >/dev/null 2>&1
-perl -e '
+FUZZ_TYPE=$type perl -e '
 	srand(7);
-	my @seeds = ("4h", "1h30min", "2d", "45min", "8h in mon-fri 09:00-18:00 Asia/Shanghai",
+	my $type = $ENV{FUZZ_TYPE};
+	my @seeds = $type eq "fee_tier" ? ("base=50, 0-60:2.00, 60-180:1.50, 180+:1.20, min=80", "0+:1.5",
+		"0-10:0, 10+:2.50, max=30", "0-30:2.5, 30-90:2, 90+:1.6, min=60, volume", "base=0.01, 0-0.001:9999.9999, 0.001+:0")
+	: ("4h", "1h30min", "2d", "45min", "8h in mon-fri 09:00-18:00 Asia/Shanghai",
 		"6h in mon-fri 08:00-12:00 13:00-17:00, sat 09:00-12:00 Europe/Berlin", "3h in mon-sun 22:00-06:00",
 		"1000h in sat-mon 00:00-24:00 America/New_York", "5h in fri 20:00-02:00, sun 10:00-14:00",
 		"2h in tue 9:00-12:00 13:00-24:00 UTC");
-	my @toks = ("mon", "fri", "sun", "-", ",", " ", "in", "h", "min", "d", "24:00", "00:00", "9:", "99",
+	my @toks = $type eq "fee_tier" ? ("0", "9", ".", ",", "-", "+", ":", "=", " ", "base", "min", "max", "volume",
+		"999999999999999", "0.0001", "1.23456", "-1", "60+", "0-", "e5", "..", "99999999999999999999999999")
+	: ("mon", "fri", "sun", "-", ",", " ", "in", "h", "min", "d", "24:00", "00:00", "9:", "99",
 		"Asia/Shanghai", "/", "+", "..", "22:00-06:00", "0", "1000000000", ":");
-	print "SET TimeZone = \x27Europe/Berlin\x27;\n";
+	print "SET TimeZone = \x27Europe/Berlin\x27;\n" if $type eq "sla_interval";
 	for my $i (1 .. 3000) {
 		my $s = $seeds[int(rand(@seeds))];
 		for (1 .. 1 + int(rand(4))) {
@@ -37,9 +45,13 @@ perl -e '
 		}
 		$s =~ s/[\r\n\\]/ /g;
 		$s =~ s/\x27/\x27\x27/g;
-		print "SELECT \x27$s\x27::repairsys.sla_interval;\n";
+		print "SELECT \x27$s\x27::repairsys.$type;\n";
 	}
 	for my $s (@seeds) {
+		if ($type eq "fee_tier") {
+			print "SELECT repairsys.charge(\x27$s\x27, q), (SELECT sum(amount) FROM repairsys.charge_lines(\x27$s\x27, q)) FROM unnest(\x27{0,0.0005,59.999,60,60.001,180,1e9}\x27::numeric[]) q;\n";
+			next;
+		}
 		print "SELECT repairsys.sla_deadline(\x27$s\x27, \x272024-03-30 23:00+01\x27, \x27{2024-04-01}\x27), repairsys.sla_elapsed(\x27$s\x27, \x272024-10-26 20:00+02\x27, \x272024-11-05 10:00+01\x27);\n";
 	}' >"$dir/in.sql"
 chmod 644 "$dir/in.sql"
