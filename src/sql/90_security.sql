@@ -168,6 +168,8 @@ BEGIN
 	('installment',       'repairsys_customer',   'SELECT', 'SELECT', 'invoice_id = ANY (' || invoices || ')', NULL),
 	('ticket_discount',   'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
 	('ticket_discount',   'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	-- follow-ups: the dispatcher's call list
+	('follow_up',         'repairsys_dispatcher', 'SELECT, UPDATE (done_at, outcome)', 'ALL', 'true', 'true'),
 	-- feedback: the customer rates own tickets
 	('feedback',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('feedback',          'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Benchmark of the life cycle and the bill (issue 10), measured side by side
+# in one run with pgbench (fixed seed, 4 clients, each figure the best of 2
+# runs of 10 s), at 10% and at 100% of the data set:
+#   - a status change through the life-cycle trigger (check, stamps, SLA,
+#     history row, NOTIFY), against an application doing the same UPDATE plus
+#     its own history INSERT on a copy of the tables without triggers;
+#   - bill_detail for one ticket, against a primary-key lookup of the ticket.
+# Usage: bash test/bench/lifecycle.sh [tickets]   (default 1,000,000)
+set -u
+. "$(dirname "$0")/../lib.sh"
+n=${1:-1000000}
+rs_ensure_packages
+rs_build_install
+rs_start_cluster
+dir=$(mktemp -d /tmp/bench-lc.XXXXXX)
+tps() {  # tps of a pgbench script over the first $2 tickets: best of 2 runs
+	local best=0 t
+	for _ in 1 2; do
+		t=$(pgbench -n -c 4 -j 2 -T 10 --random-seed=42 -D n="$2" -f "$1" repairsys_bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+		best=$(python3 -c "print(max($best, ${t:-0}))")
+	done
+	echo "$best"
+}
+psql -X -q -d postgres -c 'CREATE DATABASE repairsys_bench' >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d repairsys_bench -c 'CREATE EXTENSION repairsys' >/dev/null
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(psql -X -At -d postgres -c 'SHOW server_version')"
+start=$(date +%s)
+psql -X -q -v ON_ERROR_STOP=1 -v n="$n" -d repairsys_bench <<'SQL'
+SET client_min_messages = warning;
+INSERT INTO repairsys.service_center (name, lat, lon, time_zone) SELECT 'bench center ' || i, 31 + i * 0.01, 121, 'Asia/Shanghai' FROM generate_series(1, 10) i;
+INSERT INTO repairsys.customer (name, service_center_id) SELECT 'bench customer ' || i, 1 + i % 10 FROM generate_series(1, 10000) i;
+INSERT INTO repairsys.technician (name, service_center_id, capacity) SELECT 'bench tech ' || i, 1 + i % 10, 1000000 FROM generate_series(1, 10000) i;
+INSERT INTO repairsys.service_type (code, name, labor_fee, travel_fee, callout_fee)
+	VALUES ('bench', 'bench', 'base=20, 0-60:2.00, 60-180:1.50, 180+:1.20, min=80', '0-10:0, 10+:2.50', 30);
+INSERT INTO repairsys.sla_policy (service_type, urgency, respond_within, resolve_within)
+	SELECT 'bench', u, '4h in mon-fri 09:00-18:00', '24h in mon-fri 09:00-18:00' FROM unnest(ARRAY['normal', 'urgent', 'emergency']) u;
+-- tickets at work (imported with their state by the owner, as a migration would), with one history row each
+INSERT INTO repairsys.ticket (customer_id, service_type, status, technician_id, service_center_id, opened_at, status_changed_at,
+                              first_response_at, labor_minutes, travel_km, estimate_approved_at, changed_by)
+SELECT 1 + i % 10000, 'bench', 'in_progress', 1 + i % 10000, 1 + i % 10, now() - interval '2 days', now() - interval '1 day',
+       now() - interval '1 day', 30 + i % 200, i % 30, now() - interval '1 day', current_user
+  FROM generate_series(1, :n) i;
+INSERT INTO repairsys.ticket_event (ticket_id, from_status, to_status, at, actor)
+SELECT id, 'assigned', 'in_progress', status_changed_at, current_user FROM repairsys.ticket;
+-- the application's copy: the same tables without any trigger
+CREATE SCHEMA app;
+CREATE TABLE app.ticket (LIKE repairsys.ticket INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES);
+INSERT INTO app.ticket OVERRIDING SYSTEM VALUE SELECT * FROM repairsys.ticket;
+CREATE TABLE app.ticket_event (LIKE repairsys.ticket_event INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES);
+ANALYZE;
+SQL
+echo "data set: $n tickets with history, 10,000 technicians, 10,000 customers: loaded in $(( $(date +%s) - start )) s"
+cat > "$dir/trigger.sql" <<'EOF2'
+\set id random(1, :n)
+UPDATE repairsys.ticket SET status = CASE status WHEN 'in_progress' THEN 'waiting_parts' ELSE 'in_progress' END WHERE id = :id;
+EOF2
+cat > "$dir/app.sql" <<'EOF2'
+\set id random(1, :n)
+BEGIN;
+UPDATE app.ticket SET status = CASE status WHEN 'in_progress' THEN 'waiting_parts' ELSE 'in_progress' END, status_changed_at = now(), changed_by = current_user WHERE id = :id;
+INSERT INTO app.ticket_event (ticket_id, from_status, to_status, actor, technician_id)
+	SELECT id, CASE status WHEN 'in_progress' THEN 'waiting_parts' ELSE 'in_progress' END, status, current_user, technician_id FROM app.ticket WHERE id = :id;
+END;
+EOF2
+cat > "$dir/bill.sql" <<'EOF2'
+\set id random(1, :n)
+SELECT * FROM repairsys.bill_detail WHERE ticket_id = :id;
+EOF2
+cat > "$dir/pk.sql" <<'EOF2'
+\set id random(1, :n)
+SELECT * FROM repairsys.ticket WHERE id = :id;
+EOF2
+printf '\n%-48s %14s %14s\n' "figure (transactions per second)" "10% of data" "100% of data"
+small=$(( n / 10 ))
+tt1=$(tps "$dir/trigger.sql" $small); tt2=$(tps "$dir/trigger.sql" $n)
+ta1=$(tps "$dir/app.sql" $small);     ta2=$(tps "$dir/app.sql" $n)
+tb1=$(tps "$dir/bill.sql" $small);    tb2=$(tps "$dir/bill.sql" $n)
+tp1=$(tps "$dir/pk.sql" $small);      tp2=$(tps "$dir/pk.sql" $n)
+printf '%-48s %14s %14s\n' "status change through the trigger" "$tt1" "$tt2" "same UPDATE + history INSERT by the application" "$ta1" "$ta2" \
+	"bill_detail for one ticket" "$tb1" "$tb2" "primary-key lookup of the ticket" "$tp1" "$tp2"
+printf '%-48s %14s %14s\n' "ratio trigger / application (target >= 0.9)" \
+	"$(python3 -c "print(round($tt1 / $ta1, 2))")" "$(python3 -c "print(round($tt2 / $ta2, 2))")" \
+	"ratio PK lookup / bill_detail (target <= 20)" \
+	"$(python3 -c "print(round($tp1 / $tb1, 1))")" "$(python3 -c "print(round($tp2 / $tb2, 1))")"
+echo
+echo "plan of bill_detail for one ticket:"
+psql -X -d repairsys_bench -c "EXPLAIN (COSTS OFF) SELECT * FROM repairsys.bill_detail WHERE ticket_id = 4242"
+echo "invariants after the run: $(psql -X -At -d repairsys_bench -c 'SELECT count(*) FROM repairsys.check_invariants() WHERE invariant <> '"'"'bill lines sum to the total'"'"'') violations"
+rm -rf "$dir"
