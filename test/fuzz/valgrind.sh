@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test/fuzz/valgrind.sh TYPE: runs the input function of TYPE (sla_interval or
-# fee_tier) on 3000 mutated strings, then the type's kernels on the seeds
+# fee_tier) on 3000 mutated strings (REPAIRSYS_FUZZ_INPUTS=N for another count;
+# test/fuzz/run.sh runs 100,000 of each), then the type's kernels on the seeds
 # (deadlines and elapsed times on DST days; charges and bill lines), in a
 # single-user backend under valgrind memcheck.  Not part of test/run.sh (slow,
 # needs valgrind); run by hand after changing a parser:
@@ -18,7 +19,7 @@ chmod 755 "$dir"
 chown postgres "$dir" 2>/dev/null || rs_sudo chown postgres "$dir"
 rs_as_postgres "$RS_BINDIR/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 echo "CREATE EXTENSION repairsys;" | rs_as_postgres "$RS_BINDIR/postgres" --single -D "$dir/data" postgres >/dev/null 2>&1
-FUZZ_TYPE=$type perl -e '
+FUZZ_TYPE=$type FUZZ_N=${REPAIRSYS_FUZZ_INPUTS:-3000} perl -e '
 	srand(7);
 	my $type = $ENV{FUZZ_TYPE};
 	my @seeds = $type eq "fee_tier" ? ("base=50, 0-60:2.00, 60-180:1.50, 180+:1.20, min=80", "0+:1.5",
@@ -33,7 +34,7 @@ FUZZ_TYPE=$type perl -e '
 	: ("mon", "fri", "sun", "-", ",", " ", "in", "h", "min", "d", "24:00", "00:00", "9:", "99",
 		"Asia/Shanghai", "/", "+", "..", "22:00-06:00", "0", "1000000000", ":");
 	print "SET TimeZone = \x27Europe/Berlin\x27;\n" if $type eq "sla_interval";
-	for my $i (1 .. 3000) {
+	for my $i (1 .. $ENV{FUZZ_N}) {
 		my $s = $seeds[int(rand(@seeds))];
 		for (1 .. 1 + int(rand(4))) {
 			my $p = int(rand(length($s) + 1));
