@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
-# test/bench/run.sh: runs benchmarks on a throwaway cluster (test/lib.sh;
-# honours REPAIRSYS_PG_ROOT).  Each test/bench/NAME.sql prints its figures and
-# the ratios it measured side by side in one run; none is a timed test.
-# Usage: bash test/bench/run.sh [NAME ...]   (default: every test/bench/*.sql)
+# test/bench/run.sh: the one benchmark command (not part of the test command).
+# Runs every benchmark on throwaway clusters (test/lib.sh; honours
+# REPAIRSYS_PG_ROOT); each prints its figures and the ratios it measured side
+# by side in one run (C against its PL/pgSQL reference, cross-checked for
+# equal results; the life-cycle trigger against the application doing the
+# work itself; one bill against a primary-key lookup), at 10% and 100% of its
+# data set where the size matters.  None is a timed test.
+#   bash test/bench/run.sh            # everything (about 15-25 min on 2 cores)
+#   bash test/bench/run.sh NAME ...   # test/bench/NAME.sh when it exists, else NAME.sql
+# A NAME.sh builds its own data set on its own cluster (lifecycle: 1,000,000
+# tickets with history and 10,000 technicians; assign: 10,000 technicians;
+# security); a NAME.sql without a NAME.sh runs in a fresh database of one
+# shared cluster (parts: 2,000 parts x 10 centers with a year of ledger).
 set -u
 . "$(dirname "$0")/../lib.sh"
-rs_ensure_packages
-rs_build_install
-rs_start_cluster
 cd "$RS_TOP"
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=($(ls test/bench/*.sql | xargs -n1 basename | sed 's/\.sql$//'))
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); $(psql -X -At -d postgres -c 'SELECT version()')"
+if [ ${#names[@]} -eq 0 ]; then
+	for f in test/bench/*.sql; do b=$(basename "$f" .sql); [ -e "test/bench/$b.sh" ] || names+=("$b"); done
+	for f in test/bench/*.sh; do b=$(basename "$f" .sh); [ "$b" = run ] || names+=("$b"); done
+fi
+rs_ensure_packages
+rs_build_install
+echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+begin=$(date +%s)
 for b in "${names[@]}"; do
 	echo
-	echo "################ $b"
+	echo "################ $b ($(date -u +%H:%M:%S) UTC)"
+	if [ -e "test/bench/$b.sh" ]; then
+		bash "test/bench/$b.sh" 2>&1 | grep -v '^== ' || echo "benchmark $b FAILED"
+		continue
+	fi
+	[ -n "${RS_TMP:-}" ] || rs_start_cluster
 	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS bench_$b" -c "CREATE DATABASE bench_$b" >/dev/null 2>&1
 	psql -X -q -v ON_ERROR_STOP=1 -d "bench_$b" -c 'CREATE EXTENSION repairsys' >/dev/null
 	psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d "bench_$b" -f "test/bench/$b.sql" || echo "benchmark $b FAILED"
 done
+echo
+echo "all benchmarks: $(( $(date +%s) - begin )) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
