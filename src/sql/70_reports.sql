@@ -202,3 +202,128 @@ COMMENT ON COLUMN repairsys.service_benefit.roi IS '(revenue - cost) / cost (NUL
 COMMENT ON COLUMN repairsys.service_benefit.avg_rating IS 'Average customer rating (1..5)';
 COMMENT ON COLUMN repairsys.service_benefit.sla_met_pct IS 'Percent of resolved tickets resolved by resolve_by';
 COMMENT ON COLUMN repairsys.service_benefit.mean_resolution_hours IS 'Mean wall-clock hours from opening to resolution';
+
+------------------------------------------------------------------------------
+-- Technician performance and customer profiles
+------------------------------------------------------------------------------
+INSERT INTO repairsys.setting (name, value, description, dump) VALUES
+	('technician_available_hours_30d', '176', 'Working hours a technician has in 30 days (22 days x 8 h); the denominator of technician_performance.utilization', false),
+	('segment_high_value_total', '10000.00', 'customer_profile: a customer whose purchase_total + total_spent reaches this amount is high_value', false),
+	('segment_frequent_repairs', '3', 'customer_profile: a customer with at least this many repair tickets opened within segment_frequent_window is frequent_repair', false),
+	('segment_frequent_window', '365 days', 'customer_profile: the look-back interval of segment_frequent_repairs', false),
+	('segment_at_risk_rating', '3.0', 'customer_profile: a customer whose average rating is below this value is at_risk', false),
+	('segment_at_risk_window', '180 days', 'customer_profile: a customer who filed a complaint within this interval is at_risk', false);
+
+-- Access paths: the tickets a technician resolved recently (utilization) and
+-- the later tickets on the same asset and service type (rework).
+CREATE INDEX ticket_technician_resolved_idx ON repairsys.ticket (technician_id, resolved_at) WHERE technician_id IS NOT NULL;
+CREATE INDEX ticket_asset_type_idx ON repairsys.ticket (asset_id, service_type, opened_at) WHERE asset_id IS NOT NULL;
+
+CREATE VIEW repairsys.technician_performance AS
+SELECT tech.id AS technician_id,
+       tech.name,
+       tech.service_center_id,
+       coalesce(s.tickets, 0)::integer AS tickets,
+       coalesce(s.resolved, 0)::integer AS resolved,
+       round(s.first_fixes::numeric / nullif(s.resolved, 0), 4) AS first_time_fix_rate,
+       round((s.resolved - s.first_fixes)::numeric / nullif(s.resolved, 0), 4) AS rework_rate,
+       round(s.business_hours, 2) AS mean_resolution_business_hours,
+       round(100.0 * s.sla_met / nullif(s.sla_measured, 0), 1) AS sla_met_pct,
+       round(s.avg_rating, 2) AS avg_rating,
+       coalesce(s.labor_minutes_30d, 0)::numeric(12,2) AS labor_minutes_30d,
+       round(coalesce(s.labor_minutes_30d, 0)
+             / nullif(repairsys.setting_value('technician_available_hours_30d')::numeric * 60, 0), 4) AS utilization
+  FROM repairsys.technician tech
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS tickets,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS resolved,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.reopen_count = 0 AND NOT EXISTS (
+	            SELECT 1 FROM repairsys.ticket r
+	             WHERE r.asset_id = t.asset_id AND r.service_type = t.service_type AND r.id <> t.id
+	               AND r.status <> 'cancelled'
+	               AND r.opened_at > t.resolved_at
+	               AND r.opened_at <= t.resolved_at + repairsys.setting_value('rework_window')::interval)) AS first_fixes,
+	       avg(date_part('epoch', CASE WHEN t.sla_resolve_within IS NOT NULL
+	                                   THEN repairsys.sla_elapsed(t.sla_resolve_within, t.opened_at, t.resolved_at,
+	                                                              repairsys.closed_dates(t.service_center_id), t.sla_time_zone)
+	                                   ELSE t.resolved_at - t.opened_at END) / 3600)
+	         FILTER (WHERE t.resolved_at IS NOT NULL)::numeric AS business_hours,
+	       count(*) FILTER (WHERE t.resolved_at <= t.resolve_by) AS sla_met,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.resolve_by IS NOT NULL) AS sla_measured,
+	       avg(fb.rating) AS avg_rating,
+	       sum(t.labor_minutes) FILTER (WHERE t.resolved_at >= now() - interval '30 days') AS labor_minutes_30d
+	  FROM repairsys.ticket t
+	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	 WHERE t.technician_id = tech.id AND t.status <> 'cancelled'
+  ) s ON true;
+COMMENT ON VIEW repairsys.technician_performance IS 'Per technician: volume, first-time fix and rework rates, resolution time in business hours, SLA met, rating and utilization (docs/reports.md)';
+COMMENT ON COLUMN repairsys.technician_performance.technician_id IS 'Technician';
+COMMENT ON COLUMN repairsys.technician_performance.name IS 'Technician name';
+COMMENT ON COLUMN repairsys.technician_performance.service_center_id IS 'Service center of the technician';
+COMMENT ON COLUMN repairsys.technician_performance.tickets IS 'Tickets assigned to the technician (cancelled ones left out)';
+COMMENT ON COLUMN repairsys.technician_performance.resolved IS 'Of these, tickets resolved (resolved_at set)';
+COMMENT ON COLUMN repairsys.technician_performance.first_time_fix_rate IS 'Share (0..1) of resolved tickets never reopened and with no later ticket on the same asset and service type opened within rework_window after resolution (NULL: none resolved)';
+COMMENT ON COLUMN repairsys.technician_performance.rework_rate IS '1 - first_time_fix_rate: share of resolved tickets reopened or repaired again within rework_window (NULL: none resolved)';
+COMMENT ON COLUMN repairsys.technician_performance.mean_resolution_business_hours IS 'Mean hours from opening to resolution, in the business hours of the ticket''s resolve calendar (sla_elapsed with the center''s holidays) when it has an SLA, else wall-clock hours';
+COMMENT ON COLUMN repairsys.technician_performance.sla_met_pct IS 'Percent of resolved tickets with a deadline resolved by resolve_by (NULL: none)';
+COMMENT ON COLUMN repairsys.technician_performance.avg_rating IS 'Average customer rating (1..5) of the technician''s tickets (NULL: none rated)';
+COMMENT ON COLUMN repairsys.technician_performance.labor_minutes_30d IS 'Labor minutes of the technician''s tickets resolved in the last 30 days';
+COMMENT ON COLUMN repairsys.technician_performance.utilization IS 'labor_minutes_30d / (setting technician_available_hours_30d x 60): share of the available working time of the last 30 days spent on recorded labor';
+
+CREATE VIEW repairsys.customer_profile AS
+SELECT c.id AS customer_id,
+       c.name,
+       c.phone,
+       c.service_center_id,
+       coalesce(a.assets, 0)::integer AS assets,
+       coalesce(a.purchase_total, 0)::numeric(14,2) AS purchase_total,
+       coalesce(k.tickets, 0)::integer AS tickets,
+       coalesce(k.repairs, 0)::integer AS repairs,
+       coalesce(p.total_spent, 0)::numeric(14,2) AS total_spent,
+       round(k.avg_rating, 2) AS avg_rating,
+       coalesce(k.complaints, 0)::integer AS complaints,
+       k.last_ticket_at,
+       CASE WHEN k.recent_complaints > 0
+                 OR k.avg_rating < repairsys.setting_value('segment_at_risk_rating')::numeric THEN 'at_risk'
+            WHEN coalesce(a.purchase_total, 0) + coalesce(p.total_spent, 0)
+                 >= repairsys.setting_value('segment_high_value_total')::numeric THEN 'high_value'
+            WHEN coalesce(k.recent_tickets, 0) >= repairsys.setting_value('segment_frequent_repairs')::integer THEN 'frequent_repair'
+            ELSE 'regular' END AS segment
+  FROM repairsys.customer c
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS assets, sum(x.purchase_price) AS purchase_total
+	  FROM repairsys.asset x WHERE x.customer_id = c.id
+  ) a ON true
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS tickets,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS repairs,
+	       avg(fb.rating) AS avg_rating,
+	       count(*) FILTER (WHERE fb.complaint) AS complaints,
+	       count(*) FILTER (WHERE fb.complaint AND fb.at >= now() - repairsys.setting_value('segment_at_risk_window')::interval) AS recent_complaints,
+	       count(*) FILTER (WHERE t.opened_at >= now() - repairsys.setting_value('segment_frequent_window')::interval) AS recent_tickets,
+	       max(t.opened_at) AS last_ticket_at
+	  FROM repairsys.ticket t
+	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	 WHERE t.customer_id = c.id AND t.status <> 'cancelled'
+  ) k ON true
+  LEFT JOIN LATERAL (
+	SELECT sum(pm.amount) AS total_spent
+	  FROM repairsys.ticket t
+	  JOIN repairsys.invoice i ON i.ticket_id = t.id
+	  JOIN repairsys.payment pm ON pm.invoice_id = i.id
+	 WHERE t.customer_id = c.id
+  ) p ON true;
+COMMENT ON VIEW repairsys.customer_profile IS 'Customer archive (客户档案) with purchase and repair history, spending, satisfaction and a segment (thresholds: settings segment_*, docs/reports.md)';
+COMMENT ON COLUMN repairsys.customer_profile.customer_id IS 'Customer';
+COMMENT ON COLUMN repairsys.customer_profile.name IS 'Customer name';
+COMMENT ON COLUMN repairsys.customer_profile.phone IS 'Phone number';
+COMMENT ON COLUMN repairsys.customer_profile.service_center_id IS 'Home service center';
+COMMENT ON COLUMN repairsys.customer_profile.assets IS 'Units the customer bought (asset rows)';
+COMMENT ON COLUMN repairsys.customer_profile.purchase_total IS 'Sum of the assets'' purchase prices';
+COMMENT ON COLUMN repairsys.customer_profile.tickets IS 'Tickets opened (cancelled ones left out)';
+COMMENT ON COLUMN repairsys.customer_profile.repairs IS 'Of these, tickets resolved';
+COMMENT ON COLUMN repairsys.customer_profile.total_spent IS 'Payments received on the invoices of the customer''s tickets';
+COMMENT ON COLUMN repairsys.customer_profile.avg_rating IS 'Average rating the customer gave (NULL: never rated)';
+COMMENT ON COLUMN repairsys.customer_profile.complaints IS 'Feedback rows flagged as complaints';
+COMMENT ON COLUMN repairsys.customer_profile.last_ticket_at IS 'When the customer''s latest ticket was opened (NULL: none)';
+COMMENT ON COLUMN repairsys.customer_profile.segment IS 'First that applies: at_risk (a complaint within segment_at_risk_window, or avg_rating below segment_at_risk_rating), high_value (purchase_total + total_spent >= segment_high_value_total), frequent_repair (at least segment_frequent_repairs tickets opened within segment_frequent_window), regular';
