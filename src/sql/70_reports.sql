@@ -416,7 +416,7 @@ BEGIN
 		FOR i IN 1..4 LOOP
 			INSERT INTO repairsys.technician (name, service_center_id, lat, lon, capacity, hourly_cost)
 			VALUES (pg_catalog.format('%s tech %s-%s', tag, k, i), c, 31.2 + pg_catalog.random() * 0.1, 121.4 + pg_catalog.random() * 0.1,
-			        8, 60 + (pg_catalog.random() * 40)::integer)
+			        10, 60 + (pg_catalog.random() * 40)::integer)
 			RETURNING id INTO tech;
 			techs := techs || tech;
 			INSERT INTO repairsys.technician_skill (technician_id, skill, level)
@@ -438,7 +438,7 @@ BEGIN
 		        centers[1 + (i % 3)], 31.1 + pg_catalog.random() * 0.25, 120.7 + pg_catalog.random() * 0.8)
 		RETURNING id INTO cust;
 		custs := custs || cust;
-		FOR k IN 1..1 + (pg_catalog.random() * 2)::integer LOOP
+		FOR k IN 1..1 + (pg_catalog.random() < 0.3)::integer + (pg_catalog.random() < 0.1)::integer LOOP
 			r := pg_catalog.random();
 			INSERT INTO repairsys.asset (customer_id, model, serial_no, purchased_at, purchase_price, warranty_until)
 			SELECT cust, models[m], pg_catalog.format('%s-%s-%s', tag, i, k), d,
@@ -448,9 +448,13 @@ BEGIN
 		END LOOP;
 	END LOOP;
 
-	-- tickets: a few customers come back often (random()^2 favours low indexes)
+	-- tickets: a quarter of them come from the first tenth of the customers (regulars)
 	FOR i IN 1..tickets LOOP
-		cust := custs[1 + floor(pg_catalog.power(pg_catalog.random(), 2) * n_cust)::integer];
+		IF pg_catalog.random() < 0.25 THEN
+			cust := custs[1 + floor(pg_catalog.random() * greatest(1, n_cust / 10))::integer];	-- the regulars
+		ELSE
+			cust := custs[1 + floor(pg_catalog.random() * n_cust)::integer];
+		END IF;
 		r := pg_catalog.random();
 		IF r < 0.08 AND last_tid IS NOT NULL
 		   AND (SELECT x.resolved_at IS NOT NULL AND x.asset_id IS NOT NULL FROM repairsys.ticket x WHERE x.id = last_tid) THEN
@@ -479,10 +483,11 @@ BEGIN
 			UPDATE repairsys.ticket x SET status = 'cancelled' WHERE x.id = tid;
 			CONTINUE;
 		END IF;
-		-- a qualified technician, of the ticket's center when there is one
+		-- a qualified technician with room (capacity), of the ticket's center when there is one
 		SELECT ts.technician_id INTO tech
 		  FROM repairsys.technician_skill ts JOIN repairsys.technician te ON te.id = ts.technician_id
 		 WHERE ts.technician_id = ANY (techs) AND ts.skill = st.required_skill AND ts.level >= st.min_skill_level
+		   AND repairsys.open_ticket_count(ts.technician_id) < te.capacity
 		 ORDER BY te.service_center_id IS DISTINCT FROM (SELECT x.service_center_id FROM repairsys.ticket x WHERE x.id = tid),
 		          pg_catalog.random()
 		 LIMIT 1;

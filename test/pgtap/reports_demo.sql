@@ -2,7 +2,7 @@
 -- the same seed gives the same data, another seed other data, and on its data
 -- every report shows rows with figures; bad arguments are refused.
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 SET LOCAL client_min_messages = warning;
 -- Everything a load decides, without ids (identities do not roll back) and
 -- with times relative to now() (repeat visits, opened at clock_timestamp(), as 'later').
@@ -53,5 +53,6 @@ SELECT isnt_empty('SELECT * FROM repairsys.sla_status', 'sla_status shows open t
 SELECT isnt_empty('SELECT * FROM repairsys.stock_forecast', 'stock_forecast shows the demo parts');
 SELECT isnt_empty('SELECT * FROM repairsys.bill_detail', 'bill_detail shows bill lines');
 SELECT is_empty('SELECT * FROM repairsys.billing_audit', 'billing_audit finds nothing wrong with the demo data');
+SELECT is_empty('SELECT * FROM repairsys.check_invariants()', 'check_invariants finds nothing wrong with the demo data (no technician over capacity)');
 SELECT * FROM finish();
 ROLLBACK;
