@@ -104,6 +104,9 @@ SELECT total FROM bill_summary WHERE ticket_id = :d2;
 UPDATE setting SET value = '1 microsecond' WHERE name = 'rework_window';
 SELECT pg_temp.open('bt-rework') AS e \gset
 SELECT rework_of(t) IS NULL AS not_rework FROM ticket t WHERE id = :e;
+-- but D2 was approved under the 30-day window: its snapshot keeps it a repeat repair (53.00)
+SELECT price_rework_window, rework_of(t) = :d1 AS still_rework FROM ticket t WHERE id = :d2;
+SELECT total FROM bill_summary WHERE ticket_id = :d2;
 UPDATE setting SET value = '30 days' WHERE name = 'rework_window';
 
 -- F. discounts: a line of their own, never taking the bill below zero
@@ -115,6 +118,22 @@ SELECT * FROM pg_temp.bill(:f);
 SELECT subtotal, discounts, tax, total FROM bill_summary WHERE ticket_id = :f;
 INSERT INTO ticket_discount (ticket_id, description, amount) VALUES (:f, 'goodwill', 99999);
 SELECT subtotal, discounts, tax, total FROM bill_summary WHERE ticket_id = :f;
+-- a discount takes the amounts taxed at the labor rate first, then the parts at the parts rate; a full
+-- waiver of a bill with parts nets to exactly 0.00, parts tax included.  On ticket A (labor-rate share
+-- 218.75 with tax 13.13; parts 60.00 with tax 7.80): 100 off (tax -6.00), then the rest waived:
+-- -118.75 at 6% (tax -7.13, all the tax left on that share) and -60.00 at 13% (tax -7.80)
+-- (no new tickets here: the test files share one database and the later ones print ticket ids)
+INSERT INTO ticket_discount (ticket_id, description, amount) VALUES (:a, 'half off', 100.00), (:a, 'rest waived', 99999);
+SELECT line_no, kind, description, amount, tax_rate, tax_amount FROM pg_temp.bill(:a) WHERE kind = 'discount';
+SELECT subtotal, discounts, tax, total FROM bill_summary WHERE ticket_id = :a;
+-- per-line rounding cannot push a waived bill below zero: labor 0.24 (tax 0.0144 -> 0.01) + travel
+-- 0.24 (0.01), waived: the discount's tax is -0.02, not round(-0.48 x 6%) = -0.03 (a total of -0.01)
+INSERT INTO service_type (code, name, labor_fee, travel_fee) VALUES ('bt_tiny', 'tiny job', '0+:0.01', '0+:0.01');
+INSERT INTO ticket_discount (ticket_id, description, amount) VALUES (:e, 'waived', 1.00);
+CREATE TEMP VIEW tiny AS
+	SELECT b.* FROM ticket x, compute_bill(jsonb_populate_record(x, '{"service_type": "bt_tiny"}'), 24, 24) b WHERE x.id = :e;
+SELECT kind, amount, tax_amount FROM tiny ORDER BY line_no;
+SELECT sum(amount + tax_amount) AS total FROM tiny;
 
 -- lines always sum exactly to the total, for every ticket
 SELECT count(*) AS mismatches FROM bill_summary s

@@ -64,7 +64,7 @@ UPDATE ticket SET estimate_approved_at = now() WHERE id = :t1;
 UPDATE ticket SET status = 'in_progress' WHERE id IN (:t1, :t2);
 UPDATE ticket SET status = 'resolved', labor_minutes = 30 WHERE id IN (:t1, :t2);
 SELECT ticket_id = :t1 AS t1, sku, qty, state, used_at IS NOT NULL AS used FROM ticket_part WHERE sku LIKE 'PT-%' ORDER BY id;
-SELECT sku, kind, qty, ticket_id IS NOT NULL AS has_ticket, note FROM stock_movement WHERE kind = 'issue' AND sku LIKE 'PT-%' ORDER BY id;
+SELECT sku, kind, qty, ticket_id IS NOT NULL AS has_ticket, note FROM stock_movement WHERE kind = 'issue' AND sku LIKE 'PT-%' ORDER BY sku, id;
 SELECT serial, state, ticket_id = :t2 AS on_t2, asset_id = (SELECT id FROM asset WHERE serial_no = 'pt-1') AS in_asset,
        service_center_id FROM part_unit WHERE sku LIKE 'PT-%' ORDER BY serial;
 SELECT sku, on_hand, reserved FROM stock WHERE service_center_id = :east ORDER BY sku;

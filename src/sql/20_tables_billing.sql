@@ -13,6 +13,7 @@ ALTER TABLE repairsys.ticket
 	ADD COLUMN price_surcharge_pct numeric(6,2),
 	ADD COLUMN price_tax_rate_labor numeric(6,4),
 	ADD COLUMN price_tax_rate_parts numeric(6,4),
+	ADD COLUMN price_rework_window text,
 	ADD COLUMN approved_estimate_low numeric(14,2),
 	ADD COLUMN approved_estimate_high numeric(14,2);
 COMMENT ON COLUMN repairsys.ticket.price_labor_fee IS 'Labor fee schedule at approval (snapshot; NULL before approval: the price list applies)';
@@ -22,6 +23,7 @@ COMMENT ON COLUMN repairsys.ticket.price_complexity_factor IS 'Complexity factor
 COMMENT ON COLUMN repairsys.ticket.price_surcharge_pct IS 'Urgency surcharge percent at approval (snapshot)';
 COMMENT ON COLUMN repairsys.ticket.price_tax_rate_labor IS 'Tax rate on labor, travel, call-out and surcharges at approval (snapshot)';
 COMMENT ON COLUMN repairsys.ticket.price_tax_rate_parts IS 'Tax rate on parts at approval (snapshot)';
+COMMENT ON COLUMN repairsys.ticket.price_rework_window IS 'Rework window at approval, as the text of the rework_window setting (snapshot): a repeat repair stays free of labor whatever the setting becomes';
 COMMENT ON COLUMN repairsys.ticket.approved_estimate_low IS 'Low total of the estimate the customer approved';
 COMMENT ON COLUMN repairsys.ticket.approved_estimate_high IS 'High total of the estimate the customer approved';
 

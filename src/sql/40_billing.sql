@@ -22,11 +22,11 @@ BEGIN ATOMIC
 	  FROM repairsys.ticket p
 	 WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
 	   AND p.id <> t.id AND p.status = 'closed' AND p.closed_at <= t.opened_at
-	   AND p.closed_at >= t.opened_at - repairsys.setting_value('rework_window')::interval
+	   AND p.closed_at >= t.opened_at - coalesce(t.price_rework_window, repairsys.setting_value('rework_window'))::interval
 	 ORDER BY p.closed_at DESC, p.id DESC
 	 LIMIT 1;
 END;
-COMMENT ON FUNCTION repairsys.rework_of(repairsys.ticket) IS 'The earlier closed ticket of the same asset and service type, closed within the rework_window before this one was opened (this one is then free of labor); NULL when none';
+COMMENT ON FUNCTION repairsys.rework_of(repairsys.ticket) IS 'The earlier closed ticket of the same asset and service type, closed within the rework window (the ticket''s snapshot, else the rework_window setting) before this one was opened (this one is then free of labor); NULL when none';
 
 ------------------------------------------------------------------------------
 -- The bill lines
@@ -82,6 +82,13 @@ DECLARE
 	rework    bigint := repairsys.rework_of(t);
 	wdate     date;
 	d         numeric;
+	-- what is left to discount per tax rate: amounts and their taxes
+	left_l    numeric := 0;
+	left_tl   numeric := 0;
+	left_p    numeric := 0;
+	left_tp   numeric := 0;
+	piece     numeric;
+	share     record;
 BEGIN
 	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
 	labor_fee := coalesce(t.price_labor_fee, st.labor_fee);
@@ -172,6 +179,9 @@ BEGIN
 		quantity := l.qty; unit := 'pcs'; unit_price := l.unit_price; amount := l.qty * l.unit_price;
 		tax_rate := rate_p; tax_amount := round(amount * rate_p, 2);
 		subtotal := subtotal + amount;
+		IF NOT l.covered THEN
+			left_p := left_p + amount; left_tp := left_tp + tax_amount;
+		END IF;
 		RETURN NEXT;
 		IF l.covered THEN
 			n := n + 1; line_no := n; kind := 'coverage';
@@ -202,21 +212,44 @@ BEGIN
 	ELSIF rework IS NOT NULL AND labor + cx + sur > 0 THEN
 		n := n + 1; line_no := n; kind := 'coverage';
 		description := pg_catalog.format('Repeat repair within %s of ticket %s: labor is free',
-		                                 repairsys.setting_value('rework_window'), rework);
+		                                 coalesce(t.price_rework_window, repairsys.setting_value('rework_window')), rework);
 		amount := -(labor + cx + sur);
 		tax_rate := rate_l; tax_amount := -tx_labor;
 		subtotal := subtotal + amount;
 		RETURN NEXT;
 	END IF;
 
-	-- discounts, never below zero
+	-- discounts, never below zero: a discount takes from the amounts taxed at
+	-- the labor rate first, then from the parts; each share is its own line
+	-- at its own rate, and the tax it takes off never exceeds the tax left on
+	-- that share (so a full waiver nets to exactly 0.00, never below)
+	left_l := labor + cx + sur + callout + travel; left_tl := tx_labor + tx_call + tx_travel;
+	IF warranty THEN
+		left_l := 0; left_tl := 0;
+	ELSIF rework IS NOT NULL THEN
+		left_l := left_l - (labor + cx + sur); left_tl := left_tl - tx_labor;
+	END IF;
 	FOR l IN SELECT x.description, x.amount FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id ORDER BY x.id LOOP
-		d := LEAST(l.amount, subtotal);
-		CONTINUE WHEN d <= 0;
-		n := n + 1; line_no := n; kind := 'discount'; description := 'Discount: ' || l.description;
-		amount := -d; tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-		subtotal := subtotal - d;
-		RETURN NEXT;
+		d := l.amount;
+		FOR share IN SELECT * FROM (VALUES (1, rate_l), (2, rate_p)) AS v(o, rate) ORDER BY o LOOP
+			piece := LEAST(d, CASE share.o WHEN 1 THEN left_l ELSE left_p END);
+			CONTINUE WHEN piece <= 0;
+			n := n + 1; line_no := n; kind := 'discount';
+			description := 'Discount: ' || l.description || CASE WHEN share.o = 2 THEN ' (on parts)' ELSE '' END;
+			quantity := NULL; unit := NULL; unit_price := NULL;
+			amount := -piece; tax_rate := share.rate;
+			IF share.o = 1 THEN
+				tax_amount := -LEAST(round(piece * rate_l, 2), left_tl);
+				left_l := left_l - piece; left_tl := left_tl + tax_amount;
+				IF left_l = 0 THEN tax_amount := tax_amount - left_tl; left_tl := 0; END IF;
+			ELSE
+				tax_amount := -LEAST(round(piece * rate_p, 2), left_tp);
+				left_p := left_p - piece; left_tp := left_tp + tax_amount;
+				IF left_p = 0 THEN tax_amount := tax_amount - left_tp; left_tp := 0; END IF;
+			END IF;
+			d := d - piece;
+			RETURN NEXT;
+		END LOOP;
 	END LOOP;
 END
 $$;
@@ -398,6 +431,7 @@ BEGIN
 		NEW.price_surcharge_pct := (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = NEW.urgency);
 		NEW.price_tax_rate_labor := repairsys.setting_value('tax_rate_labor')::numeric;
 		NEW.price_tax_rate_parts := repairsys.setting_value('tax_rate_parts')::numeric;
+		NEW.price_rework_window := repairsys.setting_value('rework_window');
 		SELECT sum(b.amount + b.tax_amount) INTO NEW.approved_estimate_low
 		  FROM repairsys.compute_bill(NEW, coalesce(st.est_minutes_low, st.est_minutes_high, 0), repairsys.estimate_km(NEW), true) b;
 		SELECT sum(b.amount + b.tax_amount) INTO NEW.approved_estimate_high
@@ -405,10 +439,10 @@ BEGIN
 		NEW.approved_estimate_low := coalesce(NEW.approved_estimate_low, 0);
 		NEW.approved_estimate_high := coalesce(NEW.approved_estimate_high, 0);
 	ELSIF (NEW.price_labor_fee, NEW.price_travel_fee, NEW.price_callout_fee, NEW.price_complexity_factor, NEW.price_surcharge_pct,
-	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.approved_estimate_low, NEW.approved_estimate_high)
+	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.price_rework_window, NEW.approved_estimate_low, NEW.approved_estimate_high)
 	      IS DISTINCT FROM
 	      (OLD.price_labor_fee, OLD.price_travel_fee, OLD.price_callout_fee, OLD.price_complexity_factor, OLD.price_surcharge_pct,
-	       OLD.price_tax_rate_labor, OLD.price_tax_rate_parts, OLD.approved_estimate_low, OLD.approved_estimate_high) THEN
+	       OLD.price_tax_rate_labor, OLD.price_tax_rate_parts, OLD.price_rework_window, OLD.approved_estimate_low, OLD.approved_estimate_high) THEN
 		RAISE EXCEPTION 'the price snapshot of ticket % is set by repairsys when the estimate is approved', OLD.id
 			USING ERRCODE = '428C9';
 	END IF;

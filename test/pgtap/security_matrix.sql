@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(638 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(643 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -80,7 +80,7 @@ CREATE FUNCTION pg_temp.probe(tbl text, r name, op char) RETURNS text LANGUAGE s
 	END FROM col;
 $$;
 
--- 1. the matrix: 26 tables x 5 roles x 4 operations
+-- 1. the matrix: every table x 5 roles x 4 operations
 SELECT is(pg_temp.try_as(('repairsys_' || r)::name, pg_temp.probe(m.tbl, ('repairsys_' || r)::name, op)),
           CASE WHEN strpos(cell, op) > 0 THEN 'ok' ELSE '42501' END,
           format('%s %s %s on %s', 'repairsys_' || r,
@@ -195,6 +195,14 @@ SELECT lives_ok($$INSERT INTO repairsys.feedback (ticket_id, rating) SELECT tick
 SELECT throws_ok($$UPDATE repairsys.feedback SET rating = 1$$, '42501', NULL, 'a customer cannot change feedback once given');
 SELECT throws_ok($$DELETE FROM repairsys.payment$$, '42501', NULL, 'a customer cannot remove payments');
 SELECT throws_ok('SELECT * FROM repairsys.technician', '42501', NULL, 'a customer cannot read the technician table');
+-- the billing functions: own tickets and invoices only; others' do not exist
+SELECT lives_ok($$SELECT * FROM repairsys.estimate((SELECT ticket_x FROM p))$$, 'a customer reads the estimate of their own ticket');
+SELECT throws_ok($$SELECT * FROM repairsys.estimate((SELECT ticket_y FROM p))$$, '22023', NULL, 'a customer cannot read another customer''s estimate');
+SELECT throws_ok($$SELECT * FROM repairsys.approve_estimate((SELECT ticket_y FROM p))$$, '22023', NULL,
+                 'a customer cannot approve another customer''s estimate through approve_estimate');
+SELECT lives_ok($$SELECT repairsys.record_payment(id, 'alipay', 1.00, 'sec-own-2') FROM repairsys.invoice$$, 'a customer pays their own invoice through record_payment');
+SELECT throws_ok($$SELECT repairsys.record_payment(inv_y, 'alipay', 1.00, 'sec-other-2') FROM p$$, '22023', NULL,
+                 'a customer cannot pay another customer''s invoice through record_payment');
 RESET ROLE;
 SELECT results_eq($$SELECT count(*)::int FROM repairsys.payment p JOIN repairsys.invoice i ON i.id = p.invoice_id WHERE i.invoice_no = 'SEC-Y'$$,
                   'VALUES (1)', 'nothing was paid on the other customer''s invoice');
