@@ -64,3 +64,8 @@ SELECT customer_id, assets, purchase_total, tickets, repairs, total_spent, avg_r
 UPDATE setting SET value = '4' WHERE name = 'segment_frequent_repairs';
 SELECT segment FROM customer_profile WHERE customer_id = 9702;
 UPDATE setting SET value = '3' WHERE name = 'segment_frequent_repairs';
+-- a cancelled ticket gets no follow-up call and counts in no report
+INSERT INTO ticket (customer_id, service_type) VALUES (9704, 'rq_fix') RETURNING id AS t5 \gset
+UPDATE ticket SET status = 'cancelled' WHERE id = :t5;
+SELECT (SELECT count(*) FROM follow_up WHERE ticket_id = :t5) AS follow_ups,
+       (SELECT tickets FROM customer_profile WHERE customer_id = 9704) AS profile_tickets;
