@@ -50,6 +50,7 @@ SELECT '0+:1,,volume'::fee_tier;
 SELECT '0+:１'::fee_tier;
 SELECT '０+:1'::fee_tier;
 SELECT 'é'::fee_tier;
+SELECT '#0+:1'::fee_tier;
 SELECT '0+:1e3'::fee_tier;
 SELECT '0+:.5'::fee_tier;
 SELECT '0+:1.'::fee_tier;

@@ -239,6 +239,18 @@ parse_fee_tier(FtParser *ps, FeeTier *ft)
 	if (*ps->p == '\0')
 		FT_SYNTAX(ps, "The value is empty.");
 
+	/* the grammar is ASCII only: name the first other character */
+	for (const char *c = ps->p; *c; c++)
+	{
+		if (IS_HIGHBIT_SET(*c))
+		{
+			int			len = Min(pg_mblen(c), (int) strlen(c));
+
+			FT_SYNTAX(ps, "Only ASCII characters are allowed, found \"%s\".",
+					  pnstrdup(c, len));
+		}
+	}
+
 	for (;;)
 	{
 		skip_space(ps);

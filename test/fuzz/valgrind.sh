@@ -28,7 +28,8 @@ FUZZ_TYPE=$type perl -e '
 		"1000h in sat-mon 00:00-24:00 America/New_York", "5h in fri 20:00-02:00, sun 10:00-14:00",
 		"2h in tue 9:00-12:00 13:00-24:00 UTC");
 	my @toks = $type eq "fee_tier" ? ("0", "9", ".", ",", "-", "+", ":", "=", " ", "base", "min", "max", "volume",
-		"999999999999999", "0.0001", "1.23456", "-1", "60+", "0-", "e5", "..", "99999999999999999999999999")
+		"999999999999999", "0.0001", "1.23456", "-1", "60+", "0-", "e5", "..", "99999999999999999999999999",
+		"\xc3\xa9", "\xef\xbc\x91", "\xe4\xbd")	# é, full-width 1, a cut UTF-8 sequence
 	: ("mon", "fri", "sun", "-", ",", " ", "in", "h", "min", "d", "24:00", "00:00", "9:", "99",
 		"Asia/Shanghai", "/", "+", "..", "22:00-06:00", "0", "1000000000", ":");
 	print "SET TimeZone = \x27Europe/Berlin\x27;\n" if $type eq "sla_interval";
