@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test/fuzz/sqlsmith.sh: random SQL (Debian's sqlsmith) against a database
-# with repairsys and the demo data, on a throwaway cluster (test/lib.sh;
+# with repairsys and the demo data (test/demo.sql and repairsys.demo_load), on a throwaway cluster (test/lib.sh;
 # honours REPAIRSYS_PG_ROOT).  On demand, not part of test/run.sh:
 #   bash test/fuzz/sqlsmith.sh              # 600 s (the issue's 10 minutes)
 #   REPAIRSYS_SQLSMITH_SECONDS=60 bash test/fuzz/sqlsmith.sh
@@ -23,6 +23,10 @@ cd "$RS_TOP"
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE smith' >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d smith -c 'CREATE EXTENSION repairsys' >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d smith -f test/demo.sql >/dev/null 2>&1 || rs_die "the demo data did not load"
+# and, where the reports piece provides it, a larger generated company
+if [ "$(psql -X -At -d smith -c "SELECT to_regprocedure('repairsys.demo_load(integer, integer)') IS NOT NULL")" = t ]; then
+	psql -X -q -v ON_ERROR_STOP=1 -d smith -c 'SELECT repairsys.demo_load(500, 42)' >/dev/null || rs_die "demo_load failed"
+fi
 psql -X -q -v ON_ERROR_STOP=1 -d smith <<'SQL' >/dev/null
 CREATE ROLE repairsys_smith LOGIN IN ROLE repairsys_admin;
 GRANT CONNECT ON DATABASE smith TO repairsys_smith;
