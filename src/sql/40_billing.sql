@@ -537,6 +537,18 @@ BEGIN
 	IF idempotency_key IS NULL OR idempotency_key = '' THEN
 		RAISE EXCEPTION 'a payment needs an idempotency key' USING ERRCODE = '22023';
 	END IF;
+	-- The lock below serializes the payments of one invoice, but at REPEATABLE
+	-- READ the sums read after it come from the transaction's snapshot, taken
+	-- before the lock was granted: a payment committed meanwhile would be
+	-- missed and two payments could together exceed the total.  READ
+	-- COMMITTED reads afresh after the lock; SERIALIZABLE aborts one of two
+	-- such payments (40001).
+	IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
+		RAISE EXCEPTION 'record_payment cannot run at isolation level REPEATABLE READ'
+			USING ERRCODE = '25000',
+			      DETAIL = 'Its snapshot could miss a payment committed concurrently and accept an overpayment.',
+			      HINT = 'Run it at READ COMMITTED or SERIALIZABLE.';
+	END IF;
 	-- payments of one invoice are serialized by a lock on the invoice (an
 	-- advisory lock: the append-only invoice row cannot be locked FOR UPDATE)
 	PERFORM pg_catalog.pg_advisory_xact_lock(1381186899, pg_catalog.hashint8(record_payment.invoice_id));
@@ -565,7 +577,13 @@ BEGIN
 		VALUES (inv.id, method, amount, idempotency_key)
 		RETURNING payment.id INTO id;
 	EXCEPTION WHEN unique_violation THEN
-		-- the same key committed meanwhile for another invoice's payment
+		-- the same key committed meanwhile (by a payment of another invoice:
+		-- those of this one wait for the lock above): the winner's id when it
+		-- is this very payment, else the key's misuse
+		SELECT * INTO prev FROM repairsys.payment p WHERE p.idempotency_key = record_payment.idempotency_key;
+		IF FOUND AND prev.invoice_id = inv.id AND prev.method = record_payment.method AND prev.amount = record_payment.amount THEN
+			RETURN prev.id;
+		END IF;
 		RAISE EXCEPTION 'idempotency key "%" was already used for another payment', idempotency_key USING ERRCODE = '23514';
 	END;
 	RETURN id;
