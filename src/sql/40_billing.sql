@@ -48,6 +48,27 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION repairsys.fmt_price(numeric) IS 'A price for bill descriptions: 2 decimals, more only when the price has them';
 
+-- The lines of a price schedule for a quantity, worded for the bill:
+-- "Labor: 15 min in the tier 60+ min, at 1.50 per min".
+CREATE FUNCTION repairsys.schedule_lines(fee repairsys.fee_tier, qty numeric, what text, unit_name text,
+	OUT description text, OUT quantity numeric, OUT line_unit text, OUT unit_price numeric, OUT amount numeric)
+RETURNS SETOF record
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT CASE l.kind
+	           WHEN 'base' THEN what || ': base fee'
+	           WHEN 'tier' THEN pg_catalog.format('%s: %s %s in the tier %s %s, at %s per %s', what,
+	                              repairsys.fmt_num(l.quantity), unit_name,
+	                              repairsys.fmt_num(l.qty_from) || coalesce('-' || repairsys.fmt_num(l.qty_to), '+'), unit_name,
+	                              repairsys.fmt_price(l.rate), unit_name)
+	           WHEN 'minimum' THEN what || ': raised to the minimum charge of the schedule'
+	           WHEN 'maximum' THEN what || ': lowered to the maximum charge of the schedule' END,
+	       l.quantity, CASE WHEN l.kind = 'tier' THEN unit_name END, l.rate, l.amount
+	  FROM repairsys.charge_lines(fee, qty) l
+	 ORDER BY l.line_no;
+END;
+COMMENT ON FUNCTION repairsys.schedule_lines(repairsys.fee_tier, numeric, text, text) IS 'The lines of charge_lines() worded for a bill (what, unit): base fee, one per tier slice, minimum or maximum adjustment';
+
 -- The bill lines of ticket t for the given labor minutes and travel km (NULL:
 -- none recorded).  With for_estimate, reserved parts count as well as used
 -- ones.  Prices come from the ticket's snapshot when the estimate was
@@ -111,18 +132,9 @@ BEGIN
 
 	-- labor, one line per tier slice of the schedule
 	IF minutes IS NOT NULL THEN
-		FOR l IN SELECT * FROM repairsys.charge_lines(labor_fee, minutes) LOOP
-			n := n + 1; line_no := n; kind := 'labor';
-			description := CASE l.kind
-				WHEN 'base' THEN 'Labor: base fee'
-				WHEN 'tier' THEN pg_catalog.format('Labor: %s min in the tier %s min, at %s per min',
-				                  repairsys.fmt_num(l.quantity),
-				                  repairsys.fmt_num(l.qty_from) || coalesce('-' || repairsys.fmt_num(l.qty_to), '+'),
-				                  repairsys.fmt_price(l.rate))
-				WHEN 'minimum' THEN 'Labor: raised to the minimum charge of the schedule'
-				WHEN 'maximum' THEN 'Labor: lowered to the maximum charge of the schedule' END;
-			quantity := l.quantity; unit := CASE WHEN l.kind = 'tier' THEN 'min' END;
-			unit_price := l.rate; amount := l.amount;
+		FOR l IN SELECT * FROM repairsys.schedule_lines(labor_fee, minutes, 'Labor', 'min') LOOP
+			n := n + 1; line_no := n; kind := 'labor'; description := l.description;
+			quantity := l.quantity; unit := l.line_unit; unit_price := l.unit_price; amount := l.amount;
 			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
 			labor := labor + amount; subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
 			RETURN NEXT;
@@ -149,18 +161,9 @@ BEGIN
 
 	-- travel, one line per tier slice
 	IF km IS NOT NULL AND travel_fee IS NOT NULL THEN
-		FOR l IN SELECT * FROM repairsys.charge_lines(travel_fee, km) LOOP
-			n := n + 1; line_no := n; kind := 'travel';
-			description := CASE l.kind
-				WHEN 'base' THEN 'Travel: base fee'
-				WHEN 'tier' THEN pg_catalog.format('Travel: %s km in the tier %s km, at %s per km',
-				                  repairsys.fmt_num(l.quantity),
-				                  repairsys.fmt_num(l.qty_from) || coalesce('-' || repairsys.fmt_num(l.qty_to), '+'),
-				                  repairsys.fmt_price(l.rate))
-				WHEN 'minimum' THEN 'Travel: raised to the minimum charge'
-				WHEN 'maximum' THEN 'Travel: lowered to the maximum charge' END;
-			quantity := l.quantity; unit := CASE WHEN l.kind = 'tier' THEN 'km' END;
-			unit_price := l.rate; amount := l.amount;
+		FOR l IN SELECT * FROM repairsys.schedule_lines(travel_fee, km, 'Travel', 'km') LOOP
+			n := n + 1; line_no := n; kind := 'travel'; description := l.description;
+			quantity := l.quantity; unit := l.line_unit; unit_price := l.unit_price; amount := l.amount;
 			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
 			travel := travel + amount; subtotal := subtotal + amount; tx_travel := tx_travel + tax_amount;
 			RETURN NEXT;
@@ -534,6 +537,18 @@ BEGIN
 	IF idempotency_key IS NULL OR idempotency_key = '' THEN
 		RAISE EXCEPTION 'a payment needs an idempotency key' USING ERRCODE = '22023';
 	END IF;
+	-- The lock below serializes the payments of one invoice, but at REPEATABLE
+	-- READ the sums read after it come from the transaction's snapshot, taken
+	-- before the lock was granted: a payment committed meanwhile would be
+	-- missed and two payments could together exceed the total.  READ
+	-- COMMITTED reads afresh after the lock; SERIALIZABLE aborts one of two
+	-- such payments (40001).
+	IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
+		RAISE EXCEPTION 'record_payment cannot run at isolation level REPEATABLE READ'
+			USING ERRCODE = '25000',
+			      DETAIL = 'Its snapshot could miss a payment committed concurrently and accept an overpayment.',
+			      HINT = 'Run it at READ COMMITTED or SERIALIZABLE.';
+	END IF;
 	-- payments of one invoice are serialized by a lock on the invoice (an
 	-- advisory lock: the append-only invoice row cannot be locked FOR UPDATE)
 	PERFORM pg_catalog.pg_advisory_xact_lock(1381186899, pg_catalog.hashint8(record_payment.invoice_id));
@@ -562,7 +577,13 @@ BEGIN
 		VALUES (inv.id, method, amount, idempotency_key)
 		RETURNING payment.id INTO id;
 	EXCEPTION WHEN unique_violation THEN
-		-- the same key committed meanwhile for another invoice's payment
+		-- the same key committed meanwhile (by a payment of another invoice:
+		-- those of this one wait for the lock above): the winner's id when it
+		-- is this very payment, else the key's misuse
+		SELECT * INTO prev FROM repairsys.payment p WHERE p.idempotency_key = record_payment.idempotency_key;
+		IF FOUND AND prev.invoice_id = inv.id AND prev.method = record_payment.method AND prev.amount = record_payment.amount THEN
+			RETURN prev.id;
+		END IF;
 		RAISE EXCEPTION 'idempotency key "%" was already used for another payment', idempotency_key USING ERRCODE = '23514';
 	END;
 	RETURN id;

@@ -80,6 +80,14 @@ CREATE TRIGGER stock_movement_append_only BEFORE UPDATE OR DELETE ON repairsys.s
 CREATE TRIGGER stock_movement_no_truncate BEFORE TRUNCATE ON repairsys.stock_movement
 	FOR EACH STATEMENT EXECUTE FUNCTION repairsys.forbid_change();
 
+-- A restore replays the ledger through the trigger above, which refuses a
+-- movement that would take stock below zero; so the dump must hold the rows
+-- in the order they were written, not in the table's physical order (an
+-- issue can sit on a page before its receipt once VACUUM has freed the space
+-- of aborted inserts).  pg_dump appends this condition to its
+-- COPY (SELECT ... FROM stock_movement <condition>).
+SELECT pg_catalog.pg_extension_config_dump('repairsys.stock_movement', 'ORDER BY id');
+
 -- AFTER INSERT/UPDATE/DELETE on ticket_part: reserved follows the reservations.
 CREATE FUNCTION repairsys.ticket_part_trg()
 RETURNS trigger
