@@ -516,6 +516,28 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.issue_invoice(bigint) IS 'Freezes the bill of a resolved ticket into invoice and invoice_line (numbered INV-<8-digit invoice id>); one invoice per ticket; returns the invoice id';
 
+-- The row of an invoice, after taking the lock that serializes the money
+-- written against it (payments, installment plans).  An advisory lock: the
+-- append-only invoice row cannot be locked FOR UPDATE by roles without UPDATE.
+-- Unknown invoice: 22023.
+CREATE FUNCTION repairsys.lock_invoice(invoice_id bigint)
+RETURNS repairsys.invoice
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	inv repairsys.invoice;
+BEGIN
+	PERFORM pg_catalog.pg_advisory_xact_lock(1381186899, pg_catalog.hashint8(lock_invoice.invoice_id));
+	SELECT * INTO inv FROM repairsys.invoice i WHERE i.id = lock_invoice.invoice_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % does not exist', lock_invoice.invoice_id USING ERRCODE = '22023';
+	END IF;
+	RETURN inv;
+END
+$$;
+COMMENT ON FUNCTION repairsys.lock_invoice(bigint) IS 'Locks an invoice for the money written against it (transaction-level advisory lock) and returns its row; unknown invoice: 22023';
+
 CREATE FUNCTION repairsys.record_payment(invoice_id bigint, method text, amount numeric, idempotency_key text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -549,13 +571,7 @@ BEGIN
 			      DETAIL = 'Its snapshot could miss a payment committed concurrently and accept an overpayment.',
 			      HINT = 'Run it at READ COMMITTED or SERIALIZABLE.';
 	END IF;
-	-- payments of one invoice are serialized by a lock on the invoice (an
-	-- advisory lock: the append-only invoice row cannot be locked FOR UPDATE)
-	PERFORM pg_catalog.pg_advisory_xact_lock(1381186899, pg_catalog.hashint8(record_payment.invoice_id));
-	SELECT * INTO inv FROM repairsys.invoice i WHERE i.id = record_payment.invoice_id;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'invoice % does not exist', record_payment.invoice_id USING ERRCODE = '22023';
-	END IF;
+	inv := repairsys.lock_invoice(record_payment.invoice_id);	-- payments of one invoice, one at a time
 	-- a retry: the same key returns the payment it recorded
 	SELECT * INTO prev FROM repairsys.payment p WHERE p.idempotency_key = record_payment.idempotency_key;
 	IF FOUND THEN
@@ -608,11 +624,7 @@ BEGIN
 	IF first_due IS NULL OR every IS NULL OR every <= interval '0' THEN
 		RAISE EXCEPTION 'installments need a first due date and a positive interval' USING ERRCODE = '22023';
 	END IF;
-	PERFORM pg_catalog.pg_advisory_xact_lock(1381186899, pg_catalog.hashint8(plan_installments.invoice_id));
-	SELECT * INTO inv FROM repairsys.invoice i WHERE i.id = plan_installments.invoice_id;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'invoice % does not exist', plan_installments.invoice_id USING ERRCODE = '22023';
-	END IF;
+	inv := repairsys.lock_invoice(plan_installments.invoice_id);
 	balance := inv.total - (SELECT coalesce(sum(p.amount), 0) FROM repairsys.payment p WHERE p.invoice_id = inv.id);
 	cents := (balance * 100)::bigint;
 	IF cents < n THEN
