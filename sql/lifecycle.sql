@@ -183,3 +183,41 @@ SELECT count(*) AS mismatches FROM repairsys.ticket t
 -- settings
 SELECT repairsys.setting_value('reopen_window');
 SELECT repairsys.setting_value('no_such_setting');
+
+-- The two life-cycle trigger functions are C (src/lifecycle.c): attached to
+-- another table or fired the wrong way they refuse, and the ticket table
+-- works as before afterwards.
+CREATE TEMP TABLE not_a_ticket (x int);
+INSERT INTO not_a_ticket VALUES (1);
+CREATE TRIGGER wrong_table BEFORE UPDATE ON not_a_ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_transition_trg();
+UPDATE not_a_ticket SET x = 2;
+\echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER wrong_table ON not_a_ticket;
+CREATE TRIGGER wrong_event BEFORE INSERT ON not_a_ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_transition_trg();
+INSERT INTO not_a_ticket VALUES (3);
+\echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER wrong_event ON not_a_ticket;
+CREATE TRIGGER wrong_log BEFORE UPDATE ON not_a_ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_log_trg();
+UPDATE not_a_ticket SET x = 2;
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE not_a_ticket;
+-- (in a transaction rolled back, ids given back: later files expect theirs)
+SELECT pg_sequence_last_value(pg_get_serial_sequence('repairsys.ticket_event', 'id')) AS ev_last \gset
+\set ON_ERROR_ROLLBACK on
+BEGIN;
+SELECT repairsys.open_ticket(pg_temp.cust('lc Alice'), 'lc_ac', 'after the wrong tables') AS t9 \gset
+-- a status that is no state at all is named in the refusal, and NULL too
+UPDATE repairsys.ticket SET status = NULL WHERE id = :t9;
+SET repairsys.note = 'cancelled after the wrong tables';
+UPDATE repairsys.ticket SET status = 'cancelled' WHERE id = :t9;
+RESET repairsys.note;
+SELECT from_status, to_status, note, t.closed_at IS NOT NULL AND t.closed_at = t.status_changed_at AS closed_stamped,
+       e.at = t.status_changed_at AS event_at_change
+  FROM repairsys.ticket_event e JOIN repairsys.ticket t ON t.id = e.ticket_id WHERE t.id = :t9 ORDER BY e.id;
+ROLLBACK;
+\set ON_ERROR_ROLLBACK off
+SELECT setval(pg_get_serial_sequence('repairsys.ticket', 'id'), :t9 - 1) > 0 AS ticket_id_given_back,
+       setval(pg_get_serial_sequence('repairsys.ticket_event', 'id'), :ev_last) > 0 AS event_ids_given_back;

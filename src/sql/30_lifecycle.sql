@@ -248,125 +248,24 @@ $$;
 COMMENT ON FUNCTION repairsys.check_guard(text, repairsys.ticket) IS 'Evaluates a named transition guard on a ticket row: NULL when it passes, else what is missing';
 
 -- BEFORE UPDATE: checks a status change against ticket_transition and its
--- guard; keeps the trigger-owned columns.
+-- guard (23514, the allowed next states in the DETAIL); keeps the
+-- trigger-owned columns (428C9); sets changed_by and the life-cycle stamps.
+-- In C (src/lifecycle.c): it runs on every ticket UPDATE.
 CREATE FUNCTION repairsys.ticket_transition_trg()
 RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = repairsys, pg_catalog, pg_temp
-AS $$
-DECLARE
-	tr      record;
-	nexts   text;
-	reason  text;
-BEGIN
-	IF NEW.first_response_at IS DISTINCT FROM OLD.first_response_at
-	   OR NEW.resolved_at IS DISTINCT FROM OLD.resolved_at
-	   OR NEW.closed_at IS DISTINCT FROM OLD.closed_at
-	   OR NEW.status_changed_at IS DISTINCT FROM OLD.status_changed_at
-	   OR NEW.reopen_count IS DISTINCT FROM OLD.reopen_count
-	   OR NEW.opened_at IS DISTINCT FROM OLD.opened_at
-	   OR NEW.changed_by IS DISTINCT FROM OLD.changed_by THEN
-		RAISE EXCEPTION 'columns opened_at, first_response_at, resolved_at, closed_at, status_changed_at, reopen_count and changed_by of a ticket are set by repairsys'
-			USING ERRCODE = '428C9',
-			      DETAIL = pg_catalog.format('Ticket %s was not changed.', OLD.id);
-	END IF;
-	NEW.changed_by := current_user;
-
-	IF NEW.status IS NOT DISTINCT FROM OLD.status THEN
-		RETURN NEW;
-	END IF;
-
-	-- one look-up: the transition, and what the states are
-	SELECT x.guard, f.is_initial AS from_initial, t.is_initial AS to_initial, t.is_terminal AS to_terminal
-	  INTO tr
-	  FROM repairsys.ticket_transition x
-	  JOIN repairsys.ticket_status f ON f.code = x.from_status
-	  JOIN repairsys.ticket_status t ON t.code = x.to_status
-	 WHERE x.from_status = OLD.status AND x.to_status = NEW.status AND x.enabled;
-	IF NOT FOUND THEN
-		SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', x.to_status), ', ' ORDER BY s.sort_order, x.to_status)
-		  INTO nexts
-		  FROM repairsys.ticket_transition x JOIN repairsys.ticket_status s ON s.code = x.to_status
-		 WHERE x.from_status = OLD.status AND x.enabled;
-		RAISE EXCEPTION 'invalid ticket status transition from "%" to "%"', OLD.status, NEW.status
-			USING ERRCODE = '23514',
-			      DETAIL = CASE WHEN nexts IS NULL
-			                    THEN pg_catalog.format('No transition leaves status "%s".', OLD.status)
-			                    ELSE pg_catalog.format('Allowed next states from "%s": %s.', OLD.status, nexts) END,
-			      TABLE = 'ticket', SCHEMA = 'repairsys', COLUMN = 'status';
-	END IF;
-
-	IF tr.to_initial THEN
-		NEW.technician_id := NULL;	-- back to the queue: unassigned
-	END IF;
-
-	IF tr.guard IS NOT NULL THEN
-		reason := repairsys.check_guard(tr.guard, NEW);
-		IF reason IS NOT NULL THEN
-			RAISE EXCEPTION 'guard "%" failed for ticket %: %', tr.guard, OLD.id, reason
-				USING ERRCODE = '23514',
-				      DETAIL = pg_catalog.format('The transition from "%s" to "%s" requires it.', OLD.status, NEW.status),
-				      TABLE = 'ticket', SCHEMA = 'repairsys', COLUMN = 'status';
-		END IF;
-	END IF;
-
-	NEW.status_changed_at := pg_catalog.now();
-	IF tr.from_initial AND OLD.first_response_at IS NULL THEN
-		NEW.first_response_at := pg_catalog.now();
-	END IF;
-	IF NEW.status = 'resolved' THEN
-		NEW.resolved_at := pg_catalog.now();
-	ELSIF OLD.status = 'resolved' AND NOT tr.to_terminal THEN
-		NEW.resolved_at := NULL;		-- reopened
-		NEW.reopen_count := OLD.reopen_count + 1;
-	END IF;
-	IF tr.to_terminal THEN
-		NEW.closed_at := pg_catalog.now();	-- closing keeps when it was resolved
-	END IF;
-	RETURN NEW;
-END
-$$;
+AS 'MODULE_PATHNAME', 'ticket_transition_trg' LANGUAGE C;
 COMMENT ON FUNCTION repairsys.ticket_transition_trg() IS 'BEFORE UPDATE trigger of repairsys.ticket: checks status changes against ticket_transition and its guard (23514), sets the life-cycle stamps';
 
 -- AFTER INSERT OR UPDATE: one ticket_event row per status change (and per
--- change of technician), and a notification to listening applications.  Runs
--- with the owner's rights so that roles without INSERT on the history still
--- get their changes recorded; the actor is the changed_by the BEFORE trigger
--- took from current_user.
+-- change of technician), and a notification to listening applications.  In C
+-- (src/lifecycle.c).  The history row is written with the rights of the
+-- ticket table's owner, so that roles without INSERT on the history still get
+-- their changes recorded; the actor is the changed_by the BEFORE trigger took
+-- from current_user.  (Not SECURITY DEFINER: the C function switches the user
+-- only around its one INSERT, and all its queries are schema-qualified.)
 CREATE FUNCTION repairsys.ticket_log_trg()
 RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = repairsys, pg_catalog, pg_temp
-AS $$
-DECLARE
-	from_status text;
-	note        text;
-BEGIN
-	IF TG_OP = 'INSERT' THEN
-		-- A ticket restored or migrated by the owner brings its history with
-		-- it (restored into ticket_event by pg_dump's data): only a ticket
-		-- opened now, in the initial state, gets its opening event here.
-		IF NEW.status_changed_at IS DISTINCT FROM pg_catalog.now()
-		   OR NOT EXISTS (SELECT 1 FROM repairsys.ticket_status s WHERE s.code = NEW.status AND s.is_initial) THEN
-			RETURN NULL;
-		END IF;
-		from_status := NULL;
-	ELSE
-		IF NEW.status IS NOT DISTINCT FROM OLD.status
-		   AND NEW.technician_id IS NOT DISTINCT FROM OLD.technician_id THEN
-			RETURN NULL;
-		END IF;
-		from_status := OLD.status;
-	END IF;
-	note := NULLIF(pg_catalog.current_setting('repairsys.note', true), '');
-	INSERT INTO repairsys.ticket_event (ticket_id, from_status, to_status, at, actor, note, technician_id)
-	VALUES (NEW.id, from_status, NEW.status, pg_catalog.now(), NEW.changed_by, note, NEW.technician_id);
-	PERFORM pg_catalog.pg_notify('repairsys_events',
-		pg_catalog.json_build_object('ticket_id', NEW.id, 'from', from_status, 'to', NEW.status,
-		                             'technician_id', NEW.technician_id)::text);
-	RETURN NULL;
-END
-$$;
+AS 'MODULE_PATHNAME', 'ticket_log_trg' LANGUAGE C;
 COMMENT ON FUNCTION repairsys.ticket_log_trg() IS 'AFTER INSERT OR UPDATE trigger of repairsys.ticket: appends the ticket_event row and sends NOTIFY repairsys_events';
 
 CREATE TRIGGER ticket_10_open BEFORE INSERT ON repairsys.ticket

@@ -124,7 +124,10 @@ COMMENT ON FUNCTION repairsys.ticket_sla_guard_trg() IS 'BEFORE UPDATE trigger o
 CREATE TRIGGER ticket_30_sla_open BEFORE INSERT ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_open_trg();
 CREATE TRIGGER ticket_30_sla_pause BEFORE UPDATE OF status ON repairsys.ticket
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_pause_trg();
+	FOR EACH ROW
+	WHEN (NEW.status IS DISTINCT FROM OLD.status AND OLD.sla_resolve_within IS NOT NULL
+	      AND OLD.resolve_by IS NOT NULL AND OLD.status_changed_at IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_sla_pause_trg();
 CREATE TRIGGER ticket_25_sla_guard BEFORE UPDATE OF sla_respond_within, sla_resolve_within, sla_time_zone, sla_paused
 	ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_guard_trg();

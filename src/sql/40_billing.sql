@@ -453,7 +453,14 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE UPDATE trigger of ticket: snapshots the price inputs and the estimate totals when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514)';
-CREATE TRIGGER ticket_15_price_snapshot BEFORE UPDATE ON repairsys.ticket
+-- Fires only when the approval or a snapshot column is a target of the UPDATE
+-- (no earlier BEFORE trigger sets them), so the ordinary status changes of
+-- the life cycle do not pay for it.
+CREATE TRIGGER ticket_15_price_snapshot
+	BEFORE UPDATE OF estimate_approved_at, price_labor_fee, price_travel_fee, price_callout_fee,
+	                 price_complexity_factor, price_surcharge_pct, price_tax_rate_labor, price_tax_rate_parts,
+	                 price_rework_window, approved_estimate_low, approved_estimate_high
+	ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
 
 CREATE FUNCTION repairsys.approve_estimate(ticket_id bigint, OUT low_total numeric, OUT high_total numeric)

@@ -1,0 +1,633 @@
+/*
+ * lifecycle.c
+ *		The two triggers every ticket change goes through, in C:
+ *
+ *		ticket_transition_trg	BEFORE UPDATE: the columns the life cycle owns
+ *								are kept (428C9), a status change is checked
+ *								against repairsys.ticket_transition and its
+ *								guard (23514), and the stamps are set;
+ *		ticket_log_trg			AFTER INSERT OR UPDATE: one repairsys.ticket_event
+ *								row per status change (and per change of
+ *								technician), and NOTIFY repairsys_events.
+ *
+ * They were PL/pgSQL (docs/lifecycle.md keeps the rules); they run on every
+ * ticket UPDATE, so their cost is the life cycle's overhead over an
+ * application writing the same UPDATE and history row itself (issue 10,
+ * test/bench/lifecycle.sh).  The rules are unchanged: the same checks in the
+ * same order, the same SQLSTATEs, messages and details.
+ *
+ * The tables are read through SPI with plans prepared once per backend and
+ * kept; every query is schema-qualified and uses OPERATOR(pg_catalog.=), so
+ * the caller's search_path cannot redirect it.  The history row is written
+ * with the rights of the ticket table's owner (as the SECURITY DEFINER
+ * PL/pgSQL function did), switching the user id only around that INSERT.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "common/int.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+PG_FUNCTION_INFO_V1(ticket_transition_trg);
+PG_FUNCTION_INFO_V1(ticket_log_trg);
+
+/* The columns of repairsys.ticket the triggers read or write. */
+enum
+{
+	C_ID,
+	C_STATUS,
+	C_TECHNICIAN,
+	C_FIRST_RESPONSE,
+	C_RESOLVED,
+	C_CLOSED,
+	C_STATUS_CHANGED,
+	C_REOPEN,
+	C_OPENED,
+	C_CHANGED_BY,
+	N_COLS
+};
+
+static const char *const col_name[N_COLS] = {
+	"id", "status", "technician_id", "first_response_at", "resolved_at",
+	"closed_at", "status_changed_at", "reopen_count", "opened_at", "changed_by"
+};
+
+static const Oid col_type[N_COLS] = {
+	INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, NAMEOID
+};
+
+/*
+ * Attribute numbers of those columns, found once per backend and checked on
+ * every call (name, type, not dropped), so a changed table is looked up again
+ * instead of being misread.
+ */
+static Oid	cols_relid = InvalidOid;
+static int	cols_attnum[N_COLS];
+
+/*
+ * Plans kept for the backend's life.  They are tied to one ticket relation
+ * (the guard plan takes its row type): when the extension is dropped and
+ * created again in the same session, the relation id changes and they are
+ * prepared again.
+ */
+static Oid	plans_relid = InvalidOid;
+static SPIPlanPtr plan_transition = NULL;
+static SPIPlanPtr plan_guard = NULL;
+static SPIPlanPtr plan_initial = NULL;
+static SPIPlanPtr plan_log = NULL;
+
+/*
+ * Resolves (or re-checks) the attribute numbers of the ticket columns.
+ */
+static void
+ticket_columns(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		ok = (cols_relid == RelationGetRelid(rel));
+	int			i;
+
+	for (i = 0; ok && i < N_COLS; i++)
+	{
+		Form_pg_attribute att;
+
+		if (cols_attnum[i] < 1 || cols_attnum[i] > desc->natts)
+		{
+			ok = false;
+			break;
+		}
+		att = TupleDescAttr(desc, cols_attnum[i] - 1);
+		if (att->attisdropped || att->atttypid != col_type[i] ||
+			strcmp(NameStr(att->attname), col_name[i]) != 0)
+			ok = false;
+	}
+	if (ok)
+		return;
+
+	cols_relid = InvalidOid;
+	for (i = 0; i < N_COLS; i++)
+	{
+		int			attnum = SPI_fnumber(desc, col_name[i]);
+
+		if (attnum < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("table \"%s\" has no column \"%s\"",
+							RelationGetRelationName(rel), col_name[i]),
+					 errdetail("The ticket life-cycle triggers need it.")));
+		if (TupleDescAttr(desc, attnum - 1)->atttypid != col_type[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of table \"%s\" has type %s, expected %s",
+							col_name[i], RelationGetRelationName(rel),
+							format_type_be(TupleDescAttr(desc, attnum - 1)->atttypid),
+							format_type_be(col_type[i]))));
+		cols_attnum[i] = attnum;
+	}
+	cols_relid = RelationGetRelid(rel);
+}
+
+/*
+ * Prepares and keeps one plan.
+ */
+static SPIPlanPtr
+keep_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/*
+ * Forgets the kept plans when the ticket relation is not the one they were
+ * made for.  Must run inside an SPI connection.
+ */
+static void
+check_plans(Relation rel)
+{
+	if (plans_relid == RelationGetRelid(rel))
+		return;
+	if (plan_transition)
+		SPI_freeplan(plan_transition);
+	if (plan_guard)
+		SPI_freeplan(plan_guard);
+	if (plan_initial)
+		SPI_freeplan(plan_initial);
+	if (plan_log)
+		SPI_freeplan(plan_log);
+	plan_transition = plan_guard = plan_initial = plan_log = NULL;
+	plans_relid = RelationGetRelid(rel);
+}
+
+/* A column of a row. */
+static inline Datum
+col(HeapTuple tup, TupleDesc desc, int c, bool *isnull)
+{
+	return heap_getattr(tup, cols_attnum[c], desc, isnull);
+}
+
+/*
+ * IS NOT DISTINCT FROM of one column in two rows (binary image: right for
+ * the integer, timestamp, name and deterministic text columns compared).
+ */
+static bool
+same_col(HeapTuple a, HeapTuple b, TupleDesc desc, int c)
+{
+	bool		na,
+				nb;
+	Datum		da = col(a, desc, c, &na);
+	Datum		db = col(b, desc, c, &nb);
+	Form_pg_attribute att = TupleDescAttr(desc, cols_attnum[c] - 1);
+
+	if (na || nb)
+		return na && nb;
+	return datum_image_eq(da, db, att->attbyval, att->attlen);
+}
+
+/* Text of a column as a C string, or NULL. */
+static char *
+col_text(HeapTuple tup, TupleDesc desc, int c)
+{
+	bool		isnull;
+	Datum		d = col(tup, desc, c, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * BEFORE UPDATE FOR EACH ROW trigger of repairsys.ticket.
+ */
+Datum
+ticket_transition_trg(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	oldtup,
+				newtup;
+	int			repl_cols[N_COLS];
+	Datum		repl_vals[N_COLS];
+	bool		repl_nulls[N_COLS];
+	int			nrepl = 0;
+	Datum		user_name;
+	bool		isnull;
+	Datum		args[2];
+	char		nulls[2];
+	char	   *old_status,
+			   *new_status;
+	char	   *guard = NULL;
+	bool		from_initial,
+				to_initial,
+				to_terminal;
+	int			ret;
+	int64		ticket_id;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	static const int protected_cols[] = {
+		C_FIRST_RESPONSE, C_RESOLVED, C_CLOSED, C_STATUS_CHANGED, C_REOPEN,
+		C_OPENED, C_CHANGED_BY
+	};
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						"ticket_transition_trg")));
+	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired BEFORE UPDATE FOR EACH ROW",
+						"ticket_transition_trg")));
+
+	rel = trigdata->tg_relation;
+	desc = RelationGetDescr(rel);
+	oldtup = trigdata->tg_trigtuple;
+	newtup = trigdata->tg_newtuple;
+	ticket_columns(rel);
+	ticket_id = DatumGetInt64(col(oldtup, desc, C_ID, &isnull));
+
+	/* the columns the life cycle owns are never set by hand */
+	for (int i = 0; i < lengthof(protected_cols); i++)
+		if (!same_col(oldtup, newtup, desc, protected_cols[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_GENERATED_ALWAYS),
+					 errmsg("columns opened_at, first_response_at, resolved_at, closed_at, status_changed_at, reopen_count and changed_by of a ticket are set by repairsys"),
+					 errdetail("Ticket " INT64_FORMAT " was not changed.", ticket_id)));
+
+	/* changed_by := current_user (no new tuple when it already is) */
+	user_name = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	{
+		Datum		cur = col(oldtup, desc, C_CHANGED_BY, &isnull);
+
+		if (isnull || !datum_image_eq(cur, user_name, false, NAMEDATALEN))
+		{
+			repl_cols[nrepl] = cols_attnum[C_CHANGED_BY];
+			repl_vals[nrepl] = user_name;
+			repl_nulls[nrepl++] = false;
+		}
+	}
+
+	if (same_col(oldtup, newtup, desc, C_STATUS))
+	{
+		if (nrepl == 0)
+			return PointerGetDatum(newtup);
+		return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, nrepl,
+														 repl_cols, repl_vals, repl_nulls));
+	}
+
+	old_status = col_text(oldtup, desc, C_STATUS);
+	new_status = col_text(newtup, desc, C_STATUS);
+
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	check_plans(rel);
+
+	/* one look-up: the transition, and what its states are */
+	if (plan_transition == NULL)
+	{
+		Oid			types[2] = {TEXTOID, TEXTOID};
+
+		plan_transition = keep_plan(
+									"SELECT x.guard, f.is_initial, t.is_initial, t.is_terminal"
+									"  FROM repairsys.ticket_transition x"
+									"  JOIN repairsys.ticket_status f ON f.code OPERATOR(pg_catalog.=) x.from_status"
+									"  JOIN repairsys.ticket_status t ON t.code OPERATOR(pg_catalog.=) x.to_status"
+									" WHERE x.from_status OPERATOR(pg_catalog.=) $1"
+									"   AND x.to_status OPERATOR(pg_catalog.=) $2 AND x.enabled",
+									2, types);
+	}
+	args[0] = old_status ? CStringGetTextDatum(old_status) : (Datum) 0;
+	args[1] = new_status ? CStringGetTextDatum(new_status) : (Datum) 0;
+	nulls[0] = old_status ? ' ' : 'n';
+	nulls[1] = new_status ? ' ' : 'n';
+	ret = SPI_execute_plan(plan_transition, args, nulls, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+
+	if (SPI_processed == 0)
+	{
+		/* refused: name the states that are allowed next */
+		Oid			types[1] = {TEXTOID};
+		Datum		nexts;
+
+		ret = SPI_execute_with_args(
+									"SELECT pg_catalog.string_agg(pg_catalog.format('\"%s\"', x.to_status), ', '"
+									"                             ORDER BY s.sort_order, x.to_status)"
+									"  FROM repairsys.ticket_transition x"
+									"  JOIN repairsys.ticket_status s ON s.code OPERATOR(pg_catalog.=) x.to_status"
+									" WHERE x.from_status OPERATOR(pg_catalog.=) $1 AND x.enabled",
+									1, types, args, nulls, true, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+		nexts = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("invalid ticket status transition from \"%s\" to \"%s\"",
+						old_status ? old_status : "<NULL>",
+						new_status ? new_status : "<NULL>"),
+				 isnull ?
+				 errdetail("No transition leaves status \"%s\".",
+						   old_status ? old_status : "<NULL>") :
+				 errdetail("Allowed next states from \"%s\": %s.",
+						   old_status ? old_status : "<NULL>", TextDatumGetCString(nexts)),
+				 errtablecol(rel, cols_attnum[C_STATUS])));
+	}
+
+	{
+		HeapTuple	tr = SPI_tuptable->vals[0];
+		TupleDesc	trdesc = SPI_tuptable->tupdesc;
+		Datum		g = SPI_getbinval(tr, trdesc, 1, &isnull);
+
+		if (!isnull)
+			guard = TextDatumGetCString(g);
+		from_initial = DatumGetBool(SPI_getbinval(tr, trdesc, 2, &isnull)) && !isnull;
+		to_initial = DatumGetBool(SPI_getbinval(tr, trdesc, 3, &isnull)) && !isnull;
+		to_terminal = DatumGetBool(SPI_getbinval(tr, trdesc, 4, &isnull)) && !isnull;
+	}
+
+	if (to_initial)
+	{
+		/* back to the queue: unassigned */
+		repl_cols[nrepl] = cols_attnum[C_TECHNICIAN];
+		repl_vals[nrepl] = (Datum) 0;
+		repl_nulls[nrepl++] = true;
+	}
+
+	if (guard != NULL)
+	{
+		/* the guard sees the row as it will be written so far */
+		HeapTuple	candidate = nrepl == 0 ? newtup :
+			heap_modify_tuple_by_cols(newtup, desc, nrepl, repl_cols, repl_vals, repl_nulls);
+		Datum		gargs[2];
+
+		if (plan_guard == NULL)
+		{
+			Oid			types[2] = {TEXTOID, rel->rd_rel->reltype};
+
+			plan_guard = keep_plan("SELECT repairsys.check_guard($1, $2)", 2, types);
+		}
+		gargs[0] = CStringGetTextDatum(guard);
+		gargs[1] = heap_copy_tuple_as_datum(candidate, desc);
+		ret = SPI_execute_plan(plan_guard, gargs, NULL, false, 1);
+		if (ret != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		{
+			Datum		reason = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+			if (!isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_CHECK_VIOLATION),
+						 errmsg("guard \"%s\" failed for ticket " INT64_FORMAT ": %s",
+								guard, ticket_id, TextDatumGetCString(reason)),
+						 errdetail("The transition from \"%s\" to \"%s\" requires it.",
+								   old_status, new_status),
+						 errtablecol(rel, cols_attnum[C_STATUS])));
+		}
+	}
+
+	SPI_finish();
+
+	/* the stamps */
+	repl_cols[nrepl] = cols_attnum[C_STATUS_CHANGED];
+	repl_vals[nrepl] = TimestampTzGetDatum(now);
+	repl_nulls[nrepl++] = false;
+	if (from_initial)
+	{
+		col(oldtup, desc, C_FIRST_RESPONSE, &isnull);
+		if (isnull)
+		{
+			repl_cols[nrepl] = cols_attnum[C_FIRST_RESPONSE];
+			repl_vals[nrepl] = TimestampTzGetDatum(now);
+			repl_nulls[nrepl++] = false;
+		}
+	}
+	if (new_status != NULL && strcmp(new_status, "resolved") == 0)
+	{
+		repl_cols[nrepl] = cols_attnum[C_RESOLVED];
+		repl_vals[nrepl] = TimestampTzGetDatum(now);
+		repl_nulls[nrepl++] = false;
+	}
+	else if (old_status != NULL && strcmp(old_status, "resolved") == 0 && !to_terminal)
+	{
+		/* reopened */
+		int32		reopen = DatumGetInt32(col(oldtup, desc, C_REOPEN, &isnull));
+
+		repl_cols[nrepl] = cols_attnum[C_RESOLVED];
+		repl_vals[nrepl] = (Datum) 0;
+		repl_nulls[nrepl++] = true;
+		repl_cols[nrepl] = cols_attnum[C_REOPEN];
+		if (isnull)
+		{
+			repl_vals[nrepl] = (Datum) 0;
+			repl_nulls[nrepl++] = true;
+		}
+		else
+		{
+			if (pg_add_s32_overflow(reopen, 1, &reopen))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("integer out of range")));
+			repl_vals[nrepl] = Int32GetDatum(reopen);
+			repl_nulls[nrepl++] = false;
+		}
+	}
+	if (to_terminal)
+	{
+		/* closing keeps when it was resolved */
+		repl_cols[nrepl] = cols_attnum[C_CLOSED];
+		repl_vals[nrepl] = TimestampTzGetDatum(now);
+		repl_nulls[nrepl++] = false;
+	}
+
+	return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, nrepl,
+													 repl_cols, repl_vals, repl_nulls));
+}
+
+/* Appends a bigint column as a JSON number or null. */
+static void
+json_int8(StringInfo buf, HeapTuple tup, TupleDesc desc, int c)
+{
+	bool		isnull;
+	Datum		d = col(tup, desc, c, &isnull);
+
+	if (isnull)
+		appendStringInfoString(buf, "null");
+	else
+		appendStringInfo(buf, INT64_FORMAT, DatumGetInt64(d));
+}
+
+/* Appends a C string as a JSON string or null. */
+static void
+json_str(StringInfo buf, const char *s)
+{
+	if (s == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, s);
+}
+
+/*
+ * AFTER INSERT OR UPDATE FOR EACH ROW trigger of repairsys.ticket.
+ */
+Datum
+ticket_log_trg(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	newtup;
+	char	   *from_status = NULL;
+	char	   *to_status;
+	const char *note;
+	bool		isnull;
+	int			ret;
+	Datum		args[6];
+	char		nulls[6];
+	Oid			save_userid;
+	int			save_sec_context;
+	StringInfoData payload;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" was not called by trigger manager",
+						"ticket_log_trg")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
+		  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired AFTER INSERT OR UPDATE FOR EACH ROW",
+						"ticket_log_trg")));
+
+	rel = trigdata->tg_relation;
+	desc = RelationGetDescr(rel);
+	ticket_columns(rel);
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		HeapTuple	oldtup = trigdata->tg_trigtuple;
+
+		newtup = trigdata->tg_newtuple;
+		if (same_col(oldtup, newtup, desc, C_STATUS) &&
+			same_col(oldtup, newtup, desc, C_TECHNICIAN))
+			return PointerGetDatum(NULL);
+		from_status = col_text(oldtup, desc, C_STATUS);
+	}
+	else
+	{
+		Datum		changed;
+
+		/*
+		 * A ticket restored or migrated by the owner brings its history with
+		 * it: only a ticket opened now, in the initial state, gets its
+		 * opening event here.
+		 */
+		newtup = trigdata->tg_trigtuple;
+		changed = col(newtup, desc, C_STATUS_CHANGED, &isnull);
+		if (isnull || DatumGetTimestampTz(changed) != GetCurrentTransactionStartTimestamp())
+			return PointerGetDatum(NULL);
+	}
+	to_status = col_text(newtup, desc, C_STATUS);
+
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+	check_plans(rel);
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		bool		initial = false;
+
+		if (plan_initial == NULL)
+		{
+			Oid			types[1] = {TEXTOID};
+
+			plan_initial = keep_plan("SELECT s.is_initial FROM repairsys.ticket_status s"
+									 " WHERE s.code OPERATOR(pg_catalog.=) $1", 1, types);
+		}
+		args[0] = to_status ? CStringGetTextDatum(to_status) : (Datum) 0;
+		nulls[0] = to_status ? ' ' : 'n';
+		ret = SPI_execute_plan(plan_initial, args, nulls, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed == 1)
+			initial = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
+		if (!initial)
+		{
+			SPI_finish();
+			return PointerGetDatum(NULL);
+		}
+	}
+
+	note = GetConfigOption("repairsys.note", true, false);
+	if (note != NULL && note[0] == '\0')
+		note = NULL;
+
+	if (plan_log == NULL)
+	{
+		Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, NAMEOID, TEXTOID, INT8OID};
+
+		plan_log = keep_plan("INSERT INTO repairsys.ticket_event"
+							 " (ticket_id, from_status, to_status, at, actor, note, technician_id)"
+							 " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5, $6)", 6, types);
+	}
+	args[0] = col(newtup, desc, C_ID, &isnull);
+	nulls[0] = isnull ? 'n' : ' ';
+	args[1] = from_status ? CStringGetTextDatum(from_status) : (Datum) 0;
+	nulls[1] = from_status ? ' ' : 'n';
+	args[2] = to_status ? CStringGetTextDatum(to_status) : (Datum) 0;
+	nulls[2] = to_status ? ' ' : 'n';
+	args[3] = col(newtup, desc, C_CHANGED_BY, &isnull);
+	nulls[3] = isnull ? 'n' : ' ';
+	args[4] = note ? CStringGetTextDatum(note) : (Datum) 0;
+	nulls[4] = note ? ' ' : 'n';
+	args[5] = col(newtup, desc, C_TECHNICIAN, &isnull);
+	nulls[5] = isnull ? 'n' : ' ';
+
+	/* the history is written with the rights of the tables' owner */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(rel->rd_rel->relowner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	ret = SPI_execute_plan(plan_log, args, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (ret != SPI_OK_INSERT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	SPI_finish();
+
+	/* {"ticket_id" : .., "from" : .., "to" : .., "technician_id" : ..}, as json_build_object writes it */
+	initStringInfo(&payload);
+	appendStringInfoString(&payload, "{\"ticket_id\" : ");
+	json_int8(&payload, newtup, desc, C_ID);
+	appendStringInfoString(&payload, ", \"from\" : ");
+	json_str(&payload, from_status);
+	appendStringInfoString(&payload, ", \"to\" : ");
+	json_str(&payload, to_status);
+	appendStringInfoString(&payload, ", \"technician_id\" : ");
+	json_int8(&payload, newtup, desc, C_TECHNICIAN);
+	appendStringInfoChar(&payload, '}');
+	PreventCommandDuringRecovery("NOTIFY");
+	Async_Notify("repairsys_events", payload.data);
+	pfree(payload.data);
+
+	return PointerGetDatum(NULL);
+}
