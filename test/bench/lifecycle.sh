@@ -4,7 +4,9 @@
 # runs of 10 s), at 10% and at 100% of the data set:
 #   - a status change through the life-cycle trigger (check, stamps, SLA,
 #     history row, NOTIFY), against an application doing the same UPDATE plus
-#     its own history INSERT on a copy of the tables without triggers;
+#     its own history INSERT on a copy of the tables without triggers (same
+#     rows, keys, indexes and the history's foreign key; and, for comparison,
+#     on a bare copy with an empty history and no foreign key);
 #   - bill_detail for one ticket, against a primary-key lookup of the ticket.
 # Usage: bash test/bench/lifecycle.sh [tickets]   (default 1,000,000)
 set -u
@@ -43,12 +45,23 @@ SELECT 1 + i % 10000, 'bench', 'in_progress', 1 + i % 10000, 1 + i % 10, now() -
   FROM generate_series(1, :n) i;
 INSERT INTO repairsys.ticket_event (ticket_id, from_status, to_status, at, actor)
 SELECT id, 'assigned', 'in_progress', status_changed_at, current_user FROM repairsys.ticket;
--- the application's copy: the same tables without any trigger
+-- the application's copy: the same tables, the same rows (history included),
+-- the same keys, indexes and the history's foreign key to its ticket, and no
+-- trigger
 CREATE SCHEMA app;
 CREATE TABLE app.ticket (LIKE repairsys.ticket INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES);
 INSERT INTO app.ticket OVERRIDING SYSTEM VALUE SELECT * FROM repairsys.ticket;
 CREATE TABLE app.ticket_event (LIKE repairsys.ticket_event INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES);
-ANALYZE;
+INSERT INTO app.ticket_event OVERRIDING SYSTEM VALUE SELECT * FROM repairsys.ticket_event;
+SELECT setval(pg_get_serial_sequence('app.ticket_event', 'id'), (SELECT max(id) FROM app.ticket_event)) \g /dev/null
+ALTER TABLE app.ticket_event ADD FOREIGN KEY (ticket_id) REFERENCES app.ticket (id);
+-- the copy earlier versions of this benchmark compared with: an empty
+-- history without a foreign key (printed too, for comparison)
+CREATE SCHEMA bare;
+CREATE TABLE bare.ticket (LIKE repairsys.ticket INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES);
+INSERT INTO bare.ticket OVERRIDING SYSTEM VALUE SELECT * FROM repairsys.ticket;
+CREATE TABLE bare.ticket_event (LIKE repairsys.ticket_event INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING INDEXES);
+VACUUM ANALYZE;
 SQL
 echo "data set: $n tickets with history, 10,000 technicians, 10,000 customers: loaded in $(( $(date +%s) - start )) s"
 cat > "$dir/trigger.sql" <<'EOF2'
@@ -63,6 +76,7 @@ INSERT INTO app.ticket_event (ticket_id, from_status, to_status, actor, technici
 	SELECT id, CASE status WHEN 'in_progress' THEN 'waiting_parts' ELSE 'in_progress' END, status, current_user, technician_id FROM app.ticket WHERE id = :id;
 END;
 EOF2
+sed 's/app\./bare./g' "$dir/app.sql" > "$dir/bare.sql"
 cat > "$dir/bill.sql" <<'EOF2'
 \set id random(1, :n)
 SELECT * FROM repairsys.bill_detail WHERE ticket_id = :id;
@@ -75,12 +89,16 @@ printf '\n%-48s %14s %14s\n' "figure (transactions per second)" "10% of data" "1
 small=$(( n / 10 ))
 tt1=$(tps "$dir/trigger.sql" $small); tt2=$(tps "$dir/trigger.sql" $n)
 ta1=$(tps "$dir/app.sql" $small);     ta2=$(tps "$dir/app.sql" $n)
+tz1=$(tps "$dir/bare.sql" $small);    tz2=$(tps "$dir/bare.sql" $n)
 tb1=$(tps "$dir/bill.sql" $small);    tb2=$(tps "$dir/bill.sql" $n)
 tp1=$(tps "$dir/pk.sql" $small);      tp2=$(tps "$dir/pk.sql" $n)
 printf '%-48s %14s %14s\n' "status change through the trigger" "$tt1" "$tt2" "same UPDATE + history INSERT by the application" "$ta1" "$ta2" \
+	"the same on a bare copy (empty history, no FK)" "$tz1" "$tz2" \
 	"bill_detail for one ticket" "$tb1" "$tb2" "primary-key lookup of the ticket" "$tp1" "$tp2"
 printf '%-48s %14s %14s\n' "ratio trigger / application (target >= 0.9)" \
 	"$(python3 -c "print(round($tt1 / $ta1, 2))")" "$(python3 -c "print(round($tt2 / $ta2, 2))")" \
+	"ratio trigger / application on the bare copy" \
+	"$(python3 -c "print(round($tt1 / $tz1, 2))")" "$(python3 -c "print(round($tt2 / $tz2, 2))")" \
 	"ratio PK lookup / bill_detail (target <= 20)" \
 	"$(python3 -c "print(round($tp1 / $tb1, 1))")" "$(python3 -c "print(round($tp2 / $tb2, 1))")"
 echo
