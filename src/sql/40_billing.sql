@@ -527,6 +527,14 @@ COMMENT ON FUNCTION repairsys.issue_invoice(bigint) IS 'Freezes the bill of a re
 -- written against it (payments, installment plans).  An advisory lock: the
 -- append-only invoice row cannot be locked FOR UPDATE by roles without UPDATE.
 -- Unknown invoice: 22023.
+--
+-- The lock serializes, but at REPEATABLE READ whatever the caller reads after
+-- it comes from the transaction's snapshot, taken before the lock was
+-- granted: a payment or a plan committed meanwhile would be missed (two
+-- payments could together exceed the total, two plans be written).  READ
+-- COMMITTED reads afresh after the lock; SERIALIZABLE aborts one of two such
+-- transactions (40001).  So every writer of money refuses REPEATABLE READ
+-- here, in the one place they all go through: 25000.
 CREATE FUNCTION repairsys.lock_invoice(invoice_id bigint)
 RETURNS repairsys.invoice
 LANGUAGE plpgsql VOLATILE
@@ -535,6 +543,12 @@ AS $$
 DECLARE
 	inv repairsys.invoice;
 BEGIN
+	IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
+		RAISE EXCEPTION 'money cannot be written against an invoice at isolation level REPEATABLE READ'
+			USING ERRCODE = '25000',
+			      DETAIL = 'The transaction''s snapshot predates the invoice lock: it could miss a payment or an installment plan committed concurrently.',
+			      HINT = 'Run it at READ COMMITTED or SERIALIZABLE.';
+	END IF;
 	PERFORM pg_catalog.pg_advisory_xact_lock(1381186899, pg_catalog.hashint8(lock_invoice.invoice_id));
 	SELECT * INTO inv FROM repairsys.invoice i WHERE i.id = lock_invoice.invoice_id;
 	IF NOT FOUND THEN
@@ -543,7 +557,7 @@ BEGIN
 	RETURN inv;
 END
 $$;
-COMMENT ON FUNCTION repairsys.lock_invoice(bigint) IS 'Locks an invoice for the money written against it (transaction-level advisory lock) and returns its row; unknown invoice: 22023';
+COMMENT ON FUNCTION repairsys.lock_invoice(bigint) IS 'Locks an invoice for the money written against it (transaction-level advisory lock) and returns its row; unknown invoice: 22023; at REPEATABLE READ: 25000';
 
 CREATE FUNCTION repairsys.record_payment(invoice_id bigint, method text, amount numeric, idempotency_key text)
 RETURNS bigint
@@ -566,19 +580,8 @@ BEGIN
 	IF idempotency_key IS NULL OR idempotency_key = '' THEN
 		RAISE EXCEPTION 'a payment needs an idempotency key' USING ERRCODE = '22023';
 	END IF;
-	-- The lock below serializes the payments of one invoice, but at REPEATABLE
-	-- READ the sums read after it come from the transaction's snapshot, taken
-	-- before the lock was granted: a payment committed meanwhile would be
-	-- missed and two payments could together exceed the total.  READ
-	-- COMMITTED reads afresh after the lock; SERIALIZABLE aborts one of two
-	-- such payments (40001).
-	IF pg_catalog.current_setting('transaction_isolation') = 'repeatable read' THEN
-		RAISE EXCEPTION 'record_payment cannot run at isolation level REPEATABLE READ'
-			USING ERRCODE = '25000',
-			      DETAIL = 'Its snapshot could miss a payment committed concurrently and accept an overpayment.',
-			      HINT = 'Run it at READ COMMITTED or SERIALIZABLE.';
-	END IF;
-	inv := repairsys.lock_invoice(record_payment.invoice_id);	-- payments of one invoice, one at a time
+	-- payments of one invoice, one at a time (refused at REPEATABLE READ)
+	inv := repairsys.lock_invoice(record_payment.invoice_id);
 	-- a retry: the same key returns the payment it recorded
 	SELECT * INTO prev FROM repairsys.payment p WHERE p.idempotency_key = record_payment.idempotency_key;
 	IF FOUND THEN
