@@ -26,6 +26,14 @@ SELECT pg_temp.f4('{0,2,0,0,3,0,1}', 'CROSTON', 0.5) AS croston_alpha_half,
        pg_temp.f4('{0,2,0,0,3,0,1}', 'tsb', 0.2, 0.3) AS tsb_02_03,
        round(forecast_demand('{0,2,0,0,3,0,1}')::numeric, 10) AS default_sba;
 SELECT forecast_demand('{7}', 'ses') AS one_period_ses, forecast_demand('{7}', 'croston') AS one_period_croston;
+-- a series longer than the positions kept on the stack (1024): {1, 2999
+-- zeros, 1}: croston z=1, p = 1 + 0.1*(3000-1) = 300.9; a negative zero is a zero
+SELECT pg_temp.f4(ARRAY[1] || array_fill(0::float8, ARRAY[2999]) || ARRAY[1::float8], 'croston') AS croston_3001_periods,
+       pg_temp.f4(ARRAY[1] || array_fill(0::float8, ARRAY[2999]) || ARRAY[1::float8], 'croston')
+       = round(1 / 300.9::numeric, 10) AS equals_hand_computed,
+       pg_temp.f4('{-0,2,-0,0,3,-0,1}', 'sba') AS sba_with_negative_zeros;
+-- a bad element far into a long series is named
+SELECT forecast_demand(array_fill(0::float8, ARRAY[1500]) || ARRAY['-Infinity'::float8], 'sba');
 
 -- errors: 22023
 SELECT forecast_demand('{}', 'sba');
@@ -36,6 +44,8 @@ SELECT forecast_demand('{1,NaN}', 'sba');
 SELECT forecast_demand('{1,Infinity}', 'ses');
 SELECT forecast_demand('{{1,2},{3,4}}', 'sba');
 SELECT forecast_demand('{1,2}', 'holt');
+SELECT forecast_demand('{1,2}', 'exponential smoothing with trend');
+SELECT forecast_demand('{1,2}', '');
 SELECT forecast_demand('{1,2}', 'sba', 0);
 SELECT forecast_demand('{1,2}', 'sba', 1.5);
 SELECT forecast_demand('{1,2}', 'tsb', 0.1, 'NaN');

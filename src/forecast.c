@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -56,28 +57,60 @@ check_smoothing(const char *name, double v)
 }
 
 /*
- * Croston's z/p (without the SBA factor) from the first non-zero demand at
- * 1-based position first; the caller knows there is one.
+ * Croston's z/p (without the SBA factor) over the positions (1-based, in
+ * order) of the non-zero demands; the caller knows there is at least one.
+ * The same operations in the same order as the period-by-period recurrence
+ * (zero periods change neither z nor p), so the result is bit for bit the
+ * same, without a branch per period.
  */
 static double
-croston(const double *d, int n, int first, double alpha)
+croston(const double *d, const int *pos, int m, double alpha)
 {
-	double		z = d[first - 1];
-	double		p = first;
-	int			last = first;
-	int			t;
+	double		z = d[pos[0] - 1];
+	double		p = pos[0];
+	int			last = pos[0];
+	int			k;
 
-	for (t = first + 1; t <= n; t++)
+	for (k = 1; k < m; k++)
 	{
-		if (d[t - 1] > 0)
-		{
-			z += alpha * (d[t - 1] - z);
-			p += alpha * ((double) (t - last) - p);
-			last = t;
-		}
+		int			t = pos[k];
+
+		z += alpha * (d[t - 1] - z);
+		p += alpha * ((double) (t - last) - p);
+		last = t;
 	}
 	return z / p;
 }
+
+/*
+ * The method named by a text argument, read in place (no copy).
+ */
+static ForecastMethod
+method_of(text *t)
+{
+	int			len = VARSIZE_ANY_EXHDR(t);
+	const char *s = VARDATA_ANY(t);
+	char		buf[16];
+
+	if (len == 3 && pg_strncasecmp(s, "sba", 3) == 0)
+		return FM_SBA;
+	if (len == 3 && pg_strncasecmp(s, "tsb", 3) == 0)
+		return FM_TSB;
+	if (len == 3 && pg_strncasecmp(s, "ses", 3) == 0)
+		return FM_SES;
+	if (len == 7 && pg_strncasecmp(s, "croston", 7) == 0)
+		return FM_CROSTON;
+	if (len < (int) sizeof(buf))
+	{
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		return parse_method(buf);
+	}
+	return parse_method(text_to_cstring(t));
+}
+
+/* positions of non-zero demands kept on the stack up to this series length */
+#define POS_ON_STACK 1024
 
 /*
  * forecast_demand(demand float8[], method text, alpha float8, beta float8)
@@ -87,14 +120,17 @@ Datum
 forecast_demand(PG_FUNCTION_ARGS)
 {
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
-	char	   *mname = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ForecastMethod method = method_of(PG_GETARG_TEXT_PP(1));
 	double		alpha = PG_GETARG_FLOAT8(2);
 	double		beta = PG_GETARG_FLOAT8(3);
-	ForecastMethod method = parse_method(mname);
 	const double *d;
+	int			pos_stack[POS_ON_STACK];
+	int		   *pos = pos_stack;
 	int			n,
 				i,
-				first = 0;
+				m,
+				first;
+	bool		bad;
 	double		result;
 
 	check_smoothing("alpha", alpha);
@@ -125,16 +161,35 @@ forecast_demand(PG_FUNCTION_ARGS)
 	}
 	/* float8 is fixed-length and aligned: without NULLs the data is a C array */
 	d = (const double *) ARR_DATA_PTR(arr);
+	if (n > POS_ON_STACK)
+		pos = palloc(n * sizeof(int));
+
+	/*
+	 * One pass: every element checked (finite, not below 0; NaN fails both
+	 * comparisons) and the positions of the non-zero ones written down,
+	 * without a branch per element.  Intermittent demand is mostly zeros:
+	 * four elements whose bits are all zero but for the sign are four
+	 * zeros (valid, nothing to note) and are passed over in one test.  The
+	 * rare bad series is walked again for the message.
+	 */
+	bad = false;
+	m = 0;
 	for (i = 0; i < n; i++)
 	{
-		if (!(d[i] >= 0) || isinf(d[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("demand must be a finite number not below 0"),
-					 errdetail("Element %d is %g.", i + 1, d[i])));
-		if (first == 0 && d[i] > 0)
-			first = i + 1;
+		double		x = d[i];
+
+		bad |= !(x >= 0.0 && x <= DBL_MAX);
+		pos[m] = i + 1;
+		m += (x > 0.0);
 	}
+	if (bad)
+		for (i = 0; i < n; i++)
+			if (!(d[i] >= 0) || isinf(d[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("demand must be a finite number not below 0"),
+						 errdetail("Element %d is %g.", i + 1, d[i])));
+	first = m > 0 ? pos[0] : 0;
 
 	if (method == FM_SES)
 	{
@@ -145,9 +200,9 @@ forecast_demand(PG_FUNCTION_ARGS)
 	else if (first == 0)
 		result = 0.0;			/* all zero */
 	else if (method == FM_CROSTON)
-		result = croston(d, n, first, alpha);
+		result = croston(d, pos, m, alpha);
 	else if (method == FM_SBA)
-		result = (1.0 - alpha / 2.0) * croston(d, n, first, alpha);
+		result = (1.0 - alpha / 2.0) * croston(d, pos, m, alpha);
 	else
 	{
 		/* TSB: demand size z on non-zero periods, probability pr every period */
@@ -162,6 +217,8 @@ forecast_demand(PG_FUNCTION_ARGS)
 		}
 		result = pr * z;
 	}
+	if (pos != pos_stack)
+		pfree(pos);
 	PG_RETURN_FLOAT8(result);
 }
 

@@ -20,6 +20,9 @@
 SET search_path = repairsys, public;
 SET client_min_messages = warning;
 SET jit = off;
+-- local buffers for the temporary tables below (39 MB uncompressed), set
+-- before the session touches any temporary table
+SET temp_buffers = '256MB';
 SET max_parallel_workers_per_gather = 0;
 
 CREATE OR REPLACE FUNCTION pg_temp.ref_forecast(d float8[], method text, alpha float8, beta float8)
@@ -65,22 +68,39 @@ SELECT i, ARRAY(SELECT CASE WHEN random() < 0.08 THEN 1 + floor(random() * 4) EL
 SELECT count(*) AS cases,
        count(*) FILTER (WHERE abs(forecast_demand(d, m) - pg_temp.ref_forecast(d, m, 0.1, 0.1)) > 1e-12 * greatest(1, abs(forecast_demand(d, m)))) AS mismatches
   FROM series, unnest(ARRAY['ses', 'croston', 'sba', 'tsb']) m;
+-- The same series stored three ways (the arrays are about 2.9 kB, so by
+-- default PostgreSQL compresses them with pglz): the default; lz4 compression
+-- (ALTER TABLE ... ALTER COLUMN d SET COMPRESSION lz4); and uncompressed in
+-- the row (SET STORAGE PLAIN).  Fresh arrays are built for the copies: an
+-- already compressed value would be kept as it is.
+CREATE TEMP TABLE series_lz4 (i int, d float8[] COMPRESSION lz4);
+INSERT INTO series_lz4 SELECT i, ARRAY(SELECT unnest(d)) FROM series;
+CREATE TEMP TABLE series_plain (i int, d float8[]);
+ALTER TABLE series_plain ALTER COLUMN d SET STORAGE PLAIN;
+INSERT INTO series_plain SELECT i, ARRAY(SELECT unnest(d)) FROM series;
+ANALYZE series, series_lz4, series_plain;
+SELECT 'pglz (default)' AS storage, avg(pg_column_size(d))::int AS bytes_per_series, pg_size_pretty(pg_total_relation_size('series')) AS table_size FROM series
+UNION ALL SELECT 'lz4', avg(pg_column_size(d))::int, pg_size_pretty(pg_total_relation_size('series_lz4')) FROM series_lz4
+UNION ALL SELECT 'uncompressed', avg(pg_column_size(d))::int, pg_size_pretty(pg_total_relation_size('series_plain')) FROM series_plain;
 CREATE TEMP TABLE timing (variant text, ms float8);
 DO $$
 DECLARE
 	t0 timestamptz;
 	r float8;
+	tab text;
 BEGIN
-	FOR rep IN 1 .. 3 LOOP
-		t0 := clock_timestamp();
-		SELECT sum(d[365]) INTO r FROM series;	-- reading the arrays alone
-		INSERT INTO timing VALUES ('read only', 1000 * extract(epoch FROM clock_timestamp() - t0));
-		t0 := clock_timestamp();
-		SELECT sum(repairsys.forecast_demand(d, 'sba')) INTO r FROM series;
-		INSERT INTO timing VALUES ('c', 1000 * extract(epoch FROM clock_timestamp() - t0));
-		t0 := clock_timestamp();
-		SELECT sum(pg_temp.ref_forecast(d, 'sba', 0.1, 0.1)) INTO r FROM series;
-		INSERT INTO timing VALUES ('plpgsql', 1000 * extract(epoch FROM clock_timestamp() - t0));
+	FOR rep IN 1 .. 5 LOOP
+		FOREACH tab IN ARRAY ARRAY['series', 'series_lz4', 'series_plain'] LOOP
+			t0 := clock_timestamp();
+			EXECUTE format('SELECT sum(d[365]) FROM %I', tab) INTO r;	-- reading the arrays alone
+			INSERT INTO timing VALUES (tab || ': read only', 1000 * extract(epoch FROM clock_timestamp() - t0));
+			t0 := clock_timestamp();
+			EXECUTE format('SELECT sum(repairsys.forecast_demand(d, ''sba'')) FROM %I', tab) INTO r;
+			INSERT INTO timing VALUES (tab || ': c', 1000 * extract(epoch FROM clock_timestamp() - t0));
+			t0 := clock_timestamp();
+			EXECUTE format('SELECT sum(pg_temp.ref_forecast(d, ''sba'', 0.1, 0.1)) FROM %I', tab) INTO r;
+			INSERT INTO timing VALUES (tab || ': plpgsql', 1000 * extract(epoch FROM clock_timestamp() - t0));
+		END LOOP;
 	END LOOP;
 END $$;
 -- as stock_forecast uses it: series built in memory (no table read, no decompression)
@@ -104,15 +124,20 @@ BEGIN
 		INSERT INTO timing VALUES ('in memory: plpgsql', 1000 * extract(epoch FROM clock_timestamp() - t0));
 	END LOOP;
 END $$;
-SELECT variant, round(min(ms)::numeric, 1) AS best_ms FROM timing GROUP BY variant ORDER BY 2;
-SELECT round((SELECT min(ms) FROM timing WHERE variant = 'plpgsql')::numeric / (SELECT min(ms) FROM timing WHERE variant = 'c')::numeric, 1)
-         AS "C speed-up over PL/pgSQL (target >= 20x)",
-       round(((SELECT min(ms) FROM timing WHERE variant = 'plpgsql') - (SELECT min(ms) FROM timing WHERE variant = 'read only'))::numeric
-             / greatest((SELECT min(ms) FROM timing WHERE variant = 'c') - (SELECT min(ms) FROM timing WHERE variant = 'read only'), 0.001)::numeric, 1)
-         AS "net of reading the arrays",
+WITH b AS (SELECT variant, min(ms) AS ms FROM timing GROUP BY variant),
+     s AS (SELECT * FROM (VALUES (1, 'pglz (default)', 'series'), (2, 'lz4', 'series_lz4'), (3, 'uncompressed', 'series_plain')) v(o, storage, tab))
+SELECT s.storage AS "stored series",
+       round(r.ms::numeric, 1) AS read_only_ms, round(c.ms::numeric, 1) AS c_ms, round(p.ms::numeric, 1) AS plpgsql_ms,
+       round((p.ms / c.ms)::numeric, 1) AS "C speed-up (target >= 20x)",
+       round(((p.ms - r.ms) / greatest(c.ms - r.ms, 0.001))::numeric, 1) AS "net of reading the arrays"
+  FROM s JOIN b r ON r.variant = s.tab || ': read only' JOIN b c ON c.variant = s.tab || ': c'
+  JOIN b p ON p.variant = s.tab || ': plpgsql'
+ ORDER BY s.o;
+SELECT round(((SELECT min(ms) FROM timing WHERE variant = 'in memory: plpgsql') / (SELECT min(ms) FROM timing WHERE variant = 'in memory: c'))::numeric, 1)
+         AS "in memory, as stock_forecast calls it",
        round(((SELECT min(ms) FROM timing WHERE variant = 'in memory: plpgsql') - (SELECT min(ms) FROM timing WHERE variant = 'in memory: loop only'))::numeric
              / greatest((SELECT min(ms) FROM timing WHERE variant = 'in memory: c') - (SELECT min(ms) FROM timing WHERE variant = 'in memory: loop only'), 0.001)::numeric, 1)
-         AS "in memory, as stock_forecast calls it";
+         AS "in memory, as stock_forecast calls it (net of the loop)";
 
 \echo '== 2. stock_forecast over' :parts 'parts x' :centers 'centers with a year of ledger'
 INSERT INTO service_center (name, lat, lon)

@@ -13,7 +13,10 @@ type=${1:-}
 # through every path: transitions, refusals, guards, reopen, history, NOTIFY,
 # restored rows, the functions on a wrong table, the extension dropped and
 # created again in the same backend.
-case "$type" in sla_interval|fee_tier|lifecycle) ;; *) echo "usage: test/fuzz/valgrind.sh sla_interval|fee_tier|lifecycle" >&2; exit 2 ;; esac
+# TYPE forecast runs forecast_demand (src/forecast.c) on 2,000 random series:
+# lengths 0..3000 (past the 1024 positions kept on the stack), zeros, -0,
+# NULL, NaN, infinities and negative values.
+case "$type" in sla_interval|fee_tier|lifecycle|forecast) ;; *) echo "usage: test/fuzz/valgrind.sh sla_interval|fee_tier|lifecycle|forecast" >&2; exit 2 ;; esac
 . "$(dirname "$0")/../lib.sh"
 rs_ensure_packages
 rs_build_install
@@ -23,7 +26,18 @@ chmod 755 "$dir"
 chown postgres "$dir" 2>/dev/null || rs_sudo chown postgres "$dir"
 rs_as_postgres "$RS_BINDIR/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 echo "CREATE EXTENSION repairsys;" | rs_as_postgres "$RS_BINDIR/postgres" --single -D "$dir/data" postgres >/dev/null 2>&1
-if [ "$type" = lifecycle ]; then
+if [ "$type" = forecast ]; then
+	perl -e '
+		srand(11);
+		my @special = ("0", "-0", "NULL", "NaN", "Infinity", "-Infinity", "-1", "1e308", "5e-324");
+		my @methods = ("ses", "croston", "sba", "tsb", "SBA", "holt");
+		for my $k (1 .. 2000) {
+			my $n = int(rand(4)) == 0 ? int(rand(3001)) : int(rand(400));
+			my @v = map { rand() < 0.9 ? "0" : (rand() < 0.995 ? int(1 + rand(5)) : $special[int(rand(@special))]) } 1 .. $n;
+			my $m = $methods[int(rand(@methods))];
+			print "SELECT repairsys.forecast_demand(\x27{" . join(",", @v) . "}\x27, \x27$m\x27);\n";
+		}' >"$dir/in.sql"
+elif [ "$type" = lifecycle ]; then
 	for round in 1 2; do
 		cat <<'SQL'
 INSERT INTO repairsys.customer (name) VALUES ('vg customer');
