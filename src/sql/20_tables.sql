@@ -374,6 +374,7 @@ CREATE TABLE repairsys.stock_movement (
 	at                timestamptz NOT NULL DEFAULT now(),
 	actor             name NOT NULL DEFAULT current_user,
 	note              text,
+	seq               bigint NOT NULL,
 	CHECK (CASE kind WHEN 'receipt' THEN qty > 0 WHEN 'return' THEN qty > 0 WHEN 'transfer_in' THEN qty > 0
 	                 WHEN 'issue' THEN qty < 0 WHEN 'transfer_out' THEN qty < 0 ELSE true END)
 );
@@ -388,6 +389,10 @@ COMMENT ON COLUMN repairsys.stock_movement.unit_cost IS 'Cost of one unit in thi
 COMMENT ON COLUMN repairsys.stock_movement.at IS 'When the movement happened';
 COMMENT ON COLUMN repairsys.stock_movement.actor IS 'Database role that recorded it';
 COMMENT ON COLUMN repairsys.stock_movement.note IS 'Free text';
+COMMENT ON COLUMN repairsys.stock_movement.seq IS 'Order in which the movements of one stock row were checked: taken under that row''s lock (set by trigger; renumbered, in the same order, on restore)';
+CREATE SEQUENCE repairsys.stock_movement_seq OWNED BY repairsys.stock_movement.seq;
+COMMENT ON SEQUENCE repairsys.stock_movement_seq IS 'Numbers stock movements in the order their stock checks ran (stock_movement.seq)';
+CREATE UNIQUE INDEX stock_movement_seq_idx ON repairsys.stock_movement (seq);
 CREATE INDEX stock_movement_sku_center_at_idx ON repairsys.stock_movement (sku, service_center_id, at);
 CREATE INDEX stock_movement_ticket_idx ON repairsys.stock_movement (ticket_id) WHERE ticket_id IS NOT NULL;
 CREATE INDEX stock_movement_at_idx ON repairsys.stock_movement (at);

@@ -73,6 +73,30 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.stock_movement_trg() IS 'AFTER INSERT trigger of stock_movement: keeps stock.on_hand equal to the ledger sum; refuses a movement that would take stock below 0 or below what is reserved (23514)';
+-- BEFORE INSERT on stock_movement: takes the stock row's lock before the
+-- movement is numbered, so seq orders the movements of a stock row exactly as
+-- their checks ran.  (The id is drawn earlier, when the row is formed: an
+-- issue can get its id, then wait for the lock while a transfer or a receipt
+-- holding it writes rows with higher ids that the issue then draws on.)
+-- For an unknown part or center nothing is locked and the foreign key names
+-- the fault.
+CREATE FUNCTION repairsys.stock_movement_order_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM repairsys.part p WHERE p.sku = NEW.sku)
+	   AND EXISTS (SELECT 1 FROM repairsys.service_center c WHERE c.id = NEW.service_center_id) THEN
+		PERFORM repairsys.lock_stock(NEW.sku, NEW.service_center_id);
+	END IF;
+	NEW.seq := pg_catalog.nextval('repairsys.stock_movement_seq');
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.stock_movement_order_trg() IS 'BEFORE INSERT trigger of stock_movement: locks the stock row, then numbers the movement (seq), so seq is the order of the stock checks';
+CREATE TRIGGER stock_movement_05_order BEFORE INSERT ON repairsys.stock_movement
+	FOR EACH ROW EXECUTE FUNCTION repairsys.stock_movement_order_trg();
 CREATE TRIGGER stock_movement_10_stock AFTER INSERT ON repairsys.stock_movement
 	FOR EACH ROW EXECUTE FUNCTION repairsys.stock_movement_trg();
 CREATE TRIGGER stock_movement_append_only BEFORE UPDATE OR DELETE ON repairsys.stock_movement
@@ -80,13 +104,14 @@ CREATE TRIGGER stock_movement_append_only BEFORE UPDATE OR DELETE ON repairsys.s
 CREATE TRIGGER stock_movement_no_truncate BEFORE TRUNCATE ON repairsys.stock_movement
 	FOR EACH STATEMENT EXECUTE FUNCTION repairsys.forbid_change();
 
--- A restore replays the ledger through the trigger above, which refuses a
+-- A restore replays the ledger through the triggers above, which refuse a
 -- movement that would take stock below zero; so the dump must hold the rows
--- in the order they were written, not in the table's physical order (an
--- issue can sit on a page before its receipt once VACUUM has freed the space
--- of aborted inserts).  pg_dump appends this condition to its
--- COPY (SELECT ... FROM stock_movement <condition>).
-SELECT pg_catalog.pg_extension_config_dump('repairsys.stock_movement', 'ORDER BY id');
+-- in the order their checks ran: not the table's physical order (an issue can
+-- sit on a page before its receipt once VACUUM has freed the space of aborted
+-- inserts), and not id order either (see stock_movement_order_trg), but seq.
+-- pg_dump appends this condition to its COPY (SELECT ... FROM stock_movement
+-- <condition>).  The restore numbers the rows again, in the same order.
+SELECT pg_catalog.pg_extension_config_dump('repairsys.stock_movement', 'ORDER BY seq');
 
 -- AFTER INSERT/UPDATE/DELETE on ticket_part: reserved follows the reservations.
 CREATE FUNCTION repairsys.ticket_part_trg()

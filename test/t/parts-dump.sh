@@ -20,7 +20,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-echo "1..10"
+echo "1..13"
 psql -X -q -d postgres -c "CREATE DATABASE $src" -c "CREATE DATABASE $dst" >/dev/null
 q -d $src -c "CREATE EXTENSION repairsys"
 q -d $src >"$tmp/load.out" 2>&1 <<'SQL'
@@ -54,8 +54,33 @@ SELECT release_part(:t2, 'D-CAP');
 SQL
 ok $? "a mixed parts workload"
 sed 's/^/# /' "$tmp/load.out" | grep -i error
-is "$(q -d $src -c "SELECT count(*) FROM (SELECT id, lag(id) OVER (ORDER BY ctid) AS prev FROM repairsys.stock_movement) x WHERE id < prev")" \
-	"1" "the source's ledger is out of order on disk"
+
+# Concurrency puts ids out of check order: an adjustment draws its id while
+# another transaction holds the D-FAN stock row at West, writes a receipt
+# there (a higher id) and commits; only then is the adjustment checked, and it
+# draws on that receipt.  Replayed in id order it would come first and be
+# refused; the ledger is numbered (seq) under the stock row's lock instead.
+west=$(q -d $src -c "SELECT id FROM repairsys.service_center WHERE name = 'dump West'")
+q -d $src >"$tmp/holder.out" 2>&1 <<SQL &
+BEGIN;
+SELECT repairsys.lock_stock('D-FAN', $west) IS NOT NULL;
+SELECT pg_sleep(2);
+INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, note) VALUES ('D-FAN', $west, 'receipt', 1, 'interleaved receipt');
+COMMIT;
+SQL
+holder=$!
+sleep 0.7
+q -d $src -c "INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, note) VALUES ('D-FAN', $west, 'adjust', -1, 'interleaved adjustment')" >"$tmp/waiter.out" 2>&1
+rc=$?
+wait $holder
+ok $((rc + $?)) "an adjustment waiting for the stock row draws on the receipt written meanwhile"
+sed 's/^/# /' "$tmp/holder.out" "$tmp/waiter.out" | grep -i error
+is "$(q -d $src -c "SELECT (SELECT id FROM repairsys.stock_movement WHERE note = 'interleaved adjustment') < (SELECT id FROM repairsys.stock_movement WHERE note = 'interleaved receipt')")" \
+	"t" "the adjustment's id is below the receipt's"
+is "$(q -d $src -c "SELECT (SELECT seq FROM repairsys.stock_movement WHERE note = 'interleaved adjustment') > (SELECT seq FROM repairsys.stock_movement WHERE note = 'interleaved receipt')")" \
+	"t" "its seq is above: seq is the order the checks ran"
+is "$(q -d $src -c "SELECT count(*) > 0 FROM (SELECT id, lag(id) OVER (ORDER BY ctid) AS prev FROM repairsys.stock_movement) x WHERE id < prev")" \
+	"t" "the source's ledger is out of order on disk"
 
 snapshot() {
 	q -d "$1" <<'SQL'
@@ -69,8 +94,8 @@ snapshot $src >"$tmp/src"
 "${RS_BINDIR:+$RS_BINDIR/}pg_dump" -d $src -f "$tmp/dump.sql" 2>"$tmp/dump.err"
 ok $? "pg_dump (plain)"
 ids=$(awk '/^COPY repairsys.stock_movement /{on=1; next} on && /^\\\.$/{on=0} on{print $1}' "$tmp/dump.sql")
-is "$(echo "$ids" | wc -l) $(echo "$ids" | sort -n -c 2>&1 && echo sorted)" "$(q -d $src -c "SELECT count(*) FROM repairsys.stock_movement") sorted" \
-	"the dump holds the ledger in the order it was written"
+is "$(echo "$ids" | tr '\n' ' ')" "$(q -d $src -c "SELECT id FROM repairsys.stock_movement ORDER BY seq" | tr '\n' ' ')" \
+	"the dump holds the ledger in the order its checks ran (seq), not in id order"
 is "$(grep -c '^COPY repairsys.stock ' "$tmp/dump.sql")" "0" "stock (derived) is not in the dump"
 psql -X -q -v ON_ERROR_STOP=1 -d $dst -f "$tmp/dump.sql" >"$tmp/restore.out" 2>&1
 ok $? "psql restores the dump into a new database with the triggers firing"
@@ -79,7 +104,7 @@ snapshot $dst >"$tmp/dst"
 diff "$tmp/src" "$tmp/dst" >"$tmp/diff"
 ok $? "ledger, reservations, units and the rebuilt stock equal the source's"
 sed 's/^/# /' "$tmp/diff" | head -20
-is "$(grep -c "^stock|" "$tmp/dst")" "4" "stock rows for every (part, center) of the ledger"
+is "$(grep -c "^stock|" "$tmp/dst")" "5" "stock rows for every (part, center) of the ledger"
 is "$(q -d $dst -c "SELECT count(*) FROM repairsys.stock s FULL JOIN (SELECT sku, service_center_id, sum(qty) AS q FROM repairsys.stock_movement GROUP BY 1, 2) l USING (sku, service_center_id) WHERE s.on_hand IS DISTINCT FROM l.q")" \
 	"0" "restored stock equals the ledger sum everywhere"
 is "$(q -d $dst -c "SELECT repairsys.reserve_part((SELECT max(id) FROM repairsys.ticket), 'D-CAP', 6) > 0" -c "SELECT on_hand - reserved FROM repairsys.stock s JOIN repairsys.service_center c ON c.id = s.service_center_id WHERE sku = 'D-CAP' AND c.name = 'dump East'")" \
