@@ -183,6 +183,59 @@ SELECT te.name, c.eligible, te.active FROM repairsys.candidates(:t5, 'as_loose')
 WITH a AS MATERIALIZED (SELECT repairsys.auto_assign(:t5, 'as_loose') AS tid)
 SELECT te.name, te.active FROM a JOIN repairsys.technician te ON te.id = a.tid;
 
+-- Each technician's open tickets and ratings are kept by trigger
+-- (repairsys.technician_load) and equal a recount after every step:
+-- assignment, reassignment, cancelling, resolving, feedback given, changed
+-- and withdrawn, reopening and moving to another technician, a finished
+-- ticket brought back by a transition an administrator added, a ticket
+-- imported with its state and deleted.  (In a transaction rolled back.)
+BEGIN;
+INSERT INTO repairsys.technician (name, capacity) VALUES ('as Lo', 5), ('as Mo', 5);
+CREATE FUNCTION pg_temp.load() RETURNS text LANGUAGE sql AS $$
+	SELECT string_agg(format('%s: %s open, %s ratings summing to %s', te.name, coalesce(l.open_tickets, 0),
+	                         coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0)), '; ' ORDER BY te.name)
+	       || CASE WHEN (SELECT count(*) FROM repairsys.check_invariants() c
+	                      WHERE c.invariant = 'technician load equals a recount') = 0
+	               THEN ' (= recount)' ELSE ' (DIFFERS FROM A RECOUNT)' END
+	  FROM repairsys.technician te LEFT JOIN repairsys.technician_load l ON l.technician_id = te.id
+	 WHERE te.name IN ('as Lo', 'as Mo') $$;
+SELECT repairsys.open_ticket(pg_temp.cust('as Alice'), 'as_ac', 'as load 1') AS l1 \gset
+SELECT repairsys.open_ticket(pg_temp.cust('as Alice'), 'as_ac', 'as load 2') AS l2 \gset
+UPDATE repairsys.ticket SET status = 'assigned', technician_id = (SELECT id FROM repairsys.technician WHERE name = 'as Lo')
+ WHERE id IN (:l1, :l2);
+SELECT 'both assigned to Lo' AS step, pg_temp.load();
+UPDATE repairsys.ticket SET technician_id = (SELECT id FROM repairsys.technician WHERE name = 'as Mo') WHERE id = :l1;
+SELECT 'one moved to Mo' AS step, pg_temp.load();
+SELECT repairsys.set_status(:l1, 'cancelled') IS NOT NULL AS cancelled, pg_temp.load();
+UPDATE repairsys.ticket SET estimate_approved_at = now() WHERE id = :l2;
+UPDATE repairsys.ticket SET status = 'in_progress' WHERE id = :l2;
+UPDATE repairsys.ticket SET status = 'resolved', labor_minutes = 30 WHERE id = :l2;
+SELECT 'resolved (still open)' AS step, pg_temp.load();
+INSERT INTO repairsys.feedback (ticket_id, rating) VALUES (:l2, 4);
+SELECT 'rated 4' AS step, pg_temp.load();
+UPDATE repairsys.feedback SET rating = 2 WHERE ticket_id = :l2;
+SELECT 'rating changed to 2' AS step, pg_temp.load();
+UPDATE repairsys.ticket SET status = 'in_progress' WHERE id = :l2;
+UPDATE repairsys.ticket SET technician_id = (SELECT id FROM repairsys.technician WHERE name = 'as Mo') WHERE id = :l2;
+SELECT 'reopened, moved to Mo with its rating' AS step, pg_temp.load();
+DELETE FROM repairsys.feedback WHERE ticket_id = :l2;
+SELECT 'feedback withdrawn' AS step, pg_temp.load();
+INSERT INTO repairsys.ticket_transition (from_status, to_status) VALUES ('cancelled', 'assigned');
+UPDATE repairsys.ticket SET status = 'assigned' WHERE id = :l1;
+SELECT status, closed_at IS NULL AS open_again, pg_temp.load() FROM repairsys.ticket WHERE id = :l1;
+INSERT INTO repairsys.ticket (customer_id, service_type, status, technician_id, opened_at, status_changed_at)
+SELECT pg_temp.cust('as Alice'), 'as_ac', 'resolved', id, now(), now() - interval '1 hour'
+  FROM repairsys.technician WHERE name = 'as Lo' RETURNING id AS l3 \gset
+INSERT INTO repairsys.feedback (ticket_id, rating) VALUES (:l3, 5);
+SELECT 'imported with its state, rated 5' AS step, pg_temp.load();
+DELETE FROM repairsys.ticket WHERE id = :l3;
+SELECT 'imported ticket deleted (its feedback with it)' AS step, pg_temp.load();
+-- what candidates() shows is the kept load
+SELECT te.name, c.open_tickets, c.load, c.rating_score
+  FROM repairsys.candidates(:l2) c JOIN repairsys.technician te ON te.id = c.technician_id
+ WHERE te.name IN ('as Lo', 'as Mo') ORDER BY te.name;
+ROLLBACK;
+
 -- Put the id sequences back.
 SELECT bool_and(CASE WHEN last_value IS NULL THEN setval(seq, start_value, false)
                      ELSE setval(seq, last_value, true) END IS NOT NULL) AS ids_back

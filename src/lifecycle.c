@@ -235,7 +235,8 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 	char	   *guard = NULL;
 	bool		from_initial,
 				to_initial,
-				to_terminal;
+				to_terminal,
+				from_terminal;
 	int			ret;
 	int64		ticket_id;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
@@ -307,7 +308,7 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		Oid			types[2] = {TEXTOID, TEXTOID};
 
 		plan_transition = keep_plan(
-									"SELECT x.guard, f.is_initial, t.is_initial, t.is_terminal"
+									"SELECT x.guard, f.is_initial, t.is_initial, t.is_terminal, f.is_terminal"
 									"  FROM repairsys.ticket_transition x"
 									"  JOIN repairsys.ticket_status f ON f.code OPERATOR(pg_catalog.=) x.from_status"
 									"  JOIN repairsys.ticket_status t ON t.code OPERATOR(pg_catalog.=) x.to_status"
@@ -362,6 +363,7 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		from_initial = DatumGetBool(SPI_getbinval(tr, trdesc, 2, &isnull)) && !isnull;
 		to_initial = DatumGetBool(SPI_getbinval(tr, trdesc, 3, &isnull)) && !isnull;
 		to_terminal = DatumGetBool(SPI_getbinval(tr, trdesc, 4, &isnull)) && !isnull;
+		from_terminal = DatumGetBool(SPI_getbinval(tr, trdesc, 5, &isnull)) && !isnull;
 	}
 
 	if (to_initial)
@@ -456,6 +458,17 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		repl_cols[nrepl] = cols_attnum[C_CLOSED];
 		repl_vals[nrepl] = TimestampTzGetDatum(now);
 		repl_nulls[nrepl++] = false;
+	}
+	else if (from_terminal)
+	{
+		/*
+		 * reopened from a finished state (a transition an administrator
+		 * added): open again, so closed_at is NULL exactly while the status
+		 * is not terminal
+		 */
+		repl_cols[nrepl] = cols_attnum[C_CLOSED];
+		repl_vals[nrepl] = (Datum) 0;
+		repl_nulls[nrepl++] = true;
 	}
 
 	return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, nrepl,

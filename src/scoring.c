@@ -16,6 +16,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
+#include "executor/spi.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -28,6 +29,7 @@
 
 PG_FUNCTION_INFO_V1(rs_haversine_km_sql);
 PG_FUNCTION_INFO_V1(rs_score_candidates);
+PG_FUNCTION_INFO_V1(rs_candidates);
 
 /*
  * Refuses coordinates outside [-90, 90] x [-180, 180] (and NaN) with 22023.
@@ -419,6 +421,69 @@ reason_text(StringInfo buf, const RsPolicy *policy, const RsTicket *ticket,
 	}
 }
 
+/*
+ * Scores n technicians for a ticket, sorts them best first and writes the
+ * candidates rows into store.
+ */
+static void
+score_and_emit(Tuplestorestate *store, TupleDesc tupdesc, const RsPolicy *policy,
+			   const RsTicket *ticket, const char *skill, RsTech *techs, int n)
+{
+	ScoredTech *scored;
+	ScoredTech **order;
+	int			i;
+	StringInfoData reason;
+
+	scored = (ScoredTech *) palloc(sizeof(ScoredTech) * Max(n, 1));
+	order = (ScoredTech **) palloc(sizeof(ScoredTech *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		scored[i].tech = techs[i];
+		rs_score(policy, ticket, &techs[i], &scored[i].s);
+		order[i] = &scored[i];
+	}
+	qsort(order, n, sizeof(ScoredTech *), scored_cmp);
+
+	initStringInfo(&reason);
+	for (i = 0; i < n; i++)
+	{
+		ScoredTech *st = order[i];
+		Datum		values[13];
+		bool		nulls[13];
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int64GetDatum(st->tech.id);
+		values[1] = BoolGetDatum(st->s.fails == 0);
+		values[2] = (Datum) 0;
+		if (st->s.fails != 0)
+		{
+			reason_text(&reason, policy, ticket, skill, st);
+			values[2] = PointerGetDatum(cstring_to_text_with_len(reason.data, reason.len));
+		}
+		else
+			nulls[2] = true;
+		values[3] = Float8GetDatum(st->s.score);
+		values[4] = Float8GetDatum(st->s.skill_score);
+		if (st->s.has_distance)
+			values[5] = Float8GetDatum(st->s.distance_km);
+		else
+			nulls[5] = true;
+		values[6] = Float8GetDatum(st->s.distance_score);
+		values[7] = Float8GetDatum(st->s.load);
+		values[8] = Float8GetDatum(st->s.load_score);
+		values[9] = Float8GetDatum(st->s.rating_score);
+		values[10] = Float8GetDatum(st->s.continuity_score);
+		values[11] = Int32GetDatum(st->tech.open);
+		values[12] = Int32GetDatum(st->tech.capacity);
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+		if (!nulls[2])
+			pfree(DatumGetPointer(values[2]));
+	}
+	pfree(reason.data);
+	pfree(order);
+	pfree(scored);
+}
+
 /* The float8 at i of a deconstructed array (NULL: *isnull). */
 static inline double
 arr_f8(Datum *v, bool *n, int i, bool *isnull)
@@ -542,13 +607,10 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 	RsTicket	ticket;
 	char	   *skill = NULL;
 	RsTech	   *techs;
-	ScoredTech *scored;
-	ScoredTech **order;
 	int			n;
 	int			i;
 	Tuplestorestate *store;
 	TupleDesc	tupdesc;
-	StringInfoData reason;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -606,51 +668,241 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 	}
 
 	store = rs_materialize(fcinfo, &tupdesc);
+	score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);
+	return (Datum) 0;
+}
 
-	scored = (ScoredTech *) palloc(sizeof(ScoredTech) * Max(n, 1));
-	order = (ScoredTech **) palloc(sizeof(ScoredTech *) * Max(n, 1));
-	for (i = 0; i < n; i++)
+/* Plans of rs_candidates, prepared once per backend and kept. */
+static SPIPlanPtr cand_plan_ticket = NULL;
+static SPIPlanPtr cand_plan_policy = NULL;
+static SPIPlanPtr cand_plan_techs = NULL;
+
+/* Prepares and keeps one plan. */
+static SPIPlanPtr
+cand_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
+/* A column of an SPI result row, NULL as *isnull. */
+static inline Datum
+spi_col(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
+{
+	return SPI_getbinval(tup, desc, col, isnull);
+}
+
+/*
+ * repairsys.candidates(ticket_id bigint, policy text) returns setof
+ * (technician_id, eligible, reason, score, skill_score, distance_km,
+ * distance_score, load, load_score, rating_score, continuity_score,
+ * open_tickets, capacity), best first.
+ *
+ * Reads the ticket (with its status, service type and continuity), the
+ * policy and every technician with his level in the required skill and his
+ * load (repairsys.technician_load) in three queries through SPI, with plans
+ * kept per backend; scores in C; writes the rows.  Errors: unknown ticket or
+ * policy 22023, a ticket in a terminal status 23514.  Every query is
+ * schema-qualified, with OPERATOR(pg_catalog....): no search_path involved.
+ */
+Datum
+rs_candidates(PG_FUNCTION_ARGS)
+{
+	int64		ticket_id = PG_GETARG_INT64(0);
+	text	   *policy_name = PG_GETARG_TEXT_PP(1);
+	Tuplestorestate *store;
+	TupleDesc	tupdesc;
+	RsPolicy	policy;
+	RsTicket	ticket;
+	char	   *skill = NULL;
+	char	   *status;
+	int64		own_tech = 0;
+	bool		own_open;
+	bool		isnull;
+	RsTech	   *techs;
+	Datum		args[2];
+	char		nulls[2];
+	int			ret;
+	int			n;
+	int			i;
+	HeapTuple	tup;
+	TupleDesc	desc;
+
+	store = rs_materialize(fcinfo, &tupdesc);
+
+	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+
+	/* the ticket, its status, service type and continuity */
+	if (cand_plan_ticket == NULL)
 	{
-		scored[i].tech = techs[i];
-		rs_score(&policy, &ticket, &techs[i], &scored[i].s);
-		order[i] = &scored[i];
+		Oid			types[1] = {INT8OID};
+
+		cand_plan_ticket = cand_plan(
+									 "SELECT x.status, x.lat, x.lon, x.service_center_id, x.technician_id,"
+									 "       x.closed_at IS NULL, s.is_terminal, st.required_skill, st.min_skill_level,"
+									 "       repairsys.continuity_technicians(x)"
+									 "  FROM repairsys.ticket x"
+									 "  LEFT JOIN repairsys.ticket_status s ON s.code OPERATOR(pg_catalog.=) x.status"
+									 "  LEFT JOIN repairsys.service_type st ON st.code OPERATOR(pg_catalog.=) x.service_type"
+									 " WHERE x.id OPERATOR(pg_catalog.=) $1", 1, types);
 	}
-	qsort(order, n, sizeof(ScoredTech *), scored_cmp);
-
-	initStringInfo(&reason);
-	for (i = 0; i < n; i++)
+	args[0] = Int64GetDatum(ticket_id);
+	ret = SPI_execute_plan(cand_plan_ticket, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ticket " INT64_FORMAT " does not exist", ticket_id)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	memset(&ticket, 0, sizeof(ticket));
+	status = TextDatumGetCString(spi_col(tup, desc, 1, &isnull));
 	{
-		ScoredTech *st = order[i];
-		Datum		values[13];
-		bool		nulls[13];
+		bool		n1,
+					n2;
+		Datum		lat = spi_col(tup, desc, 2, &n1);
+		Datum		lon = spi_col(tup, desc, 3, &n2);
 
-		memset(nulls, 0, sizeof(nulls));
-		values[0] = Int64GetDatum(st->tech.id);
-		values[1] = BoolGetDatum(st->s.fails == 0);
-		values[2] = (Datum) 0;
-		if (st->s.fails != 0)
+		ticket.has_location = !n1 && !n2;
+		if (ticket.has_location)
 		{
-			reason_text(&reason, &policy, &ticket, skill, st);
-			values[2] = PointerGetDatum(cstring_to_text_with_len(reason.data, reason.len));
+			ticket.lat = DatumGetFloat8(lat);
+			ticket.lon = DatumGetFloat8(lon);
+			rs_check_coordinates(ticket.lat, ticket.lon);
 		}
-		else
-			nulls[2] = true;
-		values[3] = Float8GetDatum(st->s.score);
-		values[4] = Float8GetDatum(st->s.skill_score);
-		if (st->s.has_distance)
-			values[5] = Float8GetDatum(st->s.distance_km);
-		else
-			nulls[5] = true;
-		values[6] = Float8GetDatum(st->s.distance_score);
-		values[7] = Float8GetDatum(st->s.load);
-		values[8] = Float8GetDatum(st->s.load_score);
-		values[9] = Float8GetDatum(st->s.rating_score);
-		values[10] = Float8GetDatum(st->s.continuity_score);
-		values[11] = Int32GetDatum(st->tech.open);
-		values[12] = Int32GetDatum(st->tech.capacity);
-		tuplestore_putvalues(store, tupdesc, values, nulls);
-		if (!nulls[2])
-			pfree(DatumGetPointer(values[2]));
 	}
+	{
+		Datum		c = spi_col(tup, desc, 4, &isnull);
+
+		ticket.has_center = !isnull;
+		ticket.center = isnull ? 0 : DatumGetInt64(c);
+	}
+	{
+		Datum		t = spi_col(tup, desc, 5, &isnull);
+
+		own_tech = isnull ? 0 : DatumGetInt64(t);
+	}
+	own_open = DatumGetBool(spi_col(tup, desc, 6, &isnull)) && !isnull;
+	{
+		Datum		sk = spi_col(tup, desc, 8, &isnull);
+
+		ticket.needs_skill = !isnull;
+		if (!isnull)
+			skill = TextDatumGetCString(sk);
+	}
+	{
+		Datum		ml = spi_col(tup, desc, 9, &isnull);
+
+		ticket.min_level = isnull ? 1 : DatumGetInt32(ml);
+	}
+	{
+		Datum		ct = spi_col(tup, desc, 10, &isnull);
+
+		if (!isnull)
+		{
+			ArrayType  *cont = DatumGetArrayTypeP(ct);
+			Datum	   *cv;
+			bool	   *cn;
+			int			nc = rs_array_len(cont, INT8OID, "continuity");
+
+			rs_array_datums(cont, INT8OID, nc, "continuity", &cv, &cn);
+			for (i = 0; i < nc && i < 2; i++)
+				ticket.continuity[i] = cn[i] ? 0 : DatumGetInt64(cv[i]);
+		}
+	}
+
+	/* the policy (unknown: 22023 from assign_policy_row) */
+	if (cand_plan_policy == NULL)
+	{
+		Oid			types[1] = {TEXTOID};
+
+		cand_plan_policy = cand_plan("SELECT repairsys.assign_policy_row($1)", 1, types);
+	}
+	args[0] = PointerGetDatum(policy_name);
+	ret = SPI_execute_plan(cand_plan_policy, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	{
+		Datum		p = spi_col(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (isnull)
+			elog(ERROR, "assign_policy_row returned NULL");
+		rs_policy_from_datum(p, &policy);
+	}
+
+	/* a finished ticket takes no technician */
+	if (DatumGetBool(spi_col(tup, desc, 7, &isnull)) && !isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("ticket " INT64_FORMAT " is in terminal status \"%s\"", ticket_id, status),
+				 errdetail("A finished ticket takes no technician.")));
+
+	/* every technician, his level in the required skill, his load */
+	if (cand_plan_techs == NULL)
+	{
+		Oid			types[1] = {TEXTOID};
+
+		cand_plan_techs = cand_plan(
+									"SELECT te.id, te.active, te.service_center_id, te.lat, te.lon, te.capacity,"
+									"       coalesce(l.open_tickets, 0),"
+									"       l.rating_sum::double precision OPERATOR(pg_catalog./)"
+									"         NULLIF(l.rating_count, 0)::double precision,"
+									"       sk.level"
+									"  FROM repairsys.technician te"
+									"  LEFT JOIN repairsys.technician_skill sk"
+									"    ON sk.technician_id OPERATOR(pg_catalog.=) te.id AND sk.skill OPERATOR(pg_catalog.=) $1"
+									"  LEFT JOIN repairsys.technician_load l ON l.technician_id OPERATOR(pg_catalog.=) te.id",
+									1, types);
+	}
+	args[0] = skill ? CStringGetTextDatum(skill) : (Datum) 0;
+	nulls[0] = skill ? ' ' : 'n';
+	ret = SPI_execute_plan(cand_plan_techs, args, nulls, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	n = (int) SPI_processed;
+	desc = SPI_tuptable->tupdesc;
+	techs = (RsTech *) palloc0(sizeof(RsTech) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		RsTech	   *t = &techs[i];
+		bool		n1,
+					n2;
+		Datum		d;
+
+		tup = SPI_tuptable->vals[i];
+		t->id = DatumGetInt64(spi_col(tup, desc, 1, &isnull));
+		t->active = DatumGetBool(spi_col(tup, desc, 2, &isnull));
+		d = spi_col(tup, desc, 3, &isnull);
+		t->has_center = !isnull;
+		t->center = isnull ? 0 : DatumGetInt64(d);
+		d = spi_col(tup, desc, 4, &n1);
+		t->lat = n1 ? 0.0 : DatumGetFloat8(d);
+		d = spi_col(tup, desc, 5, &n2);
+		t->lon = n2 ? 0.0 : DatumGetFloat8(d);
+		t->has_location = !n1 && !n2;
+		if (t->has_location)
+			rs_check_coordinates(t->lat, t->lon);
+		t->capacity = DatumGetInt32(spi_col(tup, desc, 6, &isnull));
+		t->open = DatumGetInt32(spi_col(tup, desc, 7, &isnull));
+		/* the ticket being scored is not part of its technician's load */
+		if (own_open && own_tech != 0 && t->id == own_tech && t->open > 0)
+			t->open--;
+		d = spi_col(tup, desc, 8, &isnull);
+		t->has_rating = !isnull && !isnan(DatumGetFloat8(d));
+		t->rating = t->has_rating ? DatumGetFloat8(d) : 0.0;
+		d = spi_col(tup, desc, 9, &isnull);
+		t->level = isnull ? 0 : DatumGetInt32(d);
+	}
+
+	score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);
+	SPI_finish();
 	return (Datum) 0;
 }

@@ -116,64 +116,143 @@ END;
 COMMENT ON FUNCTION repairsys.open_ticket_count(bigint, bigint) IS
 	'Open tickets (in a non-terminal status) of a technician, leaving one ticket out; the load of assignment';
 
+------------------------------------------------------------------------------
+-- Each technician's load and rating, kept by trigger
+------------------------------------------------------------------------------
+-- Scoring reads, for every technician, how many open tickets he has and his
+-- mean feedback rating.  Counting them over the whole ticket and feedback
+-- history for each call cost most of candidates()' time, so they are kept
+-- here, as repairsys.stock keeps the ledger's sums: derived data, changed by
+-- the triggers below in the transaction that changes a ticket or a feedback,
+-- not dumped (a restore rebuilds it as tickets and feedback are loaded), and
+-- checked against a recount by repairsys.check_invariants().
+--
+-- An open ticket is one not closed (closed_at IS NULL): the life cycle sets
+-- closed_at exactly when a ticket enters a terminal status and clears it
+-- when one leaves it, so this is the non-terminal count open_ticket_count()
+-- makes, and the triggers fire only when a ticket is assigned, reassigned,
+-- finished or reopened from a finished state, never on the status changes in
+-- between.  The rating follows the ticket's technician, as the mean always
+-- did.
+CREATE TABLE repairsys.technician_load (
+	technician_id bigint PRIMARY KEY REFERENCES repairsys.technician ON DELETE CASCADE,
+	open_tickets  integer NOT NULL DEFAULT 0,
+	rating_count  integer NOT NULL DEFAULT 0,
+	rating_sum    bigint NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE repairsys.technician_load IS 'Open tickets and feedback ratings of each technician, kept by trigger (derived data: not dumped, rebuilt on restore, recounted by check_invariants)';
+COMMENT ON COLUMN repairsys.technician_load.technician_id IS 'Technician';
+COMMENT ON COLUMN repairsys.technician_load.open_tickets IS 'Tickets assigned to him and not closed (closed_at IS NULL)';
+COMMENT ON COLUMN repairsys.technician_load.rating_count IS 'Feedback rows of the tickets assigned to him';
+COMMENT ON COLUMN repairsys.technician_load.rating_sum IS 'Sum of their ratings (mean = rating_sum / rating_count)';
+
+-- Adds to a technician's load (creating his row).
+CREATE FUNCTION repairsys.technician_load_add(technician_id bigint, open_tickets integer, rating_count integer, rating_sum bigint)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	INSERT INTO repairsys.technician_load AS l (technician_id, open_tickets, rating_count, rating_sum)
+	VALUES (technician_load_add.technician_id, technician_load_add.open_tickets, technician_load_add.rating_count,
+	        technician_load_add.rating_sum)
+	ON CONFLICT (technician_id) DO UPDATE
+	   SET open_tickets = l.open_tickets + excluded.open_tickets,
+	       rating_count = l.rating_count + excluded.rating_count,
+	       rating_sum = l.rating_sum + excluded.rating_sum;
+END;
+COMMENT ON FUNCTION repairsys.technician_load_add(bigint, integer, integer, bigint) IS 'Adds open tickets and ratings to a technician''s repairsys.technician_load row (used by its triggers)';
+
+-- AFTER INSERT / AFTER UPDATE / BEFORE DELETE on ticket (each with a WHEN
+-- clause: only assignments, reassignments, closings and reopenings reach it).
+-- BEFORE DELETE: the ticket's feedback is still there to take back (the
+-- foreign key deletes it afterwards, when the ticket is already gone).
+CREATE FUNCTION repairsys.ticket_load_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	f repairsys.feedback;
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.technician_id IS NOT NULL THEN
+		SELECT * INTO f FROM repairsys.feedback x WHERE x.ticket_id = OLD.id;
+		IF TG_OP = 'DELETE' OR NEW.technician_id IS DISTINCT FROM OLD.technician_id THEN
+			PERFORM repairsys.technician_load_add(OLD.technician_id, -(OLD.closed_at IS NULL)::integer,
+			                                      -(f.rating IS NOT NULL)::integer, -coalesce(f.rating, 0));
+		ELSE
+			PERFORM repairsys.technician_load_add(OLD.technician_id, -(OLD.closed_at IS NULL)::integer, 0, 0);
+		END IF;
+	END IF;
+	IF TG_OP = 'DELETE' THEN
+		RETURN OLD;
+	END IF;
+	IF NEW.technician_id IS NOT NULL THEN
+		IF TG_OP = 'UPDATE' AND NEW.technician_id IS DISTINCT FROM OLD.technician_id THEN
+			SELECT * INTO f FROM repairsys.feedback x WHERE x.ticket_id = NEW.id;
+			PERFORM repairsys.technician_load_add(NEW.technician_id, (NEW.closed_at IS NULL)::integer,
+			                                      (f.rating IS NOT NULL)::integer, coalesce(f.rating, 0));
+		ELSE
+			PERFORM repairsys.technician_load_add(NEW.technician_id, (NEW.closed_at IS NULL)::integer, 0, 0);
+		END IF;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_load_trg() IS 'Trigger of ticket: keeps repairsys.technician_load when a ticket is assigned, reassigned, closed, reopened, restored or deleted';
+CREATE TRIGGER ticket_55_load_insert AFTER INSERT ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_load_trg();
+CREATE TRIGGER ticket_55_load_update AFTER UPDATE ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS DISTINCT FROM OLD.technician_id
+	                   OR (NEW.closed_at IS NULL) <> (OLD.closed_at IS NULL))
+	EXECUTE FUNCTION repairsys.ticket_load_trg();
+CREATE TRIGGER ticket_55_load_delete BEFORE DELETE ON repairsys.ticket
+	FOR EACH ROW WHEN (OLD.technician_id IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_load_trg();
+
+-- AFTER INSERT OR UPDATE OR DELETE on feedback: the rating goes to the
+-- technician of the rated ticket.  (A feedback deleted with its ticket finds
+-- the ticket gone: the ticket's BEFORE DELETE trigger took its rating back.)
+CREATE FUNCTION repairsys.feedback_load_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	tech bigint;
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		SELECT t.technician_id INTO tech FROM repairsys.ticket t WHERE t.id = OLD.ticket_id;
+		IF tech IS NOT NULL THEN
+			PERFORM repairsys.technician_load_add(tech, 0, -1, -OLD.rating);
+		END IF;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		SELECT t.technician_id INTO tech FROM repairsys.ticket t WHERE t.id = NEW.ticket_id;
+		IF tech IS NOT NULL THEN
+			PERFORM repairsys.technician_load_add(tech, 0, 1, NEW.rating);
+		END IF;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.feedback_load_trg() IS 'AFTER trigger of feedback: keeps the rating count and sum of repairsys.technician_load';
+CREATE TRIGGER feedback_30_load AFTER INSERT OR DELETE ON repairsys.feedback
+	FOR EACH ROW EXECUTE FUNCTION repairsys.feedback_load_trg();
+CREATE TRIGGER feedback_30_load_update AFTER UPDATE ON repairsys.feedback
+	FOR EACH ROW WHEN (NEW.ticket_id IS DISTINCT FROM OLD.ticket_id OR NEW.rating IS DISTINCT FROM OLD.rating)
+	EXECUTE FUNCTION repairsys.feedback_load_trg();
+
+-- candidates() in C (src/scoring.c): reads the ticket, the policy and every
+-- technician with his skill level and load in one pass, scores, explains and
+-- sorts.
 CREATE FUNCTION repairsys.candidates(ticket_id bigint, policy text DEFAULT 'default')
 RETURNS TABLE (technician_id bigint, eligible boolean, reason text, score double precision,
                skill_score double precision, distance_km double precision,
                distance_score double precision, load double precision, load_score double precision,
                rating_score double precision, continuity_score double precision,
                open_tickets integer, capacity integer)
-LANGUAGE plpgsql STABLE
-SET search_path = repairsys, pg_catalog, pg_temp
-AS $$
-DECLARE
-	t  repairsys.ticket;
-	p  repairsys.assign_policy;
-	st repairsys.service_type;
-BEGIN
-	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = candidates.ticket_id;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'ticket % does not exist', candidates.ticket_id USING ERRCODE = '22023';
-	END IF;
-	p := repairsys.assign_policy_row(candidates.policy);
-	IF (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = t.status) THEN
-		RAISE EXCEPTION 'ticket % is in terminal status "%"', t.id, t.status
-			USING ERRCODE = '23514',
-			      DETAIL = 'A finished ticket takes no technician.';
-	END IF;
-	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
-
-	RETURN QUERY
-	WITH open_load AS (
-		SELECT x.technician_id AS tid, pg_catalog.count(*)::integer AS n
-		  FROM repairsys.ticket x
-		 WHERE x.technician_id IS NOT NULL AND x.id <> t.id
-		   AND x.status IN (SELECT s.code FROM repairsys.ticket_status s WHERE NOT s.is_terminal)
-		 GROUP BY x.technician_id
-	), rating AS (
-		SELECT x.technician_id AS tid, pg_catalog.avg(f.rating)::double precision AS r
-		  FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
-		 WHERE x.technician_id IS NOT NULL
-		 GROUP BY x.technician_id
-	), inputs AS (
-		SELECT pg_catalog.array_agg(te.id) AS ids, pg_catalog.array_agg(te.active) AS active,
-		       pg_catalog.array_agg(te.service_center_id) AS center,
-		       pg_catalog.array_agg(te.lat) AS lat, pg_catalog.array_agg(te.lon) AS lon,
-		       pg_catalog.array_agg(te.capacity) AS cap, pg_catalog.array_agg(coalesce(o.n, 0)) AS open,
-		       pg_catalog.array_agg(r.r) AS rating, pg_catalog.array_agg(sk.level) AS level
-		  FROM repairsys.technician te
-		  LEFT JOIN repairsys.technician_skill sk ON sk.technician_id = te.id AND sk.skill = st.required_skill
-		  LEFT JOIN open_load o ON o.tid = te.id
-		  LEFT JOIN rating r ON r.tid = te.id
-	)
-	SELECT k.*
-	  FROM inputs i,
-	       LATERAL repairsys.score_candidates(p, t.lat, t.lon, t.service_center_id,
-	                   st.required_skill, st.min_skill_level, repairsys.continuity_technicians(t),
-	                   coalesce(i.ids, '{}'), coalesce(i.active, '{}'), coalesce(i.center, '{}'),
-	                   coalesce(i.lat, '{}'), coalesce(i.lon, '{}'), coalesce(i.cap, '{}'),
-	                   coalesce(i.open, '{}'), coalesce(i.rating, '{}'), coalesce(i.level, '{}')) k;
-END
-$$;
+AS 'MODULE_PATHNAME', 'rs_candidates' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION repairsys.candidates(bigint, text) IS
 	'Every technician for a ticket under an assignment policy: eligible or not and why, score in [0,1] and its parts; best first (eligible, higher score, lower id). Unknown ticket or policy: 22023; finished ticket: 23514';
 
@@ -316,22 +395,11 @@ BEGIN
 		), skills AS (
 			SELECT s.skill, pg_catalog.row_number() OVER (ORDER BY s.skill)::integer AS k
 			  FROM (SELECT DISTINCT tk.required_skill AS skill FROM tk WHERE tk.required_skill IS NOT NULL) s
-		), open_load AS (
-			SELECT x.technician_id AS tid, pg_catalog.count(*)::integer AS n
-			  FROM repairsys.ticket x
-			 WHERE x.technician_id IS NOT NULL
-			   AND x.status IN (SELECT s.code FROM repairsys.ticket_status s WHERE NOT s.is_terminal)
-			 GROUP BY x.technician_id
-		), rating AS (
-			SELECT x.technician_id AS tid, pg_catalog.avg(f.rating)::double precision AS r
-			  FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
-			 WHERE x.technician_id IS NOT NULL
-			 GROUP BY x.technician_id
 		), techs AS (
-			SELECT te.*, coalesce(o.n, 0) AS open, rt.r AS rating
+			SELECT te.*, coalesce(l.open_tickets, 0) AS open,
+			       l.rating_sum::double precision / NULLIF(l.rating_count, 0) AS rating
 			  FROM repairsys.technician te
-			  LEFT JOIN open_load o ON o.tid = te.id
-			  LEFT JOIN rating rt ON rt.tid = te.id
+			  LEFT JOIN repairsys.technician_load l ON l.technician_id = te.id
 			 WHERE te.active
 		), tin AS (
 			SELECT pg_catalog.array_agg(tk.id ORDER BY tk.prio) AS id,

@@ -120,6 +120,8 @@ BEGIN
 	('assign_policy',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('stock',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('stock',             'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('technician_load',   'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('technician_load',   'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
 	-- people
 	-- (the dispatcher sets who takes work: active and capacity; automatic
 	-- assignment locks a technician's row by updating it)

@@ -46,6 +46,31 @@ BEGIN ATOMIC
 	         WHERE NOT st.is_terminal AND x.technician_id IS NOT NULL GROUP BY 1) o ON o.technician_id = tech.id
 	 WHERE o.n > tech.capacity
 	UNION ALL
+	-- closed_at is set exactly while the status is terminal (open tickets are
+	-- counted by it)
+	SELECT 'closed_at set exactly in terminal states', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status %s, closed_at %s', x.status, coalesce(x.closed_at::text, 'NULL'))
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.is_terminal <> (x.closed_at IS NOT NULL)
+	UNION ALL
+	-- each technician's kept load equals a recount of his open tickets and
+	-- of the feedback on his tickets
+	SELECT 'technician load equals a recount', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('kept: %s open, %s ratings summing to %s; recounted: %s open, %s ratings summing to %s',
+	                         coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0),
+	                         r.open_tickets, r.rating_count, r.rating_sum)
+	  FROM repairsys.technician tech
+	  LEFT JOIN repairsys.technician_load l ON l.technician_id = tech.id
+	  CROSS JOIN LATERAL (
+		SELECT (SELECT count(*) FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+		         WHERE x.technician_id = tech.id AND NOT st.is_terminal) AS open_tickets,
+		       (SELECT count(*) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_count,
+		       (SELECT coalesce(sum(f.rating), 0) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_sum) r
+	 WHERE (coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0))
+	       IS DISTINCT FROM (r.open_tickets, r.rating_count, r.rating_sum)
+	UNION ALL
 	-- every bill's lines sum to its total
 	SELECT 'bill lines sum to the total', b.ticket_id, NULL, NULL, NULL, NULL,
 	       pg_catalog.format('total %s, lines %s', b.total, coalesce(d.s, 0))
@@ -67,4 +92,4 @@ BEGIN ATOMIC
 	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
 	 WHERE p.s > i.total;
 END;
-COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, stock = ledger and never negative, reserved = reservations and within on hand, no technician over capacity, bill lines = bill total, invoice = its lines, payments within the invoice; empty on a healthy database';
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, stock = ledger and never negative, reserved = reservations and within on hand, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice; empty on a healthy database';

@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(643 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(663 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -31,6 +31,7 @@ INSERT INTO matrix VALUES
 	('part',              'rawd', 'r',   'r',   'r',  'r'),
 	('assign_policy',     'rawd', 'r',   '-',   '-',  'r'),
 	('stock',             'rawd', 'r',   'r',   '-',  'r'),
+	('technician_load',   'rawd', 'r',   'r',   '-',  'r'),
 	('technician',        'rawd', 'rw',  'r',   '-',  'r'),
 	('technician_skill',  'rawd', 'r',   'r',   '-',  'r'),
 	('customer',          'rawd', 'raw', 'r',   'r',  'r'),
