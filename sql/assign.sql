@@ -236,6 +236,37 @@ SELECT te.name, c.open_tickets, c.load, c.rating_score
  WHERE te.name IN ('as Lo', 'as Mo') ORDER BY te.name;
 ROLLBACK;
 
+-- Many technicians (10,000, more than any buffer's first size): candidates(), which
+-- reads the tables itself, equals the kernel fed the same data as arrays,
+-- row for row.  (In a transaction rolled back.)
+BEGIN;
+INSERT INTO repairsys.technician (name, lat, lon, capacity, active)
+SELECT 'as many ' || g, 31.2 + (g % 97) / 300.0, 121.4 + (g % 89) / 300.0, g % 6, g % 10 <> 0
+  FROM generate_series(1, 10000) g;
+INSERT INTO repairsys.technician_skill (technician_id, skill, level)
+SELECT id, 'as_hvac', 1 + id % 5 FROM repairsys.technician WHERE name LIKE 'as many %' AND id % 3 <> 0;
+SELECT repairsys.open_ticket(pg_temp.cust('as Alice'), 'as_ac', 'as many') AS m1 \gset
+WITH t AS (SELECT x.*, st.required_skill, st.min_skill_level FROM repairsys.ticket x
+             JOIN repairsys.service_type st ON st.code = x.service_type WHERE x.id = :m1),
+     i AS (SELECT array_agg(te.id ORDER BY te.id) AS ids, array_agg(te.active ORDER BY te.id) AS active,
+                  array_agg(te.service_center_id ORDER BY te.id) AS center, array_agg(te.lat ORDER BY te.id) AS lat,
+                  array_agg(te.lon ORDER BY te.id) AS lon, array_agg(te.capacity ORDER BY te.id) AS cap,
+                  array_agg(coalesce(l.open_tickets, 0) ORDER BY te.id) AS open,
+                  array_agg(l.rating_sum::float8 / NULLIF(l.rating_count, 0) ORDER BY te.id) AS rating,
+                  array_agg(sk.level ORDER BY te.id) AS level
+             FROM repairsys.technician te
+             LEFT JOIN repairsys.technician_load l ON l.technician_id = te.id
+             LEFT JOIN repairsys.technician_skill sk ON sk.technician_id = te.id AND sk.skill = (SELECT required_skill FROM t)),
+     c AS (SELECT row_number() OVER () AS n, * FROM repairsys.candidates(:m1)),
+     k AS (SELECT row_number() OVER () AS n, k.*
+             FROM t, i, LATERAL repairsys.score_candidates(repairsys.assign_policy_row('default'), t.lat, t.lon,
+                        t.service_center_id, t.required_skill, t.min_skill_level, repairsys.continuity_technicians((SELECT x FROM repairsys.ticket x WHERE x.id = :m1)),
+                        i.ids, i.active, i.center, i.lat, i.lon, i.cap, i.open, i.rating, i.level) k)
+SELECT count(*) AS rows, count(*) FILTER (WHERE (c.*)::text = (k.*)::text) AS equal_rows,
+       count(*) FILTER (WHERE c.eligible) AS eligible
+  FROM c JOIN k USING (n);
+ROLLBACK;
+
 -- Put the id sequences back.
 SELECT bool_and(CASE WHEN last_value IS NULL THEN setval(seq, start_value, false)
                      ELSE setval(seq, last_value, true) END IS NOT NULL) AS ids_back

@@ -18,6 +18,7 @@
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "nodes/params.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -321,12 +322,15 @@ typedef struct ScoredTech
 	RsScore		s;
 } ScoredTech;
 
-/* Candidates order: eligible first, then higher score, then lower id. */
-static int
-scored_cmp(const void *a, const void *b)
+/*
+ * Candidates order: eligible first, then higher score, then lower id; a
+ * comparison inlined into a sort of its own (lib/sort_template.h).
+ */
+static inline int
+scored_cmp_ptr(ScoredTech *const *a, ScoredTech *const *b)
 {
-	const ScoredTech *x = *(const ScoredTech *const *) a;
-	const ScoredTech *y = *(const ScoredTech *const *) b;
+	const ScoredTech *x = *a;
+	const ScoredTech *y = *b;
 
 	if ((x->s.fails == 0) != (y->s.fails == 0))
 		return (x->s.fails == 0) ? -1 : 1;
@@ -336,6 +340,16 @@ scored_cmp(const void *a, const void *b)
 		return (x->tech.id < y->tech.id) ? -1 : 1;
 	return 0;
 }
+
+typedef ScoredTech *ScoredTechPtr;
+
+#define ST_SORT sort_scored
+#define ST_ELEMENT_TYPE ScoredTechPtr
+#define ST_COMPARE(a, b) scored_cmp_ptr(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /* Formats a distance limit without trailing zeros ("10", "12.5"). */
 static void
@@ -442,7 +456,7 @@ score_and_emit(Tuplestorestate *store, TupleDesc tupdesc, const RsPolicy *policy
 		rs_score(policy, ticket, &techs[i], &scored[i].s);
 		order[i] = &scored[i];
 	}
-	qsort(order, n, sizeof(ScoredTech *), scored_cmp);
+	sort_scored(order, n);
 
 	initStringInfo(&reason);
 	for (i = 0; i < n; i++)
@@ -698,6 +712,182 @@ spi_col(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
 	return SPI_getbinval(tup, desc, col, isnull);
 }
 
+/* Plans of rs_candidates' technician reading. */
+static SPIPlanPtr cand_plan_load = NULL;
+static SPIPlanPtr cand_plan_skill = NULL;
+
+/*
+ * Technician id -> position in the technicians array: open addressing with
+ * linear probing (a slot holds position + 1; 0 is empty).
+ */
+typedef struct TechIndex
+{
+	int32	   *slot;
+	uint64		mask;
+	const RsTech *techs;
+} TechIndex;
+
+static inline uint64
+tech_hash(int64 id)
+{
+	uint64		h = ((uint64) id) * UINT64CONST(0x9E3779B97F4A7C15);
+
+	return h ^ (h >> 29);
+}
+
+/* Indexes n technicians by id. */
+static void
+tech_index_build(TechIndex *ix, const RsTech *techs, int n)
+{
+	uint64		size = 16;
+	int			i;
+
+	while (size < (uint64) n * 2)
+		size <<= 1;
+	ix->slot = (int32 *) palloc0(sizeof(int32) * size);
+	ix->mask = size - 1;
+	ix->techs = techs;
+	for (i = 0; i < n; i++)
+	{
+		uint64		h = tech_hash(techs[i].id) & ix->mask;
+
+		while (ix->slot[h] != 0)
+			h = (h + 1) & ix->mask;
+		ix->slot[h] = i + 1;
+	}
+}
+
+/* Position of a technician, or -1. */
+static inline int
+tech_index_find(const TechIndex *ix, int64 id)
+{
+	uint64		h = tech_hash(id) & ix->mask;
+
+	while (ix->slot[h] != 0)
+	{
+		int			k = ix->slot[h] - 1;
+
+		if (ix->techs[k].id == id)
+			return k;
+		h = (h + 1) & ix->mask;
+	}
+	return -1;
+}
+
+/* What a TechDest receives: technicians, their load, or their skill level. */
+typedef enum
+{
+	TD_TECHS,
+	TD_LOAD,
+	TD_SKILL
+} TechDestKind;
+
+typedef struct TechDest
+{
+	DestReceiver pub;
+	TechDestKind kind;
+	RsTech	   *techs;			/* TD_TECHS fills, the others update */
+	int			n;
+	int			cap;
+	TechIndex  *index;
+	MemoryContext cxt;			/* where techs lives: not the executor's
+								 * per-query memory, freed when each query
+								 * ends */
+} TechDest;
+
+static void
+tech_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+}
+
+static void
+tech_shutdown(DestReceiver *self)
+{
+}
+
+/* One row of one of the three queries, read straight from the slot. */
+static bool
+tech_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	TechDest   *d = (TechDest *) self;
+	Datum	   *v;
+	bool	   *nl;
+
+	slot_getallattrs(slot);
+	v = slot->tts_values;
+	nl = slot->tts_isnull;
+	if (d->kind == TD_TECHS)
+	{
+		RsTech	   *t;
+
+		if (d->n == d->cap)
+		{
+			d->cap = d->cap == 0 ? 1024 : d->cap * 2;
+			d->techs = d->techs == NULL ? (RsTech *) MemoryContextAlloc(d->cxt, sizeof(RsTech) * d->cap)
+				: (RsTech *) repalloc(d->techs, sizeof(RsTech) * d->cap);
+		}
+		t = &d->techs[d->n++];
+		memset(t, 0, sizeof(RsTech));
+		t->id = DatumGetInt64(v[0]);
+		t->active = !nl[1] && DatumGetBool(v[1]);
+		t->has_center = !nl[2];
+		t->center = nl[2] ? 0 : DatumGetInt64(v[2]);
+		t->has_location = !nl[3] && !nl[4];
+		if (t->has_location)
+		{
+			t->lat = DatumGetFloat8(v[3]);
+			t->lon = DatumGetFloat8(v[4]);
+			rs_check_coordinates(t->lat, t->lon);
+		}
+		t->capacity = nl[5] ? 0 : DatumGetInt32(v[5]);
+	}
+	else
+	{
+		int			k = tech_index_find(d->index, DatumGetInt64(v[0]));
+
+		if (k < 0)
+			return true;		/* not among the technicians read */
+		if (d->kind == TD_LOAD)
+		{
+			RsTech	   *t = &d->techs[k];
+			int32		count = nl[2] ? 0 : DatumGetInt32(v[2]);
+
+			t->open = nl[1] ? 0 : DatumGetInt32(v[1]);
+			t->has_rating = count > 0 && !nl[3];
+			t->rating = t->has_rating ? (double) DatumGetInt64(v[3]) / (double) count : 0.0;
+		}
+		else
+			d->techs[k].level = nl[1] ? 0 : DatumGetInt32(v[1]);
+	}
+	return true;
+}
+
+/* Runs a kept plan (at most one text parameter) into a TechDest. */
+static void
+run_into(SPIPlanPtr plan, const char *textarg, TechDest *dest)
+{
+	SPIExecuteOptions options;
+	ParamListInfo params = NULL;
+	int			ret;
+
+	if (textarg != NULL)
+	{
+		params = makeParamList(1);
+		params->params[0].value = CStringGetTextDatum(textarg);
+		params->params[0].isnull = false;
+		params->params[0].pflags = PARAM_FLAG_CONST;
+		params->params[0].ptype = TEXTOID;
+	}
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = (DestReceiver *) dest;
+	ret = SPI_execute_plan_extended(plan, &options);
+	/* (SPI says SPI_OK_UTILITY for a SELECT whose receiver is not its own) */
+	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
+		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(ret));
+}
+
 /*
  * repairsys.candidates(ticket_id bigint, policy text) returns setof
  * (technician_id, eligible, reason, score, skill_score, distance_km,
@@ -727,7 +917,6 @@ rs_candidates(PG_FUNCTION_ARGS)
 	bool		isnull;
 	RsTech	   *techs;
 	Datum		args[2];
-	char		nulls[2];
 	int			ret;
 	int			n;
 	int			i;
@@ -845,61 +1034,58 @@ rs_candidates(PG_FUNCTION_ARGS)
 				 errmsg("ticket " INT64_FORMAT " is in terminal status \"%s\"", ticket_id, status),
 				 errdetail("A finished ticket takes no technician.")));
 
-	/* every technician, his level in the required skill, his load */
+	/*
+	 * Every technician, his load and his level in the required skill: three
+	 * sequential scans whose rows go straight into C arrays (a DestReceiver,
+	 * no tuple copies), joined here on the technician id.
+	 */
 	if (cand_plan_techs == NULL)
+		cand_plan_techs = cand_plan("SELECT te.id, te.active, te.service_center_id, te.lat, te.lon, te.capacity"
+									"  FROM repairsys.technician te", 0, NULL);
+	if (cand_plan_load == NULL)
+		cand_plan_load = cand_plan("SELECT l.technician_id, l.open_tickets, l.rating_count, l.rating_sum"
+								   "  FROM repairsys.technician_load l", 0, NULL);
+	if (cand_plan_skill == NULL)
 	{
 		Oid			types[1] = {TEXTOID};
 
-		cand_plan_techs = cand_plan(
-									"SELECT te.id, te.active, te.service_center_id, te.lat, te.lon, te.capacity,"
-									"       coalesce(l.open_tickets, 0),"
-									"       l.rating_sum::double precision OPERATOR(pg_catalog./)"
-									"         NULLIF(l.rating_count, 0)::double precision,"
-									"       sk.level"
-									"  FROM repairsys.technician te"
-									"  LEFT JOIN repairsys.technician_skill sk"
-									"    ON sk.technician_id OPERATOR(pg_catalog.=) te.id AND sk.skill OPERATOR(pg_catalog.=) $1"
-									"  LEFT JOIN repairsys.technician_load l ON l.technician_id OPERATOR(pg_catalog.=) te.id",
-									1, types);
+		cand_plan_skill = cand_plan("SELECT sk.technician_id, sk.level FROM repairsys.technician_skill sk"
+									" WHERE sk.skill OPERATOR(pg_catalog.=) $1", 1, types);
 	}
-	args[0] = skill ? CStringGetTextDatum(skill) : (Datum) 0;
-	nulls[0] = skill ? ' ' : 'n';
-	ret = SPI_execute_plan(cand_plan_techs, args, nulls, true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	n = (int) SPI_processed;
-	desc = SPI_tuptable->tupdesc;
-	techs = (RsTech *) palloc0(sizeof(RsTech) * Max(n, 1));
-	for (i = 0; i < n; i++)
 	{
-		RsTech	   *t = &techs[i];
-		bool		n1,
-					n2;
-		Datum		d;
+		TechDest	dest;
+		TechIndex	index;
 
-		tup = SPI_tuptable->vals[i];
-		t->id = DatumGetInt64(spi_col(tup, desc, 1, &isnull));
-		t->active = DatumGetBool(spi_col(tup, desc, 2, &isnull));
-		d = spi_col(tup, desc, 3, &isnull);
-		t->has_center = !isnull;
-		t->center = isnull ? 0 : DatumGetInt64(d);
-		d = spi_col(tup, desc, 4, &n1);
-		t->lat = n1 ? 0.0 : DatumGetFloat8(d);
-		d = spi_col(tup, desc, 5, &n2);
-		t->lon = n2 ? 0.0 : DatumGetFloat8(d);
-		t->has_location = !n1 && !n2;
-		if (t->has_location)
-			rs_check_coordinates(t->lat, t->lon);
-		t->capacity = DatumGetInt32(spi_col(tup, desc, 6, &isnull));
-		t->open = DatumGetInt32(spi_col(tup, desc, 7, &isnull));
+		memset(&dest, 0, sizeof(dest));
+		dest.pub.receiveSlot = tech_receive;
+		dest.pub.rStartup = tech_startup;
+		dest.pub.rShutdown = tech_shutdown;
+		dest.pub.rDestroy = tech_shutdown;
+		dest.pub.mydest = DestNone;
+		dest.cxt = CurrentMemoryContext;
+
+		dest.kind = TD_TECHS;
+		run_into(cand_plan_techs, NULL, &dest);
+		n = dest.n;
+		techs = dest.techs;
+		tech_index_build(&index, techs, n);
+
+		dest.kind = TD_LOAD;
+		dest.index = &index;
+		run_into(cand_plan_load, NULL, &dest);
+		if (skill != NULL)
+		{
+			dest.kind = TD_SKILL;
+			run_into(cand_plan_skill, skill, &dest);
+		}
 		/* the ticket being scored is not part of its technician's load */
-		if (own_open && own_tech != 0 && t->id == own_tech && t->open > 0)
-			t->open--;
-		d = spi_col(tup, desc, 8, &isnull);
-		t->has_rating = !isnull && !isnan(DatumGetFloat8(d));
-		t->rating = t->has_rating ? DatumGetFloat8(d) : 0.0;
-		d = spi_col(tup, desc, 9, &isnull);
-		t->level = isnull ? 0 : DatumGetInt32(d);
+		if (own_open && own_tech != 0)
+		{
+			int			k = tech_index_find(&index, own_tech);
+
+			if (k >= 0 && techs[k].open > 0)
+				techs[k].open--;
+		}
 	}
 
 	score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);

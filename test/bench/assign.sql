@@ -44,8 +44,9 @@ INSERT INTO repairsys.ticket (customer_id, service_type, description)
 ANALYZE;
 
 ------------------------------------------------------------------------------
--- The PL/pgSQL reference of candidates(): the same reading of the tables, the
--- same rules and grades, computed row by row in PL/pgSQL.
+-- The PL/pgSQL reference of candidates(): the same tables read (C reads them
+-- through SPI rows, the reference as arrays for its loop), the same rules
+-- and grades, computed technician by technician in PL/pgSQL.
 ------------------------------------------------------------------------------
 -- The scoring, row by row: the same arguments as the C kernel
 -- repairsys.score_candidates().
@@ -117,7 +118,9 @@ BEGIN
 END
 $$;
 
--- The inputs of both, read from the tables exactly as repairsys.candidates() reads them.
+-- The reference's inputs: the same tables and columns repairsys.candidates()
+-- reads (each technician's load and rating from repairsys.technician_load),
+-- as arrays for the PL/pgSQL loop.
 CREATE FUNCTION pg_temp.inputs(ticket_id bigint, policy text,
 	OUT p repairsys.assign_policy, OUT t repairsys.ticket, OUT st repairsys.service_type, OUT cont bigint[],
 	OUT ids bigint[], OUT active boolean[], OUT center bigint[], OUT lat float8[], OUT lon float8[],
@@ -128,25 +131,14 @@ BEGIN
 	p := repairsys.assign_policy_row(inputs.policy);
 	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
 	cont := repairsys.continuity_technicians(t);
-	WITH open_load AS (
-		SELECT x.technician_id AS tid, count(*)::integer AS n
-		  FROM repairsys.ticket x
-		 WHERE x.technician_id IS NOT NULL AND x.id <> t.id
-		   AND x.status IN (SELECT s.code FROM repairsys.ticket_status s WHERE NOT s.is_terminal)
-		 GROUP BY x.technician_id
-	), rt AS (
-		SELECT x.technician_id AS tid, avg(f.rating)::double precision AS r
-		  FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
-		 WHERE x.technician_id IS NOT NULL
-		 GROUP BY x.technician_id
-	)
 	SELECT array_agg(te.id), array_agg(te.active), array_agg(te.service_center_id), array_agg(te.lat), array_agg(te.lon),
-	       array_agg(te.capacity), array_agg(coalesce(o.n, 0)), array_agg(r.r), array_agg(sk.level)
+	       array_agg(te.capacity),
+	       array_agg(coalesce(l.open_tickets, 0) - CASE WHEN te.id = t.technician_id AND t.closed_at IS NULL THEN 1 ELSE 0 END),
+	       array_agg(l.rating_sum::double precision / NULLIF(l.rating_count, 0)::double precision), array_agg(sk.level)
 	  INTO ids, active, center, lat, lon, cap, open, rating, level
 	  FROM repairsys.technician te
 	  LEFT JOIN repairsys.technician_skill sk ON sk.technician_id = te.id AND sk.skill = st.required_skill
-	  LEFT JOIN open_load o ON o.tid = te.id
-	  LEFT JOIN rt r ON r.tid = te.id;
+	  LEFT JOIN repairsys.technician_load l ON l.technician_id = te.id;
 END
 $$;
 
@@ -187,7 +179,7 @@ SELECT (SELECT count(*) FROM c) AS rows_c, (SELECT count(*) FROM r) AS rows_ref,
        (SELECT count(*) FILTER (WHERE eligible) FROM cs) AS eligible_strict;
 
 -- timing, 7 runs each, alternating; medians.  "whole": candidates() against
--- the reference function (both read the tables the same way); "scoring":
+-- the reference function (each reads the same tables its own way); "scoring":
 -- the C kernel against the PL/pgSQL scoring on the same input arrays, read
 -- once beforehand.
 CREATE TEMP TABLE cand_time (impl text, run integer, ms float8);
@@ -210,7 +202,7 @@ BEGIN
 		INSERT INTO cand_time VALUES ('whole: PL/pgSQL reference', run, extract(epoch FROM clock_timestamp() - t0) * 1000);
 		t0 := clock_timestamp();
 		PERFORM pg_temp.inputs(probe, 'default');
-		INSERT INTO cand_time VALUES ('reading the tables (shared)', run, extract(epoch FROM clock_timestamp() - t0) * 1000);
+		INSERT INTO cand_time VALUES ('reference: reading into arrays', run, extract(epoch FROM clock_timestamp() - t0) * 1000);
 		t0 := clock_timestamp();
 		SELECT count(*) INTO n FROM (SELECT * FROM repairsys.score_candidates(i.p, (i.t).lat, (i.t).lon, (i.t).service_center_id,
 			(i.st).required_skill, (i.st).min_skill_level, i.cont, i.ids, i.active, i.center, i.lat, i.lon, i.cap, i.open,
