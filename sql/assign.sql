@@ -133,6 +133,8 @@ SELECT name, eligible, reason, open, cap FROM pg_temp.show(:t2, 'as_strict') WHE
 -- Errors
 SELECT * FROM repairsys.candidates(-1);
 SELECT * FROM repairsys.candidates(:t2, 'no such policy');
+SELECT * FROM repairsys.candidates(NULL);
+SELECT * FROM repairsys.candidates(:t2, NULL);
 SELECT repairsys.auto_assign(-1);
 SELECT repairsys.auto_assign(:t1);
 UPDATE repairsys.ticket SET status = 'cancelled' WHERE description = 'as cap 3';

@@ -898,14 +898,15 @@ run_into(SPIPlanPtr plan, const char *textarg, TechDest *dest)
  * policy and every technician with his level in the required skill and his
  * load (repairsys.technician_load) in three queries through SPI, with plans
  * kept per backend; scores in C; writes the rows.  Errors: unknown ticket or
- * policy 22023, a ticket in a terminal status 23514.  Every query is
+ * policy 22023, a ticket in a terminal status 23514, a NULL argument 22004.
+ * Every query is
  * schema-qualified, with OPERATOR(pg_catalog....): no search_path involved.
  */
 Datum
 rs_candidates(PG_FUNCTION_ARGS)
 {
-	int64		ticket_id = PG_GETARG_INT64(0);
-	text	   *policy_name = PG_GETARG_TEXT_PP(1);
+	int64		ticket_id;
+	text	   *policy_name;
 	Tuplestorestate *store;
 	TupleDesc	tupdesc;
 	RsPolicy	policy;
@@ -923,6 +924,12 @@ rs_candidates(PG_FUNCTION_ARGS)
 	HeapTuple	tup;
 	TupleDesc	desc;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the ticket and the policy of candidates() must not be null")));
+	ticket_id = PG_GETARG_INT64(0);
+	policy_name = PG_GETARG_TEXT_PP(1);
 	store = rs_materialize(fcinfo, &tupdesc);
 
 	if ((ret = SPI_connect()) != SPI_OK_CONNECT)

@@ -252,9 +252,9 @@ RETURNS TABLE (technician_id bigint, eligible boolean, reason text, score double
                distance_score double precision, load double precision, load_score double precision,
                rating_score double precision, continuity_score double precision,
                open_tickets integer, capacity integer)
-AS 'MODULE_PATHNAME', 'rs_candidates' LANGUAGE C STABLE STRICT;
+AS 'MODULE_PATHNAME', 'rs_candidates' LANGUAGE C STABLE;
 COMMENT ON FUNCTION repairsys.candidates(bigint, text) IS
-	'Every technician for a ticket under an assignment policy: eligible or not and why, score in [0,1] and its parts; best first (eligible, higher score, lower id). Unknown ticket or policy: 22023; finished ticket: 23514';
+	'Every technician for a ticket under an assignment policy: eligible or not and why, score in [0,1] and its parts; best first (eligible, higher score, lower id). Unknown ticket or policy: 22023; finished ticket: 23514; NULL argument: 22004';
 
 ------------------------------------------------------------------------------
 -- Writers
