@@ -16,7 +16,10 @@ type=${1:-}
 # TYPE forecast runs forecast_demand (src/forecast.c) on 2,000 random series:
 # lengths 0..3000 (past the 1024 positions kept on the stack), zeros, -0,
 # NULL, NaN, infinities and negative values.
-case "$type" in sla_interval|fee_tier|lifecycle|forecast) ;; *) echo "usage: test/fuzz/valgrind.sh sla_interval|fee_tier|lifecycle|forecast" >&2; exit 2 ;; esac
+# TYPE assign runs candidates() (src/scoring.c: SPI scans into a C array),
+# auto_assign and auto_assign_pending over 3,000 technicians, with the load
+# kept by trigger through assignments, feedback and reassignment.
+case "$type" in sla_interval|fee_tier|lifecycle|forecast|assign) ;; *) echo "usage: test/fuzz/valgrind.sh sla_interval|fee_tier|lifecycle|forecast|assign" >&2; exit 2 ;; esac
 . "$(dirname "$0")/../lib.sh"
 rs_ensure_packages
 rs_build_install
@@ -26,7 +29,27 @@ chmod 755 "$dir"
 chown postgres "$dir" 2>/dev/null || rs_sudo chown postgres "$dir"
 rs_as_postgres "$RS_BINDIR/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 echo "CREATE EXTENSION repairsys;" | rs_as_postgres "$RS_BINDIR/postgres" --single -D "$dir/data" postgres >/dev/null 2>&1
-if [ "$type" = forecast ]; then
+if [ "$type" = assign ]; then
+	cat >"$dir/in.sql" <<'SQL'
+INSERT INTO repairsys.service_center (name, lat, lon) VALUES ('vg center', 31.2, 121.4);
+INSERT INTO repairsys.customer (name, lat, lon, service_center_id) SELECT 'vg customer', 31.2, 121.4, id FROM repairsys.service_center;
+INSERT INTO repairsys.service_type (code, name, required_skill, min_skill_level, labor_fee) VALUES ('vg', 'vg', 'hvac', 2, '0+:1.00');
+INSERT INTO repairsys.technician (name, service_center_id, lat, lon, capacity, active) SELECT 'vg tech ' || g, CASE WHEN g % 7 = 0 THEN NULL ELSE (SELECT id FROM repairsys.service_center) END, CASE WHEN g % 11 = 0 THEN NULL ELSE 31.2 + (g % 97) / 300.0 END, 121.4 + (g % 89) / 300.0, g % 4, g % 10 <> 0 FROM generate_series(1, 3000) g;
+INSERT INTO repairsys.technician_skill (technician_id, skill, level) SELECT id, 'hvac', 1 + id % 5 FROM repairsys.technician WHERE id % 3 <> 0;
+INSERT INTO repairsys.assign_policy (name, max_distance_km, same_center) VALUES ('vg strict', 5, true);
+SELECT count(repairsys.open_ticket((SELECT id FROM repairsys.customer), 'vg', 'vg ' || g)) FROM generate_series(1, 40) g;
+SELECT count(*), count(*) FILTER (WHERE eligible), count(reason) FROM repairsys.candidates((SELECT min(id) FROM repairsys.ticket));
+SELECT count(*), count(*) FILTER (WHERE eligible), count(reason) FROM repairsys.candidates((SELECT min(id) FROM repairsys.ticket), 'vg strict');
+SELECT count(repairsys.auto_assign(id)) FROM repairsys.ticket WHERE description IN ('vg 1', 'vg 2', 'vg 3');
+SELECT count(*) FROM repairsys.auto_assign_pending('vg strict');
+SELECT count(*), count(*) FILTER (WHERE eligible) FROM repairsys.candidates((SELECT max(id) FROM repairsys.ticket WHERE technician_id IS NOT NULL));
+UPDATE repairsys.ticket SET technician_id = (SELECT max(id) FROM repairsys.technician WHERE active) WHERE technician_id IS NOT NULL AND id % 2 = 0;
+SELECT count(*) FROM repairsys.candidates((SELECT max(id) FROM repairsys.ticket));
+SELECT count(*) AS load_drift FROM repairsys.check_invariants() WHERE invariant = 'technician load equals a recount';
+SELECT * FROM repairsys.candidates(NULL);
+SELECT * FROM repairsys.candidates(-1);
+SQL
+elif [ "$type" = forecast ]; then
 	perl -e '
 		srand(11);
 		my @special = ("0", "-0", "NULL", "NaN", "Infinity", "-Infinity", "-1", "1e308", "5e-324");
