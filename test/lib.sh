@@ -16,7 +16,7 @@
 
 RS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RS_PGVER=15
-RS_PACKAGES="postgresql-$RS_PGVER postgresql-server-dev-$RS_PGVER postgresql-$RS_PGVER-pgtap libtap-parser-sourcehandler-pgtap-perl make gcc"
+RS_PACKAGES="postgresql-$RS_PGVER postgresql-server-dev-$RS_PGVER postgresql-$RS_PGVER-pgtap libtap-parser-sourcehandler-pgtap-perl make gcc valgrind"
 
 rs_log() { printf '== %s\n' "$*" >&2; }
 rs_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }

@@ -21,8 +21,12 @@ type=${1:-}
 # kept by trigger through assignments, feedback and reassignment.
 case "$type" in sla_interval|fee_tier|lifecycle|forecast|assign) ;; *) echo "usage: test/fuzz/valgrind.sh sla_interval|fee_tier|lifecycle|forecast|assign" >&2; exit 2 ;; esac
 . "$(dirname "$0")/../lib.sh"
-rs_ensure_packages
-rs_build_install
+if [ -n "${REPAIRSYS_VALGRIND_INSTALLED:-}" ] && [ -n "${RS_BINDIR:-}" ]; then
+	:	# called by the test command (test/t/valgrind-c.sh): already built and installed
+else
+	rs_ensure_packages
+	rs_build_install
+fi
 command -v valgrind >/dev/null || rs_die "valgrind is not installed (apt-get install valgrind)"
 dir=$(mktemp -d /tmp/$type-valgrind.XXXXXX)
 chmod 755 "$dir"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The C code that reads tables and arrays through SPI and executor slots runs
+# under valgrind memcheck, in a single-user backend of its own
+# (test/fuzz/valgrind.sh): the life-cycle triggers (src/lifecycle.c),
+# candidates() and the batch (src/scoring.c, src/assign.c), forecast_demand
+# (src/forecast.c).  Memory-context bugs that the regress suite cannot see (a
+# buffer allocated in the executor's per-query memory and read after the query
+# ended still holds its bytes) make valgrind report thousands of errors.
+# The parsers' valgrind runs (fee_tier, sla_interval) stay on demand: their
+# fuzz tests above already feed 100,000 inputs each through the server.
+set -u
+echo "1..3"
+n=0
+for mode in lifecycle assign forecast; do
+	n=$((n + 1))
+	out=$(REPAIRSYS_VALGRIND_INSTALLED=1 bash "$RS_TOP/test/fuzz/valgrind.sh" "$mode" 2>&1)
+	rc=$?
+	summary=$(echo "$out" | grep 'ERROR SUMMARY' | sed 's/^==[0-9]*== //')
+	if [ "$rc" = 0 ] && echo "$summary" | grep -q '^ERROR SUMMARY: 0 errors'; then
+		echo "ok $n - valgrind $mode: $summary"
+	else
+		echo "not ok $n - valgrind $mode (exit $rc)"
+		echo "$out" | tail -5 | sed 's/^/# /'
+	fi
+done
