@@ -227,6 +227,20 @@ SELECT what,
                ('whole function (reading + scoring)', 'whole: PL/pgSQL reference', 'whole: repairsys.candidates()')) v(what, ref, c_impl)
   JOIN m r ON r.impl = v.ref JOIN m c ON c.impl = v.c_impl;
 
+-- one line per figure for the summary table of test/bench/run.sh
+\pset format unaligned
+\pset tuples_only on
+WITH m AS (SELECT impl, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS med FROM cand_time GROUP BY impl)
+SELECT format('SUMMARY|assign|candidates() vs PL/pgSQL, %s technicians: the scoring alone (medians)|%sx|>= 5x|%s', :ntech,
+              round((r.med / c.med)::numeric, 1), CASE WHEN r.med / c.med >= 5 THEN 'yes' ELSE 'NO' END)
+  FROM m r, m c WHERE r.impl = 'scoring: PL/pgSQL' AND c.impl = 'scoring: C kernel'
+UNION ALL
+SELECT format('SUMMARY|assign|candidates() vs PL/pgSQL, %s technicians: the whole function (medians)|%sx|>= 5x|%s', :ntech,
+              round((r.med / c.med)::numeric, 1), CASE WHEN r.med / c.med >= 5 THEN 'yes' ELSE 'NO' END)
+  FROM m r, m c WHERE r.impl = 'whole: PL/pgSQL reference' AND c.impl = 'whole: repairsys.candidates()';
+\pset format aligned
+\pset tuples_only off
+
 ------------------------------------------------------------------------------
 -- 2. Batches
 ------------------------------------------------------------------------------
@@ -365,3 +379,12 @@ SELECT b.n || 'x' || b.n AS size,
        round(((b.n::float8 / p.n) ^ 3)::numeric, 1) AS cubic_would_be
   FROM batch_result b JOIN LATERAL (SELECT * FROM batch_result q WHERE q.n < b.n ORDER BY q.n DESC LIMIT 1) p ON true
  ORDER BY b.n;
+-- one line per batch size for the summary table of test/bench/run.sh
+\pset format unaligned
+\pset tuples_only on
+SELECT format('SUMMARY|assign|auto_assign_pending %sx%s: served / total score against greedy|%s / %s vs %s / %s, %s ms|optimal >= greedy|%s',
+              n, n, opt_served, round(opt_total::numeric, 1), greedy_served, round(greedy_total::numeric, 1), round(pending_ms::numeric),
+              CASE WHEN opt_total >= greedy_total - 1e-9 AND solver_matches THEN 'yes' ELSE 'NO' END)
+  FROM batch_result ORDER BY n;
+\pset format aligned
+\pset tuples_only off

@@ -105,3 +105,15 @@ SELECT round((SELECT min(ms) FROM timing WHERE variant = 'plpgsql')::numeric / (
          AS "C speed-up over PL/pgSQL (target >= 10x)",
        round((SELECT min(ms) FROM timing WHERE variant = 'c')::numeric / (SELECT min(ms) FROM timing WHERE variant = 'floor')::numeric, 2)
          AS "C cost / floor sum(round(q*1.5,2)) (target <= 2x)";
+-- one line per figure for the summary table of test/bench/run.sh
+\pset format unaligned
+\pset tuples_only on
+WITH m AS (SELECT (SELECT min(ms) FROM timing WHERE variant = 'plpgsql') AS ref, (SELECT min(ms) FROM timing WHERE variant = 'c') AS c,
+                  (SELECT min(ms) FROM timing WHERE variant = 'floor') AS fl)
+SELECT format('SUMMARY|fee_tier|charge() vs PL/pgSQL, 1,000,000 rows|%sx|>= 10x|%s', round((ref / c)::numeric, 1), CASE WHEN ref / c >= 10 THEN 'yes' ELSE 'NO' END)
+  FROM m
+UNION ALL
+SELECT format('SUMMARY|fee_tier|charge() cost vs the floor sum(round(q*1.5,2))|%sx|<= 2x|%s', round((c / fl)::numeric, 2), CASE WHEN c / fl <= 2 THEN 'yes' ELSE 'NO' END)
+  FROM m;
+\pset format aligned
+\pset tuples_only off

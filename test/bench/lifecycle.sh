@@ -101,6 +101,11 @@ printf '%-48s %14s %14s\n' "ratio trigger / application (target >= 0.9)" \
 	"$(python3 -c "print(round($tt1 / $tz1, 2))")" "$(python3 -c "print(round($tt2 / $tz2, 2))")" \
 	"ratio PK lookup / bill_detail (target <= 20)" \
 	"$(python3 -c "print(round($tp1 / $tb1, 1))")" "$(python3 -c "print(round($tp2 / $tb2, 1))")"
+ok() { python3 -c "print('yes' if $1 else 'NO')"; }
+echo "SUMMARY|lifecycle|status change through the trigger vs the application's UPDATE + history INSERT, 10% of $n tickets|$(python3 -c "print(round($tt1 / $ta1, 2))")x|>= 0.9x|$(ok "$tt1 / $ta1 >= 0.9")"
+echo "SUMMARY|lifecycle|status change through the trigger vs the application's UPDATE + history INSERT, 100% of $n tickets|$(python3 -c "print(round($tt2 / $ta2, 2))")x|>= 0.9x|$(ok "$tt2 / $ta2 >= 0.9")"
+echo "SUMMARY|lifecycle|the same against a bare copy (empty history, no FK), 10% / 100%|$(python3 -c "print(round($tt1 / $tz1, 2))") / $(python3 -c "print(round($tt2 / $tz2, 2))")x|report|-"
+echo "SUMMARY|lifecycle|bill_detail for one ticket vs a primary-key lookup, 10% / 100%|$(python3 -c "print(round($tp1 / $tb1, 1))") / $(python3 -c "print(round($tp2 / $tb2, 1))")x slower|<= 20x|$(ok "$tp1 / $tb1 <= 20 and $tp2 / $tb2 <= 20")"
 echo
 echo "plan of bill_detail for one ticket:"
 psql -X -d repairsys_bench -c "EXPLAIN (COSTS OFF) SELECT * FROM repairsys.bill_detail WHERE ticket_id = 4242"

@@ -139,6 +139,18 @@ SELECT round(((SELECT min(ms) FROM timing WHERE variant = 'in memory: plpgsql') 
              / greatest((SELECT min(ms) FROM timing WHERE variant = 'in memory: c') - (SELECT min(ms) FROM timing WHERE variant = 'in memory: loop only'), 0.001)::numeric, 1)
          AS "in memory, as stock_forecast calls it (net of the loop)";
 
+-- one line per figure for the summary table of test/bench/run.sh
+\pset format unaligned
+\pset tuples_only on
+WITH b AS (SELECT variant, min(ms) AS ms FROM timing GROUP BY variant),
+     s AS (SELECT * FROM (VALUES (1, 'uncompressed', 'series_plain'), (2, 'lz4', 'series_lz4'), (3, 'pglz (default)', 'series')) v(o, storage, tab))
+SELECT format('SUMMARY|parts|forecast_demand() vs PL/pgSQL, 10,000 stored series of 365 days, %s|%sx|>= 20x|%s',
+              s.storage, round((p.ms / c.ms)::numeric, 1), CASE WHEN p.ms / c.ms >= 20 THEN 'yes' ELSE 'NO' END)
+  FROM s JOIN b c ON c.variant = s.tab || ': c' JOIN b p ON p.variant = s.tab || ': plpgsql'
+ ORDER BY s.o;
+\pset format aligned
+\pset tuples_only off
+
 \echo '== 2. stock_forecast over' :parts 'parts x' :centers 'centers with a year of ledger'
 INSERT INTO service_center (name, lat, lon)
 SELECT 'bench center ' || i, 31 + i * 0.05, 121 + i * 0.05 FROM generate_series(1, :centers) i;

@@ -24,17 +24,35 @@ rs_ensure_packages
 rs_build_install
 echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 begin=$(date +%s)
+log=$(mktemp /tmp/repairsys-bench.XXXXXX)
 for b in "${names[@]}"; do
 	echo
 	echo "################ $b ($(date -u +%H:%M:%S) UTC)"
 	if [ -e "test/bench/$b.sh" ]; then
-		bash "test/bench/$b.sh" 2>&1 | grep -v '^== ' || echo "benchmark $b FAILED"
+		{ bash "test/bench/$b.sh" 2>&1 || echo "SUMMARY|$b|benchmark FAILED|-|-|NO"; } | grep -v '^== ' | tee -a "$log" | grep -v '^SUMMARY|'
 		continue
 	fi
 	[ -n "${RS_TMP:-}" ] || rs_start_cluster
 	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS bench_$b" -c "CREATE DATABASE bench_$b" >/dev/null 2>&1
 	psql -X -q -v ON_ERROR_STOP=1 -d "bench_$b" -c 'CREATE EXTENSION repairsys' >/dev/null
-	psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d "bench_$b" -f "test/bench/$b.sql" || echo "benchmark $b FAILED"
+	{ psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d "bench_$b" -f "test/bench/$b.sql" 2>&1 || echo "SUMMARY|$b|benchmark FAILED|-|-|NO"; } \
+		| tee -a "$log" | grep -v '^SUMMARY|'
 done
 echo
 echo "all benchmarks: $(( $(date +%s) - begin )) s; load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The table of every figure, measured side by side in this run (each
+# benchmark prints its own lines SUMMARY|bench|figure|result|target|met).
+echo
+echo "SUMMARY (each ratio measured side by side in this run)"
+grep '^SUMMARY|' "$log" | python3 -c '
+import sys
+rows = [l.rstrip("\n").split("|")[1:] for l in sys.stdin]
+head = ["bench", "figure", "result", "target", "met"]
+rows = [head] + [r + [""] * (5 - len(r)) for r in rows]
+w = [max(len(r[i]) for r in rows) for i in range(5)]
+for k, r in enumerate(rows):
+    print(" | ".join(r[i].ljust(w[i]) for i in range(5)))
+    if k == 0:
+        print("-+-".join("-" * w[i] for i in range(5)))
+'
+rm -f "$log"

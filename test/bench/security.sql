@@ -77,6 +77,14 @@ SELECT ord, what,
   INTO TEMP results FROM cases ORDER BY ord;
 SELECT what, policy_ms, by_hand_ms, round(policy_ms / nullif(by_hand_ms, 0), 2) AS ratio
   FROM results ORDER BY ord;
+-- one line for the summary table of test/bench/run.sh
+\pset format unaligned
+\pset tuples_only on
+SELECT format('SUMMARY|security|row-level security vs the same filter by hand, %s queries|%s .. %sx|report|-',
+              count(*), round(min(policy_ms / nullif(by_hand_ms, 0))::numeric, 2), round(max(policy_ms / nullif(by_hand_ms, 0))::numeric, 2))
+  FROM results;
+\pset format aligned
+\pset tuples_only off
 -- the plans the policies give
 SET ROLE bench_tech_1;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM repairsys.ticket_event;

@@ -200,6 +200,7 @@ BEGIN
 	EXECUTE q;
 	RETURN round(extract(epoch FROM clock_timestamp() - t0) * 1000, 1);
 END $$;
+CREATE TEMP TABLE speed AS
 WITH t AS (
 	SELECT pg_temp.clock_ms(format('SELECT max(pg_temp.sla_deadline_ref(s, start, closed)) FROM cases2 WHERE id <= %s', :n)) AS ref_ms,
 	       pg_temp.clock_ms(format('SELECT max(repairsys.sla_deadline(s, start, closed)) FROM cases2 WHERE id <= %s', :n)) AS c_ms,
@@ -208,6 +209,7 @@ SELECT :n AS cases, ref_ms, c_ms, scan_ms,
        round(ref_ms / greatest(c_ms, 0.1), 1) AS speedup,
        round((ref_ms - scan_ms) / greatest(c_ms - scan_ms, 0.1), 1) AS speedup_net_of_scan
   FROM t;
+SELECT * FROM speed;
 
 \echo == cost of a 1000-hour target against a 1-hour target (C)
 CREATE TEMP TABLE long_short AS
@@ -215,6 +217,7 @@ SELECT id, start, closed,
        ('1h in ' || repairsys.sla_calendar(s))::repairsys.sla_interval AS short_s,
        ('1000h in ' || repairsys.sla_calendar(s))::repairsys.sla_interval AS long_s
   FROM cases WHERE id <= :n;
+CREATE TEMP TABLE growth AS
 WITH t AS (
 	SELECT pg_temp.clock_ms('SELECT max(repairsys.sla_deadline(short_s, start, closed)) FROM long_short') AS short_ms,
 	       pg_temp.clock_ms('SELECT max(repairsys.sla_deadline(long_s, start, closed)) FROM long_short') AS long_ms,
@@ -223,3 +226,15 @@ SELECT :n AS cases, short_ms AS ms_1h, long_ms AS ms_1000h, scan_ms,
        round(long_ms / greatest(short_ms, 0.1), 2) AS ratio,
        round((long_ms - scan_ms) / greatest(short_ms - scan_ms, 0.1), 2) AS ratio_net_of_scan
   FROM t;
+SELECT * FROM growth;
+-- one line per figure for the summary table of test/bench/run.sh
+\pset format unaligned
+\pset tuples_only on
+SELECT format('SUMMARY|sla_interval|sla_deadline() vs a day-by-day PL/pgSQL reference, %s cases|%sx|>= 20x|%s', cases, speedup, CASE WHEN speedup >= 20 THEN 'yes' ELSE 'NO' END)
+  FROM speed
+UNION ALL
+SELECT format('SUMMARY|sla_interval|a 1000-business-hour target vs a 1-hour one|%sx|<= 1.5x|%s', ratio, CASE WHEN ratio <= 1.5 THEN 'yes' ELSE 'NO' END)
+  FROM growth;
+\pset format aligned
+\pset tuples_only off
+
