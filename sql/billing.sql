@@ -184,18 +184,19 @@ SELECT record_payment(-1, 'cash', 1, 'bt-b-3');
 SELECT paid, balance FROM bill_summary WHERE ticket_id = :b;
 
 -- installments: the balance in n parts summing to it, the leftover cents first
-SELECT seq, due_on - current_date AS in_days, amount FROM plan_installments(:binv, 3, current_date + 30, interval '1 month');
+-- (a pinned first due date at a month end: the later ones fall on the last day of shorter months)
+SELECT seq, due_on, amount FROM plan_installments(:binv, 3, date '2027-01-31', interval '1 month');
 SELECT sum(amount) AS planned, (SELECT balance FROM bill_summary WHERE ticket_id = :b) AS balance FROM installment WHERE invoice_id = :binv;
-SELECT plan_installments(:binv, 2, current_date, '1 month');
-SELECT plan_installments(:binv, 0, current_date, '1 month');
-SELECT plan_installments(:binv, 2, current_date, '-1 month');
+SELECT plan_installments(:binv, 2, date '2027-01-31', '1 month');
+SELECT plan_installments(:binv, 0, date '2027-01-31', '1 month');
+SELECT plan_installments(:binv, 2, date '2027-01-31', '-1 month');
 -- awkward amounts: 100.00 / 3 = 33.34 + 33.33 + 33.33; 1000.01 / 7; 0.05 / 5; 0.04 / 5 cannot be split
 CREATE FUNCTION pg_temp.invoice_of(total numeric) RETURNS bigint LANGUAGE sql AS $$
 	WITH t AS (SELECT pg_temp.open('bt-late') AS id),
 	     i AS (INSERT INTO repairsys.invoice (ticket_id, total) SELECT id, total FROM t RETURNING id),
 	     l AS (INSERT INTO repairsys.invoice_line (invoice_id, line_no, kind, description, amount) SELECT id, 1, 'labor', 'flat', total FROM i)
 	SELECT id FROM i $$;
-SELECT array_agg(amount ORDER BY seq) AS split_100_in_3, sum(amount) FROM plan_installments(pg_temp.invoice_of(100.00), 3, current_date, '1 month');
-SELECT array_agg(amount ORDER BY seq) AS split_1000_01_in_7, sum(amount) FROM plan_installments(pg_temp.invoice_of(1000.01), 7, current_date, '1 week');
-SELECT array_agg(amount ORDER BY seq) AS split_0_05_in_5 FROM plan_installments(pg_temp.invoice_of(0.05), 5, current_date, '1 day');
-SELECT plan_installments(pg_temp.invoice_of(0.04), 5, current_date, '1 day');
+SELECT array_agg(amount ORDER BY seq) AS split_100_in_3, sum(amount) FROM plan_installments(pg_temp.invoice_of(100.00), 3, date '2027-01-31', '1 month');
+SELECT array_agg(amount ORDER BY seq) AS split_1000_01_in_7, sum(amount) FROM plan_installments(pg_temp.invoice_of(1000.01), 7, date '2027-01-31', '1 week');
+SELECT array_agg(amount ORDER BY seq) AS split_0_05_in_5 FROM plan_installments(pg_temp.invoice_of(0.05), 5, date '2027-01-31', '1 day');
+SELECT plan_installments(pg_temp.invoice_of(0.04), 5, date '2027-01-31', '1 day');

@@ -13,9 +13,12 @@
 #                        there and the extension is installed into it instead of the
 #                        system one (lets several checkouts test side by side)
 #   REPAIRSYS_PORT       port of the throwaway cluster (default: a free one)
+#   REPAIRSYS_PG_VERSION PostgreSQL major version (default 15, Debian 12's)
 
 RS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-RS_PGVER=15
+# The PostgreSQL major version to build and test against: Debian 12 ships 15;
+# test/compat.sh runs the suite on 17 and 18 in a throwaway Debian root.
+RS_PGVER=${REPAIRSYS_PG_VERSION:-15}
 RS_PACKAGES="postgresql-$RS_PGVER postgresql-server-dev-$RS_PGVER postgresql-$RS_PGVER-pgtap libtap-parser-sourcehandler-pgtap-perl make gcc valgrind"
 
 rs_log() { printf '== %s\n' "$*" >&2; }
