@@ -669,18 +669,67 @@ typedef struct ChargeLine
  * Cents for quantity (thousandths) x rate (ten-thousandths): the product is
  * in units of 1e-7 of the currency, rounded half away from zero to cents.
  */
+static void
+slice_out_of_range(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("charge is out of range"),
+			 errdetail("An amount above 999999999999.99 does not fit the money type numeric(14,2).")));
+}
+
+/*
+ * The same without a 128-bit type, for compilers that have none (core's
+ * common/int128.h has a fallback for the same reason): with rate = rh * 1e5 +
+ * rl and quantity = qh * 1e5 + ql (rl, ql < 1e5),
+ *   quantity * rate / 1e5 = quantity * rh + qh * rl + ql * rl / 1e5,
+ * where the first two terms are whole cents, so rounding the sum half up is
+ * rounding the last term, whose product is below 1e10.  Returns false on
+ * overflow of int64 (then the amount is out of range anyway).
+ */
+static bool
+slice_amount_portable(int64 quantity, int64 rate, int64 *cents)
+{
+	int64		rh = rate / 100000,
+				rl = rate % 100000,
+				qh = quantity / 100000,
+				ql = quantity % 100000,
+				a,
+				b;
+
+	if (pg_mul_s64_overflow(quantity, rh, &a) ||
+		pg_mul_s64_overflow(qh, rl, &b) ||
+		pg_add_s64_overflow(a, b, &a) ||
+		pg_add_s64_overflow(a, (ql * rl + 50000) / 100000, cents))
+		return false;
+	return true;
+}
+
 static int64
 slice_amount(int64 quantity, int64 rate)
 {
+	int64		result;
+
+#if defined(HAVE_INT128) && !defined(REPAIRSYS_NO_INT128)
 	int128		prod = (int128) quantity * (int128) rate;
 	int128		cents = (prod + 50000) / 100000;	/* both non-negative */
 
 	if (cents > MAX_AMOUNT)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("charge is out of range"),
-				 errdetail("An amount above 999999999999.99 does not fit the money type numeric(14,2).")));
-	return (int64) cents;
+		slice_out_of_range();
+	result = (int64) cents;
+#ifdef USE_ASSERT_CHECKING
+	{
+		/* the fallback agrees wherever it is tested (assert-enabled builds) */
+		int64		check;
+
+		Assert(slice_amount_portable(quantity, rate, &check) && check == result);
+	}
+#endif
+#else
+	if (!slice_amount_portable(quantity, rate, &result) || result > MAX_AMOUNT)
+		slice_out_of_range();
+#endif
+	return result;
 }
 
 static void

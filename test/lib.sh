@@ -7,6 +7,10 @@
 #   rs_start_cluster     initdb + start a throwaway cluster as user postgres in a
 #                        temporary directory, on a private socket directory and port
 #   rs_stop_cluster      stop it and remove the directory (also on exit, via trap)
+#   rs_restart_cluster   stop and start the same cluster again, e.g. with a moved clock:
+#                        RS_FAKE_AT='2028-02-29 23:30:00' (Debian's libfaketime, the
+#                        clock starts there and runs on) and RS_SERVER_TZ (the server's
+#                        TimeZone setting, which sessions inherit)
 #
 # Environment:
 #   REPAIRSYS_PG_ROOT    when set, a private copy of the PostgreSQL installation is made
@@ -19,7 +23,8 @@ RS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The PostgreSQL major version to build and test against: Debian 12 ships 15;
 # test/compat.sh runs the suite on 17 and 18 in a throwaway Debian root.
 RS_PGVER=${REPAIRSYS_PG_VERSION:-15}
-RS_PACKAGES="postgresql-$RS_PGVER postgresql-server-dev-$RS_PGVER postgresql-$RS_PGVER-pgtap libtap-parser-sourcehandler-pgtap-perl make gcc valgrind"
+RS_PACKAGES="postgresql-$RS_PGVER postgresql-server-dev-$RS_PGVER postgresql-$RS_PGVER-pgtap libtap-parser-sourcehandler-pgtap-perl
+	postgresql-$RS_PGVER-plpgsql-check make gcc valgrind faketime"
 
 rs_log() { printf '== %s\n' "$*" >&2; }
 rs_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
@@ -71,15 +76,39 @@ rs_build_install() {
 	local log
 	log=$(mktemp)
 	rs_log "building repairsys"
+	# -Werror: a warning fails the build.  Assertions (Assert()) are compiled in
+	# where the server allows it: Debian's servers are built without
+	# --enable-cassert, and an assert-enabled module loads into them as long
+	# as every symbol it needs is one the server exports (checked below).
 	( cd "$RS_TOP" && make -s PG_CONFIG="$RS_PG_CONFIG" clean >/dev/null 2>&1; \
-	  make PG_CONFIG="$RS_PG_CONFIG" ) >"$log" 2>&1 || { cat "$log" >&2; rs_die "build failed"; }
+	  make PG_CONFIG="$RS_PG_CONFIG" COPT="-Werror -DUSE_ASSERT_CHECKING" ) >"$log" 2>&1 || { cat "$log" >&2; rs_die "build failed"; }
 	if grep -q 'warning:' "$log"; then
 		grep -B2 -A3 'warning:' "$log" >&2
 		rs_die "the build printed compiler warnings"
 	fi
+	local missing
+	missing=$(rs_unresolved_symbols "$RS_TOP/repairsys.so")
+	if [ -n "$missing" ]; then
+		rs_log "this server cannot load an assert-enabled module (missing: $missing); building without assertions"
+		( cd "$RS_TOP" && make -s PG_CONFIG="$RS_PG_CONFIG" clean >/dev/null 2>&1; \
+		  make PG_CONFIG="$RS_PG_CONFIG" COPT="-Werror" ) >"$log" 2>&1 || { cat "$log" >&2; rs_die "build failed"; }
+	else
+		rs_log "built with -Werror and assertions (USE_ASSERT_CHECKING)"
+	fi
 	( cd "$RS_TOP" && rs_sudo make -s PG_CONFIG="$RS_PG_CONFIG" install ) >"$log" 2>&1 \
 		|| { cat "$log" >&2; rs_die "make install failed"; }
 	rm -f "$log"
+}
+
+# Undefined symbols of a module that neither the server nor the C libraries define.
+rs_unresolved_symbols() {
+	command -v nm >/dev/null || return 0
+	local lib
+	comm -23 <(nm -D --undefined-only "$1" | awk '$1 == "U" {print $2}' | sed 's/@.*//' | sort -u) \
+		<( { nm -D --defined-only "$RS_BINDIR/postgres"
+		     for lib in $(ldd "$1" "$RS_BINDIR/postgres" 2>/dev/null | awk '/=>/ {print $3}' | sort -u); do
+		         nm -D --defined-only "$lib"
+		     done; } 2>/dev/null | awk '{print $3}' | sed 's/@.*//' | sort -u) | tr '\n' ' ' | sed 's/ $//'
 }
 
 rs_free_port() {
@@ -114,10 +143,40 @@ synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
 CONF
-	rs_as_postgres "$RS_BINDIR/pg_ctl" -D "$RS_TMP/data" -l "$RS_TMP/data/server.log" -w -t 60 start >/dev/null \
-		|| { cat "$RS_TMP/data/server.log" >&2; rs_die "the server did not start"; }
+	rs_pg_start
 	export PGHOST=$RS_TMP/sock PGPORT=$RS_PORT PGUSER=postgres
 	rs_log "throwaway cluster on port $RS_PORT, socket directory $RS_TMP/sock"
+}
+
+# The library that moves the clock of the processes it is preloaded into.
+rs_faketime_lib() {
+	local f
+	for f in /usr/lib/*-linux-gnu/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1; do
+		[ -r "$f" ] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+# Starts the server of $RS_TMP/data; with RS_FAKE_AT set, under libfaketime
+# (the server and every backend it forks see a clock that starts at that UTC
+# instant and runs on; the monotonic clock stays real, so timeouts behave),
+# and with RS_SERVER_TZ set, with that TimeZone.
+rs_pg_start() {
+	local pre=() opts=""
+	if [ -n "${RS_FAKE_AT:-}" ]; then
+		local lib
+		lib=$(rs_faketime_lib) || rs_die "libfaketime not found (Debian package faketime)"
+		pre=(env LD_PRELOAD="$lib" FAKETIME="@$RS_FAKE_AT" FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC)
+	fi
+	[ -n "${RS_SERVER_TZ:-}" ] && opts="-c timezone=$RS_SERVER_TZ"
+	rs_as_postgres "${pre[@]}" "$RS_BINDIR/pg_ctl" -D "$RS_TMP/data" -l "$RS_TMP/data/server.log" -o "$opts" -w -t 60 start >/dev/null \
+		|| { cat "$RS_TMP/data/server.log" >&2; rs_die "the server did not start"; }
+}
+
+rs_restart_cluster() {
+	rs_as_postgres "$RS_BINDIR/pg_ctl" -D "$RS_TMP/data" -m fast -w stop >/dev/null 2>&1 \
+		|| rs_die "the server did not stop"
+	rs_pg_start
 }
 
 rs_as_postgres() {

@@ -347,9 +347,9 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
-	centers  bigint[] := '{}';
-	techs    bigint[] := '{}';
-	custs    bigint[] := '{}';
+	centers  bigint[] := '{}'::bigint[];
+	techs    bigint[] := '{}'::bigint[];
+	custs    bigint[] := '{}'::bigint[];
 	types    text[] := ARRAY['demo_ac_repair', 'demo_washer_repair', 'demo_tv_repair', 'demo_fridge_repair', 'demo_phone_screen'];
 	models   text[] := ARRAY['Gree KFR-35', 'Haier XQG100', 'Hisense 65E7', 'Midea BCD-520', 'Huawei P60'];
 	prices   numeric[] := ARRAY[3299.00, 2599.00, 4999.00, 5899.00, 4488.00];
@@ -357,8 +357,6 @@ DECLARE
 	tag      text;
 	n_cust   integer;
 	c        bigint;
-	k        integer;
-	i        integer;
 	r        float8;
 	cust     bigint;
 	ast      repairsys.asset;
