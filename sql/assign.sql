@@ -1,5 +1,9 @@
 -- Automatic assignment: candidates with reasons and scores, auto_assign,
 -- auto_assign_pending, assignment on opening, errors.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 \set SHOW_CONTEXT never
 SET client_min_messages = notice;
 -- Ids show up in NOTICE messages: this file's rows get ids from 700001 on;

@@ -1,6 +1,10 @@
 -- Billing: estimates, approval, bills for each kind of job, invoices,
 -- payments, installments, the audit.  Totals are checked against hand
 -- computations (tax: labor, travel, call-out, surcharges 6%; parts 13%).
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 \set SHOW_CONTEXT never
 SET search_path = repairsys, public;
 SET client_min_messages = warning;

@@ -1,4 +1,8 @@
 -- billing_audit: empty on healthy bills, one finding per planted problem.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 \set SHOW_CONTEXT never
 SET search_path = repairsys, public;
 SET client_min_messages = warning;

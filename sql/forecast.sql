@@ -1,4 +1,8 @@
 -- forecast_demand and normal_quantile against hand-computed values.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 \set SHOW_CONTEXT never
 SET search_path = repairsys, public;
 CREATE FUNCTION pg_temp.f4(d float8[], m text, a float8 DEFAULT 0.1, b float8 DEFAULT 0.1)

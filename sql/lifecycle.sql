@@ -1,4 +1,8 @@
 -- The ticket life cycle: transitions, guards, stamps, history.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 

@@ -1,4 +1,8 @@
 -- Spare parts: ledger, stock, reservations, transfers, serialized units, alerts.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 \set SHOW_CONTEXT never
 SET search_path = repairsys, public;
 SET client_min_messages = warning;

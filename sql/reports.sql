@@ -1,5 +1,9 @@
 -- Feedback rules, follow-ups, cost per ticket and the service-benefit report
 -- against hand-computed figures.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 \set SHOW_CONTEXT never
 SET search_path = repairsys, public;
 SET client_min_messages = warning;

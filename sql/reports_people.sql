@@ -1,6 +1,10 @@
 -- technician_performance and customer_profile against hand-computed figures.
 -- Each job runs in one transaction, so now() is fixed and the resolution time
 -- of a ticket opened at now() - N hours is exactly N hours.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 \set SHOW_CONTEXT never
 SET search_path = repairsys, public;
 SET client_min_messages = warning;

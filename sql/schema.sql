@@ -1,4 +1,8 @@
 -- The extension's objects live in schema repairsys, which it owns.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 SELECT extname, extrelocatable, n.nspname AS extschema
   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
  WHERE extname = 'repairsys';

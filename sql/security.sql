@@ -6,6 +6,10 @@
 -- and works with it, a technician works with it, and 1.0 is created and
 -- updated to 1.1: nothing planted runs.
 -- Runs in a database of its own (the extension is created and dropped).
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 \set regdb :DBNAME
 SET client_min_messages = warning;
 CREATE ROLE repairsys_sec_evil NOLOGIN;

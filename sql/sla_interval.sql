@@ -1,4 +1,8 @@
 -- sla_interval: text I/O, canonical output, errors, comparison, deadlines.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 SET search_path = repairsys, public;
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';

@@ -1,4 +1,8 @@
 -- sla_interval: deadlines and elapsed business time.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 SET search_path = repairsys, public;
 SET DateStyle = 'ISO, YMD';
 SET IntervalStyle = 'postgres';

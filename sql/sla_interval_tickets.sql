@@ -1,5 +1,9 @@
 -- SLA on tickets: stamping at opening (policy, center zone, holidays), holds
 -- (pauses_sla), the views sla_status and stuck_tickets.
+-- (pinned, so that no output depends on the server's or the client's defaults)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
 SET search_path = repairsys, public;
 SET DateStyle = 'ISO, YMD';
 SET IntervalStyle = 'postgres';

@@ -685,8 +685,10 @@ slice_out_of_range(void)
  *   quantity * rate / 1e5 = quantity * rh + qh * rl + ql * rl / 1e5,
  * where the first two terms are whole cents, so rounding the sum half up is
  * rounding the last term, whose product is below 1e10.  Returns false on
- * overflow of int64 (then the amount is out of range anyway).
+ * overflow of int64 (then the amount is out of range anyway).  (Unused where
+ * int128 exists and assertions are off.)
  */
+pg_attribute_unused()
 static bool
 slice_amount_portable(int64 quantity, int64 rate, int64 *cents)
 {
