@@ -4,15 +4,14 @@
 # is a complete document without external resources, the screenshot is not
 # blank, and the total and every line's text are on the rendered page.
 set -u
-echo "1..6"
+. "$RS_TOP/test/tap.sh"
 if ! command -v chromium >/dev/null 2>&1; then
 	if [ "$(id -u)" -eq 0 ]; then i=""; else i=sudo; fi
 	$i env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1
 fi
-db=repairsys_html_$$
-psql -X -q -d postgres -c "CREATE DATABASE $db" >/dev/null
-psql -X -q -d $db -c 'CREATE EXTENSION repairsys' >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 -d $db >/dev/null <<'SQL'
+tap_db db
+tap_tmp
+q -d "$db" >/dev/null <<'SQL'
 SET search_path = repairsys;
 INSERT INTO service_center (name, lat, lon) VALUES ('html center', 31.2, 121.5);
 INSERT INTO customer (name, service_center_id) VALUES ('Li <Lei> & "Sons"', 1);
@@ -30,15 +29,17 @@ UPDATE ticket SET status = 'in_progress' WHERE id = 1;
 UPDATE ticket SET status = 'resolved', labor_minutes = 75, travel_km = 12.5 WHERE id = 1;
 SELECT record_payment(issue_invoice(1), 'wechat', 100.00, 'html-1');
 SQL
-dir=$(mktemp -d /tmp/billhtml.XXXXXX)
-chmod 755 "$dir"
-psql -X -At -d $db -c "SELECT repairsys.bill_html(1)" > "$dir/bill.html"
-total=$(psql -X -At -d $db -c "SELECT total FROM repairsys.bill_summary WHERE ticket_id = 1")
-if grep -q '^<!DOCTYPE html>' "$dir/bill.html" && grep -q '</html>' "$dir/bill.html"; then echo "ok 1 - a complete HTML document"; else echo "not ok 1 - not a complete document"; fi
-if grep -Eiq '(src|href)=|@import|url\(' "$dir/bill.html"; then echo "not ok 2 - the page refers to external resources"; else echo "ok 2 - no external resources"; fi
-if grep -q 'Li &lt;Lei&gt; &amp; &quot;Sons&quot;' "$dir/bill.html"; then echo "ok 3 - text is HTML-escaped"; else echo "not ok 3 - customer name not escaped"; fi
+dir=$tmp
+q -d "$db" -c "SELECT repairsys.bill_html(1)" > "$dir/bill.html"
+total=$(q -d "$db" -c "SELECT total FROM repairsys.bill_summary WHERE ticket_id = 1")
+grep -q '^<!DOCTYPE html>' "$dir/bill.html" && grep -q '</html>' "$dir/bill.html"
+ok $? "a complete HTML document" "not a complete document"
+! grep -Eiq '(src|href)=|@import|url\(' "$dir/bill.html"
+ok $? "no external resources" "the page refers to external resources"
+grep -q 'Li &lt;Lei&gt; &amp; &quot;Sons&quot;' "$dir/bill.html"
+ok $? "text is HTML-escaped" "customer name not escaped"
 if ! command -v chromium >/dev/null 2>&1; then
-	echo "ok 4 # SKIP chromium could not be installed"; echo "ok 5 # SKIP chromium could not be installed"; echo "ok 6 # SKIP chromium could not be installed"
+	skip "chromium could not be installed"; skip "chromium could not be installed"; skip "chromium could not be installed"
 else
 	flags="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --user-data-dir=$dir/profile"
 	timeout 120 chromium $flags --window-size=1000,1400 --screenshot="$dir/bill.png" "file://$dir/bill.html" >/dev/null 2>&1
@@ -60,10 +61,10 @@ stride = w * bpp + 1
 print(len({raw[r * stride + 1:(r + 1) * stride] for r in range(0, h, max(1, h // 200))}))
 PY
 )
-	if [ -s "$dir/bill.png" ] && [ "${colors:-0}" -gt 5 ]; then echo "ok 4 - the screenshot is not blank ($colors distinct rows)"; else echo "not ok 4 - blank or missing screenshot (${colors:-none})"; fi
-	if grep -q "$total CNY" "$dir/dom.html"; then echo "ok 5 - the rendered page shows the total $total"; else echo "not ok 5 - total $total not on the rendered page"; fi
-	if grep -q 'Labor: 15 min in the tier 60+ min, at 1.50 per min' "$dir/dom.html" && grep -q 'Balance due' "$dir/dom.html"; then
-		echo "ok 6 - every line is explained and the balance is shown"; else echo "not ok 6 - lines or balance missing"; fi
+	[ -s "$dir/bill.png" ] && [ "${colors:-0}" -gt 5 ]
+	ok $? "the screenshot is not blank ($colors distinct rows)" "blank or missing screenshot (${colors:-none})"
+	grep -q "$total CNY" "$dir/dom.html"
+	ok $? "the rendered page shows the total $total" "total $total not on the rendered page"
+	grep -q 'Labor: 15 min in the tier 60+ min, at 1.50 per min' "$dir/dom.html" && grep -q 'Balance due' "$dir/dom.html"
+	ok $? "every line is explained and the balance is shown" "lines or balance missing"
 fi
-rm -rf "$dir"
-psql -X -q -d postgres -c "DROP DATABASE $db" >/dev/null

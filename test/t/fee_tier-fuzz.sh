@@ -6,12 +6,10 @@
 # must print canonically and read back as the same value.
 # FEE_TIER_FUZZ_N overrides the number of inputs.
 set -u
+. "$RS_TOP/test/tap.sh"
 n=${FEE_TIER_FUZZ_N:-100000}
-db=repairsys_ftfuzz_$$
-psql -X -q -d postgres -c "CREATE DATABASE $db" >/dev/null
-psql -X -q -d $db -c 'CREATE EXTENSION repairsys' >/dev/null
-echo "1..5"
-out=$(PGOPTIONS="-c fuzz.n=$n" psql -X -At -v ON_ERROR_STOP=1 -d $db 2>&1 <<'SQL'
+tap_db db
+out=$(PGOPTIONS="-c fuzz.n=$n" psql -X -At -v ON_ERROR_STOP=1 -d "$db" 2>&1 <<'SQL'
 SET search_path = repairsys, public;
 CREATE TEMP TABLE outcome (state text, n int);
 CREATE FUNCTION pg_temp.mutate(s text) RETURNS text LANGUAGE plpgsql AS $$
@@ -72,15 +70,19 @@ END $$;
 SELECT state || '|' || n FROM outcome ORDER BY state;
 SQL
 )
-alive=$(psql -X -At -d $db -c "SELECT 1")
-[ "$alive" = 1 ] && echo "ok 1 - the server survived $n mutated inputs" || echo "not ok 1 - the server did not answer"
-printf '%s\n' "$out" | sed 's/^/# /'
+alive=$(psql -X -At -d "$db" -c "SELECT 1")
+[ "$alive" = 1 ]
+ok $? "the server survived $n mutated inputs" "the server did not answer"
+diag "$out"
 total=$(printf '%s\n' "$out" | awk -F'|' '$1 != "noncanonical" && NF == 2 {s += $2} END {print s+0}')
-[ "$total" -eq "$n" ] && echo "ok 2 - all $n inputs were tried" || echo "not ok 2 - only $total of $n inputs tried"
+[ "$total" -eq "$n" ]
+ok $? "all $n inputs were tried" "only $total of $n inputs tried"
 others=$(printf '%s\n' "$out" | awk -F'|' 'NF == 2 && $1 != "accepted" && $1 != "22P02" && $1 != "22003" && $1 != "noncanonical"')
-[ -z "$others" ] && echo "ok 3 - every rejection is 22P02 or 22003" || echo "not ok 3 - other outcomes: $others"
+[ -z "$others" ]
+ok $? "every rejection is 22P02 or 22003" "other outcomes: $others"
 nc=$(printf '%s\n' "$out" | awk -F'|' '$1 == "noncanonical" {print $2}')
-[ "${nc:-x}" = 0 ] && echo "ok 4 - every accepted value is canonical and reads back equal" || echo "not ok 4 - $nc non-canonical values"
+[ "${nc:-x}" = 0 ]
+ok $? "every accepted value is canonical and reads back equal" "$nc non-canonical values"
 acc=$(printf '%s\n' "$out" | awk -F'|' '$1 == "accepted" {print $2}')
-[ "${acc:-0}" -gt 100 ] && echo "ok 5 - the mutations also produce valid schedules ($acc)" || echo "not ok 5 - only ${acc:-0} valid inputs: the fuzzer is too destructive"
-psql -X -q -d postgres -c "DROP DATABASE $db" >/dev/null
+[ "${acc:-0}" -gt 100 ]
+ok $? "the mutations also produce valid schedules ($acc)" "only ${acc:-0} valid inputs: the fuzzer is too destructive"

@@ -8,21 +8,10 @@
 # replay it in the order it was written, or the restore would refuse an issue
 # that comes before its receipt.
 set -u
-src=repairsys_parts_src_$$
-dst=repairsys_parts_dst_$$
-tmp=$(mktemp -d)
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-is() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got: '$1'"; echo "#   expected: '$2'"; fi; }
-cleanup() {
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $src" -c "DROP DATABASE IF EXISTS $dst" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-echo "1..13"
-psql -X -q -d postgres -c "CREATE DATABASE $src" -c "CREATE DATABASE $dst" >/dev/null
-q -d $src -c "CREATE EXTENSION repairsys"
+. "$RS_TOP/test/tap.sh"
+tap_db src
+TAP_NO_EXTENSION=1 tap_db dst	# the restore target: empty, the dump creates the extension
+tap_tmp
 q -d $src >"$tmp/load.out" 2>&1 <<'SQL'
 SET search_path = repairsys;
 INSERT INTO service_center (name) VALUES ('dump East'), ('dump West');

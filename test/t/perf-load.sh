@@ -6,26 +6,28 @@
 # check_invariants() still empty.  REPAIRSYS_LOAD_SECONDS sets the length
 # (default 15 s; 60 s is the long version).
 set -u
+. "$RS_TOP/test/tap.sh"
 secs=${REPAIRSYS_LOAD_SECONDS:-15}
-db=repairsys_load_$$
 load="$RS_TOP/test/load"
-echo "1..6"
-psql -X -q -d postgres -c "CREATE DATABASE $db" >/dev/null
-psql -X -q -d $db -c 'CREATE EXTENSION repairsys' >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 -d $db -f "$load/setup.sql" >/dev/null || echo "# setup failed"
+tap_db db
+psql -X -q -v ON_ERROR_STOP=1 -d $db -f "$load/setup.sql" >/dev/null || diag "setup failed"
 scripts="-f $load/open.sql@4 -f $load/assign.sql@3 -f $load/start.sql@3 -f $load/reserve.sql@2 -f $load/resolve.sql@3 -f $load/pay.sql@3"
 
 out=$(pgbench -n -c 8 -j 2 -T "$secs" --random-seed=20261122 $scripts $db 2>&1)
 processed=$(printf '%s\n' "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
 failed=$(printf '%s\n' "$out" | grep -c 'aborted\|ERROR')
 printf '%s\n' "$out" | grep -E '^(number of|tps|latency average)' | sed 's/^/# /'
-if [ "${processed:-0}" -gt 100 ] && [ "$failed" -eq 0 ]; then echo "ok 1 - $processed transactions by 8 clients, none failed"; else
-	echo "not ok 1 - processed ${processed:-0}, $failed failures"; printf '%s\n' "$out" | grep -E 'ERROR|aborted' | head -5 | sed 's/^/# /'; fi
+[ "${processed:-0}" -gt 100 ] && [ "$failed" -eq 0 ]
+ok $? "$processed transactions by 8 clients, none failed" "processed ${processed:-0}, $failed failures
+$(printf '%s\n' "$out" | grep -E 'ERROR|aborted' | head -5)"
 v=$(psql -X -At -d $db -c "SELECT count(*) FROM repairsys.check_invariants()")
-[ "$v" = 0 ] && echo "ok 2 - check_invariants() is empty after the load" || { echo "not ok 2 - $v violations"; psql -X -d $db -c "SELECT * FROM repairsys.check_invariants() LIMIT 10" | sed 's/^/# /'; }
+[ "$v" = 0 ]
+ok $? "check_invariants() is empty after the load" "$v violations"
+[ "$v" = 0 ] || psql -X -d $db -c "SELECT * FROM repairsys.check_invariants() LIMIT 10" | sed 's/^/# /'
 work=$(psql -X -At -d $db -c "SELECT count(*) FILTER (WHERE status = 'closed') || ' closed, ' || count(*) || ' tickets, ' || (SELECT count(*) FROM repairsys.payment) || ' payments' FROM repairsys.ticket")
 closed=${work%% closed*}
-[ "${closed:-0}" -gt 0 ] && echo "ok 3 - the workload went the whole way ($work)" || echo "not ok 3 - nothing was closed ($work)"
+[ "${closed:-0}" -gt 0 ]
+ok $? "the workload went the whole way ($work)" "nothing was closed ($work)"
 
 # the same, with the server killed in the middle
 pgbench -n -c 8 -j 2 -T "$secs" --random-seed=20261123 $scripts $db >/dev/null 2>&1 &
@@ -43,11 +45,14 @@ for _ in $(seq 1 60); do
 	sleep 1
 done
 alive=$(psql -X -At -d $db -c "SELECT 1" 2>/dev/null)
-[ "$alive" = 1 ] && echo "ok 4 - the server came back after kill -9 of the postmaster (pid $pid)" || echo "not ok 4 - the server did not come back"
+[ "$alive" = 1 ]
+ok $? "the server came back after kill -9 of the postmaster (pid $pid)" "the server did not come back"
 v=$(psql -X -At -d $db -c "SELECT count(*) FROM repairsys.check_invariants()")
-[ "$v" = 0 ] && echo "ok 5 - check_invariants() is empty after the crash and recovery" || { echo "not ok 5 - $v violations"; psql -X -d $db -c "SELECT * FROM repairsys.check_invariants() LIMIT 10" | sed 's/^/# /'; }
+[ "$v" = 0 ]
+ok $? "check_invariants() is empty after the crash and recovery" "$v violations"
+[ "$v" = 0 ] || psql -X -d $db -c "SELECT * FROM repairsys.check_invariants() LIMIT 10" | sed 's/^/# /'
 out=$(pgbench -n -c 4 -j 2 -t 50 --random-seed=20261124 $scripts $db 2>&1)
 failed=$(printf '%s\n' "$out" | grep -c 'aborted\|ERROR')
 v=$(psql -X -At -d $db -c "SELECT count(*) FROM repairsys.check_invariants()")
-[ "$failed" -eq 0 ] && [ "$v" = 0 ] && echo "ok 6 - work goes on after recovery, invariants hold" || echo "not ok 6 - $failed failures, $v violations after recovery"
-psql -X -q -d postgres -c "DROP DATABASE $db" >/dev/null 2>&1
+[ "$failed" -eq 0 ] && [ "$v" = 0 ]
+ok $? "work goes on after recovery, invariants hold" "$failed failures, $v violations after recovery"

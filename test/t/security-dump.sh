@@ -8,24 +8,15 @@
 # and the append-only rule hold.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-src=repairsys_dump_src_$$
-dst=repairsys_dump_dst_$$
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-is() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got: '$1'"; echo "#   expected: '$2'"; fi; }
-cleanup() {
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $src" -c "DROP DATABASE IF EXISTS $dst" >/dev/null 2>&1
+. "$RS_TOP/test/tap.sh"
+drop_roles() {
 	psql -X -q -d postgres -c "DROP ROLE IF EXISTS sec_data_tech" -c "DROP ROLE IF EXISTS sec_data_cust" >/dev/null 2>&1
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-echo "1..11"
-psql -X -q -d postgres -c "CREATE DATABASE $src" >/dev/null
+tap_at_exit drop_roles
+tap_db src
+TAP_NO_EXTENSION=1 tap_db dst	# the restore target: empty, pg_restore creates the extension
+tap_tmp
 psql -X -q -d postgres -c "CREATE ROLE sec_data_tech IN ROLE repairsys_technician" -c "CREATE ROLE sec_data_cust IN ROLE repairsys_customer" >/dev/null 2>&1
-q -d $src -c "CREATE EXTENSION repairsys"
 q -d $src -f "$here/security-data.sql" >/dev/null
 ok $? "data in every table"
 q -d $src -f "$here/security-snapshot.sql" >"$tmp/src"
@@ -33,7 +24,6 @@ q -d $src -f "$here/security-snapshot.sql" >"$tmp/src"
 "${RS_BINDIR:+$RS_BINDIR/}pg_dump" -Fc -d $src -f "$tmp/dump" 2>"$tmp/dump.err"
 ok $? "pg_dump -Fc"
 sed 's/^/# /' "$tmp/dump.err"
-psql -X -q -d postgres -c "CREATE DATABASE $dst" >/dev/null
 "${RS_BINDIR:+$RS_BINDIR/}pg_restore" -d $dst "$tmp/dump" 2>"$tmp/restore.err"
 ok $? "pg_restore into a new database"
 is "$(cat "$tmp/restore.err")" "" "pg_restore reports no error or warning"

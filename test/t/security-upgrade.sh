@@ -6,21 +6,14 @@
 # grants, comments, extension members) as a fresh install of 1.1.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-old=repairsys_upg_old_$$
-new=repairsys_upg_new_$$
-tmp=$(mktemp -d)
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-is() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got: '$1'"; echo "#   expected: '$2'"; fi; }
-cleanup() {
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $old" -c "DROP DATABASE IF EXISTS $new" >/dev/null 2>&1
+. "$RS_TOP/test/tap.sh"
+drop_roles() {
 	psql -X -q -d postgres -c "DROP ROLE IF EXISTS sec_data_tech" -c "DROP ROLE IF EXISTS sec_data_cust" >/dev/null 2>&1
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-echo "1..14"
-psql -X -q -d postgres -c "CREATE DATABASE $old" -c "CREATE DATABASE $new" >/dev/null
+tap_at_exit drop_roles
+# both empty: old gets version 1.0 below, new a fresh 1.1 after the update
+TAP_NO_EXTENSION=1 tap_db old new
+tap_tmp
 psql -X -q -d postgres -c "CREATE ROLE sec_data_tech IN ROLE repairsys_technician" -c "CREATE ROLE sec_data_cust IN ROLE repairsys_customer" >/dev/null 2>&1
 
 q -d $old -c "CREATE EXTENSION repairsys VERSION '1.0'"

@@ -5,11 +5,10 @@
 # windows out of range or overlapping, too many windows, bad zone names,
 # trailing bytes.  Prints TAP.  Runs against the cluster in PGHOST/PGPORT/PGUSER.
 set -u
-db=repairsys_sla_binary
-tmp=$(mktemp -d /tmp/sla-binary.XXXXXX)
-trap 'rm -rf "$tmp"; psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1' EXIT
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
-psql -X -q -d $db -c 'CREATE EXTENSION repairsys' -c 'CREATE TABLE t (s repairsys.sla_interval)' >/dev/null 2>&1
+. "$RS_TOP/test/tap.sh"
+tap_db db
+tap_tmp
+psql -X -q -d $db -c 'CREATE TABLE t (s repairsys.sla_interval)' >/dev/null 2>&1
 
 # copy_file HEX: a COPY BINARY file with one row whose only field holds HEX
 copy_file() {
@@ -37,18 +36,13 @@ load() {
 	esac
 }
 
-n=0
 check() {	# check DESCRIPTION HEX EXPECTED
-	local got
-	n=$((n + 1))
-	got=$(load "$2")
-	if [ "$got" = "$3" ]; then echo "ok $n - $1"; else echo "not ok $n - $1: got '$got', expected '$3'"; fi
+	is "$(load "$2")" "$3" "$1"
 }
 
 zone=$(printf 'Asia/Shanghai' | od -An -tx1 | tr -d ' \n')
 mars=$(printf 'Mars/Olympus' | od -An -tx1 | tr -d ' \n')
 bad=$(printf '../etc' | od -An -tx1 | tr -d ' \n')
-echo "1..14"
 #              version flags target   nwin  windows (dow open close)        zone
 check "wall-clock 4h"            "$(echo 01 00 000000f0 0000 00 | tr -d " ")" "ok:4h"
 check "business value"           "$(echo 01 01 000001e0 0001 00 021c 0438 ${zone} 00 | tr -d " ")" "ok:8h in mon 09:00-18:00 Asia/Shanghai"

@@ -7,10 +7,9 @@
 # accepted values compute (or fail only with 22008 beyond the timestamp range).
 # Prints TAP.  Runs against the cluster in PGHOST/PGPORT/PGUSER.
 set -u
+. "$RS_TOP/test/tap.sh"
 N=${SLA_FUZZ_N:-100000}
-db=repairsys_sla_fuzz
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null 2>&1
-psql -X -q -d $db -c 'CREATE EXTENSION repairsys' >/dev/null 2>&1 || { echo "1..1"; echo "not ok 1 - create extension"; exit 1; }
+tap_db db
 
 out=$(psql -X -q -At -F '|' -v ON_ERROR_STOP=1 -d $db 2>&1 <<SQL
 SELECT setseed(0.4242);
@@ -95,14 +94,17 @@ SELECT kind, state, n FROM outcome ORDER BY 1, 2;
 SQL
 )
 rc=$?
-echo "1..5"
-if [ $rc -eq 0 ] && psql -X -q -At -d $db -c 'SELECT 1' >/dev/null 2>&1; then echo "ok 1 - server alive after $N mutated inputs"; else echo "not ok 1 - server alive after $N mutated inputs"; echo "$out" | sed 's/^/# /'; fi
+[ $rc -eq 0 ] && psql -X -q -At -d $db -c 'SELECT 1' >/dev/null 2>&1
+ok $? "server alive after $N mutated inputs" "$out"
 echo "$out" | grep -E '^(input|deadline)\|' | sed 's/^/# /'
 total=$(echo "$out" | awk -F'|' '$1=="input" {s+=$3} END {print s+0}')
-if [ "$total" -ge 100000 ] || [ "$total" -ge "$N" -a "$N" -lt 100000 ]; then echo "ok 2 - $total inputs tried"; else echo "not ok 2 - only $total inputs tried"; fi
+[ "$total" -ge 100000 ] || [ "$total" -ge "$N" -a "$N" -lt 100000 ]
+ok $? "$total inputs tried" "only $total inputs tried"
 bad=$(echo "$out" | awk -F'|' '$1=="input" && $2!="accepted" && $2!="22P02" && $2!="22023" && $2!="round trip failed"')
-if [ -z "$bad" ]; then echo "ok 3 - rejections are 22P02 or 22023 only"; else echo "not ok 3 - unexpected rejections: $bad"; fi
-if ! echo "$out" | grep -q '^input|round trip failed|'; then echo "ok 4 - accepted values read back equal from their canonical text"; else echo "not ok 4 - canonical text round trip failed"; fi
+[ -z "$bad" ]
+ok $? "rejections are 22P02 or 22023 only" "unexpected rejections: $bad"
+! echo "$out" | grep -q '^input|round trip failed|'
+ok $? "accepted values read back equal from their canonical text" "canonical text round trip failed"
 dbad=$(echo "$out" | awk -F'|' '$1=="deadline" && $2!="ok" && $2!="22008"')
-if [ -z "$dbad" ]; then echo "ok 5 - deadlines of accepted values compute (22008 beyond the timestamp range only)"; else echo "not ok 5 - deadline errors: $dbad"; fi
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+[ -z "$dbad" ]
+ok $? "deadlines of accepted values compute (22008 beyond the timestamp range only)" "deadline errors: $dbad"

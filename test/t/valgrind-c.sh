@@ -9,17 +9,14 @@
 # The parsers' valgrind runs (fee_tier, sla_interval) stay on demand: their
 # fuzz tests above already feed 100,000 inputs each through the server.
 set -u
-echo "1..3"
-n=0
+. "$RS_TOP/test/tap.sh"
 for mode in lifecycle assign forecast; do
-	n=$((n + 1))
 	out=$(REPAIRSYS_VALGRIND_INSTALLED=1 bash "$RS_TOP/test/fuzz/valgrind.sh" "$mode" 2>&1)
 	rc=$?
 	summary=$(echo "$out" | grep 'ERROR SUMMARY' | sed 's/^==[0-9]*== //')
 	if [ "$rc" = 0 ] && echo "$summary" | grep -q '^ERROR SUMMARY: 0 errors'; then
-		echo "ok $n - valgrind $mode: $summary"
+		ok 0 "valgrind $mode: $summary"
 	else
-		echo "not ok $n - valgrind $mode (exit $rc)"
-		echo "$out" | tail -5 | sed 's/^/# /'
+		ok 1 "valgrind $mode (exit $rc)" "$(echo "$out" | tail -5)"
 	fi
 done
