@@ -53,26 +53,379 @@ PG_FUNCTION_INFO_V1(rs_solve_pending);
 #define RS_ASSIGN_MAX_CELLS 20000000L
 
 /*
- * Relaxes the arcs of one row (its costs crow, NaN: no arc) from distance
- * base = d(row) + p(row) to the columns not yet popped.
+ * Working state of one solve.  Costs are the negated scores (c = -s), so the
+ * solver minimizes; reduced costs are c - u - v.  Every array lives in one
+ * palloc'd block (see lap_alloc).
  */
-static inline void
-relax_row(const double *crow, int ncols, int row, double base, const double *p_col,
-		  const bool *done_col, double *d_col, int *pred_row)
+typedef struct RsLap
 {
-	int			j;
+	int			nrows;
+	int			ncols;
+	const double *s;			/* scores, row-major; NaN: forbidden pair */
+	const int  *cap;			/* capacities of the columns */
+	int		   *row_col;		/* column of each row, -1: not served */
+	double	   *u;				/* row duals */
+	double	   *v;				/* column duals (0 while a column has room) */
+	double	   *d;				/* shortest path length of each column */
+	int		   *pred;			/* row through which a column was reached */
+	int		   *used;			/* rows served by a column */
+	int		   *head;			/* first row served by a column */
+	int		   *next;			/* next row served by the same column */
+	int		   *prev;			/* previous row served by the same column */
+	int		   *live;			/* columns still worth searching */
+	int			nlive;
+	int		   *rem;			/* columns not settled yet in this search */
+	int		   *sc;				/* columns settled in this search */
+	int		   *sr;				/* rows reached in this search */
+	int		   *col_row;		/* JV start: row of a column, -1: free */
+	int		   *work;			/* JV start: scratch of nrows + ncols */
+} RsLap;
 
-	for (j = 0; j < ncols; j++)
+/* Carves every working array out of one allocation. */
+static void
+lap_alloc(RsLap *w, int nrows, int ncols, const double *s, const int *cap, int *row_col)
+{
+	Size		nd = (Size) nrows + 2 * (Size) ncols;
+	Size		ni = 8 * (Size) ncols + 4 * (Size) nrows + 2;
+	char	   *block = palloc(sizeof(double) * nd + sizeof(int) * ni);
+	int		   *ip;
+
+	w->nrows = nrows;
+	w->ncols = ncols;
+	w->s = s;
+	w->cap = cap;
+	w->row_col = row_col;
+	w->u = (double *) block;
+	w->v = w->u + nrows;
+	w->d = w->v + ncols;
+	ip = (int *) (w->d + ncols);
+	w->pred = ip;
+	w->used = w->pred + ncols;
+	w->head = w->used + ncols;
+	w->live = w->head + ncols;
+	w->rem = w->live + ncols;
+	w->sc = w->rem + ncols;
+	w->col_row = w->sc + ncols;
+	w->next = w->col_row + ncols;
+	w->prev = w->next + nrows;
+	w->sr = w->prev + nrows;	/* nrows + 1 */
+	w->work = w->sr + nrows + 1;	/* nrows + ncols + 1 */
+}
+
+/* Moves row q to column col (from its column, if any). */
+static inline void
+lap_move(RsLap *w, int q, int col)
+{
+	int			old = w->row_col[q];
+
+	if (old >= 0)
 	{
-		double		nd;
+		if (w->prev[q] >= 0)
+			w->next[w->prev[q]] = w->next[q];
+		else
+			w->head[old] = w->next[q];
+		if (w->next[q] >= 0)
+			w->prev[w->next[q]] = w->prev[q];
+		w->used[old]--;
+	}
+	w->row_col[q] = col;
+	w->prev[q] = -1;
+	w->next[q] = w->head[col];
+	if (w->head[col] >= 0)
+		w->prev[w->head[col]] = q;
+	w->head[col] = q;
+	w->used[col]++;
+}
 
-		if (done_col[j] || isnan(crow[j]))
-			continue;
-		nd = base + crow[j] - p_col[j];
-		if (nd < d_col[j])
+/*
+ * One shortest augmenting path from the unserved row i0 (Dijkstra over
+ * reduced costs, dense, as in Crouse's variant of Jonker-Volgenant): the
+ * columns not settled yet sit in rem[], each pass over them relaxes the arcs
+ * of a newly reached row and finds the nearest column (ties: one with room).
+ * A column with room ends the search: the duals are updated and the path is
+ * augmented.  A full column is settled and the rows it serves are reached at
+ * its distance (their arcs to it are tight).  Returns false, changing
+ * nothing, when no column with room can be reached; then the settled columns
+ * are closed for good (they are full, and every row reaching them reaches
+ * only them) and leave live[].
+ *
+ * Needs: reduced costs >= 0 on every arc of a served row, 0 on its own arc.
+ */
+static bool
+lap_augment(RsLap *w, int i0)
+{
+	const int	ncols = w->ncols;
+	const double *s = w->s;
+	const int  *cap = w->cap;
+	double	   *v = w->v;
+	double	   *d = w->d;
+	int		   *pred = w->pred;
+	int		   *used = w->used;
+	int		   *rem = w->rem;
+	int			nrem = w->nlive;
+	int			nsc = 0;
+	int			nsr = 0;
+	int			qpos = 0;
+	double		minval = 0.0;
+	int			sink;
+	int			k;
+
+	for (k = 0; k < nrem; k++)
+	{
+		int			j = w->live[k];
+
+		rem[k] = j;
+		d[j] = INFINITY;
+	}
+	w->sr[nsr++] = i0;
+
+	for (;;)
+	{
+		double		lowest = INFINITY;
+		int			idx = -1;
+		int			j;
+
+		/* relax the rows reached at minval; the last pass also finds the min */
+		while (qpos < nsr)
 		{
-			d_col[j] = nd;
-			pred_row[j] = row;
+			int			q = w->sr[qpos++];
+			const double *srow = s + (long) q * ncols;
+			double		base = minval - w->u[q];
+
+			if (qpos < nsr)
+			{
+				for (k = 0; k < nrem; k++)
+				{
+					double		r;
+
+					j = rem[k];
+					r = base - srow[j] - v[j];	/* NaN (forbidden): never below */
+					if (r < d[j])
+					{
+						d[j] = r;
+						pred[j] = q;
+					}
+				}
+				continue;
+			}
+			for (k = 0; k < nrem; k++)
+			{
+				double		r;
+				double		dj;
+
+				j = rem[k];
+				r = base - srow[j] - v[j];
+				dj = d[j];
+				if (r < dj)
+				{
+					d[j] = dj = r;
+					pred[j] = q;
+				}
+				if (dj < lowest || (dj == lowest && used[j] < cap[j]))
+				{
+					lowest = dj;
+					idx = k;
+				}
+			}
+		}
+		if (lowest == INFINITY)
+		{
+			/* no room reachable: close the settled columns */
+			if (nsc > 0)
+			{
+				int			n = 0;
+
+				for (k = 0; k < nsc; k++)
+					d[w->sc[k]] = NAN;	/* mark */
+				for (k = 0; k < w->nlive; k++)
+					if (!isnan(d[w->live[k]]))
+						w->live[n++] = w->live[k];
+				w->nlive = n;
+			}
+			return false;
+		}
+		minval = lowest;
+		j = rem[idx];
+		if (used[j] < cap[j])
+		{
+			sink = j;
+			break;
+		}
+		/* a full column: settle it, reach the rows it serves */
+		w->sc[nsc++] = j;
+		rem[idx] = rem[--nrem];
+		for (k = w->head[j]; k >= 0; k = w->next[k])
+			w->sr[nsr++] = k;
+	}
+
+	/* duals: the settled part moves by its distance short of minval */
+	w->u[i0] += minval;
+	for (k = 1; k < nsr; k++)
+	{
+		int			q = w->sr[k];
+
+		w->u[q] += minval - d[w->row_col[q]];
+	}
+	for (k = 0; k < nsc; k++)
+		v[w->sc[k]] -= minval - d[w->sc[k]];
+
+	/* augment along the predecessors back to i0 */
+	{
+		int			col = sink;
+
+		for (;;)
+		{
+			int			q = pred[col];
+			int			old = w->row_col[q];
+
+			lap_move(w, q, col);
+			if (q == i0)
+				break;
+			col = old;
+		}
+	}
+	return true;
+}
+
+/*
+ * Jonker-Volgenant's start for a dense square problem with unit
+ * capacities (every row is served then): column reduction, reduction
+ * transfer and two rounds of augmenting row reduction.  Leaves a partial
+ * assignment in row_col / col_row with duals v that keep every assigned
+ * row's arc the cheapest of its row in reduced cost; the rows left free go
+ * through lap_augment.  Every step only lowers v, so that property holds
+ * after each one, and stopping early (the step budget) is safe.
+ */
+static void
+lap_jv_start(RsLap *w)
+{
+	const int	n = w->ncols;
+	const double *s = w->s;
+	double	   *v = w->v;
+	int		   *x = w->row_col;
+	int		   *y = w->col_row;
+	int		   *argmin = w->pred;	/* scratch until the search phase */
+	int		   *matches = w->work;
+	int		   *fr = w->work + n;
+	int			nfree = 0;
+	long		budget = 16L * n + 1000;
+	int			i;
+	int			j;
+	int			loop;
+
+	/* column reduction: v[j] = min over rows of c[i][j], read row by row */
+	for (j = 0; j < n; j++)
+	{
+		v[j] = INFINITY;
+		argmin[j] = 0;
+		y[j] = -1;
+	}
+	for (i = 0; i < n; i++)
+	{
+		const double *srow = s + (long) i * n;
+
+		x[i] = -1;
+		matches[i] = 0;
+		for (j = 0; j < n; j++)
+			if (-srow[j] < v[j])
+			{
+				v[j] = -srow[j];
+				argmin[j] = i;
+			}
+	}
+	for (j = n - 1; j >= 0; j--)
+	{
+		i = argmin[j];
+		if (++matches[i] == 1)
+		{
+			x[i] = j;
+			y[j] = i;
+		}
+		else if (v[j] < v[x[i]])
+		{
+			y[x[i]] = -1;
+			x[i] = j;
+			y[j] = i;
+		}
+	}
+
+	/* reduction transfer from rows assigned once; the others are free */
+	for (i = 0; i < n; i++)
+	{
+		if (matches[i] == 0)
+			fr[nfree++] = i;
+		else if (matches[i] == 1)
+		{
+			const double *srow = s + (long) i * n;
+			int			j1 = x[i];
+			double		m = INFINITY;
+
+			for (j = 0; j < n; j++)
+				if (j != j1 && -srow[j] - v[j] < m)
+					m = -srow[j] - v[j];
+			v[j1] -= m;
+		}
+	}
+
+	/* augmenting row reduction, twice */
+	for (loop = 0; loop < 2 && budget > 0; loop++)
+	{
+		int			k = 0;
+		int			prv = nfree;
+
+		nfree = 0;
+		while (k < prv)
+		{
+			const double *srow;
+			double		umin;
+			double		usub = INFINITY;
+			int			j1 = 0;
+			int			j2 = -1;
+			int			i0;
+
+			if (--budget <= 0)
+				break;
+			i = fr[k++];
+			srow = s + (long) i * n;
+			umin = -srow[0] - v[0];
+			for (j = 1; j < n; j++)
+			{
+				double		h = -srow[j] - v[j];
+
+				if (h < usub)
+				{
+					if (h >= umin)
+					{
+						usub = h;
+						j2 = j;
+					}
+					else
+					{
+						usub = umin;
+						umin = h;
+						j2 = j1;
+						j1 = j;
+					}
+				}
+			}
+			i0 = y[j1];
+			if (umin < usub)
+				v[j1] -= usub - umin;
+			else if (i0 >= 0)
+			{
+				j1 = j2;
+				i0 = y[j2];
+			}
+			x[i] = j1;
+			y[j1] = i;
+			if (i0 >= 0)
+			{
+				x[i0] = -1;
+				if (umin < usub)
+					fr[--k] = i0;	/* again at once, against the lowered v */
+				else
+					fr[nfree++] = i0;
+			}
 		}
 	}
 }
@@ -81,162 +434,75 @@ relax_row(const double *crow, int ncols, int row, double base, const double *p_c
  * Solves the assignment problem described at the top of this file.
  *
  * score: nrows * ncols values, row-major; NaN marks a forbidden pair; the
- * finite ones may be any real numbers.  cap: ncols capacities (>= 0).
- * Result: row_col[i] = column of row i, or -1 when the row is not served.
- * Memory is taken from the current context; the caller runs it in a
- * context of its own.
+ * finite ones may be any real numbers.  dense: no NaN at all.  cap: ncols
+ * capacities (>= 0).  Result: row_col[i] = column of row i, or -1 when the
+ * row is not served.  Memory (one block) is taken from the current context;
+ * the caller runs it in a context of its own.
  */
 static void
-rs_assign_solve(int nrows, int ncols, const double *score, const int *cap, int *row_col)
+rs_assign_solve(int nrows, int ncols, const double *score, bool dense, const int *cap, int *row_col)
 {
-	double		maxs = -INFINITY;
-	double	   *cost;
-	double	   *p_row;			/* potentials of rows */
-	double	   *p_col;			/* potentials of columns */
-	double	   *d_col;			/* Dijkstra distance of columns */
-	double	   *d_row;			/* Dijkstra distance of visited rows */
-	int		   *pred_row;		/* row through which a column was reached */
-	bool	   *done_col;		/* column popped (it is full) */
-	int		   *used;			/* rows served by a column */
-	int		   *head;			/* first row served by a column */
-	int		   *next;			/* next row served by the same column */
-	int		   *prev;
-	int		   *vis_rows;
-	int		   *vis_cols;
-	long		cells = (long) nrows * (long) ncols;
-	long		k;
+	RsLap		w;
+	bool		square = dense && nrows == ncols && nrows >= 2;
 	int			i;
+	int			j;
 
 	for (i = 0; i < nrows; i++)
 		row_col[i] = -1;
 	if (nrows == 0 || ncols == 0)
 		return;
+	for (j = 0; j < ncols && square; j++)
+		if (cap[j] != 1)
+			square = false;
 
-	for (k = 0; k < cells; k++)
-		if (!isnan(score[k]) && score[k] > maxs)
-			maxs = score[k];
-	if (isinf(maxs))
-		return;					/* every pair is forbidden */
-
-	/*
-	 * Costs maxs - score >= 0.  Every served row contributes one pair, and
-	 * the set of served rows does not depend on the costs, so minimizing
-	 * this cost maximizes the score.
-	 */
-	cost = (double *) palloc(sizeof(double) * cells);
-	for (k = 0; k < cells; k++)
-		cost[k] = isnan(score[k]) ? NAN : maxs - score[k];
-
-	p_row = (double *) palloc0(sizeof(double) * nrows);
-	p_col = (double *) palloc0(sizeof(double) * ncols);
-	d_col = (double *) palloc(sizeof(double) * ncols);
-	d_row = (double *) palloc(sizeof(double) * nrows);
-	pred_row = (int *) palloc(sizeof(int) * ncols);
-	done_col = (bool *) palloc(sizeof(bool) * ncols);
-	used = (int *) palloc0(sizeof(int) * ncols);
-	head = (int *) palloc(sizeof(int) * ncols);
-	next = (int *) palloc(sizeof(int) * nrows);
-	prev = (int *) palloc(sizeof(int) * nrows);
-	vis_rows = (int *) palloc(sizeof(int) * nrows);
-	vis_cols = (int *) palloc(sizeof(int) * ncols);
-	for (i = 0; i < ncols; i++)
-		head[i] = -1;
-
-	for (i = 0; i < nrows; i++)
+	lap_alloc(&w, nrows, ncols, score, cap, row_col);
+	w.nlive = 0;
+	for (j = 0; j < ncols; j++)
 	{
-		int			nvr = 0;
-		int			nvc = 0;
-		int			end = -1;
-		double		D = 0.0;
-		int			j;
+		w.v[j] = 0.0;
+		w.used[j] = 0;
+		w.head[j] = -1;
+		if (cap[j] > 0)
+			w.live[w.nlive++] = j;
+	}
+	for (i = 0; i < nrows; i++)
+		w.u[i] = 0.0;
 
-		CHECK_FOR_INTERRUPTS();
-		for (j = 0; j < ncols; j++)
+	if (square)
+	{
+		/*
+		 * Every row is served (any row may take any column), so the order of
+		 * the rows does not matter and Jonker-Volgenant's start applies: it
+		 * assigns most rows with duals v; the served rows get u from their
+		 * tight arc, and the free ones are augmented below.
+		 */
+		lap_jv_start(&w);
+		for (i = 0; i < nrows; i++)
 		{
-			d_col[j] = INFINITY;
-			done_col[j] = false;
-			pred_row[j] = -1;
-		}
-		d_row[i] = 0.0;
-		vis_rows[nvr++] = i;
-		relax_row(cost + (long) i * ncols, ncols, i, d_row[i] + p_row[i],
-				  p_col, done_col, d_col, pred_row);
+			int			c = row_col[i];
 
-		for (;;)
-		{
-			double		best = INFINITY;
-			int			bj = -1;
-			int			q;
-
-			/* pop the nearest column not popped yet (ties: lower index) */
-			for (j = 0; j < ncols; j++)
-				if (!done_col[j] && d_col[j] < best)
-				{
-					best = d_col[j];
-					bj = j;
-				}
-			if (bj < 0)
-				break;			/* no free capacity reachable */
-			if (used[bj] < cap[bj])
-			{
-				end = bj;
-				D = best;
-				break;
-			}
-			/* a full column: go on through every row it serves */
-			done_col[bj] = true;
-			vis_cols[nvc++] = bj;
-			for (q = head[bj]; q >= 0; q = next[q])
-			{
-				d_row[q] = best;	/* its matched arc has reduced cost 0 */
-				vis_rows[nvr++] = q;
-				relax_row(cost + (long) q * ncols, ncols, q, d_row[q] + p_row[q],
-						  p_col, done_col, d_col, pred_row);
-			}
-		}
-
-		if (end < 0)
-			continue;			/* row i is not served */
-
-		/* potentials: p += d - D on everything the search settled */
-		for (k = 0; k < nvr; k++)
-			p_row[vis_rows[k]] += d_row[vis_rows[k]] - D;
-		for (k = 0; k < nvc; k++)
-			p_col[vis_cols[k]] += d_col[vis_cols[k]] - D;
-
-		/* augment along the predecessor chain back to row i */
-		{
-			int			col = end;
-
-			used[end]++;
-			for (;;)
-			{
-				int			q = pred_row[col];
-				int			old = row_col[q];
-
-				/* unlink q from its old column */
-				if (old >= 0)
-				{
-					if (prev[q] >= 0)
-						next[prev[q]] = next[q];
-					else
-						head[old] = next[q];
-					if (next[q] >= 0)
-						prev[next[q]] = prev[q];
-				}
-				/* link q to col */
-				row_col[q] = col;
-				prev[q] = -1;
-				next[q] = head[col];
-				if (head[col] >= 0)
-					prev[head[col]] = q;
-				head[col] = q;
-				if (q == i)
-					break;
-				col = old;
-			}
+			if (c < 0)
+				continue;
+			row_col[i] = -1;
+			lap_move(&w, i, c);
+			w.u[i] = -score[(long) i * ncols + c] - w.v[c];
 		}
 	}
+
+	/*
+	 * Successive shortest augmenting paths, the rows in priority order: a row
+	 * is served when a path from it reaches room, which is exactly when it
+	 * can be served together with the rows served before it; the matching
+	 * stays a cheapest one for the rows it serves.
+	 */
+	for (i = 0; i < nrows; i++)
+	{
+		if (row_col[i] >= 0)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		(void) lap_augment(&w, i);
+	}
+	pfree(w.u);
 }
 
 /* Refuses problems above the size limit (54000). */
@@ -253,6 +519,74 @@ check_size(long nrows, long ncols)
 				 errhint("Assign the backlog in parts, for example per service center.")));
 }
 
+/* Refuses a score that is NaN, infinite or out of range (22023). */
+static void
+check_score(double x, long k, int ncols)
+{
+	if (isnan(x) || isinf(x))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("score \"%g\" at row %ld, column %ld is not a finite number",
+						x, k / ncols + 1, k % ncols + 1),
+				 errhint("Use NULL for a pair that is not allowed.")));
+	if (fabs(x) > RS_ASSIGN_MAX_SCORE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("score \"%g\" at row %ld, column %ld is out of range",
+						x, k / ncols + 1, k % ncols + 1),
+				 errdetail("Scores lie between -1e12 and 1e12, so that sums of score differences stay exact enough.")));
+}
+
+/*
+ * The cells scores of a float8 array, checked, as a row-major double array
+ * with NaN for NULL; *dense tells whether there is no NULL.  Without NULLs
+ * the array's own data is returned (float8 elements are stored one after
+ * the other, aligned), so a large matrix is not copied; the caller must not
+ * write to it.
+ */
+static const double *
+read_scores(ArrayType *sarr, long cells, int ncols, bool *dense)
+{
+	const double *data;
+	bits8	   *bitmap;
+	double	   *score;
+	int			bitmask = 1;
+	long		k;
+
+	*dense = true;
+	if (cells == 0)
+		return NULL;
+	data = (const double *) ARR_DATA_PTR(sarr);
+	bitmap = ARR_NULLBITMAP(sarr);
+	if (bitmap == NULL)
+	{
+		for (k = 0; k < cells; k++)
+			check_score(data[k], k, ncols);
+		return data;
+	}
+	score = (double *) palloc(sizeof(double) * cells);
+	for (k = 0; k < cells; k++)
+	{
+		if (*bitmap & bitmask)
+		{
+			check_score(*data, k, ncols);
+			score[k] = *data++;
+		}
+		else
+		{
+			score[k] = NAN;
+			*dense = false;
+		}
+		bitmask <<= 1;
+		if (bitmask == 0x100)
+		{
+			bitmap++;
+			bitmask = 1;
+		}
+	}
+	return score;
+}
+
 /*
  * repairsys.assignment_solve(scores float8[][], capacities int[]) int[]
  *
@@ -267,12 +601,10 @@ rs_assignment_solve(PG_FUNCTION_ARGS)
 	ArrayType  *carr = PG_GETARG_ARRAYTYPE_P(1);
 	int			nrows;
 	int			ncols;
-	Datum	   *sv;
-	bool	   *sn;
-	int			ns;
 	Datum	   *cv;
 	bool	   *cn;
-	double	   *score;
+	const double *score;
+	bool		dense;
 	int		   *cap;
 	int		   *row_col;
 	Datum	   *out;
@@ -280,7 +612,6 @@ rs_assignment_solve(PG_FUNCTION_ARGS)
 	int			dims[1];
 	int			lbs[1];
 	int			i;
-	long		k;
 	MemoryContext solvecxt;
 	MemoryContext oldcxt;
 	ArrayType  *result;
@@ -324,34 +655,9 @@ rs_assignment_solve(PG_FUNCTION_ARGS)
 					 errmsg("capacity %d of column %d is negative", cap[i], i + 1)));
 	}
 
-	score = (double *) palloc(sizeof(double) * Max((long) nrows * ncols, 1));
-	if (nrows > 0 && ncols > 0)
-	{
-		deconstruct_array(sarr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &sv, &sn, &ns);
-		for (k = 0; k < ns; k++)
-		{
-			if (sn[k])
-				score[k] = NAN;
-			else
-			{
-				score[k] = DatumGetFloat8(sv[k]);
-				if (isnan(score[k]) || isinf(score[k]))
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("score \"%g\" at row %ld, column %ld is not a finite number",
-									score[k], k / ncols + 1, k % ncols + 1),
-							 errhint("Use NULL for a pair that is not allowed.")));
-				if (fabs(score[k]) > RS_ASSIGN_MAX_SCORE)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("score \"%g\" at row %ld, column %ld is out of range",
-									score[k], k / ncols + 1, k % ncols + 1),
-							 errdetail("Scores lie between -1e12 and 1e12, so that sums of score differences stay exact enough.")));
-			}
-		}
-	}
+	score = read_scores(sarr, (long) nrows * ncols, ncols, &dense);
 	row_col = (int *) palloc(sizeof(int) * Max(nrows, 1));
-	rs_assign_solve(nrows, ncols, score, cap, row_col);
+	rs_assign_solve(nrows, ncols, score, dense, cap, row_col);
 
 	MemoryContextSwitchTo(oldcxt);
 	out = (Datum *) palloc(sizeof(Datum) * Max(nrows, 1));
@@ -414,6 +720,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 	int			nskills = 0;
 	int		   *levels = NULL;
 	double	   *score;
+	bool		dense = true;
 	int		   *cap;
 	int		   *row_col;
 	Tuplestorestate *store;
@@ -517,6 +824,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 			tech.level = tskill[i] > 0 ? levels[(long) (tskill[i] - 1) * ntech + j] : 0;
 			rs_score(&policy, &tickets[i], &tech, &s);
 			score[(long) i * ntech + j] = (s.fails == 0) ? s.score : NAN;
+			dense = dense && s.fails == 0;
 		}
 	}
 	cap = (int *) palloc(sizeof(int) * Max(ntech, 1));
@@ -528,7 +836,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 			cap[j] = nt;
 	}
 	row_col = (int *) palloc(sizeof(int) * Max(nt, 1));
-	rs_assign_solve(nt, ntech, score, cap, row_col);
+	rs_assign_solve(nt, ntech, score, dense, cap, row_col);
 
 	MemoryContextSwitchTo(oldcxt);
 	store = rs_materialize(fcinfo, &tupdesc);
