@@ -16,16 +16,24 @@
  *      maximal.
  *
  * Both come from one algorithm: successive shortest augmenting paths
- * (Hungarian method, as in Jonker-Volgenant) on the network
+ * (Hungarian method; the dense variant of Jonker-Volgenant that Crouse
+ * describes and scipy's linear_sum_assignment implements) on the network
  * ticket -> technician -> sink with capacities on the technician -> sink
- * arcs, adding the tickets one by one in priority order.  Each phase runs
- * Dijkstra from the new ticket over reduced costs (node potentials keep them
- * non-negative); reaching a technician with free capacity augments, and the
- * matching stays a cheapest one for the tickets served so far.  A ticket
- * whose search reaches no free capacity stays unserved and leaves the
- * matching and the potentials as they were.  Cost of a phase: O(k * T) for
- * k technicians popped (a dense linear-scan Dijkstra); O(n * T) in all when
- * capacity is plentiful, O(n^2 * T) at worst.
+ * arcs (no slot matrix is expanded), adding the tickets one by one in
+ * priority order.  Each search is a dense Dijkstra from the new ticket over
+ * reduced costs (dual prices keep them non-negative): one pass over the
+ * columns not settled yet both relaxes the arcs of the row just reached and
+ * finds the nearest column.  Reaching a technician with free capacity
+ * augments, and the matching stays a cheapest one for the tickets served so
+ * far; a ticket whose search reaches no free capacity stays unserved, leaves
+ * the matching and the prices as they were, and the full technicians it
+ * reached are closed for good (nobody can ever leave them).  Cost of a
+ * search: O(k * T) for k technicians settled out of T.
+ *
+ * Dense square problems with capacities 1 serve every row whatever the
+ * order, so there Jonker-Volgenant's start (column reduction, reduction
+ * transfer, augmenting row reduction) first sets the prices and assigns
+ * most rows; the searches then only place the few rows left.
  */
 #include "postgres.h"
 

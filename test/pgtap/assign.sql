@@ -1,6 +1,6 @@
 -- The batch solver against brute force and greedy; its errors; haversine.
 BEGIN;
-SELECT plan(28);
+SELECT plan(31);
 
 -- A random instance: n tickets x m technicians, each pair forbidden with
 -- probability p_null, scores in [0,1) rounded to 3 decimals (so ties occur),
@@ -127,6 +127,76 @@ SELECT is((SELECT count(*) FROM small_result WHERE ok), 120::bigint,
           'the solver equals the brute-force optimum on every small instance (served set, then total)');
 SELECT is((SELECT string_agg(info, E'\n') FROM (SELECT info FROM small_result WHERE NOT ok LIMIT 3) z), NULL,
           'no small instance differs from brute force');
+
+-- Eight rows: shapes with capacities up to 8 x 3, a few seeds each.
+CREATE TEMP TABLE eight_result (shape text, seed integer, ok boolean, info text);
+DO $$
+DECLARE
+	shape integer[];
+	inst record;
+	a integer[];
+	e record;
+	b record;
+BEGIN
+	FOREACH shape SLICE 1 IN ARRAY ARRAY[[7,3,2],[8,3,2],[8,2,4]] LOOP
+		FOR seed IN 1..3 LOOP
+			PERFORM setseed(seed / 50.0 + shape[1] / 1000.0 + shape[3] / 10000.0);
+			inst := pg_temp.rand_instance(shape[1], shape[2], 0.25, shape[3]);
+			a := repairsys.assignment_solve(inst.scores, inst.caps);
+			e := pg_temp.evaluate(inst.scores, inst.caps, a);
+			b := pg_temp.brute(inst.scores, inst.caps, 1, '{}', inst.caps, -1, -1);
+			INSERT INTO eight_result VALUES (shape::text, seed,
+				e.feasible AND e.key = b.best_key AND abs(e.total - b.best_total) < 1e-9,
+				format('scores %s caps %s: solver %s, brute key %s total %s', inst.scores, inst.caps, a, b.best_key, b.best_total));
+		END LOOP;
+	END LOOP;
+END
+$$;
+SELECT is((SELECT string_agg(info, E'\n') FROM eight_result WHERE NOT ok), NULL,
+          'up to 8 rows with capacities 0..4: the solver equals brute force on 9 instances');
+
+-- Dense square problems with capacities 1 (the solver's Jonker-Volgenant
+-- start): every row is served, and the total equals the best of all n!
+-- permutations, for n = 2..8, scores with many ties (one decimal) or of
+-- both signs.
+CREATE FUNCTION pg_temp.best_permutation(m float8[]) RETURNS float8
+LANGUAGE sql IMMUTABLE AS $$
+	WITH RECURSIVE p(k, used, total) AS (
+		SELECT 0, '{}'::integer[], 0::float8
+		UNION ALL
+		SELECT p.k + 1, p.used || j, p.total + m[p.k + 1][j]
+		  FROM p, generate_series(1, array_length(m, 1)) j
+		 WHERE p.k < array_length(m, 1) AND j <> ALL (p.used))
+	SELECT max(total) FROM p WHERE k = array_length(m, 1)
+$$;
+CREATE TEMP TABLE square_result (n integer, seed integer, ok boolean, info text);
+DO $$
+DECLARE
+	m float8[];
+	a integer[];
+	e record;
+	best float8;
+BEGIN
+	FOR n IN 2..8 LOOP
+		FOR seed IN 1..CASE WHEN n = 8 THEN 2 ELSE 4 END LOOP
+			PERFORM setseed(seed / 10.0 + n / 100.0);
+			SELECT array_agg(r ORDER BY i) INTO m
+			  FROM (SELECT i, array_agg(CASE WHEN seed % 2 = 0 THEN round(random()::numeric, 1)::float8
+			                                 ELSE round((random() * 200 - 100)::numeric, 4)::float8 END ORDER BY j) AS r
+			          FROM generate_series(1, n) i CROSS JOIN generate_series(1, n) j GROUP BY i) z;
+			a := repairsys.assignment_solve(m, array_fill(1, ARRAY[n]));
+			e := pg_temp.evaluate(m, array_fill(1, ARRAY[n]), a);
+			best := pg_temp.best_permutation(m);
+			INSERT INTO square_result VALUES (n, seed,
+				e.feasible AND e.key = 2::numeric ^ n - 1 AND abs(e.total - best) < 1e-9,
+				format('scores %s: solver %s total %s, best permutation %s', m, a, e.total, best));
+		END LOOP;
+	END LOOP;
+END
+$$;
+SELECT is((SELECT count(*) FROM square_result), 26::bigint, '26 dense square instances were solved');
+SELECT is((SELECT string_agg(info, E'\n') FROM square_result WHERE NOT ok), NULL,
+          'dense square, capacities 1: every row served, total equal to the best permutation');
 
 -- Larger random instances against greedy: the solver serves a set at least
 -- as good in priority order, and when it serves the same tickets its total
