@@ -1,25 +1,25 @@
 -- Benchmark of the batch solver against scipy; run through test/bench/lap.sh,
--- which passes :n (size), :path (the n x n score matrix as a float8[]
--- literal, written by test/bench/lap.py), :runs and :out (where the answer
--- and the timings go, for lap.py to check against scipy).
+-- which passes :n and :k (an n x n/k matrix, capacities k), :path (the score
+-- matrix as a float8[] literal, written by test/bench/lap.py), :runs and :out
+-- (where the answer and the timings go, for lap.py to check against scipy).
 --
--- repairsys.assignment_solve(scores, capacities 1) on that matrix: one warm-up
+-- repairsys.assignment_solve(scores, capacities k) on that matrix: one warm-up
 -- call, then :runs timed calls, server side (clock_timestamp() around the
 -- call alone: reading the file and parsing the array happen before).
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 CREATE TEMP TABLE lap_run (n integer, run integer, ms float8, answer integer[]);
-CREATE FUNCTION pg_temp.lap_bench(n integer, path text, runs integer) RETURNS void
+CREATE FUNCTION pg_temp.lap_bench(n integer, k integer, path text, runs integer) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
 	m float8[] := pg_read_file(path)::float8[];
-	caps integer[] := array_fill(1, ARRAY[n]);
+	caps integer[] := array_fill(k, ARRAY[n / k]);
 	a integer[];
 	t0 timestamptz;
 	ms float8;
 BEGIN
-	IF array_length(m, 1) <> n OR array_length(m, 2) <> n THEN
-		RAISE EXCEPTION 'matrix % is not % x %', path, n, n;
+	IF array_length(m, 1) <> n OR array_length(m, 2) <> n / k THEN
+		RAISE EXCEPTION 'matrix % is not % x %', path, n, n / k;
 	END IF;
 	a := repairsys.assignment_solve(m, caps);	-- warm-up
 	FOR r IN 1..runs LOOP
@@ -30,7 +30,7 @@ BEGIN
 	END LOOP;
 END
 $$;
-SELECT pg_temp.lap_bench(:n, :'path', :runs) IS NULL AS done \gset
+SELECT pg_temp.lap_bench(:n, :k, :'path', :runs) IS NULL AS done \gset
 -- the timings, then the answer of the first timed run (1-based columns)
 \pset format unaligned
 \pset tuples_only on
