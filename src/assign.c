@@ -30,6 +30,10 @@
  * reached are closed for good (nobody can ever leave them).  Cost of a
  * search: O(k * T) for k technicians settled out of T.
  *
+ * Where at most a third of the pairs are allowed (a distance limit, skills),
+ * the same searches run over each row's allowed arcs with a binary heap of
+ * the reached columns instead of passes over every column.
+ *
  * Dense square problems with capacities 1 serve every row whatever the
  * order, so there Jonker-Volgenant's start (column reduction, reduction
  * transfer, augmenting row reduction) first sets the prices and assigns
@@ -439,6 +443,230 @@ lap_jv_start(RsLap *w)
 }
 
 /*
+ * The sparse form of the same search, for matrices where most pairs are
+ * forbidden (a distance limit, skills): the allowed arcs of each row in
+ * CSR form, and a binary heap of the reached columns, so a search costs
+ * O(a log T) for the a arcs of the rows it reaches instead of a pass over
+ * every column per settled column.  Columns are UNSEEN, in the heap, SETTLED
+ * in this search, or CLOSED for good (by a failed search).
+ */
+#define LAP_UNSEEN	0
+#define LAP_HEAP	1
+#define LAP_SETTLED	2
+#define LAP_CLOSED	3
+
+typedef struct RsLapSparse
+{
+	int		   *rowptr;			/* nrows + 1 */
+	int		   *colidx;			/* the allowed columns of each row */
+	double	   *arc;			/* their costs (negated scores) */
+	int		   *heap;			/* columns, a binary heap on d */
+	int		   *hpos;			/* place of a column in the heap */
+	int		   *touched;		/* columns reached in this search */
+	char	   *state;
+} RsLapSparse;
+
+/* Builds the arcs of every row (nnz allowed pairs) in one block. */
+static void
+lap_sparse_build(RsLap *w, RsLapSparse *sp, long nnz)
+{
+	const int	nrows = w->nrows;
+	const int	ncols = w->ncols;
+	char	   *block = palloc(sizeof(double) * nnz + sizeof(int) * (nnz + nrows + 1 + 3 * (Size) ncols)
+							   + ncols);
+	long		a = 0;
+	int			i;
+	int			j;
+
+	sp->arc = (double *) block;
+	sp->colidx = (int *) (sp->arc + nnz);
+	sp->rowptr = sp->colidx + nnz;
+	sp->heap = sp->rowptr + nrows + 1;
+	sp->hpos = sp->heap + ncols;
+	sp->touched = sp->hpos + ncols;
+	sp->state = (char *) (sp->touched + ncols);
+	for (i = 0; i < nrows; i++)
+	{
+		const double *srow = w->s + (long) i * ncols;
+
+		sp->rowptr[i] = (int) a;
+		for (j = 0; j < ncols; j++)
+			if (!isnan(srow[j]) && w->cap[j] > 0)
+			{
+				sp->colidx[a] = j;
+				sp->arc[a] = -srow[j];
+				a++;
+			}
+	}
+	sp->rowptr[nrows] = (int) a;
+	for (j = 0; j < ncols; j++)
+		sp->state[j] = LAP_UNSEEN;
+}
+
+/* Heap order: nearer first, then a column with room. */
+static inline bool
+lap_before(const RsLap *w, int a, int b)
+{
+	return w->d[a] < w->d[b] ||
+		(w->d[a] == w->d[b] && w->used[a] < w->cap[a] && w->used[b] >= w->cap[b]);
+}
+
+static inline void
+lap_heap_up(const RsLap *w, RsLapSparse *sp, int k)
+{
+	int			c = sp->heap[k];
+
+	while (k > 0)
+	{
+		int			p = (k - 1) / 2;
+
+		if (!lap_before(w, c, sp->heap[p]))
+			break;
+		sp->heap[k] = sp->heap[p];
+		sp->hpos[sp->heap[k]] = k;
+		k = p;
+	}
+	sp->heap[k] = c;
+	sp->hpos[c] = k;
+}
+
+static inline int
+lap_heap_pop(const RsLap *w, RsLapSparse *sp, int *nh)
+{
+	int			top = sp->heap[0];
+	int			c = sp->heap[--(*nh)];
+	int			k = 0;
+
+	for (;;)
+	{
+		int			l = 2 * k + 1;
+
+		if (l >= *nh)
+			break;
+		if (l + 1 < *nh && lap_before(w, sp->heap[l + 1], sp->heap[l]))
+			l++;
+		if (!lap_before(w, sp->heap[l], c))
+			break;
+		sp->heap[k] = sp->heap[l];
+		sp->hpos[sp->heap[k]] = k;
+		k = l;
+	}
+	if (*nh > 0)
+	{
+		sp->heap[k] = c;
+		sp->hpos[c] = k;
+	}
+	return top;
+}
+
+/* lap_augment over the arcs of sp: same contract, same result kind. */
+static bool
+lap_augment_sparse(RsLap *w, RsLapSparse *sp, int i0)
+{
+	double	   *d = w->d;
+	double	   *v = w->v;
+	int		   *pred = w->pred;
+	char	   *state = sp->state;
+	int			nh = 0;
+	int			ntouch = 0;
+	int			nsc = 0;
+	int			nsr = 0;
+	int			qpos = 0;
+	double		minval = 0.0;
+	int			sink = -1;
+	int			k;
+
+	w->sr[nsr++] = i0;
+	for (;;)
+	{
+		int			j;
+
+		/* relax the rows reached at minval */
+		while (qpos < nsr)
+		{
+			int			q = w->sr[qpos++];
+			double		base = minval - w->u[q];
+			int			a;
+
+			for (a = sp->rowptr[q]; a < sp->rowptr[q + 1]; a++)
+			{
+				double		r;
+
+				j = sp->colidx[a];
+				if (state[j] >= LAP_SETTLED)
+					continue;
+				r = base + sp->arc[a] - v[j];
+				if (state[j] == LAP_UNSEEN)
+				{
+					state[j] = LAP_HEAP;
+					sp->touched[ntouch++] = j;
+					d[j] = r;
+					pred[j] = q;
+					sp->heap[nh] = j;
+					lap_heap_up(w, sp, nh++);
+				}
+				else if (r < d[j])
+				{
+					d[j] = r;
+					pred[j] = q;
+					lap_heap_up(w, sp, sp->hpos[j]);
+				}
+			}
+		}
+		if (nh == 0)
+			break;				/* no room reachable */
+		j = lap_heap_pop(w, sp, &nh);
+		state[j] = LAP_SETTLED;
+		minval = d[j];
+		if (w->used[j] < w->cap[j])
+		{
+			sink = j;
+			break;
+		}
+		w->sc[nsc++] = j;
+		for (k = w->head[j]; k >= 0; k = w->next[k])
+			w->sr[nsr++] = k;
+	}
+
+	if (sink < 0)
+	{
+		for (k = 0; k < nsc; k++)
+			state[w->sc[k]] = LAP_CLOSED;
+		for (k = 0; k < ntouch; k++)
+			if (state[sp->touched[k]] != LAP_CLOSED)
+				state[sp->touched[k]] = LAP_UNSEEN;
+		return false;
+	}
+	for (k = 0; k < ntouch; k++)
+		state[sp->touched[k]] = LAP_UNSEEN;
+
+	w->u[i0] += minval;
+	for (k = 1; k < nsr; k++)
+	{
+		int			q = w->sr[k];
+
+		w->u[q] += minval - d[w->row_col[q]];
+	}
+	for (k = 0; k < nsc; k++)
+		v[w->sc[k]] -= minval - d[w->sc[k]];
+	{
+		int			col = sink;
+
+		for (;;)
+		{
+			int			q = pred[col];
+			int			old = w->row_col[q];
+
+			lap_move(w, q, col);
+			if (q == i0)
+				break;
+			col = old;
+		}
+	}
+	return true;
+}
+
+/*
  * Solves the assignment problem described at the top of this file.
  *
  * score: nrows * ncols values, row-major; NaN marks a forbidden pair; the
@@ -451,10 +679,13 @@ static void
 rs_assign_solve(int nrows, int ncols, const double *score, bool dense, const int *cap, int *row_col)
 {
 	RsLap		w;
+	RsLapSparse sp;
+	bool		sparse = false;
 	bool		square = dense && nrows == ncols && nrows >= 2;
 	int			i;
 	int			j;
 
+	memset(&sp, 0, sizeof(sp));
 	for (i = 0; i < nrows; i++)
 		row_col[i] = -1;
 	if (nrows == 0 || ncols == 0)
@@ -497,6 +728,19 @@ rs_assign_solve(int nrows, int ncols, const double *score, bool dense, const int
 		}
 	}
 
+	else if (!dense)
+	{
+		long		cells = (long) nrows * ncols;
+		long		nnz = 0;
+		long		k;
+
+		for (k = 0; k < cells; k++)
+			nnz += !isnan(score[k]);
+		sparse = nnz <= cells / 3;
+		if (sparse)
+			lap_sparse_build(&w, &sp, nnz);
+	}
+
 	/*
 	 * Successive shortest augmenting paths, the rows in priority order: a row
 	 * is served when a path from it reaches room, which is exactly when it
@@ -508,8 +752,13 @@ rs_assign_solve(int nrows, int ncols, const double *score, bool dense, const int
 		if (row_col[i] >= 0)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		(void) lap_augment(&w, i);
+		if (sparse)
+			(void) lap_augment_sparse(&w, &sp, i);
+		else
+			(void) lap_augment(&w, i);
 	}
+	if (sparse)
+		pfree(sp.arc);
 	pfree(w.u);
 }
 

@@ -1,6 +1,6 @@
 -- The batch solver against brute force and greedy; its errors; haversine.
 BEGIN;
-SELECT plan(31);
+SELECT plan(33);
 
 -- A random instance: n tickets x m technicians, each pair forbidden with
 -- probability p_null, scores in [0,1) rounded to 3 decimals (so ties occur),
@@ -154,6 +154,56 @@ END
 $$;
 SELECT is((SELECT string_agg(info, E'\n') FROM eight_result WHERE NOT ok), NULL,
           'up to 8 rows with capacities 0..4: the solver equals brute force on 9 instances');
+
+-- Mostly forbidden pairs (the solver's sparse search, for at most a third
+-- of the pairs allowed): brute force on small instances, and on larger ones
+-- the same problem with as many fully allowed columns of capacity 0 added
+-- (nothing can use them, and they make it dense) gives the same answer.
+CREATE TEMP TABLE sparse_result (shape text, seed integer, ok boolean, info text);
+CREATE TEMP TABLE sparse_dense (seed integer, same boolean, info text);
+DO $$
+DECLARE
+	shape integer[];
+	inst record;
+	a integer[];
+	a2 integer[];
+	wide float8[];
+	e record;
+	e2 record;
+	b record;
+BEGIN
+	FOREACH shape SLICE 1 IN ARRAY ARRAY[[5,4,2],[6,5,1],[7,6,1],[8,4,2]] LOOP
+		FOR seed IN 1..4 LOOP
+			PERFORM setseed(seed / 30.0 + shape[1] / 1000.0 + shape[2] / 10000.0);
+			inst := pg_temp.rand_instance(shape[1], shape[2], 0.75, shape[3]);
+			a := repairsys.assignment_solve(inst.scores, inst.caps);
+			e := pg_temp.evaluate(inst.scores, inst.caps, a);
+			b := pg_temp.brute(inst.scores, inst.caps, 1, '{}', inst.caps, -1, -1);
+			INSERT INTO sparse_result VALUES (shape::text, seed,
+				e.feasible AND e.key = b.best_key AND abs(e.total - b.best_total) < 1e-9,
+				format('scores %s caps %s: solver %s, brute key %s total %s', inst.scores, inst.caps, a, b.best_key, b.best_total));
+		END LOOP;
+	END LOOP;
+	FOR seed IN 1..30 LOOP
+		PERFORM setseed(seed / 31.0 - 0.3);
+		inst := pg_temp.rand_instance(20 + seed, 8 + seed % 9, 0.85, 1 + seed % 3);
+		a := repairsys.assignment_solve(inst.scores, inst.caps);
+		SELECT array_agg(r ORDER BY i) INTO wide
+		  FROM (SELECT i, array_agg(CASE WHEN j <= array_length(inst.caps, 1) THEN inst.scores[i][j] ELSE 0.5 END ORDER BY j) AS r
+		          FROM generate_series(1, array_length(inst.scores, 1)) i
+		         CROSS JOIN generate_series(1, 2 * array_length(inst.caps, 1)) j GROUP BY i) z;
+		a2 := repairsys.assignment_solve(wide, inst.caps || array_fill(0, ARRAY[array_length(inst.caps, 1)]));
+		e := pg_temp.evaluate(inst.scores, inst.caps, a);
+		e2 := pg_temp.evaluate(inst.scores, inst.caps, a2);
+		INSERT INTO sparse_dense VALUES (seed, e.feasible AND e2.feasible AND e.key = e2.key AND abs(e.total - e2.total) < 1e-9,
+			format('scores %s caps %s: sparse %s (%s), dense %s (%s)', inst.scores, inst.caps, a, e.total, a2, e2.total));
+	END LOOP;
+END
+$$;
+SELECT is((SELECT string_agg(info, E'\n') FROM sparse_result WHERE NOT ok), NULL,
+          'three quarters of the pairs forbidden: the solver equals brute force on 16 instances');
+SELECT is((SELECT string_agg(info, E'\n') FROM sparse_dense WHERE NOT same), NULL,
+          'a sparse problem and the same one made dense by unusable columns: same served set and total on 30 instances');
 
 -- Dense square problems with capacities 1 (the solver's Jonker-Volgenant
 -- start): every row is served, and the total equals the best of all n!
