@@ -566,20 +566,31 @@ CREATE TRIGGER ticket_65_part_coverage
 	FOR EACH ROW WHEN (NEW.warranty_void IS DISTINCT FROM OLD.warranty_void OR NEW.asset_id IS DISTINCT FROM OLD.asset_id)
 	EXECUTE FUNCTION repairsys.ticket_part_coverage_sync_trg();
 
--- BEFORE INSERT OR UPDATE OF covered on ticket_part: coverage is the warranty
--- rule's answer for the ticket, never a caller's choice.  An INSERT that
--- claims coverage the ticket does not have is refused (428C9), otherwise
--- coverage is computed (a part of a warranty ticket is covered whatever the
--- row says); an UPDATE may set it only to that answer (428C9).  The table owner's rows are taken as they are (restore).  A ticket
--- the caller cannot see is left to row-level security and the foreign key.
-CREATE FUNCTION repairsys.ticket_part_coverage_trg()
+-- BEFORE INSERT OR UPDATE OF covered, unit_price, ticket_id on ticket_part:
+-- the two facts of a part line its bill depends on are set by repairsys,
+-- never by a caller (428C9):
+--   covered     the warranty rule's answer for the ticket (under_warranty).
+--               An INSERT that claims coverage the ticket does not have is
+--               refused, otherwise coverage is computed (a part of a warranty
+--               ticket is covered whatever the row says); an UPDATE, or a
+--               move to another ticket, may only leave it at that answer.
+--   unit_price  the part's list price when the line is made (reserve_part
+--               takes it so): an INSERT at another price is refused, except a
+--               'released' line (the unbilled rest of a split line, which
+--               keeps the price of the line it came from); an UPDATE never
+--               changes it.
+-- For every role but the table owner, whose rows are taken as they are
+-- (restore).  A ticket the caller cannot see is left to row-level security
+-- and the foreign key.
+CREATE FUNCTION repairsys.ticket_part_snapshot_trg()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
-	t    repairsys.ticket;
-	rule boolean;
+	t     repairsys.ticket;
+	rule  boolean;
+	price numeric;
 BEGIN
 	IF pg_catalog.pg_has_role(current_user,
 			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
@@ -589,10 +600,23 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN NEW;
 	END IF;
+	IF TG_OP = 'INSERT' AND NEW.state <> 'released' THEN
+		SELECT p.unit_price INTO price FROM repairsys.part p WHERE p.sku = NEW.sku;
+		IF FOUND AND NEW.unit_price IS DISTINCT FROM price THEN
+			RAISE EXCEPTION 'column "unit_price" of ticket_part is set by repairsys'
+				USING ERRCODE = '428C9',
+				      DETAIL = pg_catalog.format('A part line is priced at the list price of part %s, %s.', NEW.sku, price),
+				      HINT = 'Use repairsys.reserve_part(), or give a discount (ticket_discount).';
+		END IF;
+	ELSIF TG_OP = 'UPDATE' AND NEW.unit_price IS DISTINCT FROM OLD.unit_price THEN
+		RAISE EXCEPTION 'column "unit_price" of ticket_part is set by repairsys'
+			USING ERRCODE = '428C9', DETAIL = 'The price of a part line is its snapshot when the line was made.';
+	END IF;
 	rule := repairsys.under_warranty(t);
 	IF TG_OP = 'INSERT' AND NOT (NEW.covered AND NOT rule) THEN
 		NEW.covered := rule;
-	ELSIF (TG_OP = 'INSERT' OR NEW.covered IS DISTINCT FROM OLD.covered) AND NEW.covered IS DISTINCT FROM rule THEN
+	ELSIF (TG_OP = 'INSERT' OR NEW.covered IS DISTINCT FROM OLD.covered OR NEW.ticket_id IS DISTINCT FROM OLD.ticket_id)
+	      AND NEW.covered IS DISTINCT FROM rule THEN
 		RAISE EXCEPTION 'column "covered" of ticket_part is set by repairsys'
 			USING ERRCODE = '428C9',
 			      DETAIL = pg_catalog.format('Ticket %s is %sunder warranty, so its parts are %scovered.', t.id,
@@ -601,10 +625,10 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ticket_part_coverage_trg() IS 'BEFORE INSERT OR UPDATE OF covered trigger of ticket_part: covered is the ticket''s warranty (under_warranty): computed on INSERT, a claim against it refused (428C9); the table owner''s rows are taken as they are';
-CREATE TRIGGER ticket_part_05_coverage
-	BEFORE INSERT OR UPDATE OF covered ON repairsys.ticket_part
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_part_coverage_trg();
+COMMENT ON FUNCTION repairsys.ticket_part_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_part: covered is the ticket''s warranty (computed on INSERT, a claim against it refused, 428C9); unit_price is the part''s list price on INSERT (but for released lines) and never changes (428C9); the table owner''s rows are taken as they are';
+CREATE TRIGGER ticket_part_05_snapshot
+	BEFORE INSERT OR UPDATE OF covered, unit_price, ticket_id ON repairsys.ticket_part
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_part_snapshot_trg();
 
 -- BEFORE UPDATE OF customer_id, warranty_until on asset: an asset stays with
 -- the customer of its tickets, and its warranty does not change under a bill

@@ -152,7 +152,7 @@ SELECT throws_ok($$UPDATE repairsys.ticket SET technician_id = (SELECT tech_b FR
                  '42501', NULL, 'a technician cannot hand their ticket to another technician');
 SELECT throws_ok($$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price) SELECT ticket_y, 'SEC-1', center, 1, 0 FROM p$$,
                  '42501', NULL, 'a technician cannot add parts to another technician''s ticket');
-SELECT lives_ok($$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price) SELECT ticket_x, 'SEC-1', center, 1, 10 FROM p$$,
+SELECT lives_ok($$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price) SELECT ticket_x, 'SEC-1', center, 1, unit_price FROM p, repairsys.part WHERE sku = 'SEC-1'$$,
                 'a technician adds parts to their own ticket');
 SELECT throws_ok($$INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty) SELECT 'SEC-1', center, 'receipt', 5 FROM p$$,
                  '42501', NULL, 'a technician cannot record stock movements that are not for their tickets');
