@@ -4,8 +4,8 @@
 -- fits; money is numeric(14,2); times are timestamptz; distances kilometres;
 -- labor durations minutes numeric(10,2).  Columns that triggers maintain are
 -- said to be so in their comments.  NaN and infinities are refused on every
--- numeric, float, date and timestamp column by the <table>_<column>_finite
--- constraints that 85_finite.sql adds to every table.
+-- numeric, float, date, timestamp and interval column by the
+-- <table>_<column>_finite constraints that 85_finite.sql adds to every table.
 
 ------------------------------------------------------------------------------
 -- Settings (one row per tunable of the domain rules)
