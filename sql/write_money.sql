@@ -33,7 +33,8 @@ INSERT INTO part (sku, name, unit_price) VALUES ('WM-1', 'wm part', 10);
 SELECT receive_part('WM-1', 1, 20) > 0 AS stocked;
 
 -- Tickets: 1 new; 2 approved and in progress; 3 resolved, approved, not
--- invoiced; 4 invoiced and partly paid (customer a); 5 invoiced (customer b).
+-- invoiced; 4 invoiced and partly paid (customer a); 5 invoiced (customer b);
+-- 6 (below) assigned, under warranty.
 CREATE FUNCTION pg_temp.ticket(cust bigint, asset bigint, upto text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE t bigint := repairsys.open_ticket(cust, 'wm_fix', 'wm', asset_id => asset);
 BEGIN
@@ -51,6 +52,11 @@ SELECT pg_temp.ticket(1, 1, 'new') AS t_new, pg_temp.ticket(1, 1, 'in_progress')
        pg_temp.ticket(1, 1, 'resolved') AS t_res, pg_temp.ticket(1, 1, 'invoiced') AS t_inv,
        pg_temp.ticket(2, 4, 'invoiced') AS t_inv_b \gset
 SELECT reserve_part(:t_work, 'WM-1', 1) > 0 AS reserved;
+-- 6: a warranty ticket of the technician's, with a covered part
+SELECT pg_temp.ticket(1, 2, 'new') AS t_cov \gset
+UPDATE ticket SET status = 'assigned', technician_id = 1 WHERE id = :t_cov;
+SELECT reserve_part(:t_cov, 'WM-1', 1) > 0 AS reserved;
+SELECT covered FROM ticket_part WHERE ticket_id = :t_cov;
 SELECT id AS inv_a, invoice_no, total FROM invoice WHERE ticket_id = :t_inv \gset
 SELECT id AS inv_b FROM invoice WHERE ticket_id = :t_inv_b \gset
 SELECT :'invoice_no' AS invoice_a, :total AS total_a;
@@ -168,6 +174,7 @@ CALL pg_temp.hostile('wm_tech', 'record NaN labor minutes', format($$UPDATE repa
 CALL pg_temp.hostile('wm_tech', 'record infinite labor minutes', format($$UPDATE repairsys.ticket SET labor_minutes = 'Infinity' WHERE id = %s$$, :t_work));
 CALL pg_temp.hostile('wm_tech', 'record NaN travel', format($$UPDATE repairsys.ticket SET travel_km = 'NaN' WHERE id = %s$$, :t_work));
 CALL pg_temp.hostile('wm_tech', 'pay an invoice', format($$INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key) VALUES (%s, 'cash', 1, 't1')$$, :inv_a));
+CALL pg_temp.hostile('wm_tech', 'move a covered part line to an out-of-warranty ticket', format($$UPDATE repairsys.ticket_part SET ticket_id = %s WHERE ticket_id = %s$$, :t_work, :t_cov));
 CALL pg_temp.hostile('wm_tech', 'make a used part free', format($$UPDATE repairsys.ticket_part SET unit_price = 0 WHERE ticket_id = %s$$, :t_work));
 CALL pg_temp.hostile('wm_tech', 'add a part below its list price', format($$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price) VALUES (%s, 'WM-1', 1, 1, 0.01)$$, :t_work));
 CALL pg_temp.hostile('wm_tech', 'add a part at a NaN price', format($$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price) VALUES (%s, 'WM-1', 1, 1, 'NaN')$$, :t_work));
