@@ -3,7 +3,9 @@
 -- Conventions: identifiers are bigint identity columns unless a natural code
 -- fits; money is numeric(14,2); times are timestamptz; distances kilometres;
 -- labor durations minutes numeric(10,2).  Columns that triggers maintain are
--- said to be so in their comments.
+-- said to be so in their comments.  NaN and infinities are refused on every
+-- numeric, float, date, timestamp and interval column by the
+-- <table>_<column>_finite constraints that 85_finite.sql adds to every table.
 
 ------------------------------------------------------------------------------
 -- Settings (one row per tunable of the domain rules)
@@ -502,7 +504,10 @@ CREATE TABLE repairsys.payment (
 	method          text NOT NULL CHECK (method IN ('wechat', 'alipay', 'card', 'bank_transfer', 'cash')),
 	amount          numeric(14,2) NOT NULL CHECK (amount > 0),
 	paid_at         timestamptz NOT NULL DEFAULT now(),
-	idempotency_key text NOT NULL UNIQUE
+	idempotency_key text NOT NULL,
+	-- (per invoice, not global: whether a key is taken tells nothing about
+	-- other customers' payments)
+	UNIQUE (invoice_id, idempotency_key)
 );
 COMMENT ON TABLE repairsys.payment IS 'Payments against invoices (append-only)';
 COMMENT ON COLUMN repairsys.payment.id IS 'Payment id';
@@ -510,8 +515,7 @@ COMMENT ON COLUMN repairsys.payment.invoice_id IS 'Invoice paid';
 COMMENT ON COLUMN repairsys.payment.method IS 'wechat, alipay, card, bank_transfer or cash';
 COMMENT ON COLUMN repairsys.payment.amount IS 'Amount paid';
 COMMENT ON COLUMN repairsys.payment.paid_at IS 'When it was paid';
-COMMENT ON COLUMN repairsys.payment.idempotency_key IS 'Key given by the caller; a retry with the same key records nothing new';
-CREATE INDEX payment_invoice_idx ON repairsys.payment (invoice_id);
+COMMENT ON COLUMN repairsys.payment.idempotency_key IS 'Key given by the caller, unique per invoice; a retry with the same key records nothing new';
 
 CREATE TABLE repairsys.installment (
 	invoice_id bigint NOT NULL REFERENCES repairsys.invoice,

@@ -203,6 +203,9 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM repairsys.service_center c WHERE c.id = center) THEN
 		RAISE EXCEPTION 'service center % does not exist', center USING ERRCODE = '22023';
 	END IF;
+	IF unit_cost = 'NaN' OR unit_cost IN ('Infinity', '-Infinity') THEN
+		RAISE EXCEPTION 'unit cost must be a finite number' USING ERRCODE = '22023';
+	END IF;
 	IF unit_cost < 0 THEN
 		RAISE EXCEPTION 'unit cost must not be negative' USING ERRCODE = '22023';
 	END IF;
