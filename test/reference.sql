@@ -133,8 +133,8 @@ SELECT p.oid, p.proname, l.lanname, p.prosrc, p.prokind,
 \echo
 \echo '## Functions'
 \echo
-\echo 'Arguments with their names and defaults are in `\\df+` (psql); volatility, `STRICT`, `SECURITY DEFINER` and'
-\echo '`PARALLEL` are as declared.'
+\echo 'The signature is the identity of the function (psql''s `\\df+` shows argument defaults too); volatility, `STRICT`,'
+\echo '`SECURITY DEFINER`, `PARALLEL` and `SET` are as declared.'
 \echo
 \echo '| Function | Returns | Language | Volatility | Attributes | Description |'
 \echo '| --- | --- | --- | --- | --- | --- |'
