@@ -266,8 +266,8 @@ SELECT concat_ws(E'\n',
   FROM setting_col;
 SELECT string_agg(x.line, E'\n' ORDER BY x.name COLLATE "C")
   FROM (SELECT s.name,
-               '| ' || (SELECT string_agg(CASE WHEN c.attname IN ('name', 'value') THEN pg_temp.code(j ->> c.attname)
-                                               ELSE pg_temp.md(j ->> c.attname) END, ' | ' ORDER BY c.attnum)
+               '| ' || (SELECT string_agg(CASE WHEN c.attname = 'description' THEN pg_temp.md(j ->> c.attname)
+                                               ELSE pg_temp.code(j ->> c.attname) END, ' | ' ORDER BY c.attnum)
                           FROM setting_col c) || ' |' AS line
           FROM repairsys.setting s, to_jsonb(s) j) x;
 SELECT E'\nThe columns:\n\n' || string_agg(format('- %s: %s', pg_temp.code(attname), pg_temp.md(comment)), E'\n' ORDER BY attnum)
@@ -301,26 +301,41 @@ WITH stmt AS (
 	SELECT proname,
 	       coalesce(substring(s FROM '(?i)^sqlstate\s+''([0-9A-Z]{5})'''),
 	                substring(s FROM '(?i)\musing\M.*\merrcode\s*=\s*''([^'']*)'''),
-	                substring(s FROM '^([A-Za-z_][A-Za-z0-9_]*)(?:\s|$)'),
+	                CASE WHEN s ~* '\musing\M.*\merrcode\s*=' THEN '(computed)' END,
+	                nullif(lower(substring(s FROM '^([A-Za-z_][A-Za-z0-9_]*)(?:\s|$)')), 'using'),
 	                'P0001') AS what
 	  FROM lvl WHERE s <> ''
 )
 SELECT proname, CASE WHEN what ~ '^[0-9A-Z]{5}$' THEN what ELSE coalesce((SELECT min(e.code) FROM errcode e WHERE e.condition = lower(what)), what) END AS code
-  FROM named WHERE lower(what) <> 'using'
+  FROM named
 UNION ALL
 SELECT f.proname, 'P0004' FROM fn f WHERE f.lanname = 'plpgsql' AND f.prosrc ~* '(^|;)\s*assert\M';
 
--- C: the functions reached from the C symbol of each SQL function.
-CREATE TEMP VIEW c_raise AS
-WITH RECURSIVE defined AS (
-	SELECT DISTINCT b AS cfn FROM input WHERE kind IN ('raise', 'call')
-), reach(proname, cfn) AS (
-	SELECT f.proname, f.prosrc FROM fn f WHERE f.lanname = 'c'
+-- C: the C functions reached from the C symbol of each SQL function.  A call
+-- goes to the function of that name in the caller's file, else to the one of
+-- another file (scoring.h).  A C function that raises an error but that no
+-- SQL function reaches (a callback) is listed under its own name.
+CREATE TEMP VIEW c_defined AS
+SELECT DISTINCT a AS file, b AS cfn FROM input WHERE kind IN ('raise', 'call');
+CREATE TEMP VIEW c_edge AS
+SELECT DISTINCT i.a AS file, i.b AS caller, d.file AS callee_file, d.cfn AS callee
+  FROM input i JOIN c_defined d ON d.cfn = i.c
+ WHERE i.kind = 'call'
+   AND (d.file = i.a OR NOT EXISTS (SELECT 1 FROM c_defined o WHERE o.cfn = i.c AND o.file = i.a));
+CREATE TEMP VIEW c_reach AS
+WITH RECURSIVE reach(proname, file, cfn) AS (
+	SELECT f.proname, d.file, d.cfn FROM fn f JOIN c_defined d ON d.cfn = f.prosrc WHERE f.lanname = 'c'
 	UNION
-	SELECT r.proname, i.c FROM reach r JOIN input i ON i.kind = 'call' AND i.b = r.cfn JOIN defined d ON d.cfn = i.c
+	SELECT r.proname, e.callee_file, e.callee FROM reach r JOIN c_edge e ON e.file = r.file AND e.caller = r.cfn
 )
+SELECT * FROM reach;
+CREATE TEMP VIEW c_raise AS
 SELECT DISTINCT r.proname, e.code
-  FROM reach r JOIN input i ON i.kind = 'raise' AND i.b = r.cfn JOIN errcode e ON e.macro = i.c;
+  FROM c_reach r JOIN input i ON i.kind = 'raise' AND i.a = r.file AND i.b = r.cfn JOIN errcode e ON e.macro = i.c
+UNION
+SELECT format('%s() (C, %s)', i.b, i.a), e.code
+  FROM input i JOIN errcode e ON e.macro = i.c
+ WHERE i.kind = 'raise' AND NOT EXISTS (SELECT 1 FROM c_reach r WHERE r.file = i.a AND r.cfn = i.b);
 
 -- Constraints of the tables.
 CREATE TEMP VIEW constraint_raise AS
