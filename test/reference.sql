@@ -238,8 +238,9 @@ SELECT string_agg(x.section, E'\n' ORDER BY x.label COLLATE "C")
 SELECT string_agg(format('| %s | %s | %s | %s |',
 		pg_temp.code(r.rolname),
 		CASE WHEN r.rolcanlogin THEN 'yes' ELSE 'no' END,
+		-- distinct: from PostgreSQL 16 on, one membership may be granted by several grantors
 		(SELECT string_agg(pg_temp.code(g.rolname), ', ' ORDER BY g.rolname COLLATE "C")
-		   FROM pg_auth_members am JOIN pg_roles g ON g.oid = am.roleid WHERE am.member = r.oid),
+		   FROM pg_roles g WHERE g.oid IN (SELECT am.roleid FROM pg_auth_members am WHERE am.member = r.oid)),
 		pg_temp.md(shobj_description(r.oid, 'pg_authid'))),
 	E'\n' ORDER BY r.rolname COLLATE "C")
   FROM pg_roles r
