@@ -22,6 +22,9 @@
 #                                          pgtap) only once, with the clock
 #                                          moved to that UTC instant
 #   --tz ZONE                              the server's TimeZone for --at
+#   --reference                            run no suite: regenerate docs/reference.md
+#                                          from the catalog (make reference) on the
+#                                          throwaway cluster
 # Environment as in test/lib.sh.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -29,11 +32,13 @@ set -u
 only=""
 at=""
 tz=""
+reference=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--only) only="$only $2"; shift 2 ;;
 		--at) at="$2"; shift 2 ;;
 		--tz) tz="$2"; shift 2 ;;
+		--reference) reference=1; shift ;;
 		*) rs_die "unknown option $1" ;;
 	esac
 done
@@ -49,6 +54,11 @@ want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
 rs_ensure_packages
 rs_build_install
 rs_start_cluster
+
+if [ -n "$reference" ]; then
+	cd "$RS_TOP" && make -s --no-print-directory PG_CONFIG="$RS_PG_CONFIG" reference
+	exit $?
+fi
 
 passed=0
 failed=0
