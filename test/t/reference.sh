@@ -5,6 +5,12 @@
 # setting, trigger or error code must come with `make reference`.
 set -u
 . "$RS_TOP/test/tap.sh"
+# The committed copy is generated on PostgreSQL 15, the README's default: other
+# servers word some catalog text (constraint and trigger definitions) their own way.
+if [ "${RS_PGVER:-15}" != 15 ]; then
+	skip "docs/reference.md is generated on PostgreSQL 15, this is ${RS_PGVER}"
+	exit 0
+fi
 tap_db db
 tap_tmp
 
