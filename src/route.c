@@ -76,9 +76,10 @@ PG_FUNCTION_INFO_V1(rs_route_solve);
 /*
  * Iterations per millisecond of time limit for 100 customers; the work of
  * one iteration grows with the number of customers, so the budget is scaled
- * by 100 / (customers + 10).  About a third of what an idle 2020s core does.
+ * by 100 / (customers + 10).  About a sixth of what an idle core does, a third
+ * of what one shared by four busy processes does.
  */
-#define RS_ROUTE_ITERS_PER_MS	30.0
+#define RS_ROUTE_ITERS_PER_MS	15.0
 
 /*
  * The instance.  Arrays have one slot per node followed by two per route
