@@ -490,6 +490,7 @@ recreate(const RouteProblem *P, RouteSol *S, uint64 *rng, InsertKey *keys, bool 
 		int			best_a = -1;
 		bool		tried_empty = false;
 
+		CHECK_FOR_INTERRUPTS();
 		for (int r = 0; r < P->nr; r++)
 		{
 			int			e = end_slot(P, r);
