@@ -7,7 +7,9 @@ once, at most `vehicles` routes, the reported times, the distance), and
 prints per instance: distance, reference, ratio, vehicles used, seconds.
 
 Instances:
-  - exact/*: small generated instances (6 to 10 customers, fixed seeds) whose
+  - exact/*: small generated instances (6 to 10 customers, fixed seeds;
+    tight windows with 3 vehicles, and wide windows with 2 vehicles, which
+    cannot always serve everyone) whose
     optimum this script computes exactly (all elementary routes by a labelled
     search with dominance, then the best partition of the customers into at
     most `vehicles` routes by subset dynamic programming);
@@ -211,6 +213,13 @@ def main():
         for k in range(12):
             ncust = 6 + k % 5
             cases.append(("exact/%s%d-%d" % ("r c rc".split()[k % 3], ncust, k), generate(1000 + k, ncust, "r c rc".split()[k % 3]), "exact"))
+        # wide windows, a fleet of 2: long routes, and customers left out
+        for k in range(8):
+            kind = ["r2", "c2", "rc2"][k % 3]
+            inst = generate(3000 + k, 8 + k % 3, kind)
+            inst["vehicles"] = 2
+            inst["capacity"] = 150.0 if k % 2 == 0 else 60.0
+            cases.append(("exact/%s-%d-%dv" % (kind, len(inst["x"]) - 1, k), inst, "exact"))
     if only in (None, "gen100"):
         for k, kind in enumerate(["r", "c", "rc", "r2"]):
             cases.append(("gen100/%s-%d" % (kind, k), generate(2000 + k, 100, kind), "construction"))
@@ -257,6 +266,18 @@ def main():
         print("against optimum/best known: %d instances, mean ratio %.4f, worst %.4f, at the optimum: %d"
               % (len(ratios), sum(ratios) / len(ratios), max(ratios), sum(1 for r in ratios if r <= 1 + 1e-9)))
     print("infeasible or short answers: %d" % bad)
+    # lines for the table of test/bench/run.sh
+    nexact = sum(1 for n, _, _ in cases if n.startswith("exact/"))
+    nsol = sum(1 for n, _, _ in cases if n.startswith("solomon/"))
+    if nexact:
+        print("SUMMARY|route|small instances (6-10 customers) at their exact optimum|%d of %d|all|%s"
+              % (sum(1 for r in ratios[:nexact] if r <= 1 + 1e-9), nexact, "yes" if all(r <= 1 + 1e-9 for r in ratios[:nexact]) else "NO"))
+    if nsol:
+        sr = ratios[nexact:]
+        print("SUMMARY|route|Solomon 100-customer instances: worst distance / best known|%.4f|<= 1.03|%s" % (max(sr), "yes" if max(sr) <= 1.03 else "NO"))
+    elif only in (None, "solomon"):
+        print("SUMMARY|route|Solomon 100-customer instances: distance / best known|not measured (no instance files)|<= 1.03|-")
+    print("SUMMARY|route|answers infeasible or serving fewer than the optimum|%d|0|%s" % (bad, "yes" if bad == 0 else "NO"))
     sys.exit(1 if bad else 0)
 
 
