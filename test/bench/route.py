@@ -231,7 +231,8 @@ def main():
                 if l.strip() and not l.startswith("#"):
                     name, val = l.split()[:2]
                     bks[name.lower()] = float(val)
-        for p in sorted(glob.glob(os.path.join(here, "solomon", "*.txt"))):
+        sdir = os.environ.get("RS_SOLOMON_DIR", os.path.join(here, "solomon"))
+        for p in sorted(glob.glob(os.path.join(sdir, "*.txt"))):
             name = os.path.basename(p)[:-4].lower()
             if name in bks:
                 cases.append(("solomon/" + name, read_solomon(p), bks[name]))
@@ -246,7 +247,7 @@ def main():
         except AssertionError as e:
             d, veh, served, ok = math.nan, 0, 0, "INFEASIBLE: %s" % e
             bad += 1
-        kind = "best known"
+        kind = "literature"
         if ref == "exact":
             refd, refserved = exact(inst)
             kind = "optimum"
