@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# test/compat.sh VERSION: the README's test command against PostgreSQL VERSION
+# (17 or 18) from Debian's archive, in a throwaway Debian root (DESIGN 2, 20).
+#
+#   17  Debian 13 "trixie"
+#   18  Debian unstable "sid"
+#
+# The root is made once with mmdebstrap from http://deb.debian.org/debian and
+# kept in $REPAIRSYS_COMPAT_CACHE (default /var/cache/repairsys-compat/); a root
+# whose build did not finish, or that was built for another package list, is
+# removed and built again.  Each run works on an overlay over the cached root
+# (the cache itself never changes): a copy of this tree goes to /srv/repairsys,
+# readable by user postgres, /proc, /sys, /dev and a /dev/shm of its own are
+# mounted, and inside runs
+#   REPAIRSYS_PG_VERSION=VERSION bash test/run.sh
+# (which refuses compiler warnings).  Everything mounted is unmounted on exit,
+# also on failure or interrupt, and nothing is removed while a mount is left
+# in it.  The exit status is the test command's; its closing line
+# "N passed, N failed" is the last line printed.
+#
+# Environment:
+#   REPAIRSYS_COMPAT_CACHE   where the roots are kept (default /var/cache/repairsys-compat)
+#   REPAIRSYS_COMPAT_MIRROR  Debian mirror (default http://deb.debian.org/debian)
+# Extra arguments after VERSION are passed to test/run.sh (e.g. --only regress).
+set -u
+
+log() { printf '== compat: %s\n' "$*" >&2; }
+die() { printf 'ERROR: compat: %s\n' "$*" >&2; exit 1; }
+
+ver=${1:-}
+case "$ver" in
+	17) suite=trixie ;;
+	18) suite=sid ;;
+	*) echo "usage: bash test/compat.sh 17|18 [test/run.sh options]" >&2; exit 2 ;;
+esac
+shift
+[ "$(id -u)" -eq 0 ] || die "needs root (mmdebstrap, mount, chroot); run it with sudo"
+command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed (apt-get install mmdebstrap)"
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${REPAIRSYS_COMPAT_CACHE:-/var/cache/repairsys-compat}
+mirror=${REPAIRSYS_COMPAT_MIRROR:-http://deb.debian.org/debian}
+name=debian-$suite-pg$ver
+root=$cache/$name
+marker=.repairsys-compat-complete
+
+# What the test command needs; a package Debian does not ship for this
+# version is left out and named (the suite reports the checks that need it).
+packages="postgresql-$ver postgresql-server-dev-$ver postgresql-$ver-pgtap
+libtap-parser-sourcehandler-pgtap-perl make gcc valgrind faketime
+postgresql-$ver-plpgsql-check postgresql-$ver-cron python3-scipy python3-psycopg2"
+required="postgresql-$ver postgresql-server-dev-$ver make gcc"
+packages=$(echo $packages)
+aptopts=()
+[ "$suite" = sid ] && aptopts+=(--aptopt='Acquire::Check-Valid-Until "false"')
+
+# --- mounts: every one is recorded, and removed in reverse order -------------
+mounts=()
+run=""
+mounted_under() {	# any mount point at or below $1?
+	awk -v d="$1" '$5 == d || index($5, d "/") == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo
+}
+kill_inside() {	# end the processes whose root is $1 (a server left by an interrupted run)
+	local p r n=0
+	for p in /proc/[0-9]*; do
+		r=$(readlink "$p/root" 2>/dev/null) || continue
+		if [ "$r" = "$1" ]; then kill -KILL "${p#/proc/}" 2>/dev/null && n=$((n + 1)); fi
+	done
+	[ "$n" -eq 0 ] || { log "ended $n process(es) left inside $1"; sleep 1; }
+}
+cleanup() {
+	local i m
+	trap - EXIT INT TERM HUP
+	[ -n "$run" ] && [ -d "$run/root" ] && kill_inside "$run/root"
+	for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
+		m=${mounts[i]}
+		umount "$m" 2>/dev/null || { sleep 2; umount "$m" 2>/dev/null; } || log "could not unmount $m"
+	done
+	mounts=()
+	if [ -n "$run" ] && [ -d "$run" ]; then
+		if mounted_under "$run"; then
+			log "mounts left under $run; not removing it"
+		else
+			rm -rf "$run"
+		fi
+	fi
+}
+on_signal() { log "interrupted"; cleanup; exit 130; }
+trap cleanup EXIT
+trap on_signal INT TERM HUP
+do_mount() {	# do_mount TARGET MOUNT-ARGS...: mount and record
+	local t=$1; shift
+	mount "$@" "$t" || die "mount $* $t failed"
+	mounts+=("$t")
+}
+
+# --- the cached root ---------------------------------------------------------
+mkdir -p "$cache"
+chmod 755 "$cache"
+exec 9>"$cache/.lock-$name"
+flock 9	# one build of this root at a time; runs share the finished root read-only
+
+if [ -f "$root/$marker" ] && [ "$(sed -n 's/^packages=//p' "$root/$marker")" = "$packages" ]; then
+	log "reusing $root ($(sed -n 's/^built=//p' "$root/$marker"))"
+else
+	for d in "$root" "$root".part.*; do
+		[ -e "$d" ] || continue
+		mounted_under "$d" && die "$d has mounts in it; unmount them before it can be rebuilt"
+		log "removing the unfinished or outdated root $d"
+		rm -rf "$d"
+	done
+	part=$root.part.$$
+	log "building $root: Debian $suite from $mirror (a few minutes, once)"
+	# The root starts with apt only; the hook then installs what exists of
+	# $packages (mmdebstrap mounts /proc, /sys and /dev for its hooks itself).
+	# Debian's postgresql-common would create a "main" cluster: not wanted.
+	mmdebstrap --variant=apt --mode=root "${aptopts[@]}" \
+		--include=perl \
+		--essential-hook='mkdir -p "$1/etc/postgresql-common/createcluster.d" && echo "create_main_cluster = false" > "$1/etc/postgresql-common/createcluster.d/repairsys-no-main.conf"' \
+		--customize-hook='
+			set -e
+			have="" skipped=""
+			for p in '"$packages"'; do
+				if chroot "$1" apt-cache show --no-all-versions "$p" >/dev/null 2>&1; then have="$have $p"; else skipped="$skipped $p"; fi
+			done
+			echo "skipped=${skipped# }" > "$1/.repairsys-compat-skipped"
+			chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $have
+			chroot "$1" apt-get clean' \
+		"$suite" "$part" "$mirror" >"$cache/$name.build.log" 2>&1 \
+		|| { tail -30 "$cache/$name.build.log" >&2; mounted_under "$part" || rm -rf "$part"; die "mmdebstrap failed (log: $cache/$name.build.log)"; }
+	skipped=$(sed -n 's/^skipped=//p' "$part/.repairsys-compat-skipped")
+	rm -f "$part/.repairsys-compat-skipped"
+	for p in $required; do
+		chroot "$part" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+			|| { rm -rf "$part"; die "Debian $suite has no $p"; }
+	done
+	{
+		echo "packages=$packages"
+		echo "skipped=$skipped"
+		echo "built=$(date -u '+%Y-%m-%d %H:%M UTC') from $mirror"
+		echo "postgresql=$(chroot "$part" /usr/lib/postgresql/$ver/bin/postgres --version)"
+	} >"$part/$marker.tmp"
+	mv "$part/$marker.tmp" "$part/$marker"
+	mv "$part" "$root"
+	log "built $root"
+fi
+skipped=$(sed -n 's/^skipped=//p' "$root/$marker")
+[ -z "$skipped" ] || log "not in Debian $suite, left out: $skipped"
+log "$(sed -n 's/^postgresql=//p' "$root/$marker")"
+flock -u 9
+
+# --- one run on an overlay over the cached root ------------------------------
+run=$(mktemp -d "$cache/run-$ver.XXXXXX")
+mkdir -p "$run/upper" "$run/work" "$run/root"
+do_mount "$run/root" -t overlay overlay -o "lowerdir=$root,upperdir=$run/upper,workdir=$run/work"
+do_mount "$run/root/proc" -t proc proc
+do_mount "$run/root/sys" --bind /sys
+mount --make-private "$run/root/sys"
+mount -o remount,bind,ro "$run/root/sys" 2>/dev/null || true
+do_mount "$run/root/dev" --bind /dev
+mount --make-private "$run/root/dev"
+do_mount "$run/root/dev/shm" -t tmpfs -o mode=1777,size=1g tmpfs
+cp -L /etc/resolv.conf "$run/root/etc/resolv.conf" 2>/dev/null || true
+
+# The tree as git sees it (tracked and new files, not build products or
+# results of earlier runs), readable by user postgres.
+dest=$run/root/srv/repairsys
+mkdir -p "$dest"
+if git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
+	( cd "$top" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -a -t "$dest" 2>/dev/null )
+else
+	cp -a "$top/." "$dest/"
+fi
+chmod -R a+rX "$dest"
+chmod 755 "$run/root/srv"
+
+log "running the test command in Debian $suite with PostgreSQL $ver"
+start=$(date +%s)
+chroot "$run/root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+	REPAIRSYS_PG_VERSION="$ver" \
+	bash -c 'cd /srv/repairsys && exec bash test/run.sh "$@"' run.sh "$@" 2>&1 | tee "$run/run.log"
+status=${PIPESTATUS[0]}
+log "PostgreSQL $ver (Debian $suite): exit status $status in $(( $(date +%s) - start )) s"
+closing=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$run/run.log" | tail -1)
+cleanup
+echo "${closing:-no closing line (the test command ended early)}"
+exit "$status"
