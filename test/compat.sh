@@ -13,7 +13,8 @@
 # readable by user postgres, /proc, /sys, /dev and a /dev/shm of its own are
 # mounted, and inside runs
 #   REPAIRSYS_PG_VERSION=VERSION bash test/run.sh
-# (which refuses compiler warnings).  Everything mounted is unmounted on exit,
+# (which refuses compiler warnings).  The run's log and pg_regress results are
+# kept in $REPAIRSYS_COMPAT_CACHE/last-run-VERSION/.  Everything mounted is unmounted on exit,
 # also on failure or interrupt, and nothing is removed while a mount is left
 # in it.  The exit status is the test command's; its closing line
 # "N passed, N failed" is the last line printed.
@@ -182,7 +183,16 @@ chroot "$run/root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
 	bash -c 'cd /srv/repairsys && exec bash test/run.sh "$@"' run.sh "$@" 2>&1 | tee "$run/run.log"
 status=${PIPESTATUS[0]}
 log "PostgreSQL $ver (Debian $suite): exit status $status in $(( $(date +%s) - start )) s"
-closing=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$run/run.log" | tail -1)
+closing=$(grep -oE '[0-9]+ passed, [0-9]+ failed.*' "$run/run.log" | tail -1)
+# Keep what a failure needs to be read: the log, pg_regress's results and diffs.
+keep=$cache/last-run-$ver
+rm -rf "$keep"
+mkdir -p "$keep"
+cp "$run/run.log" "$keep/"
+for f in regression.diffs regression.out results output_iso; do
+	[ -e "$dest/$f" ] && cp -a "$dest/$f" "$keep/"
+done
+log "log and pg_regress results kept in $keep"
 cleanup
 echo "${closing:-no closing line (the test command ended early)}"
 exit "$status"
