@@ -24,7 +24,9 @@
 #   REPAIRSYS_COMPAT_MIRROR  Debian mirror (default http://deb.debian.org/debian)
 # Extra arguments after VERSION are passed to test/run.sh (e.g. --only regress).
 set -u
-
+# The whole script is read before it runs (braces up to the final exit), so
+# editing it while a run is under way does not change that run.
+{
 log() { printf '== compat: %s\n' "$*" >&2; }
 die() { printf 'ERROR: compat: %s\n' "$*" >&2; exit 1; }
 
@@ -196,3 +198,4 @@ log "log and pg_regress results kept in $keep"
 cleanup
 echo "${closing:-no closing line (the test command ended early)}"
 exit "$status"
+}
