@@ -60,33 +60,59 @@ aptopts=()
 # --- mounts: every one is recorded, and removed in reverse order -------------
 mounts=()
 run=""
+mmpid=""
 mounted_under() {	# any mount point at or below $1?
 	awk -v d="$1" '$5 == d || index($5, d "/") == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo
 }
+safe_rm() {	# remove directory $1, never while something is mounted in it
+	if mounted_under "$1"; then
+		log "mounts left under $1; not removing it"
+		return 1
+	fi
+	rm -rf --one-file-system "$1"
+}
 kill_inside() {	# end the processes whose root is $1 (a server left by an interrupted run)
-	local p r n=0
-	for p in /proc/[0-9]*; do
-		r=$(readlink "$p/root" 2>/dev/null) || continue
-		if [ "$r" = "$1" ]; then kill -KILL "${p#/proc/}" 2>/dev/null && n=$((n + 1)); fi
+	local p r pids="" n
+	for sig in TERM KILL; do
+		pids=""
+		for p in /proc/[0-9]*; do
+			r=$(readlink "$p/root" 2>/dev/null) || continue
+			[ "$r" = "$1" ] && pids="$pids ${p#/proc/}"
+		done
+		[ -n "$pids" ] || return 0
+		log "ending the processes left inside $1 (SIG$sig):$pids"
+		kill -"$sig" $pids 2>/dev/null
+		for n in 1 2 3 4 5 6 7 8 9 10; do
+			sleep 1
+			for p in $pids; do [ -d "/proc/$p" ] && continue 2; done
+			break
+		done
 	done
-	[ "$n" -eq 0 ] || { log "ended $n process(es) left inside $1"; sleep 1; }
+}
+release_stale() {	# a run directory of a process that is gone: end, unmount, remove
+	local d=$1 m
+	kill_inside "$d/root"
+	for m in $(awk -v d="$d" 'index($5, d "/") == 1 { print length($5), $5 }' /proc/self/mountinfo | sort -rn | cut -d' ' -f2); do
+		umount "$m" || log "could not unmount $m"
+	done
+	safe_rm "$d"
 }
 cleanup() {
 	local i m
 	trap - EXIT INT TERM HUP
+	if [ -n "$mmpid" ]; then	# mmdebstrap removes its own mounts when told to stop
+		kill -TERM "$mmpid" 2>/dev/null
+		wait "$mmpid" 2>/dev/null
+		[ -n "${part:-}" ] && [ -d "$part" ] && safe_rm "$part"
+	fi
 	[ -n "$run" ] && [ -d "$run/root" ] && kill_inside "$run/root"
 	for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
 		m=${mounts[i]}
-		umount "$m" 2>/dev/null || { sleep 2; umount "$m" 2>/dev/null; } || log "could not unmount $m"
+		umount "$m" 2>/dev/null || { sleep 2; umount "$m"; } || log "could not unmount $m"
 	done
 	mounts=()
-	if [ -n "$run" ] && [ -d "$run" ]; then
-		if mounted_under "$run"; then
-			log "mounts left under $run; not removing it"
-		else
-			rm -rf "$run"
-		fi
-	fi
+	[ -n "$run" ] && [ -d "$run" ] && safe_rm "$run"
+	run=""
 }
 on_signal() { log "interrupted"; cleanup; exit 130; }
 trap cleanup EXIT
@@ -100,17 +126,32 @@ do_mount() {	# do_mount TARGET MOUNT-ARGS...: mount and record
 # --- the cached root ---------------------------------------------------------
 mkdir -p "$cache"
 chmod 755 "$cache"
-exec 9>"$cache/.lock-$name"
-flock 9	# one build of this root at a time; runs share the finished root read-only
+# Runs of an earlier compat.sh that was killed outright (SIGKILL, power loss).
+for d in "$cache"/run-*; do
+	[ -d "$d" ] || continue
+	pid=${d##*/run-}; pid=${pid#*.}; pid=${pid%%.*}
+	[ -d "/proc/$pid" ] && continue
+	log "cleaning up the run $d left by a process that is gone"
+	release_stale "$d"
+done
 
-if [ -f "$root/$marker" ] && [ "$(sed -n 's/^packages=//p' "$root/$marker")" = "$packages" ]; then
+valid_root() { [ -f "$root/$marker" ] && [ "$(sed -n 's/^packages=//p' "$root/$marker")" = "$packages" ]; }
+# The lock: shared while a run uses the root, exclusive while it is built, so
+# a root is never replaced under a run.
+exec 9>"$cache/.lock-$name"
+flock -s 9
+if valid_root; then
 	log "reusing $root ($(sed -n 's/^built=//p' "$root/$marker"))"
 else
+	flock -u 9
+	flock -x 9
+fi
+if ! valid_root; then
 	for d in "$root" "$root".part.*; do
 		[ -e "$d" ] || continue
 		mounted_under "$d" && die "$d has mounts in it; unmount them before it can be rebuilt"
 		log "removing the unfinished or outdated root $d"
-		rm -rf "$d"
+		safe_rm "$d" || die "could not remove $d"
 	done
 	part=$root.part.$$
 	log "building $root: Debian $suite from $mirror (a few minutes, once)"
@@ -129,13 +170,21 @@ else
 			echo "skipped=${skipped# }" > "$1/.repairsys-compat-skipped"
 			chroot "$1" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $have
 			chroot "$1" apt-get clean' \
-		"$suite" "$part" "$mirror" >"$cache/$name.build.log" 2>&1 \
-		|| { tail -30 "$cache/$name.build.log" >&2; mounted_under "$part" || rm -rf "$part"; die "mmdebstrap failed (log: $cache/$name.build.log)"; }
+		"$suite" "$part" "$mirror" >"$cache/$name.build.log" 2>&1 &
+	mmpid=$!
+	wait "$mmpid"
+	rc=$?
+	mmpid=""
+	if [ "$rc" -ne 0 ]; then
+		tail -30 "$cache/$name.build.log" >&2
+		[ -d "$part" ] && safe_rm "$part"
+		die "mmdebstrap failed (log: $cache/$name.build.log)"
+	fi
 	skipped=$(sed -n 's/^skipped=//p' "$part/.repairsys-compat-skipped")
 	rm -f "$part/.repairsys-compat-skipped"
 	for p in $required; do
 		chroot "$part" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
-			|| { rm -rf "$part"; die "Debian $suite has no $p"; }
+			|| { safe_rm "$part"; die "Debian $suite has no $p"; }
 	done
 	{
 		echo "packages=$packages"
@@ -145,15 +194,16 @@ else
 	} >"$part/$marker.tmp"
 	mv "$part/$marker.tmp" "$part/$marker"
 	mv "$part" "$root"
+	part=""
 	log "built $root"
 fi
+flock -s 9	# shared (again) for the run
 skipped=$(sed -n 's/^skipped=//p' "$root/$marker")
 [ -z "$skipped" ] || log "not in Debian $suite, left out: $skipped"
 log "$(sed -n 's/^postgresql=//p' "$root/$marker")"
-flock -u 9
 
 # --- one run on an overlay over the cached root ------------------------------
-run=$(mktemp -d "$cache/run-$ver.XXXXXX")
+run=$(mktemp -d "$cache/run-$ver.$$.XXXXXX")
 mkdir -p "$run/upper" "$run/work" "$run/root"
 do_mount "$run/root" -t overlay overlay -o "lowerdir=$root,upperdir=$run/upper,workdir=$run/work"
 do_mount "$run/root/proc" -t proc proc
@@ -179,16 +229,22 @@ chmod 755 "$run/root/srv"
 
 log "running the test command in Debian $suite with PostgreSQL $ver"
 start=$(date +%s)
-chroot "$run/root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
-	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	REPAIRSYS_PG_VERSION="$ver" \
-	bash -c 'cd /srv/repairsys && exec bash test/run.sh "$@"' run.sh "$@" 2>&1 | tee "$run/run.log"
-status=${PIPESTATUS[0]}
+# In the background with wait, so a signal to this script is handled at once
+# (cleanup ends what runs inside the root, then unmounts).
+{
+	chroot "$run/root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		REPAIRSYS_PG_VERSION="$ver" \
+		bash -c 'cd /srv/repairsys && exec bash test/run.sh "$@"' run.sh "$@" 2>&1
+	echo $? >"$run/status"
+} | tee "$run/run.log" &
+wait $!
+status=$(cat "$run/status" 2>/dev/null || echo 1)
 log "PostgreSQL $ver (Debian $suite): exit status $status in $(( $(date +%s) - start )) s"
 closing=$(grep -oE '[0-9]+ passed, [0-9]+ failed.*' "$run/run.log" | tail -1)
 # Keep what a failure needs to be read: the log, pg_regress's results and diffs.
 keep=$cache/last-run-$ver
-rm -rf "$keep"
+rm -rf --one-file-system "$keep"
 mkdir -p "$keep"
 cp "$run/run.log" "$keep/"
 for f in regression.diffs regression.out results output_iso; do
