@@ -6,22 +6,23 @@
 #   18  Debian unstable "sid"
 #
 # The root is made once with mmdebstrap from http://deb.debian.org/debian and
-# kept in $REPAIRSYS_COMPAT_CACHE (default /var/cache/repairsys-compat/); a root
-# whose build did not finish, or that was built for another package list, is
-# removed and built again.  Each run works on an overlay over the cached root
-# (the cache itself never changes): a copy of this tree goes to /srv/repairsys,
-# readable by user postgres, /proc, /sys, /dev and a /dev/shm of its own are
-# mounted, and inside runs
+# kept in $REPAIRSYS_COMPAT_CACHE (default /var/cache/repairsys-compat/); a
+# root whose build did not finish, or that was built for another package
+# list, is removed and built again.  Each run works on an overlay over the
+# cached root (the cache itself never changes): a copy of this tree goes to
+# /srv/repairsys, readable by user postgres, /proc, /sys, /dev and a /dev/shm
+# of its own are mounted, and inside runs
 #   REPAIRSYS_PG_VERSION=VERSION bash test/run.sh
-# (which refuses compiler warnings).  The run's log and pg_regress results are
-# kept in $REPAIRSYS_COMPAT_CACHE/last-run-VERSION/.  Everything mounted is unmounted on exit,
-# also on failure or interrupt, and nothing is removed while a mount is left
-# in it.  The exit status is the test command's; its closing line
-# "N passed, N failed" is the last line printed.
+# (which refuses compiler warnings).  The run's log and pg_regress results
+# are kept in $REPAIRSYS_COMPAT_CACHE/last-run-VERSION/.  Everything mounted
+# is unmounted on exit, also on failure or interrupt, and nothing is removed
+# while a mount is left in it.  The exit status is the test command's; its
+# closing line "N passed, N failed" is the last line printed.
 #
 # Environment:
-#   REPAIRSYS_COMPAT_CACHE   where the roots are kept (default /var/cache/repairsys-compat)
-#   REPAIRSYS_COMPAT_MIRROR  Debian mirror (default http://deb.debian.org/debian)
+#   REPAIRSYS_COMPAT_CACHE    where the roots are kept (default /var/cache/repairsys-compat)
+#   REPAIRSYS_COMPAT_MIRROR   Debian mirror (default http://deb.debian.org/debian)
+#   REPAIRSYS_COMPAT_REFRESH  when set, the root is built again (sid moves daily)
 # Extra arguments after VERSION are passed to test/run.sh (e.g. --only regress).
 set -u
 # The whole script is read before it runs (braces up to the final exit), so
@@ -38,7 +39,11 @@ case "$ver" in
 esac
 shift
 [ "$(id -u)" -eq 0 ] || die "needs root (mmdebstrap, mount, chroot); run it with sudo"
-command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed (apt-get install mmdebstrap)"
+if ! command -v mmdebstrap >/dev/null; then
+	log "installing mmdebstrap from Debian's packages"
+	{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap; } >/dev/null \
+		|| die "could not install mmdebstrap (apt-get install mmdebstrap)"
+fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${REPAIRSYS_COMPAT_CACHE:-/var/cache/repairsys-compat}
@@ -135,7 +140,10 @@ for d in "$cache"/run-*; do
 	release_stale "$d"
 done
 
-valid_root() { [ -f "$root/$marker" ] && [ "$(sed -n 's/^packages=//p' "$root/$marker")" = "$packages" ]; }
+refresh=${REPAIRSYS_COMPAT_REFRESH:+yes}
+valid_root() {
+	[ -z "$refresh" ] && [ -f "$root/$marker" ] && [ "$(sed -n 's/^packages=//p' "$root/$marker")" = "$packages" ]
+}
 # The lock: shared while a run uses the root, exclusive while it is built, so
 # a root is never replaced under a run.
 exec 9>"$cache/.lock-$name"
@@ -196,6 +204,7 @@ if ! valid_root; then
 	mv "$part" "$root"
 	part=""
 	log "built $root"
+	refresh=""
 fi
 flock -s 9	# shared (again) for the run
 skipped=$(sed -n 's/^skipped=//p' "$root/$marker")
