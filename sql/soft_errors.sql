@@ -26,6 +26,7 @@ SELECT v AS input, pg_input_is_valid(v, 'repairsys.fee_tier') AS valid, e.*
                ('-5+:1'),
                ('0-+5:1'),
                ('base=, 0+:1'),
+               ('0+:'),
                ('base=x, 0+:1'),
                ('.5+:1'),
                ('0-1.:2, 1+:1'),
