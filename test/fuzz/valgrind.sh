@@ -192,10 +192,11 @@ FUZZ_TYPE=$type FUZZ_N=${REPAIRSYS_FUZZ_INPUTS:-3000} perl -e '
 fi
 chmod 644 "$dir/in.sql"
 rc=0
-# (test/fuzz/valgrind.supp: two reports inside PostgreSQL itself, not from
-# repairsys: WAL buffers written with uninitialised padding, as PostgreSQL's
-# own src/tools/valgrind.supp suppresses, and the regex cache's overlapping
-# copy, which a CHECK constraint with ~ reaches)
+# (test/fuzz/valgrind.supp: reports inside PostgreSQL itself, not from
+# repairsys: WAL buffers and, on 18, the relation cache's init file written
+# with uninitialised padding, as PostgreSQL's own src/tools/valgrind.supp
+# suppresses, and the regex cache's overlapping copy, which a CHECK
+# constraint with ~ reaches)
 rs_as_postgres valgrind --suppressions="$RS_TOP/test/fuzz/valgrind.supp" --error-exitcode=9 --leak-check=no --track-origins=yes --log-file="$dir/valgrind.log" \
 	"$RS_BINDIR/postgres" --single -D "$dir/data" -c shared_buffers=16MB postgres <"$dir/in.sql" >"$dir/out.log" 2>&1 || rc=$?
 echo "statements: $(grep -c '' "$dir/in.sql"), errors reported by the server: $(grep -c 'ERROR:' "$dir/out.log")"
