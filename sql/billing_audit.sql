@@ -4,7 +4,7 @@ SET search_path = repairsys, public;
 SET client_min_messages = warning;
 INSERT INTO service_center (name) VALUES ('ba center');
 INSERT INTO customer (name, service_center_id) SELECT 'ba customer', id FROM service_center WHERE name = 'ba center';
-INSERT INTO technician (name) VALUES ('ba tech');
+INSERT INTO technician (name, capacity) VALUES ('ba tech', 20);  -- (resolved tickets stay open: more than the default 5)
 INSERT INTO service_type (code, name, labor_fee, callout_fee) VALUES ('ba_fix', 'audit fix', '0+:1.00', 20);
 INSERT INTO part (sku, name, unit_price) VALUES ('BA-1', 'audit part', 10), ('BA-FREE', 'free part', 0);
 SELECT receive_part(sku, (SELECT id FROM service_center WHERE name = 'ba center'), 10) > 0 AS stocked FROM part WHERE sku LIKE 'BA-%';
