@@ -51,22 +51,8 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.lock_stock(text, bigint) IS 'Locks (FOR UPDATE) and returns the stock row of a part at a center, creating it empty when missing';
 
--- True when the current role is the owner of the table (or a member of that
--- role, as superusers are).  The rule triggers below let such rows pass as
--- they come: that is the import path (pg_restore replays the ledger in seq
--- order after part_unit is already restored; a DBA migrates history), and
--- the extension's own SECURITY DEFINER triggers, whose functions keep the
--- rules themselves.  Called in the triggers' WHEN clauses, where current_user
--- is still the role that wrote the row.
-CREATE FUNCTION repairsys.is_table_owner(rel regclass)
-RETURNS boolean
-LANGUAGE sql STABLE
-SET search_path = repairsys, pg_catalog, pg_temp
-AS $$
-	SELECT pg_catalog.pg_has_role(CURRENT_USER,
-		(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) rel), 'MEMBER')
-$$;
-COMMENT ON FUNCTION repairsys.is_table_owner(regclass) IS 'True when the current role is (a member of) the owner of the table: the import path that the rule triggers of the stock ledger let pass';
+-- (repairsys.is_table_owner(), in 21_settings.sql, tells the import path
+-- that the rule triggers below let pass.)
 
 -- True when a ticket in this status can still use parts: not in a terminal
 -- state and not resolved (resolving issues the reservations, cancelling
@@ -303,7 +289,11 @@ BEGIN
 	IF TG_OP = 'UPDATE' AND OLD.state = 'reserved' AND NEW.ticket_id = OLD.ticket_id AND NEW.qty <= OLD.qty THEN
 		RETURN NEW;
 	END IF;
-	SELECT t.status INTO status FROM repairsys.ticket t WHERE t.id = NEW.ticket_id;
+	-- FOR SHARE: a concurrent status change of the ticket waits for this
+	-- reservation (and resolving then issues it), or this reservation waits
+	-- for the change and sees the new status; never a reservation left
+	-- behind on a ticket that was resolved or cancelled meanwhile.
+	SELECT t.status INTO status FROM repairsys.ticket t WHERE t.id = NEW.ticket_id FOR SHARE;
 	IF FOUND AND NOT repairsys.status_takes_parts(status) THEN
 		RAISE EXCEPTION 'cannot reserve parts for ticket % in status "%"', NEW.ticket_id, status
 			USING ERRCODE = '23514',
@@ -710,11 +700,11 @@ CREATE TRIGGER ticket_60_parts AFTER UPDATE OF status ON repairsys.ticket
 ------------------------------------------------------------------------------
 -- Forecasts and alerts
 ------------------------------------------------------------------------------
-INSERT INTO repairsys.setting (name, value, description, dump) VALUES
-	('forecast_method', 'sba', 'Method of the stock forecast: ses, croston, sba or tsb', false),
-	('forecast_alpha', '0.1', 'Smoothing constant alpha of the stock forecast', false),
-	('forecast_beta', '0.1', 'Smoothing constant beta of the stock forecast (tsb)', false),
-	('forecast_days', '365', 'Days of issue history the stock forecast reads', false);
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, choices) VALUES
+	('forecast_method', 'sba', 'Method of the stock forecast: ses, croston, sba or tsb', false, 'choice', NULL, ARRAY['ses', 'croston', 'sba', 'tsb']),
+	('forecast_alpha', '0.1', 'Smoothing constant alpha of the stock forecast', false, 'fraction', NULL, NULL),
+	('forecast_beta', '0.1', 'Smoothing constant beta of the stock forecast (tsb)', false, 'fraction', NULL, NULL),
+	('forecast_days', '365', 'Days of issue history the stock forecast reads', false, 'integer', 1, NULL);
 
 -- Daily issue quantities of a part at a center over the last days (zeros
 -- filled), oldest first.
