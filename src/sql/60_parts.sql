@@ -67,6 +67,20 @@ AS $$
 $$;
 COMMENT ON FUNCTION repairsys.status_takes_parts(text) IS 'True when a ticket in this status can still reserve and be issued parts: a known status that is neither terminal nor resolved';
 
+-- True when the current role sees the ticket (row-level security applies:
+-- a technician sees his own tickets).  The ledger's rule trigger, which reads
+-- with the owner's rights, runs only for tickets the writer sees, so that its
+-- messages never tell a technician about another technician's ticket: a row
+-- naming a ticket the writer may not see is refused by row-level security.
+CREATE FUNCTION repairsys.ticket_visible(ticket_id bigint)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM repairsys.ticket t WHERE t.id = ticket_visible.ticket_id)
+$$;
+COMMENT ON FUNCTION repairsys.ticket_visible(bigint) IS 'True when the ticket exists and the current role may see it (row-level security of repairsys.ticket applies)';
+
 -- BEFORE INSERT on stock_movement, after stock_movement_05_order has locked
 -- the stock row (so two returns of one ticket's parts are checked one after
 -- the other), for every role but the table owner: a return brings back only
@@ -205,7 +219,8 @@ COMMENT ON FUNCTION repairsys.stock_movement_order_trg() IS 'BEFORE INSERT trigg
 CREATE TRIGGER stock_movement_05_order BEFORE INSERT ON repairsys.stock_movement
 	FOR EACH ROW EXECUTE FUNCTION repairsys.stock_movement_order_trg();
 CREATE TRIGGER stock_movement_07_rules BEFORE INSERT ON repairsys.stock_movement
-	FOR EACH ROW WHEN (NOT repairsys.is_table_owner('repairsys.stock_movement'))
+	FOR EACH ROW WHEN (NOT repairsys.is_table_owner('repairsys.stock_movement')
+	                   AND (NEW.ticket_id IS NULL OR repairsys.ticket_visible(NEW.ticket_id)))
 	EXECUTE FUNCTION repairsys.stock_movement_rules_trg();
 CREATE TRIGGER stock_movement_10_stock AFTER INSERT ON repairsys.stock_movement
 	FOR EACH ROW EXECUTE FUNCTION repairsys.stock_movement_trg();
@@ -652,7 +667,7 @@ BEGIN
 			END IF;
 			INSERT INTO repairsys.part_unit AS u (serial, sku, service_center_id, state)
 			SELECT s, p.sku, center, 'in_stock' FROM pg_catalog.unnest(serials) s
-			ON CONFLICT (sku, serial) DO UPDATE
+			ON CONFLICT ON CONSTRAINT part_unit_pkey DO UPDATE
 			   SET state = 'in_stock', service_center_id = excluded.service_center_id, ticket_id = NULL, asset_id = NULL, installed_at = NULL;
 		ELSE
 			-- units missing in the count leave the stock as scrapped
