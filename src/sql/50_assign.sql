@@ -358,9 +358,10 @@ BEGIN
 			 WHERE te.id = c.technician_id
 			RETURNING te.capacity, te.active INTO cap, act;
 			n := repairsys.open_ticket_count(c.technician_id, t.id);
-			-- (an inactive technician is never assigned, whatever the policy:
-			-- the has_technician guard of the life cycle refuses him)
-			IF (p.respect_capacity AND (cap IS NULL OR n >= cap)) OR NOT coalesce(act, false) THEN
+			-- (an inactive or full technician is never assigned, whatever the
+			-- policy: the has_technician guard of the life cycle and the
+			-- assignment trigger ticket_25_assign_check refuse him)
+			IF cap IS NULL OR n >= cap OR NOT coalesce(act, false) THEN
 				-- full meanwhile: undo the lock (rolls back the subtransaction)
 				RAISE EXCEPTION 'technician % is full', c.technician_id USING ERRCODE = 'RSA01';
 			END IF;
