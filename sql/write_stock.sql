@@ -152,6 +152,12 @@ SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'turn the used lines of the r
 	$$UPDATE repairsys.ticket_part SET state = 'reserved' WHERE ticket_id = (SELECT t_done FROM ids)$$);
 SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'turn the used capacitors of the own open ticket back into a reservation of 1000',
 	$$UPDATE repairsys.ticket_part SET state = 'reserved', qty = 1000 WHERE ticket_id = (SELECT t_a FROM ids) AND sku = 'WS-CAP'$$);
+SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'turn the used capacitors of the own open ticket back into a reservation (issued twice)',
+	$$UPDATE repairsys.ticket_part SET state = 'reserved' WHERE ticket_id = (SELECT t_a FROM ids) AND sku = 'WS-CAP'$$);
+SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'release the used capacitors of the own open ticket',
+	$$UPDATE repairsys.ticket_part SET state = 'released' WHERE ticket_id = (SELECT t_a FROM ids) AND sku = 'WS-CAP'$$);
+SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'make the used capacitors of the own open ticket 1 instead of 2',
+	$$UPDATE repairsys.ticket_part SET qty = 1 WHERE ticket_id = (SELECT t_a FROM ids) AND sku = 'WS-CAP'$$);
 SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'move the own ticket to another technician',
 	$$UPDATE repairsys.ticket SET technician_id = (SELECT tech_b FROM ids) WHERE id = (SELECT t_a FROM ids)$$);
 SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'mark a unit back in stock',

@@ -322,6 +322,38 @@ CREATE TRIGGER ticket_part_05_open BEFORE INSERT OR UPDATE ON repairsys.ticket_p
 	FOR EACH ROW WHEN (NEW.state = 'reserved')
 	EXECUTE FUNCTION repairsys.ticket_part_open_trg();
 
+-- BEFORE UPDATE on ticket_part of lines that are no longer reserved: a line
+-- leaves "reserved" once, to "used" (issued) or "released", and a used line
+-- keeps its center, ticket and quantity: they are what the ledger issued.
+-- (Turning a used line back into a reservation would issue its units a
+-- second time.  The sku may change: a rename of the part cascades here.)
+CREATE FUNCTION repairsys.ticket_part_state_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.state IS DISTINCT FROM OLD.state THEN
+		RAISE EXCEPTION 'a ticket part line in state "%" cannot become "%"', OLD.state, NEW.state
+			USING ERRCODE = '23514',
+			      DETAIL = 'A line leaves "reserved" once: to "used" when issued, to "released" when given back.',
+			      HINT = 'Reserve again with repairsys.reserve_part(); return issued parts with repairsys.return_part().';
+	END IF;
+	IF OLD.state = 'used' AND (NEW.qty, NEW.service_center_id, NEW.ticket_id)
+	                          IS DISTINCT FROM (OLD.qty, OLD.service_center_id, OLD.ticket_id) THEN
+		RAISE EXCEPTION 'the center, ticket and quantity of a used ticket part line cannot change'
+			USING ERRCODE = '23514',
+			      DETAIL = 'They are what the stock ledger issued.',
+			      HINT = 'Return issued parts with repairsys.return_part().';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_part_state_trg() IS 'BEFORE UPDATE trigger of ticket_part: used and released lines never change state again, and a used line keeps its center, ticket and quantity (23514)';
+CREATE TRIGGER ticket_part_06_state BEFORE UPDATE ON repairsys.ticket_part
+	FOR EACH ROW WHEN (OLD.state <> 'reserved')
+	EXECUTE FUNCTION repairsys.ticket_part_state_trg();
+
 ------------------------------------------------------------------------------
 -- Functions for applications
 ------------------------------------------------------------------------------
