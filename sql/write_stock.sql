@@ -158,6 +158,8 @@ SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'release the used capacitors 
 	$$UPDATE repairsys.ticket_part SET state = 'released' WHERE ticket_id = (SELECT t_a FROM ids) AND sku = 'WS-CAP'$$);
 SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'make the used capacitors of the own open ticket 1 instead of 2',
 	$$UPDATE repairsys.ticket_part SET qty = 1 WHERE ticket_id = (SELECT t_a FROM ids) AND sku = 'WS-CAP'$$);
+SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'bill 5 capacitors never issued: insert a used line',
+	$$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price, state) SELECT t_a, 'WS-CAP', east, 5, 2, 'used' FROM ids$$);
 SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'move the own ticket to another technician',
 	$$UPDATE repairsys.ticket SET technician_id = (SELECT tech_b FROM ids) WHERE id = (SELECT t_a FROM ids)$$);
 SELECT * FROM pg_temp.hostile('regress_ws_tech_a', 'mark a unit back in stock',
@@ -196,6 +198,8 @@ SELECT * FROM pg_temp.hostile('repairsys_dispatcher', 'reserve_part on a resolve
 	$$SELECT repairsys.reserve_part(t_done, 'WS-CAP', 1) FROM ids$$);
 SELECT * FROM pg_temp.hostile('repairsys_dispatcher', 'plain INSERT of a reservation on a cancelled ticket',
 	$$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price) SELECT t_cancelled, 'WS-CAP', east, 1, 2 FROM ids$$);
+SELECT * FROM pg_temp.hostile('repairsys_dispatcher', 'bill a capacitor never issued: insert a used line',
+	$$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price, state) SELECT t_b, 'WS-CAP', east, 1, 2, 'used' FROM ids$$);
 SELECT * FROM pg_temp.hostile('repairsys_dispatcher', 'move a reservation onto the resolved ticket',
 	$$UPDATE repairsys.ticket_part SET ticket_id = (SELECT t_done FROM ids) WHERE ticket_id = (SELECT t_b FROM ids) AND state = 'reserved'$$);
 SELECT * FROM pg_temp.hostile('repairsys_dispatcher', 'assign an inactive technician by plain UPDATE',

@@ -322,7 +322,8 @@ CREATE TRIGGER ticket_part_05_open BEFORE INSERT OR UPDATE ON repairsys.ticket_p
 	FOR EACH ROW WHEN (NEW.state = 'reserved')
 	EXECUTE FUNCTION repairsys.ticket_part_open_trg();
 
--- BEFORE UPDATE on ticket_part of lines that are no longer reserved: a line
+-- BEFORE INSERT of used lines (every role but the table owner) and BEFORE
+-- UPDATE of lines that are no longer reserved, on ticket_part: a line
 -- leaves "reserved" once, to "used" (issued) or "released", and a used line
 -- keeps its center, ticket and quantity: they are what the ledger issued.
 -- (Turning a used line back into a reservation would issue its units a
@@ -333,6 +334,17 @@ LANGUAGE plpgsql
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 BEGIN
+	IF TG_OP = 'INSERT' THEN
+		-- (a line born used would bill parts the ledger never issued; the
+		-- owner's import path restores used lines as they are)
+		IF NOT repairsys.is_table_owner(TG_RELID) THEN
+			RAISE EXCEPTION 'a ticket part line cannot be inserted in state "used"'
+				USING ERRCODE = '23514',
+				      DETAIL = 'Parts are reserved first and used when the stock ledger issues them.',
+				      HINT = 'Use repairsys.reserve_part() and repairsys.consume_part().';
+		END IF;
+		RETURN NEW;
+	END IF;
 	IF NEW.state IS DISTINCT FROM OLD.state THEN
 		RAISE EXCEPTION 'a ticket part line in state "%" cannot become "%"', OLD.state, NEW.state
 			USING ERRCODE = '23514',
@@ -349,9 +361,12 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ticket_part_state_trg() IS 'BEFORE UPDATE trigger of ticket_part: used and released lines never change state again, and a used line keeps its center, ticket and quantity (23514)';
+COMMENT ON FUNCTION repairsys.ticket_part_state_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_part: no line is inserted used but by the table owner; used and released lines never change state again, and a used line keeps its center, ticket and quantity (23514)';
 CREATE TRIGGER ticket_part_06_state BEFORE UPDATE ON repairsys.ticket_part
 	FOR EACH ROW WHEN (OLD.state <> 'reserved')
+	EXECUTE FUNCTION repairsys.ticket_part_state_trg();
+CREATE TRIGGER ticket_part_06_state_insert BEFORE INSERT ON repairsys.ticket_part
+	FOR EACH ROW WHEN (NEW.state = 'used')
 	EXECUTE FUNCTION repairsys.ticket_part_state_trg();
 
 ------------------------------------------------------------------------------
