@@ -14,13 +14,20 @@ CREATE TABLE repairsys.setting (
 	name        text PRIMARY KEY,
 	value       text NOT NULL,
 	description text NOT NULL DEFAULT '',
-	dump        boolean NOT NULL DEFAULT true
+	dump        boolean NOT NULL DEFAULT true,
+	type        text NOT NULL DEFAULT 'text'
+	            CHECK (type IN ('text', 'interval', 'integer', 'number', 'fraction', 'choice', 'currency')),
+	min_value   numeric CHECK (min_value IS NULL OR (min_value::text NOT IN ('NaN', 'Infinity', '-Infinity'))),
+	choices     text[] CHECK ((type = 'choice') = (choices IS NOT NULL))
 );
 COMMENT ON TABLE repairsys.setting IS 'Tunables of the domain rules (reopen window, rework window, tax rates, ...); read with repairsys.setting_value()';
 COMMENT ON COLUMN repairsys.setting.name IS 'Name of the setting';
 COMMENT ON COLUMN repairsys.setting.value IS 'Value, as text in the input syntax of its type (interval, numeric, ...)';
 COMMENT ON COLUMN repairsys.setting.description IS 'What the setting controls';
 COMMENT ON COLUMN repairsys.setting.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
+COMMENT ON COLUMN repairsys.setting.type IS 'Type of the value, checked when the row is written (docs/security.md): text, interval (> 0), integer (whole, >= min_value), number (finite, >= min_value), fraction (0..1), choice (one of choices), currency (ISO 4217 code)';
+COMMENT ON COLUMN repairsys.setting.min_value IS 'Smallest valid value of an integer or number setting (NULL: 0)';
+COMMENT ON COLUMN repairsys.setting.choices IS 'The valid values of a choice setting';
 
 ------------------------------------------------------------------------------
 -- Organisation, customers, assets, technicians

@@ -155,7 +155,10 @@ BEGIN
 	-- (the dispatcher books deliveries and issues/returns for tickets; a
 	-- technician issues and returns parts of their own tickets; transfers
 	-- between centers and inventory adjustments are the admin's, who alone
-	-- may lock and write the derived stock rows)
+	-- may lock and write the derived stock rows.  What each row may hold,
+	-- whoever writes it -- returns within what was issued, issues and
+	-- reservations only for open tickets, serialized units agreeing with
+	-- stock -- is checked by the triggers of 60_parts.sql.)
 	('stock_movement',    'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'kind IN (''receipt'', ''issue'', ''return'')'),
 	('stock_movement',    'repairsys_technician', 'SELECT, INSERT', 'ALL', 'ticket_id = ANY (' || tickets || ')',
 	                      'ticket_id = ANY (' || tickets || ') AND kind IN (''issue'', ''return'')'),

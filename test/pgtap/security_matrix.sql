@@ -241,7 +241,8 @@ RESET ROLE;
 
 -- 2e. spare parts through the functions of the parts piece
 SET LOCAL ROLE tap_tech_a;
-SELECT lives_ok($$SELECT repairsys.reserve_part(ticket_x, 'SEC-1', 1) FROM p$$, 'a technician reserves a part for their own ticket');
+SELECT throws_ok($$SELECT repairsys.reserve_part(ticket_x, 'SEC-1', 1) FROM p$$, '23514', NULL,
+                 'a technician cannot reserve parts for their own ticket once it is resolved (2b reserved on it while it was open)');
 SELECT throws_ok($$SELECT repairsys.reserve_part(ticket_y, 'SEC-1', 1) FROM p$$, '22023', NULL,
                  'a technician cannot reserve parts for another technician''s ticket (it does not exist for them)');
 SELECT throws_ok($$INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, ticket_id) SELECT 'SEC-1', center, 'adjust', 40, ticket_x FROM p$$,
