@@ -951,8 +951,8 @@ i8_or_0(Datum *v, bool *n, int i)
  *
  * Kernel of repairsys.auto_assign_pending(): scores every (ticket,
  * technician) pair with the candidates kernel, forbids the pairs a hard rule
- * excludes, gives each technician its remaining capacity (capacity - open
- * when the policy respects capacity, else unlimited) and solves.  Tickets
+ * excludes, gives each technician its remaining capacity (capacity - open,
+ * whatever the policy: the table refuses more) and solves.  Tickets
  * come in priority order; one row per ticket comes out in that order, with
  * NULL technician and score when the ticket is not served.  t_skill[i] is 0
  * when the ticket needs no skill, else the 1-based row of levels (levels[s][j]
@@ -1085,13 +1085,14 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 		}
 	}
 	cap = (int *) palloc(sizeof(int) * Max(ntech, 1));
+	/*
+	 * Capacity binds whatever the policy says: the assignment trigger of
+	 * repairsys.ticket refuses a technician at capacity on every route, so a
+	 * policy without the capacity rule only ranks full technicians in
+	 * candidates().
+	 */
 	for (j = 0; j < ntech; j++)
-	{
-		if (policy.respect_capacity)
-			cap[j] = Max(techs[j].capacity - techs[j].open, 0);
-		else
-			cap[j] = nt;
-	}
+		cap[j] = Max(techs[j].capacity - techs[j].open, 0);
 	row_col = (int *) palloc(sizeof(int) * Max(nt, 1));
 	rs_assign_solve(nt, ntech, score, dense, cap, row_col);
 

@@ -22,6 +22,9 @@
 #                                          pgtap) only once, with the clock
 #                                          moved to that UTC instant
 #   --tz ZONE                              the server's TimeZone for --at
+#   --reference                            run no suite: regenerate docs/reference.md
+#                                          from the catalog (make reference) on the
+#                                          throwaway cluster
 # Environment as in test/lib.sh.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -29,11 +32,13 @@ set -u
 only=""
 at=""
 tz=""
+reference=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 		--only) only="$only $2"; shift 2 ;;
 		--at) at="$2"; shift 2 ;;
 		--tz) tz="$2"; shift 2 ;;
+		--reference) reference=1; shift ;;
 		*) rs_die "unknown option $1" ;;
 	esac
 done
@@ -50,19 +55,25 @@ rs_ensure_packages
 rs_build_install
 rs_start_cluster
 
+if [ -n "$reference" ]; then
+	cd "$RS_TOP" && make -s --no-print-directory PG_CONFIG="$RS_PG_CONFIG" reference
+	exit $?
+fi
+
 passed=0
 failed=0
 skipped=0
 logdir=$(mktemp -d /tmp/repairsys-test-log.XXXXXX)
 chmod 755 "$logdir"
 
-count_regress() {	# count pg_regress / pg_isolation_regress result lines of log $1
+count_regress() {	# count pg_regress / pg_isolation_regress result lines of log $1; $2: its exit status
 	local p f
 	p=$(grep -cE '\.\.\. ok|^ok [0-9]+ ' "$1")
 	f=$(grep -cE '\.\.\. FAILED|\.\.\. failed|^not ok [0-9]+ ' "$1")
 	passed=$((passed + p)); failed=$((failed + f))
-	# pg_regress that could not run its tests at all (no server, bad schedule)
-	if [ $((p + f)) -eq 0 ]; then failed=$((failed + 1)); fi
+	# pg_regress that stopped without a failed test to show for it (no server,
+	# a missing expected file, a crash): one failure more
+	if [ "${2:-0}" -ne 0 ] && [ "$f" -eq 0 ] || [ $((p + f)) -eq 0 ]; then failed=$((failed + 1)); fi
 }
 
 count_tap() {	# count TAP assertions in verbose prove / pg_prove output $1
@@ -85,13 +96,14 @@ regress_skipped=$(make -s --no-print-directory PG_CONFIG="$RS_PG_CONFIG" print-s
 
 # One pass over the wanted suites; $1 names it in the logs ("" or "moved").
 run_suites() {
-	local pass=$1 suites=$2 tag=${1:+ ($1 clock)}
+	local pass=$1 suites=$2 tag=${1:+ ($1 clock)} rc
 	if [[ " $suites " == *" regress "* ]] && want regress; then
 		rs_log "pg_regress suite$tag"
 		make -s PG_CONFIG="$RS_PG_CONFIG" installcheck ISOLATION= >"$logdir/regress$pass.log" 2>&1
+		rc=$?
 		cat "$logdir/regress$pass.log"
 		[ -f regression.diffs ] && head -c 20000 regression.diffs
-		count_regress "$logdir/regress$pass.log"
+		count_regress "$logdir/regress$pass.log" "$rc"
 		for s in $regress_skipped; do
 			echo "skipped: pg_regress test $s (needs a newer server than PostgreSQL $RS_PGVER)"
 			skipped=$((skipped + 1))
@@ -100,9 +112,10 @@ run_suites() {
 	if [[ " $suites " == *" isolation "* ]] && want isolation; then
 		rs_log "isolation specs$tag"
 		make -s PG_CONFIG="$RS_PG_CONFIG" installcheck REGRESS= >"$logdir/isolation$pass.log" 2>&1
+		rc=$?
 		cat "$logdir/isolation$pass.log"
 		[ -f output_iso/regression.diffs ] && head -c 20000 output_iso/regression.diffs
-		count_regress "$logdir/isolation$pass.log"
+		count_regress "$logdir/isolation$pass.log" "$rc"
 	fi
 	if [[ " $suites " == *" pgtap "* ]] && want pgtap && [ -n "$(ls test/pgtap/*.sql 2>/dev/null)" ]; then
 		rs_log "pgTAP suites$tag"

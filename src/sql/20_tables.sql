@@ -3,7 +3,9 @@
 -- Conventions: identifiers are bigint identity columns unless a natural code
 -- fits; money is numeric(14,2); times are timestamptz; distances kilometres;
 -- labor durations minutes numeric(10,2).  Columns that triggers maintain are
--- said to be so in their comments.
+-- said to be so in their comments.  NaN and infinities are refused on every
+-- numeric, float, date, timestamp and interval column by the
+-- <table>_<column>_finite constraints that 85_finite.sql adds to every table.
 
 ------------------------------------------------------------------------------
 -- Settings (one row per tunable of the domain rules)
@@ -12,13 +14,20 @@ CREATE TABLE repairsys.setting (
 	name        text PRIMARY KEY,
 	value       text NOT NULL,
 	description text NOT NULL DEFAULT '',
-	dump        boolean NOT NULL DEFAULT true
+	dump        boolean NOT NULL DEFAULT true,
+	type        text NOT NULL DEFAULT 'text'
+	            CHECK (type IN ('text', 'interval', 'integer', 'number', 'fraction', 'choice', 'currency')),
+	min_value   numeric CHECK (min_value IS NULL OR (min_value::text NOT IN ('NaN', 'Infinity', '-Infinity'))),
+	choices     text[] CHECK ((type = 'choice') = (choices IS NOT NULL))
 );
 COMMENT ON TABLE repairsys.setting IS 'Tunables of the domain rules (reopen window, rework window, tax rates, ...); read with repairsys.setting_value()';
 COMMENT ON COLUMN repairsys.setting.name IS 'Name of the setting';
 COMMENT ON COLUMN repairsys.setting.value IS 'Value, as text in the input syntax of its type (interval, numeric, ...)';
 COMMENT ON COLUMN repairsys.setting.description IS 'What the setting controls';
 COMMENT ON COLUMN repairsys.setting.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
+COMMENT ON COLUMN repairsys.setting.type IS 'Type of the value, checked when the row is written (docs/security.md): text, interval (> 0), integer (whole, >= min_value), number (finite, >= min_value), fraction (0..1), choice (one of choices), currency (ISO 4217 code)';
+COMMENT ON COLUMN repairsys.setting.min_value IS 'Smallest valid value of an integer or number setting (NULL: 0)';
+COMMENT ON COLUMN repairsys.setting.choices IS 'The valid values of a choice setting';
 
 ------------------------------------------------------------------------------
 -- Organisation, customers, assets, technicians
@@ -502,7 +511,10 @@ CREATE TABLE repairsys.payment (
 	method          text NOT NULL CHECK (method IN ('wechat', 'alipay', 'card', 'bank_transfer', 'cash')),
 	amount          numeric(14,2) NOT NULL CHECK (amount > 0),
 	paid_at         timestamptz NOT NULL DEFAULT now(),
-	idempotency_key text NOT NULL UNIQUE
+	idempotency_key text NOT NULL,
+	-- (per invoice, not global: whether a key is taken tells nothing about
+	-- other customers' payments)
+	UNIQUE (invoice_id, idempotency_key)
 );
 COMMENT ON TABLE repairsys.payment IS 'Payments against invoices (append-only)';
 COMMENT ON COLUMN repairsys.payment.id IS 'Payment id';
@@ -510,8 +522,7 @@ COMMENT ON COLUMN repairsys.payment.invoice_id IS 'Invoice paid';
 COMMENT ON COLUMN repairsys.payment.method IS 'wechat, alipay, card, bank_transfer or cash';
 COMMENT ON COLUMN repairsys.payment.amount IS 'Amount paid';
 COMMENT ON COLUMN repairsys.payment.paid_at IS 'When it was paid';
-COMMENT ON COLUMN repairsys.payment.idempotency_key IS 'Key given by the caller; a retry with the same key records nothing new';
-CREATE INDEX payment_invoice_idx ON repairsys.payment (invoice_id);
+COMMENT ON COLUMN repairsys.payment.idempotency_key IS 'Key given by the caller, unique per invoice; a retry with the same key records nothing new';
 
 CREATE TABLE repairsys.installment (
 	invoice_id bigint NOT NULL REFERENCES repairsys.invoice,

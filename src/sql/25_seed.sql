@@ -3,14 +3,14 @@
 -- flag when a user changes such a row, and lets a restore of that changed row
 -- replace the freshly seeded one instead of failing on its key.
 
-INSERT INTO repairsys.setting (name, value, description, dump) VALUES
-	('reopen_window', '7 days', 'A resolved ticket may be reopened (resolved -> in_progress) within this interval after resolution', false),
-	('rework_window', '30 days', 'A repair of the same asset and service type opened within this interval after an earlier ticket was closed is free of labor', false),
-	('tax_rate_labor', '0.06', 'Tax rate on labor, travel, call-out and surcharges (fraction: 0.06 = 6%)', false),
-	('tax_rate_parts', '0.13', 'Tax rate on parts (fraction)', false),
-	('currency', 'CNY', 'ISO 4217 currency of all amounts', false),
-	('follow_up_days', '3', 'A follow-up call (回访) is due this many days after a ticket is closed', false),
-	('travel_cost_per_km', '0.80', 'Cost to the company of one km of travel (for the cost-benefit reports)', false);
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, choices) VALUES
+	('reopen_window', '7 days', 'A resolved ticket may be reopened (resolved -> in_progress) within this interval after resolution', false, 'interval', NULL, NULL),
+	('rework_window', '30 days', 'A repair of the same asset and service type opened within this interval after an earlier ticket was closed is free of labor', false, 'interval', NULL, NULL),
+	('tax_rate_labor', '0.06', 'Tax rate on labor, travel, call-out and surcharges (fraction: 0.06 = 6%)', false, 'fraction', NULL, NULL),
+	('tax_rate_parts', '0.13', 'Tax rate on parts (fraction)', false, 'fraction', NULL, NULL),
+	('currency', 'CNY', 'ISO 4217 currency of all amounts', false, 'currency', NULL, NULL),
+	('follow_up_days', '3', 'A follow-up call (回访) is due this many days after a ticket is closed', false, 'integer', 0, NULL),
+	('travel_cost_per_km', '0.80', 'Cost to the company of one km of travel (for the cost-benefit reports)', false, 'number', 0, NULL);
 
 INSERT INTO repairsys.complexity_rule (level, factor, dump) VALUES
 	(1, 1.000, false), (2, 1.150, false), (3, 1.300, false), (4, 1.500, false), (5, 1.800, false);

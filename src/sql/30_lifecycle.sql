@@ -7,6 +7,10 @@
 --   ticket_10_open        BEFORE INSERT  defaults (location, center), checks, stamps
 --   ticket_20_transition  BEFORE UPDATE  transition + guard check, stamps
 --   ticket_90_log         AFTER INSERT OR UPDATE  ticket_event row + NOTIFY
+-- Rule triggers of other pieces fire among them by name: ticket_05_assign_check
+-- and ticket_25_assign_check (50_assign.sql: active technician with a free
+-- slot), ticket_12_times and ticket_35_times (35_sla.sql: finite instants,
+-- valid zone, not opened in the future).
 
 ------------------------------------------------------------------------------
 -- Settings

@@ -121,6 +121,51 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_sla_guard_trg() IS 'BEFORE UPDATE trigger of repairsys.ticket: only the table owner may change the SLA snapshot columns (428C9)';
 
+-- BEFORE INSERT (ticket_12_times, before the SLA stamps are computed from
+-- opened_at) and BEFORE UPDATE of the clock columns (ticket_35_times, after
+-- the SLA triggers): the instants of a ticket are finite, its calendar's time
+-- zone is valid, and, but for the table owner (restore, migration), a new
+-- ticket is not opened in the future.  It may be opened in the past: paper
+-- tickets are keyed in later.  (A ticket opened in the future could never
+-- move: its stamps would precede its opening.  An infinite resolve_by made
+-- every read of sla_status fail.)  Five minutes of clock difference between
+-- an application server and the database are tolerated.
+CREATE FUNCTION repairsys.ticket_times_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	c record;
+BEGIN
+	FOR c IN SELECT * FROM (VALUES ('opened_at', NEW.opened_at), ('respond_by', NEW.respond_by), ('resolve_by', NEW.resolve_by)) v(col, val)
+	LOOP
+		IF c.val IS NOT NULL AND NOT pg_catalog.isfinite(c.val) THEN
+			RAISE EXCEPTION 'column "%" of a ticket must be a finite timestamp', c.col
+				USING ERRCODE = '22023',
+				      DETAIL = pg_catalog.format('The value given is %s.', c.val);
+		END IF;
+	END LOOP;
+	IF TG_OP = 'INSERT' AND NEW.opened_at > pg_catalog.clock_timestamp() + interval '5 minutes'
+	   AND NOT repairsys.is_table_owner(TG_RELID) THEN
+		RAISE EXCEPTION 'a ticket cannot be opened in the future'
+			USING ERRCODE = '22023',
+			      DETAIL = pg_catalog.format('opened_at is %s.', NEW.opened_at),
+			      HINT = 'Leave opened_at to its default (now), or give the past instant a paper ticket was opened.';
+	END IF;
+	IF TG_OP = 'INSERT' OR NEW.sla_time_zone IS DISTINCT FROM OLD.sla_time_zone THEN
+		PERFORM repairsys.check_time_zone(NEW.sla_time_zone, 'column "sla_time_zone" of a ticket');
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_times_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: opened_at, respond_by and resolve_by finite, sla_time_zone valid, no ticket opened in the future but by the table owner (22023)';
+CREATE TRIGGER ticket_12_times BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_times_trg();
+CREATE TRIGGER ticket_35_times BEFORE UPDATE OF opened_at, respond_by, resolve_by, sla_time_zone ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.opened_at IS DISTINCT FROM OLD.opened_at OR NEW.respond_by IS DISTINCT FROM OLD.respond_by
+	                   OR NEW.resolve_by IS DISTINCT FROM OLD.resolve_by OR NEW.sla_time_zone IS DISTINCT FROM OLD.sla_time_zone)
+	EXECUTE FUNCTION repairsys.ticket_times_trg();
 CREATE TRIGGER ticket_30_sla_open BEFORE INSERT ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_open_trg();
 CREATE TRIGGER ticket_30_sla_pause BEFORE UPDATE OF status ON repairsys.ticket
@@ -157,7 +202,10 @@ SELECT t.id AS ticket_id,
   FROM repairsys.ticket t
   JOIN repairsys.ticket_status s ON s.code = t.status
   LEFT JOIN LATERAL (
-	SELECT CASE WHEN t.resolve_by IS NULL OR t.sla_resolve_within IS NULL THEN NULL
+	-- (a row the triggers would refuse today, e.g. restored from an older
+	-- version, gives NULL here instead of failing the whole view)
+	SELECT CASE WHEN t.resolve_by IS NULL OR t.sla_resolve_within IS NULL
+	                 OR NOT pg_catalog.isfinite(t.resolve_by) OR NOT pg_catalog.isfinite(t.status_changed_at) THEN NULL
 	            ELSE repairsys.sla_elapsed(t.sla_resolve_within,
 	                                       CASE WHEN s.pauses_sla THEN t.status_changed_at ELSE pg_catalog.now() END,
 	                                       t.resolve_by,

@@ -421,6 +421,16 @@ AS $$
 DECLARE
 	st repairsys.service_type;
 BEGIN
+	IF TG_OP = 'INSERT' THEN
+		-- (the trigger's WHEN: the approval or a snapshot column is given)
+		IF pg_catalog.pg_has_role(current_user,
+				(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+			RETURN NEW;		-- restore or migration of an approved ticket
+		END IF;
+		RAISE EXCEPTION 'columns estimate_approved_at and the price snapshot of a new ticket are set by repairsys'
+			USING ERRCODE = '428C9',
+			      DETAIL = 'A ticket is opened unapproved; the customer approves its estimate afterwards (repairsys.approve_estimate), which takes the snapshot.';
+	END IF;
 	IF OLD.estimate_approved_at IS NOT NULL AND NEW.estimate_approved_at IS DISTINCT FROM OLD.estimate_approved_at THEN
 		RAISE EXCEPTION 'the estimate of ticket % was already approved', OLD.id
 			USING ERRCODE = '23514', DETAIL = 'An approval is never changed or withdrawn.';
@@ -452,7 +462,7 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE UPDATE trigger of ticket: snapshots the price inputs and the estimate totals when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514)';
+COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: snapshots the price inputs and the estimate totals when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514), and a new ticket that comes approved or with a snapshot (428C9, but from the table owner: restore)';
 -- Fires only when the approval or a snapshot column is a target of the UPDATE
 -- (no earlier BEFORE trigger sets them), so the ordinary status changes of
 -- the life cycle do not pay for it.
@@ -462,6 +472,260 @@ CREATE TRIGGER ticket_15_price_snapshot
 	                 price_rework_window, approved_estimate_low, approved_estimate_high
 	ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
+-- (and on INSERT only when one of them is given: an ordinary new ticket does
+-- not pay for it either)
+CREATE TRIGGER ticket_15_price_snapshot_insert
+	BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW
+	WHEN (NEW.estimate_approved_at IS NOT NULL OR NEW.price_labor_fee IS NOT NULL OR NEW.price_travel_fee IS NOT NULL
+	      OR NEW.price_callout_fee IS NOT NULL OR NEW.price_complexity_factor IS NOT NULL OR NEW.price_surcharge_pct IS NOT NULL
+	      OR NEW.price_tax_rate_labor IS NOT NULL OR NEW.price_tax_rate_parts IS NOT NULL OR NEW.price_rework_window IS NOT NULL
+	      OR NEW.approved_estimate_low IS NOT NULL OR NEW.approved_estimate_high IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
+
+------------------------------------------------------------------------------
+-- The facts a bill depends on
+------------------------------------------------------------------------------
+-- Whether a ticket's bill is settled in the customer's eyes: its estimate was
+-- approved (the customer agreed to prices for this unit, warranty and
+-- service) or it was invoiced (the bill is frozen).
+CREATE FUNCTION repairsys.bill_is_agreed(t repairsys.ticket)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT t.estimate_approved_at IS NOT NULL
+	       OR EXISTS (SELECT 1 FROM repairsys.invoice i WHERE i.ticket_id = t.id);
+END;
+COMMENT ON FUNCTION repairsys.bill_is_agreed(repairsys.ticket) IS 'True when the ticket''s estimate was approved or the ticket was invoiced: the facts its bill depends on are then frozen';
+
+-- BEFORE UPDATE OF the facts a bill depends on: the asset always belongs to
+-- the ticket's customer (as ticket_open_trg checks on INSERT); and once the
+-- bill is agreed (bill_is_agreed) the customer, the asset, the warranty flag,
+-- the service type, the complexity and the urgency do not change (23514).
+-- For every role, the table owner included (a DBA who must disables the
+-- trigger, knowingly).  The decision: refuse, rather than keep the approved
+-- bill and report the change, because a bill that silently stops matching its
+-- ticket is what billing_audit exists to catch, not a state to allow; a wrong
+-- ticket is cancelled and a new one opened.
+-- SECURITY DEFINER (a trigger function: nobody can call it): whether the
+-- ticket was invoiced is read with the owner's rights, since a technician
+-- (who may change warranty_void) may not read invoices; the message does not
+-- say which of approval or invoice froze the bill.
+CREATE FUNCTION repairsys.ticket_bill_facts_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	changed text[] := ARRAY[]::text[];
+BEGIN
+	IF NEW.asset_id IS NOT NULL
+	   AND (NEW.asset_id IS DISTINCT FROM OLD.asset_id OR NEW.customer_id IS DISTINCT FROM OLD.customer_id)
+	   AND NOT EXISTS (SELECT 1 FROM repairsys.asset a WHERE a.id = NEW.asset_id AND a.customer_id = NEW.customer_id)
+	   AND EXISTS (SELECT 1 FROM repairsys.asset a WHERE a.id = NEW.asset_id) THEN
+		RAISE EXCEPTION 'asset % does not belong to customer %', NEW.asset_id, NEW.customer_id
+			USING ERRCODE = '23514', DETAIL = pg_catalog.format('Ticket %s was not changed.', OLD.id);
+	END IF;
+	IF NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN changed := changed || 'customer_id'::text; END IF;
+	IF NEW.asset_id IS DISTINCT FROM OLD.asset_id THEN changed := changed || 'asset_id'::text; END IF;
+	IF NEW.warranty_void IS DISTINCT FROM OLD.warranty_void THEN changed := changed || 'warranty_void'::text; END IF;
+	IF NEW.service_type IS DISTINCT FROM OLD.service_type THEN changed := changed || 'service_type'::text; END IF;
+	IF NEW.complexity IS DISTINCT FROM OLD.complexity THEN changed := changed || 'complexity'::text; END IF;
+	IF NEW.urgency IS DISTINCT FROM OLD.urgency THEN changed := changed || 'urgency'::text; END IF;
+	IF pg_catalog.cardinality(changed) > 0 AND repairsys.bill_is_agreed(OLD) THEN
+		RAISE EXCEPTION 'cannot change % of ticket %: its bill was agreed', pg_catalog.array_to_string(changed, ', '), OLD.id
+			USING ERRCODE = '23514',
+			      DETAIL = 'Its estimate was approved or it was invoiced: the customer, unit, warranty and service of an agreed bill never change.',
+			      HINT = 'Cancel the ticket and open a new one.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_bill_facts_trg() IS 'BEFORE UPDATE trigger of ticket (SECURITY DEFINER, to see invoices): the asset belongs to the ticket''s customer (23514); once the estimate is approved or the ticket invoiced, customer, asset, warranty_void, service type, complexity and urgency are frozen (23514), for every role';
+CREATE TRIGGER ticket_16_bill_facts
+	BEFORE UPDATE OF customer_id, asset_id, warranty_void, service_type, complexity, urgency ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_bill_facts_trg();
+
+-- AFTER UPDATE of the warranty flag or the asset (allowed while the bill is
+-- not agreed): the coverage of the ticket's parts follows the warranty rules.
+CREATE FUNCTION repairsys.ticket_part_coverage_sync_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE repairsys.ticket_part tp SET covered = repairsys.under_warranty(NEW)
+	 WHERE tp.ticket_id = NEW.id AND tp.covered IS DISTINCT FROM repairsys.under_warranty(NEW);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_part_coverage_sync_trg() IS 'AFTER UPDATE trigger of ticket: when warranty_void or the asset changes, the ticket''s parts are covered exactly when the ticket is under warranty';
+CREATE TRIGGER ticket_65_part_coverage
+	AFTER UPDATE OF warranty_void, asset_id ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.warranty_void IS DISTINCT FROM OLD.warranty_void OR NEW.asset_id IS DISTINCT FROM OLD.asset_id)
+	EXECUTE FUNCTION repairsys.ticket_part_coverage_sync_trg();
+
+-- BEFORE INSERT OR UPDATE OF covered, unit_price, ticket_id on ticket_part:
+-- the two facts of a part line its bill depends on are set by repairsys,
+-- never by a caller (428C9):
+--   covered     the warranty rule's answer for the ticket (under_warranty).
+--               An INSERT that claims coverage the ticket does not have is
+--               refused, otherwise coverage is computed (a part of a warranty
+--               ticket is covered whatever the row says); an UPDATE, or a
+--               move to another ticket, may only leave it at that answer.
+--   unit_price  the part's list price when the line is made (reserve_part
+--               takes it so): an INSERT at another price is refused, except a
+--               'released' line (the unbilled rest of a split line, which
+--               keeps the price of the line it came from); an UPDATE never
+--               changes it.
+-- For every role but the table owner, whose rows are taken as they are
+-- (restore).  A ticket the caller cannot see is left to row-level security
+-- and the foreign key.
+CREATE FUNCTION repairsys.ticket_part_snapshot_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t     repairsys.ticket;
+	rule  boolean;
+	price numeric;
+BEGIN
+	IF pg_catalog.pg_has_role(current_user,
+			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+		RETURN NEW;
+	END IF;
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id;
+	IF NOT FOUND THEN
+		RETURN NEW;
+	END IF;
+	IF TG_OP = 'INSERT' AND NEW.state <> 'released' THEN
+		SELECT p.unit_price INTO price FROM repairsys.part p WHERE p.sku = NEW.sku;
+		IF FOUND AND NEW.unit_price IS DISTINCT FROM price THEN
+			RAISE EXCEPTION 'column "unit_price" of ticket_part is set by repairsys'
+				USING ERRCODE = '428C9',
+				      DETAIL = pg_catalog.format('A part line is priced at the list price of part %s, %s.', NEW.sku, price),
+				      HINT = 'Use repairsys.reserve_part(), or give a discount (ticket_discount).';
+		END IF;
+	ELSIF TG_OP = 'UPDATE' AND NEW.unit_price IS DISTINCT FROM OLD.unit_price THEN
+		RAISE EXCEPTION 'column "unit_price" of ticket_part is set by repairsys'
+			USING ERRCODE = '428C9', DETAIL = 'The price of a part line is its snapshot when the line was made.';
+	END IF;
+	rule := repairsys.under_warranty(t);
+	IF TG_OP = 'INSERT' AND NOT (NEW.covered AND NOT rule) THEN
+		NEW.covered := rule;
+	ELSIF (TG_OP = 'INSERT' OR NEW.covered IS DISTINCT FROM OLD.covered OR NEW.ticket_id IS DISTINCT FROM OLD.ticket_id)
+	      AND NEW.covered IS DISTINCT FROM rule THEN
+		RAISE EXCEPTION 'column "covered" of ticket_part is set by repairsys'
+			USING ERRCODE = '428C9',
+			      DETAIL = pg_catalog.format('Ticket %s is %sunder warranty, so its parts are %scovered.', t.id,
+			                                 CASE WHEN rule THEN '' ELSE 'not ' END, CASE WHEN rule THEN '' ELSE 'not ' END);
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_part_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_part: covered is the ticket''s warranty (computed on INSERT, a claim against it refused, 428C9); unit_price is the part''s list price on INSERT (but for released lines) and never changes (428C9); the table owner''s rows are taken as they are';
+CREATE TRIGGER ticket_part_05_snapshot
+	BEFORE INSERT OR UPDATE OF covered, unit_price, ticket_id ON repairsys.ticket_part
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_part_snapshot_trg();
+
+-- BEFORE UPDATE OF customer_id, warranty_until on asset: an asset stays with
+-- the customer of its tickets, and its warranty does not change under a bill
+-- that was agreed when the change would turn its coverage (23514), for every
+-- role but the table owner.  (The same decision as ticket_bill_facts_trg.)
+CREATE FUNCTION repairsys.asset_bill_facts_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	tid bigint;
+BEGIN
+	IF pg_catalog.pg_has_role(current_user,
+			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN
+		SELECT t.id INTO tid FROM repairsys.ticket t
+		 WHERE t.asset_id = OLD.id AND t.customer_id IS DISTINCT FROM NEW.customer_id
+		 ORDER BY t.id LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'asset % cannot move to customer %: ticket % of customer % is for it', OLD.id, NEW.customer_id,
+				tid, OLD.customer_id
+				USING ERRCODE = '23514';
+		END IF;
+	END IF;
+	IF NEW.warranty_until IS DISTINCT FROM OLD.warranty_until THEN
+		SELECT t.id INTO tid
+		  FROM repairsys.ticket t
+		  LEFT JOIN repairsys.service_center c ON c.id = t.service_center_id
+		  CROSS JOIN LATERAL (SELECT (t.opened_at AT TIME ZONE coalesce(c.time_zone, pg_catalog.current_setting('TimeZone')))::date AS opened_on) d
+		 WHERE t.asset_id = OLD.id AND NOT t.warranty_void AND repairsys.bill_is_agreed(t)
+		   AND coalesce(OLD.warranty_until >= d.opened_on, false) <> coalesce(NEW.warranty_until >= d.opened_on, false)
+		 ORDER BY t.id LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'cannot change the warranty of asset %: the agreed bill of ticket % depends on it', OLD.id, tid
+				USING ERRCODE = '23514',
+				      DETAIL = 'The change would turn the warranty coverage of a ticket whose estimate was approved or that was invoiced.';
+		END IF;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.asset_bill_facts_trg() IS 'BEFORE UPDATE trigger of asset: refuses (23514) moving an asset away from the customer of its tickets and a warranty change that would turn the coverage of an approved or invoiced ticket; the table owner may';
+CREATE TRIGGER asset_10_bill_facts
+	BEFORE UPDATE OF customer_id, warranty_until ON repairsys.asset
+	FOR EACH ROW EXECUTE FUNCTION repairsys.asset_bill_facts_trg();
+
+-- BEFORE INSERT OR UPDATE on ticket_discount: no discount on an invoiced
+-- ticket (its bill is frozen), and the discounts of a ticket never exceed its
+-- bill before discounts (what is left after coverage; before labor is recorded,
+-- the high estimate's), 23514, for every role but the table owner.  NaN and
+-- amounts not above zero are the table's CHECK constraints'.
+CREATE FUNCTION repairsys.ticket_discount_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t      repairsys.ticket;
+	st     repairsys.service_type;
+	bill   numeric;
+	others numeric;
+BEGIN
+	IF pg_catalog.pg_has_role(current_user,
+			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER')
+	   OR NEW.amount IS NULL OR NEW.amount = 'NaN' OR NEW.amount <= 0 THEN
+		RETURN NEW;
+	END IF;
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- the foreign key names it
+	END IF;
+	IF EXISTS (SELECT 1 FROM repairsys.invoice i WHERE i.ticket_id = t.id) THEN
+		RAISE EXCEPTION 'cannot discount ticket %: it was invoiced', t.id
+			USING ERRCODE = '23514', DETAIL = 'An issued invoice never changes.';
+	END IF;
+	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
+	SELECT coalesce(sum(b.amount), 0) INTO bill
+	  FROM repairsys.compute_bill(t, coalesce(t.labor_minutes, st.est_minutes_high, st.est_minutes_low, 0),
+	                              coalesce(t.travel_km, repairsys.estimate_km(t)), t.labor_minutes IS NULL) b
+	 WHERE b.kind <> 'discount';
+	SELECT coalesce(sum(x.amount), 0) INTO others
+	  FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id AND (TG_OP = 'INSERT' OR x.id <> OLD.id);
+	IF others + NEW.amount > bill THEN
+		RAISE EXCEPTION 'a discount of % on ticket % would exceed its bill', NEW.amount, t.id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Bill before discounts and tax %s, discounts so far %s.', bill, others);
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_discount_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_discount: refuses (23514) a discount on an invoiced ticket and discounts above the bill before discounts; the table owner may';
+CREATE TRIGGER ticket_discount_10_rules
+	BEFORE INSERT OR UPDATE ON repairsys.ticket_discount
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_discount_trg();
 
 CREATE FUNCTION repairsys.approve_estimate(ticket_id bigint, OUT low_total numeric, OUT high_total numeric)
 RETURNS record
@@ -487,9 +751,13 @@ COMMENT ON FUNCTION repairsys.approve_estimate(bigint) IS 'Records the customer'
 ------------------------------------------------------------------------------
 -- Invoices, payments, installments
 ------------------------------------------------------------------------------
+-- SECURITY DEFINER: invoices and their lines are written only here (no role
+-- holds INSERT on them; docs/security.md), so that a bill is frozen exactly as
+-- compute_bill() makes it.  Callable by the admin and the dispatcher, who see
+-- every ticket anyway.
 CREATE FUNCTION repairsys.issue_invoice(ticket_id bigint)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -521,7 +789,7 @@ BEGIN
 	RETURN inv.id;
 END
 $$;
-COMMENT ON FUNCTION repairsys.issue_invoice(bigint) IS 'Freezes the bill of a resolved ticket into invoice and invoice_line (numbered INV-<8-digit invoice id>); one invoice per ticket; returns the invoice id';
+COMMENT ON FUNCTION repairsys.issue_invoice(bigint) IS 'Freezes the bill of a resolved ticket into invoice and invoice_line (numbered INV-<8-digit invoice id>); one invoice per ticket; returns the invoice id; SECURITY DEFINER, the only writer of invoices (admin, dispatcher)';
 
 -- The row of an invoice, after taking the lock that serializes the money
 -- written against it (payments, installment plans).  An advisory lock: the
@@ -559,6 +827,42 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.lock_invoice(bigint) IS 'Locks an invoice for the money written against it (transaction-level advisory lock) and returns its row; unknown invoice: 22023; at REPEATABLE READ: 25000';
 
+-- The rules of a payment about to be written against a locked invoice
+-- (lock_invoice): a retry, a key misused, the balance.  Returns the id of the
+-- earlier payment when this one is a retry of it (same invoice, key, method
+-- and amount), NULL when it is new; refuses with 23514 a key already used for
+-- another payment of the invoice, and a payment over the balance.  Keys are
+-- per invoice, so what is found here is the caller's own invoice's business.
+CREATE FUNCTION repairsys.payment_admit(inv repairsys.invoice, method text, amount numeric, idempotency_key text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	prev repairsys.payment;
+	paid numeric;
+BEGIN
+	SELECT * INTO prev FROM repairsys.payment p
+	 WHERE p.invoice_id = inv.id AND p.idempotency_key = payment_admit.idempotency_key;
+	IF FOUND THEN
+		IF prev.method = payment_admit.method AND prev.amount = payment_admit.amount THEN
+			RETURN prev.id;
+		END IF;
+		RAISE EXCEPTION 'idempotency key "%" was already used for another payment of invoice %', idempotency_key, inv.invoice_no
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Payment %s: %s %s.', prev.id, prev.amount, prev.method);
+	END IF;
+	SELECT coalesce(sum(p.amount), 0) INTO paid FROM repairsys.payment p WHERE p.invoice_id = inv.id;
+	IF paid + amount > inv.total THEN
+		RAISE EXCEPTION 'payment of % would exceed the balance of invoice %', amount, inv.invoice_no
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Total %s, paid %s, balance %s.', inv.total, paid, inv.total - paid);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.payment_admit(repairsys.invoice, text, numeric, text) IS 'The rules of a new payment against a locked invoice: the earlier payment''s id for a retry (same key, method, amount), NULL for a new one; 23514 for a key used for another payment of the invoice or a payment over the balance';
+
 CREATE FUNCTION repairsys.record_payment(invoice_id bigint, method text, amount numeric, idempotency_key text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -566,15 +870,15 @@ SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
 	inv  repairsys.invoice;
-	prev repairsys.payment;
-	paid numeric;
+	prev bigint;
 	id   bigint;
 BEGIN
 	IF method IS NULL OR method NOT IN ('wechat', 'alipay', 'card', 'bank_transfer', 'cash') THEN
 		RAISE EXCEPTION 'invalid payment method "%"', method
 			USING ERRCODE = '22023', HINT = 'The methods are wechat, alipay, card, bank_transfer and cash.';
 	END IF;
-	IF amount IS NULL OR amount <= 0 OR amount <> round(amount, 2) THEN
+	-- (NaN is above every number, and equal to its rounding: named first)
+	IF amount IS NULL OR amount = 'NaN' OR amount IN ('Infinity', '-Infinity') OR amount <= 0 OR amount <> round(amount, 2) THEN
 		RAISE EXCEPTION 'payment amount must be positive with at most 2 decimals' USING ERRCODE = '22023';
 	END IF;
 	IF idempotency_key IS NULL OR idempotency_key = '' THEN
@@ -583,43 +887,70 @@ BEGIN
 	-- payments of one invoice, one at a time (refused at REPEATABLE READ)
 	inv := repairsys.lock_invoice(record_payment.invoice_id);
 	-- a retry: the same key returns the payment it recorded
-	SELECT * INTO prev FROM repairsys.payment p WHERE p.idempotency_key = record_payment.idempotency_key;
-	IF FOUND THEN
-		IF prev.invoice_id = inv.id AND prev.method = record_payment.method AND prev.amount = record_payment.amount THEN
-			RETURN prev.id;
-		END IF;
-		RAISE EXCEPTION 'idempotency key "%" was already used for another payment', idempotency_key
-			USING ERRCODE = '23514',
-			      DETAIL = pg_catalog.format('Payment %s: invoice %s, %s %s.', prev.id, prev.invoice_id, prev.amount, prev.method);
+	prev := repairsys.payment_admit(inv, method, amount, idempotency_key);
+	IF prev IS NOT NULL THEN
+		RETURN prev;
 	END IF;
-	SELECT coalesce(sum(p.amount), 0) INTO paid FROM repairsys.payment p WHERE p.invoice_id = inv.id;
-	IF paid + amount > inv.total THEN
-		RAISE EXCEPTION 'payment of % would exceed the balance of invoice %', amount, inv.invoice_no
-			USING ERRCODE = '23514',
-			      DETAIL = pg_catalog.format('Total %s, paid %s, balance %s.', inv.total, paid, inv.total - paid);
-	END IF;
-	BEGIN
-		INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key)
-		VALUES (inv.id, method, amount, idempotency_key)
-		RETURNING payment.id INTO id;
-	EXCEPTION WHEN unique_violation THEN
-		-- the same key committed meanwhile (by a payment of another invoice:
-		-- those of this one wait for the lock above): the winner's id when it
-		-- is this very payment, else the key's misuse
-		SELECT * INTO prev FROM repairsys.payment p WHERE p.idempotency_key = record_payment.idempotency_key;
-		IF FOUND AND prev.invoice_id = inv.id AND prev.method = record_payment.method AND prev.amount = record_payment.amount THEN
-			RETURN prev.id;
-		END IF;
-		RAISE EXCEPTION 'idempotency key "%" was already used for another payment', idempotency_key USING ERRCODE = '23514';
-	END;
+	-- (the table's trigger checks again, under the same lock, for roles
+	-- other than the owner: it finds what was found here)
+	INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key)
+	VALUES (inv.id, method, amount, idempotency_key)
+	RETURNING payment.id INTO id;
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION repairsys.record_payment(bigint, text, numeric, text) IS 'Records a payment (wechat, alipay, card, bank_transfer, cash) idempotently on its key: a retry returns the first payment''s id; refuses overpayment (23514); returns the payment id';
+COMMENT ON FUNCTION repairsys.record_payment(bigint, text, numeric, text) IS 'Records a payment (wechat, alipay, card, bank_transfer, cash) idempotently on its key (per invoice): a retry returns the first payment''s id; refuses a bad method, amount (NaN, infinite, not positive, more than 2 decimals) or key (22023) and overpayment (23514); returns the payment id';
 
+-- BEFORE INSERT on payment: a plain INSERT (an application, a BI tool, a
+-- portal writing the table) gets the rules of record_payment(): a positive
+-- finite amount (the column keeps 2 decimals), the invoice locked as
+-- lock_invoice() locks it (refused at REPEATABLE READ, 25000), no payment
+-- over the balance (23514), and idempotency: a retry of a payment (same
+-- invoice, key, method and amount) writes nothing (the INSERT reports 0
+-- rows), the same key for another payment is refused (23514); paid_at is not
+-- in the future nor before the invoice.  For every role but the table owner,
+-- whose rows (restore, import) are taken as they are.  An invoice the caller
+-- cannot see is left to row-level security (42501) and the foreign key.
+CREATE FUNCTION repairsys.payment_rules_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	inv repairsys.invoice;
+BEGIN
+	IF pg_catalog.pg_has_role(current_user,
+			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.amount IS NULL OR NEW.amount = 'NaN' OR NEW.amount <= 0 THEN
+		RAISE EXCEPTION 'payment amount must be positive with at most 2 decimals'
+			USING ERRCODE = '23514', DETAIL = pg_catalog.format('The amount given is %s.', coalesce(NEW.amount::text, 'NULL'));
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM repairsys.invoice i WHERE i.id = NEW.invoice_id) THEN
+		RETURN NEW;
+	END IF;
+	inv := repairsys.lock_invoice(NEW.invoice_id);
+	IF NEW.paid_at > pg_catalog.now() OR NEW.paid_at < inv.issued_at THEN
+		RAISE EXCEPTION 'a payment of invoice % cannot be dated before the invoice or in the future', inv.invoice_no
+			USING ERRCODE = '23514', DETAIL = 'A payment is made after its invoice was issued, and is recorded when it was made or later.';
+	END IF;
+	IF repairsys.payment_admit(inv, NEW.method, NEW.amount, NEW.idempotency_key) IS NOT NULL THEN
+		RETURN NULL;	-- a retry: nothing new
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.payment_rules_trg() IS 'BEFORE INSERT trigger of payment: the rules of record_payment for a plain INSERT by any role but the table owner: positive finite amount, the invoice locked (25000 at REPEATABLE READ), no overpayment, a key used for another payment refused (23514), a retry skipped, paid_at between the invoice''s issue and now';
+CREATE TRIGGER payment_10_rules BEFORE INSERT ON repairsys.payment
+	FOR EACH ROW EXECUTE FUNCTION repairsys.payment_rules_trg();
+
+-- SECURITY DEFINER: installment plans are written only here (no role holds
+-- INSERT on installment), so that a plan always sums to its balance.
+-- Callable by the admin and the dispatcher, who see every invoice anyway.
 CREATE FUNCTION repairsys.plan_installments(invoice_id bigint, n integer, first_due date, every interval DEFAULT interval '1 month')
 RETURNS SETOF repairsys.installment
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -631,7 +962,7 @@ BEGIN
 	IF n IS NULL OR n < 1 OR n > 120 THEN
 		RAISE EXCEPTION 'number of installments must be between 1 and 120' USING ERRCODE = '22023';
 	END IF;
-	IF first_due IS NULL OR every IS NULL OR every <= interval '0' THEN
+	IF first_due IS NULL OR every IS NULL OR every <= interval '0' OR NOT isfinite(first_due) OR NOT isfinite(every) THEN
 		RAISE EXCEPTION 'installments need a first due date and a positive interval' USING ERRCODE = '22023';
 	END IF;
 	inv := repairsys.lock_invoice(plan_installments.invoice_id);
@@ -652,7 +983,7 @@ BEGIN
 	RETURNING *;
 END
 $$;
-COMMENT ON FUNCTION repairsys.plan_installments(bigint, integer, date, interval) IS 'Splits the balance of an invoice into n installments that sum exactly to it (the leftover cents go to the first); one plan per invoice';
+COMMENT ON FUNCTION repairsys.plan_installments(bigint, integer, date, interval) IS 'Splits the balance of an invoice into n installments that sum exactly to it (the leftover cents go to the first); one plan per invoice; SECURITY DEFINER, the only writer of installments (admin, dispatcher)';
 
 ------------------------------------------------------------------------------
 -- Audit

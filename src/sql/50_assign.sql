@@ -210,6 +210,63 @@ CREATE TRIGGER ticket_55_load_delete BEFORE DELETE ON repairsys.ticket
 	FOR EACH ROW WHEN (OLD.technician_id IS NOT NULL)
 	EXECUTE FUNCTION repairsys.ticket_load_trg();
 
+-- BEFORE INSERT / BEFORE UPDATE on ticket (WHEN clauses: only rows that get a
+-- technician, or an assigned ticket that leaves a terminal state): the
+-- technician must be active and have a free slot (technician.capacity against
+-- his other open tickets), whatever route writes the row: auto_assign, a
+-- dispatcher's plain UPDATE, a bulk UPDATE of many tickets.  The technician's
+-- row is locked (and given a new version, as auto_assign does), so two
+-- sessions filling his last slot at once are serialized: the second counts
+-- after the first committed and is refused.  Tickets inserted with a history
+-- of their own (status_changed_at given: restore or migration by the table
+-- owner, see ticket_open_trg) are taken as they are.
+CREATE FUNCTION repairsys.ticket_assign_check_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	cap integer;
+	act boolean;
+	n   integer;
+BEGIN
+	IF TG_OP = 'INSERT' AND NEW.status_changed_at IS NOT NULL THEN
+		RETURN NEW;
+	END IF;
+	UPDATE repairsys.technician te SET capacity = te.capacity
+	 WHERE te.id = NEW.technician_id
+	RETURNING te.capacity, te.active INTO cap, act;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- the foreign key names the unknown technician
+	END IF;
+	IF NOT act AND (TG_OP = 'INSERT' OR NEW.technician_id IS DISTINCT FROM OLD.technician_id) THEN
+		RAISE EXCEPTION 'technician % is not active', NEW.technician_id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Ticket %s was not assigned: inactive technicians take no new work.', NEW.id);
+	END IF;
+	IF coalesce((SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = NEW.status), false) THEN
+		RETURN NEW;		-- a finished ticket takes no slot
+	END IF;
+	n := repairsys.open_ticket_count(NEW.technician_id, NEW.id);
+	IF n >= cap THEN
+		RAISE EXCEPTION 'technician % is at capacity', NEW.technician_id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('%s open tickets, capacity %s: ticket %s was not assigned.', n, cap, NEW.id),
+			      HINT = 'repairsys.candidates() lists the technicians with free capacity.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_assign_check_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket, for rows that get a technician: he must be active and below his capacity of open tickets (23514); locks his row so concurrent assignments are counted one after the other';
+CREATE TRIGGER ticket_05_assign_check BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_assign_check_trg();
+CREATE TRIGGER ticket_25_assign_check BEFORE UPDATE ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL
+	                   AND (NEW.technician_id IS DISTINCT FROM OLD.technician_id
+	                        OR (NEW.closed_at IS NULL AND OLD.closed_at IS NOT NULL)))
+	EXECUTE FUNCTION repairsys.ticket_assign_check_trg();
+
 -- AFTER INSERT OR UPDATE OR DELETE on feedback: the rating goes to the
 -- technician of the rated ticket.  (A feedback deleted with its ticket finds
 -- the ticket gone: the ticket's BEFORE DELETE trigger took its rating back.)
@@ -301,9 +358,10 @@ BEGIN
 			 WHERE te.id = c.technician_id
 			RETURNING te.capacity, te.active INTO cap, act;
 			n := repairsys.open_ticket_count(c.technician_id, t.id);
-			-- (an inactive technician is never assigned, whatever the policy:
-			-- the has_technician guard of the life cycle refuses him)
-			IF (p.respect_capacity AND (cap IS NULL OR n >= cap)) OR NOT coalesce(act, false) THEN
+			-- (an inactive or full technician is never assigned, whatever the
+			-- policy: the has_technician guard of the life cycle and the
+			-- assignment trigger ticket_25_assign_check refuse him)
+			IF cap IS NULL OR n >= cap OR NOT coalesce(act, false) THEN
 				-- full meanwhile: undo the lock (rolls back the subtransaction)
 				RAISE EXCEPTION 'technician % is full', c.technician_id USING ERRCODE = 'RSA01';
 			END IF;

@@ -51,6 +51,127 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.lock_stock(text, bigint) IS 'Locks (FOR UPDATE) and returns the stock row of a part at a center, creating it empty when missing';
 
+-- (repairsys.is_table_owner(), in 21_settings.sql, tells the import path
+-- that the rule triggers below let pass.)
+
+-- True when a ticket in this status can still use parts: not in a terminal
+-- state and not resolved (resolving issues the reservations, cancelling
+-- releases them; see ticket_parts_on_status_trg).
+CREATE FUNCTION repairsys.status_takes_parts(status text)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT status_takes_parts.status IS DISTINCT FROM 'resolved'
+	   AND NOT coalesce((SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = status_takes_parts.status), true)
+$$;
+COMMENT ON FUNCTION repairsys.status_takes_parts(text) IS 'True when a ticket in this status can still reserve and be issued parts: a known status that is neither terminal nor resolved';
+
+-- True when the current role sees the ticket (row-level security applies:
+-- a technician sees his own tickets).  The ledger's rule trigger, which reads
+-- with the owner's rights, runs only for tickets the writer sees, so that its
+-- messages never tell a technician about another technician's ticket: a row
+-- naming a ticket the writer may not see is refused by row-level security.
+CREATE FUNCTION repairsys.ticket_visible(ticket_id bigint)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM repairsys.ticket t WHERE t.id = ticket_visible.ticket_id)
+$$;
+COMMENT ON FUNCTION repairsys.ticket_visible(bigint) IS 'True when the ticket exists and the current role may see it (row-level security of repairsys.ticket applies)';
+
+-- BEFORE INSERT on stock_movement, after stock_movement_05_order has locked
+-- the stock row (so two returns of one ticket's parts are checked one after
+-- the other), for every role but the table owner: a return brings back only
+-- what was issued to that ticket at that center and not yet returned; an
+-- issue goes to a ticket that can still use parts.  (That an issue takes
+-- only available stock, never another ticket's reservation, is checked for
+-- every row by stock_movement_trg; which roles may write which kinds, by the
+-- row-level security policies of 90_security.sql.)
+CREATE FUNCTION repairsys.stock_movement_rules_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	status      text;
+	outstanding integer;
+BEGIN
+	IF NEW.kind NOT IN ('issue', 'return') THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.ticket_id IS NULL THEN
+		RAISE EXCEPTION 'a stock movement of kind "%" needs a ticket', NEW.kind
+			USING ERRCODE = '23514',
+			      DETAIL = 'Parts are issued to a ticket and returned from the ticket they were issued to.',
+			      HINT = 'Use repairsys.consume_part() and repairsys.return_part(); corrections after a count are adjustments.';
+	END IF;
+	SELECT t.status INTO status FROM repairsys.ticket t WHERE t.id = NEW.ticket_id;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- the foreign key names the unknown ticket
+	END IF;
+	IF NEW.kind = 'issue' THEN
+		IF NOT repairsys.status_takes_parts(status) THEN
+			RAISE EXCEPTION 'cannot issue parts to ticket % in status "%"', NEW.ticket_id, status
+				USING ERRCODE = '23514',
+				      DETAIL = 'Parts are issued only to tickets that are neither resolved nor finished.';
+		END IF;
+		RETURN NEW;
+	END IF;
+	SELECT coalesce(sum(-m.qty) FILTER (WHERE m.kind = 'issue'), 0) - coalesce(sum(m.qty) FILTER (WHERE m.kind = 'return'), 0)
+	  INTO outstanding
+	  FROM repairsys.stock_movement m
+	 WHERE m.ticket_id = NEW.ticket_id AND m.sku = NEW.sku AND m.service_center_id = NEW.service_center_id
+	   AND m.kind IN ('issue', 'return');
+	IF outstanding < NEW.qty THEN
+		RAISE EXCEPTION 'ticket % has only % units of part "%" issued at service center % that could be returned',
+			NEW.ticket_id, outstanding, NEW.sku, NEW.service_center_id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('A return of %s units was asked; returns never exceed what was issued to the ticket.', NEW.qty);
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.stock_movement_rules_trg() IS 'BEFORE INSERT trigger of stock_movement (every role but the owner): issues and returns name a ticket; returns never exceed what was issued to that ticket at that center; issues only to tickets that can still use parts (23514)';
+
+-- Deferred constraint trigger of stock_movement and part_unit (every role
+-- but the table owner): for a serialized part, the units in stock (or
+-- reserved) at a center are exactly stock.on_hand there.  Checked at commit,
+-- so a transaction may move the units and write the ledger in either order.
+CREATE FUNCTION repairsys.part_units_agree_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	k       record;
+	units   integer;
+	on_hand integer;
+BEGIN
+	FOR k IN
+		SELECT DISTINCT x.sku, x.center
+		  FROM (SELECT NEW.sku AS sku, NEW.service_center_id AS center WHERE TG_OP <> 'DELETE'
+		        UNION ALL
+		        SELECT OLD.sku, OLD.service_center_id WHERE TG_OP <> 'INSERT') x
+		 WHERE x.center IS NOT NULL
+		   AND EXISTS (SELECT 1 FROM repairsys.part p WHERE p.sku = x.sku AND p.serialized)
+	LOOP
+		SELECT count(*) INTO units FROM repairsys.part_unit u
+		 WHERE u.sku = k.sku AND u.service_center_id = k.center AND u.state IN ('in_stock', 'reserved');
+		on_hand := coalesce((SELECT s.on_hand FROM repairsys.stock s WHERE s.sku = k.sku AND s.service_center_id = k.center), 0);
+		IF units <> on_hand THEN
+			RAISE EXCEPTION 'serialized units of part "%" at service center % do not agree with its stock', k.sku, k.center
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('%s units in stock in part_unit, stock.on_hand %s.', units, on_hand),
+				      HINT = 'Serialized parts move with their serial numbers: receive_part, consume_part, return_part, transfer_part and adjust_stock take them.';
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.part_units_agree_trg() IS 'Deferred constraint trigger of stock_movement and part_unit (every role but the owner): the serialized units in stock at a center equal stock.on_hand (23514 at commit)';
+
 -- AFTER INSERT on stock_movement: on_hand follows the ledger.
 CREATE FUNCTION repairsys.stock_movement_trg()
 RETURNS trigger
@@ -97,8 +218,20 @@ $$;
 COMMENT ON FUNCTION repairsys.stock_movement_order_trg() IS 'BEFORE INSERT trigger of stock_movement: locks the stock row, then numbers the movement (seq), so seq is the order of the stock checks';
 CREATE TRIGGER stock_movement_05_order BEFORE INSERT ON repairsys.stock_movement
 	FOR EACH ROW EXECUTE FUNCTION repairsys.stock_movement_order_trg();
+CREATE TRIGGER stock_movement_07_rules BEFORE INSERT ON repairsys.stock_movement
+	FOR EACH ROW WHEN (NOT repairsys.is_table_owner('repairsys.stock_movement')
+	                   AND (NEW.ticket_id IS NULL OR repairsys.ticket_visible(NEW.ticket_id)))
+	EXECUTE FUNCTION repairsys.stock_movement_rules_trg();
 CREATE TRIGGER stock_movement_10_stock AFTER INSERT ON repairsys.stock_movement
 	FOR EACH ROW EXECUTE FUNCTION repairsys.stock_movement_trg();
+CREATE CONSTRAINT TRIGGER stock_movement_20_units AFTER INSERT ON repairsys.stock_movement
+	DEFERRABLE INITIALLY DEFERRED
+	FOR EACH ROW WHEN (NOT repairsys.is_table_owner('repairsys.stock_movement'))
+	EXECUTE FUNCTION repairsys.part_units_agree_trg();
+CREATE CONSTRAINT TRIGGER part_unit_20_units AFTER INSERT OR UPDATE OR DELETE ON repairsys.part_unit
+	DEFERRABLE INITIALLY DEFERRED
+	FOR EACH ROW WHEN (NOT repairsys.is_table_owner('repairsys.part_unit'))
+	EXECUTE FUNCTION repairsys.part_units_agree_trg();
 CREATE TRIGGER stock_movement_append_only BEFORE UPDATE OR DELETE ON repairsys.stock_movement
 	FOR EACH ROW EXECUTE FUNCTION repairsys.forbid_change();
 CREATE TRIGGER stock_movement_no_truncate BEFORE TRUNCATE ON repairsys.stock_movement
@@ -155,6 +288,87 @@ COMMENT ON FUNCTION repairsys.ticket_part_trg() IS 'AFTER trigger of ticket_part
 CREATE TRIGGER ticket_part_10_reserved AFTER INSERT OR UPDATE OR DELETE ON repairsys.ticket_part
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_part_trg();
 
+-- BEFORE INSERT OR UPDATE on ticket_part (rows that are or become
+-- reservations): units are reserved only for tickets that can still use them.
+-- A reservation that only shrinks (release_part) always passes.  Runs with the
+-- caller's rights: a ticket the caller may not see is left to row-level
+-- security, which refuses the row.
+CREATE FUNCTION repairsys.ticket_part_open_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	status text;
+BEGIN
+	IF TG_OP = 'UPDATE' AND OLD.state = 'reserved' AND NEW.ticket_id = OLD.ticket_id AND NEW.qty <= OLD.qty THEN
+		RETURN NEW;
+	END IF;
+	-- FOR SHARE: a concurrent status change of the ticket waits for this
+	-- reservation (and resolving then issues it), or this reservation waits
+	-- for the change and sees the new status; never a reservation left
+	-- behind on a ticket that was resolved or cancelled meanwhile.
+	SELECT t.status INTO status FROM repairsys.ticket t WHERE t.id = NEW.ticket_id FOR SHARE;
+	IF FOUND AND NOT repairsys.status_takes_parts(status) THEN
+		RAISE EXCEPTION 'cannot reserve parts for ticket % in status "%"', NEW.ticket_id, status
+			USING ERRCODE = '23514',
+			      DETAIL = 'Parts are reserved only for tickets that are neither resolved nor finished.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_part_open_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_part: a reservation (new, grown or moved) only for a ticket that can still use parts (23514)';
+CREATE TRIGGER ticket_part_05_open BEFORE INSERT OR UPDATE ON repairsys.ticket_part
+	FOR EACH ROW WHEN (NEW.state = 'reserved')
+	EXECUTE FUNCTION repairsys.ticket_part_open_trg();
+
+-- BEFORE INSERT of used lines (every role but the table owner) and BEFORE
+-- UPDATE of lines that are no longer reserved, on ticket_part: a line
+-- leaves "reserved" once, to "used" (issued) or "released", and a used line
+-- keeps its center, ticket and quantity: they are what the ledger issued.
+-- (Turning a used line back into a reservation would issue its units a
+-- second time.  The sku may change: a rename of the part cascades here.)
+CREATE FUNCTION repairsys.ticket_part_state_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		-- (a line born used would bill parts the ledger never issued; the
+		-- owner's import path restores used lines as they are)
+		IF NOT repairsys.is_table_owner(TG_RELID) THEN
+			RAISE EXCEPTION 'a ticket part line cannot be inserted in state "used"'
+				USING ERRCODE = '23514',
+				      DETAIL = 'Parts are reserved first and used when the stock ledger issues them.',
+				      HINT = 'Use repairsys.reserve_part() and repairsys.consume_part().';
+		END IF;
+		RETURN NEW;
+	END IF;
+	IF NEW.state IS DISTINCT FROM OLD.state THEN
+		RAISE EXCEPTION 'a ticket part line in state "%" cannot become "%"', OLD.state, NEW.state
+			USING ERRCODE = '23514',
+			      DETAIL = 'A line leaves "reserved" once: to "used" when issued, to "released" when given back.',
+			      HINT = 'Reserve again with repairsys.reserve_part(); return issued parts with repairsys.return_part().';
+	END IF;
+	IF OLD.state = 'used' AND (NEW.qty, NEW.service_center_id, NEW.ticket_id)
+	                          IS DISTINCT FROM (OLD.qty, OLD.service_center_id, OLD.ticket_id) THEN
+		RAISE EXCEPTION 'the center, ticket and quantity of a used ticket part line cannot change'
+			USING ERRCODE = '23514',
+			      DETAIL = 'They are what the stock ledger issued.',
+			      HINT = 'Return issued parts with repairsys.return_part().';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_part_state_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_part: no line is inserted used but by the table owner; used and released lines never change state again, and a used line keeps its center, ticket and quantity (23514)';
+CREATE TRIGGER ticket_part_06_state BEFORE UPDATE ON repairsys.ticket_part
+	FOR EACH ROW WHEN (OLD.state <> 'reserved')
+	EXECUTE FUNCTION repairsys.ticket_part_state_trg();
+CREATE TRIGGER ticket_part_06_state_insert BEFORE INSERT ON repairsys.ticket_part
+	FOR EACH ROW WHEN (NEW.state = 'used')
+	EXECUTE FUNCTION repairsys.ticket_part_state_trg();
+
 ------------------------------------------------------------------------------
 -- Functions for applications
 ------------------------------------------------------------------------------
@@ -203,6 +417,9 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM repairsys.service_center c WHERE c.id = center) THEN
 		RAISE EXCEPTION 'service center % does not exist', center USING ERRCODE = '22023';
 	END IF;
+	IF unit_cost = 'NaN' OR unit_cost IN ('Infinity', '-Infinity') THEN
+		RAISE EXCEPTION 'unit cost must be a finite number' USING ERRCODE = '22023';
+	END IF;
 	IF unit_cost < 0 THEN
 		RAISE EXCEPTION 'unit cost must not be negative' USING ERRCODE = '22023';
 	END IF;
@@ -241,8 +458,10 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'ticket % does not exist', reserve_part.ticket_id USING ERRCODE = '22023';
 	END IF;
-	IF (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = t.status) THEN
-		RAISE EXCEPTION 'cannot reserve parts for ticket % in status "%"', t.id, t.status USING ERRCODE = '23514';
+	IF NOT repairsys.status_takes_parts(t.status) THEN
+		RAISE EXCEPTION 'cannot reserve parts for ticket % in status "%"', t.id, t.status
+			USING ERRCODE = '23514',
+			      DETAIL = 'Parts are reserved only for tickets that are neither resolved nor finished.';
 	END IF;
 	IF t.service_center_id IS NULL THEN
 		RAISE EXCEPTION 'ticket % has no service center to reserve parts at', t.id USING ERRCODE = '23514';
@@ -346,34 +565,75 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.consume_part(bigint, text, text[]) IS 'Issues a ticket''s reserved parts (all, or those of one sku) from stock; serialized units are recorded as installed on the ticket''s asset; returns the units issued';
 
-CREATE FUNCTION repairsys.return_part(ticket_id bigint, sku text, qty integer, note text DEFAULT NULL)
+CREATE FUNCTION repairsys.return_part(ticket_id bigint, sku text, qty integer, note text DEFAULT NULL, serials text[] DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
+	p      repairsys.part := repairsys.part_row(sku);
 	center bigint;
 	used   integer;
+	here   integer;
+	n      integer;
 	id     bigint;
 BEGIN
 	PERFORM repairsys.check_qty(qty);
-	PERFORM repairsys.part_row(sku);
-	SELECT sum(-m.qty) FILTER (WHERE m.kind = 'issue') - coalesce(sum(m.qty) FILTER (WHERE m.kind = 'return'), 0),
-	       max(m.service_center_id)
-	  INTO used, center
+	SELECT sum(-m.qty) FILTER (WHERE m.kind = 'issue') - coalesce(sum(m.qty) FILTER (WHERE m.kind = 'return'), 0)
+	  INTO used
 	  FROM repairsys.stock_movement m
-	 WHERE m.ticket_id = return_part.ticket_id AND m.sku = return_part.sku AND m.kind IN ('issue', 'return');
+	 WHERE m.ticket_id = return_part.ticket_id AND m.sku = p.sku AND m.kind IN ('issue', 'return');
 	IF coalesce(used, 0) < qty THEN
 		RAISE EXCEPTION 'ticket % has only % units of part "%" issued that could be returned', ticket_id, coalesce(used, 0), sku
 			USING ERRCODE = '23514';
 	END IF;
+	-- the units go back to the center they were issued from (the one issued
+	-- from last, of those with units still out)
+	SELECT x.center, x.outstanding INTO center, here
+	  FROM (SELECT m.service_center_id AS center, max(m.seq) AS last,
+	               sum(-m.qty) FILTER (WHERE m.kind = 'issue') - coalesce(sum(m.qty) FILTER (WHERE m.kind = 'return'), 0) AS outstanding
+	          FROM repairsys.stock_movement m
+	         WHERE m.ticket_id = return_part.ticket_id AND m.sku = p.sku AND m.kind IN ('issue', 'return')
+	         GROUP BY m.service_center_id) x
+	 WHERE x.outstanding > 0
+	 ORDER BY x.last DESC LIMIT 1;
+	IF here < qty THEN
+		RAISE EXCEPTION 'ticket % has only % units of part "%" issued at service center % that could be returned', ticket_id, here, sku, center
+			USING ERRCODE = '23514', DETAIL = 'Return the units of each center separately.';
+	END IF;
+	IF p.serialized THEN
+		IF serials IS NULL OR pg_catalog.cardinality(serials) <> qty
+		   OR EXISTS (SELECT 1 FROM pg_catalog.unnest(serials) s WHERE s IS NULL OR s = '')
+		   OR (SELECT count(DISTINCT s) FROM pg_catalog.unnest(serials) s) <> qty THEN
+			RAISE EXCEPTION 'part "%" is serialized: give one serial number per unit returned', p.sku
+				USING ERRCODE = '22023',
+				      DETAIL = pg_catalog.format('%s units, %s serial numbers.', qty, coalesce(pg_catalog.cardinality(serials), 0));
+		END IF;
+		UPDATE repairsys.part_unit u
+		   SET state = 'in_stock', service_center_id = center, ticket_id = NULL, asset_id = NULL, installed_at = NULL
+		 WHERE u.sku = p.sku AND u.serial = ANY (serials) AND u.state = 'installed' AND u.ticket_id = return_part.ticket_id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		IF n <> qty THEN
+			RAISE EXCEPTION 'not every unit named was installed on ticket %', ticket_id
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('Not installed on it: %s.',
+				                                 (SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', s), ', ' ORDER BY s)
+				                                    FROM pg_catalog.unnest(serials) s
+				                                   WHERE NOT EXISTS (SELECT 1 FROM repairsys.part_unit u
+				                                                      WHERE u.sku = p.sku AND u.serial = s AND u.service_center_id = center
+				                                                        AND u.state = 'in_stock' AND u.ticket_id IS NULL)));
+		END IF;
+		note := pg_catalog.concat_ws('; ', note, 'serials ' || pg_catalog.array_to_string(serials, ', '));
+	ELSIF serials IS NOT NULL THEN
+		RAISE EXCEPTION 'part "%" is not serialized', p.sku USING ERRCODE = '22023';
+	END IF;
 	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, ticket_id, unit_cost, note)
-	VALUES (sku, center, 'return', qty, ticket_id, (SELECT p.unit_cost FROM repairsys.part p WHERE p.sku = return_part.sku), note)
+	VALUES (p.sku, center, 'return', qty, ticket_id, p.unit_cost, note)
 	RETURNING stock_movement.id INTO id;
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION repairsys.return_part(bigint, text, integer, text) IS 'Returns issued parts of a ticket to stock (at most what was issued and not yet returned); returns the ledger row id';
+COMMENT ON FUNCTION repairsys.return_part(bigint, text, integer, text, text[]) IS 'Returns issued parts of a ticket to the stock of the center they came from (at most what was issued and not yet returned; serialized parts: the serial of each unit, which must be installed on the ticket); returns the ledger row id';
 
 CREATE FUNCTION repairsys.transfer_part(sku text, from_center bigint, to_center bigint, qty integer, note text DEFAULT NULL)
 RETURNS bigint
@@ -417,28 +677,69 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.transfer_part(text, bigint, bigint, integer, text) IS 'Transfers parts between service centers (调配): a transfer_out and a transfer_in in one transaction; fails with 23514 when not enough is available; returns the transfer_in ledger row id';
 
-CREATE FUNCTION repairsys.adjust_stock(sku text, center bigint, qty integer, note text)
+CREATE FUNCTION repairsys.adjust_stock(sku text, center bigint, qty integer, note text, serials text[] DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
+	p  repairsys.part := repairsys.part_row(sku);
+	n  integer;
 	id bigint;
 BEGIN
-	PERFORM repairsys.part_row(sku);
 	IF qty IS NULL OR qty = 0 THEN
 		RAISE EXCEPTION 'an adjustment needs a quantity other than 0' USING ERRCODE = '22023';
 	END IF;
 	IF note IS NULL OR note = '' THEN
 		RAISE EXCEPTION 'an adjustment needs a note saying why' USING ERRCODE = '22023';
 	END IF;
+	IF p.serialized THEN
+		IF serials IS NULL OR pg_catalog.cardinality(serials) <> pg_catalog.abs(qty)
+		   OR EXISTS (SELECT 1 FROM pg_catalog.unnest(serials) s WHERE s IS NULL OR s = '')
+		   OR (SELECT count(DISTINCT s) FROM pg_catalog.unnest(serials) s) <> pg_catalog.abs(qty) THEN
+			RAISE EXCEPTION 'part "%" is serialized: give one serial number per unit adjusted', p.sku
+				USING ERRCODE = '22023',
+				      DETAIL = pg_catalog.format('%s units, %s serial numbers.', pg_catalog.abs(qty), coalesce(pg_catalog.cardinality(serials), 0));
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM repairsys.service_center c WHERE c.id = center) THEN
+			RAISE EXCEPTION 'service center % does not exist', center USING ERRCODE = '22023';
+		END IF;
+		IF qty > 0 THEN
+			-- units found in the count: new serials, or known units that are
+			-- neither in stock nor installed (scrapped or returned earlier)
+			IF EXISTS (SELECT 1 FROM repairsys.part_unit u
+			            WHERE u.sku = p.sku AND u.serial = ANY (serials) AND u.state IN ('in_stock', 'reserved', 'installed')) THEN
+				RAISE EXCEPTION 'a unit named is already in stock or installed' USING ERRCODE = '23514',
+					DETAIL = pg_catalog.format('Units: %s.',
+						(SELECT pg_catalog.string_agg(pg_catalog.format('"%s" (%s)', u.serial, u.state), ', ' ORDER BY u.serial)
+						   FROM repairsys.part_unit u
+						  WHERE u.sku = p.sku AND u.serial = ANY (serials) AND u.state IN ('in_stock', 'reserved', 'installed')));
+			END IF;
+			INSERT INTO repairsys.part_unit AS u (serial, sku, service_center_id, state)
+			SELECT s, p.sku, center, 'in_stock' FROM pg_catalog.unnest(serials) s
+			ON CONFLICT ON CONSTRAINT part_unit_pkey DO UPDATE
+			   SET state = 'in_stock', service_center_id = excluded.service_center_id, ticket_id = NULL, asset_id = NULL, installed_at = NULL;
+		ELSE
+			-- units missing in the count leave the stock as scrapped
+			UPDATE repairsys.part_unit u SET state = 'scrapped'
+			 WHERE u.sku = p.sku AND u.serial = ANY (serials) AND u.service_center_id = center AND u.state = 'in_stock';
+			GET DIAGNOSTICS n = ROW_COUNT;
+			IF n <> -qty THEN
+				RAISE EXCEPTION 'not every unit named is in stock at service center %', center USING ERRCODE = '23514',
+					DETAIL = pg_catalog.format('%s of %s units are.', n, -qty);
+			END IF;
+		END IF;
+		note := note || '; serials ' || pg_catalog.array_to_string(serials, ', ');
+	ELSIF serials IS NOT NULL THEN
+		RAISE EXCEPTION 'part "%" is not serialized', p.sku USING ERRCODE = '22023';
+	END IF;
 	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, note)
-	VALUES (sku, center, 'adjust', qty, note)
+	VALUES (p.sku, center, 'adjust', qty, note)
 	RETURNING stock_movement.id INTO id;
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION repairsys.adjust_stock(text, bigint, integer, text) IS 'Corrects stock after a count (signed quantity, with a note); returns the ledger row id';
+COMMENT ON FUNCTION repairsys.adjust_stock(text, bigint, integer, text, text[]) IS 'Corrects stock after a count (signed quantity, with a note; serialized parts: the serial of each unit found or missing); returns the ledger row id';
 
 -- AFTER UPDATE OF status on ticket: on resolution the ticket's remaining
 -- reservations become issues; on cancellation they are released.
@@ -464,11 +765,11 @@ CREATE TRIGGER ticket_60_parts AFTER UPDATE OF status ON repairsys.ticket
 ------------------------------------------------------------------------------
 -- Forecasts and alerts
 ------------------------------------------------------------------------------
-INSERT INTO repairsys.setting (name, value, description, dump) VALUES
-	('forecast_method', 'sba', 'Method of the stock forecast: ses, croston, sba or tsb', false),
-	('forecast_alpha', '0.1', 'Smoothing constant alpha of the stock forecast', false),
-	('forecast_beta', '0.1', 'Smoothing constant beta of the stock forecast (tsb)', false),
-	('forecast_days', '365', 'Days of issue history the stock forecast reads', false);
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, choices) VALUES
+	('forecast_method', 'sba', 'Method of the stock forecast: ses, croston, sba or tsb', false, 'choice', NULL, ARRAY['ses', 'croston', 'sba', 'tsb']),
+	('forecast_alpha', '0.1', 'Smoothing constant alpha of the stock forecast', false, 'fraction', NULL, NULL),
+	('forecast_beta', '0.1', 'Smoothing constant beta of the stock forecast (tsb)', false, 'fraction', NULL, NULL),
+	('forecast_days', '365', 'Days of issue history the stock forecast reads', false, 'integer', 1, NULL);
 
 -- Daily issue quantities of a part at a center over the last days (zeros
 -- filled), oldest first.
@@ -556,33 +857,76 @@ COMMENT ON COLUMN repairsys.low_stock.available IS 'on_hand - reserved';
 COMMENT ON COLUMN repairsys.low_stock.min_stock IS 'Minimum stock of the part';
 COMMENT ON COLUMN repairsys.low_stock.missing IS 'Units missing to reach the minimum';
 
+-- Allocates each shortage once: every (shortage, surplus) pair of a part,
+-- nearest first (then by center ids), gets what is still missing at the one
+-- and still spare at the other, so the quantities suggested into a center
+-- never exceed its shortage and out of a center never exceed its surplus.
+CREATE FUNCTION repairsys.stock_transfer_allocation()
+RETURNS TABLE (sku text, from_center_id bigint, to_center_id bigint, qty integer, from_available integer,
+               to_available integer, to_shortage integer, distance_km double precision)
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	r         record;
+	cur_sku   text;
+	short_left jsonb;
+	spare_left jsonb;
+	q         integer;
+BEGIN
+	FOR r IN
+		WITH need AS (
+			SELECT f.sku, f.service_center_id, f.available,
+			       greatest(pg_catalog.ceil(greatest(f.reorder_point, f.min_stock::double precision)), 0)::integer AS target
+			  FROM repairsys.stock_forecast f
+		), shortage AS (
+			SELECT n.sku, n.service_center_id, n.available, n.target - n.available AS short FROM need n WHERE n.available < n.target
+		), surplus AS (
+			SELECT n.sku, n.service_center_id, n.available, n.available - n.target AS spare FROM need n WHERE n.available > n.target
+		)
+		SELECT sh.sku, su.service_center_id AS from_id, sh.service_center_id AS to_id, su.spare, sh.short,
+		       su.available AS from_available, sh.available AS to_available,
+		       repairsys.haversine_km(a.lat, a.lon, b.lat, b.lon) AS km
+		  FROM shortage sh
+		  JOIN surplus su ON su.sku = sh.sku
+		  JOIN repairsys.service_center a ON a.id = su.service_center_id
+		  JOIN repairsys.service_center b ON b.id = sh.service_center_id
+		 ORDER BY sh.sku, 8 NULLS LAST, sh.service_center_id, su.service_center_id
+	LOOP
+		IF cur_sku IS DISTINCT FROM r.sku THEN
+			cur_sku := r.sku;
+			short_left := '{}';
+			spare_left := '{}';
+		END IF;
+		q := LEAST(coalesce((short_left ->> r.to_id::text)::integer, r.short),
+		           coalesce((spare_left ->> r.from_id::text)::integer, r.spare));
+		CONTINUE WHEN q <= 0;
+		short_left := short_left || pg_catalog.jsonb_build_object(r.to_id::text,
+			coalesce((short_left ->> r.to_id::text)::integer, r.short) - q);
+		spare_left := spare_left || pg_catalog.jsonb_build_object(r.from_id::text,
+			coalesce((spare_left ->> r.from_id::text)::integer, r.spare) - q);
+		sku := r.sku;
+		from_center_id := r.from_id;
+		to_center_id := r.to_id;
+		qty := q;
+		from_available := r.from_available;
+		to_available := r.to_available;
+		to_shortage := r.short;
+		distance_km := r.km;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION repairsys.stock_transfer_allocation() IS 'Transfers that cover shortages from surpluses of the same part, each shortage and each surplus allocated once, nearest pair first (the rows of view stock_transfer_suggestion)';
+
 CREATE VIEW repairsys.stock_transfer_suggestion AS
-WITH need AS (
-	SELECT f.sku, f.service_center_id, f.available,
-	       greatest(pg_catalog.ceil(greatest(f.reorder_point, f.min_stock::double precision)), 0)::integer AS target
-	  FROM repairsys.stock_forecast f
-), shortage AS (
-	SELECT sku, service_center_id, available, target - available AS short FROM need WHERE available < target
-), surplus AS (
-	SELECT sku, service_center_id, available, available - target AS spare FROM need WHERE available > target
-)
-SELECT sh.sku,
-       su.service_center_id AS from_center_id,
-       sh.service_center_id AS to_center_id,
-       LEAST(su.spare, sh.short) AS qty,
-       su.available AS from_available,
-       sh.available AS to_available,
-       sh.short AS to_shortage,
-       repairsys.haversine_km(a.lat, a.lon, b.lat, b.lon) AS distance_km
-  FROM shortage sh
-  JOIN surplus su ON su.sku = sh.sku
-  JOIN repairsys.service_center a ON a.id = su.service_center_id
-  JOIN repairsys.service_center b ON b.id = sh.service_center_id;
-COMMENT ON VIEW repairsys.stock_transfer_suggestion IS 'Transfers (调配) that would cover a center''s shortage from another center''s surplus of the same part, nearest first when ordered by distance_km';
+SELECT a.sku, a.from_center_id, a.to_center_id, a.qty, a.from_available, a.to_available, a.to_shortage, a.distance_km
+  FROM repairsys.stock_transfer_allocation() a;
+COMMENT ON VIEW repairsys.stock_transfer_suggestion IS 'Transfers (调配) that cover a center''s shortage from other centers'' surplus of the same part, nearest surplus first; each shortage and each surplus is allocated once';
 COMMENT ON COLUMN repairsys.stock_transfer_suggestion.sku IS 'Part';
 COMMENT ON COLUMN repairsys.stock_transfer_suggestion.from_center_id IS 'Center with units above its own need (max of reorder point and minimum stock)';
 COMMENT ON COLUMN repairsys.stock_transfer_suggestion.to_center_id IS 'Center short of its need';
-COMMENT ON COLUMN repairsys.stock_transfer_suggestion.qty IS 'Units to move: the smaller of the surplus and the shortage';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.qty IS 'Units to move: what is still missing at the receiving center and still spare at the giving one after the nearer pairs (the suggestions into a center sum to at most its shortage, out of a center to at most its surplus)';
 COMMENT ON COLUMN repairsys.stock_transfer_suggestion.from_available IS 'Available units at the giving center';
 COMMENT ON COLUMN repairsys.stock_transfer_suggestion.to_available IS 'Available units at the receiving center';
 COMMENT ON COLUMN repairsys.stock_transfer_suggestion.to_shortage IS 'Units the receiving center is short of its need';

@@ -30,8 +30,8 @@ CREATE INDEX follow_up_open_idx ON repairsys.follow_up (due_at) WHERE done_at IS
 CREATE INDEX feedback_at_idx ON repairsys.feedback (at);
 SELECT pg_catalog.pg_extension_config_dump('repairsys.follow_up', '');
 
-INSERT INTO repairsys.setting (name, value, description, dump) VALUES
-	('complaint_follow_up_within', '1 day', 'A complaint is followed up by the service center within this interval', false);
+INSERT INTO repairsys.setting (name, value, description, dump, type) VALUES
+	('complaint_follow_up_within', '1 day', 'A complaint is followed up by the service center within this interval', false, 'interval');
 
 -- BEFORE INSERT OR UPDATE on feedback: only for resolved or closed tickets.
 CREATE FUNCTION repairsys.feedback_check_trg()
@@ -206,13 +206,13 @@ COMMENT ON COLUMN repairsys.service_benefit.mean_resolution_hours IS 'Mean wall-
 ------------------------------------------------------------------------------
 -- Technician performance and customer profiles
 ------------------------------------------------------------------------------
-INSERT INTO repairsys.setting (name, value, description, dump) VALUES
-	('technician_available_hours_30d', '176', 'Working hours a technician has in 30 days (22 days x 8 h); the denominator of technician_performance.utilization', false),
-	('segment_high_value_total', '10000.00', 'customer_profile: a customer whose purchase_total + total_spent reaches this amount is high_value', false),
-	('segment_frequent_repairs', '3', 'customer_profile: a customer with at least this many repair tickets opened within segment_frequent_window is frequent_repair', false),
-	('segment_frequent_window', '365 days', 'customer_profile: the look-back interval of segment_frequent_repairs', false),
-	('segment_at_risk_rating', '3.0', 'customer_profile: a customer whose average rating is below this value is at_risk', false),
-	('segment_at_risk_window', '180 days', 'customer_profile: a customer who filed a complaint within this interval is at_risk', false);
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value) VALUES
+	('technician_available_hours_30d', '176', 'Working hours a technician has in 30 days (22 days x 8 h); the denominator of technician_performance.utilization', false, 'number', 0),
+	('segment_high_value_total', '10000.00', 'customer_profile: a customer whose purchase_total + total_spent reaches this amount is high_value', false, 'number', 0),
+	('segment_frequent_repairs', '3', 'customer_profile: a customer with at least this many repair tickets opened within segment_frequent_window is frequent_repair', false, 'integer', 0),
+	('segment_frequent_window', '365 days', 'customer_profile: the look-back interval of segment_frequent_repairs', false, 'interval', NULL),
+	('segment_at_risk_rating', '3.0', 'customer_profile: a customer whose average rating is below this value is at_risk', false, 'number', 0),
+	('segment_at_risk_window', '180 days', 'customer_profile: a customer who filed a complaint within this interval is at_risk', false, 'interval', NULL);
 
 -- Access paths: the tickets a technician resolved recently (utilization) and
 -- the later tickets on the same asset and service type (rework).

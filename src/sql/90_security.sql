@@ -89,6 +89,9 @@ DECLARE
 	tickets  constant text := 'ARRAY(SELECT t.id FROM repairsys.ticket t)';
 	invoices constant text := 'ARRAY(SELECT i.id FROM repairsys.invoice i)';
 	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'];
+	-- written only by SECURITY DEFINER functions: the admin reads them (and
+	-- may drop an installment plan so that a new one can be made)
+	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -152,21 +155,30 @@ BEGIN
 	-- (the dispatcher books deliveries and issues/returns for tickets; a
 	-- technician issues and returns parts of their own tickets; transfers
 	-- between centers and inventory adjustments are the admin's, who alone
-	-- may lock and write the derived stock rows)
+	-- may lock and write the derived stock rows.  What each row may hold,
+	-- whoever writes it -- returns within what was issued, issues and
+	-- reservations only for open tickets, serialized units agreeing with
+	-- stock -- is checked by the triggers of 60_parts.sql.)
 	('stock_movement',    'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'kind IN (''receipt'', ''issue'', ''return'')'),
 	('stock_movement',    'repairsys_technician', 'SELECT, INSERT', 'ALL', 'ticket_id = ANY (' || tickets || ')',
 	                      'ticket_id = ANY (' || tickets || ') AND kind IN (''issue'', ''return'')'),
 	('part_unit',         'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
 	('part_unit',         'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
-	-- billing
-	('invoice',           'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	-- billing.  Invoices, their lines and installment plans are written only
+	-- by the SECURITY DEFINER functions issue_invoice() and
+	-- plan_installments() (granted below): nobody holds INSERT on them, not
+	-- even the admin (see system_written), so a bill is frozen exactly as
+	-- compute_bill() makes it and a plan always sums to its balance.
+	-- Payments may be written directly: the table's trigger gives a plain
+	-- INSERT the rules of record_payment() (40_billing.sql).
+	('invoice',           'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('invoice',           'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
-	('invoice_line',      'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	('invoice_line',      'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('invoice_line',      'repairsys_customer',   'SELECT', 'SELECT', 'invoice_id = ANY (' || invoices || ')', NULL),
-	('payment',           'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	('payment',           'repairsys_dispatcher', 'SELECT, INSERT (invoice_id, method, amount, paid_at, idempotency_key)', 'ALL', 'true', 'true'),
 	('payment',           'repairsys_customer',   'SELECT, INSERT (invoice_id, method, amount, idempotency_key)', 'ALL',
 	                      'invoice_id = ANY (' || invoices || ')', 'invoice_id = ANY (' || invoices || ')'),
-	('installment',       'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	('installment',       'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('installment',       'repairsys_customer',   'SELECT', 'SELECT', 'invoice_id = ANY (' || invoices || ')', NULL),
 	('ticket_discount',   'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
 	('ticket_discount',   'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
@@ -190,7 +202,9 @@ BEGIN
 		EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', tbl.rel);
 		-- admin: everything, but never rewriting the append-only ledgers
 		EXECUTE pg_catalog.format('GRANT %s ON %s TO repairsys_admin',
-			CASE WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT, INSERT'
+			CASE WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (system_written) AND tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT'
+			     WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (system_written) THEN 'SELECT, DELETE'
+			     WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT, INSERT'
 			     ELSE 'SELECT, INSERT, UPDATE, DELETE' END, tbl.rel);
 		EXECUTE pg_catalog.format('CREATE POLICY admin ON %s FOR ALL TO repairsys_admin USING (true) WITH CHECK (true)', tbl.rel);
 		-- auditor: reads everything
@@ -283,6 +297,9 @@ BEGIN
 			-- guards of status changes: whoever may move a ticket
 			WHEN f.proname OPERATOR(pg_catalog.=) 'check_guard'
 			THEN 'repairsys_admin, repairsys_dispatcher, repairsys_technician'
+			-- the only writers of invoices, their lines and installment plans
+			WHEN f.proname OPERATOR(pg_catalog.=) ANY (ARRAY['issue_invoice', 'plan_installments'])
+			THEN 'repairsys_admin, repairsys_dispatcher'
 			ELSE 'repairsys_admin' END;
 		IF grantees IS NOT NULL THEN
 			EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f.fn, grantees);

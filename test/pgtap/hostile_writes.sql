@@ -39,6 +39,13 @@ UPDATE hw SET (tech, tech_ticket) = (
 	 WHERE t.technician_id IS NOT NULL AND NOT s.is_terminal AND t.status IN ('assigned', 'in_progress')
 	   AND NOT repairsys.under_warranty(t)
 	 ORDER BY t.id LIMIT 1);
+-- (a part reserved on the technician's ticket, for the coverage attempts)
+CREATE TEMP TABLE reserved AS
+SELECT repairsys.reserve_part(t.id, st.sku, 1) AS line
+  FROM hw JOIN repairsys.ticket t ON t.id = hw.tech_ticket
+  CROSS JOIN LATERAL (SELECT s.sku FROM repairsys.stock s
+                       WHERE s.service_center_id = t.service_center_id AND s.on_hand - s.reserved > 0
+                       ORDER BY s.sku LIMIT 1) st;
 UPDATE hw SET closed_ticket = (SELECT t.id FROM repairsys.ticket t WHERE t.status = 'closed' ORDER BY t.id LIMIT 1),
               resolved_ticket = (SELECT t.id FROM repairsys.ticket t WHERE t.status IN ('resolved', 'closed')
                                     AND t.estimate_approved_at IS NOT NULL ORDER BY t.id LIMIT 1);
@@ -135,17 +142,17 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, ticket_id)
    SELECT p.sku, t.service_center_id, 'return', 1000, t.id FROM repairsys.ticket t, repairsys.part p, hw WHERE t.id = hw.tech_ticket ORDER BY p.sku LIMIT 1$$, '23514'),
 ('tap_hw_tech', 'covers a part on an out-of-warranty ticket',
- $$UPDATE repairsys.ticket_part SET covered = true WHERE ticket_id = (SELECT tech_ticket FROM hw)$$, '42501'),
+ $$UPDATE repairsys.ticket_part SET covered = true WHERE ticket_id = (SELECT tech_ticket FROM hw)$$, '428C9'),
 ('tap_hw_tech', 'adds a covered part to an out-of-warranty ticket',
  $$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price, covered)
-   SELECT t.id, p.sku, t.service_center_id, 1, p.unit_price, true FROM repairsys.ticket t, repairsys.part p, hw WHERE t.id = hw.tech_ticket ORDER BY p.sku LIMIT 1$$, '42501'),
+   SELECT t.id, p.sku, t.service_center_id, 1, p.unit_price, true FROM repairsys.ticket t, repairsys.part p, hw WHERE t.id = hw.tech_ticket ORDER BY p.sku LIMIT 1$$, '428C9'),
 ('tap_hw_tech', 'records NaN minutes of labor',
  $$UPDATE repairsys.ticket SET labor_minutes = 'NaN' WHERE id = (SELECT tech_ticket FROM hw)$$, '23514'),
 ('tap_hw_tech', 'records NaN km of travel',
  $$UPDATE repairsys.ticket SET travel_km = 'NaN' WHERE id = (SELECT tech_ticket FROM hw)$$, '23514'),
 ('tap_hw_tech', 'reserves a part at a NaN price',
  $$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price)
-   SELECT t.id, p.sku, t.service_center_id, 1, 'NaN' FROM repairsys.ticket t, repairsys.part p, hw WHERE t.id = hw.tech_ticket ORDER BY p.sku LIMIT 1$$, '23514'),
+   SELECT t.id, p.sku, t.service_center_id, 1, 'NaN' FROM repairsys.ticket t, repairsys.part p, hw WHERE t.id = hw.tech_ticket ORDER BY p.sku LIMIT 1$$, '428C9'),
 ('tap_hw_tech', 'hands the ticket to another technician',
  $$UPDATE repairsys.ticket SET technician_id = (SELECT full_tech FROM hw) WHERE id = (SELECT tech_ticket FROM hw)$$, '42501'),
 ('tap_hw_tech', 'writes the history',
@@ -224,7 +231,8 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
 
 SELECT plan(3 + 4 * (SELECT count(*)::int FROM attempt));
 SELECT ok((SELECT count(*) FROM hw WHERE invoice_id IS NOT NULL AND other_invoice IS NOT NULL AND tech_ticket IS NOT NULL
-             AND closed_ticket IS NOT NULL AND other_asset IS NOT NULL AND resolved_ticket IS NOT NULL) = 1,
+             AND closed_ticket IS NOT NULL AND other_asset IS NOT NULL AND resolved_ticket IS NOT NULL)
+             + (SELECT count(*) FROM reserved WHERE line IS NOT NULL) = 2,
           'the demo company has every kind of row the catalogue aims at');
 
 CREATE TEMP TABLE base AS SELECT pg_temp.fingerprint() AS fp;

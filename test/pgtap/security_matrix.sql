@@ -41,10 +41,10 @@ INSERT INTO matrix VALUES
 	('ticket_part',       'rawd', 'raw', 'raw', 'r',  'r'),
 	('stock_movement',    'ra',   'ra',  'ra',  '-',  'r'),
 	('part_unit',         'rawd', 'raw', 'r',   '-',  'r'),
-	('invoice',           'ra',   'ra',  '-',   'r',  'r'),
-	('invoice_line',      'ra',   'ra',  '-',   'r',  'r'),
+	('invoice',           'r',    'r',   '-',   'r',  'r'),
+	('invoice_line',      'r',    'r',   '-',   'r',  'r'),
 	('payment',           'ra',   'ra',  '-',   'ra', 'r'),
-	('installment',       'rawd', 'ra',  '-',   'r',  'r'),
+	('installment',       'rd',   'r',   '-',   'r',  'r'),
 	('ticket_discount',   'rawd', 'ra',  '-',   'r',  'r'),
 	('follow_up',         'rawd', 'rw',  '-',   '-',  'r'),
 	('feedback',          'rawd', 'r',   'r',   'ra', 'r');
@@ -152,7 +152,7 @@ SELECT throws_ok($$UPDATE repairsys.ticket SET technician_id = (SELECT tech_b FR
                  '42501', NULL, 'a technician cannot hand their ticket to another technician');
 SELECT throws_ok($$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price) SELECT ticket_y, 'SEC-1', center, 1, 0 FROM p$$,
                  '42501', NULL, 'a technician cannot add parts to another technician''s ticket');
-SELECT lives_ok($$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price) SELECT ticket_x, 'SEC-1', center, 1, 10 FROM p$$,
+SELECT lives_ok($$INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, unit_price) SELECT ticket_x, 'SEC-1', center, 1, unit_price FROM p, repairsys.part WHERE sku = 'SEC-1'$$,
                 'a technician adds parts to their own ticket');
 SELECT throws_ok($$INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty) SELECT 'SEC-1', center, 'receipt', 5 FROM p$$,
                  '42501', NULL, 'a technician cannot record stock movements that are not for their tickets');
@@ -241,7 +241,8 @@ RESET ROLE;
 
 -- 2e. spare parts through the functions of the parts piece
 SET LOCAL ROLE tap_tech_a;
-SELECT lives_ok($$SELECT repairsys.reserve_part(ticket_x, 'SEC-1', 1) FROM p$$, 'a technician reserves a part for their own ticket');
+SELECT throws_ok($$SELECT repairsys.reserve_part(ticket_x, 'SEC-1', 1) FROM p$$, '23514', NULL,
+                 'a technician cannot reserve parts for their own ticket once it is resolved (2b reserved on it while it was open)');
 SELECT throws_ok($$SELECT repairsys.reserve_part(ticket_y, 'SEC-1', 1) FROM p$$, '22023', NULL,
                  'a technician cannot reserve parts for another technician''s ticket (it does not exist for them)');
 SELECT throws_ok($$INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, ticket_id) SELECT 'SEC-1', center, 'adjust', 40, ticket_x FROM p$$,
@@ -338,7 +339,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
                 'no SECURITY DEFINER function is executable by PUBLIC');
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                 WHERE p.pronamespace = 'repairsys'::regnamespace AND p.prosecdef AND p.prorettype <> 'trigger'::regtype$$,
-              $$VALUES ('repairsys.check_guard(text,repairsys.ticket)')$$,
+              $$VALUES ('repairsys.check_guard(text,repairsys.ticket)'), ('repairsys.issue_invoice(bigint)'),
+                       ('repairsys.plan_installments(bigint,integer,date,interval)')$$,
               'the SECURITY DEFINER functions callable by roles are the documented ones');
 SELECT is_empty($$SELECT relname FROM pg_class WHERE relnamespace = 'repairsys'::regnamespace AND relkind = 'v'
                    AND NOT coalesce('security_invoker=true' = ANY (reloptions), false)$$,

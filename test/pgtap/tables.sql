@@ -1,6 +1,6 @@
 -- pgTAP: the constraints of every table of the data model (DESIGN.md section 3).
 BEGIN;
-SELECT plan(64);
+SELECT plan(73);
 SET LOCAL client_min_messages = warning;
 
 -- fixtures
@@ -83,6 +83,30 @@ SELECT throws_ok($$INSERT INTO repairsys.assign_policy (name, w_skill, w_distanc
 -- uniqueness
 SELECT throws_ok($$INSERT INTO repairsys.holiday (day) VALUES ('2026-10-01'), ('2026-10-01')$$, '23505', NULL, 'one all-center holiday per day');
 SELECT throws_ok($$INSERT INTO repairsys.invoice (invoice_no, ticket_id, total) SELECT 'TAP-INV-2', ticket, 1 FROM ids$$, '23505', NULL, 'one invoice per ticket');
+
+-- finite numbers and times (src/sql/85_finite.sql): every numeric, float, date,
+-- timestamp and interval column has its <table>_<column>_finite constraint,
+-- and NaN, the infinities and infinite times are refused (PostgreSQL sorts NaN
+-- above every number, so NaN passes a CHECK (x >= 0))
+SELECT is_empty($$
+	SELECT r.relname, a.attname
+	  FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid
+	 WHERE r.relnamespace = 'repairsys'::regnamespace AND r.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+	   AND a.atttypid IN ('numeric'::regtype, 'real'::regtype, 'double precision'::regtype, 'date'::regtype,
+	                      'timestamp'::regtype, 'timestamptz'::regtype, 'interval'::regtype)
+	   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = r.oid AND k.contype = 'c'
+	                      AND k.conname = r.relname || '_' || a.attname || '_finite' AND k.conkey = ARRAY[a.attnum])
+$$, 'every numeric, float, date, timestamp and interval column refuses NaN and infinities');
+SELECT throws_ok($$UPDATE repairsys.complexity_rule SET factor = 'NaN' WHERE level = 1$$, '23514', NULL, 'complexity factor not NaN');
+SELECT throws_ok($$UPDATE repairsys.urgency_rule SET surcharge_pct = 'NaN' WHERE urgency = 'urgent'$$, '23514', NULL, 'surcharge not NaN');
+SELECT throws_ok($$UPDATE repairsys.ticket SET labor_minutes = 'NaN' FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'labor minutes not NaN');
+SELECT throws_ok($$UPDATE repairsys.ticket SET resolve_by = 'infinity' FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'deadlines finite');
+SELECT throws_ok($$INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key) SELECT id, 'cash', 'NaN', 'k3' FROM repairsys.invoice WHERE invoice_no = 'TAP-INV'$$, '23514', NULL, 'payments not NaN');
+SELECT throws_ok($$UPDATE repairsys.assign_policy SET w_load = 'Infinity'$$, '23514', NULL, 'weights finite');
+SELECT throws_ok($$INSERT INTO repairsys.installment (invoice_id, seq, due_on, amount) SELECT id, 1, 'infinity', 1 FROM repairsys.invoice WHERE invoice_no = 'TAP-INV'$$, '23514', NULL, 'due dates finite');
+
+-- idempotency keys are per invoice (a key taken on one customer's invoice tells another nothing)
+SELECT col_is_unique('repairsys', 'payment', ARRAY['invoice_id', 'idempotency_key'], 'payment keys are unique per invoice');
 
 -- every table reaches a service center in at most one join, or is a catalog (docs/scaling.md)
 SELECT is_empty($$
