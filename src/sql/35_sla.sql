@@ -141,8 +141,9 @@ BEGIN
 	FOR c IN SELECT * FROM (VALUES ('opened_at', NEW.opened_at), ('respond_by', NEW.respond_by), ('resolve_by', NEW.resolve_by)) v(col, val)
 	LOOP
 		IF c.val IS NOT NULL AND NOT pg_catalog.isfinite(c.val) THEN
+			-- (23514, as the finite CHECK constraints of every table say it)
 			RAISE EXCEPTION 'column "%" of a ticket must be a finite timestamp', c.col
-				USING ERRCODE = '22023',
+				USING ERRCODE = '23514',
 				      DETAIL = pg_catalog.format('The value given is %s.', c.val);
 		END IF;
 	END LOOP;
