@@ -53,11 +53,33 @@ fingerprint() {
 psql -X -q -d postgres -c "CREATE DATABASE $src" -c "CREATE DATABASE $dst" >/dev/null
 q -d $src -c "CREATE EXTENSION repairsys"
 ntables=$(tables $src | wc -l)
-echo "1..$((ntables + 9))"
+echo "1..$((ntables + 11))"
 
 q -d $src -c "SET client_min_messages = warning" -c "SELECT repairsys.demo_load(300, 42)" >"$tmp/load.out" 2>&1
 ok $? "demo_load(300, 42) builds a demo company"
 sed 's/^/# /' "$tmp/load.out" | grep -i error
+# what the demo leaves empty: a holiday, an installment plan, a discount,
+# serialized units, and a changed seeded setting (dumped because changed)
+q -d $src >"$tmp/more.out" 2>&1 <<'SQL'
+SET client_min_messages = warning;
+INSERT INTO repairsys.holiday (service_center_id, day, name) VALUES (NULL, '2026-10-01', 'National Day');
+SELECT count(*) FROM repairsys.plan_installments(
+	(SELECT i.id FROM repairsys.invoice i WHERE NOT EXISTS (SELECT 1 FROM repairsys.payment p WHERE p.invoice_id = i.id) ORDER BY i.id LIMIT 1),
+	3, date '2027-01-31', interval '1 month');
+INSERT INTO repairsys.ticket_discount (ticket_id, description, amount)
+	SELECT t.id, 'loyal customer', 1.00 FROM repairsys.ticket t
+	 WHERE t.status IN ('assigned', 'in_progress') AND NOT EXISTS (SELECT 1 FROM repairsys.invoice i WHERE i.ticket_id = t.id)
+	 ORDER BY t.id LIMIT 1;
+INSERT INTO repairsys.part (sku, name, unit_cost, unit_price, serialized) VALUES ('DR-BOARD', 'Main board (dump test)', 100.00, 250.00, true);
+SELECT repairsys.receive_part('DR-BOARD', (SELECT min(id) FROM repairsys.service_center), 2, serials => ARRAY['DR-1', 'DR-2']);
+UPDATE repairsys.setting SET value = '14 days' WHERE name = 'reopen_window';
+SQL
+ok $? "a holiday, an installment plan, a discount, serialized units and a changed setting on top"
+sed 's/^/# /' "$tmp/more.out" | grep -iE 'error|detail'
+is "$(q -d $src -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
+                    WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                      AND (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM repairsys.%I', c.relname), false, true, '')))[1]::text = '0'")" \
+	"" "no table of the source is empty"
 is "$(q -d $src -c "SELECT (SELECT count(*) > 0 FROM repairsys.follow_up WHERE reason = 'complaint')
                           AND (SELECT count(*) > 0 FROM repairsys.follow_up WHERE reason = 'after_closure')
                           AND (SELECT count(*) > 0 FROM repairsys.feedback WHERE complaint)
