@@ -43,9 +43,13 @@ if [ "$bad" -eq 0 ]; then echo "ok 5 - every payload is a bare event id"; else e
 
 # A role with no grant at all hears the notification (that is why the payload
 # carries nothing) and cannot read the event it names.
-psql -X -q -d $db -U $nobody -c 'LISTEN repairsys_events' -c 'SELECT pg_sleep(3)' -c 'SELECT 1' >"${TMPDIR:-/tmp}/notify_$$.out" 2>&1 &
+psql -X -q -d $db -U $nobody -c 'LISTEN repairsys_events' -c 'SELECT pg_sleep(4)' -c 'SELECT 1' >"${TMPDIR:-/tmp}/notify_$$.out" 2>&1 &
 listener=$!
-sleep 1
+# (the change is made once the listener is asleep, so after its LISTEN)
+for _ in $(seq 1 100); do
+	[ "$(psql -X -At -d $db -c "SELECT count(*) FROM pg_stat_activity WHERE usename = '$nobody' AND query LIKE 'SELECT pg_sleep%'")" = 1 ] && break
+	sleep 0.1
+done
 psql -X -q -d $db -c "SELECT repairsys.set_status(1, 'cancelled')" >/dev/null
 wait $listener
 ev3=$(psql -X -At -d $db -c "SELECT max(id) FROM repairsys.ticket_event")
