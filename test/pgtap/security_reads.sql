@@ -67,15 +67,17 @@ $$;
 
 -- 1. catalog: no door left open
 -- (which SECURITY DEFINER functions the roles may call is the documented
--- list of security_matrix.sql; here: none of them hands out rows)
+-- list of security_matrix.sql; here: none of them hands out rows the caller
+-- may not read)
 SELECT is_empty($$SELECT p.oid::regprocedure, r.rolname FROM pg_proc p
                    JOIN pg_type ty ON ty.oid = p.prorettype AND ty.typrelid <> 0
                    CROSS JOIN pg_roles r
                    WHERE p.pronamespace = 'repairsys'::regnamespace AND p.prosecdef
                      AND r.rolname IN ('repairsys_admin', 'repairsys_dispatcher', 'repairsys_technician',
                                        'repairsys_customer', 'repairsys_auditor', 'tap_r_nobody')
-                     AND has_function_privilege(r.oid, p.oid, 'EXECUTE')$$,
-                'no SECURITY DEFINER function a role may call returns rows of a table (they would bypass row-level security)');
+                     AND has_function_privilege(r.oid, p.oid, 'EXECUTE')
+                     AND NOT has_table_privilege(r.oid, ty.typrelid, 'SELECT')$$,
+                'no SECURITY DEFINER function a role may call returns rows of a table the role may not read');
 SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
                    CROSS JOIN LATERAL unnest(p.proargtypes::oid[]) AS a(t)
                    JOIN pg_type ty ON ty.oid = a.t AND ty.typrelid <> 0
