@@ -8,7 +8,8 @@
  *								guard (23514), and the stamps are set;
  *		ticket_log_trg			AFTER INSERT OR UPDATE: one repairsys.ticket_event
  *								row per status change (and per change of
- *								technician), and NOTIFY repairsys_events.
+ *								technician), and NOTIFY repairsys_events with
+ *								the id of that row.
  *
  * They were PL/pgSQL (docs/lifecycle.md keeps the rules); they run on every
  * ticket UPDATE, so their cost is the life cycle's overhead over an
@@ -20,7 +21,9 @@
  * kept; every query is schema-qualified and uses OPERATOR(pg_catalog.=), so
  * the caller's search_path cannot redirect it.  The history row is written
  * with the rights of the ticket table's owner (as the SECURITY DEFINER
- * PL/pgSQL function did), switching the user id only around that INSERT.
+ * PL/pgSQL function did), switching the user id only around that INSERT; the
+ * guards of a transition are evaluated the same way, as the owner, around
+ * their one query.
  */
 #include "postgres.h"
 
@@ -31,12 +34,10 @@
 #include "commands/trigger.h"
 #include "common/int.h"
 #include "executor/spi.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
-#include "utils/json.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -380,6 +381,8 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		HeapTuple	candidate = nrepl == 0 ? newtup :
 			heap_modify_tuple_by_cols(newtup, desc, nrepl, repl_cols, repl_vals, repl_nulls);
 		Datum		gargs[2];
+		Oid			save_userid;
+		int			save_sec_context;
 
 		if (plan_guard == NULL)
 		{
@@ -389,7 +392,21 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		}
 		gargs[0] = CStringGetTextDatum(guard);
 		gargs[1] = heap_copy_tuple_as_datum(candidate, desc);
+
+		/*
+		 * Guards read bills, invoices and payments the caller may not see:
+		 * they run with the rights of the ticket table's owner, as the history
+		 * INSERT below does, and only here (repairsys.check_guard is not
+		 * SECURITY DEFINER and nobody else may execute it, so no role can hand
+		 * it a row of its own making).  Restricted: the guards only read.  On
+		 * an error the transaction's abort puts the user id back.
+		 */
+		GetUserIdAndSecContext(&save_userid, &save_sec_context);
+		SetUserIdAndSecContext(rel->rd_rel->relowner,
+							   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
 		ret = SPI_execute_plan(plan_guard, gargs, NULL, false, 1);
+		SetUserIdAndSecContext(save_userid, save_sec_context);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 		{
@@ -475,29 +492,6 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 													 repl_cols, repl_vals, repl_nulls));
 }
 
-/* Appends a bigint column as a JSON number or null. */
-static void
-json_int8(StringInfo buf, HeapTuple tup, TupleDesc desc, int c)
-{
-	bool		isnull;
-	Datum		d = col(tup, desc, c, &isnull);
-
-	if (isnull)
-		appendStringInfoString(buf, "null");
-	else
-		appendStringInfo(buf, INT64_FORMAT, DatumGetInt64(d));
-}
-
-/* Appends a C string as a JSON string or null. */
-static void
-json_str(StringInfo buf, const char *s)
-{
-	if (s == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, s);
-}
-
 /*
  * AFTER INSERT OR UPDATE FOR EACH ROW trigger of repairsys.ticket.
  */
@@ -517,7 +511,8 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 	char		nulls[6];
 	Oid			save_userid;
 	int			save_sec_context;
-	StringInfoData payload;
+	int64		event_id;
+	char		payload[32];
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -602,7 +597,8 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 
 		plan_log = keep_plan("INSERT INTO repairsys.ticket_event"
 							 " (ticket_id, from_status, to_status, at, actor, note, technician_id)"
-							 " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5, $6)", 6, types);
+							 " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5, $6)"
+							 " RETURNING id", 6, types);
 	}
 	args[0] = col(newtup, desc, C_ID, &isnull);
 	nulls[0] = isnull ? 'n' : ' ';
@@ -623,24 +619,22 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	ret = SPI_execute_plan(plan_log, args, nulls, false, 0);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (ret != SPI_OK_INSERT)
+	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		elog(ERROR, "repairsys.ticket_event row without an id");
 	SPI_finish();
 
-	/* {"ticket_id" : .., "from" : .., "to" : .., "technician_id" : ..}, as json_build_object writes it */
-	initStringInfo(&payload);
-	appendStringInfoString(&payload, "{\"ticket_id\" : ");
-	json_int8(&payload, newtup, desc, C_ID);
-	appendStringInfoString(&payload, ", \"from\" : ");
-	json_str(&payload, from_status);
-	appendStringInfoString(&payload, ", \"to\" : ");
-	json_str(&payload, to_status);
-	appendStringInfoString(&payload, ", \"technician_id\" : ");
-	json_int8(&payload, newtup, desc, C_TECHNICIAN);
-	appendStringInfoChar(&payload, '}');
+	/*
+	 * The payload is the id of the new history row, nothing else: every role
+	 * that can connect hears every notification on the channel, and any role
+	 * can send one (docs/security.md).  Listeners read the row, under their
+	 * own role, from repairsys.ticket_event.
+	 */
+	snprintf(payload, sizeof(payload), INT64_FORMAT, event_id);
 	PreventCommandDuringRecovery("NOTIFY");
-	Async_Notify("repairsys_events", payload.data);
-	pfree(payload.data);
+	Async_Notify("repairsys_events", payload);
 
 	return PointerGetDatum(NULL);
 }

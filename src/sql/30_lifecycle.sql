@@ -233,12 +233,18 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_open_trg() IS 'BEFORE INSERT trigger of repairsys.ticket: initial state, defaults from the customer, trigger-owned columns';
 
--- Reason the guard refuses the ticket (NULL: the guard passes).  Guards run
--- with the extension owner's rights (they read bills and payments the caller
--- may not see) and only ever read.
+-- Reason the guard refuses the ticket (NULL: the guard passes).  Guards read
+-- bills and payments the caller may not see, so the life-cycle trigger
+-- (src/lifecycle.c) calls this with the ticket table owner's rights, around
+-- this one query.  It is not SECURITY DEFINER and nobody but the owner may
+-- execute it (90_security.sql): a row made up by a caller
+-- (jsonb_populate_record(NULL::repairsys.ticket, ...)) never reaches it, and
+-- what it answers goes only into the trigger's error message, which names
+-- what is missing, never a figure (an invoice number, a balance) the caller
+-- may not read.
 CREATE FUNCTION repairsys.check_guard(guard text, t repairsys.ticket)
 RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -253,7 +259,7 @@ BEGIN
 	END CASE;
 END
 $$;
-COMMENT ON FUNCTION repairsys.check_guard(text, repairsys.ticket) IS 'Evaluates a named transition guard on a ticket row: NULL when it passes, else what is missing';
+COMMENT ON FUNCTION repairsys.check_guard(text, repairsys.ticket) IS 'Evaluates a named transition guard on a ticket row: NULL when it passes, else what is missing; called only by the life-cycle trigger, with the table owner''s rights';
 
 -- BEFORE UPDATE: checks a status change against ticket_transition and its
 -- guard (23514, the allowed next states in the DETAIL); keeps the
