@@ -233,9 +233,10 @@ status_renamed(const char *old_status)
 	if (renaming == NULL || strcmp(renaming, "on") != 0 || old_status == NULL)
 		return false;
 	args[0] = CStringGetTextDatum(old_status);
+	/* (not read-only: a fresh snapshot, which sees the rename itself) */
 	ret = SPI_execute_with_args("SELECT 1 FROM repairsys.ticket_status s"
 								" WHERE s.code OPERATOR(pg_catalog.=) $1",
-								1, types, args, NULL, true, 1);
+								1, types, args, NULL, false, 1);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	return SPI_processed == 0;

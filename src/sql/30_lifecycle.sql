@@ -182,9 +182,12 @@ COMMENT ON FUNCTION repairsys.next_state(text, text) IS 'The state of a role tha
 -- state's role cannot change while tickets are in it; a rename (code
 -- changed) carries the history along (the tickets and transitions follow by
 -- their foreign keys, ON UPDATE CASCADE) and tells the ticket triggers that
--- a rename is under way (transaction setting repairsys.renaming_status, reset
--- at the end of the statement).  SECURITY DEFINER: the history is
--- append-only for everyone but its owner.
+-- a rename is under way (transaction setting repairsys.renaming_status: the
+-- cascaded ticket updates run, and their AFTER triggers fire, after this
+-- statement's own AFTER triggers, so it stays on until the transaction ends;
+-- the C triggers take a change for a rename only when the old code is gone
+-- from ticket_status, so the setting cannot excuse a real status change).
+-- SECURITY DEFINER: the history is append-only for everyone but its owner.
 CREATE FUNCTION repairsys.ticket_status_trg()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -215,7 +218,7 @@ $$;
 COMMENT ON FUNCTION repairsys.ticket_status_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_status: the name defaults to the code, no role change under tickets (23514), a rename carries the history along';
 
 -- AFTER each statement on ticket_status: every role a rule needs still has a
--- state; the rename flag is reset.
+-- state.
 CREATE FUNCTION repairsys.ticket_status_check_trg()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -224,7 +227,6 @@ AS $$
 DECLARE
 	missing text;
 BEGIN
-	PERFORM pg_catalog.set_config('repairsys.renaming_status', '', true);
 	SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', r), ', ' ORDER BY r) INTO missing
 	  FROM pg_catalog.unnest(repairsys.required_state_roles()) AS r
 	 WHERE NOT EXISTS (SELECT 1 FROM repairsys.ticket_status s WHERE s.role = r);
