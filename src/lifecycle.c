@@ -57,17 +57,20 @@ enum
 	C_REOPEN,
 	C_OPENED,
 	C_CHANGED_BY,
+	C_STATUS_ROLE,
 	N_COLS
 };
 
 static const char *const col_name[N_COLS] = {
 	"id", "status", "technician_id", "first_response_at", "resolved_at",
-	"closed_at", "status_changed_at", "reopen_count", "opened_at", "changed_by"
+	"closed_at", "status_changed_at", "reopen_count", "opened_at", "changed_by",
+	"status_role"
 };
 
 static const Oid col_type[N_COLS] = {
 	INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, NAMEOID
+	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, NAMEOID,
+	TEXTOID
 };
 
 /*
@@ -213,6 +216,34 @@ col_text(HeapTuple tup, TupleDesc desc, int c)
 }
 
 /*
+ * Whether a change of a ticket's status is the cascade of a rename of its
+ * state: the workflow's trigger on ticket_status says a rename is under way
+ * (setting repairsys.renaming_status, local to the transaction) and the old
+ * code no longer exists.  A user who sets the setting by hand changes
+ * nothing: the old code of a real status change still exists.  Must run
+ * inside an SPI connection.
+ */
+static bool
+status_renamed(const char *old_status)
+{
+	const char *renaming = GetConfigOption("repairsys.renaming_status", true, false);
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	int			ret;
+
+	if (renaming == NULL || strcmp(renaming, "on") != 0 || old_status == NULL)
+		return false;
+	args[0] = CStringGetTextDatum(old_status);
+	/* (not read-only: a fresh snapshot, which sees the rename itself) */
+	ret = SPI_execute_with_args("SELECT 1 FROM repairsys.ticket_status s"
+								" WHERE s.code OPERATOR(pg_catalog.=) $1",
+								1, types, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	return SPI_processed == 0;
+}
+
+/*
  * BEFORE UPDATE FOR EACH ROW trigger of repairsys.ticket.
  */
 Datum
@@ -241,9 +272,12 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 	int			ret;
 	int64		ticket_id;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	char		to_role[NAMEDATALEN] = "",
+				from_role[NAMEDATALEN] = "";
+	uint64		found;
 	static const int protected_cols[] = {
 		C_FIRST_RESPONSE, C_RESOLVED, C_CLOSED, C_STATUS_CHANGED, C_REOPEN,
-		C_OPENED, C_CHANGED_BY
+		C_OPENED, C_CHANGED_BY, C_STATUS_ROLE
 	};
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
@@ -271,7 +305,7 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		if (!same_col(oldtup, newtup, desc, protected_cols[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_GENERATED_ALWAYS),
-					 errmsg("columns opened_at, first_response_at, resolved_at, closed_at, status_changed_at, reopen_count and changed_by of a ticket are set by repairsys"),
+					 errmsg("columns opened_at, first_response_at, resolved_at, closed_at, status_changed_at, reopen_count, changed_by and status_role of a ticket are set by repairsys"),
 					 errdetail("Ticket " INT64_FORMAT " was not changed.", ticket_id)));
 
 	/* changed_by := current_user (no new tuple when it already is) */
@@ -309,7 +343,8 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		Oid			types[2] = {TEXTOID, TEXTOID};
 
 		plan_transition = keep_plan(
-									"SELECT x.guard, f.is_initial, t.is_initial, t.is_terminal, f.is_terminal"
+									"SELECT x.guard, f.is_initial, t.is_initial, t.is_terminal, f.is_terminal,"
+									"       t.role, f.role"
 									"  FROM repairsys.ticket_transition x"
 									"  JOIN repairsys.ticket_status f ON f.code OPERATOR(pg_catalog.=) x.from_status"
 									"  JOIN repairsys.ticket_status t ON t.code OPERATOR(pg_catalog.=) x.to_status"
@@ -325,7 +360,21 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 
-	if (SPI_processed == 0)
+	found = SPI_processed;
+	if (found == 0 && status_renamed(old_status))
+	{
+		/*
+		 * The state was renamed (ticket_status.code updated): the foreign
+		 * key carries the new code to the ticket; nothing else changes.
+		 */
+		SPI_finish();
+		if (nrepl == 0)
+			return PointerGetDatum(newtup);
+		return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, nrepl,
+														 repl_cols, repl_vals, repl_nulls));
+	}
+
+	if (found == 0)
 	{
 		/* refused: name the states that are allowed next */
 		Oid			types[1] = {TEXTOID};
@@ -358,6 +407,7 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		HeapTuple	tr = SPI_tuptable->vals[0];
 		TupleDesc	trdesc = SPI_tuptable->tupdesc;
 		Datum		g = SPI_getbinval(tr, trdesc, 1, &isnull);
+		Datum		r;
 
 		if (!isnull)
 			guard = TextDatumGetCString(g);
@@ -365,6 +415,14 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		to_initial = DatumGetBool(SPI_getbinval(tr, trdesc, 3, &isnull)) && !isnull;
 		to_terminal = DatumGetBool(SPI_getbinval(tr, trdesc, 4, &isnull)) && !isnull;
 		from_terminal = DatumGetBool(SPI_getbinval(tr, trdesc, 5, &isnull)) && !isnull;
+
+		/* (copied: SPI's memory goes at SPI_finish) */
+		r = SPI_getbinval(tr, trdesc, 6, &isnull);
+		if (!isnull)
+			text_to_cstring_buffer(DatumGetTextPP(r), to_role, sizeof(to_role));
+		r = SPI_getbinval(tr, trdesc, 7, &isnull);
+		if (!isnull)
+			text_to_cstring_buffer(DatumGetTextPP(r), from_role, sizeof(from_role));
 	}
 
 	if (to_initial)
@@ -425,6 +483,11 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 
+	/* the role of the new state, for the rules and reports that read it */
+	repl_cols[nrepl] = cols_attnum[C_STATUS_ROLE];
+	repl_vals[nrepl] = CStringGetTextDatum(to_role);
+	repl_nulls[nrepl++] = false;
+
 	/* the stamps */
 	repl_cols[nrepl] = cols_attnum[C_STATUS_CHANGED];
 	repl_vals[nrepl] = TimestampTzGetDatum(now);
@@ -439,13 +502,13 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 			repl_nulls[nrepl++] = false;
 		}
 	}
-	if (new_status != NULL && strcmp(new_status, "resolved") == 0)
+	if (strcmp(to_role, "resolved") == 0)
 	{
 		repl_cols[nrepl] = cols_attnum[C_RESOLVED];
 		repl_vals[nrepl] = TimestampTzGetDatum(now);
 		repl_nulls[nrepl++] = false;
 	}
-	else if (old_status != NULL && strcmp(old_status, "resolved") == 0 && !to_terminal)
+	else if (strcmp(from_role, "resolved") == 0 && !to_terminal)
 	{
 		/* reopened */
 		int32		reopen = DatumGetInt32(col(oldtup, desc, C_REOPEN, &isnull));
@@ -541,6 +604,25 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 			same_col(oldtup, newtup, desc, C_TECHNICIAN))
 			return PointerGetDatum(NULL);
 		from_status = col_text(oldtup, desc, C_STATUS);
+		if (!same_col(oldtup, newtup, desc, C_STATUS) &&
+			same_col(oldtup, newtup, desc, C_STATUS_CHANGED) &&
+			same_col(oldtup, newtup, desc, C_TECHNICIAN))
+		{
+			/*
+			 * A status change that did not move status_changed_at: only a
+			 * rename of the state does that (the history follows the rename
+			 * by itself); a second real change within one transaction moves
+			 * nothing either, so ask.
+			 */
+			bool		renamed;
+
+			if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+			renamed = status_renamed(from_status);
+			SPI_finish();
+			if (renamed)
+				return PointerGetDatum(NULL);
+		}
 	}
 	else
 	{
