@@ -149,7 +149,7 @@ SELECT from_status, to_status FROM repairsys.ticket_event WHERE ticket_id = :t4 
 INSERT INTO repairsys.ticket_transition (from_status, to_status, guard) VALUES ('on_site', 'closed', 'paid_cash');
 INSERT INTO repairsys.ticket_transition (from_status, to_status) VALUES ('on_site', 'nowhere');
 INSERT INTO repairsys.ticket_transition (from_status, to_status) VALUES ('on_site', 'on_site');
-INSERT INTO repairsys.ticket_status (code, name, is_initial) VALUES ('intake', 'Intake', true);
+INSERT INTO repairsys.ticket_status (code, name, role) VALUES ('intake', 'Intake', 'initial');
 UPDATE repairsys.ticket_transition SET enabled = true WHERE from_status = 'assigned' AND to_status = 'in_progress';
 
 -- history is append-only for everyone but its owner

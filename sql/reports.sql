@@ -59,3 +59,11 @@ SELECT complete_follow_up(-1, 'x');
 SELECT complete_follow_up(id, '') FROM follow_up WHERE ticket_id = :j1;
 SELECT reason, done_at IS NOT NULL AS done, outcome FROM follow_up WHERE ticket_id IN (:j1, :j2) ORDER BY reason;
 UPDATE setting SET value = '0.80' WHERE name = 'travel_cost_per_km';
+
+-- Feedback inserted with a time of its own (a restore or a migration by the
+-- owner) brings its follow-up with it: its complaint opens none (pg_restore
+-- loads follow_up after feedback; test/t/dump-restore.sh).  Feedback given now
+-- opens one, as above.
+SELECT pg_temp.job(30, NULL, 0) AS j3 \gset
+INSERT INTO feedback (ticket_id, rating, complaint, at) VALUES (:j3, 1, true, '2026-11-02 10:00+00');
+SELECT count(*) AS follow_ups_opened FROM follow_up WHERE ticket_id = :j3;

@@ -75,8 +75,8 @@ UPDATE repairsys.ticket SET technician_id = (SELECT id FROM repairsys.technician
 UPDATE repairsys.setting SET value = '14 days' WHERE name OPERATOR(pg_catalog.=) 'reopen_window';
 SELECT dump FROM repairsys.setting WHERE name OPERATOR(pg_catalog.=) 'reopen_window';
 UPDATE repairsys.ticket SET status = 'closed';	-- not a transition, whatever public.ticket_transition says
--- a technician, public first, goes through the triggers and the SECURITY
--- DEFINER guard function
+-- a technician, public first, goes through the triggers and the guards (run
+-- by the C trigger as the table owner)
 SET ROLE repairsys_sec_tech;
 SET search_path = public, pg_catalog;
 UPDATE repairsys.ticket SET warranty_void = true;

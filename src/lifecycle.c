@@ -8,7 +8,8 @@
  *								guard (23514), and the stamps are set;
  *		ticket_log_trg			AFTER INSERT OR UPDATE: one repairsys.ticket_event
  *								row per status change (and per change of
- *								technician), and NOTIFY repairsys_events.
+ *								technician), and NOTIFY repairsys_events with
+ *								the id of that row.
  *
  * They were PL/pgSQL (docs/lifecycle.md keeps the rules); they run on every
  * ticket UPDATE, so their cost is the life cycle's overhead over an
@@ -20,7 +21,9 @@
  * kept; every query is schema-qualified and uses OPERATOR(pg_catalog.=), so
  * the caller's search_path cannot redirect it.  The history row is written
  * with the rights of the ticket table's owner (as the SECURITY DEFINER
- * PL/pgSQL function did), switching the user id only around that INSERT.
+ * PL/pgSQL function did), switching the user id only around that INSERT; the
+ * guards of a transition are evaluated the same way, as the owner, around
+ * their one query.
  */
 #include "postgres.h"
 
@@ -31,12 +34,10 @@
 #include "commands/trigger.h"
 #include "common/int.h"
 #include "executor/spi.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
-#include "utils/json.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -56,17 +57,20 @@ enum
 	C_REOPEN,
 	C_OPENED,
 	C_CHANGED_BY,
+	C_STATUS_ROLE,
 	N_COLS
 };
 
 static const char *const col_name[N_COLS] = {
 	"id", "status", "technician_id", "first_response_at", "resolved_at",
-	"closed_at", "status_changed_at", "reopen_count", "opened_at", "changed_by"
+	"closed_at", "status_changed_at", "reopen_count", "opened_at", "changed_by",
+	"status_role"
 };
 
 static const Oid col_type[N_COLS] = {
 	INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, NAMEOID
+	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, NAMEOID,
+	TEXTOID
 };
 
 /*
@@ -212,6 +216,34 @@ col_text(HeapTuple tup, TupleDesc desc, int c)
 }
 
 /*
+ * Whether a change of a ticket's status is the cascade of a rename of its
+ * state: the workflow's trigger on ticket_status says a rename is under way
+ * (setting repairsys.renaming_status, local to the transaction) and the old
+ * code no longer exists.  A user who sets the setting by hand changes
+ * nothing: the old code of a real status change still exists.  Must run
+ * inside an SPI connection.
+ */
+static bool
+status_renamed(const char *old_status)
+{
+	const char *renaming = GetConfigOption("repairsys.renaming_status", true, false);
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1];
+	int			ret;
+
+	if (renaming == NULL || strcmp(renaming, "on") != 0 || old_status == NULL)
+		return false;
+	args[0] = CStringGetTextDatum(old_status);
+	/* (not read-only: a fresh snapshot, which sees the rename itself) */
+	ret = SPI_execute_with_args("SELECT 1 FROM repairsys.ticket_status s"
+								" WHERE s.code OPERATOR(pg_catalog.=) $1",
+								1, types, args, NULL, false, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	return SPI_processed == 0;
+}
+
+/*
  * BEFORE UPDATE FOR EACH ROW trigger of repairsys.ticket.
  */
 Datum
@@ -240,9 +272,12 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 	int			ret;
 	int64		ticket_id;
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	char		to_role[NAMEDATALEN] = "",
+				from_role[NAMEDATALEN] = "";
+	uint64		found;
 	static const int protected_cols[] = {
 		C_FIRST_RESPONSE, C_RESOLVED, C_CLOSED, C_STATUS_CHANGED, C_REOPEN,
-		C_OPENED, C_CHANGED_BY
+		C_OPENED, C_CHANGED_BY, C_STATUS_ROLE
 	};
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
@@ -270,7 +305,7 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		if (!same_col(oldtup, newtup, desc, protected_cols[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_GENERATED_ALWAYS),
-					 errmsg("columns opened_at, first_response_at, resolved_at, closed_at, status_changed_at, reopen_count and changed_by of a ticket are set by repairsys"),
+					 errmsg("columns opened_at, first_response_at, resolved_at, closed_at, status_changed_at, reopen_count, changed_by and status_role of a ticket are set by repairsys"),
 					 errdetail("Ticket " INT64_FORMAT " was not changed.", ticket_id)));
 
 	/* changed_by := current_user (no new tuple when it already is) */
@@ -308,7 +343,8 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		Oid			types[2] = {TEXTOID, TEXTOID};
 
 		plan_transition = keep_plan(
-									"SELECT x.guard, f.is_initial, t.is_initial, t.is_terminal, f.is_terminal"
+									"SELECT x.guard, f.is_initial, t.is_initial, t.is_terminal, f.is_terminal,"
+									"       t.role, f.role"
 									"  FROM repairsys.ticket_transition x"
 									"  JOIN repairsys.ticket_status f ON f.code OPERATOR(pg_catalog.=) x.from_status"
 									"  JOIN repairsys.ticket_status t ON t.code OPERATOR(pg_catalog.=) x.to_status"
@@ -324,7 +360,21 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 
-	if (SPI_processed == 0)
+	found = SPI_processed;
+	if (found == 0 && status_renamed(old_status))
+	{
+		/*
+		 * The state was renamed (ticket_status.code updated): the foreign
+		 * key carries the new code to the ticket; nothing else changes.
+		 */
+		SPI_finish();
+		if (nrepl == 0)
+			return PointerGetDatum(newtup);
+		return PointerGetDatum(heap_modify_tuple_by_cols(newtup, desc, nrepl,
+														 repl_cols, repl_vals, repl_nulls));
+	}
+
+	if (found == 0)
 	{
 		/* refused: name the states that are allowed next */
 		Oid			types[1] = {TEXTOID};
@@ -357,6 +407,7 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		HeapTuple	tr = SPI_tuptable->vals[0];
 		TupleDesc	trdesc = SPI_tuptable->tupdesc;
 		Datum		g = SPI_getbinval(tr, trdesc, 1, &isnull);
+		Datum		r;
 
 		if (!isnull)
 			guard = TextDatumGetCString(g);
@@ -364,6 +415,14 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		to_initial = DatumGetBool(SPI_getbinval(tr, trdesc, 3, &isnull)) && !isnull;
 		to_terminal = DatumGetBool(SPI_getbinval(tr, trdesc, 4, &isnull)) && !isnull;
 		from_terminal = DatumGetBool(SPI_getbinval(tr, trdesc, 5, &isnull)) && !isnull;
+
+		/* (copied: SPI's memory goes at SPI_finish) */
+		r = SPI_getbinval(tr, trdesc, 6, &isnull);
+		if (!isnull)
+			text_to_cstring_buffer(DatumGetTextPP(r), to_role, sizeof(to_role));
+		r = SPI_getbinval(tr, trdesc, 7, &isnull);
+		if (!isnull)
+			text_to_cstring_buffer(DatumGetTextPP(r), from_role, sizeof(from_role));
 	}
 
 	if (to_initial)
@@ -380,6 +439,8 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		HeapTuple	candidate = nrepl == 0 ? newtup :
 			heap_modify_tuple_by_cols(newtup, desc, nrepl, repl_cols, repl_vals, repl_nulls);
 		Datum		gargs[2];
+		Oid			save_userid;
+		int			save_sec_context;
 
 		if (plan_guard == NULL)
 		{
@@ -389,7 +450,21 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		}
 		gargs[0] = CStringGetTextDatum(guard);
 		gargs[1] = heap_copy_tuple_as_datum(candidate, desc);
+
+		/*
+		 * Guards read bills, invoices and payments the caller may not see:
+		 * they run with the rights of the ticket table's owner, as the history
+		 * INSERT below does, and only here (repairsys.check_guard is not
+		 * SECURITY DEFINER and nobody else may execute it, so no role can hand
+		 * it a row of its own making).  Restricted: the guards only read.  On
+		 * an error the transaction's abort puts the user id back.
+		 */
+		GetUserIdAndSecContext(&save_userid, &save_sec_context);
+		SetUserIdAndSecContext(rel->rd_rel->relowner,
+							   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
 		ret = SPI_execute_plan(plan_guard, gargs, NULL, false, 1);
+		SetUserIdAndSecContext(save_userid, save_sec_context);
 		if (ret != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 		{
@@ -408,6 +483,11 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 
+	/* the role of the new state, for the rules and reports that read it */
+	repl_cols[nrepl] = cols_attnum[C_STATUS_ROLE];
+	repl_vals[nrepl] = CStringGetTextDatum(to_role);
+	repl_nulls[nrepl++] = false;
+
 	/* the stamps */
 	repl_cols[nrepl] = cols_attnum[C_STATUS_CHANGED];
 	repl_vals[nrepl] = TimestampTzGetDatum(now);
@@ -422,13 +502,13 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 			repl_nulls[nrepl++] = false;
 		}
 	}
-	if (new_status != NULL && strcmp(new_status, "resolved") == 0)
+	if (strcmp(to_role, "resolved") == 0)
 	{
 		repl_cols[nrepl] = cols_attnum[C_RESOLVED];
 		repl_vals[nrepl] = TimestampTzGetDatum(now);
 		repl_nulls[nrepl++] = false;
 	}
-	else if (old_status != NULL && strcmp(old_status, "resolved") == 0 && !to_terminal)
+	else if (strcmp(from_role, "resolved") == 0 && !to_terminal)
 	{
 		/* reopened */
 		int32		reopen = DatumGetInt32(col(oldtup, desc, C_REOPEN, &isnull));
@@ -475,29 +555,6 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 													 repl_cols, repl_vals, repl_nulls));
 }
 
-/* Appends a bigint column as a JSON number or null. */
-static void
-json_int8(StringInfo buf, HeapTuple tup, TupleDesc desc, int c)
-{
-	bool		isnull;
-	Datum		d = col(tup, desc, c, &isnull);
-
-	if (isnull)
-		appendStringInfoString(buf, "null");
-	else
-		appendStringInfo(buf, INT64_FORMAT, DatumGetInt64(d));
-}
-
-/* Appends a C string as a JSON string or null. */
-static void
-json_str(StringInfo buf, const char *s)
-{
-	if (s == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, s);
-}
-
 /*
  * AFTER INSERT OR UPDATE FOR EACH ROW trigger of repairsys.ticket.
  */
@@ -517,7 +574,8 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 	char		nulls[6];
 	Oid			save_userid;
 	int			save_sec_context;
-	StringInfoData payload;
+	int64		event_id;
+	char		payload[32];
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -546,6 +604,25 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 			same_col(oldtup, newtup, desc, C_TECHNICIAN))
 			return PointerGetDatum(NULL);
 		from_status = col_text(oldtup, desc, C_STATUS);
+		if (!same_col(oldtup, newtup, desc, C_STATUS) &&
+			same_col(oldtup, newtup, desc, C_STATUS_CHANGED) &&
+			same_col(oldtup, newtup, desc, C_TECHNICIAN))
+		{
+			/*
+			 * A status change that did not move status_changed_at: only a
+			 * rename of the state does that (the history follows the rename
+			 * by itself); a second real change within one transaction moves
+			 * nothing either, so ask.
+			 */
+			bool		renamed;
+
+			if ((ret = SPI_connect()) != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
+			renamed = status_renamed(from_status);
+			SPI_finish();
+			if (renamed)
+				return PointerGetDatum(NULL);
+		}
 	}
 	else
 	{
@@ -602,7 +679,8 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 
 		plan_log = keep_plan("INSERT INTO repairsys.ticket_event"
 							 " (ticket_id, from_status, to_status, at, actor, note, technician_id)"
-							 " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5, $6)", 6, types);
+							 " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5, $6)"
+							 " RETURNING id", 6, types);
 	}
 	args[0] = col(newtup, desc, C_ID, &isnull);
 	nulls[0] = isnull ? 'n' : ' ';
@@ -623,24 +701,22 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	ret = SPI_execute_plan(plan_log, args, nulls, false, 0);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (ret != SPI_OK_INSERT)
+	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	event_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		elog(ERROR, "repairsys.ticket_event row without an id");
 	SPI_finish();
 
-	/* {"ticket_id" : .., "from" : .., "to" : .., "technician_id" : ..}, as json_build_object writes it */
-	initStringInfo(&payload);
-	appendStringInfoString(&payload, "{\"ticket_id\" : ");
-	json_int8(&payload, newtup, desc, C_ID);
-	appendStringInfoString(&payload, ", \"from\" : ");
-	json_str(&payload, from_status);
-	appendStringInfoString(&payload, ", \"to\" : ");
-	json_str(&payload, to_status);
-	appendStringInfoString(&payload, ", \"technician_id\" : ");
-	json_int8(&payload, newtup, desc, C_TECHNICIAN);
-	appendStringInfoChar(&payload, '}');
+	/*
+	 * The payload is the id of the new history row, nothing else: every role
+	 * that can connect hears every notification on the channel, and any role
+	 * can send one (docs/security.md).  Listeners read the row, under their
+	 * own role, from repairsys.ticket_event.
+	 */
+	snprintf(payload, sizeof(payload), INT64_FORMAT, event_id);
 	PreventCommandDuringRecovery("NOTIFY");
-	Async_Notify("repairsys_events", payload.data);
-	pfree(payload.data);
+	Async_Notify("repairsys_events", payload);
 
 	return PointerGetDatum(NULL);
 }

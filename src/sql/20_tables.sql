@@ -171,12 +171,14 @@ COMMENT ON COLUMN repairsys.complexity_rule.factor IS 'Factor applied to the lab
 COMMENT ON COLUMN repairsys.complexity_rule.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
 
 CREATE TABLE repairsys.urgency_rule (
-	urgency       text PRIMARY KEY CHECK (urgency IN ('normal', 'urgent', 'emergency')),
+	urgency       text PRIMARY KEY CHECK (urgency ~ '^[a-z][a-z0-9_]*$'),
 	surcharge_pct numeric(6,2) NOT NULL CHECK (surcharge_pct >= 0),
+	rank          integer NOT NULL DEFAULT 100,
 	dump          boolean NOT NULL DEFAULT true
 );
 COMMENT ON TABLE repairsys.urgency_rule IS 'Surcharge for each urgency';
-COMMENT ON COLUMN repairsys.urgency_rule.urgency IS 'normal, urgent or emergency';
+COMMENT ON COLUMN repairsys.urgency_rule.urgency IS 'Urgency code (seeded: normal, urgent, emergency)';
+COMMENT ON COLUMN repairsys.urgency_rule.rank IS 'Priority in assignment: smaller goes first (seeded: emergency 1, urgent 2, normal 3)';
 COMMENT ON COLUMN repairsys.urgency_rule.surcharge_pct IS 'Surcharge in percent of labor';
 COMMENT ON COLUMN repairsys.urgency_rule.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
 
@@ -209,26 +211,33 @@ CREATE UNIQUE INDEX holiday_center_day_key ON repairsys.holiday (coalesce(servic
 ------------------------------------------------------------------------------
 -- Workflow definition (data, so a company can add its own states)
 ------------------------------------------------------------------------------
+-- Every state has a role: what it means to the rules of the extension.
+-- Rules find states by role, never by code (docs/lifecycle.md): a company may
+-- rename any state (to 已完成, say) or add states of any role.
 CREATE TABLE repairsys.ticket_status (
-	code        text PRIMARY KEY CHECK (code ~ '^[a-z][a-z0-9_]*$'),
-	name        text NOT NULL,
-	is_initial  boolean NOT NULL DEFAULT false,
-	is_terminal boolean NOT NULL DEFAULT false,
+	code        text PRIMARY KEY CHECK (code ~ '^[^[:space:][:cntrl:]"]+$'),
+	name        text NOT NULL DEFAULT '',
+	role        text NOT NULL DEFAULT 'active'
+	            CHECK (role IN ('initial', 'assigned', 'active', 'on_hold', 'resolved', 'closed', 'cancelled')),
+	is_initial  boolean NOT NULL GENERATED ALWAYS AS (role = 'initial') STORED,
+	is_terminal boolean NOT NULL GENERATED ALWAYS AS (role IN ('closed', 'cancelled')) STORED,
 	pauses_sla  boolean NOT NULL DEFAULT false,
-	max_dwell   interval CHECK (max_dwell > interval '0'),
+	max_dwell   interval CHECK (max_dwell > interval '0' AND isfinite(max_dwell)),
 	sort_order  integer NOT NULL DEFAULT 100,
-	dump        boolean NOT NULL DEFAULT true,
-	CHECK (NOT (is_initial AND is_terminal))
+	seed_code   text UNIQUE,
+	dump        boolean NOT NULL DEFAULT true
 );
-CREATE UNIQUE INDEX ticket_status_one_initial ON repairsys.ticket_status (is_initial) WHERE is_initial;
-COMMENT ON TABLE repairsys.ticket_status IS 'States of the ticket workflow (自定义工单流程: add rows for states of your own)';
-COMMENT ON COLUMN repairsys.ticket_status.code IS 'State code';
-COMMENT ON COLUMN repairsys.ticket_status.name IS 'Name shown to people';
-COMMENT ON COLUMN repairsys.ticket_status.is_initial IS 'The state every ticket starts in (exactly one)';
-COMMENT ON COLUMN repairsys.ticket_status.is_terminal IS 'No transition leaves it; the ticket is finished';
+CREATE UNIQUE INDEX ticket_status_one_initial ON repairsys.ticket_status (role) WHERE role = 'initial';
+COMMENT ON TABLE repairsys.ticket_status IS 'States of the ticket workflow (自定义工单流程: add rows for states of your own; every state has a role the rules read)';
+COMMENT ON COLUMN repairsys.ticket_status.code IS 'State code (any text without spaces or quotes; renaming it renames every reference)';
+COMMENT ON COLUMN repairsys.ticket_status.name IS 'Name shown to people (empty: the code)';
+COMMENT ON COLUMN repairsys.ticket_status.role IS 'What the state means to the rules: initial (exactly one), assigned, active, on_hold, resolved, closed or cancelled';
+COMMENT ON COLUMN repairsys.ticket_status.is_initial IS 'The state every ticket starts in (role initial; generated)';
+COMMENT ON COLUMN repairsys.ticket_status.is_terminal IS 'The ticket is finished (role closed or cancelled; generated)';
 COMMENT ON COLUMN repairsys.ticket_status.pauses_sla IS 'Time spent in this state does not count against the resolution target';
 COMMENT ON COLUMN repairsys.ticket_status.max_dwell IS 'A ticket in this state longer than this is flagged stuck (NULL: never)';
 COMMENT ON COLUMN repairsys.ticket_status.sort_order IS 'Display order';
+COMMENT ON COLUMN repairsys.ticket_status.seed_code IS 'Code the state was seeded with (NULL: a state of your own): a restore of a renamed seeded state replaces the seeded row it was';
 COMMENT ON COLUMN repairsys.ticket_status.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
 
 CREATE TABLE repairsys.ticket_transition (
@@ -256,13 +265,14 @@ CREATE TABLE repairsys.ticket (
 	asset_id             bigint REFERENCES repairsys.asset,
 	service_type         text NOT NULL REFERENCES repairsys.service_type ON UPDATE CASCADE,
 	complexity           integer NOT NULL DEFAULT 1 CHECK (complexity BETWEEN 1 AND 5),
-	urgency              text NOT NULL DEFAULT 'normal' CHECK (urgency IN ('normal', 'urgent', 'emergency')),
+	urgency              text NOT NULL DEFAULT 'normal' REFERENCES repairsys.urgency_rule ON UPDATE CASCADE,
 	channel              text NOT NULL DEFAULT 'web' CHECK (channel IN ('phone', 'web', 'app', 'mini_program', 'walk_in')),
 	description          text,
 	lat                  double precision CHECK (lat BETWEEN -90 AND 90),
 	lon                  double precision CHECK (lon BETWEEN -180 AND 180),
 	service_center_id    bigint REFERENCES repairsys.service_center,
-	status               text NOT NULL DEFAULT 'new' REFERENCES repairsys.ticket_status ON UPDATE CASCADE,
+	status               text NOT NULL REFERENCES repairsys.ticket_status ON UPDATE CASCADE,
+	status_role          text NOT NULL,
 	technician_id        bigint REFERENCES repairsys.technician,
 	opened_at            timestamptz NOT NULL DEFAULT now(),
 	first_response_at    timestamptz,
@@ -291,7 +301,8 @@ COMMENT ON COLUMN repairsys.ticket.description IS 'Problem as the customer descr
 COMMENT ON COLUMN repairsys.ticket.lat IS 'Latitude of the repair location (default: the customer''s)';
 COMMENT ON COLUMN repairsys.ticket.lon IS 'Longitude of the repair location (default: the customer''s)';
 COMMENT ON COLUMN repairsys.ticket.service_center_id IS 'Service center responsible (default: the customer''s home center, else the nearest)';
-COMMENT ON COLUMN repairsys.ticket.status IS 'Current workflow state (changes checked against ticket_transition)';
+COMMENT ON COLUMN repairsys.ticket.status IS 'Current workflow state (changes checked against ticket_transition; a new ticket starts in the initial-role state)';
+COMMENT ON COLUMN repairsys.ticket.status_role IS 'Role of the current state (set by trigger): what rules and reports read, so that state codes are free';
 COMMENT ON COLUMN repairsys.ticket.technician_id IS 'Assigned technician';
 COMMENT ON COLUMN repairsys.ticket.opened_at IS 'When the ticket was opened';
 COMMENT ON COLUMN repairsys.ticket.first_response_at IS 'First move out of the initial state (set by trigger)';

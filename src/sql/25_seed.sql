@@ -15,18 +15,20 @@ INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, 
 INSERT INTO repairsys.complexity_rule (level, factor, dump) VALUES
 	(1, 1.000, false), (2, 1.150, false), (3, 1.300, false), (4, 1.500, false), (5, 1.800, false);
 
-INSERT INTO repairsys.urgency_rule (urgency, surcharge_pct, dump) VALUES
-	('normal', 0, false), ('urgent', 25, false), ('emergency', 50, false);
+INSERT INTO repairsys.urgency_rule (urgency, surcharge_pct, rank, dump) VALUES
+	('normal', 0, 3, false), ('urgent', 25, 2, false), ('emergency', 50, 1, false);
 
-INSERT INTO repairsys.ticket_status (code, name, is_initial, is_terminal, pauses_sla, max_dwell, sort_order, dump) VALUES
-	('new',              'New',                   true,  false, false, interval '4 hours',  10, false),
-	('assigned',         'Assigned',              false, false, false, interval '1 day',    20, false),
-	('in_progress',      'In progress',           false, false, false, interval '3 days',   30, false),
-	('waiting_parts',    'Waiting for parts',     false, false, true,  interval '7 days',   40, false),
-	('waiting_customer', 'Waiting for customer',  false, false, true,  interval '3 days',   50, false),
-	('resolved',         'Resolved',              false, false, false, interval '7 days',   60, false),
-	('closed',           'Closed',                false, true,  false, NULL,                70, false),
-	('cancelled',        'Cancelled',             false, true,  false, NULL,                80, false);
+-- The default workflow: the only place its state codes are written.  Every
+-- rule reads the role column.
+INSERT INTO repairsys.ticket_status (code, name, role, pauses_sla, max_dwell, sort_order, dump, seed_code) VALUES
+	('new',              'New',                   'initial',   false, interval '4 hours',  10, false, 'new'),
+	('assigned',         'Assigned',              'assigned',  false, interval '1 day',    20, false, 'assigned'),
+	('in_progress',      'In progress',           'active',    false, interval '3 days',   30, false, 'in_progress'),
+	('waiting_parts',    'Waiting for parts',     'on_hold',   true,  interval '7 days',   40, false, 'waiting_parts'),
+	('waiting_customer', 'Waiting for customer',  'on_hold',   true,  interval '3 days',   50, false, 'waiting_customer'),
+	('resolved',         'Resolved',              'resolved',  false, interval '7 days',   60, false, 'resolved'),
+	('closed',           'Closed',                'closed',    false, NULL,                70, false, 'closed'),
+	('cancelled',        'Cancelled',             'cancelled', false, NULL,                80, false, 'cancelled');
 
 INSERT INTO repairsys.ticket_transition (from_status, to_status, guard, dump) VALUES
 	('new',              'assigned',         'has_technician',    false),

@@ -107,7 +107,7 @@ BEGIN
 		SELECT pg_catalog.string_agg(pg_catalog.format('%I = ($1).%I', a.attname, a.attname), ', ')
 		  INTO sets
 		  FROM pg_catalog.pg_attribute a
-		 WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
+		 WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
 		EXECUTE pg_catalog.format('UPDATE %I.%I SET %s WHERE true %s', TG_TABLE_SCHEMA, TG_TABLE_NAME, sets, cond)
 			USING NEW;
 		RETURN NULL;
@@ -123,8 +123,10 @@ CREATE TRIGGER complexity_rule_seed BEFORE INSERT OR UPDATE ON repairsys.complex
 	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('level');
 CREATE TRIGGER urgency_rule_seed BEFORE INSERT OR UPDATE ON repairsys.urgency_rule
 	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('urgency');
+-- (states are matched on the code they were seeded with: a renamed seeded
+-- state, restored, replaces its seeded row, and its transitions follow)
 CREATE TRIGGER ticket_status_seed BEFORE INSERT OR UPDATE ON repairsys.ticket_status
-	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('code');
+	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('seed_code');
 CREATE TRIGGER ticket_transition_seed BEFORE INSERT OR UPDATE ON repairsys.ticket_transition
 	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('from_status', 'to_status');
 CREATE TRIGGER assign_policy_seed BEFORE INSERT OR UPDATE ON repairsys.assign_policy
@@ -149,6 +151,104 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+------------------------------------------------------------------------------
+-- The workflow's states (data: docs/lifecycle.md)
+------------------------------------------------------------------------------
+-- The roles some rule of the extension needs a state of: opening (initial),
+-- assignment (assigned), work (active), invoicing (resolved), settlement and
+-- follow-ups (closed), cancellation (cancelled).  on_hold is optional.
+CREATE FUNCTION repairsys.required_state_roles()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT ARRAY['initial', 'assigned', 'active', 'resolved', 'closed', 'cancelled'];
+END;
+COMMENT ON FUNCTION repairsys.required_state_roles() IS 'State roles the workflow must always have a state of (every role but on_hold)';
+
+-- The code of the state of a role that a ticket in state from_code moves to
+-- by an enabled transition (the first by sort_order), else NULL.
+CREATE FUNCTION repairsys.next_state(from_code text, to_role text)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT s.code
+	  FROM repairsys.ticket_transition x
+	  JOIN repairsys.ticket_status s ON s.code = x.to_status
+	 WHERE x.from_status = next_state.from_code AND x.enabled AND s.role = next_state.to_role
+	 ORDER BY s.sort_order, s.code
+	 LIMIT 1;
+END;
+COMMENT ON FUNCTION repairsys.next_state(text, text) IS 'The state of a role that a ticket in state from_code can move to by an enabled transition (first by sort_order, then code); NULL when none';
+
+-- BEFORE INSERT OR UPDATE on ticket_status: the name defaults to the code; a
+-- state's role cannot change while tickets are in it; a rename (code
+-- changed) carries the history along (the tickets and transitions follow by
+-- their foreign keys, ON UPDATE CASCADE) and tells the ticket triggers that
+-- a rename is under way (transaction setting repairsys.renaming_status: the
+-- cascaded ticket updates run, and their AFTER triggers fire, after this
+-- statement's own AFTER triggers, so it stays on until the transaction ends;
+-- the C triggers take a change for a rename only when the old code is gone
+-- from ticket_status, so the setting cannot excuse a real status change).
+-- SECURITY DEFINER: the history is append-only for everyone but its owner.
+CREATE FUNCTION repairsys.ticket_status_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.name IS NULL OR NEW.name = '' THEN
+		NEW.name := NEW.code;
+	END IF;
+	IF TG_OP = 'UPDATE' THEN
+		IF NEW.role IS DISTINCT FROM OLD.role
+		   AND EXISTS (SELECT 1 FROM repairsys.ticket t WHERE t.status = OLD.code) THEN
+			RAISE EXCEPTION 'cannot change the role of state "%" while tickets are in it', OLD.code
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('The role is "%s"; %s tickets are in the state.', OLD.role,
+				                                 (SELECT pg_catalog.count(*) FROM repairsys.ticket t WHERE t.status = OLD.code)),
+				      HINT = 'Add a state with the new role and move the tickets there.';
+		END IF;
+		IF NEW.code IS DISTINCT FROM OLD.code THEN
+			PERFORM pg_catalog.set_config('repairsys.renaming_status', 'on', true);
+			UPDATE repairsys.ticket_event e SET from_status = NEW.code WHERE e.from_status = OLD.code;
+			UPDATE repairsys.ticket_event e SET to_status = NEW.code WHERE e.to_status = OLD.code;
+		END IF;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_status_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_status: the name defaults to the code, no role change under tickets (23514), a rename carries the history along';
+
+-- AFTER each statement on ticket_status: every role a rule needs still has a
+-- state.
+CREATE FUNCTION repairsys.ticket_status_check_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	missing text;
+BEGIN
+	SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', r), ', ' ORDER BY r) INTO missing
+	  FROM pg_catalog.unnest(repairsys.required_state_roles()) AS r
+	 WHERE NOT EXISTS (SELECT 1 FROM repairsys.ticket_status s WHERE s.role = r);
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'the workflow needs a state of each role %', missing
+			USING ERRCODE = '23514',
+			      DETAIL = 'The rules of repairsys find states by role: opening (initial), assignment (assigned), work (active), invoicing (resolved), settlement (closed) and cancellation (cancelled).',
+			      HINT = 'Keep at least one state of each of these roles; disable transitions instead of removing states.';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_status_check_trg() IS 'AFTER statement trigger of ticket_status: refuses a workflow without a state of a role a rule needs (23514)';
+
+CREATE TRIGGER ticket_status_10_check BEFORE INSERT OR UPDATE ON repairsys.ticket_status
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_status_trg();
+CREATE TRIGGER ticket_status_90_roles AFTER INSERT OR UPDATE OR DELETE ON repairsys.ticket_status
+	FOR EACH STATEMENT EXECUTE FUNCTION repairsys.ticket_status_check_trg();
 
 ------------------------------------------------------------------------------
 -- The life cycle
@@ -190,15 +290,20 @@ BEGIN
 		(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER');
 	IF NEW.status_changed_at IS NOT NULL THEN
 		IF owner THEN
-			RETURN NEW;		-- restore or migration of an existing ticket
+			-- restore or migration of an existing ticket: taken as it is, its
+			-- state's role read from the workflow
+			NEW.status_role := (SELECT s.role FROM repairsys.ticket_status s WHERE s.code = NEW.status);
+			RETURN NEW;
 		END IF;
 		RAISE EXCEPTION 'column "status_changed_at" of a new ticket is set by repairsys'
 			USING ERRCODE = '428C9',
 			      DETAIL = 'Only the owner of repairsys.ticket may insert tickets with a history (restore, migration).';
 	END IF;
 
-	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.is_initial;
-	IF NEW.status IS DISTINCT FROM initial THEN
+	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.role = 'initial';
+	IF NEW.status IS NULL THEN
+		NEW.status := initial;
+	ELSIF NEW.status IS DISTINCT FROM initial THEN
 		RAISE EXCEPTION 'a new ticket must start in status "%"', initial
 			USING ERRCODE = '23514',
 			      DETAIL = pg_catalog.format('The ticket was inserted with status "%s"; later states are reached through transitions.', NEW.status);
@@ -226,6 +331,7 @@ BEGIN
 		NEW.service_center_id := coalesce(cust.service_center_id,
 		                                  repairsys.nearest_service_center(NEW.lat, NEW.lon));
 	END IF;
+	NEW.status_role := 'initial';
 	NEW.status_changed_at := pg_catalog.now();
 	NEW.changed_by := current_user;
 	RETURN NEW;
@@ -233,12 +339,18 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_open_trg() IS 'BEFORE INSERT trigger of repairsys.ticket: initial state, defaults from the customer, trigger-owned columns';
 
--- Reason the guard refuses the ticket (NULL: the guard passes).  Guards run
--- with the extension owner's rights (they read bills and payments the caller
--- may not see) and only ever read.
+-- Reason the guard refuses the ticket (NULL: the guard passes).  Guards read
+-- bills and payments the caller may not see, so the life-cycle trigger
+-- (src/lifecycle.c) calls this with the ticket table owner's rights, around
+-- this one query.  It is not SECURITY DEFINER and nobody but the owner may
+-- execute it (90_security.sql): a row made up by a caller
+-- (jsonb_populate_record(NULL::repairsys.ticket, ...)) never reaches it, and
+-- what it answers goes only into the trigger's error message, which names
+-- what is missing, never a figure (an invoice number, a balance) the caller
+-- may not read.
 CREATE FUNCTION repairsys.check_guard(guard text, t repairsys.ticket)
 RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -253,7 +365,7 @@ BEGIN
 	END CASE;
 END
 $$;
-COMMENT ON FUNCTION repairsys.check_guard(text, repairsys.ticket) IS 'Evaluates a named transition guard on a ticket row: NULL when it passes, else what is missing';
+COMMENT ON FUNCTION repairsys.check_guard(text, repairsys.ticket) IS 'Evaluates a named transition guard on a ticket row: NULL when it passes, else what is missing; called only by the life-cycle trigger, with the table owner''s rights';
 
 -- BEFORE UPDATE: checks a status change against ticket_transition and its
 -- guard (23514, the allowed next states in the DETAIL); keeps the

@@ -1,7 +1,10 @@
 -- The built-in guards of ticket transitions (ticket_transition.guard).  Each
 -- takes the ticket row as it will be after the change and returns NULL when
 -- the guard passes, else what is missing (a phrase for the error message).
--- They are called through repairsys.check_guard() with the owner's rights.
+-- They are called through repairsys.check_guard() by the life-cycle trigger,
+-- with the table owner's rights; the phrase is shown to whoever moved the
+-- ticket, so it names what is missing and never a figure (amount, invoice
+-- number, date) that role may not read.
 
 -- Whether the ticket's work is covered by the product warranty: the asset's
 -- warranty runs on the local date the ticket was opened, and was not voided.
@@ -81,11 +84,11 @@ BEGIN
 		IF coalesce(total, 0) = 0 THEN
 			RETURN NULL;		-- free of charge
 		END IF;
-		RETURN pg_catalog.format('no invoice has been issued for a bill of %s', total);
+		RETURN 'no invoice has been issued for the ticket''s bill';
 	END IF;
 	SELECT coalesce(sum(p.amount), 0) INTO paid FROM repairsys.payment p WHERE p.invoice_id = inv.id;
 	IF inv.total > paid THEN
-		RETURN pg_catalog.format('invoice %s has a balance of %s', inv.invoice_no, inv.total - paid);
+		RETURN 'the ticket''s invoice is not fully paid';
 	END IF;
 	RETURN NULL;
 END

@@ -141,15 +141,16 @@ BEGIN
 	FOR c IN SELECT * FROM (VALUES ('opened_at', NEW.opened_at), ('respond_by', NEW.respond_by), ('resolve_by', NEW.resolve_by)) v(col, val)
 	LOOP
 		IF c.val IS NOT NULL AND NOT pg_catalog.isfinite(c.val) THEN
+			-- (23514, as the finite CHECK constraints of every table say it)
 			RAISE EXCEPTION 'column "%" of a ticket must be a finite timestamp', c.col
-				USING ERRCODE = '22023',
+				USING ERRCODE = '23514',
 				      DETAIL = pg_catalog.format('The value given is %s.', c.val);
 		END IF;
 	END LOOP;
 	IF TG_OP = 'INSERT' AND NEW.opened_at > pg_catalog.clock_timestamp() + interval '5 minutes'
 	   AND NOT repairsys.is_table_owner(TG_RELID) THEN
 		RAISE EXCEPTION 'a ticket cannot be opened in the future'
-			USING ERRCODE = '22023',
+			USING ERRCODE = '23514',
 			      DETAIL = pg_catalog.format('opened_at is %s.', NEW.opened_at),
 			      HINT = 'Leave opened_at to its default (now), or give the past instant a paper ticket was opened.';
 	END IF;
@@ -159,7 +160,7 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ticket_times_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: opened_at, respond_by and resolve_by finite, sla_time_zone valid, no ticket opened in the future but by the table owner (22023)';
+COMMENT ON FUNCTION repairsys.ticket_times_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: opened_at, respond_by and resolve_by finite, sla_time_zone valid, no ticket opened in the future but by the table owner (23514; a bad time zone: 22023)';
 CREATE TRIGGER ticket_12_times BEFORE INSERT ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_times_trg();
 CREATE TRIGGER ticket_35_times BEFORE UPDATE OF opened_at, respond_by, resolve_by, sla_time_zone ON repairsys.ticket

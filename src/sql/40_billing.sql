@@ -21,7 +21,7 @@ BEGIN ATOMIC
 	SELECT p.id
 	  FROM repairsys.ticket p
 	 WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
-	   AND p.id <> t.id AND p.status = 'closed' AND p.closed_at <= t.opened_at
+	   AND p.id <> t.id AND p.status_role = 'closed' AND p.closed_at <= t.opened_at
 	   AND p.closed_at >= t.opened_at - coalesce(t.price_rework_window, repairsys.setting_value('rework_window'))::interval
 	 ORDER BY p.closed_at DESC, p.id DESC
 	 LIMIT 1;
@@ -739,7 +739,7 @@ BEGIN
 		RAISE EXCEPTION 'the estimate of ticket % was already approved', t.id
 			USING ERRCODE = '23514', DETAIL = 'An approval is never changed or withdrawn.';
 	END IF;
-	IF (SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = t.status) OR t.status = 'resolved' THEN
+	IF t.status_role IN ('resolved', 'closed', 'cancelled') THEN
 		RAISE EXCEPTION 'cannot approve the estimate of ticket % in status "%"', t.id, t.status USING ERRCODE = '23514';
 	END IF;
 	UPDATE repairsys.ticket x SET estimate_approved_at = pg_catalog.now() WHERE x.id = t.id
@@ -769,7 +769,7 @@ BEGIN
 		RAISE EXCEPTION 'ticket % already has invoice %', t.id, inv.invoice_no
 			USING ERRCODE = '23514', DETAIL = 'An issued invoice never changes; issue a credit note outside repairsys to correct it.';
 	END IF;
-	IF t.status <> 'resolved' THEN
+	IF t.status_role <> 'resolved' THEN
 		RAISE EXCEPTION 'cannot invoice ticket % in status "%"', t.id, t.status
 			USING ERRCODE = '23514', DETAIL = 'A ticket is invoiced once it is resolved.';
 	END IF;
@@ -1017,8 +1017,9 @@ UNION ALL
 SELECT t.id, 'closed with a balance',
        pg_catalog.format('Total %s, paid %s.', b.total, b.paid)
   FROM repairsys.ticket t
+  JOIN repairsys.ticket_status s ON s.code = t.status
   JOIN repairsys.bill_summary b ON b.ticket_id = t.id
- WHERE t.status = 'closed' AND b.balance > 0
+ WHERE s.role = 'closed' AND b.balance > 0
 UNION ALL
 SELECT tp.ticket_id, 'parts used but neither billed nor covered',
        pg_catalog.format('%s x %s used at a unit price of %s%s.', tp.qty, tp.sku, tp.unit_price,

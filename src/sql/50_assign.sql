@@ -316,6 +316,26 @@ COMMENT ON FUNCTION repairsys.candidates(bigint, text) IS
 ------------------------------------------------------------------------------
 -- Writers
 ------------------------------------------------------------------------------
+-- The state an assignment moves a ticket of the initial state to: the
+-- assigned-role state its enabled transitions reach; none: 23514.
+CREATE FUNCTION repairsys.assigned_state(initial text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	code text := repairsys.next_state(initial, 'assigned');
+BEGIN
+	IF code IS NULL THEN
+		RAISE EXCEPTION 'no enabled transition leads from status "%" to a state of role "assigned"', initial
+			USING ERRCODE = '23514',
+			      HINT = 'Automatic assignment moves tickets along such a transition; enable or add one in repairsys.ticket_transition.';
+	END IF;
+	RETURN code;
+END
+$$;
+COMMENT ON FUNCTION repairsys.assigned_state(text) IS 'The assigned-role state that automatic assignment moves a ticket of the given (initial) state to; 23514 when no enabled transition leads to one';
+
 CREATE FUNCTION repairsys.auto_assign(ticket_id bigint, policy text DEFAULT 'default')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
@@ -325,6 +345,7 @@ DECLARE
 	t       repairsys.ticket;
 	p       repairsys.assign_policy;
 	initial text;
+	assigned text;
 	c       record;
 	cap     integer;
 	act     boolean;
@@ -345,6 +366,7 @@ BEGIN
 			      DETAIL = pg_catalog.format('Only tickets in status "%s" are assigned automatically.', initial),
 			      HINT = 'To reassign a ticket, move it back to the initial status first.';
 	END IF;
+	assigned := repairsys.assigned_state(initial);
 
 	FOR c IN SELECT k.technician_id, k.score FROM repairsys.candidates(t.id, auto_assign.policy) k
 	          WHERE k.eligible AND EXISTS (SELECT 1 FROM repairsys.technician te WHERE te.id = k.technician_id AND te.active)
@@ -365,7 +387,7 @@ BEGIN
 				-- full meanwhile: undo the lock (rolls back the subtransaction)
 				RAISE EXCEPTION 'technician % is full', c.technician_id USING ERRCODE = 'RSA01';
 			END IF;
-			UPDATE repairsys.ticket x SET technician_id = c.technician_id, status = 'assigned'
+			UPDATE repairsys.ticket x SET technician_id = c.technician_id, status = assigned
 			 WHERE x.id = t.id;
 			RETURN c.technician_id;
 		EXCEPTION WHEN SQLSTATE 'RSA01' THEN
@@ -405,11 +427,12 @@ COMMENT ON FUNCTION repairsys.auto_assign(bigint, text) IS
 -- the lower id.
 CREATE FUNCTION repairsys.urgency_rank(urgency text)
 RETURNS integer
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
 BEGIN ATOMIC
-	SELECT CASE urgency WHEN 'emergency' THEN 1 WHEN 'urgent' THEN 2 WHEN 'normal' THEN 3 ELSE 4 END;
+	SELECT coalesce((SELECT u.rank FROM repairsys.urgency_rule u WHERE u.urgency = urgency_rank.urgency), 2147483647);
 END;
-COMMENT ON FUNCTION repairsys.urgency_rank(text) IS 'Rank of an urgency in assignment priority: emergency 1, urgent 2, normal 3 (smaller goes first)';
+COMMENT ON FUNCTION repairsys.urgency_rank(text) IS 'Rank of an urgency in assignment priority, from urgency_rule.rank (seeded: emergency 1, urgent 2, normal 3; smaller goes first; unknown: last)';
 
 -- (jit off: the planner's row estimates of the skills x technicians product
 -- are far too high, and compiling the plan would cost more than running it.)
@@ -422,12 +445,14 @@ AS $$
 DECLARE
 	p       repairsys.assign_policy;
 	initial text;
+	assigned text;
 	tids    bigint[];
 	r       record;
 	nfree   integer := 0;
 BEGIN
 	p := repairsys.assign_policy_row(auto_assign_pending.policy);
 	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.is_initial;
+	assigned := repairsys.assigned_state(initial);
 
 	-- Lock order: tickets (by id), then technicians (by id).  Tickets another
 	-- session holds (an auto_assign at work) are left to it.
@@ -497,7 +522,7 @@ BEGIN
 		                   coalesce(ein.open, '{}'), coalesce(ein.rating, '{}'), coalesce(lv.levels, '{}')) s
 	LOOP
 		IF r.technician_id IS NOT NULL THEN
-			UPDATE repairsys.ticket x SET technician_id = r.technician_id, status = 'assigned'
+			UPDATE repairsys.ticket x SET technician_id = r.technician_id, status = assigned
 			 WHERE x.id = r.ticket_id;
 		ELSE
 			nfree := nfree + 1;

@@ -749,9 +749,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF NEW.status = 'resolved' THEN
+	IF NEW.status_role = 'resolved' THEN
 		PERFORM repairsys.consume_part(NEW.id);
-	ELSIF NEW.status = 'cancelled' THEN
+	ELSIF NEW.status_role = 'cancelled' THEN
 		UPDATE repairsys.ticket_part x SET state = 'released' WHERE x.ticket_id = NEW.id AND x.state = 'reserved';
 	END IF;
 	RETURN NULL;
@@ -759,7 +759,7 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_parts_on_status_trg() IS 'AFTER UPDATE trigger of ticket: issues the remaining reserved parts when a ticket is resolved, releases them when it is cancelled';
 CREATE TRIGGER ticket_60_parts AFTER UPDATE OF status ON repairsys.ticket
-	FOR EACH ROW WHEN (NEW.status IS DISTINCT FROM OLD.status AND NEW.status IN ('resolved', 'cancelled'))
+	FOR EACH ROW WHEN (NEW.status_role IS DISTINCT FROM OLD.status_role AND NEW.status_role IN ('resolved', 'cancelled'))
 	EXECUTE FUNCTION repairsys.ticket_parts_on_status_trg();
 
 ------------------------------------------------------------------------------

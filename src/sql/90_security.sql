@@ -256,7 +256,12 @@ BEGIN
 END
 $$;
 
--- Sequences of non-identity columns (identity columns need none).
+-- Sequences: granted to nobody.  An INSERT that takes the default of an
+-- identity column draws from its sequence without any privilege on it (the
+-- executor's NextValueExpr checks none), and the one other sequence,
+-- stock_movement_seq, is drawn by a SECURITY DEFINER trigger.  USAGE or
+-- SELECT would only let a role read last_value (how many invoices, customers
+-- and tickets exist) or burn ids with nextval().
 DO $$
 DECLARE
 	s regclass;
@@ -267,7 +272,6 @@ BEGIN
 		   AND c.relkind OPERATOR(pg_catalog.=) 'S'
 	LOOP
 		EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM PUBLIC', s);
-		EXECUTE pg_catalog.format('GRANT USAGE ON SEQUENCE %s TO repairsys_admin, repairsys_dispatcher, repairsys_technician', s);
 	END LOOP;
 END
 $$;
@@ -294,9 +298,6 @@ BEGIN
 		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.fn);
 		grantees := CASE
 			WHEN f.is_trigger THEN NULL
-			-- guards of status changes: whoever may move a ticket
-			WHEN f.proname OPERATOR(pg_catalog.=) 'check_guard'
-			THEN 'repairsys_admin, repairsys_dispatcher, repairsys_technician'
 			-- the only writers of invoices, their lines and installment plans
 			WHEN f.proname OPERATOR(pg_catalog.=) ANY (ARRAY['issue_invoice', 'plan_installments'])
 			THEN 'repairsys_admin, repairsys_dispatcher'
@@ -307,3 +308,15 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- The transition guards take a ticket row and read what the caller may not
+-- (bills, invoices, payments): only the life-cycle trigger calls them, as the
+-- table owner (src/lifecycle.c).  Nobody else may execute them, so no role can
+-- feed them a row of its own making (jsonb_populate_record(NULL::repairsys.ticket,
+-- '{"id": 7}')) and read the answer.
+REVOKE ALL ON FUNCTION repairsys.check_guard(text, repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.guard_has_technician(repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.guard_estimate_approved(repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.guard_labor_recorded(repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.guard_settled(repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.guard_reopen_window(repairsys.ticket) FROM PUBLIC;

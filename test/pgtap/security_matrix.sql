@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(663 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(664 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -339,9 +339,15 @@ SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
                 'no SECURITY DEFINER function is executable by PUBLIC');
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                 WHERE p.pronamespace = 'repairsys'::regnamespace AND p.prosecdef AND p.prorettype <> 'trigger'::regtype$$,
-              $$VALUES ('repairsys.check_guard(text,repairsys.ticket)'), ('repairsys.issue_invoice(bigint)'),
-                       ('repairsys.plan_installments(bigint,integer,date,interval)')$$,
-              'the SECURITY DEFINER functions callable by roles are the documented ones');
+              $$VALUES ('repairsys.issue_invoice(bigint)'), ('repairsys.plan_installments(bigint,integer,date,interval)')$$,
+              'the SECURITY DEFINER functions callable by roles are the documented ones (they take ids, not rows)');
+SELECT is_empty($$SELECT p.oid::regprocedure::text, g.rolname FROM pg_proc p
+                   CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                   LEFT JOIN pg_roles g ON g.oid = a.grantee
+                   WHERE p.pronamespace = 'repairsys'::regnamespace
+                     AND (p.proname = 'check_guard' OR p.proname LIKE 'guard\_%')
+                     AND a.grantee <> p.proowner$$,
+                'nobody but the owner executes the transition guards (they take a ticket row and read bills)');
 SELECT is_empty($$SELECT relname FROM pg_class WHERE relnamespace = 'repairsys'::regnamespace AND relkind = 'v'
                    AND NOT coalesce('security_invoker=true' = ANY (reloptions), false)$$,
                 'every view applies the caller''s rights (security_invoker)');

@@ -28,7 +28,7 @@ SELECT col_type_is('repairsys', 'ticket', 'labor_minutes', 'numeric(10,2)', 'lab
 SELECT col_type_is('repairsys', 'ticket', 'opened_at', 'timestamp with time zone', 'times are timestamptz');
 SELECT col_type_is('repairsys', 'service_type', 'labor_fee', 'repairsys.fee_tier', 'labor fee is a fee_tier');
 SELECT col_type_is('repairsys', 'sla_policy', 'resolve_within', 'repairsys.sla_interval', 'SLA targets are sla_interval');
-SELECT col_default_is('repairsys', 'ticket', 'status', 'new', 'tickets start new');
+SELECT col_hasnt_default('repairsys', 'ticket', 'status', 'no state code as the default of status: a new ticket gets the initial-role state from its trigger');
 SELECT col_default_is('repairsys', 'ticket', 'urgency', 'normal', 'urgency defaults to normal');
 SELECT col_default_is('repairsys', 'ticket', 'channel', 'web', 'channel defaults to web');
 SELECT col_default_is('repairsys', 'technician', 'capacity', 5, 'capacity defaults to 5');
@@ -59,11 +59,11 @@ SELECT throws_ok($$INSERT INTO repairsys.service_type (code, name, labor_fee, es
 SELECT throws_ok($$INSERT INTO repairsys.service_type (code, name, labor_fee, min_skill_level) VALUES ('lvl', 'x', '0+:1', 7)$$, '23514', NULL, 'minimum skill level 1..5');
 SELECT throws_ok($$UPDATE repairsys.complexity_rule SET factor = 0 WHERE level = 1$$, '23514', NULL, 'complexity factor positive');
 SELECT throws_ok($$INSERT INTO repairsys.complexity_rule (level, factor) VALUES (6, 2)$$, '23514', NULL, 'complexity levels 1..5');
-SELECT throws_ok($$INSERT INTO repairsys.urgency_rule (urgency, surcharge_pct) VALUES ('asap', 10)$$, '23514', NULL, 'known urgencies only');
+SELECT throws_ok($$INSERT INTO repairsys.urgency_rule (urgency, surcharge_pct) VALUES ('As soon as possible', 10)$$, '23514', NULL, 'urgency codes are lower-case words (urgencies are data: a company may add its own)');
 SELECT throws_ok($$UPDATE repairsys.urgency_rule SET surcharge_pct = -1 WHERE urgency = 'urgent'$$, '23514', NULL, 'surcharge not negative');
 SELECT throws_ok($$UPDATE repairsys.ticket SET complexity = 0 FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'ticket complexity 1..5');
 SELECT throws_ok($$UPDATE repairsys.ticket SET channel = 'fax' FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'known channels only');
-SELECT throws_ok($$UPDATE repairsys.ticket SET urgency = 'asap' FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'known urgencies only on tickets');
+SELECT throws_ok($$UPDATE repairsys.ticket SET urgency = 'asap' FROM ids WHERE id = ids.ticket$$, '23503', NULL, 'a ticket''s urgency is a row of urgency_rule');
 SELECT throws_ok($$UPDATE repairsys.ticket SET labor_minutes = -1 FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'labor minutes not negative');
 SELECT throws_ok($$UPDATE repairsys.ticket SET travel_km = -1 FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'travel not negative');
 SELECT throws_ok($$INSERT INTO repairsys.part (sku, name, unit_price) VALUES ('NEG', 'x', -1)$$, '23514', NULL, 'part price not negative');
