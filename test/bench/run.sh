@@ -10,7 +10,8 @@
 #   bash test/bench/run.sh NAME ...   # test/bench/NAME.sh when it exists, else NAME.sql
 # A NAME.sh builds its own data set on its own cluster (lifecycle: 1,000,000
 # tickets with history and 10,000 technicians; assign: 10,000 technicians;
-# security); a NAME.sql without a NAME.sh runs in a fresh database of one
+# security; lap: seeded score matrices solved by repairsys and by scipy
+# side by side); a NAME.sql without a NAME.sh runs in a fresh database of one
 # shared cluster (parts: 2,000 parts x 10 centers with a year of ledger).
 set -u
 . "$(dirname "$0")/../lib.sh"

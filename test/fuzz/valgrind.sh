@@ -18,7 +18,10 @@ type=${1:-}
 # NULL, NaN, infinities and negative values.
 # TYPE assign runs candidates() (src/scoring.c: SPI scans into a C array),
 # auto_assign and auto_assign_pending over 3,000 technicians, with the load
-# kept by trigger through assignments, feedback and reassignment.
+# kept by trigger through assignments, feedback and reassignment, then
+# assignment_solve (src/assign.c) through each of its searches: the
+# Jonker-Volgenant start on a dense square matrix, the sparse search with
+# capacity short, the dense one with NULLs and with capacities.
 # TYPE route runs route_solve (src/route.c) on 300 random instances (1 to 120
 # customers, tight and wide windows, small fleets, unservable nodes,
 # coincident points, zero demands and times, time limits of 0 to 100 ms) and
@@ -57,6 +60,11 @@ SELECT count(*) FROM repairsys.candidates((SELECT max(id) FROM repairsys.ticket)
 SELECT count(*) AS load_drift FROM repairsys.check_invariants() WHERE invariant = 'technician load equals a recount';
 SELECT * FROM repairsys.candidates(NULL);
 SELECT * FROM repairsys.candidates(-1);
+SELECT setseed(0.19);
+SELECT count(x) AS jv_square FROM unnest(repairsys.assignment_solve((SELECT array_agg(r) FROM (SELECT i, array_agg(round(random()::numeric, 2)::float8 ORDER BY j) r FROM generate_series(1, 90) i, generate_series(1, 90) j GROUP BY i) z), array_fill(1, ARRAY[90]))) x;
+SELECT count(x) AS sparse_short FROM unnest(repairsys.assignment_solve((SELECT array_agg(r) FROM (SELECT i, array_agg(CASE WHEN random() < 0.8 THEN NULL ELSE random() END ORDER BY j) r FROM generate_series(1, 120) i, generate_series(1, 60) j GROUP BY i) z), (SELECT array_agg((random() * 2)::integer) FROM generate_series(1, 60)))) x;
+SELECT count(x) AS dense_short FROM unnest(repairsys.assignment_solve((SELECT array_agg(r) FROM (SELECT i, array_agg(CASE WHEN random() < 0.4 THEN NULL ELSE random() - 0.5 END ORDER BY j) r FROM generate_series(1, 100) i, generate_series(1, 40) j GROUP BY i) z), (SELECT array_agg((random() * 3)::integer) FROM generate_series(1, 40)))) x;
+SELECT count(x) AS dense_capacities FROM unnest(repairsys.assignment_solve((SELECT array_agg(r) FROM (SELECT i, array_agg(random() ORDER BY j) r FROM generate_series(1, 70) i, generate_series(1, 20) j GROUP BY i) z), array_fill(3, ARRAY[20]))) x;
 SQL
 elif [ "$type" = route ]; then
 	perl -e '
