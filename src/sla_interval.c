@@ -1363,7 +1363,7 @@ date_elems(ArrayType *a, const char *what, Datum **elems, bool **nulls, int *n)
  * (open_as NULL: Monday for every date).  open has no NULL or infinite
  * element and open_as, when given, is as long as open and has no NULL and no
  * value outside 1..7 (22023 otherwise).  A date both closed and open is
- * closed; a date given open twice uses the smallest weekday given.
+ * closed; a date given open twice with two different weekdays is refused.
  */
 static void
 walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zone,
@@ -1494,11 +1494,21 @@ walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zon
 		w->spec_dow = palloc(Max(nsp, 1) * sizeof(int8));
 		k = 0;
 		for (i = 0; i < nsp; i++)
-			if (k == 0 || w->spec[k - 1] != sp[i].jd)
+		{
+			if (k > 0 && w->spec[k - 1] == sp[i].jd)
 			{
-				w->spec[k] = sp[i].jd;
-				w->spec_dow[k++] = (int8) sp[i].dow;
+				if (w->spec_dow[k - 1] >= 0 && w->spec_dow[k - 1] != sp[i].dow)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("open date \"%s\" is given with two weekdays",
+									DatumGetCString(DirectFunctionCall1(date_out,
+																		DateADTGetDatum(sp[i].jd - POSTGRES_EPOCH_JDATE)))),
+							 errdetail("Weekdays %d and %d.", w->spec_dow[k - 1] + 1, sp[i].dow + 1)));
+				continue;
 			}
+			w->spec[k] = sp[i].jd;
+			w->spec_dow[k++] = (int8) sp[i].dow;
+		}
 		w->nspec = k;
 		pfree(sp);
 	}
