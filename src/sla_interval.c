@@ -1344,15 +1344,78 @@ special_order(const void *a, const void *b)
 	return x->dow < y->dow ? -1 : x->dow > y->dow ? 1 : 0;
 }
 
-/* Elements of a one-dimensional date[] (argument name for the messages). */
+/*
+ * The elements of a one-dimensional date[] or integer[] (both 4-byte values;
+ * "what" names the argument in the message).  Without NULLs the values are
+ * read in place; *nulls is then NULL.
+ */
 static void
-date_elems(ArrayType *a, const char *what, Datum **elems, bool **nulls, int *n)
+int4_elems(ArrayType *a, Oid elemtype, const char *what, const int32 **vals, bool **nulls, int *n)
 {
 	if (ARR_NDIM(a) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a one-dimensional array", what)));
-	deconstruct_array(a, DATEOID, sizeof(DateADT), true, TYPALIGN_INT, elems, nulls, n);
+	if (!ARR_HASNULL(a))
+	{
+		*n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+		*vals = (const int32 *) ARR_DATA_PTR(a);
+		*nulls = NULL;
+	}
+	else
+	{
+		Datum	   *elems;
+		int32	   *v;
+
+		deconstruct_array(a, elemtype, sizeof(int32), true, TYPALIGN_INT, &elems, nulls, n);
+		v = palloc(Max(*n, 1) * sizeof(int32));
+		for (int i = 0; i < *n; i++)
+			v[i] = (*nulls)[i] ? 0 : DatumGetInt32(elems[i]);
+		*vals = v;
+	}
+}
+
+/* True when the n special dates are in special_order. */
+static bool
+specials_sorted(const SlaSpecial *sp, int n)
+{
+	for (int i = 1; i < n; i++)
+		if (special_order(&sp[i - 1], &sp[i]) > 0)
+			return false;
+	return true;
+}
+
+/*
+ * Sorts n special dates of which the first nc (the closed ones) and the rest
+ * (the open ones) came from two lists: the lists a ticket passes
+ * (closed_dates, open_dates) are sorted already, and two sorted runs are
+ * merged in one pass; anything else is sorted.  Returns the sorted array
+ * (sp itself, or a new one when sp was freed).
+ */
+static SlaSpecial *
+specials_sort(SlaSpecial *sp, int nc, int n)
+{
+	SlaSpecial *out;
+	int			a = 0,
+				b = nc,
+				k = 0;
+
+	if (!specials_sorted(sp, nc) || !specials_sorted(sp + nc, n - nc))
+	{
+		qsort(sp, n, sizeof(SlaSpecial), special_order);
+		return sp;
+	}
+	if (nc == 0 || nc == n || special_order(&sp[nc - 1], &sp[nc]) <= 0)
+		return sp;
+	out = palloc(n * sizeof(SlaSpecial));
+	while (a < nc && b < n)
+		out[k++] = special_order(&sp[a], &sp[b]) <= 0 ? sp[a++] : sp[b++];
+	while (a < nc)
+		out[k++] = sp[a++];
+	while (b < n)
+		out[k++] = sp[b++];
+	pfree(sp);
+	return out;
 }
 
 /*
@@ -1416,7 +1479,7 @@ walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zon
 
 	if (closed != NULL || open != NULL || open_as != NULL)
 	{
-		Datum	   *celems = NULL,
+		const int32 *celems = NULL,
 				   *oelems = NULL,
 				   *aelems = NULL;
 		bool	   *cnulls = NULL,
@@ -1425,20 +1488,16 @@ walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zon
 		int			nc = 0,
 					no = 0,
 					na = 0,
+					nclosed,
 					k;
 
 		if (closed != NULL)
-			date_elems(closed, "closed dates", &celems, &cnulls, &nc);
+			int4_elems(closed, DATEOID, "closed dates", &celems, &cnulls, &nc);
 		if (open != NULL)
-			date_elems(open, "open dates", &oelems, &onulls, &no);
+			int4_elems(open, DATEOID, "open dates", &oelems, &onulls, &no);
 		if (open_as != NULL)
 		{
-			if (ARR_NDIM(open_as) > 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("open_as must be a one-dimensional array")));
-			deconstruct_array(open_as, INT4OID, sizeof(int32), true, TYPALIGN_INT,
-							  &aelems, &anulls, &na);
+			int4_elems(open_as, INT4OID, "open_as", &aelems, &anulls, &na);
 			if (na != no)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1450,35 +1509,36 @@ walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zon
 		{
 			DateADT		d;
 
-			if (cnulls[i])
+			if (cnulls != NULL && cnulls[i])
 				continue;
-			d = DatumGetDateADT(celems[i]);
+			d = celems[i];
 			if (DATE_NOT_FINITE(d))
 				continue;
 			sp[nsp].jd = d + POSTGRES_EPOCH_JDATE;
 			sp[nsp++].dow = -1;
 		}
+		nclosed = nsp;
 		for (i = 0; i < no; i++)
 		{
 			DateADT		d;
 			int32		as = 1;
 
-			if (onulls[i])
+			if (onulls != NULL && onulls[i])
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("open dates must not contain NULL")));
-			d = DatumGetDateADT(oelems[i]);
+			d = oelems[i];
 			if (DATE_NOT_FINITE(d))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("open dates must be finite")));
 			if (aelems != NULL)
 			{
-				if (anulls[i])
+				if (anulls != NULL && anulls[i])
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("open_as must not contain NULL")));
-				as = DatumGetInt32(aelems[i]);
+				as = aelems[i];
 				if (as < 1 || as > 7)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1489,7 +1549,7 @@ walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zon
 			sp[nsp++].dow = as - 1;
 		}
 		/* sorted by day, closed (-1) first: the first entry of a day wins */
-		qsort(sp, nsp, sizeof(SlaSpecial), special_order);
+		sp = specials_sort(sp, nclosed, nsp);
 		w->spec = palloc(Max(nsp, 1) * sizeof(int));
 		w->spec_dow = palloc(Max(nsp, 1) * sizeof(int8));
 		k = 0;
