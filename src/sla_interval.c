@@ -1240,9 +1240,30 @@ pair_minutes(const SlaWalk *w, int a, int b)
 static int64
 day_usecs(const SlaWalk *w, int jd)
 {
+	int			i,
+				a,
+				b;
+	bool		special = false;
+
 	if (w->nspec == 0)
 		return w->day_minutes[jd_dow(jd)] * USECS_PER_MINUTE;
-	return pair_minutes(w, day_dow(w, jd - 1), day_dow(w, jd)) * USECS_PER_MINUTE;
+	/* one search finds both jd - 1 and jd */
+	a = jd_dow(jd - 1);
+	b = jd_dow(jd);
+	i = spec_lower(w, jd - 1);
+	if (i < w->nspec && w->spec[i] == jd - 1)
+	{
+		a = w->spec_dow[i++];
+		special = true;
+	}
+	if (i < w->nspec && w->spec[i] == jd)
+	{
+		b = w->spec_dow[i];
+		special = true;
+	}
+	if (!special)
+		return w->day_minutes[b] * USECS_PER_MINUTE;
+	return pair_minutes(w, a, b) * USECS_PER_MINUTE;
 }
 
 /*
@@ -1257,14 +1278,26 @@ special_usecs(const SlaWalk *w, int jd1, int jd2)
 	int64		sum = 0;
 	int			last = jd1 - 1;	/* days up to here are done */
 
+	/*
+	 * The special dates are sorted and distinct, so the windows of the days
+	 * next to spec[i] come from its neighbours in the list (or the weekday).
+	 */
 	for (int i = spec_lower(w, jd1 - 1); i < w->nspec && w->spec[i] < jd2; i++)
 	{
-		for (int d = w->spec[i]; d <= w->spec[i] + 1; d++)
+		int			d = w->spec[i];
+		int			before = i > 0 && w->spec[i - 1] == d - 1 ? w->spec_dow[i - 1] : jd_dow(d - 1);
+		int			self = w->spec_dow[i];
+		int			after = i + 1 < w->nspec && w->spec[i + 1] == d + 1 ? w->spec_dow[i + 1] : jd_dow(d + 1);
+
+		if (d > last && d >= jd1)
 		{
-			if (d <= last || d < jd1 || d >= jd2)
-				continue;
-			sum += day_usecs(w, d) - w->day_minutes[jd_dow(d)] * USECS_PER_MINUTE;
+			sum += (pair_minutes(w, before, self) - w->day_minutes[jd_dow(d)]) * USECS_PER_MINUTE;
 			last = d;
+		}
+		if (d + 1 > last && d + 1 >= jd1 && d + 1 < jd2)
+		{
+			sum += (pair_minutes(w, self, after) - w->day_minutes[jd_dow(d + 1)]) * USECS_PER_MINUTE;
+			last = d + 1;
 		}
 	}
 	return sum;
@@ -1657,8 +1690,21 @@ walk_advance(SlaWalk *w, TimestampTz start, int64 amount)
 					 */
 					if (got >= remaining)
 					{
+						/* first one step back by the excess, then halve */
+						int64		back = (got - remaining) / w->week_usecs + 1;
 						int64		lo_k = 0,
 									hi_k = k;
+
+						if (back < k)
+						{
+							int64		g2 = (k - back) * w->week_usecs +
+								special_usecs(w, jd, jd + 7 * (int) (k - back));
+
+							if (g2 < remaining)
+								lo_k = k - back;
+							else
+								hi_k = k - back;
+						}
 
 						while (hi_k - lo_k > 1)
 						{
