@@ -62,3 +62,23 @@ test:
 	bash test/run.sh
 demo:
 	bash test/demo.sh
+
+# docs/reference.md, generated from the catalog (test/reference.sh).  Needs the
+# build installed (make install) and a running server that psql reaches through
+# PGHOST/PGPORT/PGUSER, on which this role may create and drop the scratch
+# database $(REFERENCE_DB): it is created, gets CREATE EXTENSION repairsys, is
+# read, and is dropped.  Without a server: bash test/run.sh --reference (builds,
+# installs, and runs this on a throwaway cluster).  test/t/reference.sh fails
+# when the committed file differs from what the catalog says.
+REFERENCE_DB   ?= repairsys_reference
+REFERENCE_PSQL  = $(shell $(PG_CONFIG) --bindir)/psql -X -q -v ON_ERROR_STOP=1
+.PHONY: reference
+reference:
+	@$(REFERENCE_PSQL) -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $(REFERENCE_DB)" -c 'CREATE DATABASE $(REFERENCE_DB)'
+	@rc=0; \
+	$(REFERENCE_PSQL) -d $(REFERENCE_DB) -c 'CREATE EXTENSION repairsys' \
+	  && PG_CONFIG='$(PG_CONFIG)' bash test/reference.sh -d $(REFERENCE_DB) >docs/reference.md.new \
+	  && mv docs/reference.md.new docs/reference.md || rc=$$?; \
+	rm -f docs/reference.md.new; \
+	$(REFERENCE_PSQL) -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $(REFERENCE_DB)"; \
+	[ $$rc -eq 0 ] && echo "docs/reference.md regenerated from the catalog"; exit $$rc

@@ -131,3 +131,58 @@ SELECT c.column_name, c.data_type
   FROM information_schema.columns c
  WHERE c.table_schema = 'repairsys' AND c.table_name IN ('sla_status', 'stuck_tickets')
    AND c.data_type NOT IN ('bigint', 'integer', 'text', 'numeric', 'boolean', 'timestamp with time zone', 'date');
+
+-- Make-up working days (调休).  China's 2024 Labour Day: the centers work
+-- Sunday 2024-04-28 (all centers, as a Monday) and Saturday 2024-05-11
+-- (Shanghai, as a Friday).  Berlin's own rows override the all-center ones:
+-- it stays closed on 2024-04-28 and works 2024-05-01 (as the Wednesday it is).
+INSERT INTO holiday (service_center_id, day, name, kind, works_as) VALUES
+	(NULL, '2024-04-28', 'Labour Day make-up Sunday', 'workday', 1),
+	((SELECT id FROM service_center WHERE name = 'SLA Shanghai'), '2024-05-11', 'Labour Day make-up Saturday (Shanghai)', 'workday', 5),
+	((SELECT id FROM service_center WHERE name = 'SLA Berlin'), '2024-04-28', 'Berlin: no make-up day', 'closed', 1),
+	((SELECT id FROM service_center WHERE name = 'SLA Berlin'), '2024-05-01', 'Berlin works on 1 May', 'workday', 3);
+SELECT c.name, closed_dates(c.id), (open_dates(c.id)).*
+  FROM service_center c WHERE c.name LIKE 'SLA %' ORDER BY c.name;
+SELECT (open_dates(NULL)).*, closed_dates(NULL) AS all_center_closed;
+SELECT kind, works_as FROM holiday WHERE name = 'Labour Day (all centers)';
+CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE q;
+	RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+SELECT q AS refused, pg_temp.sqlstate_of(q) AS error
+  FROM (VALUES ($$INSERT INTO holiday (day, kind) VALUES ('2024-06-01', 'open')$$),
+               ($$INSERT INTO holiday (day, kind, works_as) VALUES ('2024-06-01', 'workday', 0)$$),
+               ($$INSERT INTO holiday (day, kind, works_as) VALUES ('2024-06-01', 'workday', 8)$$),
+               ($$INSERT INTO holiday (day, kind, works_as) VALUES ('2024-06-01', 'workday', NULL)$$),
+               ($$UPDATE holiday SET kind = 'WORKDAY' WHERE day = '2024-04-28'$$)) v(q);
+SELECT count(*) AS rows_on_2024_06_01 FROM holiday WHERE day = '2024-06-01';
+
+-- stamps: Friday 2024-05-10 17:00 in Shanghai; the make-up Saturday counts as
+-- a Friday (respond_by Saturday 10:00; resolve_by 40h: Thursday 12:00, not
+-- Friday 12:00); Saturday 2024-04-27 12:00: the all-center make-up Sunday;
+-- Berlin, Tuesday 2024-04-30 17:30: 1 May is a working day there
+ALTER TABLE ticket DISABLE TRIGGER ticket_20_transition;
+SELECT pg_temp.open_at('makeup stamp', 'SLA Shanghai', 'sla_fix', 'normal', '2024-05-10 17:00+08');
+SELECT pg_temp.open_at('makeup sunday', 'SLA Shanghai', 'sla_fix', 'normal', '2024-04-27 12:00+08');
+SELECT pg_temp.open_at('berlin 1 may', 'SLA Berlin', 'sla_fix', 'normal', '2024-04-30 17:30+02');
+SELECT pg_temp.open_at('makeup hold', 'SLA Shanghai', 'sla_fix', 'normal', '2024-05-10 09:00+08');
+SELECT tk.label, t.respond_by AT TIME ZONE t.sla_time_zone AS respond_by_local,
+       t.resolve_by AT TIME ZONE t.sla_time_zone AS resolve_by_local,
+       t.resolve_by = sla_deadline(t.sla_resolve_within, t.opened_at, closed_dates(t.service_center_id), t.sla_time_zone) AS same_without_open_days
+  FROM tk JOIN ticket t USING (id) WHERE tk.label IN ('makeup stamp', 'makeup sunday', 'berlin 1 may', 'makeup hold') ORDER BY tk.label;
+-- a hold from Friday 16:00 to Monday 10:00 counts Friday 2h, the make-up
+-- Saturday 9h and Monday 1h: resolve_by (Wednesday 13:00) moves by 12h
+SELECT * FROM pg_temp.move('makeup hold', 'in_progress', '2024-05-10 10:00+08');
+SELECT * FROM pg_temp.move('makeup hold', 'waiting_parts', '2024-05-10 16:00+08');
+SELECT label, status, at, resolve_by AT TIME ZONE 'Asia/Shanghai' AS resolve_by_local, sla_paused
+  FROM pg_temp.move('makeup hold', 'in_progress', '2024-05-13 10:00+08');
+-- on hold since Friday 17:30: the hours left to resolve_by (Thursday 12:00)
+-- include the make-up Saturday (0.5 + 9 + 27 + 3)
+SELECT * FROM pg_temp.move('makeup stamp', 'in_progress', '2024-05-10 17:10+08');
+SELECT * FROM pg_temp.move('makeup stamp', 'waiting_parts', '2024-05-10 17:30+08');
+SELECT tk.label, s.paused, s.business_hours_left
+  FROM sla_status s JOIN tk ON tk.id = s.ticket_id WHERE tk.label = 'makeup stamp';
+ALTER TABLE ticket ENABLE TRIGGER ticket_20_transition;

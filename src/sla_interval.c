@@ -958,8 +958,8 @@ sla_interval_calendar(PG_FUNCTION_ARGS)
 
 /*
  * Walk state: the zone, a cache of a span of instants with one UTC offset,
- * the closed dates (sorted julian days) and the per-weekday nominal business
- * minutes.
+ * the special dates (closed and open days, sorted julian days) and the
+ * per-weekday nominal business minutes.
  */
 typedef struct SlaWalk
 {
@@ -977,9 +977,13 @@ typedef struct SlaWalk
 	int			next_r;			/* pg_next_dst_boundary at until: -1, 0, 1 */
 	int64		next_gmtoff;	/* offset of the span starting at until */
 	TimestampTz next_until;		/* its end (when next_r = 1) */
-	int		   *closed;
-	int			nclosed;
+	int		   *spec;			/* special local dates, sorted, distinct */
+	int8	   *spec_dow;		/* their windows: -1 closed, else a weekday */
+	int			nspec;
 	int64		day_minutes[7];
+	int64		spill_end[7];	/* minute after midnight at which weekday d's
+								 * overnight window closes on the next day
+								 * (0: none) */
 	int64		week_usecs;
 	int			first[8];		/* windows of weekday d: first[d] .. first[d+1]-1 */
 } SlaWalk;
@@ -1169,28 +1173,18 @@ jd_dow(int jd)
 	return jd % 7;				/* julian day 0 was a Monday */
 }
 
-/* qsort order of ints. */
+/* First index in spec[] with value >= jd. */
 static int
-int_order(const void *a, const void *b)
-{
-	int			x = *(const int *) a;
-	int			y = *(const int *) b;
-
-	return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/* First index in closed[] with value >= jd. */
-static int
-closed_lower(const SlaWalk *w, int jd)
+spec_lower(const SlaWalk *w, int jd)
 {
 	int			lo = 0,
-				hi = w->nclosed;
+				hi = w->nspec;
 
 	while (lo < hi)
 	{
-		int			mid = (lo + hi) / 2;
+		int			mid = lo + (hi - lo) / 2;
 
-		if (w->closed[mid] < jd)
+		if (w->spec[mid] < jd)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -1198,25 +1192,135 @@ closed_lower(const SlaWalk *w, int jd)
 	return lo;
 }
 
-/* True when local date jd is closed. */
-static bool
-is_closed(const SlaWalk *w, int jd)
+/*
+ * Whose windows local date jd has: -1 when it is closed, the weekday of its
+ * works_as when it is an open (make-up) day, else its own weekday.
+ */
+static int
+day_dow(const SlaWalk *w, int jd)
 {
-	int			i = closed_lower(w, jd);
+	if (w->nspec > 0)
+	{
+		int			i = spec_lower(w, jd);
 
-	return i < w->nclosed && w->closed[i] == jd;
+		if (i < w->nspec && w->spec[i] == jd)
+			return w->spec_dow[i];
+	}
+	return jd_dow(jd);
 }
 
-/* Nominal business microseconds of the closed dates in [jd1, jd2). */
+/*
+ * Business minutes of a day with the windows of weekday b after a day with the
+ * windows of weekday a (-1: none), nominally (constant UTC offset): b's own
+ * minutes less what a's overnight window already covers after midnight.  On
+ * the weekly calendar consecutive weekdays never overlap (the input refuses
+ * it); a make-up day can bring windows next to a day they never follow.
+ */
 static int64
-closed_usecs(const SlaWalk *w, int jd1, int jd2)
+pair_minutes(const SlaWalk *w, int a, int b)
+{
+	int64		m;
+	int64		spill;
+
+	if (b < 0)
+		return 0;
+	m = w->day_minutes[b];
+	spill = a < 0 ? 0 : w->spill_end[a];
+	if (spill > 0)
+	{
+		const SlaInterval *s = w->s;
+
+		for (int i = w->first[b]; i < w->first[b + 1] && s->windows[i].open < spill; i++)
+			m -= Min((int64) s->windows[i].close, spill) - s->windows[i].open;
+	}
+	return m;
+}
+
+/* Nominal business microseconds of local day jd (0 when closed). */
+static int64
+day_usecs(const SlaWalk *w, int jd)
+{
+	int			i,
+				a,
+				b;
+	bool		special = false;
+
+	if (w->nspec == 0)
+		return w->day_minutes[jd_dow(jd)] * USECS_PER_MINUTE;
+	/* one search finds both jd - 1 and jd */
+	a = jd_dow(jd - 1);
+	b = jd_dow(jd);
+	i = spec_lower(w, jd - 1);
+	if (i < w->nspec && w->spec[i] == jd - 1)
+	{
+		a = w->spec_dow[i++];
+		special = true;
+	}
+	if (i < w->nspec && w->spec[i] == jd)
+	{
+		b = w->spec_dow[i];
+		special = true;
+	}
+	if (!special)
+		return w->day_minutes[b] * USECS_PER_MINUTE;
+	return pair_minutes(w, a, b) * USECS_PER_MINUTE;
+}
+
+/*
+ * Nominal business microseconds of the local days [jd1, jd2) less those of the
+ * same days on the plain weekly calendar (negative when closed days outweigh
+ * open ones).  Only a special date and the day after it can differ, so the cost
+ * is in the number of special dates in the stretch, not in its length.
+ */
+static int64
+special_usecs(const SlaWalk *w, int jd1, int jd2)
 {
 	int64		sum = 0;
-	int			i;
+	int			last = jd1 - 1;	/* days up to here are done */
 
-	for (i = closed_lower(w, jd1); i < w->nclosed && w->closed[i] < jd2; i++)
-		sum += w->day_minutes[jd_dow(w->closed[i])] * USECS_PER_MINUTE;
+	/*
+	 * The special dates are sorted and distinct, so the windows of the days
+	 * next to spec[i] come from its neighbours in the list (or the weekday).
+	 */
+	for (int i = spec_lower(w, jd1 - 1); i < w->nspec && w->spec[i] < jd2; i++)
+	{
+		int			d = w->spec[i];
+		int			before = i > 0 && w->spec[i - 1] == d - 1 ? w->spec_dow[i - 1] : jd_dow(d - 1);
+		int			self = w->spec_dow[i];
+		int			after = i + 1 < w->nspec && w->spec[i + 1] == d + 1 ? w->spec_dow[i + 1] : jd_dow(d + 1);
+
+		if (d > last && d >= jd1)
+		{
+			sum += (pair_minutes(w, before, self) - w->day_minutes[jd_dow(d)]) * USECS_PER_MINUTE;
+			last = d;
+		}
+		if (d + 1 > last && d + 1 >= jd1 && d + 1 < jd2)
+		{
+			sum += (pair_minutes(w, self, after) - w->day_minutes[jd_dow(d + 1)]) * USECS_PER_MINUTE;
+			last = d + 1;
+		}
+	}
 	return sum;
+}
+
+/*
+ * The instant up to which the windows of local day jd - 1 run into day jd
+ * (their overnight part), or jd's midnight when they do not: the clock of
+ * day jd starts there after whole days were skipped.
+ */
+static TimestampTz
+day_start(SlaWalk *w, int jd)
+{
+	TimestampTz mid = local_to_utc(w, jd, 0);
+	int			a = w->nspec == 0 ? jd_dow(jd - 1) : day_dow(w, jd - 1);
+
+	if (a >= 0 && w->spill_end[a] > 0)
+	{
+		TimestampTz e = local_to_utc(w, jd, (int) w->spill_end[a]);
+
+		return Max(mid, e);
+	}
+	return mid;
 }
 
 /* The last zone a function call looked up, kept in fn_extra. */
@@ -1254,15 +1358,116 @@ lookup_zone(FmgrInfo *flinfo, const char *name)
 	return tz;
 }
 
+/* A special date while the list is built: julian day and its windows. */
+typedef struct SlaSpecial
+{
+	int			jd;
+	int			dow;			/* -1 closed, else a weekday 0..6 */
+} SlaSpecial;
+
+/* qsort order of special dates: by day, a closed day first. */
+static int
+special_order(const void *a, const void *b)
+{
+	const SlaSpecial *x = (const SlaSpecial *) a;
+	const SlaSpecial *y = (const SlaSpecial *) b;
+
+	if (x->jd != y->jd)
+		return x->jd < y->jd ? -1 : 1;
+	return x->dow < y->dow ? -1 : x->dow > y->dow ? 1 : 0;
+}
+
+/*
+ * The elements of a one-dimensional date[] or integer[] (both 4-byte values;
+ * "what" names the argument in the message).  Without NULLs the values are
+ * read in place; *nulls is then NULL.
+ */
+static void
+int4_elems(ArrayType *a, Oid elemtype, const char *what, const int32 **vals, bool **nulls, int *n)
+{
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a one-dimensional array", what)));
+	if (!ARR_HASNULL(a))
+	{
+		*n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+		*vals = (const int32 *) ARR_DATA_PTR(a);
+		*nulls = NULL;
+	}
+	else
+	{
+		Datum	   *elems;
+		int32	   *v;
+
+		deconstruct_array(a, elemtype, sizeof(int32), true, TYPALIGN_INT, &elems, nulls, n);
+		v = palloc(Max(*n, 1) * sizeof(int32));
+		for (int i = 0; i < *n; i++)
+			v[i] = (*nulls)[i] ? 0 : DatumGetInt32(elems[i]);
+		*vals = v;
+	}
+}
+
+/* True when the n special dates are in special_order. */
+static bool
+specials_sorted(const SlaSpecial *sp, int n)
+{
+	for (int i = 1; i < n; i++)
+		if (special_order(&sp[i - 1], &sp[i]) > 0)
+			return false;
+	return true;
+}
+
+/*
+ * Sorts n special dates of which the first nc (the closed ones) and the rest
+ * (the open ones) came from two lists: the lists a ticket passes
+ * (closed_dates, open_dates) are sorted already, and two sorted runs are
+ * merged in one pass; anything else is sorted.  Returns the sorted array
+ * (sp itself, or a new one when sp was freed).
+ */
+static SlaSpecial *
+specials_sort(SlaSpecial *sp, int nc, int n)
+{
+	SlaSpecial *out;
+	int			a = 0,
+				b = nc,
+				k = 0;
+
+	if (!specials_sorted(sp, nc) || !specials_sorted(sp + nc, n - nc))
+	{
+		qsort(sp, n, sizeof(SlaSpecial), special_order);
+		return sp;
+	}
+	if (nc == 0 || nc == n || special_order(&sp[nc - 1], &sp[nc]) <= 0)
+		return sp;
+	out = palloc(n * sizeof(SlaSpecial));
+	while (a < nc && b < n)
+		out[k++] = special_order(&sp[a], &sp[b]) <= 0 ? sp[a++] : sp[b++];
+	while (a < nc)
+		out[k++] = sp[a++];
+	while (b < n)
+		out[k++] = sp[b++];
+	pfree(sp);
+	return out;
+}
+
 /*
  * Sets up a walk: the zone (value's, else default_zone, else the session's),
- * closed dates from a date[] (NULLs ignored, duplicates removed; may be NULL).
+ * closed dates from a date[] (NULLs and infinities ignored, duplicates
+ * removed; may be NULL), open (make-up) dates from a date[] with the
+ * weekdays whose windows they use from an integer[] of ISO weekdays 1..7
+ * (open_as NULL: Monday for every date).  open has no NULL or infinite
+ * element and open_as, when given, is as long as open and has no NULL and no
+ * value outside 1..7 (22023 otherwise).  A date both closed and open is
+ * closed; a date given open twice with two different weekdays is refused.
  */
 static void
 walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zone,
-		  FmgrInfo *flinfo)
+		  ArrayType *open, ArrayType *open_as, FmgrInfo *flinfo)
 {
 	int			i;
+	SlaSpecial *sp = NULL;
+	int			nsp = 0;
 
 	memset(w, 0, sizeof(SlaWalk));
 	w->s = s;
@@ -1286,7 +1491,13 @@ walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zon
 				 errmsg("time zone \"%s\" not recognized", SLA_ZONE(s))));
 
 	for (i = 0; i < s->nwindows; i++)
-		w->day_minutes[s->windows[i].dow] += s->windows[i].close - s->windows[i].open;
+	{
+		const SlaWindow *win = &s->windows[i];
+
+		w->day_minutes[win->dow] += win->close - win->open;
+		if (win->close > MIN_PER_DAY)
+			w->spill_end[win->dow] = win->close - MIN_PER_DAY;
+	}
 	for (i = 0; i < 7; i++)
 		w->week_usecs += w->day_minutes[i] * USECS_PER_MINUTE;
 	{
@@ -1299,37 +1510,100 @@ walk_init(SlaWalk *w, const SlaInterval *s, ArrayType *closed, text *default_zon
 			w->first[d++] = s->nwindows;
 	}
 
-	if (closed != NULL)
+	if (closed != NULL || open != NULL || open_as != NULL)
 	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n,
-					k = 0;
+		const int32 *celems = NULL,
+				   *oelems = NULL,
+				   *aelems = NULL;
+		bool	   *cnulls = NULL,
+				   *onulls = NULL,
+				   *anulls = NULL;
+		int			nc = 0,
+					no = 0,
+					na = 0,
+					nclosed,
+					k;
 
-		if (ARR_NDIM(closed) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("closed dates must be a one-dimensional array")));
-		deconstruct_array(closed, DATEOID, sizeof(DateADT), true, TYPALIGN_INT, &elems, &nulls, &n);
-		w->closed = palloc(Max(n, 1) * sizeof(int));
-		for (i = 0; i < n; i++)
+		if (closed != NULL)
+			int4_elems(closed, DATEOID, "closed dates", &celems, &cnulls, &nc);
+		if (open != NULL)
+			int4_elems(open, DATEOID, "open dates", &oelems, &onulls, &no);
+		if (open_as != NULL)
+		{
+			int4_elems(open_as, INT4OID, "open_as", &aelems, &anulls, &na);
+			if (na != no)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("open_as must have one weekday per open date"),
+						 errdetail("Open dates: %d; weekdays: %d.", no, na)));
+		}
+		sp = palloc(Max(nc + no, 1) * sizeof(SlaSpecial));
+		for (i = 0; i < nc; i++)
 		{
 			DateADT		d;
 
-			if (nulls[i])
+			if (cnulls != NULL && cnulls[i])
 				continue;
-			d = DatumGetDateADT(elems[i]);
+			d = celems[i];
 			if (DATE_NOT_FINITE(d))
 				continue;
-			w->closed[k++] = d + POSTGRES_EPOCH_JDATE;
+			sp[nsp].jd = d + POSTGRES_EPOCH_JDATE;
+			sp[nsp++].dow = -1;
 		}
-		qsort(w->closed, k, sizeof(int), int_order);
-		n = k;
+		nclosed = nsp;
+		for (i = 0; i < no; i++)
+		{
+			DateADT		d;
+			int32		as = 1;
+
+			if (onulls != NULL && onulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("open dates must not contain NULL")));
+			d = oelems[i];
+			if (DATE_NOT_FINITE(d))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("open dates must be finite")));
+			if (aelems != NULL)
+			{
+				if (anulls != NULL && anulls[i])
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("open_as must not contain NULL")));
+				as = aelems[i];
+				if (as < 1 || as > 7)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("open_as weekday %d is out of range", as),
+							 errdetail("Weekdays are 1 (Monday) to 7 (Sunday).")));
+			}
+			sp[nsp].jd = d + POSTGRES_EPOCH_JDATE;
+			sp[nsp++].dow = as - 1;
+		}
+		/* sorted by day, closed (-1) first: the first entry of a day wins */
+		sp = specials_sort(sp, nclosed, nsp);
+		w->spec = palloc(Max(nsp, 1) * sizeof(int));
+		w->spec_dow = palloc(Max(nsp, 1) * sizeof(int8));
 		k = 0;
-		for (i = 0; i < n; i++)
-			if (k == 0 || w->closed[k - 1] != w->closed[i])
-				w->closed[k++] = w->closed[i];
-		w->nclosed = k;
+		for (i = 0; i < nsp; i++)
+		{
+			if (k > 0 && w->spec[k - 1] == sp[i].jd)
+			{
+				if (w->spec_dow[k - 1] >= 0 && w->spec_dow[k - 1] != sp[i].dow)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("open date \"%s\" is given with two weekdays",
+									DatumGetCString(DirectFunctionCall1(date_out,
+																		DateADTGetDatum(sp[i].jd - POSTGRES_EPOCH_JDATE)))),
+							 errdetail("Weekdays %d and %d.", w->spec_dow[k - 1] + 1, sp[i].dow + 1)));
+				continue;
+			}
+			w->spec[k] = sp[i].jd;
+			w->spec_dow[k++] = (int8) sp[i].dow;
+		}
+		w->nspec = k;
+		pfree(sp);
 	}
 }
 
@@ -1363,13 +1637,6 @@ days_constant(SlaWalk *w, int jd, TimestampTz mid)
 		cache_hi_compute(w);
 	days = (w->cache_until - u - (w->cache_hi_known ? w->cache_hi_guard : CACHE_MARGIN)) / USECS_PER_DAY - 2;
 	return days < 0 ? 0 : days;
-}
-
-/* Nominal business microseconds of local day jd (0 when closed). */
-static inline int64
-day_usecs(const SlaWalk *w, int jd)
-{
-	return is_closed(w, jd) ? 0 : w->day_minutes[jd_dow(jd)] * USECS_PER_MINUTE;
 }
 
 
@@ -1415,10 +1682,49 @@ walk_advance(SlaWalk *w, TimestampTz start, int64 amount)
 
 				if (k > 0)
 				{
-					remaining -= k * w->week_usecs - closed_usecs(w, jd, jd + 7 * (int) k);
-					jd += 7 * (int) k;
-					avail -= 7 * k;
-					skipped = true;
+					int64		got = k * w->week_usecs + special_usecs(w, jd, jd + 7 * (int) k);
+
+					/*
+					 * Open days can make the weeks hold more than remains:
+					 * then take fewer (the largest number that holds less).
+					 */
+					if (got >= remaining)
+					{
+						/* first one step back by the excess, then halve */
+						int64		back = (got - remaining) / w->week_usecs + 1;
+						int64		lo_k = 0,
+									hi_k = k;
+
+						if (back < k)
+						{
+							int64		g2 = (k - back) * w->week_usecs +
+								special_usecs(w, jd, jd + 7 * (int) (k - back));
+
+							if (g2 < remaining)
+								lo_k = k - back;
+							else
+								hi_k = k - back;
+						}
+
+						while (hi_k - lo_k > 1)
+						{
+							int64		m = lo_k + (hi_k - lo_k) / 2;
+
+							if (m * w->week_usecs + special_usecs(w, jd, jd + 7 * (int) m) < remaining)
+								lo_k = m;
+							else
+								hi_k = m;
+						}
+						k = lo_k;
+						got = k * w->week_usecs + special_usecs(w, jd, jd + 7 * (int) k);
+					}
+					if (k > 0)
+					{
+						remaining -= got;
+						jd += 7 * (int) k;
+						avail -= 7 * k;
+						skipped = true;
+					}
 				}
 				while (avail > 0)
 				{
@@ -1432,11 +1738,11 @@ walk_advance(SlaWalk *w, TimestampTz start, int64 amount)
 					skipped = true;
 				}
 				if (skipped)
-					lo = Max(lo, local_to_utc(w, jd, 0));
+					lo = Max(lo, day_start(w, jd));
 			}
 		}
-		dow = jd_dow(jd);
-		if (!is_closed(w, jd))
+		dow = day_dow(w, jd);
+		if (dow >= 0)
 		{
 			for (i = w->first[dow]; i < w->first[dow + 1]; i++)
 			{
@@ -1491,7 +1797,7 @@ walk_elapsed(SlaWalk *w, TimestampTz from, TimestampTz to)
 			{
 				if (k > 0)
 				{
-					total += k * w->week_usecs - closed_usecs(w, jd, jd + 7 * (int) k);
+					total += k * w->week_usecs + special_usecs(w, jd, jd + 7 * (int) k);
 					jd += 7 * (int) k;
 					avail -= 7 * k;
 				}
@@ -1501,12 +1807,12 @@ walk_elapsed(SlaWalk *w, TimestampTz from, TimestampTz to)
 					jd++;
 					avail--;
 				}
-				lo = Max(lo, local_to_utc(w, jd, 0));
+				lo = Max(lo, day_start(w, jd));
 				continue;
 			}
 		}
-		dow = jd_dow(jd);
-		if (!is_closed(w, jd))
+		dow = day_dow(w, jd);
+		if (dow >= 0)
 		{
 			for (i = w->first[dow]; i < w->first[dow + 1]; i++)
 			{
@@ -1542,7 +1848,8 @@ check_finite(TimestampTz t)
 /* start plus amount microseconds of the value's clock (wall or business). */
 static TimestampTz
 sla_advance_internal(const SlaInterval *s, TimestampTz start, int64 amount,
-					 ArrayType *closed, text *default_zone, FmgrInfo *flinfo)
+					 ArrayType *closed, text *default_zone, ArrayType *open,
+					 ArrayType *open_as, FmgrInfo *flinfo)
 {
 	TimestampTz result;
 
@@ -1559,7 +1866,7 @@ sla_advance_internal(const SlaInterval *s, TimestampTz start, int64 amount,
 	{
 		SlaWalk		w;
 
-		walk_init(&w, s, closed, default_zone, flinfo);
+		walk_init(&w, s, closed, default_zone, open, open_as, flinfo);
 		result = walk_advance(&w, start, amount);
 		if (!IS_VALID_TIMESTAMP(result))
 			ereport(ERROR,
@@ -1577,26 +1884,41 @@ sla_interval_add(PG_FUNCTION_ARGS)
 	SlaInterval *s = PG_GETARG_SLA(1);
 
 	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, start, (int64) s->target * USECS_PER_MINUTE, NULL, NULL,
-												fcinfo->flinfo));
+												NULL, NULL, fcinfo->flinfo));
 }
 
-/* sla_deadline(sla_interval, start, closed date[], default_zone text). */
+/*
+ * Argument n of the call as an array, NULL when it is SQL NULL or absent (a
+ * declaration from before the argument existed calls with fewer).
+ */
+#define OPT_ARRAY(n) \
+	(PG_NARGS() > (n) && !PG_ARGISNULL(n) ? PG_GETARG_ARRAYTYPE_P(n) : NULL)
+
+/*
+ * sla_deadline(sla_interval, start, closed date[], default_zone text,
+ * open date[], open_as integer[]).
+ */
 Datum
 sla_interval_deadline(PG_FUNCTION_ARGS)
 {
 	SlaInterval *s;
 	ArrayType  *closed = PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2);
 	text	   *zone = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
+	ArrayType  *open = OPT_ARRAY(4);
+	ArrayType  *open_as = OPT_ARRAY(5);
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	s = PG_GETARG_SLA(0);
 	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, PG_GETARG_TIMESTAMPTZ(1),
 											   (int64) s->target * USECS_PER_MINUTE, closed, zone,
-											   fcinfo->flinfo));
+											   open, open_as, fcinfo->flinfo));
 }
 
-/* sla_advance(sla_interval, start, amount interval, closed date[], default_zone text). */
+/*
+ * sla_advance(sla_interval, start, amount interval, closed date[],
+ * default_zone text, open date[], open_as integer[]).
+ */
 Datum
 sla_interval_advance(PG_FUNCTION_ARGS)
 {
@@ -1604,6 +1926,8 @@ sla_interval_advance(PG_FUNCTION_ARGS)
 	Interval   *amount;
 	ArrayType  *closed = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
 	text	   *zone = PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4);
+	ArrayType  *open = OPT_ARRAY(5);
+	ArrayType  *open_as = OPT_ARRAY(6);
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
@@ -1623,10 +1947,13 @@ sla_interval_advance(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("business time to add must be at most 1000000 hours")));
 	PG_RETURN_TIMESTAMPTZ(sla_advance_internal(s, PG_GETARG_TIMESTAMPTZ(1), amount->time, closed, zone,
-											   fcinfo->flinfo));
+											   open, open_as, fcinfo->flinfo));
 }
 
-/* sla_elapsed(sla_interval, from, to, closed date[], default_zone text): negative when to < from. */
+/*
+ * sla_elapsed(sla_interval, from, to, closed date[], default_zone text,
+ * open date[], open_as integer[]): negative when to < from.
+ */
 Datum
 sla_interval_elapsed(PG_FUNCTION_ARGS)
 {
@@ -1635,6 +1962,8 @@ sla_interval_elapsed(PG_FUNCTION_ARGS)
 				to;
 	ArrayType  *closed = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
 	text	   *zone = PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4);
+	ArrayType  *open = OPT_ARRAY(5);
+	ArrayType  *open_as = OPT_ARRAY(6);
 	Interval   *r;
 	bool		negate = false;
 
@@ -1660,7 +1989,7 @@ sla_interval_elapsed(PG_FUNCTION_ARGS)
 	{
 		SlaWalk		w;
 
-		walk_init(&w, s, closed, zone, fcinfo->flinfo);
+		walk_init(&w, s, closed, zone, open, open_as, fcinfo->flinfo);
 		r->time = walk_elapsed(&w, from, to);
 	}
 	if (negate)

@@ -125,23 +125,30 @@ CREATE OPERATOR repairsys.+ (
 );
 COMMENT ON OPERATOR repairsys.+ (timestamptz, repairsys.sla_interval) IS 'Deadline of an SLA target counted from an instant';
 
+-- open / open_as (make-up working days, docs/sla.md "Closed and open
+-- dates"): an open date has the windows of the ISO weekday at the same
+-- position in open_as (NULL: Monday for all); a date both closed and open is
+-- closed.
 CREATE FUNCTION repairsys.sla_deadline(sla repairsys.sla_interval, start timestamptz,
-                                       closed date[] DEFAULT NULL, default_zone text DEFAULT NULL)
+                                       closed date[] DEFAULT NULL, default_zone text DEFAULT NULL,
+                                       open date[] DEFAULT NULL, open_as integer[] DEFAULT NULL)
 RETURNS timestamptz
 	AS 'MODULE_PATHNAME', 'sla_interval_deadline' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION repairsys.sla_deadline(repairsys.sla_interval, timestamptz, date[], text) IS 'Deadline of the target counted from start, with whole local dates closed (holidays; NULL: none); default_zone is the calendar''s zone when the value names none (NULL: the session TimeZone)';
+COMMENT ON FUNCTION repairsys.sla_deadline(repairsys.sla_interval, timestamptz, date[], text, date[], integer[]) IS 'Deadline of the target counted from start, with whole local dates closed (holidays; NULL: none) and open (make-up working days with Monday''s windows, or those of the ISO weekday at the same position in open_as; NULL: none; closed wins); default_zone is the calendar''s zone when the value names none (NULL: the session TimeZone)';
 
 CREATE FUNCTION repairsys.sla_advance(sla repairsys.sla_interval, start timestamptz, amount interval,
-                                      closed date[] DEFAULT NULL, default_zone text DEFAULT NULL)
+                                      closed date[] DEFAULT NULL, default_zone text DEFAULT NULL,
+                                      open date[] DEFAULT NULL, open_as integer[] DEFAULT NULL)
 RETURNS timestamptz
 	AS 'MODULE_PATHNAME', 'sla_interval_advance' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION repairsys.sla_advance(repairsys.sla_interval, timestamptz, interval, date[], text) IS 'The earliest instant at which amount of the value''s clock (business hours of its calendar, or the wall clock) has elapsed since start; the target itself is ignored';
+COMMENT ON FUNCTION repairsys.sla_advance(repairsys.sla_interval, timestamptz, interval, date[], text, date[], integer[]) IS 'The earliest instant at which amount of the value''s clock (business hours of its calendar with the closed and open dates, or the wall clock) has elapsed since start; the target itself is ignored';
 
 CREATE FUNCTION repairsys.sla_elapsed(sla repairsys.sla_interval, from_ts timestamptz, to_ts timestamptz,
-                                      closed date[] DEFAULT NULL, default_zone text DEFAULT NULL)
+                                      closed date[] DEFAULT NULL, default_zone text DEFAULT NULL,
+                                      open date[] DEFAULT NULL, open_as integer[] DEFAULT NULL)
 RETURNS interval
 	AS 'MODULE_PATHNAME', 'sla_interval_elapsed' LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION repairsys.sla_elapsed(repairsys.sla_interval, timestamptz, timestamptz, date[], text) IS 'Business time of the value''s calendar between two instants (wall-clock values: to - from); negative when to_ts is before from_ts';
+COMMENT ON FUNCTION repairsys.sla_elapsed(repairsys.sla_interval, timestamptz, timestamptz, date[], text, date[], integer[]) IS 'Business time of the value''s calendar (with the closed and open dates) between two instants (wall-clock values: to - from); negative when to_ts is before from_ts';
 
 CREATE FUNCTION repairsys.sla_target(repairsys.sla_interval) RETURNS interval
 	AS 'MODULE_PATHNAME', 'sla_interval_target' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

@@ -199,13 +199,19 @@ CREATE TABLE repairsys.holiday (
 	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	service_center_id bigint REFERENCES repairsys.service_center ON DELETE CASCADE,
 	day               date NOT NULL,
-	name              text NOT NULL DEFAULT ''
+	name              text NOT NULL DEFAULT '',
+	kind              text NOT NULL DEFAULT 'closed'
+	                  CONSTRAINT holiday_kind_check CHECK (kind IN ('closed', 'workday')),
+	works_as          integer NOT NULL DEFAULT 1
+	                  CONSTRAINT holiday_works_as_check CHECK (works_as BETWEEN 1 AND 7)
 );
-COMMENT ON TABLE repairsys.holiday IS 'Closed dates of one service center, or of all centers';
+COMMENT ON TABLE repairsys.holiday IS 'Closed dates (holidays) and make-up working days (调休) of one service center, or of all centers; a center''s own row for a date overrides the all-center row';
 COMMENT ON COLUMN repairsys.holiday.id IS 'Holiday id';
-COMMENT ON COLUMN repairsys.holiday.service_center_id IS 'Center that is closed (NULL: all centers)';
-COMMENT ON COLUMN repairsys.holiday.day IS 'Closed local date';
+COMMENT ON COLUMN repairsys.holiday.service_center_id IS 'Center the date applies to (NULL: all centers)';
+COMMENT ON COLUMN repairsys.holiday.day IS 'Local date that is closed or, for a workday, open';
 COMMENT ON COLUMN repairsys.holiday.name IS 'Name of the holiday';
+COMMENT ON COLUMN repairsys.holiday.kind IS 'closed (default): no business hours that day; workday: a make-up working day, open with the windows of weekday works_as even when the calendar has none on its own weekday';
+COMMENT ON COLUMN repairsys.holiday.works_as IS 'For a workday: the ISO weekday (1 = Monday ... 7 = Sunday) whose windows the day has (default 1); not used for a closed day';
 CREATE UNIQUE INDEX holiday_center_day_key ON repairsys.holiday (coalesce(service_center_id, 0), day);
 
 ------------------------------------------------------------------------------

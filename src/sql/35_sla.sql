@@ -5,17 +5,46 @@
 -- functions with BEGIN ATOMIC bodies in 31_guards.sql depend on the row type,
 -- after which ALTER TABLE cannot add columns.)
 
--- Closed local dates of a center: its own holidays and all-center holidays.
+-- The calendar dates of a center: its own rows and the all-center rows, the
+-- center's own row winning for a date that has both (a center may work on a
+-- national holiday, or close on a national make-up day).
+CREATE FUNCTION repairsys.center_dates(service_center_id bigint,
+                                       OUT day date, OUT kind text, OUT works_as integer)
+RETURNS SETOF record
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT DISTINCT ON (h.day) h.day, h.kind, h.works_as
+	  FROM repairsys.holiday h
+	 WHERE h.service_center_id IS NULL OR h.service_center_id = center_dates.service_center_id
+	 ORDER BY h.day, h.service_center_id IS NULL
+$$;
+COMMENT ON FUNCTION repairsys.center_dates(bigint) IS 'The holiday rows that apply to a service center, one per date: its own, else the all-center row (NULL center: all-center rows only)';
+
+-- Closed local dates of a center.
 CREATE FUNCTION repairsys.closed_dates(service_center_id bigint)
 RETURNS date[]
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
-	SELECT coalesce(pg_catalog.array_agg(DISTINCT h.day ORDER BY h.day), '{}')
-	  FROM repairsys.holiday h
-	 WHERE h.service_center_id IS NULL OR h.service_center_id = closed_dates.service_center_id
+	SELECT coalesce(pg_catalog.array_agg(d.day ORDER BY d.day), '{}')
+	  FROM repairsys.center_dates(closed_dates.service_center_id) d
+	 WHERE d.kind = 'closed'
 $$;
-COMMENT ON FUNCTION repairsys.closed_dates(bigint) IS 'Closed local dates of a service center: its holidays and the holidays of all centers (NULL center: all-center holidays only)';
+COMMENT ON FUNCTION repairsys.closed_dates(bigint) IS 'Closed local dates of a service center: its holidays and the holidays of all centers that it does not work (NULL center: all-center holidays only)';
+
+-- Make-up working days of a center, with the weekday whose windows each has:
+-- the open and open_as arguments of sla_deadline, sla_elapsed, sla_advance.
+CREATE FUNCTION repairsys.open_dates(service_center_id bigint, OUT days date[], OUT works_as integer[])
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(pg_catalog.array_agg(d.day ORDER BY d.day), '{}'),
+	       coalesce(pg_catalog.array_agg(d.works_as ORDER BY d.day), '{}')
+	  FROM repairsys.center_dates(open_dates.service_center_id) d
+	 WHERE d.kind = 'workday'
+$$;
+COMMENT ON FUNCTION repairsys.open_dates(bigint) IS 'Make-up working days (调休) of a service center (its own and the all-center ones it does not close) and, at the same positions, the ISO weekday whose windows each day has';
 
 -- Zone an SLA calendar of a ticket is read in: the center's, else UTC.
 CREATE FUNCTION repairsys.center_time_zone(service_center_id bigint)
@@ -38,6 +67,7 @@ AS $$
 DECLARE
 	pol    repairsys.sla_policy;
 	closed date[];
+	makeup record;
 BEGIN
 	IF NEW.status_changed_at IS DISTINCT FROM pg_catalog.now() THEN
 		RETURN NEW;
@@ -52,12 +82,15 @@ BEGIN
 	NEW.sla_time_zone := repairsys.center_time_zone(NEW.service_center_id);
 	NEW.sla_paused := interval '0';
 	closed := repairsys.closed_dates(NEW.service_center_id);
-	NEW.respond_by := repairsys.sla_deadline(pol.respond_within, NEW.opened_at, closed, NEW.sla_time_zone);
-	NEW.resolve_by := repairsys.sla_deadline(pol.resolve_within, NEW.opened_at, closed, NEW.sla_time_zone);
+	makeup := repairsys.open_dates(NEW.service_center_id);
+	NEW.respond_by := repairsys.sla_deadline(pol.respond_within, NEW.opened_at, closed, NEW.sla_time_zone,
+	                                         makeup.days, makeup.works_as);
+	NEW.resolve_by := repairsys.sla_deadline(pol.resolve_within, NEW.opened_at, closed, NEW.sla_time_zone,
+	                                         makeup.days, makeup.works_as);
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ticket_sla_open_trg() IS 'BEFORE INSERT trigger of repairsys.ticket: stamps respond_by and resolve_by from sla_policy with the center''s holidays';
+COMMENT ON FUNCTION repairsys.ticket_sla_open_trg() IS 'BEFORE INSERT trigger of repairsys.ticket: stamps respond_by and resolve_by from sla_policy with the center''s holidays and make-up working days';
 
 -- BEFORE UPDATE OF status (after ticket_20_transition accepted the change and
 -- set status_changed_at, the end of the hold): when the ticket leaves a state that pauses the SLA,
@@ -71,6 +104,7 @@ AS $$
 DECLARE
 	held     interval;
 	closed   date[];
+	makeup   record;
 	hold_end timestamptz := coalesce(NEW.status_changed_at, pg_catalog.now());
 BEGIN
 	IF NEW.status IS NOT DISTINCT FROM OLD.status OR OLD.sla_resolve_within IS NULL
@@ -81,15 +115,16 @@ BEGIN
 		RETURN NEW;
 	END IF;
 	closed := repairsys.closed_dates(NEW.service_center_id);
+	makeup := repairsys.open_dates(NEW.service_center_id);
 	held := repairsys.sla_elapsed(OLD.sla_resolve_within, OLD.status_changed_at, hold_end,
-	                              closed, OLD.sla_time_zone);
+	                              closed, OLD.sla_time_zone, makeup.days, makeup.works_as);
 	IF held <= interval '0' THEN
 		RETURN NEW;
 	END IF;
 	NEW.sla_paused := OLD.sla_paused + held;
 	IF OLD.resolve_by >= OLD.status_changed_at THEN
 		NEW.resolve_by := repairsys.sla_advance(OLD.sla_resolve_within, OLD.resolve_by, held,
-		                                        closed, OLD.sla_time_zone);
+		                                        closed, OLD.sla_time_zone, makeup.days, makeup.works_as);
 	END IF;
 	RETURN NEW;
 END
@@ -210,7 +245,9 @@ SELECT t.id AS ticket_id,
 	            ELSE repairsys.sla_elapsed(t.sla_resolve_within,
 	                                       CASE WHEN s.pauses_sla THEN t.status_changed_at ELSE pg_catalog.now() END,
 	                                       t.resolve_by,
-	                                       repairsys.closed_dates(t.service_center_id), t.sla_time_zone) END AS left_time
+	                                       repairsys.closed_dates(t.service_center_id), t.sla_time_zone,
+	                                       od.days, od.works_as) END AS left_time
+	  FROM repairsys.open_dates(t.service_center_id) od
   ) x ON true
  WHERE NOT s.is_terminal AND t.resolved_at IS NULL;
 COMMENT ON VIEW repairsys.sla_status IS 'SLA clock of every open (not resolved, not terminal) ticket: deadlines, business time left, holds, breaches';

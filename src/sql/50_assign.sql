@@ -343,7 +343,6 @@ SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
 	t       repairsys.ticket;
-	p       repairsys.assign_policy;
 	initial text;
 	assigned text;
 	c       record;
@@ -358,7 +357,7 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'ticket % does not exist', auto_assign.ticket_id USING ERRCODE = '22023';
 	END IF;
-	p := repairsys.assign_policy_row(auto_assign.policy);
+	PERFORM repairsys.assign_policy_row(auto_assign.policy);	-- (unknown policy: 22023)
 	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.is_initial;
 	IF t.status IS DISTINCT FROM initial THEN
 		RAISE EXCEPTION 'ticket % is in status "%", not "%"', t.id, t.status, initial

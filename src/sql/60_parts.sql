@@ -54,16 +54,16 @@ COMMENT ON FUNCTION repairsys.lock_stock(text, bigint) IS 'Locks (FOR UPDATE) an
 -- (repairsys.is_table_owner(), in 21_settings.sql, tells the import path
 -- that the rule triggers below let pass.)
 
--- True when a ticket in this status can still use parts: not in a terminal
--- state and not resolved (resolving issues the reservations, cancelling
+-- True when a ticket in this status can still use parts: its state's role is
+-- not resolved, closed or cancelled (resolving issues the reservations, cancelling
 -- releases them; see ticket_parts_on_status_trg).
 CREATE FUNCTION repairsys.status_takes_parts(status text)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
-	SELECT status_takes_parts.status IS DISTINCT FROM 'resolved'
-	   AND NOT coalesce((SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = status_takes_parts.status), true)
+	SELECT coalesce((SELECT s.role NOT IN ('resolved', 'closed', 'cancelled')
+	                   FROM repairsys.ticket_status s WHERE s.code = status_takes_parts.status), false)
 $$;
 COMMENT ON FUNCTION repairsys.status_takes_parts(text) IS 'True when a ticket in this status can still reserve and be issued parts: a known status that is neither terminal nor resolved';
 

@@ -256,7 +256,8 @@ SELECT tech.id AS technician_id,
 	               AND r.opened_at <= t.resolved_at + repairsys.setting_value('rework_window')::interval)) AS first_fixes,
 	       avg(date_part('epoch', CASE WHEN t.sla_resolve_within IS NOT NULL
 	                                   THEN repairsys.sla_elapsed(t.sla_resolve_within, t.opened_at, t.resolved_at,
-	                                                              repairsys.closed_dates(t.service_center_id), t.sla_time_zone)
+	                                                              repairsys.closed_dates(t.service_center_id), t.sla_time_zone,
+	                                                              od.days, od.works_as)
 	                                   ELSE t.resolved_at - t.opened_at END) / 3600)
 	         FILTER (WHERE t.resolved_at IS NOT NULL)::numeric AS business_hours,
 	       count(*) FILTER (WHERE t.resolved_at <= t.resolve_by) AS sla_met,
@@ -264,6 +265,7 @@ SELECT tech.id AS technician_id,
 	       avg(fb.rating) AS avg_rating,
 	       sum(t.labor_minutes) FILTER (WHERE t.resolved_at >= now() - interval '30 days') AS labor_minutes_30d
 	  FROM repairsys.ticket t
+	 CROSS JOIN LATERAL repairsys.open_dates(t.service_center_id) od
 	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
 	 WHERE t.technician_id = tech.id AND t.status_role <> 'cancelled'
   ) s ON true;
@@ -275,7 +277,7 @@ COMMENT ON COLUMN repairsys.technician_performance.tickets IS 'Tickets assigned 
 COMMENT ON COLUMN repairsys.technician_performance.resolved IS 'Of these, tickets resolved (resolved_at set)';
 COMMENT ON COLUMN repairsys.technician_performance.first_time_fix_rate IS 'Share (0..1) of resolved tickets never reopened and with no later ticket on the same asset and service type opened within rework_window after resolution (NULL: none resolved)';
 COMMENT ON COLUMN repairsys.technician_performance.rework_rate IS '1 - first_time_fix_rate: share of resolved tickets reopened or repaired again within rework_window (NULL: none resolved)';
-COMMENT ON COLUMN repairsys.technician_performance.mean_resolution_business_hours IS 'Mean hours from opening to resolution, in the business hours of the ticket''s resolve calendar (sla_elapsed with the center''s holidays) when it has an SLA, else wall-clock hours';
+COMMENT ON COLUMN repairsys.technician_performance.mean_resolution_business_hours IS 'Mean hours from opening to resolution, in the business hours of the ticket''s resolve calendar (sla_elapsed with the center''s holidays and make-up working days) when it has an SLA, else wall-clock hours';
 COMMENT ON COLUMN repairsys.technician_performance.sla_met_pct IS 'Percent of resolved tickets with a deadline resolved by resolve_by (NULL: none)';
 COMMENT ON COLUMN repairsys.technician_performance.avg_rating IS 'Average customer rating (1..5) of the technician''s tickets (NULL: none rated)';
 COMMENT ON COLUMN repairsys.technician_performance.labor_minutes_30d IS 'Labor minutes of the technician''s tickets resolved in the last 30 days';

@@ -63,7 +63,8 @@ SELECT throws_ok($$INSERT INTO repairsys.urgency_rule (urgency, surcharge_pct) V
 SELECT throws_ok($$UPDATE repairsys.urgency_rule SET surcharge_pct = -1 WHERE urgency = 'urgent'$$, '23514', NULL, 'surcharge not negative');
 SELECT throws_ok($$UPDATE repairsys.ticket SET complexity = 0 FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'ticket complexity 1..5');
 SELECT throws_ok($$UPDATE repairsys.ticket SET channel = 'fax' FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'known channels only');
-SELECT throws_ok($$UPDATE repairsys.ticket SET urgency = 'asap' FROM ids WHERE id = ids.ticket$$, '23503', NULL, 'a ticket''s urgency is a row of urgency_rule');
+SELECT throws_ok($$INSERT INTO repairsys.ticket (customer_id, service_type, urgency) SELECT cust, t.service_type, 'asap' FROM ids JOIN repairsys.ticket t ON t.id = ids.ticket$$,
+                 '23503', NULL, 'a ticket''s urgency is a row of urgency_rule');
 SELECT throws_ok($$UPDATE repairsys.ticket SET labor_minutes = -1 FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'labor minutes not negative');
 SELECT throws_ok($$UPDATE repairsys.ticket SET travel_km = -1 FROM ids WHERE id = ids.ticket$$, '23514', NULL, 'travel not negative');
 SELECT throws_ok($$INSERT INTO repairsys.part (sku, name, unit_price) VALUES ('NEG', 'x', -1)$$, '23514', NULL, 'part price not negative');
