@@ -9,6 +9,7 @@
 # it is left running and the script says how to connect with psql.
 set -u
 . "$(dirname "$0")/lib.sh"
+RS_NO_ASSERTS=${RS_NO_ASSERTS-1}	# a release build: what is measured (or shown)
 
 keep=
 case "${1:-}" in

@@ -6,6 +6,7 @@
 #   e.g. bash test/bench/assign.sh 10000 "200 500 1000"
 set -u
 . "$(dirname "$0")/../lib.sh"
+RS_NO_ASSERTS=${RS_NO_ASSERTS-1}	# a release build: what is measured (or shown)
 ntech=${1:-10000}
 sizes=${2:-"200 500 1000"}
 rs_ensure_packages

@@ -12,6 +12,7 @@
 #   bash test/bench/lap.sh ["1000 2000 1000c2"] [RUNS]
 set -u
 . "$(dirname "$0")/../lib.sh"
+RS_NO_ASSERTS=${RS_NO_ASSERTS-1}	# a release build: what is measured (or shown)
 sizes=${1:-"1000 2000 1000c2"}
 runs=${2:-7}
 py=/usr/bin/python3

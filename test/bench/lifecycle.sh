@@ -11,6 +11,7 @@
 # Usage: bash test/bench/lifecycle.sh [tickets]   (default 1,000,000)
 set -u
 . "$(dirname "$0")/../lib.sh"
+RS_NO_ASSERTS=${RS_NO_ASSERTS-1}	# a release build: what is measured (or shown)
 n=${1:-1000000}
 rs_ensure_packages
 rs_build_install

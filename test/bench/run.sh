@@ -15,6 +15,7 @@
 # shared cluster (parts: 2,000 parts x 10 centers with a year of ledger).
 set -u
 . "$(dirname "$0")/../lib.sh"
+RS_NO_ASSERTS=${RS_NO_ASSERTS-1}	# a release build: what is measured (or shown)
 cd "$RS_TOP"
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then

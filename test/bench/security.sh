@@ -7,6 +7,7 @@
 # Usage: bash test/bench/security.sh [tickets] [technicians]
 set -u
 . "$(dirname "$0")/../lib.sh"
+RS_NO_ASSERTS=${RS_NO_ASSERTS-1}	# a release build: what is measured (or shown)
 ntickets=${1:-20000}
 ntech=${2:-100}
 rs_ensure_packages
