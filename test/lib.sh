@@ -24,7 +24,7 @@ RS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # test/compat.sh runs the suite on 17 and 18 in a throwaway Debian root.
 RS_PGVER=${REPAIRSYS_PG_VERSION:-15}
 RS_PACKAGES="postgresql-$RS_PGVER postgresql-server-dev-$RS_PGVER postgresql-$RS_PGVER-pgtap libtap-parser-sourcehandler-pgtap-perl
-	postgresql-$RS_PGVER-plpgsql-check make gcc valgrind faketime"
+	postgresql-$RS_PGVER-plpgsql-check make gcc valgrind faketime python3"
 
 rs_log() { printf '== %s\n' "$*" >&2; }
 rs_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
