@@ -9,19 +9,15 @@
 # policies); the blocks of a file run in order, each with ON_ERROR_STOP.
 # Dates are pinned where the preparation sets them.
 set -u
-top=${RS_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
+. "$RS_TOP/test/tap.sh"
 roles="tech_zhang_wei cust_10042 app_authenticator"
-dbs=""
-cleanup() {
-	local d r
-	for d in $dbs; do psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d" >/dev/null 2>&1; done
+drop_roles() {
+	local r
 	for r in $roles; do psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1; done
-	rm -rf "$tmp"
 }
-trap cleanup EXIT
-for r in $roles; do psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1; done
+tap_at_exit drop_roles
+drop_roles
+tap_tmp
 
 docs="docs/security.md docs/sla.md docs/scaling.md"
 # split each file's sql blocks into $tmp/<file>.<n>.sql, with their first line
@@ -31,14 +27,11 @@ for f in $docs; do
 		/^```sql[[:space:]]*$/ { n++; on = 1; print NR + 1 > (out "." n ".line"); next }
 		on && /^```/ { on = 0; next }
 		on { print > (out "." n ".sql") }
-	' "$top/$f"
+	' "$RS_TOP/$f"
 done
-total=$(ls "$tmp"/*.sql 2>/dev/null | wc -l)
-echo "1..$((total + 1))"
 
-prepare() {	# a database with the extension and the rows the examples name
-	psql -X -q -d postgres -c "CREATE DATABASE $1" >/dev/null
-	psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" >"$tmp/prepare.out" 2>&1 <<'SQL'
+prepare() {	# the extension and the rows the examples name, in the empty database $1
+	q -d "$1" >"$tmp/prepare.out" 2>&1 <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION repairsys;
 INSERT INTO repairsys.service_center (name, time_zone) VALUES ('docs center', 'Asia/Shanghai');
@@ -65,33 +58,23 @@ SQL
 	[ $? = 0 ] && [ "$(grep -c '^t$' "$tmp/prepare.out")" = 2 ]
 }
 
-n=0
 i=0
 for f in $docs; do
 	b=$(basename "$f" .md)
 	i=$((i + 1))
-	db=repairsys_docs_${i}_$$
-	dbs="$dbs $db"
+	TAP_NO_EXTENSION=1 tap_db docs_$i	# prepare() creates the extension
+	v=docs_$i
+	db=${!v}
 	prepare $db
 	rc=$?
 	if [ "$f" = docs/security.md ]; then
-		n=$((n + 1))
-		if [ $rc = 0 ]; then
-			echo "ok $n - a database prepared for the examples (ticket 5511, invoice 871, ...)"
-		else
-			echo "not ok $n - a database prepared for the examples (ticket 5511, invoice 871, ...)"; sed 's/^/# /' "$tmp/prepare.out"
-		fi
+		ok $rc "a database prepared for the examples (ticket 5511, invoice 871, ...)" "$(cat "$tmp/prepare.out")"
 	fi
 	k=1
 	while [ -f "$tmp/$b.$k.sql" ]; do
 		line=$(cat "$tmp/$b.$k.line")
-		n=$((n + 1))
-		if psql -X -q -v ON_ERROR_STOP=1 -d $db -f "$tmp/$b.$k.sql" >"$tmp/out" 2>&1; then
-			echo "ok $n - $f, the sql block at line $line runs"
-		else
-			echo "not ok $n - $f, the sql block at line $line runs"
-			sed 's/^/# /' "$tmp/out" | head -10
-		fi
+		psql -X -q -v ON_ERROR_STOP=1 -d $db -f "$tmp/$b.$k.sql" >"$tmp/out" 2>&1
+		ok $? "$f, the sql block at line $line runs" "$(head -10 "$tmp/out")"
 		k=$((k + 1))
 	done
 done

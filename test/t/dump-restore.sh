@@ -14,19 +14,12 @@
 # The figures depend on the day the suite runs (the demo's history ends now),
 # so the test prints none of them: only whether each table matches.
 set -u
-src=repairsys_dr_src_$$
-dst=repairsys_dr_dst_$$
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-is() { n=$((n + 1)); if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "#   got: '$1'"; echo "#   expected: '$2'"; fi; }
-cleanup() {
-	psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $src" -c "DROP DATABASE IF EXISTS $dst" >/dev/null 2>&1
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$RS_TOP/test/tap.sh"
+tap_db dr_src
+TAP_NO_EXTENSION=1 tap_db dr_dst	# the restore target: empty, pg_restore creates the extension
+src=$dr_src
+dst=$dr_dst
+tap_tmp
 
 # One line per table of the schema: name, row count, md5 of the sorted rows.
 # stock_movement.seq is an order, renumbered on restore (docs/parts.md): its
@@ -49,11 +42,6 @@ fingerprint() {
 		fi
 	done
 }
-
-psql -X -q -d postgres -c "CREATE DATABASE $src" -c "CREATE DATABASE $dst" >/dev/null
-q -d $src -c "CREATE EXTENSION repairsys"
-ntables=$(tables $src | wc -l)
-echo "1..$((ntables + 11))"
 
 q -d $src -c "SET client_min_messages = warning" -c "SELECT repairsys.demo_load(300, 42)" >"$tmp/load.out" 2>&1
 ok $? "demo_load(300, 42) builds a demo company"
@@ -101,13 +89,8 @@ fingerprint $dst >"$tmp/dst"
 for t in $(tables $src); do
 	a=$(grep "^$t|" "$tmp/src")
 	b=$(grep "^$t|" "$tmp/dst")
-	n=$((n + 1))
-	if [ -n "$a" ] && [ "$a" = "$b" ]; then
-		echo "ok $n - $t: same rows after the restore"
-	else
-		echo "not ok $n - $t: same rows after the restore"
-		echo "#   before: $(echo "$a" | cut -d'|' -f2) rows, after: $(echo "$b" | cut -d'|' -f2) rows"
-	fi
+	[ -n "$a" ] && [ "$a" = "$b" ]
+	ok $? "$t: same rows after the restore" "  before: $(echo "$a" | cut -d'|' -f2) rows, after: $(echo "$b" | cut -d'|' -f2) rows"
 done
 is "$(tables $dst | tr '\n' ' ')" "$(tables $src | tr '\n' ' ')" "the restored database has the same tables"
 is "$(q -d $dst -c "SELECT count(*) FROM repairsys.check_invariants()")" "0" "check_invariants() is empty after the restore"
