@@ -12,6 +12,20 @@
 -- and balance; identity sequences told last_value.  Dates are pinned.
 BEGIN;
 SELECT plan(46);
+
+-- What pg_sequence_last_value() tells the current role: 'refused' (42501,
+-- PostgreSQL 15 and 17) or 'hidden' (NULL: 18 returns NULL to a role without
+-- the privilege), else the value it leaks.
+CREATE FUNCTION pg_temp.peek_last_value(seq text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+	v bigint;
+BEGIN
+	v := pg_sequence_last_value(seq::regclass);
+	RETURN coalesce(v::text, 'hidden');
+EXCEPTION WHEN insufficient_privilege THEN
+	RETURN 'refused';
+END
+$f$;
 SET LOCAL client_min_messages = warning;
 
 CREATE ROLE tap_r_tech_a IN ROLE repairsys_technician;
@@ -125,8 +139,8 @@ SELECT throws_ok(format('SELECT last_value FROM %s', seq_invoice), '42501', NULL
                  'technician: last_value of the invoice ids is unreadable') FROM p;
 SELECT throws_ok(format('SELECT last_value FROM %s', seq_customer), '42501', NULL,
                  'technician: last_value of the customer ids is unreadable') FROM p;
-SELECT throws_ok(format('SELECT pg_sequence_last_value(%L)', seq_invoice), '42501', NULL,
-                 'technician: pg_sequence_last_value of the invoice ids is refused') FROM p;
+SELECT ok(pg_temp.peek_last_value(seq_invoice) IN ('refused', 'hidden'),
+          'technician: pg_sequence_last_value of the invoice ids is refused or NULL') FROM p;
 SELECT throws_ok(format('SELECT nextval(%L)', seq_invoice), '42501', NULL,
                  'technician: cannot burn invoice ids with nextval') FROM p;
 SELECT is((SELECT count(*) FROM pg_sequences WHERE schemaname = 'repairsys' AND last_value IS NOT NULL), 0::bigint,
@@ -181,8 +195,8 @@ SELECT throws_ok($$SELECT repairsys.check_guard('settled', pg_temp.made_up((SELE
                  'auditor: check_guard is refused');
 SELECT throws_ok(format('SELECT nextval(%L)', seq_invoice), '42501', NULL,
                  'auditor: cannot burn invoice ids with nextval') FROM p;
-SELECT throws_ok(format('SELECT pg_sequence_last_value(%L)', seq_customer), '42501', NULL,
-                 'auditor: pg_sequence_last_value is refused') FROM p;
+SELECT ok(pg_temp.peek_last_value(seq_customer) IN ('refused', 'hidden'),
+          'auditor: pg_sequence_last_value is refused or NULL') FROM p;
 RESET ROLE;
 
 -- 6. a role with no grant at all
