@@ -380,7 +380,8 @@ AS $$
 BEGIN
 	IF qty IS NULL OR qty <= 0 THEN
 		RAISE EXCEPTION 'quantity must be a positive number of units' USING ERRCODE = '22023',
-			DETAIL = pg_catalog.format('The quantity is %s.', coalesce(qty::text, 'NULL'));
+			-- (concatenation, not format(): format() is only STABLE)
+			DETAIL = 'The quantity is ' || coalesce(qty::text, 'NULL') || '.';
 	END IF;
 END
 $$;
