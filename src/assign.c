@@ -150,6 +150,43 @@ lap_move(RsLap *w, int q, int col)
 }
 
 /*
+ * The end of a successful search from row i0 (dense or sparse): the duals of
+ * the settled rows (sr[0..nsr)) and columns (sc[0..nsc)) move by their
+ * distance short of minval, and the path to sink is augmented along the
+ * predecessors back to i0.
+ */
+static void
+lap_settle(RsLap *w, int i0, int sink, double minval, int nsr, int nsc)
+{
+	const double *d = w->d;
+	double	   *v = w->v;
+	const int  *pred = w->pred;
+	int			col = sink;
+	int			k;
+
+	w->u[i0] += minval;
+	for (k = 1; k < nsr; k++)
+	{
+		int			q = w->sr[k];
+
+		w->u[q] += minval - d[w->row_col[q]];
+	}
+	for (k = 0; k < nsc; k++)
+		v[w->sc[k]] -= minval - d[w->sc[k]];
+
+	for (;;)
+	{
+		int			q = pred[col];
+		int			old = w->row_col[q];
+
+		lap_move(w, q, col);
+		if (q == i0)
+			break;
+		col = old;
+	}
+}
+
+/*
  * One shortest augmenting path from the unserved row i0 (Dijkstra over
  * reduced costs, dense, as in Crouse's variant of Jonker-Volgenant): the
  * columns not settled yet sit in rem[], each pass over them relaxes the arcs
@@ -270,32 +307,7 @@ lap_augment(RsLap *w, int i0)
 			w->sr[nsr++] = k;
 	}
 
-	/* duals: the settled part moves by its distance short of minval */
-	w->u[i0] += minval;
-	for (k = 1; k < nsr; k++)
-	{
-		int			q = w->sr[k];
-
-		w->u[q] += minval - d[w->row_col[q]];
-	}
-	for (k = 0; k < nsc; k++)
-		v[w->sc[k]] -= minval - d[w->sc[k]];
-
-	/* augment along the predecessors back to i0 */
-	{
-		int			col = sink;
-
-		for (;;)
-		{
-			int			q = pred[col];
-			int			old = w->row_col[q];
-
-			lap_move(w, q, col);
-			if (q == i0)
-				break;
-			col = old;
-		}
-	}
+	lap_settle(w, i0, sink, minval, nsr, nsc);
 	return true;
 }
 
@@ -640,29 +652,7 @@ lap_augment_sparse(RsLap *w, RsLapSparse *sp, int i0)
 	for (k = 0; k < ntouch; k++)
 		state[sp->touched[k]] = LAP_UNSEEN;
 
-	w->u[i0] += minval;
-	for (k = 1; k < nsr; k++)
-	{
-		int			q = w->sr[k];
-
-		w->u[q] += minval - d[w->row_col[q]];
-	}
-	for (k = 0; k < nsc; k++)
-		v[w->sc[k]] -= minval - d[w->sc[k]];
-	{
-		int			col = sink;
-
-		for (;;)
-		{
-			int			q = pred[col];
-			int			old = w->row_col[q];
-
-			lap_move(w, q, col);
-			if (q == i0)
-				break;
-			col = old;
-		}
-	}
+	lap_settle(w, i0, sink, minval, nsr, nsc);
 	return true;
 }
 
