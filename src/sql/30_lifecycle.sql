@@ -45,8 +45,7 @@ AS $$
 BEGIN
 	-- The owner of the table (and superusers, members of every role) may
 	-- correct the history; nobody else.
-	IF pg_catalog.pg_has_role(current_user,
-			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+	IF repairsys.is_table_owner(TG_RELID) THEN
 		IF TG_LEVEL = 'STATEMENT' THEN
 			RETURN NULL;
 		ELSIF TG_OP = 'DELETE' THEN
@@ -286,8 +285,7 @@ DECLARE
 	cust    repairsys.customer;
 	owner   boolean;
 BEGIN
-	owner := pg_catalog.pg_has_role(current_user,
-		(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER');
+	owner := repairsys.is_table_owner(TG_RELID);
 	IF NEW.status_changed_at IS NOT NULL THEN
 		IF owner THEN
 			-- restore or migration of an existing ticket: taken as it is, its

@@ -144,8 +144,7 @@ BEGIN
 	    OR NEW.sla_resolve_within IS DISTINCT FROM OLD.sla_resolve_within
 	    OR NEW.sla_time_zone IS DISTINCT FROM OLD.sla_time_zone
 	    OR NEW.sla_paused IS DISTINCT FROM OLD.sla_paused)
-	   AND NOT pg_catalog.pg_has_role(current_user,
-	           (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+	   AND NOT repairsys.is_table_owner(TG_RELID) THEN
 		RAISE EXCEPTION 'columns sla_respond_within, sla_resolve_within, sla_time_zone and sla_paused of a ticket are set by repairsys'
 			USING ERRCODE = '428C9',
 			      DETAIL = pg_catalog.format('Ticket %s was not changed.', OLD.id),

@@ -423,8 +423,7 @@ DECLARE
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		-- (the trigger's WHEN: the approval or a snapshot column is given)
-		IF pg_catalog.pg_has_role(current_user,
-				(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+		IF repairsys.is_table_owner(TG_RELID) THEN
 			RETURN NEW;		-- restore or migration of an approved ticket
 		END IF;
 		RAISE EXCEPTION 'columns estimate_approved_at and the price snapshot of a new ticket are set by repairsys'
@@ -592,8 +591,7 @@ DECLARE
 	rule  boolean;
 	price numeric;
 BEGIN
-	IF pg_catalog.pg_has_role(current_user,
-			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+	IF repairsys.is_table_owner(TG_RELID) THEN
 		RETURN NEW;
 	END IF;
 	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id;
@@ -642,8 +640,7 @@ AS $$
 DECLARE
 	tid bigint;
 BEGIN
-	IF pg_catalog.pg_has_role(current_user,
-			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+	IF repairsys.is_table_owner(TG_RELID) THEN
 		RETURN NEW;
 	END IF;
 	IF NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN
@@ -694,8 +691,7 @@ DECLARE
 	bill   numeric;
 	others numeric;
 BEGIN
-	IF pg_catalog.pg_has_role(current_user,
-			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER')
+	IF repairsys.is_table_owner(TG_RELID)
 	   OR NEW.amount IS NULL OR NEW.amount = 'NaN' OR NEW.amount <= 0 THEN
 		RETURN NEW;
 	END IF;
@@ -919,8 +915,7 @@ AS $$
 DECLARE
 	inv repairsys.invoice;
 BEGIN
-	IF pg_catalog.pg_has_role(current_user,
-			(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = TG_RELID), 'MEMBER') THEN
+	IF repairsys.is_table_owner(TG_RELID) THEN
 		RETURN NEW;
 	END IF;
 	IF NEW.amount IS NULL OR NEW.amount = 'NaN' OR NEW.amount <= 0 THEN
