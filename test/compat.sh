@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test/compat.sh VERSION: the README's test command against PostgreSQL VERSION
-# (17 or 18) from Debian's archive, in a throwaway Debian root (DESIGN 2, 20).
+# (17 or 18) from Debian's archive, in a throwaway Debian root (README.md).
 #
 #   17  Debian 13 "trixie"
 #   18  Debian unstable "sid"

@@ -1,4 +1,6 @@
--- Data model: every table of DESIGN.md section 3.
+-- Data model: every table of the extension (docs/overview.md).  Feature pieces
+-- 2N_tables_*.sql that follow add the tables of later features; all tables are
+-- created before the functions that use them.
 --
 -- Conventions: identifiers are bigint identity columns unless a natural code
 -- fits; money is numeric(14,2); times are timestamptz; distances kilometres;
@@ -265,6 +267,15 @@ COMMENT ON COLUMN repairsys.ticket_transition.dump IS 'True for rows pg_dump mus
 ------------------------------------------------------------------------------
 -- Tickets and their history
 ------------------------------------------------------------------------------
+-- Every column of the ticket is here: no later piece adds one.  The columns
+-- are in the order a database upgraded from an earlier version has them
+-- (ALTER TABLE appends), so a fresh install and an upgraded one agree on
+-- SELECT *: the columns of 1.0, then the price snapshot the bill is computed
+-- from (set when the customer approves the estimate, so later price-list
+-- changes never change it), the SLA targets the ticket was opened with (a
+-- later policy change does not move its deadlines), the zone its calendar is
+-- read in and the business time its holds consumed, the actor of the last
+-- change, and the role of the current state (1.2).  New columns go at the end.
 CREATE TABLE repairsys.ticket (
 	id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	customer_id          bigint NOT NULL REFERENCES repairsys.customer,
@@ -278,7 +289,6 @@ CREATE TABLE repairsys.ticket (
 	lon                  double precision CHECK (lon BETWEEN -180 AND 180),
 	service_center_id    bigint REFERENCES repairsys.service_center,
 	status               text NOT NULL REFERENCES repairsys.ticket_status ON UPDATE CASCADE,
-	status_role          text NOT NULL,
 	technician_id        bigint REFERENCES repairsys.technician,
 	opened_at            timestamptz NOT NULL DEFAULT now(),
 	first_response_at    timestamptz,
@@ -292,6 +302,22 @@ CREATE TABLE repairsys.ticket (
 	travel_km            numeric(10,3) CHECK (travel_km >= 0),
 	estimate_approved_at timestamptz,
 	warranty_void        boolean NOT NULL DEFAULT false,
+	price_labor_fee      repairsys.fee_tier,
+	price_travel_fee     repairsys.fee_tier,
+	price_callout_fee    numeric(14,2),
+	price_complexity_factor numeric(6,3),
+	price_surcharge_pct  numeric(6,2),
+	price_tax_rate_labor numeric(6,4),
+	price_tax_rate_parts numeric(6,4),
+	price_rework_window  text,
+	approved_estimate_low numeric(14,2),
+	approved_estimate_high numeric(14,2),
+	sla_respond_within   repairsys.sla_interval,
+	sla_resolve_within   repairsys.sla_interval,
+	sla_time_zone        text,
+	sla_paused           interval NOT NULL DEFAULT interval '0',
+	changed_by           name,
+	status_role          text NOT NULL,
 	CHECK (resolved_at IS NULL OR resolved_at >= opened_at),
 	CHECK (closed_at IS NULL OR closed_at >= opened_at)
 );
@@ -308,7 +334,6 @@ COMMENT ON COLUMN repairsys.ticket.lat IS 'Latitude of the repair location (defa
 COMMENT ON COLUMN repairsys.ticket.lon IS 'Longitude of the repair location (default: the customer''s)';
 COMMENT ON COLUMN repairsys.ticket.service_center_id IS 'Service center responsible (default: the customer''s home center, else the nearest)';
 COMMENT ON COLUMN repairsys.ticket.status IS 'Current workflow state (changes checked against ticket_transition; a new ticket starts in the initial-role state)';
-COMMENT ON COLUMN repairsys.ticket.status_role IS 'Role of the current state (set by trigger): what rules and reports read, so that state codes are free';
 COMMENT ON COLUMN repairsys.ticket.technician_id IS 'Assigned technician';
 COMMENT ON COLUMN repairsys.ticket.opened_at IS 'When the ticket was opened';
 COMMENT ON COLUMN repairsys.ticket.first_response_at IS 'First move out of the initial state (set by trigger)';
@@ -322,6 +347,22 @@ COMMENT ON COLUMN repairsys.ticket.labor_minutes IS 'Minutes of labor recorded';
 COMMENT ON COLUMN repairsys.ticket.travel_km IS 'Kilometres of travel recorded';
 COMMENT ON COLUMN repairsys.ticket.estimate_approved_at IS 'When the customer approved the estimate';
 COMMENT ON COLUMN repairsys.ticket.warranty_void IS 'True when the product warranty does not apply (damage, tampering)';
+COMMENT ON COLUMN repairsys.ticket.price_labor_fee IS 'Labor fee schedule at approval (snapshot; NULL before approval: the price list applies)';
+COMMENT ON COLUMN repairsys.ticket.price_travel_fee IS 'Travel fee schedule at approval (snapshot)';
+COMMENT ON COLUMN repairsys.ticket.price_callout_fee IS 'Call-out fee at approval (snapshot)';
+COMMENT ON COLUMN repairsys.ticket.price_complexity_factor IS 'Complexity factor at approval (snapshot)';
+COMMENT ON COLUMN repairsys.ticket.price_surcharge_pct IS 'Urgency surcharge percent at approval (snapshot)';
+COMMENT ON COLUMN repairsys.ticket.price_tax_rate_labor IS 'Tax rate on labor, travel, call-out and surcharges at approval (snapshot)';
+COMMENT ON COLUMN repairsys.ticket.price_tax_rate_parts IS 'Tax rate on parts at approval (snapshot)';
+COMMENT ON COLUMN repairsys.ticket.price_rework_window IS 'Rework window at approval, as the text of the rework_window setting (snapshot): a repeat repair stays free of labor whatever the setting becomes';
+COMMENT ON COLUMN repairsys.ticket.approved_estimate_low IS 'Low total of the estimate the customer approved';
+COMMENT ON COLUMN repairsys.ticket.approved_estimate_high IS 'High total of the estimate the customer approved';
+COMMENT ON COLUMN repairsys.ticket.sla_respond_within IS 'Response target taken from sla_policy when the ticket was opened (NULL: no policy)';
+COMMENT ON COLUMN repairsys.ticket.sla_resolve_within IS 'Resolution target taken from sla_policy when the ticket was opened (NULL: no policy)';
+COMMENT ON COLUMN repairsys.ticket.sla_time_zone IS 'Time zone of the SLA calendar: the target''s own zone, else the service center''s time_zone';
+COMMENT ON COLUMN repairsys.ticket.sla_paused IS 'Business time spent in states that pause the SLA (every hold so far); resolve_by has moved by this much';
+COMMENT ON COLUMN repairsys.ticket.changed_by IS 'Role that made the last change (set by trigger; the history''s actor)';
+COMMENT ON COLUMN repairsys.ticket.status_role IS 'Role of the current state (set by trigger): what rules and reports read, so that state codes are free';
 CREATE INDEX ticket_customer_idx ON repairsys.ticket (customer_id, opened_at);
 CREATE INDEX ticket_asset_idx ON repairsys.ticket (asset_id, opened_at) WHERE asset_id IS NOT NULL;
 CREATE INDEX ticket_technician_idx ON repairsys.ticket (technician_id, status) WHERE technician_id IS NOT NULL;
@@ -603,3 +644,73 @@ COMMENT ON COLUMN repairsys.assign_policy.w_continuity IS 'Weight of continuity 
 COMMENT ON COLUMN repairsys.assign_policy.distance_worst_km IS 'Distance at and beyond which the distance grade is 0';
 COMMENT ON COLUMN repairsys.assign_policy.auto_assign_on_open IS 'Assign automatically when a ticket is opened';
 COMMENT ON COLUMN repairsys.assign_policy.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
+
+------------------------------------------------------------------------------
+-- Discounts on a bill (docs/billing.md)
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.ticket_discount (
+	id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	ticket_id   bigint NOT NULL REFERENCES repairsys.ticket ON DELETE CASCADE,
+	description text NOT NULL CHECK (description <> ''),
+	amount      numeric(14,2) NOT NULL CHECK (amount > 0),
+	created_at  timestamptz NOT NULL DEFAULT now(),
+	created_by  name NOT NULL DEFAULT current_user
+);
+COMMENT ON TABLE repairsys.ticket_discount IS 'Discounts granted on a ticket''s bill (each a discount line, before tax)';
+COMMENT ON COLUMN repairsys.ticket_discount.id IS 'Discount id';
+COMMENT ON COLUMN repairsys.ticket_discount.ticket_id IS 'Ticket';
+COMMENT ON COLUMN repairsys.ticket_discount.description IS 'Why the discount was granted, shown on the bill';
+COMMENT ON COLUMN repairsys.ticket_discount.amount IS 'Amount taken off before tax';
+COMMENT ON COLUMN repairsys.ticket_discount.created_at IS 'When it was granted';
+COMMENT ON COLUMN repairsys.ticket_discount.created_by IS 'Role that granted it';
+CREATE INDEX ticket_discount_ticket_idx ON repairsys.ticket_discount (ticket_id);
+SELECT pg_catalog.pg_extension_config_dump('repairsys.ticket_discount', '');
+
+------------------------------------------------------------------------------
+-- Follow-up calls (回访, docs/reports.md)
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.follow_up (
+	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	ticket_id         bigint NOT NULL REFERENCES repairsys.ticket,
+	service_center_id bigint REFERENCES repairsys.service_center,
+	reason            text NOT NULL CHECK (reason IN ('after_closure', 'complaint')),
+	due_at            timestamptz NOT NULL,
+	done_at           timestamptz,
+	outcome           text,
+	created_at        timestamptz NOT NULL DEFAULT now(),
+	CHECK ((done_at IS NULL) = (outcome IS NULL)),
+	UNIQUE (ticket_id, reason)
+);
+COMMENT ON TABLE repairsys.follow_up IS 'Follow-up calls (回访) owed to customers: after closure, and on a complaint';
+COMMENT ON COLUMN repairsys.follow_up.id IS 'Follow-up id';
+COMMENT ON COLUMN repairsys.follow_up.ticket_id IS 'Ticket followed up';
+COMMENT ON COLUMN repairsys.follow_up.service_center_id IS 'Service center that owes the call';
+COMMENT ON COLUMN repairsys.follow_up.reason IS 'after_closure or complaint';
+COMMENT ON COLUMN repairsys.follow_up.due_at IS 'When the call is due';
+COMMENT ON COLUMN repairsys.follow_up.done_at IS 'When it was done (NULL: open)';
+COMMENT ON COLUMN repairsys.follow_up.outcome IS 'What came of it';
+COMMENT ON COLUMN repairsys.follow_up.created_at IS 'When the follow-up was opened';
+CREATE INDEX follow_up_open_idx ON repairsys.follow_up (due_at) WHERE done_at IS NULL;
+SELECT pg_catalog.pg_extension_config_dump('repairsys.follow_up', '');
+
+------------------------------------------------------------------------------
+-- Technician load, kept by trigger (docs/assignment.md)
+------------------------------------------------------------------------------
+-- An open ticket is one not closed (closed_at IS NULL): the life cycle sets
+-- closed_at exactly when a ticket enters a terminal status and clears it
+-- when one leaves it, so this is the non-terminal count open_ticket_count()
+-- makes, and the triggers fire only when a ticket is assigned, reassigned,
+-- finished or reopened from a finished state, never on the status changes in
+-- between.  The rating follows the ticket's technician, as the mean always
+-- did.
+CREATE TABLE repairsys.technician_load (
+	technician_id bigint PRIMARY KEY REFERENCES repairsys.technician ON DELETE CASCADE,
+	open_tickets  integer NOT NULL DEFAULT 0,
+	rating_count  integer NOT NULL DEFAULT 0,
+	rating_sum    bigint NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE repairsys.technician_load IS 'Open tickets and feedback ratings of each technician, kept by trigger (derived data: not dumped, rebuilt on restore, recounted by check_invariants)';
+COMMENT ON COLUMN repairsys.technician_load.technician_id IS 'Technician';
+COMMENT ON COLUMN repairsys.technician_load.open_tickets IS 'Tickets assigned to him and not closed (closed_at IS NULL)';
+COMMENT ON COLUMN repairsys.technician_load.rating_count IS 'Feedback rows of the tickets assigned to him';
+COMMENT ON COLUMN repairsys.technician_load.rating_sum IS 'Sum of their ratings (mean = rating_sum / rating_count)';

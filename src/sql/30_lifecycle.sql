@@ -1,16 +1,9 @@
--- The ticket life cycle (DESIGN.md section 4), enforced by triggers on
+-- The ticket life cycle (docs/lifecycle.md), enforced by triggers on
 -- repairsys.ticket so that no route (function, plain UPDATE, ORM) can go
 -- around it; the append-only rule of the history and ledger tables; the
 -- pg_dump handling of user data and seeded rows; repairsys.open_ticket().
---
--- Triggers on repairsys.ticket (BEFORE triggers fire in name order):
---   ticket_10_open        BEFORE INSERT  defaults (location, center), checks, stamps
---   ticket_20_transition  BEFORE UPDATE  transition + guard check, stamps
---   ticket_90_log         AFTER INSERT OR UPDATE  ticket_event row + NOTIFY
--- Rule triggers of other pieces fire among them by name: ticket_05_assign_check
--- and ticket_25_assign_check (50_assign.sql: active technician with a free
--- slot), ticket_12_times and ticket_35_times (35_sla.sql: finite instants,
--- valid zone, not opened in the future).
+-- The functions of the life-cycle triggers are here; the triggers themselves,
+-- with those of every other feature and their order, in 80_ticket_triggers.sql.
 
 ------------------------------------------------------------------------------
 -- Settings
@@ -252,8 +245,6 @@ CREATE TRIGGER ticket_status_90_roles AFTER INSERT OR UPDATE OR DELETE ON repair
 ------------------------------------------------------------------------------
 -- The life cycle
 ------------------------------------------------------------------------------
-ALTER TABLE repairsys.ticket ADD COLUMN changed_by name;
-COMMENT ON COLUMN repairsys.ticket.changed_by IS 'Role that made the last change (set by trigger; the history''s actor)';
 
 -- Nearest service center (great circle) to a point; NULL without coordinates.
 CREATE FUNCTION repairsys.nearest_service_center(lat double precision, lon double precision)
@@ -386,12 +377,6 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'ticket_log_trg' LANGUAGE C;
 COMMENT ON FUNCTION repairsys.ticket_log_trg() IS 'AFTER INSERT OR UPDATE trigger of repairsys.ticket: appends the ticket_event row and sends NOTIFY repairsys_events';
 
-CREATE TRIGGER ticket_10_open BEFORE INSERT ON repairsys.ticket
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_open_trg();
-CREATE TRIGGER ticket_20_transition BEFORE UPDATE ON repairsys.ticket
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_transition_trg();
-CREATE TRIGGER ticket_90_log AFTER INSERT OR UPDATE ON repairsys.ticket
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_log_trg();
 
 ------------------------------------------------------------------------------
 -- Distribution key of the billing tables

@@ -67,7 +67,8 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION repairsys.guard_labor_recorded(repairsys.ticket) IS 'Guard labor_recorded: labor minutes are recorded before resolution';
 
--- (PL/pgSQL: the bill it reads is defined by the billing piece, later)
+-- (PL/pgSQL, not BEGIN ATOMIC: the bill view it reads is created by
+-- 40_billing.sql, after the guards)
 CREATE FUNCTION repairsys.guard_settled(t repairsys.ticket)
 RETURNS text
 LANGUAGE plpgsql STABLE

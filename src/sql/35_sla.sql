@@ -1,10 +1,6 @@
 ------------------------------------------------------------------------------
 -- SLA clocks on tickets: stamping, pauses, status views (docs/sla.md)
 ------------------------------------------------------------------------------
--- (The SLA columns of repairsys.ticket are added in 20_tables_sla.sql: SQL
--- functions with BEGIN ATOMIC bodies in 31_guards.sql depend on the row type,
--- after which ALTER TABLE cannot add columns.)
-
 -- The calendar dates of a center: its own rows and the all-center rows, the
 -- center's own row winning for a date that has both (a center may work on a
 -- national holiday, or close on a national make-up day).
@@ -195,22 +191,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_times_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: opened_at, respond_by and resolve_by finite, sla_time_zone valid, no ticket opened in the future but by the table owner (23514; a bad time zone: 22023)';
-CREATE TRIGGER ticket_12_times BEFORE INSERT ON repairsys.ticket
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_times_trg();
-CREATE TRIGGER ticket_35_times BEFORE UPDATE OF opened_at, respond_by, resolve_by, sla_time_zone ON repairsys.ticket
-	FOR EACH ROW WHEN (NEW.opened_at IS DISTINCT FROM OLD.opened_at OR NEW.respond_by IS DISTINCT FROM OLD.respond_by
-	                   OR NEW.resolve_by IS DISTINCT FROM OLD.resolve_by OR NEW.sla_time_zone IS DISTINCT FROM OLD.sla_time_zone)
-	EXECUTE FUNCTION repairsys.ticket_times_trg();
-CREATE TRIGGER ticket_30_sla_open BEFORE INSERT ON repairsys.ticket
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_open_trg();
-CREATE TRIGGER ticket_30_sla_pause BEFORE UPDATE OF status ON repairsys.ticket
-	FOR EACH ROW
-	WHEN (NEW.status IS DISTINCT FROM OLD.status AND OLD.sla_resolve_within IS NOT NULL
-	      AND OLD.resolve_by IS NOT NULL AND OLD.status_changed_at IS NOT NULL)
-	EXECUTE FUNCTION repairsys.ticket_sla_pause_trg();
-CREATE TRIGGER ticket_25_sla_guard BEFORE UPDATE OF sla_respond_within, sla_resolve_within, sla_time_zone, sla_paused
-	ON repairsys.ticket
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_guard_trg();
 
 ------------------------------------------------------------------------------
 -- Views

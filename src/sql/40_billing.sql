@@ -1,4 +1,4 @@
--- Transparent billing (DESIGN.md section 9, docs/billing.md): estimates the
+-- Transparent billing (docs/billing.md): estimates the
 -- customer approves, itemized bills whose lines add up, frozen invoices,
 -- idempotent payments, installment plans and an audit.
 --
@@ -462,25 +462,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: snapshots the price inputs and the estimate totals when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514), and a new ticket that comes approved or with a snapshot (428C9, but from the table owner: restore)';
--- Fires only when the approval or a snapshot column is a target of the UPDATE
--- (no earlier BEFORE trigger sets them), so the ordinary status changes of
--- the life cycle do not pay for it.
-CREATE TRIGGER ticket_15_price_snapshot
-	BEFORE UPDATE OF estimate_approved_at, price_labor_fee, price_travel_fee, price_callout_fee,
-	                 price_complexity_factor, price_surcharge_pct, price_tax_rate_labor, price_tax_rate_parts,
-	                 price_rework_window, approved_estimate_low, approved_estimate_high
-	ON repairsys.ticket
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
--- (and on INSERT only when one of them is given: an ordinary new ticket does
--- not pay for it either)
-CREATE TRIGGER ticket_15_price_snapshot_insert
-	BEFORE INSERT ON repairsys.ticket
-	FOR EACH ROW
-	WHEN (NEW.estimate_approved_at IS NOT NULL OR NEW.price_labor_fee IS NOT NULL OR NEW.price_travel_fee IS NOT NULL
-	      OR NEW.price_callout_fee IS NOT NULL OR NEW.price_complexity_factor IS NOT NULL OR NEW.price_surcharge_pct IS NOT NULL
-	      OR NEW.price_tax_rate_labor IS NOT NULL OR NEW.price_tax_rate_parts IS NOT NULL OR NEW.price_rework_window IS NOT NULL
-	      OR NEW.approved_estimate_low IS NOT NULL OR NEW.approved_estimate_high IS NOT NULL)
-	EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
 
 ------------------------------------------------------------------------------
 -- The facts a bill depends on
@@ -542,9 +523,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_bill_facts_trg() IS 'BEFORE UPDATE trigger of ticket (SECURITY DEFINER, to see invoices): the asset belongs to the ticket''s customer (23514); once the estimate is approved or the ticket invoiced, customer, asset, warranty_void, service type, complexity and urgency are frozen (23514), for every role';
-CREATE TRIGGER ticket_16_bill_facts
-	BEFORE UPDATE OF customer_id, asset_id, warranty_void, service_type, complexity, urgency ON repairsys.ticket
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_bill_facts_trg();
 
 -- AFTER UPDATE of the warranty flag or the asset (allowed while the bill is
 -- not agreed): the coverage of the ticket's parts follows the warranty rules.
@@ -560,10 +538,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_part_coverage_sync_trg() IS 'AFTER UPDATE trigger of ticket: when warranty_void or the asset changes, the ticket''s parts are covered exactly when the ticket is under warranty';
-CREATE TRIGGER ticket_65_part_coverage
-	AFTER UPDATE OF warranty_void, asset_id ON repairsys.ticket
-	FOR EACH ROW WHEN (NEW.warranty_void IS DISTINCT FROM OLD.warranty_void OR NEW.asset_id IS DISTINCT FROM OLD.asset_id)
-	EXECUTE FUNCTION repairsys.ticket_part_coverage_sync_trg();
 
 -- BEFORE INSERT OR UPDATE OF covered, unit_price, ticket_id on ticket_part:
 -- the two facts of a part line its bill depends on are set by repairsys,

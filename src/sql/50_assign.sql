@@ -1,4 +1,4 @@
--- Automatic technician assignment (DESIGN.md section 7, docs/assignment.md).
+-- Automatic technician assignment (docs/assignment.md).
 --
 -- The C kernel (src/scoring.c) scores technicians; src/assign.c solves whole
 -- backlogs exactly.  The functions here read the tables, lock rows in a fixed
@@ -127,24 +127,6 @@ COMMENT ON FUNCTION repairsys.open_ticket_count(bigint, bigint) IS
 -- not dumped (a restore rebuilds it as tickets and feedback are loaded), and
 -- checked against a recount by repairsys.check_invariants().
 --
--- An open ticket is one not closed (closed_at IS NULL): the life cycle sets
--- closed_at exactly when a ticket enters a terminal status and clears it
--- when one leaves it, so this is the non-terminal count open_ticket_count()
--- makes, and the triggers fire only when a ticket is assigned, reassigned,
--- finished or reopened from a finished state, never on the status changes in
--- between.  The rating follows the ticket's technician, as the mean always
--- did.
-CREATE TABLE repairsys.technician_load (
-	technician_id bigint PRIMARY KEY REFERENCES repairsys.technician ON DELETE CASCADE,
-	open_tickets  integer NOT NULL DEFAULT 0,
-	rating_count  integer NOT NULL DEFAULT 0,
-	rating_sum    bigint NOT NULL DEFAULT 0
-);
-COMMENT ON TABLE repairsys.technician_load IS 'Open tickets and feedback ratings of each technician, kept by trigger (derived data: not dumped, rebuilt on restore, recounted by check_invariants)';
-COMMENT ON COLUMN repairsys.technician_load.technician_id IS 'Technician';
-COMMENT ON COLUMN repairsys.technician_load.open_tickets IS 'Tickets assigned to him and not closed (closed_at IS NULL)';
-COMMENT ON COLUMN repairsys.technician_load.rating_count IS 'Feedback rows of the tickets assigned to him';
-COMMENT ON COLUMN repairsys.technician_load.rating_sum IS 'Sum of their ratings (mean = rating_sum / rating_count)';
 
 -- Adds to a technician's load (creating his row).
 CREATE FUNCTION repairsys.technician_load_add(technician_id bigint, open_tickets integer, rating_count integer, rating_sum bigint)
@@ -199,16 +181,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_load_trg() IS 'Trigger of ticket: keeps repairsys.technician_load when a ticket is assigned, reassigned, closed, reopened, restored or deleted';
-CREATE TRIGGER ticket_55_load_insert AFTER INSERT ON repairsys.ticket
-	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL)
-	EXECUTE FUNCTION repairsys.ticket_load_trg();
-CREATE TRIGGER ticket_55_load_update AFTER UPDATE ON repairsys.ticket
-	FOR EACH ROW WHEN (NEW.technician_id IS DISTINCT FROM OLD.technician_id
-	                   OR (NEW.closed_at IS NULL) <> (OLD.closed_at IS NULL))
-	EXECUTE FUNCTION repairsys.ticket_load_trg();
-CREATE TRIGGER ticket_55_load_delete BEFORE DELETE ON repairsys.ticket
-	FOR EACH ROW WHEN (OLD.technician_id IS NOT NULL)
-	EXECUTE FUNCTION repairsys.ticket_load_trg();
 
 -- BEFORE INSERT / BEFORE UPDATE on ticket (WHEN clauses: only rows that get a
 -- technician, or an assigned ticket that leaves a terminal state): the
@@ -258,14 +230,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_assign_check_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket, for rows that get a technician: he must be active and below his capacity of open tickets (23514); locks his row so concurrent assignments are counted one after the other';
-CREATE TRIGGER ticket_05_assign_check BEFORE INSERT ON repairsys.ticket
-	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL)
-	EXECUTE FUNCTION repairsys.ticket_assign_check_trg();
-CREATE TRIGGER ticket_25_assign_check BEFORE UPDATE ON repairsys.ticket
-	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL
-	                   AND (NEW.technician_id IS DISTINCT FROM OLD.technician_id
-	                        OR (NEW.closed_at IS NULL AND OLD.closed_at IS NOT NULL)))
-	EXECUTE FUNCTION repairsys.ticket_assign_check_trg();
 
 -- AFTER INSERT OR UPDATE OR DELETE on feedback: the rating goes to the
 -- technician of the rated ticket.  (A feedback deleted with its ticket finds
@@ -568,5 +532,3 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_auto_assign_trg() IS
 	'AFTER INSERT trigger of repairsys.ticket: assigns a newly opened ticket with the ''default'' policy when its auto_assign_on_open is set';
-CREATE TRIGGER ticket_95_auto_assign AFTER INSERT ON repairsys.ticket
-	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_auto_assign_trg();

@@ -1,4 +1,4 @@
--- Day routes (DESIGN.md section 15, docs/routing.md).
+-- Day routes (docs/routing.md).
 --
 -- The C solver (src/route.c) takes the instance as parallel arrays, one
 -- element per node with the depot first, and returns the routes.

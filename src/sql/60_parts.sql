@@ -1,4 +1,4 @@
--- Spare parts (DESIGN.md section 8, docs/parts.md): the stock ledger and the
+-- Spare parts (docs/parts.md): the stock ledger and the
 -- stock it keeps, reservations that never oversell, transfers between
 -- centers, serialized units, demand forecasts and reorder alerts.
 --
@@ -759,9 +759,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_parts_on_status_trg() IS 'AFTER UPDATE trigger of ticket: issues the remaining reserved parts when a ticket is resolved, releases them when it is cancelled';
-CREATE TRIGGER ticket_60_parts AFTER UPDATE OF status ON repairsys.ticket
-	FOR EACH ROW WHEN (NEW.status_role IS DISTINCT FROM OLD.status_role AND NEW.status_role IN ('resolved', 'cancelled'))
-	EXECUTE FUNCTION repairsys.ticket_parts_on_status_trg();
 
 ------------------------------------------------------------------------------
 -- Forecasts and alerts

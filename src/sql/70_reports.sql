@@ -1,34 +1,11 @@
--- Customers, feedback and the cost-benefit of service (DESIGN.md section 10,
--- docs/reports.md): feedback rules, follow-ups (回访), the cost of each ticket
+-- Customers, feedback and the cost-benefit of service (docs/reports.md):
+-- feedback rules, follow-ups (回访), the cost of each ticket
 -- and the service-benefit report.
 
 ------------------------------------------------------------------------------
 -- Feedback: once per ticket, only after resolution; a complaint is followed up
 ------------------------------------------------------------------------------
-CREATE TABLE repairsys.follow_up (
-	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	ticket_id         bigint NOT NULL REFERENCES repairsys.ticket,
-	service_center_id bigint REFERENCES repairsys.service_center,
-	reason            text NOT NULL CHECK (reason IN ('after_closure', 'complaint')),
-	due_at            timestamptz NOT NULL,
-	done_at           timestamptz,
-	outcome           text,
-	created_at        timestamptz NOT NULL DEFAULT now(),
-	CHECK ((done_at IS NULL) = (outcome IS NULL)),
-	UNIQUE (ticket_id, reason)
-);
-COMMENT ON TABLE repairsys.follow_up IS 'Follow-up calls (回访) owed to customers: after closure, and on a complaint';
-COMMENT ON COLUMN repairsys.follow_up.id IS 'Follow-up id';
-COMMENT ON COLUMN repairsys.follow_up.ticket_id IS 'Ticket followed up';
-COMMENT ON COLUMN repairsys.follow_up.service_center_id IS 'Service center that owes the call';
-COMMENT ON COLUMN repairsys.follow_up.reason IS 'after_closure or complaint';
-COMMENT ON COLUMN repairsys.follow_up.due_at IS 'When the call is due';
-COMMENT ON COLUMN repairsys.follow_up.done_at IS 'When it was done (NULL: open)';
-COMMENT ON COLUMN repairsys.follow_up.outcome IS 'What came of it';
-COMMENT ON COLUMN repairsys.follow_up.created_at IS 'When the follow-up was opened';
-CREATE INDEX follow_up_open_idx ON repairsys.follow_up (due_at) WHERE done_at IS NULL;
 CREATE INDEX feedback_at_idx ON repairsys.feedback (at);
-SELECT pg_catalog.pg_extension_config_dump('repairsys.follow_up', '');
 
 INSERT INTO repairsys.setting (name, value, description, dump, type) VALUES
 	('complaint_follow_up_within', '1 day', 'A complaint is followed up by the service center within this interval', false, 'interval');
@@ -100,9 +77,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_follow_up_trg() IS 'AFTER UPDATE trigger of ticket: a ticket entering a closed-role state gets a follow-up call due follow_up_days later';
-CREATE TRIGGER ticket_70_follow_up AFTER UPDATE OF status ON repairsys.ticket
-	FOR EACH ROW WHEN (NEW.status_role = 'closed' AND OLD.status_role IS DISTINCT FROM 'closed')
-	EXECUTE FUNCTION repairsys.ticket_follow_up_trg();
 
 CREATE FUNCTION repairsys.complete_follow_up(follow_up_id bigint, outcome text)
 RETURNS void

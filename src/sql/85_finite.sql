@@ -1,4 +1,4 @@
--- Finite numbers everywhere (DESIGN.md section 19, docs/billing.md "Rules at
+-- Finite numbers everywhere (docs/billing.md "Rules at
 -- the table"): NaN and the infinities are refused on every column that holds a
 -- number or a time.
 --
@@ -15,9 +15,8 @@
 -- NULL passes (whether a value is needed is each column's NOT NULL).
 --
 -- The constraints are made by a loop over the catalog, after every piece that
--- creates tables (pieces up to 70_reports.sql), so a column added by any of
--- them is covered without a list to keep; test/pgtap/tables.sql checks that
--- every such column has its constraint.  (Interval infinities exist from
+-- creates tables, so a column of any table is covered without a list to keep;
+-- test/pgtap/tables.sql checks that every such column has its constraint.  (Interval infinities exist from
 -- PostgreSQL 17; before, isfinite(interval) is always true.)
 DO $$
 DECLARE

@@ -1,4 +1,4 @@
--- Security (DESIGN.md section 11, docs/security.md): the five roles, what each
+-- Security (docs/security.md): the five roles, what each
 -- may do on every table (grants and row-level security policies), the
 -- append-only rule of the ledgers, views that apply the caller's rights, and
 -- SECURITY DEFINER functions that only the roles needing them may call.

@@ -1,0 +1,149 @@
+-- Every trigger on repairsys.ticket, in one place, in the order they fire
+-- (docs/lifecycle.md "The triggers of a ticket").  The functions they run
+-- are defined by the pieces of their features (30_lifecycle.sql,
+-- 35_sla.sql, 40_billing.sql, 50_assign.sql, 60_parts.sql, 70_reports.sql);
+-- this piece runs after all of them.
+--
+-- PostgreSQL fires the row triggers of one timing and event in the order of
+-- their names, so the number in each name is its place.  A BEFORE trigger
+-- sees NEW as the triggers before it left it, and its WHEN condition is
+-- evaluated just before it would run, on that NEW; an UPDATE OF trigger fires
+-- when one of its columns is a target of the UPDATE statement (a column set
+-- by an earlier trigger does not count), so the checks of what a caller may
+-- write (15, 16, 25_sla_guard, 35) cost nothing on the ordinary status
+-- changes of the life cycle.  The AFTER triggers run when the row is written,
+-- inside the changing transaction: an error in any of them undoes the change.
+-- test/pgtap/ticket_triggers.sql lists them, so this order cannot change
+-- unnoticed.
+
+------------------------------------------------------------------------------
+-- BEFORE INSERT
+------------------------------------------------------------------------------
+-- 05: a ticket opened with a technician: he is active and below his capacity
+-- (his row locked, so concurrent assignments are counted one after another).
+-- First, so that a refused assignment costs nothing else.
+CREATE TRIGGER ticket_05_assign_check BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_assign_check_trg();
+-- 10: the initial-role state, its role, the defaults from the customer (lat,
+-- lon, service center) and the columns the triggers own.  Everything after
+-- reads what it set.
+CREATE TRIGGER ticket_10_open BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_open_trg();
+-- 12: opened_at, respond_by, resolve_by finite, no ticket opened in the
+-- future (but by the owner's restore), the SLA time zone valid: checked on
+-- the caller's values, before 30 computes deadlines from them.
+CREATE TRIGGER ticket_12_times BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_times_trg();
+-- 15: a new ticket comes neither approved nor with a price snapshot (but from
+-- the owner's restore); fires only when one of those columns is given, so an
+-- ordinary new ticket does not pay for it.
+CREATE TRIGGER ticket_15_price_snapshot_insert
+	BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW
+	WHEN (NEW.estimate_approved_at IS NOT NULL OR NEW.price_labor_fee IS NOT NULL OR NEW.price_travel_fee IS NOT NULL
+	      OR NEW.price_callout_fee IS NOT NULL OR NEW.price_complexity_factor IS NOT NULL OR NEW.price_surcharge_pct IS NOT NULL
+	      OR NEW.price_tax_rate_labor IS NOT NULL OR NEW.price_tax_rate_parts IS NOT NULL OR NEW.price_rework_window IS NOT NULL
+	      OR NEW.approved_estimate_low IS NOT NULL OR NEW.approved_estimate_high IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
+-- 30: the SLA targets from sla_policy and the deadlines, in the center's
+-- calendar (holidays, make-up working days): needs 10's service center.
+CREATE TRIGGER ticket_30_sla_open BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_open_trg();
+
+------------------------------------------------------------------------------
+-- BEFORE UPDATE
+------------------------------------------------------------------------------
+-- 15: approving the estimate snapshots the price inputs and the estimate
+-- totals; nobody writes the snapshot or undoes an approval.  Before 20, so
+-- the transition's guards see the approval of the same UPDATE.
+CREATE TRIGGER ticket_15_price_snapshot
+	BEFORE UPDATE OF estimate_approved_at, price_labor_fee, price_travel_fee, price_callout_fee,
+	                 price_complexity_factor, price_surcharge_pct, price_tax_rate_labor, price_tax_rate_parts,
+	                 price_rework_window, approved_estimate_low, approved_estimate_high
+	ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
+-- 16: the asset belongs to the customer; once the bill is agreed (approved
+-- or invoiced) the facts it was computed from are frozen.
+CREATE TRIGGER ticket_16_bill_facts
+	BEFORE UPDATE OF customer_id, asset_id, warranty_void, service_type, complexity, urgency ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_bill_facts_trg();
+-- 20: the life cycle (C, src/lifecycle.c): the status change against
+-- ticket_transition and its guard, the role of the new state, the stamps
+-- (first response, resolved, closed, reopen count, status_changed_at).
+CREATE TRIGGER ticket_20_transition BEFORE UPDATE ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_transition_trg();
+-- 25: an assignment (or a reopened finished ticket that keeps its
+-- technician): active and below capacity.  After 20, whose reopen clears
+-- closed_at, which the condition reads.
+CREATE TRIGGER ticket_25_assign_check BEFORE UPDATE ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL
+	                   AND (NEW.technician_id IS DISTINCT FROM OLD.technician_id
+	                        OR (NEW.closed_at IS NULL AND OLD.closed_at IS NOT NULL)))
+	EXECUTE FUNCTION repairsys.ticket_assign_check_trg();
+-- 25: only the table owner changes the SLA snapshot columns.
+CREATE TRIGGER ticket_25_sla_guard BEFORE UPDATE OF sla_respond_within, sla_resolve_within, sla_time_zone, sla_paused
+	ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_guard_trg();
+-- 30: leaving a state that pauses the SLA adds the business time of the
+-- hold to sla_paused and moves resolve_by; after 20, which stamped the new
+-- status_changed_at, reading OLD's.
+CREATE TRIGGER ticket_30_sla_pause BEFORE UPDATE OF status ON repairsys.ticket
+	FOR EACH ROW
+	WHEN (NEW.status IS DISTINCT FROM OLD.status AND OLD.sla_resolve_within IS NOT NULL
+	      AND OLD.resolve_by IS NOT NULL AND OLD.status_changed_at IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_sla_pause_trg();
+-- 35: a caller's opened_at, respond_by, resolve_by are finite, the zone
+-- valid; last, on the values the row will have.
+CREATE TRIGGER ticket_35_times BEFORE UPDATE OF opened_at, respond_by, resolve_by, sla_time_zone ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.opened_at IS DISTINCT FROM OLD.opened_at OR NEW.respond_by IS DISTINCT FROM OLD.respond_by
+	                   OR NEW.resolve_by IS DISTINCT FROM OLD.resolve_by OR NEW.sla_time_zone IS DISTINCT FROM OLD.sla_time_zone)
+	EXECUTE FUNCTION repairsys.ticket_times_trg();
+
+------------------------------------------------------------------------------
+-- BEFORE DELETE
+------------------------------------------------------------------------------
+-- 55: a deleted ticket leaves its technician's load.
+CREATE TRIGGER ticket_55_load_delete BEFORE DELETE ON repairsys.ticket
+	FOR EACH ROW WHEN (OLD.technician_id IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_load_trg();
+
+------------------------------------------------------------------------------
+-- AFTER INSERT
+------------------------------------------------------------------------------
+-- 55: the technician's load counts a ticket opened with him.
+CREATE TRIGGER ticket_55_load_insert AFTER INSERT ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_load_trg();
+-- 90: the history row (ticket_event) and NOTIFY repairsys_events (C).
+CREATE TRIGGER ticket_90_log AFTER INSERT OR UPDATE ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_log_trg();
+-- 95: automatic assignment of a new ticket (policy 'default' with
+-- auto_assign_on_open): after 90, so the history tells the opening before the
+-- assignment, which is an UPDATE of its own and fires the UPDATE triggers.
+CREATE TRIGGER ticket_95_auto_assign AFTER INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_auto_assign_trg();
+
+------------------------------------------------------------------------------
+-- AFTER UPDATE (90_log is the AFTER INSERT OR UPDATE trigger above)
+------------------------------------------------------------------------------
+-- 55: the load follows an assignment, a reassignment, a finish, a reopen.
+CREATE TRIGGER ticket_55_load_update AFTER UPDATE ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS DISTINCT FROM OLD.technician_id
+	                   OR (NEW.closed_at IS NULL) <> (OLD.closed_at IS NULL))
+	EXECUTE FUNCTION repairsys.ticket_load_trg();
+-- 60: entering a resolved-role state issues the parts still reserved,
+-- a cancelled-role state releases them.
+CREATE TRIGGER ticket_60_parts AFTER UPDATE OF status ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.status_role IS DISTINCT FROM OLD.status_role AND NEW.status_role IN ('resolved', 'cancelled'))
+	EXECUTE FUNCTION repairsys.ticket_parts_on_status_trg();
+-- 65: when the warranty flag or the unit changes (allowed while the bill is
+-- not agreed), the coverage of the ticket's parts follows.
+CREATE TRIGGER ticket_65_part_coverage
+	AFTER UPDATE OF warranty_void, asset_id ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.warranty_void IS DISTINCT FROM OLD.warranty_void OR NEW.asset_id IS DISTINCT FROM OLD.asset_id)
+	EXECUTE FUNCTION repairsys.ticket_part_coverage_sync_trg();
+-- 70: entering a closed-role state owes the customer a follow-up call.
+CREATE TRIGGER ticket_70_follow_up AFTER UPDATE OF status ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.status_role = 'closed' AND OLD.status_role IS DISTINCT FROM 'closed')
+	EXECUTE FUNCTION repairsys.ticket_follow_up_trg();
