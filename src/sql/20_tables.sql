@@ -1,6 +1,6 @@
--- Data model: every table of the extension (docs/overview.md).  Feature pieces
--- 2N_tables_*.sql that follow add the tables of later features; all tables are
--- created before the functions that use them.
+-- Data model: every table of the extension (docs/reference.md lists them with
+-- their columns).  The pieces 2N_tables_*.sql that follow hold the tables of
+-- later features: every table is created before the functions that use it.
 --
 -- Conventions: identifiers are bigint identity columns unless a natural code
 -- fits; money is numeric(14,2); times are timestamptz; distances kilometres;
