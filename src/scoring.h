@@ -1,7 +1,7 @@
 /*
  * scoring.h
- *		The technician scoring kernel shared by scoring.c (candidates) and
- *		assign.c (batch assignment).
+ *		The technician scoring kernel (scoring.c), used by the candidates
+ *		reader (scoring_spi.c) and the batch assignment (assign.c).
  *
  * A policy (repairsys.assign_policy), a ticket and a technician go in; the
  * hard rules that exclude the technician and the grades of the soft
@@ -97,6 +97,10 @@ extern void rs_check_coordinates(double lat, double lon);
 extern void rs_policy_from_datum(Datum composite, RsPolicy *policy);
 extern void rs_score(const RsPolicy *policy, const RsTicket *ticket,
 					 const RsTech *tech, RsScore *out);
+
+extern void rs_score_and_emit(Tuplestorestate *store, TupleDesc tupdesc,
+							  const RsPolicy *policy, const RsTicket *ticket,
+							  const char *skill, RsTech *techs, int n);
 
 extern int	rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out);
 
