@@ -17,13 +17,14 @@
 
 #include "common/int.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 #include "access/hash.h"
 #include "common/hashfn.h"
+
+#include "repairsys.h"
 
 #define FEE_TIER_VERSION	1
 #define FEE_TIER_MAX_TIERS	32
@@ -901,7 +902,6 @@ fee_tier_charge(PG_FUNCTION_ARGS)
 Datum
 fee_tier_charge_lines(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	FeeTier    *ft = PG_GETARG_FEE_TIER_P(0);
 	int64		q = quantity_arg(PG_GETARG_NUMERIC(1));
 	ChargeLine	lines[FEE_TIER_MAX_TIERS + 3];
@@ -910,23 +910,10 @@ fee_tier_charge_lines(PG_FUNCTION_ARGS)
 				i;
 	TupleDesc	tupdesc;
 	Tuplestorestate *tupstore;
-	MemoryContext oldcontext;
 	static const char *const kinds[] = {"base", "tier", "minimum", "maximum"};
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
 	n = compute_lines(ft, q, lines, &total);
-
-	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	tupdesc = CreateTupleDescCopy(tupdesc);
-	tupstore = tuplestore_begin_heap(true, false, work_mem);
-	MemoryContextSwitchTo(oldcontext);
+	tupstore = repairsys_materialize(fcinfo, &tupdesc);
 
 	for (i = 0; i < n; i++)
 	{
@@ -952,9 +939,5 @@ fee_tier_charge_lines(PG_FUNCTION_ARGS)
 		values[6] = NumericGetDatum(int64_div_fast_to_numeric(lines[i].amount, 2));
 		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
 	}
-
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = tupstore;
-	rsinfo->setDesc = tupdesc;
 	return (Datum) 0;
 }

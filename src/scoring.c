@@ -26,6 +26,7 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
+#include "repairsys.h"
 #include "scoring.h"
 
 PG_FUNCTION_INFO_V1(rs_haversine_km_sql);
@@ -266,54 +267,6 @@ rs_score(const RsPolicy *policy, const RsTicket *ticket, const RsTech *tech,
 	out->fails = fails;
 }
 
-/*
- * Number of elements of a one-dimensional array argument (an empty array
- * counts 0); anything of more dimensions is refused.
- */
-int
-rs_array_len(ArrayType *arr, Oid elemtype, const char *argname)
-{
-	if (ARR_ELEMTYPE(arr) != elemtype)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("argument \"%s\" has the wrong element type", argname)));
-	if (ARR_NDIM(arr) == 0)
-		return 0;
-	if (ARR_NDIM(arr) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"%s\" must be a one-dimensional array", argname)));
-	return ARR_DIMS(arr)[0];
-}
-
-/*
- * Deconstructs a one-dimensional array argument that must have exactly
- * "expected" elements (NULL elements allowed; the caller checks *nulls).
- */
-void
-rs_array_datums(ArrayType *arr, Oid elemtype, int expected, const char *argname,
-				Datum **values, bool **nulls)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			n;
-
-	n = rs_array_len(arr, elemtype, argname);
-	if (n != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"%s\" has %d elements, expected %d", argname, n, expected)));
-	if (n == 0)
-	{
-		*values = NULL;
-		*nulls = NULL;
-		return;
-	}
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, values, nulls, &n);
-}
-
 /* One scored technician of the candidates list. */
 typedef struct ScoredTech
 {
@@ -505,35 +458,6 @@ arr_f8(Datum *v, bool *n, int i, bool *isnull)
 	return n[i] ? 0.0 : DatumGetFloat8(v[i]);
 }
 
-/* Sets up materialize mode for a set-returning function (PG 14..17). */
-Tuplestorestate *
-rs_materialize(FunctionCallInfo fcinfo, TupleDesc *tupdesc_out)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext oldcxt;
-	TupleDesc	tupdesc;
-	Tuplestorestate *store;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("function returning record called in context that cannot accept type record")));
-	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	tupdesc = CreateTupleDescCopy(tupdesc);
-	store = tuplestore_begin_heap(true, false, work_mem);
-	MemoryContextSwitchTo(oldcxt);
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = store;
-	rsinfo->setDesc = tupdesc;
-	*tupdesc_out = tupdesc;
-	return store;
-}
-
 /*
  * Reads the technician arrays shared by the candidates kernel and the batch
  * solver into RsTech structs (level left 0).  Arguments from argno on:
@@ -562,9 +486,9 @@ rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
 					 errmsg("argument \"%s\" must not be null", names[k])));
 	for (k = 0; k < 8; k++)
 		arrs[k] = PG_GETARG_ARRAYTYPE_P(argno + k);
-	n = rs_array_len(arrs[0], INT8OID, names[0]);
+	n = repairsys_array_len(arrs[0], INT8OID, names[0]);
 	for (k = 0; k < 8; k++)
-		rs_array_datums(arrs[k], types[k], n, names[k], &v[k], &nl[k]);
+		repairsys_array_datums(arrs[k], types[k], n, names[k], &v[k], &nl[k]);
 
 	techs = (RsTech *) palloc0(sizeof(RsTech) * Max(n, 1));
 	for (i = 0; i < n; i++)
@@ -653,11 +577,11 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(6))
 	{
 		ArrayType  *cont = PG_GETARG_ARRAYTYPE_P(6);
-		int			nc = rs_array_len(cont, INT8OID, "continuity");
+		int			nc = repairsys_array_len(cont, INT8OID, "continuity");
 		Datum	   *cv;
 		bool	   *cn;
 
-		rs_array_datums(cont, INT8OID, nc, "continuity", &cv, &cn);
+		repairsys_array_datums(cont, INT8OID, nc, "continuity", &cv, &cn);
 		for (i = 0; i < nc && i < 2; i++)
 			ticket.continuity[i] = cn[i] ? 0 : DatumGetInt64(cv[i]);
 		if (nc > 2)
@@ -675,12 +599,12 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 		Datum	   *lv;
 		bool	   *ln;
 
-		rs_array_datums(PG_GETARG_ARRAYTYPE_P(15), INT4OID, n, "tech_level", &lv, &ln);
+		repairsys_array_datums(PG_GETARG_ARRAYTYPE_P(15), INT4OID, n, "tech_level", &lv, &ln);
 		for (i = 0; i < n; i++)
 			techs[i].level = ln[i] ? 0 : DatumGetInt32(lv[i]);
 	}
 
-	store = rs_materialize(fcinfo, &tupdesc);
+	store = repairsys_materialize(fcinfo, &tupdesc);
 	rs_score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);
 	return (Datum) 0;
 }

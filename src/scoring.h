@@ -104,11 +104,4 @@ extern void rs_score_and_emit(Tuplestorestate *store, TupleDesc tupdesc,
 
 extern int	rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out);
 
-extern Tuplestorestate *rs_materialize(FunctionCallInfo fcinfo, TupleDesc *tupdesc_out);
-
-/* Array helpers shared by the SQL-callable functions. */
-extern int	rs_array_len(ArrayType *arr, Oid elemtype, const char *argname);
-extern void rs_array_datums(ArrayType *arr, Oid elemtype, int expected,
-							const char *argname, Datum **values, bool **nulls);
-
 #endif							/* REPAIRSYS_SCORING_H */

@@ -22,6 +22,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "repairsys.h"
 #include "scoring.h"
 
 PG_FUNCTION_INFO_V1(rs_candidates);
@@ -270,7 +271,7 @@ rs_candidates(PG_FUNCTION_ARGS)
 				 errmsg("the ticket and the policy of candidates() must not be null")));
 	ticket_id = PG_GETARG_INT64(0);
 	policy_name = PG_GETARG_TEXT_PP(1);
-	store = rs_materialize(fcinfo, &tupdesc);
+	store = repairsys_materialize(fcinfo, &tupdesc);
 
 	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
@@ -347,9 +348,9 @@ rs_candidates(PG_FUNCTION_ARGS)
 			ArrayType  *cont = DatumGetArrayTypeP(ct);
 			Datum	   *cv;
 			bool	   *cn;
-			int			nc = rs_array_len(cont, INT8OID, "continuity");
+			int			nc = repairsys_array_len(cont, INT8OID, "continuity");
 
-			rs_array_datums(cont, INT8OID, nc, "continuity", &cv, &cn);
+			repairsys_array_datums(cont, INT8OID, nc, "continuity", &cv, &cn);
 			for (i = 0; i < nc && i < 2; i++)
 				ticket.continuity[i] = cn[i] ? 0 : DatumGetInt64(cv[i]);
 		}
