@@ -103,18 +103,12 @@ typedef struct FtParser
 } FtParser;
 
 /*
- * Soft errors: on PostgreSQL 16 and later, errors of the input function go
- * through ereturn() so pg_input_is_valid() and COPY ... ON_ERROR work; on
- * older servers they are plain ereport(ERROR).
+ * Soft errors (repairsys.h): the errors of the input function go through
+ * ereturn(), so pg_input_is_valid() and COPY ... ON_ERROR work on
+ * PostgreSQL 16 and later; on older servers they are plain ERRORs.
  */
-#if PG_VERSION_NUM >= 160000
-#include "nodes/miscnodes.h"
 #define FT_FAIL(ps, code, ...) \
 	ereturn((ps)->escontext, false, errcode(code), __VA_ARGS__)
-#else
-#define FT_FAIL(ps, code, ...) \
-	do { ereport(ERROR, errcode(code), __VA_ARGS__); return false; } while (0)
-#endif
 
 #define FT_SYNTAX(ps, ...) \
 	FT_FAIL(ps, ERRCODE_INVALID_TEXT_REPRESENTATION, \

@@ -25,16 +25,8 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "repairsys.h"
 #include "sla_interval.h"
-
-/* ereturn() arrived in PostgreSQL 16; before that every input error throws */
-#if PG_VERSION_NUM < 160000
-#define ereturn(context, dummy_value, ...) \
-	do { \
-		ereport(ERROR, __VA_ARGS__); \
-		return dummy_value; \
-	} while (0)
-#endif
 
 #define MIN_PER_WEEK		(7 * MIN_PER_DAY)
 static const char *const day_names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
