@@ -32,20 +32,6 @@ static SPIPlanPtr cand_plan_ticket = NULL;
 static SPIPlanPtr cand_plan_policy = NULL;
 static SPIPlanPtr cand_plan_techs = NULL;
 
-/* Prepares and keeps one plan. */
-static SPIPlanPtr
-cand_plan(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
 /* A column of an SPI result row, NULL as *isnull. */
 static inline Datum
 spi_col(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
@@ -281,14 +267,14 @@ rs_candidates(PG_FUNCTION_ARGS)
 	{
 		Oid			types[1] = {INT8OID};
 
-		cand_plan_ticket = cand_plan(
-									 "SELECT x.status, x.lat, x.lon, x.service_center_id, x.technician_id,"
-									 "       x.closed_at IS NULL, s.is_terminal, st.required_skill, st.min_skill_level,"
-									 "       repairsys.continuity_technicians(x)"
-									 "  FROM repairsys.ticket x"
-									 "  LEFT JOIN repairsys.ticket_status s ON s.code OPERATOR(pg_catalog.=) x.status"
-									 "  LEFT JOIN repairsys.service_type st ON st.code OPERATOR(pg_catalog.=) x.service_type"
-									 " WHERE x.id OPERATOR(pg_catalog.=) $1", 1, types);
+		repairsys_plan(&cand_plan_ticket,
+					   "SELECT x.status, x.lat, x.lon, x.service_center_id, x.technician_id,"
+					   "       x.closed_at IS NULL, s.is_terminal, st.required_skill, st.min_skill_level,"
+					   "       repairsys.continuity_technicians(x)"
+					   "  FROM repairsys.ticket x"
+					   "  LEFT JOIN repairsys.ticket_status s ON s.code OPERATOR(pg_catalog.=) x.status"
+					   "  LEFT JOIN repairsys.service_type st ON st.code OPERATOR(pg_catalog.=) x.service_type"
+					   " WHERE x.id OPERATOR(pg_catalog.=) $1", 1, types);
 	}
 	args[0] = Int64GetDatum(ticket_id);
 	ret = SPI_execute_plan(cand_plan_ticket, args, NULL, true, 1);
@@ -361,7 +347,7 @@ rs_candidates(PG_FUNCTION_ARGS)
 	{
 		Oid			types[1] = {TEXTOID};
 
-		cand_plan_policy = cand_plan("SELECT repairsys.assign_policy_row($1)", 1, types);
+		repairsys_plan(&cand_plan_policy, "SELECT repairsys.assign_policy_row($1)", 1, types);
 	}
 	args[0] = PointerGetDatum(policy_name);
 	ret = SPI_execute_plan(cand_plan_policy, args, NULL, true, 1);
@@ -388,17 +374,17 @@ rs_candidates(PG_FUNCTION_ARGS)
 	 * no tuple copies), joined here on the technician id.
 	 */
 	if (cand_plan_techs == NULL)
-		cand_plan_techs = cand_plan("SELECT te.id, te.active, te.service_center_id, te.lat, te.lon, te.capacity"
-									"  FROM repairsys.technician te", 0, NULL);
+		repairsys_plan(&cand_plan_techs, "SELECT te.id, te.active, te.service_center_id, te.lat, te.lon, te.capacity"
+					   "  FROM repairsys.technician te", 0, NULL);
 	if (cand_plan_load == NULL)
-		cand_plan_load = cand_plan("SELECT l.technician_id, l.open_tickets, l.rating_count, l.rating_sum"
-								   "  FROM repairsys.technician_load l", 0, NULL);
+		repairsys_plan(&cand_plan_load, "SELECT l.technician_id, l.open_tickets, l.rating_count, l.rating_sum"
+					   "  FROM repairsys.technician_load l", 0, NULL);
 	if (cand_plan_skill == NULL)
 	{
 		Oid			types[1] = {TEXTOID};
 
-		cand_plan_skill = cand_plan("SELECT sk.technician_id, sk.level FROM repairsys.technician_skill sk"
-									" WHERE sk.skill OPERATOR(pg_catalog.=) $1", 1, types);
+		repairsys_plan(&cand_plan_skill, "SELECT sk.technician_id, sk.level FROM repairsys.technician_skill sk"
+					   " WHERE sk.skill OPERATOR(pg_catalog.=) $1", 1, types);
 	}
 	{
 		TechDest	dest;
