@@ -78,13 +78,6 @@ PG_FUNCTION_INFO_V1(fee_tier_in);
 PG_FUNCTION_INFO_V1(fee_tier_out);
 PG_FUNCTION_INFO_V1(fee_tier_recv);
 PG_FUNCTION_INFO_V1(fee_tier_send);
-PG_FUNCTION_INFO_V1(fee_tier_cmp);
-PG_FUNCTION_INFO_V1(fee_tier_eq);
-PG_FUNCTION_INFO_V1(fee_tier_ne);
-PG_FUNCTION_INFO_V1(fee_tier_lt);
-PG_FUNCTION_INFO_V1(fee_tier_le);
-PG_FUNCTION_INFO_V1(fee_tier_gt);
-PG_FUNCTION_INFO_V1(fee_tier_ge);
 PG_FUNCTION_INFO_V1(fee_tier_hash);
 PG_FUNCTION_INFO_V1(fee_tier_charge);
 PG_FUNCTION_INFO_V1(fee_tier_charge_lines);
@@ -608,23 +601,8 @@ fee_tier_cmp_internal(const FeeTier *a, const FeeTier *b)
 	return 0;
 }
 
-#define FT_CMP_FUNC(name, expr) \
-Datum \
-name(PG_FUNCTION_ARGS) \
-{ \
-	FeeTier    *a = PG_GETARG_FEE_TIER_P(0); \
-	FeeTier    *b = PG_GETARG_FEE_TIER_P(1); \
-	int			c = fee_tier_cmp_internal(a, b); \
-	PG_RETURN_##expr; \
-}
-
-FT_CMP_FUNC(fee_tier_cmp, INT32(c))
-FT_CMP_FUNC(fee_tier_eq, BOOL(c == 0))
-FT_CMP_FUNC(fee_tier_ne, BOOL(c != 0))
-FT_CMP_FUNC(fee_tier_lt, BOOL(c < 0))
-FT_CMP_FUNC(fee_tier_le, BOOL(c <= 0))
-FT_CMP_FUNC(fee_tier_gt, BOOL(c > 0))
-FT_CMP_FUNC(fee_tier_ge, BOOL(c >= 0))
+/* fee_tier_cmp (btree support) and the six operators' functions */
+REPAIRSYS_COMPARISON_FUNCS(fee_tier, FeeTier, PG_GETARG_FEE_TIER_P, fee_tier_cmp_internal)
 
 /* Hash of the value's bytes after the header (equal values have equal bytes). */
 Datum

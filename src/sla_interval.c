@@ -54,13 +54,6 @@ PG_FUNCTION_INFO_V1(sla_interval_in);
 PG_FUNCTION_INFO_V1(sla_interval_out);
 PG_FUNCTION_INFO_V1(sla_interval_recv);
 PG_FUNCTION_INFO_V1(sla_interval_send);
-PG_FUNCTION_INFO_V1(sla_interval_cmp);
-PG_FUNCTION_INFO_V1(sla_interval_eq);
-PG_FUNCTION_INFO_V1(sla_interval_ne);
-PG_FUNCTION_INFO_V1(sla_interval_lt);
-PG_FUNCTION_INFO_V1(sla_interval_le);
-PG_FUNCTION_INFO_V1(sla_interval_gt);
-PG_FUNCTION_INFO_V1(sla_interval_ge);
 PG_FUNCTION_INFO_V1(sla_interval_hash);
 PG_FUNCTION_INFO_V1(sla_interval_hash_extended);
 PG_FUNCTION_INFO_V1(sla_interval_target);
@@ -794,54 +787,8 @@ sla_compare(const SlaInterval *a, const SlaInterval *b)
 	return r < 0 ? -1 : r > 0 ? 1 : 0;
 }
 
-/* btree support: -1, 0, 1. */
-Datum
-sla_interval_cmp(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)));
-}
-
-/* = */
-Datum
-sla_interval_eq(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) == 0);
-}
-
-/* <> */
-Datum
-sla_interval_ne(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) != 0);
-}
-
-/* < */
-Datum
-sla_interval_lt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) < 0);
-}
-
-/* <= */
-Datum
-sla_interval_le(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) <= 0);
-}
-
-/* > */
-Datum
-sla_interval_gt(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) > 0);
-}
-
-/* >= */
-Datum
-sla_interval_ge(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_BOOL(sla_compare(PG_GETARG_SLA(0), PG_GETARG_SLA(1)) >= 0);
-}
+/* sla_interval_cmp (btree support) and the six operators' functions */
+REPAIRSYS_COMPARISON_FUNCS(sla_interval, SlaInterval, PG_GETARG_SLA, sla_compare)
 
 /* Hash of the bytes: equal values are equal bytes (canonical, zero-padded). */
 Datum
