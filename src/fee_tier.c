@@ -79,6 +79,7 @@ PG_FUNCTION_INFO_V1(fee_tier_out);
 PG_FUNCTION_INFO_V1(fee_tier_recv);
 PG_FUNCTION_INFO_V1(fee_tier_send);
 PG_FUNCTION_INFO_V1(fee_tier_hash);
+PG_FUNCTION_INFO_V1(fee_tier_hash_extended);
 PG_FUNCTION_INFO_V1(fee_tier_charge);
 PG_FUNCTION_INFO_V1(fee_tier_charge_lines);
 
@@ -604,14 +605,34 @@ fee_tier_cmp_internal(const FeeTier *a, const FeeTier *b)
 /* fee_tier_cmp (btree support) and the six operators' functions */
 REPAIRSYS_COMPARISON_FUNCS(fee_tier, FeeTier, PG_GETARG_FEE_TIER_P, fee_tier_cmp_internal)
 
-/* Hash of the value's bytes after the header (equal values have equal bytes). */
+/*
+ * Hash of the value's bytes after the header (equal values have equal bytes:
+ * the unused fields are zero).
+ */
 Datum
 fee_tier_hash(PG_FUNCTION_ARGS)
 {
 	FeeTier    *ft = PG_GETARG_FEE_TIER_P(0);
+	Datum		h = hash_any((const unsigned char *) ft + VARHDRSZ,
+							 VARSIZE(ft) - VARHDRSZ);
 
-	PG_RETURN_DATUM(hash_any((const unsigned char *) ft + VARHDRSZ,
-							 VARSIZE(ft) - VARHDRSZ));
+	PG_FREE_IF_COPY(ft, 0);
+	PG_RETURN_DATUM(h);
+}
+
+/*
+ * Seeded 64-bit hash of the same bytes (hash support function 2, used by
+ * hash partitioning); with seed 0 its low 32 bits are fee_tier_hash's.
+ */
+Datum
+fee_tier_hash_extended(PG_FUNCTION_ARGS)
+{
+	FeeTier    *ft = PG_GETARG_FEE_TIER_P(0);
+	Datum		h = hash_any_extended((const unsigned char *) ft + VARHDRSZ,
+									  VARSIZE(ft) - VARHDRSZ, PG_GETARG_INT64(1));
+
+	PG_FREE_IF_COPY(ft, 0);
+	PG_RETURN_DATUM(h);
 }
 
 /* ------------------------------------------------------------------------

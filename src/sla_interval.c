@@ -795,18 +795,25 @@ Datum
 sla_interval_hash(PG_FUNCTION_ARGS)
 {
 	SlaInterval *s = PG_GETARG_SLA(0);
+	Datum		h = hash_any((unsigned char *) VARDATA(s), VARSIZE(s) - VARHDRSZ);
 
-	return hash_any((unsigned char *) VARDATA(s), VARSIZE(s) - VARHDRSZ);
+	PG_FREE_IF_COPY(s, 0);
+	PG_RETURN_DATUM(h);
 }
 
-/* Seeded 64-bit hash of the bytes. */
+/*
+ * Seeded 64-bit hash of the same bytes (hash support function 2); with seed
+ * 0 its low 32 bits are sla_interval_hash's.
+ */
 Datum
 sla_interval_hash_extended(PG_FUNCTION_ARGS)
 {
 	SlaInterval *s = PG_GETARG_SLA(0);
+	Datum		h = hash_any_extended((unsigned char *) VARDATA(s), VARSIZE(s) - VARHDRSZ,
+									  PG_GETARG_INT64(1));
 
-	return hash_any_extended((unsigned char *) VARDATA(s), VARSIZE(s) - VARHDRSZ,
-							 PG_GETARG_INT64(1));
+	PG_FREE_IF_COPY(s, 0);
+	PG_RETURN_DATUM(h);
 }
 
 /* ------------------------------------------------------------------------
