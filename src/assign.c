@@ -984,7 +984,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("solve_pending takes no null argument")));
-	rs_policy_from_datum(PG_GETARG_DATUM(0), &policy);
+	repairsys_policy_from_datum(PG_GETARG_DATUM(0), &policy);
 
 	solvecxt = AllocSetContextCreate(CurrentMemoryContext, "repairsys pending assignment",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -995,7 +995,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 	nt = repairsys_array_len(tarrs[0], INT8OID, tnames[0]);
 	for (k = 0; k < 8; k++)
 		repairsys_array_datums(tarrs[k], ttypes[k], nt, tnames[k], &tv[k], &tn[k]);
-	ntech = rs_read_techs(fcinfo, 9, &techs);
+	ntech = repairsys_read_techs(fcinfo, 9, &techs);
 	check_size(nt, ntech);
 
 	/* skill levels: a (skills x technicians) matrix */
@@ -1039,7 +1039,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 		{
 			t->lat = DatumGetFloat8(tv[1][i]);
 			t->lon = DatumGetFloat8(tv[2][i]);
-			rs_check_coordinates(t->lat, t->lon);
+			repairsys_check_coordinates(t->lat, t->lon);
 		}
 		t->has_center = !tn[3][i];
 		t->center = i8_or_0(tv[3], tn[3], i);
@@ -1070,7 +1070,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 			RsScore		s;
 
 			tech.level = tskill[i] > 0 ? levels[(long) (tskill[i] - 1) * ntech + j] : 0;
-			rs_score(&policy, &tickets[i], &tech, &s);
+			repairsys_score(&policy, &tickets[i], &tech, &s);
 			score[(long) i * ntech + j] = (s.fails == 0) ? s.score : NAN;
 			dense = dense && s.fails == 0;
 		}

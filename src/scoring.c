@@ -8,7 +8,7 @@
  *
  * Nothing here runs a query: repairsys.candidates() reads the tables through
  * SPI in scoring_spi.c and scores with this kernel, and the batch solver
- * (assign.c) scores whole arrays of technicians with rs_score().
+ * (assign.c) scores whole arrays of technicians with repairsys_score().
  * docs/assignment.md has the formulas.
  */
 #include "postgres.h"
@@ -36,7 +36,7 @@ PG_FUNCTION_INFO_V1(rs_score_candidates);
  * Refuses coordinates outside [-90, 90] x [-180, 180] (and NaN) with 22023.
  */
 void
-rs_check_coordinates(double lat, double lon)
+repairsys_check_coordinates(double lat, double lon)
 {
 	if (isnan(lat) || lat < -90.0 || lat > 90.0)
 		ereport(ERROR,
@@ -55,7 +55,7 @@ rs_check_coordinates(double lat, double lon)
  * (haversine formula, mean earth radius).  The caller checked the ranges.
  */
 double
-rs_haversine_km(double lat1, double lon1, double lat2, double lon2)
+repairsys_haversine_km(double lat1, double lon1, double lat2, double lon2)
 {
 	const double rad = M_PI / 180.0;
 	double		dlat = (lat2 - lat1) * rad;
@@ -80,9 +80,9 @@ rs_haversine_km_sql(PG_FUNCTION_ARGS)
 	double		lat2 = PG_GETARG_FLOAT8(2);
 	double		lon2 = PG_GETARG_FLOAT8(3);
 
-	rs_check_coordinates(lat1, lon1);
-	rs_check_coordinates(lat2, lon2);
-	PG_RETURN_FLOAT8(rs_haversine_km(lat1, lon1, lat2, lon2));
+	repairsys_check_coordinates(lat1, lon1);
+	repairsys_check_coordinates(lat2, lon2);
+	PG_RETURN_FLOAT8(repairsys_haversine_km(lat1, lon1, lat2, lon2));
 }
 
 /* Reads one attribute of a composite; a NULL one yields *isnull. */
@@ -132,7 +132,7 @@ policy_float(HeapTupleHeader tup, const char *name)
  * name, so columns added later do not disturb it).
  */
 void
-rs_policy_from_datum(Datum composite, RsPolicy *policy)
+repairsys_policy_from_datum(Datum composite, RsPolicy *policy)
 {
 	HeapTupleHeader tup = DatumGetHeapTupleHeader(composite);
 	bool		isnull;
@@ -187,7 +187,7 @@ clamp01(double x)
  * caller (the tables' CHECK constraints keep them in range).
  */
 void
-rs_score(const RsPolicy *policy, const RsTicket *ticket, const RsTech *tech,
+repairsys_score(const RsPolicy *policy, const RsTicket *ticket, const RsTech *tech,
 		 RsScore *out)
 {
 	int			fails = 0;
@@ -231,7 +231,7 @@ rs_score(const RsPolicy *policy, const RsTicket *ticket, const RsTech *tech,
 	out->has_distance = ticket->has_location && tech->has_location;
 	if (out->has_distance)
 	{
-		out->distance_km = rs_haversine_km(tech->lat, tech->lon, ticket->lat, ticket->lon);
+		out->distance_km = repairsys_haversine_km(tech->lat, tech->lon, ticket->lat, ticket->lon);
 		out->distance_score = clamp01(1.0 - out->distance_km / policy->distance_worst_km);
 		if (policy->has_max_distance && out->distance_km > policy->max_distance_km)
 			fails |= RS_FAIL_DISTANCE;
@@ -392,7 +392,7 @@ reason_text(StringInfo buf, const RsPolicy *policy, const RsTicket *ticket,
  * candidates rows into store.
  */
 void
-rs_score_and_emit(Tuplestorestate *store, TupleDesc tupdesc, const RsPolicy *policy,
+repairsys_score_and_emit(Tuplestorestate *store, TupleDesc tupdesc, const RsPolicy *policy,
 				  const RsTicket *ticket, const char *skill, RsTech *techs, int n)
 {
 	ScoredTech *scored;
@@ -405,7 +405,7 @@ rs_score_and_emit(Tuplestorestate *store, TupleDesc tupdesc, const RsPolicy *pol
 	for (i = 0; i < n; i++)
 	{
 		scored[i].tech = techs[i];
-		rs_score(policy, ticket, &techs[i], &scored[i].s);
+		repairsys_score(policy, ticket, &techs[i], &scored[i].s);
 		order[i] = &scored[i];
 	}
 	sort_scored(order, n);
@@ -465,7 +465,7 @@ arr_f8(Datum *v, bool *n, int i, bool *isnull)
  * capacity int[], open int[], rating float8[].
  */
 int
-rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
+repairsys_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
 {
 	static const char *const names[] = {"tech_id", "tech_active", "tech_center", "tech_lat",
 	"tech_lon", "tech_capacity", "tech_open", "tech_rating"};
@@ -509,7 +509,7 @@ rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
 		t->lon = arr_f8(v[4], nl[4], i, &n2);
 		t->has_location = !n1 && !n2;
 		if (t->has_location)
-			rs_check_coordinates(t->lat, t->lon);
+			repairsys_check_coordinates(t->lat, t->lon);
 		t->capacity = DatumGetInt32(v[5][i]);
 		t->open = nl[6][i] ? 0 : DatumGetInt32(v[6][i]);
 		if (t->capacity < 0 || t->open < 0)
@@ -553,7 +553,7 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("argument \"policy\" must not be null")));
-	rs_policy_from_datum(PG_GETARG_DATUM(0), &policy);
+	repairsys_policy_from_datum(PG_GETARG_DATUM(0), &policy);
 
 	memset(&ticket, 0, sizeof(ticket));
 	ticket.has_location = !PG_ARGISNULL(1) && !PG_ARGISNULL(2);
@@ -561,7 +561,7 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 	{
 		ticket.lat = PG_GETARG_FLOAT8(1);
 		ticket.lon = PG_GETARG_FLOAT8(2);
-		rs_check_coordinates(ticket.lat, ticket.lon);
+		repairsys_check_coordinates(ticket.lat, ticket.lon);
 	}
 	ticket.has_center = !PG_ARGISNULL(3);
 	ticket.center = ticket.has_center ? PG_GETARG_INT64(3) : 0;
@@ -590,7 +590,7 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 					 errmsg("argument \"continuity\" has more than 2 elements")));
 	}
 
-	n = rs_read_techs(fcinfo, 7, &techs);
+	n = repairsys_read_techs(fcinfo, 7, &techs);
 	if (PG_ARGISNULL(15))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -605,6 +605,6 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 	}
 
 	store = repairsys_materialize(fcinfo, &tupdesc);
-	rs_score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);
+	repairsys_score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);
 	return (Datum) 0;
 }

@@ -92,16 +92,16 @@ typedef struct RsScore
 	double		continuity_score;
 } RsScore;
 
-extern double rs_haversine_km(double lat1, double lon1, double lat2, double lon2);
-extern void rs_check_coordinates(double lat, double lon);
-extern void rs_policy_from_datum(Datum composite, RsPolicy *policy);
-extern void rs_score(const RsPolicy *policy, const RsTicket *ticket,
+extern double repairsys_haversine_km(double lat1, double lon1, double lat2, double lon2);
+extern void repairsys_check_coordinates(double lat, double lon);
+extern void repairsys_policy_from_datum(Datum composite, RsPolicy *policy);
+extern void repairsys_score(const RsPolicy *policy, const RsTicket *ticket,
 					 const RsTech *tech, RsScore *out);
 
-extern void rs_score_and_emit(Tuplestorestate *store, TupleDesc tupdesc,
+extern void repairsys_score_and_emit(Tuplestorestate *store, TupleDesc tupdesc,
 							  const RsPolicy *policy, const RsTicket *ticket,
 							  const char *skill, RsTech *techs, int n);
 
-extern int	rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out);
+extern int	repairsys_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out);
 
 #endif							/* REPAIRSYS_SCORING_H */

@@ -164,7 +164,7 @@ tech_receive(TupleTableSlot *slot, DestReceiver *self)
 		{
 			t->lat = DatumGetFloat8(v[3]);
 			t->lon = DatumGetFloat8(v[4]);
-			rs_check_coordinates(t->lat, t->lon);
+			repairsys_check_coordinates(t->lat, t->lon);
 		}
 		t->capacity = nl[5] ? 0 : DatumGetInt32(v[5]);
 	}
@@ -299,7 +299,7 @@ rs_candidates(PG_FUNCTION_ARGS)
 		{
 			ticket.lat = DatumGetFloat8(lat);
 			ticket.lon = DatumGetFloat8(lon);
-			rs_check_coordinates(ticket.lat, ticket.lon);
+			repairsys_check_coordinates(ticket.lat, ticket.lon);
 		}
 	}
 	{
@@ -358,7 +358,7 @@ rs_candidates(PG_FUNCTION_ARGS)
 
 		if (isnull)
 			elog(ERROR, "assign_policy_row returned NULL");
-		rs_policy_from_datum(p, &policy);
+		repairsys_policy_from_datum(p, &policy);
 	}
 
 	/* a finished ticket takes no technician */
@@ -422,7 +422,7 @@ rs_candidates(PG_FUNCTION_ARGS)
 		}
 	}
 
-	rs_score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);
+	repairsys_score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);
 	SPI_finish();
 	return (Datum) 0;
 }
