@@ -659,10 +659,7 @@ typedef struct ChargeLine
 	int64		amount;			/* cents */
 } ChargeLine;
 
-/*
- * Cents for quantity (thousandths) x rate (ten-thousandths): the product is
- * in units of 1e-7 of the currency, rounded half away from zero to cents.
- */
+/* Refuses an amount that does not fit numeric(14,2) (22003). */
 static void
 slice_out_of_range(void)
 {
@@ -673,9 +670,9 @@ slice_out_of_range(void)
 }
 
 /*
- * The same without a 128-bit type, for compilers that have none (core's
- * common/int128.h has a fallback for the same reason): with rate = rh * 1e5 +
- * rl and quantity = qh * 1e5 + ql (rl, ql < 1e5),
+ * slice_amount() below without a 128-bit type, for compilers that have none
+ * (core's common/int128.h has a fallback for the same reason): with
+ * rate = rh * 1e5 + rl and quantity = qh * 1e5 + ql (rl, ql < 1e5),
  *   quantity * rate / 1e5 = quantity * rh + qh * rl + ql * rl / 1e5,
  * where the first two terms are whole cents, so rounding the sum half up is
  * rounding the last term, whose product is below 1e10.  Returns false on
@@ -701,6 +698,11 @@ slice_amount_portable(int64 quantity, int64 rate, int64 *cents)
 	return true;
 }
 
+/*
+ * Cents for quantity (thousandths) x rate (ten-thousandths): the product is
+ * in units of 1e-7 of the currency, rounded half away from zero to cents
+ * (both factors are non-negative); above MAX_AMOUNT it is 22003.
+ */
 static int64
 slice_amount(int64 quantity, int64 rate)
 {
@@ -728,6 +730,7 @@ slice_amount(int64 quantity, int64 rate)
 	return result;
 }
 
+/* *total += amount, refusing a total out of range of numeric(14,2) (22003). */
 static void
 add_amount(int64 *total, int64 amount)
 {

@@ -534,8 +534,9 @@ repairsys_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
  *     distance_km, distance_score, load, load_score, rating_score,
  *     continuity_score, open_tickets, capacity), best first.
  *
- * The kernel of repairsys.candidates(); not STRICT (a ticket may lack a
- * location, center or required skill).
+ * The same scoring as repairsys.candidates() (which reads the tables itself,
+ * scoring_spi.c), on technicians given as parallel arrays; not STRICT (a
+ * ticket may lack a location, center or required skill).
  */
 Datum
 rs_score_candidates(PG_FUNCTION_ARGS)

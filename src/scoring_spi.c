@@ -27,10 +27,16 @@
 
 PG_FUNCTION_INFO_V1(rs_candidates);
 
-/* Plans of rs_candidates, prepared once per backend and kept. */
+/*
+ * The plans of rs_candidates (repairsys_plan: prepared on the backend's first
+ * call and kept): the ticket, the policy, and the three scans of the
+ * technicians, their load and their skill levels.
+ */
 static SPIPlanPtr cand_plan_ticket = NULL;
 static SPIPlanPtr cand_plan_policy = NULL;
 static SPIPlanPtr cand_plan_techs = NULL;
+static SPIPlanPtr cand_plan_load = NULL;
+static SPIPlanPtr cand_plan_skill = NULL;
 
 /* A column of an SPI result row, NULL as *isnull. */
 static inline Datum
@@ -38,10 +44,6 @@ spi_col(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
 {
 	return SPI_getbinval(tup, desc, col, isnull);
 }
-
-/* Plans of rs_candidates' technician reading. */
-static SPIPlanPtr cand_plan_load = NULL;
-static SPIPlanPtr cand_plan_skill = NULL;
 
 /*
  * Technician id -> position in the technicians array: open addressing with
@@ -54,6 +56,7 @@ typedef struct TechIndex
 	const RsTech *techs;
 } TechIndex;
 
+/* Fibonacci hashing of a technician id, high bits folded into the low ones. */
 static inline uint64
 tech_hash(int64 id)
 {
@@ -132,7 +135,7 @@ tech_shutdown(DestReceiver *self)
 {
 }
 
-/* One row of one of the three queries, read straight from the slot. */
+/* One row of one of the three scans, read straight from the slot. */
 static bool
 tech_receive(TupleTableSlot *slot, DestReceiver *self)
 {
@@ -221,13 +224,14 @@ run_into(SPIPlanPtr plan, const char *textarg, TechDest *dest)
  * distance_score, load, load_score, rating_score, continuity_score,
  * open_tickets, capacity), best first.
  *
- * Reads the ticket (with its status, service type and continuity), the
- * policy and every technician with his level in the required skill and his
- * load (repairsys.technician_load) in three queries through SPI, with plans
- * kept per backend; scores in C; writes the rows.  Errors: unknown ticket or
- * policy 22023, a ticket in a terminal status 23514, a NULL argument 22004.
- * Every query is
- * schema-qualified, with OPERATOR(pg_catalog....): no search_path involved.
+ * Reads through SPI, with plans kept per backend, the ticket (with its
+ * status, service type and continuity), the policy, and then in three scans
+ * every technician, his load (repairsys.technician_load) and his level in the
+ * required skill, joined here on the technician id; scores with the kernel
+ * (scoring.c) and writes the rows.  Errors: unknown ticket or policy 22023,
+ * a ticket in a terminal status 23514, a NULL argument 22004.  Every query
+ * is schema-qualified, with OPERATOR(pg_catalog....): no search_path
+ * involved.
  */
 Datum
 rs_candidates(PG_FUNCTION_ARGS)
