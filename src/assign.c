@@ -53,6 +53,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "repairsys.h"
 #include "scoring.h"
 
 PG_FUNCTION_INFO_V1(rs_assignment_solve);
@@ -870,7 +871,7 @@ rs_assignment_solve(PG_FUNCTION_ARGS)
 	if (ARR_NDIM(sarr) == 0)
 	{
 		nrows = 0;
-		ncols = rs_array_len(carr, INT4OID, "capacities");
+		ncols = repairsys_array_len(carr, INT4OID, "capacities");
 	}
 	else if (ARR_NDIM(sarr) == 2)
 	{
@@ -882,7 +883,7 @@ rs_assignment_solve(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("scores must be a two-dimensional array (tickets x technicians)")));
 	check_size(nrows, ncols);
-	rs_array_datums(carr, INT4OID, ncols, "capacities", &cv, &cn);
+	repairsys_array_datums(carr, INT4OID, ncols, "capacities", &cv, &cn);
 
 	solvecxt = AllocSetContextCreate(CurrentMemoryContext, "repairsys assignment",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -983,7 +984,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("solve_pending takes no null argument")));
-	rs_policy_from_datum(PG_GETARG_DATUM(0), &policy);
+	repairsys_policy_from_datum(PG_GETARG_DATUM(0), &policy);
 
 	solvecxt = AllocSetContextCreate(CurrentMemoryContext, "repairsys pending assignment",
 									 ALLOCSET_DEFAULT_SIZES);
@@ -991,10 +992,10 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 
 	for (k = 0; k < 8; k++)
 		tarrs[k] = PG_GETARG_ARRAYTYPE_P(1 + k);
-	nt = rs_array_len(tarrs[0], INT8OID, tnames[0]);
+	nt = repairsys_array_len(tarrs[0], INT8OID, tnames[0]);
 	for (k = 0; k < 8; k++)
-		rs_array_datums(tarrs[k], ttypes[k], nt, tnames[k], &tv[k], &tn[k]);
-	ntech = rs_read_techs(fcinfo, 9, &techs);
+		repairsys_array_datums(tarrs[k], ttypes[k], nt, tnames[k], &tv[k], &tn[k]);
+	ntech = repairsys_read_techs(fcinfo, 9, &techs);
 	check_size(nt, ntech);
 
 	/* skill levels: a (skills x technicians) matrix */
@@ -1038,7 +1039,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 		{
 			t->lat = DatumGetFloat8(tv[1][i]);
 			t->lon = DatumGetFloat8(tv[2][i]);
-			rs_check_coordinates(t->lat, t->lon);
+			repairsys_check_coordinates(t->lat, t->lon);
 		}
 		t->has_center = !tn[3][i];
 		t->center = i8_or_0(tv[3], tn[3], i);
@@ -1069,7 +1070,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 			RsScore		s;
 
 			tech.level = tskill[i] > 0 ? levels[(long) (tskill[i] - 1) * ntech + j] : 0;
-			rs_score(&policy, &tickets[i], &tech, &s);
+			repairsys_score(&policy, &tickets[i], &tech, &s);
 			score[(long) i * ntech + j] = (s.fails == 0) ? s.score : NAN;
 			dense = dense && s.fails == 0;
 		}
@@ -1087,7 +1088,7 @@ rs_solve_pending(PG_FUNCTION_ARGS)
 	rs_assign_solve(nt, ntech, score, dense, cap, row_col);
 
 	MemoryContextSwitchTo(oldcxt);
-	store = rs_materialize(fcinfo, &tupdesc);
+	store = repairsys_materialize(fcinfo, &tupdesc);
 	for (i = 0; i < nt; i++)
 	{
 		Datum		values[3];

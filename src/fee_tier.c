@@ -17,13 +17,14 @@
 
 #include "common/int.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 #include "access/hash.h"
 #include "common/hashfn.h"
+
+#include "repairsys.h"
 
 #define FEE_TIER_VERSION	1
 #define FEE_TIER_MAX_TIERS	32
@@ -77,14 +78,8 @@ PG_FUNCTION_INFO_V1(fee_tier_in);
 PG_FUNCTION_INFO_V1(fee_tier_out);
 PG_FUNCTION_INFO_V1(fee_tier_recv);
 PG_FUNCTION_INFO_V1(fee_tier_send);
-PG_FUNCTION_INFO_V1(fee_tier_cmp);
-PG_FUNCTION_INFO_V1(fee_tier_eq);
-PG_FUNCTION_INFO_V1(fee_tier_ne);
-PG_FUNCTION_INFO_V1(fee_tier_lt);
-PG_FUNCTION_INFO_V1(fee_tier_le);
-PG_FUNCTION_INFO_V1(fee_tier_gt);
-PG_FUNCTION_INFO_V1(fee_tier_ge);
 PG_FUNCTION_INFO_V1(fee_tier_hash);
+PG_FUNCTION_INFO_V1(fee_tier_hash_extended);
 PG_FUNCTION_INFO_V1(fee_tier_charge);
 PG_FUNCTION_INFO_V1(fee_tier_charge_lines);
 
@@ -102,18 +97,12 @@ typedef struct FtParser
 } FtParser;
 
 /*
- * Soft errors: on PostgreSQL 16 and later, errors of the input function go
- * through ereturn() so pg_input_is_valid() and COPY ... ON_ERROR work; on
- * older servers they are plain ereport(ERROR).
+ * Soft errors (repairsys.h): the errors of the input function go through
+ * ereturn(), so pg_input_is_valid() and COPY ... ON_ERROR work on
+ * PostgreSQL 16 and later; on older servers they are plain ERRORs.
  */
-#if PG_VERSION_NUM >= 160000
-#include "nodes/miscnodes.h"
 #define FT_FAIL(ps, code, ...) \
 	ereturn((ps)->escontext, false, errcode(code), __VA_ARGS__)
-#else
-#define FT_FAIL(ps, code, ...) \
-	do { ereport(ERROR, errcode(code), __VA_ARGS__); return false; } while (0)
-#endif
 
 #define FT_SYNTAX(ps, ...) \
 	FT_FAIL(ps, ERRCODE_INVALID_TEXT_REPRESENTATION, \
@@ -613,32 +602,37 @@ fee_tier_cmp_internal(const FeeTier *a, const FeeTier *b)
 	return 0;
 }
 
-#define FT_CMP_FUNC(name, expr) \
-Datum \
-name(PG_FUNCTION_ARGS) \
-{ \
-	FeeTier    *a = PG_GETARG_FEE_TIER_P(0); \
-	FeeTier    *b = PG_GETARG_FEE_TIER_P(1); \
-	int			c = fee_tier_cmp_internal(a, b); \
-	PG_RETURN_##expr; \
-}
+/* fee_tier_cmp (btree support) and the six operators' functions */
+REPAIRSYS_COMPARISON_FUNCS(fee_tier, FeeTier, PG_GETARG_FEE_TIER_P, fee_tier_cmp_internal)
 
-FT_CMP_FUNC(fee_tier_cmp, INT32(c))
-FT_CMP_FUNC(fee_tier_eq, BOOL(c == 0))
-FT_CMP_FUNC(fee_tier_ne, BOOL(c != 0))
-FT_CMP_FUNC(fee_tier_lt, BOOL(c < 0))
-FT_CMP_FUNC(fee_tier_le, BOOL(c <= 0))
-FT_CMP_FUNC(fee_tier_gt, BOOL(c > 0))
-FT_CMP_FUNC(fee_tier_ge, BOOL(c >= 0))
-
-/* Hash of the value's bytes after the header (equal values have equal bytes). */
+/*
+ * Hash of the value's bytes after the header (equal values have equal bytes:
+ * the unused fields are zero).
+ */
 Datum
 fee_tier_hash(PG_FUNCTION_ARGS)
 {
 	FeeTier    *ft = PG_GETARG_FEE_TIER_P(0);
+	Datum		h = hash_any((const unsigned char *) ft + VARHDRSZ,
+							 VARSIZE(ft) - VARHDRSZ);
 
-	PG_RETURN_DATUM(hash_any((const unsigned char *) ft + VARHDRSZ,
-							 VARSIZE(ft) - VARHDRSZ));
+	PG_FREE_IF_COPY(ft, 0);
+	PG_RETURN_DATUM(h);
+}
+
+/*
+ * Seeded 64-bit hash of the same bytes (hash support function 2, used by
+ * hash partitioning); with seed 0 its low 32 bits are fee_tier_hash's.
+ */
+Datum
+fee_tier_hash_extended(PG_FUNCTION_ARGS)
+{
+	FeeTier    *ft = PG_GETARG_FEE_TIER_P(0);
+	Datum		h = hash_any_extended((const unsigned char *) ft + VARHDRSZ,
+									  VARSIZE(ft) - VARHDRSZ, PG_GETARG_INT64(1));
+
+	PG_FREE_IF_COPY(ft, 0);
+	PG_RETURN_DATUM(h);
 }
 
 /* ------------------------------------------------------------------------
@@ -665,10 +659,7 @@ typedef struct ChargeLine
 	int64		amount;			/* cents */
 } ChargeLine;
 
-/*
- * Cents for quantity (thousandths) x rate (ten-thousandths): the product is
- * in units of 1e-7 of the currency, rounded half away from zero to cents.
- */
+/* Refuses an amount that does not fit numeric(14,2) (22003). */
 static void
 slice_out_of_range(void)
 {
@@ -679,9 +670,9 @@ slice_out_of_range(void)
 }
 
 /*
- * The same without a 128-bit type, for compilers that have none (core's
- * common/int128.h has a fallback for the same reason): with rate = rh * 1e5 +
- * rl and quantity = qh * 1e5 + ql (rl, ql < 1e5),
+ * slice_amount() below without a 128-bit type, for compilers that have none
+ * (core's common/int128.h has a fallback for the same reason): with
+ * rate = rh * 1e5 + rl and quantity = qh * 1e5 + ql (rl, ql < 1e5),
  *   quantity * rate / 1e5 = quantity * rh + qh * rl + ql * rl / 1e5,
  * where the first two terms are whole cents, so rounding the sum half up is
  * rounding the last term, whose product is below 1e10.  Returns false on
@@ -707,6 +698,11 @@ slice_amount_portable(int64 quantity, int64 rate, int64 *cents)
 	return true;
 }
 
+/*
+ * Cents for quantity (thousandths) x rate (ten-thousandths): the product is
+ * in units of 1e-7 of the currency, rounded half away from zero to cents
+ * (both factors are non-negative); above MAX_AMOUNT it is 22003.
+ */
 static int64
 slice_amount(int64 quantity, int64 rate)
 {
@@ -734,6 +730,7 @@ slice_amount(int64 quantity, int64 rate)
 	return result;
 }
 
+/* *total += amount, refusing a total out of range of numeric(14,2) (22003). */
 static void
 add_amount(int64 *total, int64 amount)
 {
@@ -901,7 +898,6 @@ fee_tier_charge(PG_FUNCTION_ARGS)
 Datum
 fee_tier_charge_lines(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	FeeTier    *ft = PG_GETARG_FEE_TIER_P(0);
 	int64		q = quantity_arg(PG_GETARG_NUMERIC(1));
 	ChargeLine	lines[FEE_TIER_MAX_TIERS + 3];
@@ -910,23 +906,10 @@ fee_tier_charge_lines(PG_FUNCTION_ARGS)
 				i;
 	TupleDesc	tupdesc;
 	Tuplestorestate *tupstore;
-	MemoryContext oldcontext;
 	static const char *const kinds[] = {"base", "tier", "minimum", "maximum"};
 
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
 	n = compute_lines(ft, q, lines, &total);
-
-	oldcontext = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	tupdesc = CreateTupleDescCopy(tupdesc);
-	tupstore = tuplestore_begin_heap(true, false, work_mem);
-	MemoryContextSwitchTo(oldcontext);
+	tupstore = repairsys_materialize(fcinfo, &tupdesc);
 
 	for (i = 0; i < n; i++)
 	{
@@ -952,9 +935,5 @@ fee_tier_charge_lines(PG_FUNCTION_ARGS)
 		values[6] = NumericGetDatum(int64_div_fast_to_numeric(lines[i].amount, 2));
 		tuplestore_putvalues(tupstore, tupdesc, values, nulls);
 	}
-
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = tupstore;
-	rsinfo->setDesc = tupdesc;
 	return (Datum) 0;
 }

@@ -41,6 +41,8 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "repairsys.h"
+
 PG_FUNCTION_INFO_V1(ticket_transition_trg);
 PG_FUNCTION_INFO_V1(ticket_log_trg);
 
@@ -144,22 +146,6 @@ ticket_columns(Relation rel)
 }
 
 /*
- * Prepares and keeps one plan.
- */
-static SPIPlanPtr
-keep_plan(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
-/*
  * Forgets the kept plans when the ticket relation is not the one they were
  * made for.  Must run inside an SPI connection.
  */
@@ -168,15 +154,10 @@ check_plans(Relation rel)
 {
 	if (plans_relid == RelationGetRelid(rel))
 		return;
-	if (plan_transition)
-		SPI_freeplan(plan_transition);
-	if (plan_guard)
-		SPI_freeplan(plan_guard);
-	if (plan_initial)
-		SPI_freeplan(plan_initial);
-	if (plan_log)
-		SPI_freeplan(plan_log);
-	plan_transition = plan_guard = plan_initial = plan_log = NULL;
+	repairsys_forget_plan(&plan_transition);
+	repairsys_forget_plan(&plan_guard);
+	repairsys_forget_plan(&plan_initial);
+	repairsys_forget_plan(&plan_log);
 	plans_relid = RelationGetRelid(rel);
 }
 
@@ -342,15 +323,15 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 	{
 		Oid			types[2] = {TEXTOID, TEXTOID};
 
-		plan_transition = keep_plan(
-									"SELECT x.guard, f.is_initial, t.is_initial, t.is_terminal, f.is_terminal,"
-									"       t.role, f.role"
-									"  FROM repairsys.ticket_transition x"
-									"  JOIN repairsys.ticket_status f ON f.code OPERATOR(pg_catalog.=) x.from_status"
-									"  JOIN repairsys.ticket_status t ON t.code OPERATOR(pg_catalog.=) x.to_status"
-									" WHERE x.from_status OPERATOR(pg_catalog.=) $1"
-									"   AND x.to_status OPERATOR(pg_catalog.=) $2 AND x.enabled",
-									2, types);
+		repairsys_plan(&plan_transition,
+					   "SELECT x.guard, f.is_initial, t.is_initial, t.is_terminal, f.is_terminal,"
+					   "       t.role, f.role"
+					   "  FROM repairsys.ticket_transition x"
+					   "  JOIN repairsys.ticket_status f ON f.code OPERATOR(pg_catalog.=) x.from_status"
+					   "  JOIN repairsys.ticket_status t ON t.code OPERATOR(pg_catalog.=) x.to_status"
+					   " WHERE x.from_status OPERATOR(pg_catalog.=) $1"
+					   "   AND x.to_status OPERATOR(pg_catalog.=) $2 AND x.enabled",
+					   2, types);
 	}
 	args[0] = old_status ? CStringGetTextDatum(old_status) : (Datum) 0;
 	args[1] = new_status ? CStringGetTextDatum(new_status) : (Datum) 0;
@@ -446,7 +427,7 @@ ticket_transition_trg(PG_FUNCTION_ARGS)
 		{
 			Oid			types[2] = {TEXTOID, rel->rd_rel->reltype};
 
-			plan_guard = keep_plan("SELECT repairsys.check_guard($1, $2)", 2, types);
+			repairsys_plan(&plan_guard, "SELECT repairsys.check_guard($1, $2)", 2, types);
 		}
 		gargs[0] = CStringGetTextDatum(guard);
 		gargs[1] = heap_copy_tuple_as_datum(candidate, desc);
@@ -652,8 +633,8 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 		{
 			Oid			types[1] = {TEXTOID};
 
-			plan_initial = keep_plan("SELECT s.is_initial FROM repairsys.ticket_status s"
-									 " WHERE s.code OPERATOR(pg_catalog.=) $1", 1, types);
+			repairsys_plan(&plan_initial, "SELECT s.is_initial FROM repairsys.ticket_status s"
+						   " WHERE s.code OPERATOR(pg_catalog.=) $1", 1, types);
 		}
 		args[0] = to_status ? CStringGetTextDatum(to_status) : (Datum) 0;
 		nulls[0] = to_status ? ' ' : 'n';
@@ -677,10 +658,10 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 	{
 		Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, NAMEOID, TEXTOID, INT8OID};
 
-		plan_log = keep_plan("INSERT INTO repairsys.ticket_event"
-							 " (ticket_id, from_status, to_status, at, actor, note, technician_id)"
-							 " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5, $6)"
-							 " RETURNING id", 6, types);
+		repairsys_plan(&plan_log, "INSERT INTO repairsys.ticket_event"
+					   " (ticket_id, from_status, to_status, at, actor, note, technician_id)"
+					   " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5, $6)"
+					   " RETURNING id", 6, types);
 	}
 	args[0] = col(newtup, desc, C_ID, &isnull);
 	nulls[0] = isnull ? 'n' : ' ';

@@ -55,6 +55,7 @@
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
+#include "repairsys.h"
 #include "scoring.h"
 
 PG_FUNCTION_INFO_V1(rs_route_solve);
@@ -709,13 +710,13 @@ read_values(FunctionCallInfo fcinfo, int argno, const char *name, int n, bool al
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"%s\" of route_solve must not be null", name)));
 	arr = PG_GETARG_ARRAYTYPE_P(argno);
-	if (rs_array_len(arr, FLOAT8OID, name) != n)
+	if (repairsys_array_len(arr, FLOAT8OID, name) != n)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("arrays \"x\" and \"%s\" of route_solve have different lengths (%d and %d)",
-						name, n, rs_array_len(arr, FLOAT8OID, name)),
+						name, n, repairsys_array_len(arr, FLOAT8OID, name)),
 				 errdetail("Every array has one element per node, the depot first.")));
-	rs_array_datums(arr, FLOAT8OID, n, name, &v, &nl);
+	repairsys_array_datums(arr, FLOAT8OID, n, name, &v, &nl);
 	out = palloc(sizeof(double) * Max(n, 1));
 	for (int i = 0; i < n; i++)
 	{
@@ -808,7 +809,7 @@ rs_route_solve(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"x\" of route_solve must not be null")));
-	n = rs_array_len(PG_GETARG_ARRAYTYPE_P(0), FLOAT8OID, "x");
+	n = repairsys_array_len(PG_GETARG_ARRAYTYPE_P(0), FLOAT8OID, "x");
 	if (n < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -860,7 +861,7 @@ rs_route_solve(PG_FUNCTION_ARGS)
 	qsort(order, norder, sizeof(RouteOrder), route_order_cmp);
 
 	MemoryContextSwitchTo(oldcxt);
-	store = rs_materialize(fcinfo, &tupdesc);
+	store = repairsys_materialize(fcinfo, &tupdesc);
 	for (int v = 0; v < norder; v++)
 	{
 		int			r = order[v].r;

@@ -1,13 +1,15 @@
 /*
  * scoring.c
- *		Technician scoring for automatic assignment: great-circle distance,
- *		the hard rules, the grades of the soft objectives and their weighted
- *		sum; the SQL-callable repairsys.haversine_km() and the set-returning
- *		kernel behind repairsys.candidates().
+ *		The technician scoring kernel of automatic assignment: great-circle
+ *		distance, the hard rules, the grades of the soft objectives and their
+ *		weighted sum, the candidates order and the reasons in words; the
+ *		SQL-callable repairsys.haversine_km() and score_candidates(), which
+ *		take the technicians as parallel arrays.
  *
- * The SQL side (src/sql/50_assign.sql) reads the tables once and hands the
- * technicians over as parallel arrays; this file scores each of them in C
- * and returns the rows best first.  docs/assignment.md has the formulas.
+ * Nothing here runs a query: repairsys.candidates() reads the tables through
+ * SPI in scoring_spi.c and scores with this kernel, and the batch solver
+ * (assign.c) scores whole arrays of technicians with repairsys_score().
+ * docs/assignment.md has the formulas.
  */
 #include "postgres.h"
 
@@ -16,9 +18,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
-#include "executor/spi.h"
 #include "funcapi.h"
-#include "nodes/params.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -26,17 +26,17 @@
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
 
+#include "repairsys.h"
 #include "scoring.h"
 
 PG_FUNCTION_INFO_V1(rs_haversine_km_sql);
 PG_FUNCTION_INFO_V1(rs_score_candidates);
-PG_FUNCTION_INFO_V1(rs_candidates);
 
 /*
  * Refuses coordinates outside [-90, 90] x [-180, 180] (and NaN) with 22023.
  */
 void
-rs_check_coordinates(double lat, double lon)
+repairsys_check_coordinates(double lat, double lon)
 {
 	if (isnan(lat) || lat < -90.0 || lat > 90.0)
 		ereport(ERROR,
@@ -55,7 +55,7 @@ rs_check_coordinates(double lat, double lon)
  * (haversine formula, mean earth radius).  The caller checked the ranges.
  */
 double
-rs_haversine_km(double lat1, double lon1, double lat2, double lon2)
+repairsys_haversine_km(double lat1, double lon1, double lat2, double lon2)
 {
 	const double rad = M_PI / 180.0;
 	double		dlat = (lat2 - lat1) * rad;
@@ -80,9 +80,9 @@ rs_haversine_km_sql(PG_FUNCTION_ARGS)
 	double		lat2 = PG_GETARG_FLOAT8(2);
 	double		lon2 = PG_GETARG_FLOAT8(3);
 
-	rs_check_coordinates(lat1, lon1);
-	rs_check_coordinates(lat2, lon2);
-	PG_RETURN_FLOAT8(rs_haversine_km(lat1, lon1, lat2, lon2));
+	repairsys_check_coordinates(lat1, lon1);
+	repairsys_check_coordinates(lat2, lon2);
+	PG_RETURN_FLOAT8(repairsys_haversine_km(lat1, lon1, lat2, lon2));
 }
 
 /* Reads one attribute of a composite; a NULL one yields *isnull. */
@@ -132,7 +132,7 @@ policy_float(HeapTupleHeader tup, const char *name)
  * name, so columns added later do not disturb it).
  */
 void
-rs_policy_from_datum(Datum composite, RsPolicy *policy)
+repairsys_policy_from_datum(Datum composite, RsPolicy *policy)
 {
 	HeapTupleHeader tup = DatumGetHeapTupleHeader(composite);
 	bool		isnull;
@@ -187,7 +187,7 @@ clamp01(double x)
  * caller (the tables' CHECK constraints keep them in range).
  */
 void
-rs_score(const RsPolicy *policy, const RsTicket *ticket, const RsTech *tech,
+repairsys_score(const RsPolicy *policy, const RsTicket *ticket, const RsTech *tech,
 		 RsScore *out)
 {
 	int			fails = 0;
@@ -231,7 +231,7 @@ rs_score(const RsPolicy *policy, const RsTicket *ticket, const RsTech *tech,
 	out->has_distance = ticket->has_location && tech->has_location;
 	if (out->has_distance)
 	{
-		out->distance_km = rs_haversine_km(tech->lat, tech->lon, ticket->lat, ticket->lon);
+		out->distance_km = repairsys_haversine_km(tech->lat, tech->lon, ticket->lat, ticket->lon);
 		out->distance_score = clamp01(1.0 - out->distance_km / policy->distance_worst_km);
 		if (policy->has_max_distance && out->distance_km > policy->max_distance_km)
 			fails |= RS_FAIL_DISTANCE;
@@ -265,54 +265,6 @@ rs_score(const RsPolicy *policy, const RsTicket *ticket, const RsTech *tech,
 						  policy->w_rating * out->rating_score +
 						  policy->w_continuity * out->continuity_score) / wsum);
 	out->fails = fails;
-}
-
-/*
- * Number of elements of a one-dimensional array argument (an empty array
- * counts 0); anything of more dimensions is refused.
- */
-int
-rs_array_len(ArrayType *arr, Oid elemtype, const char *argname)
-{
-	if (ARR_ELEMTYPE(arr) != elemtype)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("argument \"%s\" has the wrong element type", argname)));
-	if (ARR_NDIM(arr) == 0)
-		return 0;
-	if (ARR_NDIM(arr) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"%s\" must be a one-dimensional array", argname)));
-	return ARR_DIMS(arr)[0];
-}
-
-/*
- * Deconstructs a one-dimensional array argument that must have exactly
- * "expected" elements (NULL elements allowed; the caller checks *nulls).
- */
-void
-rs_array_datums(ArrayType *arr, Oid elemtype, int expected, const char *argname,
-				Datum **values, bool **nulls)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			n;
-
-	n = rs_array_len(arr, elemtype, argname);
-	if (n != expected)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"%s\" has %d elements, expected %d", argname, n, expected)));
-	if (n == 0)
-	{
-		*values = NULL;
-		*nulls = NULL;
-		return;
-	}
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, values, nulls, &n);
 }
 
 /* One scored technician of the candidates list. */
@@ -439,9 +391,9 @@ reason_text(StringInfo buf, const RsPolicy *policy, const RsTicket *ticket,
  * Scores n technicians for a ticket, sorts them best first and writes the
  * candidates rows into store.
  */
-static void
-score_and_emit(Tuplestorestate *store, TupleDesc tupdesc, const RsPolicy *policy,
-			   const RsTicket *ticket, const char *skill, RsTech *techs, int n)
+void
+repairsys_score_and_emit(Tuplestorestate *store, TupleDesc tupdesc, const RsPolicy *policy,
+				  const RsTicket *ticket, const char *skill, RsTech *techs, int n)
 {
 	ScoredTech *scored;
 	ScoredTech **order;
@@ -453,7 +405,7 @@ score_and_emit(Tuplestorestate *store, TupleDesc tupdesc, const RsPolicy *policy
 	for (i = 0; i < n; i++)
 	{
 		scored[i].tech = techs[i];
-		rs_score(policy, ticket, &techs[i], &scored[i].s);
+		repairsys_score(policy, ticket, &techs[i], &scored[i].s);
 		order[i] = &scored[i];
 	}
 	sort_scored(order, n);
@@ -506,35 +458,6 @@ arr_f8(Datum *v, bool *n, int i, bool *isnull)
 	return n[i] ? 0.0 : DatumGetFloat8(v[i]);
 }
 
-/* Sets up materialize mode for a set-returning function (PG 14..17). */
-Tuplestorestate *
-rs_materialize(FunctionCallInfo fcinfo, TupleDesc *tupdesc_out)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext oldcxt;
-	TupleDesc	tupdesc;
-	Tuplestorestate *store;
-
-	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
-		(rsinfo->allowedModes & SFRM_Materialize) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("set-valued function called in context that cannot accept a set")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("function returning record called in context that cannot accept type record")));
-	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-	tupdesc = CreateTupleDescCopy(tupdesc);
-	store = tuplestore_begin_heap(true, false, work_mem);
-	MemoryContextSwitchTo(oldcxt);
-	rsinfo->returnMode = SFRM_Materialize;
-	rsinfo->setResult = store;
-	rsinfo->setDesc = tupdesc;
-	*tupdesc_out = tupdesc;
-	return store;
-}
-
 /*
  * Reads the technician arrays shared by the candidates kernel and the batch
  * solver into RsTech structs (level left 0).  Arguments from argno on:
@@ -542,7 +465,7 @@ rs_materialize(FunctionCallInfo fcinfo, TupleDesc *tupdesc_out)
  * capacity int[], open int[], rating float8[].
  */
 int
-rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
+repairsys_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
 {
 	static const char *const names[] = {"tech_id", "tech_active", "tech_center", "tech_lat",
 	"tech_lon", "tech_capacity", "tech_open", "tech_rating"};
@@ -563,9 +486,9 @@ rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
 					 errmsg("argument \"%s\" must not be null", names[k])));
 	for (k = 0; k < 8; k++)
 		arrs[k] = PG_GETARG_ARRAYTYPE_P(argno + k);
-	n = rs_array_len(arrs[0], INT8OID, names[0]);
+	n = repairsys_array_len(arrs[0], INT8OID, names[0]);
 	for (k = 0; k < 8; k++)
-		rs_array_datums(arrs[k], types[k], n, names[k], &v[k], &nl[k]);
+		repairsys_array_datums(arrs[k], types[k], n, names[k], &v[k], &nl[k]);
 
 	techs = (RsTech *) palloc0(sizeof(RsTech) * Max(n, 1));
 	for (i = 0; i < n; i++)
@@ -586,7 +509,7 @@ rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
 		t->lon = arr_f8(v[4], nl[4], i, &n2);
 		t->has_location = !n1 && !n2;
 		if (t->has_location)
-			rs_check_coordinates(t->lat, t->lon);
+			repairsys_check_coordinates(t->lat, t->lon);
 		t->capacity = DatumGetInt32(v[5][i]);
 		t->open = nl[6][i] ? 0 : DatumGetInt32(v[6][i]);
 		if (t->capacity < 0 || t->open < 0)
@@ -611,8 +534,9 @@ rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out)
  *     distance_km, distance_score, load, load_score, rating_score,
  *     continuity_score, open_tickets, capacity), best first.
  *
- * The kernel of repairsys.candidates(); not STRICT (a ticket may lack a
- * location, center or required skill).
+ * The same scoring as repairsys.candidates() (which reads the tables itself,
+ * scoring_spi.c), on technicians given as parallel arrays; not STRICT (a
+ * ticket may lack a location, center or required skill).
  */
 Datum
 rs_score_candidates(PG_FUNCTION_ARGS)
@@ -630,7 +554,7 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("argument \"policy\" must not be null")));
-	rs_policy_from_datum(PG_GETARG_DATUM(0), &policy);
+	repairsys_policy_from_datum(PG_GETARG_DATUM(0), &policy);
 
 	memset(&ticket, 0, sizeof(ticket));
 	ticket.has_location = !PG_ARGISNULL(1) && !PG_ARGISNULL(2);
@@ -638,7 +562,7 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 	{
 		ticket.lat = PG_GETARG_FLOAT8(1);
 		ticket.lon = PG_GETARG_FLOAT8(2);
-		rs_check_coordinates(ticket.lat, ticket.lon);
+		repairsys_check_coordinates(ticket.lat, ticket.lon);
 	}
 	ticket.has_center = !PG_ARGISNULL(3);
 	ticket.center = ticket.has_center ? PG_GETARG_INT64(3) : 0;
@@ -654,11 +578,11 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(6))
 	{
 		ArrayType  *cont = PG_GETARG_ARRAYTYPE_P(6);
-		int			nc = rs_array_len(cont, INT8OID, "continuity");
+		int			nc = repairsys_array_len(cont, INT8OID, "continuity");
 		Datum	   *cv;
 		bool	   *cn;
 
-		rs_array_datums(cont, INT8OID, nc, "continuity", &cv, &cn);
+		repairsys_array_datums(cont, INT8OID, nc, "continuity", &cv, &cn);
 		for (i = 0; i < nc && i < 2; i++)
 			ticket.continuity[i] = cn[i] ? 0 : DatumGetInt64(cv[i]);
 		if (nc > 2)
@@ -667,7 +591,7 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 					 errmsg("argument \"continuity\" has more than 2 elements")));
 	}
 
-	n = rs_read_techs(fcinfo, 7, &techs);
+	n = repairsys_read_techs(fcinfo, 7, &techs);
 	if (PG_ARGISNULL(15))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -676,426 +600,12 @@ rs_score_candidates(PG_FUNCTION_ARGS)
 		Datum	   *lv;
 		bool	   *ln;
 
-		rs_array_datums(PG_GETARG_ARRAYTYPE_P(15), INT4OID, n, "tech_level", &lv, &ln);
+		repairsys_array_datums(PG_GETARG_ARRAYTYPE_P(15), INT4OID, n, "tech_level", &lv, &ln);
 		for (i = 0; i < n; i++)
 			techs[i].level = ln[i] ? 0 : DatumGetInt32(lv[i]);
 	}
 
-	store = rs_materialize(fcinfo, &tupdesc);
-	score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);
-	return (Datum) 0;
-}
-
-/* Plans of rs_candidates, prepared once per backend and kept. */
-static SPIPlanPtr cand_plan_ticket = NULL;
-static SPIPlanPtr cand_plan_policy = NULL;
-static SPIPlanPtr cand_plan_techs = NULL;
-
-/* Prepares and keeps one plan. */
-static SPIPlanPtr
-cand_plan(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
-			 SPI_result_code_string(SPI_result));
-	if (SPI_keepplan(plan) != 0)
-		elog(ERROR, "SPI_keepplan failed");
-	return plan;
-}
-
-/* A column of an SPI result row, NULL as *isnull. */
-static inline Datum
-spi_col(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
-{
-	return SPI_getbinval(tup, desc, col, isnull);
-}
-
-/* Plans of rs_candidates' technician reading. */
-static SPIPlanPtr cand_plan_load = NULL;
-static SPIPlanPtr cand_plan_skill = NULL;
-
-/*
- * Technician id -> position in the technicians array: open addressing with
- * linear probing (a slot holds position + 1; 0 is empty).
- */
-typedef struct TechIndex
-{
-	int32	   *slot;
-	uint64		mask;
-	const RsTech *techs;
-} TechIndex;
-
-static inline uint64
-tech_hash(int64 id)
-{
-	uint64		h = ((uint64) id) * UINT64CONST(0x9E3779B97F4A7C15);
-
-	return h ^ (h >> 29);
-}
-
-/* Indexes n technicians by id. */
-static void
-tech_index_build(TechIndex *ix, const RsTech *techs, int n)
-{
-	uint64		size = 16;
-	int			i;
-
-	while (size < (uint64) n * 2)
-		size <<= 1;
-	ix->slot = (int32 *) palloc0(sizeof(int32) * size);
-	ix->mask = size - 1;
-	ix->techs = techs;
-	for (i = 0; i < n; i++)
-	{
-		uint64		h = tech_hash(techs[i].id) & ix->mask;
-
-		while (ix->slot[h] != 0)
-			h = (h + 1) & ix->mask;
-		ix->slot[h] = i + 1;
-	}
-}
-
-/* Position of a technician, or -1. */
-static inline int
-tech_index_find(const TechIndex *ix, int64 id)
-{
-	uint64		h = tech_hash(id) & ix->mask;
-
-	while (ix->slot[h] != 0)
-	{
-		int			k = ix->slot[h] - 1;
-
-		if (ix->techs[k].id == id)
-			return k;
-		h = (h + 1) & ix->mask;
-	}
-	return -1;
-}
-
-/* What a TechDest receives: technicians, their load, or their skill level. */
-typedef enum
-{
-	TD_TECHS,
-	TD_LOAD,
-	TD_SKILL
-} TechDestKind;
-
-typedef struct TechDest
-{
-	DestReceiver pub;
-	TechDestKind kind;
-	RsTech	   *techs;			/* TD_TECHS fills, the others update */
-	int			n;
-	int			cap;
-	TechIndex  *index;
-	MemoryContext cxt;			/* where techs lives: not the executor's
-								 * per-query memory, freed when each query
-								 * ends */
-} TechDest;
-
-static void
-tech_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-}
-
-static void
-tech_shutdown(DestReceiver *self)
-{
-}
-
-/* One row of one of the three queries, read straight from the slot. */
-static bool
-tech_receive(TupleTableSlot *slot, DestReceiver *self)
-{
-	TechDest   *d = (TechDest *) self;
-	Datum	   *v;
-	bool	   *nl;
-
-	slot_getallattrs(slot);
-	v = slot->tts_values;
-	nl = slot->tts_isnull;
-	if (d->kind == TD_TECHS)
-	{
-		RsTech	   *t;
-
-		if (d->n == d->cap)
-		{
-			d->cap = d->cap == 0 ? 1024 : d->cap * 2;
-			d->techs = d->techs == NULL ? (RsTech *) MemoryContextAlloc(d->cxt, sizeof(RsTech) * d->cap)
-				: (RsTech *) repalloc(d->techs, sizeof(RsTech) * d->cap);
-		}
-		t = &d->techs[d->n++];
-		memset(t, 0, sizeof(RsTech));
-		t->id = DatumGetInt64(v[0]);
-		t->active = !nl[1] && DatumGetBool(v[1]);
-		t->has_center = !nl[2];
-		t->center = nl[2] ? 0 : DatumGetInt64(v[2]);
-		t->has_location = !nl[3] && !nl[4];
-		if (t->has_location)
-		{
-			t->lat = DatumGetFloat8(v[3]);
-			t->lon = DatumGetFloat8(v[4]);
-			rs_check_coordinates(t->lat, t->lon);
-		}
-		t->capacity = nl[5] ? 0 : DatumGetInt32(v[5]);
-	}
-	else
-	{
-		int			k = tech_index_find(d->index, DatumGetInt64(v[0]));
-
-		if (k < 0)
-			return true;		/* not among the technicians read */
-		if (d->kind == TD_LOAD)
-		{
-			RsTech	   *t = &d->techs[k];
-			int32		count = nl[2] ? 0 : DatumGetInt32(v[2]);
-
-			t->open = nl[1] ? 0 : DatumGetInt32(v[1]);
-			t->has_rating = count > 0 && !nl[3];
-			t->rating = t->has_rating ? (double) DatumGetInt64(v[3]) / (double) count : 0.0;
-		}
-		else
-			d->techs[k].level = nl[1] ? 0 : DatumGetInt32(v[1]);
-	}
-	return true;
-}
-
-/* Runs a kept plan (at most one text parameter) into a TechDest. */
-static void
-run_into(SPIPlanPtr plan, const char *textarg, TechDest *dest)
-{
-	SPIExecuteOptions options;
-	ParamListInfo params = NULL;
-	int			ret;
-
-	if (textarg != NULL)
-	{
-		params = makeParamList(1);
-		params->params[0].value = CStringGetTextDatum(textarg);
-		params->params[0].isnull = false;
-		params->params[0].pflags = PARAM_FLAG_CONST;
-		params->params[0].ptype = TEXTOID;
-	}
-	memset(&options, 0, sizeof(options));
-	options.params = params;
-	options.read_only = true;
-	options.dest = (DestReceiver *) dest;
-	ret = SPI_execute_plan_extended(plan, &options);
-	/* (SPI says SPI_OK_UTILITY for a SELECT whose receiver is not its own) */
-	if (ret != SPI_OK_SELECT && ret != SPI_OK_UTILITY)
-		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(ret));
-}
-
-/*
- * repairsys.candidates(ticket_id bigint, policy text) returns setof
- * (technician_id, eligible, reason, score, skill_score, distance_km,
- * distance_score, load, load_score, rating_score, continuity_score,
- * open_tickets, capacity), best first.
- *
- * Reads the ticket (with its status, service type and continuity), the
- * policy and every technician with his level in the required skill and his
- * load (repairsys.technician_load) in three queries through SPI, with plans
- * kept per backend; scores in C; writes the rows.  Errors: unknown ticket or
- * policy 22023, a ticket in a terminal status 23514, a NULL argument 22004.
- * Every query is
- * schema-qualified, with OPERATOR(pg_catalog....): no search_path involved.
- */
-Datum
-rs_candidates(PG_FUNCTION_ARGS)
-{
-	int64		ticket_id;
-	text	   *policy_name;
-	Tuplestorestate *store;
-	TupleDesc	tupdesc;
-	RsPolicy	policy;
-	RsTicket	ticket;
-	char	   *skill = NULL;
-	char	   *status;
-	int64		own_tech = 0;
-	bool		own_open;
-	bool		isnull;
-	RsTech	   *techs;
-	Datum		args[2];
-	int			ret;
-	int			n;
-	int			i;
-	HeapTuple	tup;
-	TupleDesc	desc;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the ticket and the policy of candidates() must not be null")));
-	ticket_id = PG_GETARG_INT64(0);
-	policy_name = PG_GETARG_TEXT_PP(1);
-	store = rs_materialize(fcinfo, &tupdesc);
-
-	if ((ret = SPI_connect()) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(ret));
-
-	/* the ticket, its status, service type and continuity */
-	if (cand_plan_ticket == NULL)
-	{
-		Oid			types[1] = {INT8OID};
-
-		cand_plan_ticket = cand_plan(
-									 "SELECT x.status, x.lat, x.lon, x.service_center_id, x.technician_id,"
-									 "       x.closed_at IS NULL, s.is_terminal, st.required_skill, st.min_skill_level,"
-									 "       repairsys.continuity_technicians(x)"
-									 "  FROM repairsys.ticket x"
-									 "  LEFT JOIN repairsys.ticket_status s ON s.code OPERATOR(pg_catalog.=) x.status"
-									 "  LEFT JOIN repairsys.service_type st ON st.code OPERATOR(pg_catalog.=) x.service_type"
-									 " WHERE x.id OPERATOR(pg_catalog.=) $1", 1, types);
-	}
-	args[0] = Int64GetDatum(ticket_id);
-	ret = SPI_execute_plan(cand_plan_ticket, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("ticket " INT64_FORMAT " does not exist", ticket_id)));
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	memset(&ticket, 0, sizeof(ticket));
-	status = TextDatumGetCString(spi_col(tup, desc, 1, &isnull));
-	{
-		bool		n1,
-					n2;
-		Datum		lat = spi_col(tup, desc, 2, &n1);
-		Datum		lon = spi_col(tup, desc, 3, &n2);
-
-		ticket.has_location = !n1 && !n2;
-		if (ticket.has_location)
-		{
-			ticket.lat = DatumGetFloat8(lat);
-			ticket.lon = DatumGetFloat8(lon);
-			rs_check_coordinates(ticket.lat, ticket.lon);
-		}
-	}
-	{
-		Datum		c = spi_col(tup, desc, 4, &isnull);
-
-		ticket.has_center = !isnull;
-		ticket.center = isnull ? 0 : DatumGetInt64(c);
-	}
-	{
-		Datum		t = spi_col(tup, desc, 5, &isnull);
-
-		own_tech = isnull ? 0 : DatumGetInt64(t);
-	}
-	own_open = DatumGetBool(spi_col(tup, desc, 6, &isnull)) && !isnull;
-	{
-		Datum		sk = spi_col(tup, desc, 8, &isnull);
-
-		ticket.needs_skill = !isnull;
-		if (!isnull)
-			skill = TextDatumGetCString(sk);
-	}
-	{
-		Datum		ml = spi_col(tup, desc, 9, &isnull);
-
-		ticket.min_level = isnull ? 1 : DatumGetInt32(ml);
-	}
-	{
-		Datum		ct = spi_col(tup, desc, 10, &isnull);
-
-		if (!isnull)
-		{
-			ArrayType  *cont = DatumGetArrayTypeP(ct);
-			Datum	   *cv;
-			bool	   *cn;
-			int			nc = rs_array_len(cont, INT8OID, "continuity");
-
-			rs_array_datums(cont, INT8OID, nc, "continuity", &cv, &cn);
-			for (i = 0; i < nc && i < 2; i++)
-				ticket.continuity[i] = cn[i] ? 0 : DatumGetInt64(cv[i]);
-		}
-	}
-
-	/* the policy (unknown: 22023 from assign_policy_row) */
-	if (cand_plan_policy == NULL)
-	{
-		Oid			types[1] = {TEXTOID};
-
-		cand_plan_policy = cand_plan("SELECT repairsys.assign_policy_row($1)", 1, types);
-	}
-	args[0] = PointerGetDatum(policy_name);
-	ret = SPI_execute_plan(cand_plan_policy, args, NULL, true, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	{
-		Datum		p = spi_col(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		if (isnull)
-			elog(ERROR, "assign_policy_row returned NULL");
-		rs_policy_from_datum(p, &policy);
-	}
-
-	/* a finished ticket takes no technician */
-	if (DatumGetBool(spi_col(tup, desc, 7, &isnull)) && !isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("ticket " INT64_FORMAT " is in terminal status \"%s\"", ticket_id, status),
-				 errdetail("A finished ticket takes no technician.")));
-
-	/*
-	 * Every technician, his load and his level in the required skill: three
-	 * sequential scans whose rows go straight into C arrays (a DestReceiver,
-	 * no tuple copies), joined here on the technician id.
-	 */
-	if (cand_plan_techs == NULL)
-		cand_plan_techs = cand_plan("SELECT te.id, te.active, te.service_center_id, te.lat, te.lon, te.capacity"
-									"  FROM repairsys.technician te", 0, NULL);
-	if (cand_plan_load == NULL)
-		cand_plan_load = cand_plan("SELECT l.technician_id, l.open_tickets, l.rating_count, l.rating_sum"
-								   "  FROM repairsys.technician_load l", 0, NULL);
-	if (cand_plan_skill == NULL)
-	{
-		Oid			types[1] = {TEXTOID};
-
-		cand_plan_skill = cand_plan("SELECT sk.technician_id, sk.level FROM repairsys.technician_skill sk"
-									" WHERE sk.skill OPERATOR(pg_catalog.=) $1", 1, types);
-	}
-	{
-		TechDest	dest;
-		TechIndex	index;
-
-		memset(&dest, 0, sizeof(dest));
-		dest.pub.receiveSlot = tech_receive;
-		dest.pub.rStartup = tech_startup;
-		dest.pub.rShutdown = tech_shutdown;
-		dest.pub.rDestroy = tech_shutdown;
-		dest.pub.mydest = DestNone;
-		dest.cxt = CurrentMemoryContext;
-
-		dest.kind = TD_TECHS;
-		run_into(cand_plan_techs, NULL, &dest);
-		n = dest.n;
-		techs = dest.techs;
-		tech_index_build(&index, techs, n);
-
-		dest.kind = TD_LOAD;
-		dest.index = &index;
-		run_into(cand_plan_load, NULL, &dest);
-		if (skill != NULL)
-		{
-			dest.kind = TD_SKILL;
-			run_into(cand_plan_skill, skill, &dest);
-		}
-		/* the ticket being scored is not part of its technician's load */
-		if (own_open && own_tech != 0)
-		{
-			int			k = tech_index_find(&index, own_tech);
-
-			if (k >= 0 && techs[k].open > 0)
-				techs[k].open--;
-		}
-	}
-
-	score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);
-	SPI_finish();
+	store = repairsys_materialize(fcinfo, &tupdesc);
+	repairsys_score_and_emit(store, tupdesc, &policy, &ticket, skill, techs, n);
 	return (Datum) 0;
 }

@@ -1,7 +1,7 @@
 /*
  * scoring.h
- *		The technician scoring kernel shared by scoring.c (candidates) and
- *		assign.c (batch assignment).
+ *		The technician scoring kernel (scoring.c), used by the candidates
+ *		reader (scoring_spi.c) and the batch assignment (assign.c).
  *
  * A policy (repairsys.assign_policy), a ticket and a technician go in; the
  * hard rules that exclude the technician and the grades of the soft
@@ -92,19 +92,16 @@ typedef struct RsScore
 	double		continuity_score;
 } RsScore;
 
-extern double rs_haversine_km(double lat1, double lon1, double lat2, double lon2);
-extern void rs_check_coordinates(double lat, double lon);
-extern void rs_policy_from_datum(Datum composite, RsPolicy *policy);
-extern void rs_score(const RsPolicy *policy, const RsTicket *ticket,
+extern double repairsys_haversine_km(double lat1, double lon1, double lat2, double lon2);
+extern void repairsys_check_coordinates(double lat, double lon);
+extern void repairsys_policy_from_datum(Datum composite, RsPolicy *policy);
+extern void repairsys_score(const RsPolicy *policy, const RsTicket *ticket,
 					 const RsTech *tech, RsScore *out);
 
-extern int	rs_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out);
+extern void repairsys_score_and_emit(Tuplestorestate *store, TupleDesc tupdesc,
+							  const RsPolicy *policy, const RsTicket *ticket,
+							  const char *skill, RsTech *techs, int n);
 
-extern Tuplestorestate *rs_materialize(FunctionCallInfo fcinfo, TupleDesc *tupdesc_out);
-
-/* Array helpers shared by the SQL-callable functions. */
-extern int	rs_array_len(ArrayType *arr, Oid elemtype, const char *argname);
-extern void rs_array_datums(ArrayType *arr, Oid elemtype, int expected,
-							const char *argname, Datum **values, bool **nulls);
+extern int	repairsys_read_techs(FunctionCallInfo fcinfo, int argno, RsTech **techs_out);
 
 #endif							/* REPAIRSYS_SCORING_H */

@@ -42,6 +42,8 @@ CREATE FUNCTION repairsys.fee_tier_ge(repairsys.fee_tier, repairsys.fee_tier) RE
 	AS 'MODULE_PATHNAME', 'fee_tier_ge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION repairsys.fee_tier_hash(repairsys.fee_tier) RETURNS integer
 	AS 'MODULE_PATHNAME', 'fee_tier_hash' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION repairsys.fee_tier_hash_extended(repairsys.fee_tier, bigint) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'fee_tier_hash_extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION repairsys.fee_tier_cmp(repairsys.fee_tier, repairsys.fee_tier) IS 'Total order of fee_tier values (btree support)';
 COMMENT ON FUNCTION repairsys.fee_tier_eq(repairsys.fee_tier, repairsys.fee_tier) IS 'Implementation of = for fee_tier';
 COMMENT ON FUNCTION repairsys.fee_tier_ne(repairsys.fee_tier, repairsys.fee_tier) IS 'Implementation of <> for fee_tier';
@@ -50,6 +52,7 @@ COMMENT ON FUNCTION repairsys.fee_tier_le(repairsys.fee_tier, repairsys.fee_tier
 COMMENT ON FUNCTION repairsys.fee_tier_gt(repairsys.fee_tier, repairsys.fee_tier) IS 'Implementation of > for fee_tier';
 COMMENT ON FUNCTION repairsys.fee_tier_ge(repairsys.fee_tier, repairsys.fee_tier) IS 'Implementation of >= for fee_tier';
 COMMENT ON FUNCTION repairsys.fee_tier_hash(repairsys.fee_tier) IS 'Hash of a fee_tier (hash index and hash join support)';
+COMMENT ON FUNCTION repairsys.fee_tier_hash_extended(repairsys.fee_tier, bigint) IS 'Seeded 64-bit hash of a fee_tier (hash partitioning support; seed 0 gives fee_tier_hash in the low 32 bits)';
 
 CREATE OPERATOR repairsys.= (
 	LEFTARG = repairsys.fee_tier, RIGHTARG = repairsys.fee_tier, PROCEDURE = repairsys.fee_tier_eq,
@@ -91,7 +94,8 @@ CREATE OPERATOR CLASS repairsys.fee_tier_ops DEFAULT FOR TYPE repairsys.fee_tier
 	FUNCTION 1 repairsys.fee_tier_cmp(repairsys.fee_tier, repairsys.fee_tier);
 CREATE OPERATOR CLASS repairsys.fee_tier_hash_ops DEFAULT FOR TYPE repairsys.fee_tier USING hash AS
 	OPERATOR 1 repairsys.=,
-	FUNCTION 1 repairsys.fee_tier_hash(repairsys.fee_tier);
+	FUNCTION 1 repairsys.fee_tier_hash(repairsys.fee_tier),
+	FUNCTION 2 repairsys.fee_tier_hash_extended(repairsys.fee_tier, bigint);
 
 CREATE FUNCTION repairsys.charge(fee repairsys.fee_tier, quantity numeric) RETURNS numeric
 	AS 'MODULE_PATHNAME', 'fee_tier_charge' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;

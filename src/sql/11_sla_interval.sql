@@ -1,5 +1,6 @@
 ------------------------------------------------------------------------------
--- sla_interval: SLA targets on the wall clock or in business hours (src/sla_interval.c)
+-- sla_interval: SLA targets on the wall clock or in business hours (the type in
+-- src/sla_interval.c, deadline / elapsed / advance in src/sla_calendar.c)
 ------------------------------------------------------------------------------
 CREATE TYPE repairsys.sla_interval;
 

@@ -16,7 +16,7 @@ type=${1:-}
 # TYPE forecast runs forecast_demand (src/forecast.c) on 2,000 random series:
 # lengths 0..3000 (past the 1024 positions kept on the stack), zeros, -0,
 # NULL, NaN, infinities and negative values.
-# TYPE assign runs candidates() (src/scoring.c: SPI scans into a C array),
+# TYPE assign runs candidates() (src/scoring_spi.c: SPI scans into a C array),
 # auto_assign and auto_assign_pending over 3,000 technicians, with the load
 # kept by trigger through assignments, feedback and reassignment, then
 # assignment_solve (src/assign.c) through each of its searches: the

@@ -2,7 +2,7 @@
 # The C code that reads tables and arrays through SPI and executor slots runs
 # under valgrind memcheck, in a single-user backend of its own
 # (test/fuzz/valgrind.sh): the life-cycle triggers (src/lifecycle.c),
-# candidates() and the batch (src/scoring.c, src/assign.c), forecast_demand
+# candidates() and the batch (src/scoring_spi.c, src/scoring.c, src/assign.c), forecast_demand
 # (src/forecast.c), route_solve on random instances and bad input
 # (src/route.c).  Memory-context bugs that the regress suite cannot see (a
 # buffer allocated in the executor's per-query memory and read after the query
