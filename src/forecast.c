@@ -5,7 +5,7 @@
  *		Teunter-Syntetos-Babai (TSB); the inverse standard normal CDF used for
  *		safety stock.
  *
- * The recurrences are exactly those of DESIGN.md section 8 (docs/parts.md).
+ * The recurrences are exactly those of docs/parts.md.
  */
 #include "postgres.h"
 

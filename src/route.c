@@ -1,7 +1,7 @@
 /*
  * route.c
  *		Day routes: the vehicle routing problem with time windows (VRPTW),
- *		repairsys.route_solve() (DESIGN.md section 15, docs/routing.md).
+ *		repairsys.route_solve() (docs/routing.md).
  *
  * The problem: node 1 (index 0 here) is the depot, the others customers with
  * a demand, a time window [ready, due] and a service time; travel time is
