@@ -58,6 +58,15 @@ copy_rows() {
 	} >"$tmp/load.sql" && q -d "$dst" -f "$tmp/load.sql" >/dev/null
 }
 
+# The released full scripts are frozen: never edited (docs/upgrading.md).
+# These are the sha256 of the scripts the Makefile of the 1.1 release
+# (commit 67962e3) built.
+for f in "repairsys--1.0.sql 9672526b0f1b6a925c9159b9791543311b4f08aa9b2759247d01deb1f58317e9" \
+         "repairsys--1.1.sql 133098bffbdf91fcbfed9a66f1e4297a7a435ecd0cd39c37f04d5ff4424d347f"; do
+	set -- $f
+	is "$(sha256sum <"$RS_TOP/$1" | cut -d' ' -f1)" "$2" "$1 is the released script, unchanged"
+done
+
 # the reference: a fresh 1.2 with the rows of security-data.sql
 q -d $new -c "CREATE EXTENSION repairsys"
 is "$(version $new)" "1.2" "a fresh install is at 1.2 (default_version)"
