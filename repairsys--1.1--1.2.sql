@@ -6,6 +6,7 @@
 -- The pieces under src/sql/ hold the current definition of every object; this
 -- script brings a 1.1 database to exactly that (test/t/upgrade.sh compares the
 -- catalog of a fresh install with that of an updated one).  Its order:
+--   0. a check that no object of the user's own depends on what it replaces;
 --   1. tables: new columns (filled for existing rows so that the new NOT NULL
 --      and CHECK constraints hold), changed constraints and indexes, comments,
 --      and the new values of the seeded rows;
@@ -18,6 +19,57 @@
 -- Statements copied from a piece say which one; when a piece changes again
 -- before 1.2 is released, change the copy here too.
 \echo Use "ALTER EXTENSION repairsys UPDATE TO '1.2'" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- 0. Objects of the user's own that the update would break
+------------------------------------------------------------------------------
+-- The update replaces ticket_status.is_initial and is_terminal (generated
+-- from the role now) and the functions whose signature changed; a view,
+-- function or constraint of the user's own that depends on one of them would
+-- stop it halfway with a message about the renamed column.  Say so first,
+-- naming them (docs/upgrading.md).
+DO $$
+DECLARE
+	found text;
+BEGIN
+	SELECT pg_catalog.string_agg(DISTINCT pg_catalog.pg_describe_object(o.classid, o.objid, 0), ', ') INTO found
+	  FROM pg_catalog.pg_depend d
+	 CROSS JOIN LATERAL (
+		-- the object that owns the dependent one: a view for its rule, a table
+		-- for its constraint, trigger or index, else the object itself
+		SELECT coalesce(rw.ev_class, k.conrelid, tg.tgrelid, ix.indrelid, d.objid) AS objid,
+		       CASE WHEN coalesce(rw.ev_class, k.conrelid, tg.tgrelid, ix.indrelid) IS NULL THEN d.classid
+		            ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END AS classid
+		  FROM (SELECT 1) AS one
+		  LEFT JOIN pg_catalog.pg_rewrite rw ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND rw.oid OPERATOR(pg_catalog.=) d.objid
+		  LEFT JOIN pg_catalog.pg_constraint k ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass AND k.oid OPERATOR(pg_catalog.=) d.objid
+		  LEFT JOIN pg_catalog.pg_trigger tg ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass AND tg.oid OPERATOR(pg_catalog.=) d.objid
+		  LEFT JOIN pg_catalog.pg_index ix ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND ix.indexrelid OPERATOR(pg_catalog.=) d.objid
+	 ) AS o
+	  LEFT JOIN pg_catalog.pg_class oc ON o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND oc.oid OPERATOR(pg_catalog.=) o.objid
+	  LEFT JOIN pg_catalog.pg_proc op ON o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND op.oid OPERATOR(pg_catalog.=) o.objid
+	 WHERE d.deptype OPERATOR(pg_catalog.=) 'n'
+	   AND ((d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	         AND d.refobjid OPERATOR(pg_catalog.=) 'repairsys.ticket_status'::pg_catalog.regclass
+	         AND d.refobjsubid OPERATOR(pg_catalog.=) ANY (SELECT a.attnum FROM pg_catalog.pg_attribute a
+	                                                         WHERE a.attrelid OPERATOR(pg_catalog.=) 'repairsys.ticket_status'::pg_catalog.regclass
+	                                                           AND a.attname OPERATOR(pg_catalog.=) ANY (ARRAY['is_initial', 'is_terminal']::name[])))
+	        OR (d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+	            AND d.refobjid OPERATOR(pg_catalog.=) ANY (ARRAY[
+	                'repairsys.sla_deadline(repairsys.sla_interval, timestamptz, date[], text)'::pg_catalog.regprocedure,
+	                'repairsys.sla_advance(repairsys.sla_interval, timestamptz, interval, date[], text)'::pg_catalog.regprocedure,
+	                'repairsys.sla_elapsed(repairsys.sla_interval, timestamptz, timestamptz, date[], text)'::pg_catalog.regprocedure,
+	                'repairsys.adjust_stock(text, bigint, integer, text)'::pg_catalog.regprocedure,
+	                'repairsys.return_part(bigint, text, integer, text)'::pg_catalog.regprocedure]::pg_catalog.oid[])))
+	   AND coalesce(oc.relnamespace, op.pronamespace) IS DISTINCT FROM 'repairsys'::pg_catalog.regnamespace;
+	IF found IS NOT NULL THEN
+		RAISE EXCEPTION 'objects of your own depend on what the update to repairsys 1.2 replaces: %', found
+			USING ERRCODE = '2BP01',
+			      DETAIL = 'The update replaces ticket_status.is_initial and is_terminal (now generated from ticket_status.role) and the 1.1 signatures of sla_deadline, sla_advance, sla_elapsed, adjust_stock and return_part.',
+			      HINT = 'Drop these objects, update, and create them again (docs/upgrading.md).';
+	END IF;
+END
+$$;
 
 ------------------------------------------------------------------------------
 -- 1. Tables (src/sql/20_tables.sql)
