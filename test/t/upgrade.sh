@@ -26,7 +26,7 @@ drop_roles() {
 	psql -X -q -d postgres -c "DROP ROLE IF EXISTS sec_data_tech" -c "DROP ROLE IF EXISTS sec_data_cust" >/dev/null 2>&1
 }
 tap_at_exit drop_roles
-TAP_NO_EXTENSION=1 tap_db new v10 v11
+TAP_NO_EXTENSION=1 tap_db new v10 v11 bad rst
 tap_tmp
 psql -X -q -d postgres -c "CREATE ROLE sec_data_tech IN ROLE repairsys_technician" -c "CREATE ROLE sec_data_cust IN ROLE repairsys_customer" >/dev/null 2>&1
 
@@ -117,6 +117,31 @@ for v in 1.0 1.1; do
 	is "$(invariants $db)" "$inv_new" "$v + update: check_invariants() finds what it finds on the fresh database"
 	is "$(q -d $db -c "SELECT count(*) FROM repairsys.security_audit")" "0" "$v + update: security_audit finds nothing"
 done
+
+# An updated database survives a dump and restore into a fresh 1.2 (its
+# ticket has status_role as the last column, a fresh one in the middle: the
+# dump names the columns).
+"${RS_BINDIR:+$RS_BINDIR/}pg_dump" -Fc -d $v11 -f "$tmp/v11.dump" 2>"$tmp/dump.err" \
+	&& "${RS_BINDIR:+$RS_BINDIR/}pg_restore" -d $rst "$tmp/v11.dump" 2>>"$tmp/dump.err"
+ok $? "1.1 + update: pg_dump and pg_restore into a new database" "$(head -20 "$tmp/dump.err")"
+q -d $rst -v cols='{}' -f "$here/upgrade-rows.sql" >"$tmp/rows-rst"
+diff "$tmp/rows-1.1" "$tmp/rows-rst" >"$tmp/rows-rst.diff"
+ok $? "1.1 + update: the restored database has the same rows" "$(cat "$tmp/rows-rst.diff")"
+
+# An update that cannot be done stops before it changes anything, saying why:
+# an object of the user's own on a column the update replaces, and a NaN
+# the new finite CHECKs refuse.
+q -d $bad -c "CREATE EXTENSION repairsys VERSION '1.1'"
+q -d $bad -c "CREATE VIEW public.finished AS SELECT code FROM repairsys.ticket_status WHERE is_terminal"
+is "$(q -d $bad -c "ALTER EXTENSION repairsys UPDATE" 2>&1 | grep -o 'ERROR:  objects of your own depend on what the update to repairsys 1.2 replaces: view public.finished')" \
+	"ERROR:  objects of your own depend on what the update to repairsys 1.2 replaces: view public.finished" "a view of the user's own on ticket_status.is_terminal stops the update, named"
+is "$(version $bad)" "1.1" "... and the database stays at 1.1"
+q -d $bad -c "DROP VIEW public.finished" -c "UPDATE repairsys.assign_policy SET w_distance = 'NaN' WHERE name = 'default'"
+is "$(q -d $bad -c "ALTER EXTENSION repairsys UPDATE" 2>&1 | grep -o 'violates check constraint "[a-z_]*"\|ERROR:  check constraint "[a-z_]*"[^.]*' | head -1)" \
+	'ERROR:  check constraint "assign_policy_w_distance_finite" of relation "assign_policy" is violated by some row' "a NaN of 1.1 stops the update, naming the new finite CHECK"
+is "$(version $bad)$(q -d $bad -c "SELECT w_distance FROM repairsys.assign_policy WHERE name = 'default'")" "1.1NaN" "... and nothing is changed"
+q -d $bad -c "UPDATE repairsys.assign_policy SET w_distance = 0.25 WHERE name = 'default'" -c "ALTER EXTENSION repairsys UPDATE"
+is "$(version $bad)" "1.2" "once the row is corrected, the update succeeds"
 
 # the rules of 1.2 on an updated database (the one from 1.1; the one from 1.0
 # has the same catalog and rows)
