@@ -15,7 +15,10 @@
 --      once nothing depends on it);
 --   3. views, then triggers, then what the new definitions replaced;
 --   4. the finite-number CHECKs of 85_finite.sql and the grants and policies
---      of 90_security.sql, by the same catalog loops.
+--      of 90_security.sql, by the same catalog loops;
+--   5. the identity sequences of the tables registered for pg_dump registered
+--      too (99_finish.sql; nothing new in 1.2, but a table added before the
+--      release gets its sequence registered without an edit here).
 -- Statements copied from a piece say which one; when a piece changes again
 -- before 1.2 is released, change the copy here too.
 \echo Use "ALTER EXTENSION repairsys UPDATE TO '1.2'" to load this file. \quit
@@ -3390,3 +3393,26 @@ REVOKE ALL ON FUNCTION repairsys.guard_reopen_window(repairsys.ticket) FROM PUBL
 -- The security audit view is the admin's and the auditor's only
 -- (97_security_audit.sql), not every role's as the view loop above decided.
 REVOKE ALL ON repairsys.security_audit FROM repairsys_dispatcher, repairsys_technician, repairsys_customer;
+
+------------------------------------------------------------------------------
+-- 5. The end of the install script (99_finish.sql)
+------------------------------------------------------------------------------
+-- pg_dump keeps the state of a sequence of an extension only when it is
+-- registered itself: register the identity sequence of every table that is
+-- registered for dumping, so restored ids are not handed out again.
+DO $$
+DECLARE
+	seq regclass;
+BEGIN
+	FOR seq IN
+		SELECT pg_catalog.pg_get_serial_sequence(c.oid::regclass::text, a.attname)::regclass
+		  FROM pg_catalog.pg_extension e
+		  CROSS JOIN LATERAL pg_catalog.unnest(e.extconfig) AS cfg(reloid)
+		  JOIN pg_catalog.pg_class c ON c.oid = cfg.reloid AND c.relkind IN ('r', 'p')
+		  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attidentity <> '' AND NOT a.attisdropped
+		 WHERE e.extname = 'repairsys'
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(seq, '');
+	END LOOP;
+END
+$$;
