@@ -1,5 +1,6 @@
 -- A text dump of everything the extension defines, one line per object (a
--- function or view with its definition on the lines after it), without OIDs
+-- function or view with its definition on the lines after it, each line
+-- prefixed with the object's name), without OIDs
 -- and without column positions (a column added by an upgrade comes last, one
 -- of a fresh install where the piece puts it): compared between databases
 -- updated from 1.0 and 1.1 and a fresh install (test/t/upgrade.sh), and
@@ -24,13 +25,17 @@ SELECT line FROM (
 	UNION ALL
 	SELECT 'function ' || p.oid::regprocedure::text || ' acl ' || coalesce(p.proacl::text, 'default') || ' comment ' ||
 	       coalesce(obj_description(p.oid, 'pg_proc'), '-') || E'\n' ||
-	       CASE WHEN p.prokind = 'a' THEN 'aggregate' ELSE pg_get_functiondef(p.oid) END
+	       -- each line of the definition names its function, so that a
+	       -- differing line says whose it is
+	       regexp_replace(CASE WHEN p.prokind = 'a' THEN 'aggregate' ELSE rtrim(pg_get_functiondef(p.oid), E'\n') END,
+	                      '^', 'function ' || p.oid::regprocedure::text || ' | ', 'gn')
 	  FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
 	UNION ALL
 	SELECT 'relation ' || c.relname || ' kind ' || c.relkind::text || ' rls ' || c.relrowsecurity || c.relforcerowsecurity ||
 	       ' options ' || coalesce(c.reloptions::text, '-') || ' acl ' || coalesce(c.relacl::text, 'default') ||
 	       ' comment ' || coalesce(obj_description(c.oid, 'pg_class'), '-') ||
-	       CASE WHEN c.relkind IN ('v', 'm') THEN E'\n' || pg_get_viewdef(c.oid) ELSE '' END
+	       CASE WHEN c.relkind IN ('v', 'm')
+	            THEN E'\n' || regexp_replace(pg_get_viewdef(c.oid), '^', 'view ' || c.relname || ' | ', 'gn') ELSE '' END
 	  FROM pg_class c, ns WHERE c.relnamespace = ns.oid
 	UNION ALL
 	SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ||
@@ -43,7 +48,8 @@ SELECT line FROM (
 	  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 	  LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
 	UNION ALL
-	SELECT 'constraint ' || c.conrelid::regclass::text || ' ' || c.conname || ' ' || pg_get_constraintdef(c.oid) ||
+	SELECT 'constraint ' || c.conrelid::regclass::text || ' ' || c.conname || ' ' ||
+	       regexp_replace(pg_get_constraintdef(c.oid), '\s*\n\s*', ' ', 'g') ||
 	       coalesce(' comment ' || obj_description(c.oid, 'pg_constraint'), '')
 	  FROM pg_constraint c, ns WHERE c.connamespace = ns.oid
 	UNION ALL
@@ -54,7 +60,8 @@ SELECT line FROM (
 	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid, ns WHERE c.relnamespace = ns.oid AND NOT t.tgisinternal
 	UNION ALL
 	SELECT 'policy ' || tablename || ' ' || policyname || ' ' || permissive || ' ' || roles::text || ' ' || cmd || ' using ' ||
-	       coalesce(qual, '-') || ' check ' || coalesce(with_check, '-')
+	       regexp_replace(coalesce(qual, '-'), '\s*\n\s*', ' ', 'g') || ' check ' ||
+	       regexp_replace(coalesce(with_check, '-'), '\s*\n\s*', ' ', 'g')
 	  FROM pg_policies WHERE schemaname = 'repairsys'
 	UNION ALL
 	SELECT 'type ' || t.oid::regtype::text || ' ' || t.typtype::text || ' acl ' || coalesce(t.typacl::text, 'default') ||
