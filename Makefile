@@ -12,15 +12,13 @@ EXTVERSION = $(shell sed -n 's/^ *"version": *"\([0-9]*\.[0-9]*\)\.[0-9]*".*/\1/
 MODULE_big = repairsys
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-# Versions (docs/upgrading.md): the pieces build the first released version,
-# BASEVERSION; each later change is an upgrade script repairsys--A--B.sql,
-# committed at the top and never edited once released.  The full script of the
-# current version is the pieces followed by every upgrade script in order, so
-# a fresh install and an upgraded one run the same statements.
-BASEVERSION = 1.0
+# Versions (docs/upgrading.md): the pieces in src/sql/ hold the current
+# definition of every object and build the full script of the current version,
+# repairsys--$(EXTVERSION).sql.  Released full scripts (repairsys--1.0.sql,
+# repairsys--1.1.sql) and every upgrade script repairsys--A--B.sql are
+# committed at the top and never edited once released.
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
-UPGRADES   = $(shell ls repairsys--*--*.sql 2>/dev/null | sort -V)
-DATA_built = $(sort repairsys--$(BASEVERSION).sql repairsys--$(EXTVERSION).sql)
+DATA_built = repairsys--$(EXTVERSION).sql
 DATA       = $(filter-out $(DATA_built),$(wildcard repairsys--*.sql))
 
 REGRESS      = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
@@ -47,12 +45,8 @@ override REGRESS := $(filter-out $(REGRESS_SKIPPED),$(REGRESS))
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-repairsys--$(BASEVERSION).sql: $(SQL_PIECES)
+repairsys--$(EXTVERSION).sql: $(SQL_PIECES)
 	cat $(SQL_PIECES) > $@
-ifneq ($(EXTVERSION),$(BASEVERSION))
-repairsys--$(EXTVERSION).sql: $(SQL_PIECES) $(UPGRADES)
-	cat $(SQL_PIECES) $(UPGRADES) > $@
-endif
 
 .PHONY: test demo bench print-skipped
 # The regression tests this server is too old for, one line, space-separated.

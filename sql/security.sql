@@ -4,7 +4,7 @@
 -- DEFINER functions use, each of which records in public.pwned that it ran.
 -- Then a superuser, with public first in search_path, creates the extension
 -- and works with it, a technician works with it, and 1.0 is created and
--- updated to 1.1: nothing planted runs.
+-- updated to the current version: nothing planted runs.
 -- Runs in a database of its own (the extension is created and dropped).
 -- (pinned, so that no output depends on the server's or the client's defaults)
 SET TimeZone = 'America/Los_Angeles';
@@ -90,7 +90,7 @@ SELECT from_status, to_status, actor FROM repairsys.ticket_event ORDER BY id;
 RESET search_path;
 SELECT count(*) AS planted_objects_run FROM public.pwned;
 
--- The same for an update: 1.0 created and updated to 1.1 with public first.
+-- The same for an update: 1.0 created and updated (1.0 -> 1.1 -> 1.2) with public first.
 DROP EXTENSION repairsys;
 SET search_path = public, pg_catalog;
 CREATE EXTENSION repairsys VERSION '1.0';

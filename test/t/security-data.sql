@@ -1,5 +1,5 @@
 -- Data in every table, for the upgrade and dump/restore tests
--- (test/t/security-upgrade.sh, test/t/security-dump.sh); run as a superuser.
+-- (test/t/upgrade.sh, test/t/security-dump.sh); run as a superuser.
 -- Seeded rows changed by the user, rows added to seeded tables, and tickets
 -- in several states of the life cycle, with parts, invoices and payments.
 \set ON_ERROR_STOP 1

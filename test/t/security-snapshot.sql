@@ -1,6 +1,7 @@
 -- One line per table of schema repairsys: name, row count and an md5 of its
 -- rows in text form (sorted); compared before and after an upgrade or a
--- dump and restore (test/t/security-upgrade.sh, test/t/security-dump.sh).
+-- dump and restore (test/t/security-dump.sh; test/t/upgrade.sh uses
+-- test/t/upgrade-rows.sql, which matches columns by name).
 SELECT c.relname || ' ' || x.n || ' ' || x.h
   FROM pg_class c
  CROSS JOIN LATERAL (

@@ -1,0 +1,3418 @@
+-- repairsys 1.1 -> 1.2: the workflow as data (state roles, urgency ranks),
+-- every rule at the table, typed settings, make-up working days, finite
+-- numbers everywhere, serialized parts, route_solve, and the security
+-- decisions of 90_security.sql as they are now (docs/upgrading.md).
+--
+-- The pieces under src/sql/ hold the current definition of every object; this
+-- script brings a 1.1 database to exactly that (test/t/upgrade.sh compares the
+-- catalog of a fresh install with that of an updated one).  Its order:
+--   0. a check that no object of the user's own depends on what it replaces;
+--   1. tables: new columns (filled for existing rows so that the new NOT NULL
+--      and CHECK constraints hold), changed constraints and indexes, comments,
+--      and the new values of the seeded rows;
+--   2. functions, new and changed, in the order of the pieces (a changed
+--      signature: the old function is renamed first and dropped at the end,
+--      once nothing depends on it);
+--   3. views, then triggers, then what the new definitions replaced;
+--   4. the finite-number CHECKs of 85_finite.sql and the grants and policies
+--      of 90_security.sql, by the same catalog loops;
+--   5. the identity sequences of the tables registered for pg_dump registered
+--      too (99_finish.sql; nothing new in 1.2, but a table added before the
+--      release gets its sequence registered without an edit here).
+-- Statements copied from a piece say which one; when a piece changes again
+-- before 1.2 is released, change the copy here too.
+\echo Use "ALTER EXTENSION repairsys UPDATE TO '1.2'" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- 0. Objects of the user's own that the update would break
+------------------------------------------------------------------------------
+-- The update replaces ticket_status.is_initial and is_terminal (generated
+-- from the role now) and the functions whose signature changed; a view,
+-- function or constraint of the user's own that depends on one of them would
+-- stop it halfway with a message about the renamed column.  Say so first,
+-- naming them (docs/upgrading.md).
+DO $$
+DECLARE
+	found text;
+BEGIN
+	SELECT pg_catalog.string_agg(DISTINCT pg_catalog.pg_describe_object(o.classid, o.objid, 0), ', ') INTO found
+	  FROM pg_catalog.pg_depend d
+	 CROSS JOIN LATERAL (
+		-- the object that owns the dependent one: a view for its rule, a table
+		-- for its constraint, trigger or index, else the object itself
+		SELECT coalesce(rw.ev_class, k.conrelid, tg.tgrelid, ix.indrelid, d.objid) AS objid,
+		       CASE WHEN coalesce(rw.ev_class, k.conrelid, tg.tgrelid, ix.indrelid) IS NULL THEN d.classid
+		            ELSE 'pg_catalog.pg_class'::pg_catalog.regclass END AS classid
+		  FROM (SELECT 1) AS one
+		  LEFT JOIN pg_catalog.pg_rewrite rw ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND rw.oid OPERATOR(pg_catalog.=) d.objid
+		  LEFT JOIN pg_catalog.pg_constraint k ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass AND k.oid OPERATOR(pg_catalog.=) d.objid
+		  LEFT JOIN pg_catalog.pg_trigger tg ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass AND tg.oid OPERATOR(pg_catalog.=) d.objid
+		  LEFT JOIN pg_catalog.pg_index ix ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND ix.indexrelid OPERATOR(pg_catalog.=) d.objid
+	 ) AS o
+	  LEFT JOIN pg_catalog.pg_class oc ON o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND oc.oid OPERATOR(pg_catalog.=) o.objid
+	  LEFT JOIN pg_catalog.pg_proc op ON o.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND op.oid OPERATOR(pg_catalog.=) o.objid
+	 WHERE d.deptype OPERATOR(pg_catalog.=) 'n'
+	   AND ((d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	         AND d.refobjid OPERATOR(pg_catalog.=) 'repairsys.ticket_status'::pg_catalog.regclass
+	         AND d.refobjsubid OPERATOR(pg_catalog.=) ANY (SELECT a.attnum FROM pg_catalog.pg_attribute a
+	                                                         WHERE a.attrelid OPERATOR(pg_catalog.=) 'repairsys.ticket_status'::pg_catalog.regclass
+	                                                           AND a.attname OPERATOR(pg_catalog.=) ANY (ARRAY['is_initial', 'is_terminal']::name[])))
+	        OR (d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+	            AND d.refobjid OPERATOR(pg_catalog.=) ANY (ARRAY[
+	                'repairsys.sla_deadline(repairsys.sla_interval, timestamptz, date[], text)'::pg_catalog.regprocedure,
+	                'repairsys.sla_advance(repairsys.sla_interval, timestamptz, interval, date[], text)'::pg_catalog.regprocedure,
+	                'repairsys.sla_elapsed(repairsys.sla_interval, timestamptz, timestamptz, date[], text)'::pg_catalog.regprocedure,
+	                'repairsys.adjust_stock(text, bigint, integer, text)'::pg_catalog.regprocedure,
+	                'repairsys.return_part(bigint, text, integer, text)'::pg_catalog.regprocedure]::pg_catalog.oid[])))
+	   AND coalesce(oc.relnamespace, op.pronamespace) IS DISTINCT FROM 'repairsys'::pg_catalog.regnamespace;
+	IF found IS NOT NULL THEN
+		RAISE EXCEPTION 'objects of your own depend on what the update to repairsys 1.2 replaces: %', found
+			USING ERRCODE = '2BP01',
+			      DETAIL = 'The update replaces ticket_status.is_initial and is_terminal (now generated from ticket_status.role) and the 1.1 signatures of sla_deadline, sla_advance, sla_elapsed, adjust_stock and return_part.',
+			      HINT = 'Drop these objects, update, and create them again (docs/upgrading.md).';
+	END IF;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- 1. Tables (src/sql/20_tables.sql)
+------------------------------------------------------------------------------
+-- Existing rows are filled without firing the triggers of 1.1 (which would,
+-- among other things, mark a seeded row whose new column is set as changed by
+-- the user); session_replication_role is reset at the end of this section.
+SET LOCAL session_replication_role = replica;
+
+-- Settings: every row has a type and a validity rule (21_settings.sql).
+ALTER TABLE repairsys.setting
+	ADD COLUMN type        text NOT NULL DEFAULT 'text'
+	            CHECK (type IN ('text', 'interval', 'integer', 'number', 'fraction', 'choice', 'currency')),
+	ADD COLUMN min_value   numeric CHECK (min_value IS NULL OR (min_value::text NOT IN ('NaN', 'Infinity', '-Infinity'))),
+	ADD COLUMN choices     text[] CHECK ((type = 'choice') = (choices IS NOT NULL));
+COMMENT ON COLUMN repairsys.setting.type IS 'Type of the value, checked when the row is written (docs/security.md): text, interval (> 0), integer (whole, >= min_value), number (finite, >= min_value), fraction (0..1), choice (one of choices), currency (ISO 4217 code)';
+COMMENT ON COLUMN repairsys.setting.min_value IS 'Smallest valid value of an integer or number setting (NULL: 0)';
+COMMENT ON COLUMN repairsys.setting.choices IS 'The valid values of a choice setting';
+-- the types of the seeded settings (25_seed.sql, 60_parts.sql, 70_reports.sql);
+-- a setting of the user's own stays text
+UPDATE repairsys.setting s SET type = v.type, min_value = v.min_value, choices = v.choices
+  FROM (VALUES
+	('reopen_window',                  'interval', NULL::numeric, NULL::text[]),
+	('rework_window',                  'interval', NULL, NULL),
+	('tax_rate_labor',                 'fraction', NULL, NULL),
+	('tax_rate_parts',                 'fraction', NULL, NULL),
+	('currency',                       'currency', NULL, NULL),
+	('follow_up_days',                 'integer',  0,    NULL),
+	('travel_cost_per_km',             'number',   0,    NULL),
+	('forecast_method',                'choice',   NULL, ARRAY['ses', 'croston', 'sba', 'tsb']),
+	('forecast_alpha',                 'fraction', NULL, NULL),
+	('forecast_beta',                  'fraction', NULL, NULL),
+	('forecast_days',                  'integer',  1,    NULL),
+	('complaint_follow_up_within',     'interval', NULL, NULL),
+	('segment_high_value_total',       'number',   0,    NULL),
+	('segment_frequent_repairs',       'integer',  0,    NULL),
+	('segment_frequent_window',        'interval', NULL, NULL),
+	('segment_at_risk_rating',         'number',   0,    NULL),
+	('segment_at_risk_window',         'interval', NULL, NULL),
+	('technician_available_hours_30d', 'number',   0,    NULL)
+  ) AS v(name, type, min_value, choices)
+ WHERE s.name = v.name;
+
+-- Urgencies are data: any code, ranked by urgency_rule.rank.
+ALTER TABLE repairsys.urgency_rule
+	DROP CONSTRAINT urgency_rule_urgency_check,
+	ADD CONSTRAINT urgency_rule_urgency_check CHECK (urgency ~ '^[a-z][a-z0-9_]*$'),
+	ADD COLUMN rank integer NOT NULL DEFAULT 100;
+UPDATE repairsys.urgency_rule u SET rank = v.rank
+  FROM (VALUES ('normal', 3), ('urgent', 2), ('emergency', 1)) AS v(urgency, rank)
+ WHERE u.urgency = v.urgency;
+COMMENT ON COLUMN repairsys.urgency_rule.urgency IS 'Urgency code (seeded: normal, urgent, emergency)';
+COMMENT ON COLUMN repairsys.urgency_rule.rank IS 'Priority in assignment: smaller goes first (seeded: emergency 1, urgent 2, normal 3)';
+
+-- Holidays and make-up working days (调休).
+ALTER TABLE repairsys.holiday
+	ADD COLUMN kind     text NOT NULL DEFAULT 'closed'
+	                    CONSTRAINT holiday_kind_check CHECK (kind IN ('closed', 'workday')),
+	ADD COLUMN works_as integer NOT NULL DEFAULT 1
+	                    CONSTRAINT holiday_works_as_check CHECK (works_as BETWEEN 1 AND 7);
+COMMENT ON TABLE repairsys.holiday IS 'Closed dates (holidays) and make-up working days (调休) of one service center, or of all centers; a center''s own row for a date overrides the all-center row';
+COMMENT ON COLUMN repairsys.holiday.service_center_id IS 'Center the date applies to (NULL: all centers)';
+COMMENT ON COLUMN repairsys.holiday.day IS 'Local date that is closed or, for a workday, open';
+COMMENT ON COLUMN repairsys.holiday.kind IS 'closed (default): no business hours that day; workday: a make-up working day, open with the windows of weekday works_as even when the calendar has none on its own weekday';
+COMMENT ON COLUMN repairsys.holiday.works_as IS 'For a workday: the ISO weekday (1 = Monday ... 7 = Sunday) whose windows the day has (default 1); not used for a closed day';
+
+-- Workflow states have a role.  is_initial and is_terminal become columns
+-- generated from it: the old columns are renamed here, new ones added, and
+-- the old ones dropped in section 3 once the views and functions that read
+-- them read the new ones.
+ALTER TABLE repairsys.ticket_status RENAME COLUMN is_initial TO is_initial_1_1;
+ALTER TABLE repairsys.ticket_status RENAME COLUMN is_terminal TO is_terminal_1_1;
+DROP INDEX repairsys.ticket_status_one_initial;
+ALTER TABLE repairsys.ticket_status
+	DROP CONSTRAINT ticket_status_check,
+	DROP CONSTRAINT ticket_status_code_check,
+	ADD CONSTRAINT ticket_status_code_check CHECK (code ~ '^[^[:space:][:cntrl:]"]+$'),
+	ALTER COLUMN name SET DEFAULT '',
+	ADD COLUMN role text NOT NULL DEFAULT 'active'
+	            CHECK (role IN ('initial', 'assigned', 'active', 'on_hold', 'resolved', 'closed', 'cancelled')),
+	DROP CONSTRAINT ticket_status_max_dwell_check,
+	ADD CONSTRAINT ticket_status_max_dwell_check CHECK (max_dwell > interval '0' AND isfinite(max_dwell)),
+	ADD COLUMN seed_code text UNIQUE;
+-- The role of each existing state: the seeded codes get their seeded role
+-- and seed_code (25_seed.sql); a state of the user's own is initial if it was
+-- the initial state, closed if it was terminal (cancelled if it is the seeded
+-- code), else active, the column's default (docs/upgrading.md: check the roles
+-- of your own states after the update).
+UPDATE repairsys.ticket_status s
+   SET role = CASE
+	             WHEN s.is_initial_1_1 THEN 'initial'
+	             WHEN s.is_terminal_1_1 AND s.code = 'cancelled' THEN 'cancelled'
+	             WHEN s.is_terminal_1_1 THEN 'closed'
+	             WHEN s.code = 'assigned' THEN 'assigned'
+	             WHEN s.code IN ('waiting_parts', 'waiting_customer') THEN 'on_hold'
+	             WHEN s.code = 'resolved' THEN 'resolved'
+	             ELSE 'active' END,
+       seed_code = CASE WHEN s.code IN ('new', 'assigned', 'in_progress', 'waiting_parts', 'waiting_customer',
+                                        'resolved', 'closed', 'cancelled') THEN s.code END;
+ALTER TABLE repairsys.ticket_status
+	ADD COLUMN is_initial  boolean NOT NULL GENERATED ALWAYS AS (role = 'initial') STORED,
+	ADD COLUMN is_terminal boolean NOT NULL GENERATED ALWAYS AS (role IN ('closed', 'cancelled')) STORED;
+CREATE UNIQUE INDEX ticket_status_one_initial ON repairsys.ticket_status (role) WHERE role = 'initial';
+COMMENT ON TABLE repairsys.ticket_status IS 'States of the ticket workflow (自定义工单流程: add rows for states of your own; every state has a role the rules read)';
+COMMENT ON COLUMN repairsys.ticket_status.code IS 'State code (any text without spaces or quotes; renaming it renames every reference)';
+COMMENT ON COLUMN repairsys.ticket_status.name IS 'Name shown to people (empty: the code)';
+COMMENT ON COLUMN repairsys.ticket_status.role IS 'What the state means to the rules: initial (exactly one), assigned, active, on_hold, resolved, closed or cancelled';
+COMMENT ON COLUMN repairsys.ticket_status.is_initial IS 'The state every ticket starts in (role initial; generated)';
+COMMENT ON COLUMN repairsys.ticket_status.is_terminal IS 'The ticket is finished (role closed or cancelled; generated)';
+COMMENT ON COLUMN repairsys.ticket_status.seed_code IS 'Code the state was seeded with (NULL: a state of your own): a restore of a renamed seeded state replaces the seeded row it was';
+DO $$
+DECLARE
+	missing text;
+BEGIN
+	SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', r), ', ' ORDER BY r) INTO missing
+	  FROM pg_catalog.unnest(ARRAY['initial', 'assigned', 'active', 'resolved', 'closed', 'cancelled']) AS r
+	 WHERE NOT EXISTS (SELECT 1 FROM repairsys.ticket_status s WHERE s.role OPERATOR(pg_catalog.=) r);
+	IF missing IS NOT NULL THEN
+		RAISE WARNING 'the workflow has no state of the roles %', missing
+			USING DETAIL = 'The rules of repairsys 1.2 find states by role; every change to repairsys.ticket_status is refused until each of these roles has a state.',
+			      HINT = 'Set the role of the states that play them (UPDATE repairsys.ticket_status SET role = ...), or add states.';
+	END IF;
+END
+$$;
+
+-- Tickets: the role of the current state is kept on the ticket; a new ticket
+-- starts in the initial-role state (ticket_open_trg), so status has no
+-- default; urgencies are the rows of urgency_rule.
+ALTER TABLE repairsys.ticket ADD COLUMN status_role text;
+UPDATE repairsys.ticket t SET status_role = s.role FROM repairsys.ticket_status s WHERE s.code = t.status;
+DO $$
+DECLARE
+	missing text;
+BEGIN
+	SELECT pg_catalog.string_agg(DISTINCT pg_catalog.format('"%s"', t.urgency), ', ') INTO missing
+	  FROM repairsys.ticket t
+	 WHERE NOT EXISTS (SELECT 1 FROM repairsys.urgency_rule u WHERE u.urgency OPERATOR(pg_catalog.=) t.urgency);
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'tickets have urgencies that repairsys.urgency_rule does not list: %', missing
+			USING ERRCODE = '23503',
+			      DETAIL = 'From 1.2 on, ticket.urgency refers to urgency_rule.',
+			      HINT = 'Insert the missing urgencies into repairsys.urgency_rule (with their surcharge), then update again.';
+	END IF;
+END
+$$;
+ALTER TABLE repairsys.ticket
+	ALTER COLUMN status_role SET NOT NULL,
+	ALTER COLUMN status DROP DEFAULT,
+	DROP CONSTRAINT ticket_urgency_check,
+	ADD FOREIGN KEY (urgency) REFERENCES repairsys.urgency_rule ON UPDATE CASCADE;
+COMMENT ON COLUMN repairsys.ticket.status IS 'Current workflow state (changes checked against ticket_transition; a new ticket starts in the initial-role state)';
+COMMENT ON COLUMN repairsys.ticket.status_role IS 'Role of the current state (set by trigger): what rules and reports read, so that state codes are free';
+
+-- Payments: the idempotency key is unique per invoice, not globally (whether a
+-- key is taken tells nothing about other customers' payments); its unique
+-- index, led by invoice_id, replaces payment_invoice_idx.
+ALTER TABLE repairsys.payment
+	DROP CONSTRAINT payment_idempotency_key_key,
+	ADD UNIQUE (invoice_id, idempotency_key);
+DROP INDEX repairsys.payment_invoice_idx;
+COMMENT ON COLUMN repairsys.payment.idempotency_key IS 'Key given by the caller, unique per invoice; a retry with the same key records nothing new';
+
+RESET session_replication_role;
+
+------------------------------------------------------------------------------
+-- 2. Functions (new and changed, in the order of the pieces)
+------------------------------------------------------------------------------
+-- Signatures that changed (sla_* gained open dates, adjust_stock and
+-- return_part serial numbers): the 1.1 functions are renamed, so that views
+-- keep working until they are replaced, and dropped in section 3.
+ALTER FUNCTION repairsys.sla_deadline(repairsys.sla_interval, timestamptz, date[], text) RENAME TO sla_deadline_1_1;
+ALTER FUNCTION repairsys.sla_advance(repairsys.sla_interval, timestamptz, interval, date[], text) RENAME TO sla_advance_1_1;
+ALTER FUNCTION repairsys.sla_elapsed(repairsys.sla_interval, timestamptz, timestamptz, date[], text) RENAME TO sla_elapsed_1_1;
+ALTER FUNCTION repairsys.adjust_stock(text, bigint, integer, text) RENAME TO adjust_stock_1_1;
+ALTER FUNCTION repairsys.return_part(bigint, text, integer, text) RENAME TO return_part_1_1;
+-- from src/sql/11_sla_interval.sql
+
+-- open / open_as (make-up working days, docs/sla.md "Closed and open
+-- dates"): an open date has the windows of the ISO weekday at the same
+-- position in open_as (NULL: Monday for all); a date both closed and open is
+-- closed.
+CREATE FUNCTION repairsys.sla_deadline(sla repairsys.sla_interval, start timestamptz,
+                                       closed date[] DEFAULT NULL, default_zone text DEFAULT NULL,
+                                       open date[] DEFAULT NULL, open_as integer[] DEFAULT NULL)
+RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'sla_interval_deadline' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.sla_deadline(repairsys.sla_interval, timestamptz, date[], text, date[], integer[]) IS 'Deadline of the target counted from start, with whole local dates closed (holidays; NULL: none) and open (make-up working days with Monday''s windows, or those of the ISO weekday at the same position in open_as; NULL: none; closed wins); default_zone is the calendar''s zone when the value names none (NULL: the session TimeZone)';
+CREATE FUNCTION repairsys.sla_advance(sla repairsys.sla_interval, start timestamptz, amount interval,
+                                      closed date[] DEFAULT NULL, default_zone text DEFAULT NULL,
+                                      open date[] DEFAULT NULL, open_as integer[] DEFAULT NULL)
+RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'sla_interval_advance' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.sla_advance(repairsys.sla_interval, timestamptz, interval, date[], text, date[], integer[]) IS 'The earliest instant at which amount of the value''s clock (business hours of its calendar with the closed and open dates, or the wall clock) has elapsed since start; the target itself is ignored';
+CREATE FUNCTION repairsys.sla_elapsed(sla repairsys.sla_interval, from_ts timestamptz, to_ts timestamptz,
+                                      closed date[] DEFAULT NULL, default_zone text DEFAULT NULL,
+                                      open date[] DEFAULT NULL, open_as integer[] DEFAULT NULL)
+RETURNS interval
+	AS 'MODULE_PATHNAME', 'sla_interval_elapsed' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.sla_elapsed(repairsys.sla_interval, timestamptz, timestamptz, date[], text, date[], integer[]) IS 'Business time of the value''s calendar (with the closed and open dates) between two instants (wall-clock values: to - from); negative when to_ts is before from_ts';
+
+-- from src/sql/21_settings.sql
+
+-- True when the current role is the owner of the table (or a member of that
+-- role, as superusers are).  Rule triggers that let the import path pass
+-- (pg_restore, a DBA's migration, the extension's own SECURITY DEFINER
+-- triggers, whose functions keep the rules themselves) call it in their WHEN
+-- clause or body, where current_user is still the role that wrote the row.
+CREATE FUNCTION repairsys.is_table_owner(rel regclass)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.pg_has_role(CURRENT_USER,
+		(SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) rel), 'MEMBER')
+$$;
+COMMENT ON FUNCTION repairsys.is_table_owner(regclass) IS 'True when the current role is (a member of) the owner of the table: the import path that rule triggers let pass';
+
+-- NULL when the value is valid for a setting of this type and rule, else a
+-- sentence saying what is valid.
+CREATE FUNCTION repairsys.setting_check(type text, value text, min_value numeric DEFAULT NULL, choices text[] DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	lo  numeric := coalesce(min_value, 0);
+	n   numeric;
+	i   interval;
+	why text;
+BEGIN
+	IF value IS NULL THEN
+		RETURN 'The value must not be NULL.';
+	END IF;
+	CASE type
+	WHEN 'text' THEN
+		RETURN NULL;
+	WHEN 'interval' THEN
+		why := 'The value must be a positive, finite interval, such as ''7 days'' or ''4 hours''.';
+		BEGIN
+			i := value::interval;
+		EXCEPTION WHEN data_exception THEN
+			RETURN why;
+		END;
+		IF NOT pg_catalog.isfinite(i) OR i <= interval '0' THEN
+			RETURN why;
+		END IF;
+	WHEN 'integer' THEN
+		why := pg_catalog.format('The value must be a whole number of at least %s.', lo);
+		IF value !~ '^\s*[+-]?[0-9]+\s*$' THEN
+			RETURN why;
+		END IF;
+		BEGIN
+			n := value::integer;
+		EXCEPTION WHEN data_exception THEN
+			RETURN why;
+		END;
+		IF n < lo THEN
+			RETURN why;
+		END IF;
+	WHEN 'number', 'fraction' THEN
+		why := CASE type WHEN 'fraction' THEN 'The value must be a fraction from 0 to 1 (0.06 = 6%).'
+		                 ELSE pg_catalog.format('The value must be a finite number of at least %s.', lo) END;
+		BEGIN
+			n := value::numeric;
+		EXCEPTION WHEN data_exception THEN
+			RETURN why;
+		END;
+		IF n::text IN ('NaN', 'Infinity', '-Infinity') OR n < lo OR (type = 'fraction' AND (n < 0 OR n > 1)) THEN
+			RETURN why;
+		END IF;
+	WHEN 'choice' THEN
+		IF NOT value = ANY (choices) THEN
+			RETURN pg_catalog.format('The value must be one of: %s.', pg_catalog.array_to_string(choices, ', '));
+		END IF;
+	WHEN 'currency' THEN
+		IF value !~ '^[A-Z]{3}$' THEN
+			RETURN 'The value must be an ISO 4217 currency code of three capital letters, such as ''CNY''.';
+		END IF;
+	ELSE
+		RETURN pg_catalog.format('Unknown setting type "%s".', type);
+	END CASE;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.setting_check(text, text, numeric, text[]) IS 'NULL when a value is valid for a setting of the given type (and minimum, choices), else a sentence saying what is valid';
+
+-- BEFORE INSERT OR UPDATE on setting.
+CREATE FUNCTION repairsys.setting_valid_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	why text;
+BEGIN
+	IF TG_OP = 'UPDATE'
+	   AND (NEW.type IS DISTINCT FROM OLD.type OR NEW.min_value IS DISTINCT FROM OLD.min_value
+	        OR NEW.choices IS DISTINCT FROM OLD.choices OR NEW.name IS DISTINCT FROM OLD.name)
+	   AND NOT repairsys.is_table_owner(TG_RELID) THEN
+		RAISE EXCEPTION 'columns name, type, min_value and choices of setting "%" are set by repairsys', OLD.name
+			USING ERRCODE = '428C9',
+			      DETAIL = 'Only the value (and the description) of a setting may be changed.';
+	END IF;
+	why := repairsys.setting_check(NEW.type, NEW.value, NEW.min_value, NEW.choices);
+	IF why IS NOT NULL THEN
+		RAISE EXCEPTION 'invalid value for setting "%": "%"', NEW.name, NEW.value
+			USING ERRCODE = '22023', DETAIL = why;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.setting_valid_trg() IS 'BEFORE INSERT OR UPDATE trigger of setting: the value must be valid for the setting''s type (22023, naming the setting and what is valid); only the table owner changes a setting''s name, type and rule (428C9)';
+
+------------------------------------------------------------------------------
+-- Time zones, checked when written
+------------------------------------------------------------------------------
+-- True when the name is a time zone that both the SQL clock (AT TIME ZONE,
+-- used by the bill and report views) and the SLA calendars (sla_interval,
+-- which loads IANA zones only) understand: 'Asia/Shanghai', 'UTC'; not
+-- 'Mars/Olympus', not an abbreviation such as 'PST', not a POSIX offset.
+CREATE FUNCTION repairsys.is_valid_time_zone(tz text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF tz IS NULL OR tz !~ '^[A-Za-z][A-Za-z0-9_/+-]*$' THEN
+		RETURN false;
+	END IF;
+	PERFORM pg_catalog.now() AT TIME ZONE tz;
+	PERFORM ('1h in mon-sun 00:00-24:00 ' || tz)::repairsys.sla_interval;
+	RETURN true;
+EXCEPTION WHEN data_exception OR invalid_parameter_value THEN
+	RETURN false;
+END
+$$;
+COMMENT ON FUNCTION repairsys.is_valid_time_zone(text) IS 'True when the text names a time zone of the IANA database that PostgreSQL knows (as AT TIME ZONE and SLA calendars read it)';
+
+-- Raises 22023 unless the column holds a valid time zone (NULL passes).
+CREATE FUNCTION repairsys.check_time_zone(tz text, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF tz IS NOT NULL AND NOT repairsys.is_valid_time_zone(tz) THEN
+		RAISE EXCEPTION 'invalid time zone for %: "%"', what, tz
+			USING ERRCODE = '22023',
+			      DETAIL = 'A time zone is a name of the IANA time zone database, such as ''Asia/Shanghai'' or ''UTC'' (see pg_timezone_names).';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.check_time_zone(text, text) IS 'Raises 22023 unless the text is NULL or a valid time zone name; what names the column in the message';
+
+-- BEFORE INSERT OR UPDATE OF time_zone on service_center.
+CREATE FUNCTION repairsys.service_center_check_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM repairsys.check_time_zone(NEW.time_zone, 'service center "' || NEW.name || '"');
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.service_center_check_trg() IS 'BEFORE INSERT OR UPDATE trigger of service_center: time_zone must be a valid IANA time zone (22023)';
+
+-- from src/sql/30_lifecycle.sql
+
+------------------------------------------------------------------------------
+-- Append-only tables
+------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION repairsys.forbid_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	-- The owner of the table (and superusers, members of every role) may
+	-- correct the history; nobody else.
+	IF repairsys.is_table_owner(TG_RELID) THEN
+		IF TG_LEVEL = 'STATEMENT' THEN
+			RETURN NULL;
+		ELSIF TG_OP = 'DELETE' THEN
+			RETURN OLD;
+		END IF;
+		RETURN NEW;
+	END IF;
+	RAISE EXCEPTION 'cannot % rows of append-only table %.%', pg_catalog.lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = '42501',
+		      DETAIL = 'Rows of this table are never changed or removed once written.',
+		      HINT = 'Record a correcting row instead.';
+END
+$$;
+COMMENT ON FUNCTION repairsys.forbid_change() IS 'Trigger function of the append-only tables: UPDATE, DELETE and TRUNCATE fail (42501) for every role but the table owner';
+
+------------------------------------------------------------------------------
+-- Seeded rows and pg_dump
+------------------------------------------------------------------------------
+-- Seeded rows are inserted with dump = false and left out of pg_dump (the
+-- config-dump filter is 'WHERE dump'); CREATE EXTENSION seeds them again on
+-- restore.  When a user changes a seeded row, the flag turns true so the
+-- change is dumped; when the restore then inserts that row, it replaces the
+-- seeded row of the same key instead of failing on the key.  Arguments: the
+-- key columns.
+CREATE OR REPLACE FUNCTION repairsys.seed_row_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+-- The dynamic statements below are built only from identifiers quoted by
+-- format('%I') (the trigger's key-column arguments and the table's own column
+-- names) and pass every value as a parameter, which plpgsql_check cannot see:
+-- @plpgsql_check_options: security_warnings = false
+DECLARE
+	cond  text := '';
+	sets  text;
+	k     text;
+	seeded boolean;
+BEGIN
+	IF TG_OP = 'UPDATE' THEN
+		IF NOT NEW.dump AND (pg_catalog.to_jsonb(NEW) - 'dump') IS DISTINCT FROM (pg_catalog.to_jsonb(OLD) - 'dump') THEN
+			NEW.dump := true;
+		END IF;
+		RETURN NEW;
+	END IF;
+
+	FOREACH k IN ARRAY TG_ARGV LOOP
+		cond := cond || pg_catalog.format(' AND %I OPERATOR(pg_catalog.=) ($1).%I', k, k);
+	END LOOP;
+	EXECUTE pg_catalog.format('SELECT true FROM %I.%I WHERE NOT dump %s', TG_TABLE_SCHEMA, TG_TABLE_NAME, cond)
+		INTO seeded USING NEW;
+	IF seeded THEN
+		SELECT pg_catalog.string_agg(pg_catalog.format('%I = ($1).%I', a.attname, a.attname), ', ')
+		  INTO sets
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+		EXECUTE pg_catalog.format('UPDATE %I.%I SET %s WHERE true %s', TG_TABLE_SCHEMA, TG_TABLE_NAME, sets, cond)
+			USING NEW;
+		RETURN NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.seed_row_changed() IS 'Trigger function of seeded tables: marks changed seeded rows for pg_dump, and lets an INSERT of a row whose key is an unchanged seeded row replace that row (so a restore keeps the user''s changes)';
+
+------------------------------------------------------------------------------
+-- The workflow's states (data: docs/lifecycle.md)
+------------------------------------------------------------------------------
+-- The roles some rule of the extension needs a state of: opening (initial),
+-- assignment (assigned), work (active), invoicing (resolved), settlement and
+-- follow-ups (closed), cancellation (cancelled).  on_hold is optional.
+CREATE FUNCTION repairsys.required_state_roles()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT ARRAY['initial', 'assigned', 'active', 'resolved', 'closed', 'cancelled'];
+END;
+COMMENT ON FUNCTION repairsys.required_state_roles() IS 'State roles the workflow must always have a state of (every role but on_hold)';
+
+-- The code of the state of a role that a ticket in state from_code moves to
+-- by an enabled transition (the first by sort_order), else NULL.
+CREATE FUNCTION repairsys.next_state(from_code text, to_role text)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT s.code
+	  FROM repairsys.ticket_transition x
+	  JOIN repairsys.ticket_status s ON s.code = x.to_status
+	 WHERE x.from_status = next_state.from_code AND x.enabled AND s.role = next_state.to_role
+	 ORDER BY s.sort_order, s.code
+	 LIMIT 1;
+END;
+COMMENT ON FUNCTION repairsys.next_state(text, text) IS 'The state of a role that a ticket in state from_code can move to by an enabled transition (first by sort_order, then code); NULL when none';
+
+-- BEFORE INSERT OR UPDATE on ticket_status: the name defaults to the code; a
+-- state's role cannot change while tickets are in it; a rename (code
+-- changed) carries the history along (the tickets and transitions follow by
+-- their foreign keys, ON UPDATE CASCADE) and tells the ticket triggers that
+-- a rename is under way (transaction setting repairsys.renaming_status: the
+-- cascaded ticket updates run, and their AFTER triggers fire, after this
+-- statement's own AFTER triggers, so it stays on until the transaction ends;
+-- the C triggers take a change for a rename only when the old code is gone
+-- from ticket_status, so the setting cannot excuse a real status change).
+-- SECURITY DEFINER: the history is append-only for everyone but its owner.
+CREATE FUNCTION repairsys.ticket_status_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.name IS NULL OR NEW.name = '' THEN
+		NEW.name := NEW.code;
+	END IF;
+	IF TG_OP = 'UPDATE' THEN
+		IF NEW.role IS DISTINCT FROM OLD.role
+		   AND EXISTS (SELECT 1 FROM repairsys.ticket t WHERE t.status = OLD.code) THEN
+			RAISE EXCEPTION 'cannot change the role of state "%" while tickets are in it', OLD.code
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('The role is "%s"; %s tickets are in the state.', OLD.role,
+				                                 (SELECT pg_catalog.count(*) FROM repairsys.ticket t WHERE t.status = OLD.code)),
+				      HINT = 'Add a state with the new role and move the tickets there.';
+		END IF;
+		IF NEW.code IS DISTINCT FROM OLD.code THEN
+			PERFORM pg_catalog.set_config('repairsys.renaming_status', 'on', true);
+			UPDATE repairsys.ticket_event e SET from_status = NEW.code WHERE e.from_status = OLD.code;
+			UPDATE repairsys.ticket_event e SET to_status = NEW.code WHERE e.to_status = OLD.code;
+		END IF;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_status_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_status: the name defaults to the code, no role change under tickets (23514), a rename carries the history along';
+
+-- AFTER each statement on ticket_status: every role a rule needs still has a
+-- state.
+CREATE FUNCTION repairsys.ticket_status_check_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	missing text;
+BEGIN
+	SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', r), ', ' ORDER BY r) INTO missing
+	  FROM pg_catalog.unnest(repairsys.required_state_roles()) AS r
+	 WHERE NOT EXISTS (SELECT 1 FROM repairsys.ticket_status s WHERE s.role = r);
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'the workflow needs a state of each role %', missing
+			USING ERRCODE = '23514',
+			      DETAIL = 'The rules of repairsys find states by role: opening (initial), assignment (assigned), work (active), invoicing (resolved), settlement (closed) and cancellation (cancelled).',
+			      HINT = 'Keep at least one state of each of these roles; disable transitions instead of removing states.';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_status_check_trg() IS 'AFTER statement trigger of ticket_status: refuses a workflow without a state of a role a rule needs (23514)';
+
+-- BEFORE INSERT: a new ticket starts in the initial state with trigger-owned
+-- columns empty.  The table owner may insert rows that carry a state of their
+-- own (status_changed_at given): that is how pg_dump restores, and how a DBA
+-- migrates history; such rows are taken as they are.
+CREATE OR REPLACE FUNCTION repairsys.ticket_open_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	initial text;
+	cust    repairsys.customer;
+	owner   boolean;
+BEGIN
+	owner := repairsys.is_table_owner(TG_RELID);
+	IF NEW.status_changed_at IS NOT NULL THEN
+		IF owner THEN
+			-- restore or migration of an existing ticket: taken as it is, its
+			-- state's role read from the workflow
+			NEW.status_role := (SELECT s.role FROM repairsys.ticket_status s WHERE s.code = NEW.status);
+			RETURN NEW;
+		END IF;
+		RAISE EXCEPTION 'column "status_changed_at" of a new ticket is set by repairsys'
+			USING ERRCODE = '428C9',
+			      DETAIL = 'Only the owner of repairsys.ticket may insert tickets with a history (restore, migration).';
+	END IF;
+
+	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.role = 'initial';
+	IF NEW.status IS NULL THEN
+		NEW.status := initial;
+	ELSIF NEW.status IS DISTINCT FROM initial THEN
+		RAISE EXCEPTION 'a new ticket must start in status "%"', initial
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('The ticket was inserted with status "%s"; later states are reached through transitions.', NEW.status);
+	END IF;
+	IF NEW.first_response_at IS NOT NULL OR NEW.resolved_at IS NOT NULL OR NEW.closed_at IS NOT NULL
+	   OR NEW.reopen_count <> 0 THEN
+		RAISE EXCEPTION 'columns first_response_at, resolved_at, closed_at and reopen_count of a ticket are set by repairsys'
+			USING ERRCODE = '428C9';
+	END IF;
+
+	SELECT * INTO cust FROM repairsys.customer c WHERE c.id = NEW.customer_id;
+	-- (an unknown customer is left to the foreign key, which names it)
+	IF NEW.asset_id IS NOT NULL AND FOUND
+	   AND NOT EXISTS (SELECT 1 FROM repairsys.asset a WHERE a.id = NEW.asset_id AND a.customer_id = NEW.customer_id) THEN
+		IF EXISTS (SELECT 1 FROM repairsys.asset a WHERE a.id = NEW.asset_id) THEN
+			RAISE EXCEPTION 'asset % does not belong to customer %', NEW.asset_id, NEW.customer_id
+				USING ERRCODE = '23514';
+		END IF;
+	END IF;
+	IF NEW.lat IS NULL AND NEW.lon IS NULL THEN
+		NEW.lat := cust.lat;
+		NEW.lon := cust.lon;
+	END IF;
+	IF NEW.service_center_id IS NULL THEN
+		NEW.service_center_id := coalesce(cust.service_center_id,
+		                                  repairsys.nearest_service_center(NEW.lat, NEW.lon));
+	END IF;
+	NEW.status_role := 'initial';
+	NEW.status_changed_at := pg_catalog.now();
+	NEW.changed_by := current_user;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_open_trg() IS 'BEFORE INSERT trigger of repairsys.ticket: initial state, defaults from the customer, trigger-owned columns';
+
+-- Reason the guard refuses the ticket (NULL: the guard passes).  Guards read
+-- bills and payments the caller may not see, so the life-cycle trigger
+-- (src/lifecycle.c) calls this with the ticket table owner's rights, around
+-- this one query.  It is not SECURITY DEFINER and nobody but the owner may
+-- execute it (90_security.sql): a row made up by a caller
+-- (jsonb_populate_record(NULL::repairsys.ticket, ...)) never reaches it, and
+-- what it answers goes only into the trigger's error message, which names
+-- what is missing, never a figure (an invoice number, a balance) the caller
+-- may not read.
+CREATE OR REPLACE FUNCTION repairsys.check_guard(guard text, t repairsys.ticket)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	CASE guard
+		WHEN 'has_technician' THEN RETURN repairsys.guard_has_technician(t);
+		WHEN 'estimate_approved' THEN RETURN repairsys.guard_estimate_approved(t);
+		WHEN 'labor_recorded' THEN RETURN repairsys.guard_labor_recorded(t);
+		WHEN 'settled' THEN RETURN repairsys.guard_settled(t);
+		WHEN 'reopen_window' THEN RETURN repairsys.guard_reopen_window(t);
+		ELSE
+			RAISE EXCEPTION 'unknown ticket transition guard "%"', guard USING ERRCODE = '22023';
+	END CASE;
+END
+$$;
+COMMENT ON FUNCTION repairsys.check_guard(text, repairsys.ticket) IS 'Evaluates a named transition guard on a ticket row: NULL when it passes, else what is missing; called only by the life-cycle trigger, with the table owner''s rights';
+
+-- from src/sql/31_guards.sql
+
+-- (PL/pgSQL: the bill it reads is defined by the billing piece, later)
+CREATE OR REPLACE FUNCTION repairsys.guard_settled(t repairsys.ticket)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	inv   repairsys.invoice;
+	paid  numeric;
+	total numeric;
+BEGIN
+	SELECT * INTO inv FROM repairsys.invoice i WHERE i.ticket_id = t.id;
+	IF NOT FOUND THEN
+		SELECT b.total INTO total FROM repairsys.bill_summary b WHERE b.ticket_id = t.id;
+		IF coalesce(total, 0) = 0 THEN
+			RETURN NULL;		-- free of charge
+		END IF;
+		RETURN 'no invoice has been issued for the ticket''s bill';
+	END IF;
+	SELECT coalesce(sum(p.amount), 0) INTO paid FROM repairsys.payment p WHERE p.invoice_id = inv.id;
+	IF inv.total > paid THEN
+		RETURN 'the ticket''s invoice is not fully paid';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.guard_settled(repairsys.ticket) IS 'Guard settled: the bill is zero (free of charge), or its invoice is issued and fully paid';
+
+-- from src/sql/35_sla.sql
+
+-- The calendar dates of a center: its own rows and the all-center rows, the
+-- center's own row winning for a date that has both (a center may work on a
+-- national holiday, or close on a national make-up day).
+CREATE FUNCTION repairsys.center_dates(service_center_id bigint,
+                                       OUT day date, OUT kind text, OUT works_as integer)
+RETURNS SETOF record
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT DISTINCT ON (h.day) h.day, h.kind, h.works_as
+	  FROM repairsys.holiday h
+	 WHERE h.service_center_id IS NULL OR h.service_center_id = center_dates.service_center_id
+	 ORDER BY h.day, h.service_center_id IS NULL
+$$;
+COMMENT ON FUNCTION repairsys.center_dates(bigint) IS 'The holiday rows that apply to a service center, one per date: its own, else the all-center row (NULL center: all-center rows only)';
+
+-- Closed local dates of a center.
+CREATE OR REPLACE FUNCTION repairsys.closed_dates(service_center_id bigint)
+RETURNS date[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(pg_catalog.array_agg(d.day ORDER BY d.day), '{}')
+	  FROM repairsys.center_dates(closed_dates.service_center_id) d
+	 WHERE d.kind = 'closed'
+$$;
+COMMENT ON FUNCTION repairsys.closed_dates(bigint) IS 'Closed local dates of a service center: its holidays and the holidays of all centers that it does not work (NULL center: all-center holidays only)';
+
+-- Make-up working days of a center, with the weekday whose windows each has:
+-- the open and open_as arguments of sla_deadline, sla_elapsed, sla_advance.
+CREATE FUNCTION repairsys.open_dates(service_center_id bigint, OUT days date[], OUT works_as integer[])
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(pg_catalog.array_agg(d.day ORDER BY d.day), '{}'),
+	       coalesce(pg_catalog.array_agg(d.works_as ORDER BY d.day), '{}')
+	  FROM repairsys.center_dates(open_dates.service_center_id) d
+	 WHERE d.kind = 'workday'
+$$;
+COMMENT ON FUNCTION repairsys.open_dates(bigint) IS 'Make-up working days (调休) of a service center (its own and the all-center ones it does not close) and, at the same positions, the ISO weekday whose windows each day has';
+
+-- BEFORE INSERT (after ticket_10_open has chosen the center): respond_by and
+-- resolve_by from sla_policy, holidays applied.  Rows restored or migrated
+-- with a history of their own (status_changed_at not now()) keep their stamps.
+CREATE OR REPLACE FUNCTION repairsys.ticket_sla_open_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	pol    repairsys.sla_policy;
+	closed date[];
+	makeup record;
+BEGIN
+	IF NEW.status_changed_at IS DISTINCT FROM pg_catalog.now() THEN
+		RETURN NEW;
+	END IF;
+	SELECT * INTO pol FROM repairsys.sla_policy p
+	 WHERE p.service_type = NEW.service_type AND p.urgency = NEW.urgency;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- no policy: no SLA stamps (and none invented)
+	END IF;
+	NEW.sla_respond_within := pol.respond_within;
+	NEW.sla_resolve_within := pol.resolve_within;
+	NEW.sla_time_zone := repairsys.center_time_zone(NEW.service_center_id);
+	NEW.sla_paused := interval '0';
+	closed := repairsys.closed_dates(NEW.service_center_id);
+	makeup := repairsys.open_dates(NEW.service_center_id);
+	NEW.respond_by := repairsys.sla_deadline(pol.respond_within, NEW.opened_at, closed, NEW.sla_time_zone,
+	                                         makeup.days, makeup.works_as);
+	NEW.resolve_by := repairsys.sla_deadline(pol.resolve_within, NEW.opened_at, closed, NEW.sla_time_zone,
+	                                         makeup.days, makeup.works_as);
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_sla_open_trg() IS 'BEFORE INSERT trigger of repairsys.ticket: stamps respond_by and resolve_by from sla_policy with the center''s holidays and make-up working days';
+
+-- BEFORE UPDATE OF status (after ticket_20_transition accepted the change and
+-- set status_changed_at, the end of the hold): when the ticket leaves a state that pauses the SLA,
+-- the business time of that hold is added to sla_paused and resolve_by moves
+-- by it.  A deadline already missed before the hold began does not move.
+CREATE OR REPLACE FUNCTION repairsys.ticket_sla_pause_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	held     interval;
+	closed   date[];
+	makeup   record;
+	hold_end timestamptz := coalesce(NEW.status_changed_at, pg_catalog.now());
+BEGIN
+	IF NEW.status IS NOT DISTINCT FROM OLD.status OR OLD.sla_resolve_within IS NULL
+	   OR OLD.resolve_by IS NULL OR OLD.status_changed_at IS NULL THEN
+		RETURN NEW;
+	END IF;
+	IF NOT coalesce((SELECT s.pauses_sla FROM repairsys.ticket_status s WHERE s.code = OLD.status), false) THEN
+		RETURN NEW;
+	END IF;
+	closed := repairsys.closed_dates(NEW.service_center_id);
+	makeup := repairsys.open_dates(NEW.service_center_id);
+	held := repairsys.sla_elapsed(OLD.sla_resolve_within, OLD.status_changed_at, hold_end,
+	                              closed, OLD.sla_time_zone, makeup.days, makeup.works_as);
+	IF held <= interval '0' THEN
+		RETURN NEW;
+	END IF;
+	NEW.sla_paused := OLD.sla_paused + held;
+	IF OLD.resolve_by >= OLD.status_changed_at THEN
+		NEW.resolve_by := repairsys.sla_advance(OLD.sla_resolve_within, OLD.resolve_by, held,
+		                                        closed, OLD.sla_time_zone, makeup.days, makeup.works_as);
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_sla_pause_trg() IS 'BEFORE UPDATE OF status trigger of repairsys.ticket: on leaving a state with pauses_sla, adds the business time of the hold to sla_paused and moves resolve_by by it';
+
+-- BEFORE UPDATE OF the SLA snapshot columns: they are kept by the triggers
+-- above; only the table owner (restore, migration) may set them.  respond_by
+-- and resolve_by stay writable: a supervisor may grant a ticket more time.
+CREATE OR REPLACE FUNCTION repairsys.ticket_sla_guard_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF (NEW.sla_respond_within IS DISTINCT FROM OLD.sla_respond_within
+	    OR NEW.sla_resolve_within IS DISTINCT FROM OLD.sla_resolve_within
+	    OR NEW.sla_time_zone IS DISTINCT FROM OLD.sla_time_zone
+	    OR NEW.sla_paused IS DISTINCT FROM OLD.sla_paused)
+	   AND NOT repairsys.is_table_owner(TG_RELID) THEN
+		RAISE EXCEPTION 'columns sla_respond_within, sla_resolve_within, sla_time_zone and sla_paused of a ticket are set by repairsys'
+			USING ERRCODE = '428C9',
+			      DETAIL = pg_catalog.format('Ticket %s was not changed.', OLD.id),
+			      HINT = 'respond_by and resolve_by may be changed directly.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_sla_guard_trg() IS 'BEFORE UPDATE trigger of repairsys.ticket: only the table owner may change the SLA snapshot columns (428C9)';
+
+-- BEFORE INSERT (ticket_12_times, before the SLA stamps are computed from
+-- opened_at) and BEFORE UPDATE of the clock columns (ticket_35_times, after
+-- the SLA triggers): the instants of a ticket are finite, its calendar's time
+-- zone is valid, and, but for the table owner (restore, migration), a new
+-- ticket is not opened in the future.  It may be opened in the past: paper
+-- tickets are keyed in later.  (A ticket opened in the future could never
+-- move: its stamps would precede its opening.  An infinite resolve_by made
+-- every read of sla_status fail.)  Five minutes of clock difference between
+-- an application server and the database are tolerated.
+CREATE FUNCTION repairsys.ticket_times_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	c record;
+BEGIN
+	FOR c IN SELECT * FROM (VALUES ('opened_at', NEW.opened_at), ('respond_by', NEW.respond_by), ('resolve_by', NEW.resolve_by)) v(col, val)
+	LOOP
+		IF c.val IS NOT NULL AND NOT pg_catalog.isfinite(c.val) THEN
+			-- (23514, as the finite CHECK constraints of every table say it)
+			RAISE EXCEPTION 'column "%" of a ticket must be a finite timestamp', c.col
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('The value given is %s.', c.val);
+		END IF;
+	END LOOP;
+	IF TG_OP = 'INSERT' AND NEW.opened_at > pg_catalog.clock_timestamp() + interval '5 minutes'
+	   AND NOT repairsys.is_table_owner(TG_RELID) THEN
+		RAISE EXCEPTION 'a ticket cannot be opened in the future'
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('opened_at is %s.', NEW.opened_at),
+			      HINT = 'Leave opened_at to its default (now), or give the past instant a paper ticket was opened.';
+	END IF;
+	IF TG_OP = 'INSERT' OR NEW.sla_time_zone IS DISTINCT FROM OLD.sla_time_zone THEN
+		PERFORM repairsys.check_time_zone(NEW.sla_time_zone, 'column "sla_time_zone" of a ticket');
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_times_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: opened_at, respond_by and resolve_by finite, sla_time_zone valid, no ticket opened in the future but by the table owner (23514; a bad time zone: 22023)';
+
+-- from src/sql/40_billing.sql
+
+------------------------------------------------------------------------------
+-- Coverage
+------------------------------------------------------------------------------
+-- The earlier closed ticket of the same asset and service type that makes
+-- this one a repeat repair (free of labor), or NULL.
+CREATE OR REPLACE FUNCTION repairsys.rework_of(t repairsys.ticket)
+RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT p.id
+	  FROM repairsys.ticket p
+	 WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
+	   AND p.id <> t.id AND p.status_role = 'closed' AND p.closed_at <= t.opened_at
+	   AND p.closed_at >= t.opened_at - coalesce(t.price_rework_window, repairsys.setting_value('rework_window'))::interval
+	 ORDER BY p.closed_at DESC, p.id DESC
+	 LIMIT 1;
+END;
+COMMENT ON FUNCTION repairsys.rework_of(repairsys.ticket) IS 'The earlier closed ticket of the same asset and service type, closed within the rework window (the ticket''s snapshot, else the rework_window setting) before this one was opened (this one is then free of labor); NULL when none';
+
+-- BEFORE UPDATE on ticket: approving the estimate (estimate_approved_at set
+-- for the first time, by approve_estimate() or a plain UPDATE) snapshots every
+-- price input; the snapshot is never changed afterwards.
+CREATE OR REPLACE FUNCTION repairsys.ticket_price_snapshot_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	st repairsys.service_type;
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		-- (the trigger's WHEN: the approval or a snapshot column is given)
+		IF repairsys.is_table_owner(TG_RELID) THEN
+			RETURN NEW;		-- restore or migration of an approved ticket
+		END IF;
+		RAISE EXCEPTION 'columns estimate_approved_at and the price snapshot of a new ticket are set by repairsys'
+			USING ERRCODE = '428C9',
+			      DETAIL = 'A ticket is opened unapproved; the customer approves its estimate afterwards (repairsys.approve_estimate), which takes the snapshot.';
+	END IF;
+	IF OLD.estimate_approved_at IS NOT NULL AND NEW.estimate_approved_at IS DISTINCT FROM OLD.estimate_approved_at THEN
+		RAISE EXCEPTION 'the estimate of ticket % was already approved', OLD.id
+			USING ERRCODE = '23514', DETAIL = 'An approval is never changed or withdrawn.';
+	END IF;
+	IF OLD.estimate_approved_at IS NULL AND NEW.estimate_approved_at IS NOT NULL THEN
+		SELECT * INTO st FROM repairsys.service_type s WHERE s.code = NEW.service_type;
+		NEW.price_labor_fee := st.labor_fee;
+		NEW.price_travel_fee := st.travel_fee;
+		NEW.price_callout_fee := st.callout_fee;
+		NEW.price_complexity_factor := (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = NEW.complexity);
+		NEW.price_surcharge_pct := (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = NEW.urgency);
+		NEW.price_tax_rate_labor := repairsys.setting_value('tax_rate_labor')::numeric;
+		NEW.price_tax_rate_parts := repairsys.setting_value('tax_rate_parts')::numeric;
+		NEW.price_rework_window := repairsys.setting_value('rework_window');
+		SELECT sum(b.amount + b.tax_amount) INTO NEW.approved_estimate_low
+		  FROM repairsys.compute_bill(NEW, coalesce(st.est_minutes_low, st.est_minutes_high, 0), repairsys.estimate_km(NEW), true) b;
+		SELECT sum(b.amount + b.tax_amount) INTO NEW.approved_estimate_high
+		  FROM repairsys.compute_bill(NEW, coalesce(st.est_minutes_high, st.est_minutes_low, 0), repairsys.estimate_km(NEW), true) b;
+		NEW.approved_estimate_low := coalesce(NEW.approved_estimate_low, 0);
+		NEW.approved_estimate_high := coalesce(NEW.approved_estimate_high, 0);
+	ELSIF (NEW.price_labor_fee, NEW.price_travel_fee, NEW.price_callout_fee, NEW.price_complexity_factor, NEW.price_surcharge_pct,
+	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.price_rework_window, NEW.approved_estimate_low, NEW.approved_estimate_high)
+	      IS DISTINCT FROM
+	      (OLD.price_labor_fee, OLD.price_travel_fee, OLD.price_callout_fee, OLD.price_complexity_factor, OLD.price_surcharge_pct,
+	       OLD.price_tax_rate_labor, OLD.price_tax_rate_parts, OLD.price_rework_window, OLD.approved_estimate_low, OLD.approved_estimate_high) THEN
+		RAISE EXCEPTION 'the price snapshot of ticket % is set by repairsys when the estimate is approved', OLD.id
+			USING ERRCODE = '428C9';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: snapshots the price inputs and the estimate totals when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514), and a new ticket that comes approved or with a snapshot (428C9, but from the table owner: restore)';
+
+------------------------------------------------------------------------------
+-- The facts a bill depends on
+------------------------------------------------------------------------------
+-- Whether a ticket's bill is settled in the customer's eyes: its estimate was
+-- approved (the customer agreed to prices for this unit, warranty and
+-- service) or it was invoiced (the bill is frozen).
+CREATE FUNCTION repairsys.bill_is_agreed(t repairsys.ticket)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT t.estimate_approved_at IS NOT NULL
+	       OR EXISTS (SELECT 1 FROM repairsys.invoice i WHERE i.ticket_id = t.id);
+END;
+COMMENT ON FUNCTION repairsys.bill_is_agreed(repairsys.ticket) IS 'True when the ticket''s estimate was approved or the ticket was invoiced: the facts its bill depends on are then frozen';
+
+-- BEFORE UPDATE OF the facts a bill depends on: the asset always belongs to
+-- the ticket's customer (as ticket_open_trg checks on INSERT); and once the
+-- bill is agreed (bill_is_agreed) the customer, the asset, the warranty flag,
+-- the service type, the complexity and the urgency do not change (23514).
+-- For every role, the table owner included (a DBA who must disables the
+-- trigger, knowingly).  The decision: refuse, rather than keep the approved
+-- bill and report the change, because a bill that silently stops matching its
+-- ticket is what billing_audit exists to catch, not a state to allow; a wrong
+-- ticket is cancelled and a new one opened.
+-- SECURITY DEFINER (a trigger function: nobody can call it): whether the
+-- ticket was invoiced is read with the owner's rights, since a technician
+-- (who may change warranty_void) may not read invoices; the message does not
+-- say which of approval or invoice froze the bill.
+CREATE FUNCTION repairsys.ticket_bill_facts_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	changed text[] := ARRAY[]::text[];
+BEGIN
+	IF NEW.asset_id IS NOT NULL
+	   AND (NEW.asset_id IS DISTINCT FROM OLD.asset_id OR NEW.customer_id IS DISTINCT FROM OLD.customer_id)
+	   AND NOT EXISTS (SELECT 1 FROM repairsys.asset a WHERE a.id = NEW.asset_id AND a.customer_id = NEW.customer_id)
+	   AND EXISTS (SELECT 1 FROM repairsys.asset a WHERE a.id = NEW.asset_id) THEN
+		RAISE EXCEPTION 'asset % does not belong to customer %', NEW.asset_id, NEW.customer_id
+			USING ERRCODE = '23514', DETAIL = pg_catalog.format('Ticket %s was not changed.', OLD.id);
+	END IF;
+	IF NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN changed := changed || 'customer_id'::text; END IF;
+	IF NEW.asset_id IS DISTINCT FROM OLD.asset_id THEN changed := changed || 'asset_id'::text; END IF;
+	IF NEW.warranty_void IS DISTINCT FROM OLD.warranty_void THEN changed := changed || 'warranty_void'::text; END IF;
+	IF NEW.service_type IS DISTINCT FROM OLD.service_type THEN changed := changed || 'service_type'::text; END IF;
+	IF NEW.complexity IS DISTINCT FROM OLD.complexity THEN changed := changed || 'complexity'::text; END IF;
+	IF NEW.urgency IS DISTINCT FROM OLD.urgency THEN changed := changed || 'urgency'::text; END IF;
+	IF pg_catalog.cardinality(changed) > 0 AND repairsys.bill_is_agreed(OLD) THEN
+		RAISE EXCEPTION 'cannot change % of ticket %: its bill was agreed', pg_catalog.array_to_string(changed, ', '), OLD.id
+			USING ERRCODE = '23514',
+			      DETAIL = 'Its estimate was approved or it was invoiced: the customer, unit, warranty and service of an agreed bill never change.',
+			      HINT = 'Cancel the ticket and open a new one.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_bill_facts_trg() IS 'BEFORE UPDATE trigger of ticket (SECURITY DEFINER, to see invoices): the asset belongs to the ticket''s customer (23514); once the estimate is approved or the ticket invoiced, customer, asset, warranty_void, service type, complexity and urgency are frozen (23514), for every role';
+
+-- AFTER UPDATE of the warranty flag or the asset (allowed while the bill is
+-- not agreed): the coverage of the ticket's parts follows the warranty rules.
+CREATE FUNCTION repairsys.ticket_part_coverage_sync_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE repairsys.ticket_part tp SET covered = repairsys.under_warranty(NEW)
+	 WHERE tp.ticket_id = NEW.id AND tp.covered IS DISTINCT FROM repairsys.under_warranty(NEW);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_part_coverage_sync_trg() IS 'AFTER UPDATE trigger of ticket: when warranty_void or the asset changes, the ticket''s parts are covered exactly when the ticket is under warranty';
+
+-- BEFORE INSERT OR UPDATE OF covered, unit_price, ticket_id on ticket_part:
+-- the two facts of a part line its bill depends on are set by repairsys,
+-- never by a caller (428C9):
+--   covered     the warranty rule's answer for the ticket (under_warranty).
+--               An INSERT that claims coverage the ticket does not have is
+--               refused, otherwise coverage is computed (a part of a warranty
+--               ticket is covered whatever the row says); an UPDATE, or a
+--               move to another ticket, may only leave it at that answer.
+--   unit_price  the part's list price when the line is made (reserve_part
+--               takes it so): an INSERT at another price is refused, except a
+--               'released' line (the unbilled rest of a split line, which
+--               keeps the price of the line it came from); an UPDATE never
+--               changes it.
+-- For every role but the table owner, whose rows are taken as they are
+-- (restore).  A ticket the caller cannot see is left to row-level security
+-- and the foreign key.
+CREATE FUNCTION repairsys.ticket_part_snapshot_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t     repairsys.ticket;
+	rule  boolean;
+	price numeric;
+BEGIN
+	IF repairsys.is_table_owner(TG_RELID) THEN
+		RETURN NEW;
+	END IF;
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id;
+	IF NOT FOUND THEN
+		RETURN NEW;
+	END IF;
+	IF TG_OP = 'INSERT' AND NEW.state <> 'released' THEN
+		SELECT p.unit_price INTO price FROM repairsys.part p WHERE p.sku = NEW.sku;
+		IF FOUND AND NEW.unit_price IS DISTINCT FROM price THEN
+			RAISE EXCEPTION 'column "unit_price" of ticket_part is set by repairsys'
+				USING ERRCODE = '428C9',
+				      DETAIL = pg_catalog.format('A part line is priced at the list price of part %s, %s.', NEW.sku, price),
+				      HINT = 'Use repairsys.reserve_part(), or give a discount (ticket_discount).';
+		END IF;
+	ELSIF TG_OP = 'UPDATE' AND NEW.unit_price IS DISTINCT FROM OLD.unit_price THEN
+		RAISE EXCEPTION 'column "unit_price" of ticket_part is set by repairsys'
+			USING ERRCODE = '428C9', DETAIL = 'The price of a part line is its snapshot when the line was made.';
+	END IF;
+	rule := repairsys.under_warranty(t);
+	IF TG_OP = 'INSERT' AND NOT (NEW.covered AND NOT rule) THEN
+		NEW.covered := rule;
+	ELSIF (TG_OP = 'INSERT' OR NEW.covered IS DISTINCT FROM OLD.covered OR NEW.ticket_id IS DISTINCT FROM OLD.ticket_id)
+	      AND NEW.covered IS DISTINCT FROM rule THEN
+		RAISE EXCEPTION 'column "covered" of ticket_part is set by repairsys'
+			USING ERRCODE = '428C9',
+			      DETAIL = pg_catalog.format('Ticket %s is %sunder warranty, so its parts are %scovered.', t.id,
+			                                 CASE WHEN rule THEN '' ELSE 'not ' END, CASE WHEN rule THEN '' ELSE 'not ' END);
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_part_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_part: covered is the ticket''s warranty (computed on INSERT, a claim against it refused, 428C9); unit_price is the part''s list price on INSERT (but for released lines) and never changes (428C9); the table owner''s rows are taken as they are';
+
+-- BEFORE UPDATE OF customer_id, warranty_until on asset: an asset stays with
+-- the customer of its tickets, and its warranty does not change under a bill
+-- that was agreed when the change would turn its coverage (23514), for every
+-- role but the table owner.  (The same decision as ticket_bill_facts_trg.)
+CREATE FUNCTION repairsys.asset_bill_facts_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	tid bigint;
+BEGIN
+	IF repairsys.is_table_owner(TG_RELID) THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN
+		SELECT t.id INTO tid FROM repairsys.ticket t
+		 WHERE t.asset_id = OLD.id AND t.customer_id IS DISTINCT FROM NEW.customer_id
+		 ORDER BY t.id LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'asset % cannot move to customer %: ticket % of customer % is for it', OLD.id, NEW.customer_id,
+				tid, OLD.customer_id
+				USING ERRCODE = '23514';
+		END IF;
+	END IF;
+	IF NEW.warranty_until IS DISTINCT FROM OLD.warranty_until THEN
+		SELECT t.id INTO tid
+		  FROM repairsys.ticket t
+		  LEFT JOIN repairsys.service_center c ON c.id = t.service_center_id
+		  CROSS JOIN LATERAL (SELECT (t.opened_at AT TIME ZONE coalesce(c.time_zone, pg_catalog.current_setting('TimeZone')))::date AS opened_on) d
+		 WHERE t.asset_id = OLD.id AND NOT t.warranty_void AND repairsys.bill_is_agreed(t)
+		   AND coalesce(OLD.warranty_until >= d.opened_on, false) <> coalesce(NEW.warranty_until >= d.opened_on, false)
+		 ORDER BY t.id LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'cannot change the warranty of asset %: the agreed bill of ticket % depends on it', OLD.id, tid
+				USING ERRCODE = '23514',
+				      DETAIL = 'The change would turn the warranty coverage of a ticket whose estimate was approved or that was invoiced.';
+		END IF;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.asset_bill_facts_trg() IS 'BEFORE UPDATE trigger of asset: refuses (23514) moving an asset away from the customer of its tickets and a warranty change that would turn the coverage of an approved or invoiced ticket; the table owner may';
+
+-- BEFORE INSERT OR UPDATE on ticket_discount: no discount on an invoiced
+-- ticket (its bill is frozen), and the discounts of a ticket never exceed its
+-- bill before discounts (what is left after coverage; before labor is recorded,
+-- the high estimate's), 23514, for every role but the table owner.  NaN and
+-- amounts not above zero are the table's CHECK constraints'.
+CREATE FUNCTION repairsys.ticket_discount_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t      repairsys.ticket;
+	st     repairsys.service_type;
+	bill   numeric;
+	others numeric;
+BEGIN
+	IF repairsys.is_table_owner(TG_RELID)
+	   OR NEW.amount IS NULL OR NEW.amount = 'NaN' OR NEW.amount <= 0 THEN
+		RETURN NEW;
+	END IF;
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- the foreign key names it
+	END IF;
+	IF EXISTS (SELECT 1 FROM repairsys.invoice i WHERE i.ticket_id = t.id) THEN
+		RAISE EXCEPTION 'cannot discount ticket %: it was invoiced', t.id
+			USING ERRCODE = '23514', DETAIL = 'An issued invoice never changes.';
+	END IF;
+	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
+	SELECT coalesce(sum(b.amount), 0) INTO bill
+	  FROM repairsys.compute_bill(t, coalesce(t.labor_minutes, st.est_minutes_high, st.est_minutes_low, 0),
+	                              coalesce(t.travel_km, repairsys.estimate_km(t)), t.labor_minutes IS NULL) b
+	 WHERE b.kind <> 'discount';
+	SELECT coalesce(sum(x.amount), 0) INTO others
+	  FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id AND (TG_OP = 'INSERT' OR x.id <> OLD.id);
+	IF others + NEW.amount > bill THEN
+		RAISE EXCEPTION 'a discount of % on ticket % would exceed its bill', NEW.amount, t.id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Bill before discounts and tax %s, discounts so far %s.', bill, others);
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_discount_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_discount: refuses (23514) a discount on an invoiced ticket and discounts above the bill before discounts; the table owner may';
+CREATE OR REPLACE FUNCTION repairsys.approve_estimate(ticket_id bigint, OUT low_total numeric, OUT high_total numeric)
+RETURNS record
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t repairsys.ticket := repairsys.ticket_row(ticket_id, true);
+BEGIN
+	IF t.estimate_approved_at IS NOT NULL THEN
+		RAISE EXCEPTION 'the estimate of ticket % was already approved', t.id
+			USING ERRCODE = '23514', DETAIL = 'An approval is never changed or withdrawn.';
+	END IF;
+	IF t.status_role IN ('resolved', 'closed', 'cancelled') THEN
+		RAISE EXCEPTION 'cannot approve the estimate of ticket % in status "%"', t.id, t.status USING ERRCODE = '23514';
+	END IF;
+	UPDATE repairsys.ticket x SET estimate_approved_at = pg_catalog.now() WHERE x.id = t.id
+	RETURNING x.approved_estimate_low, x.approved_estimate_high INTO low_total, high_total;
+END
+$$;
+COMMENT ON FUNCTION repairsys.approve_estimate(bigint) IS 'Records the customer''s approval of the estimate and snapshots every price input onto the ticket, so later price-list changes never change its bill; returns the approved low and high totals';
+
+------------------------------------------------------------------------------
+-- Invoices, payments, installments
+------------------------------------------------------------------------------
+-- SECURITY DEFINER: invoices and their lines are written only here (no role
+-- holds INSERT on them; docs/security.md), so that a bill is frozen exactly as
+-- compute_bill() makes it.  Callable by the admin and the dispatcher, who see
+-- every ticket anyway.
+CREATE OR REPLACE FUNCTION repairsys.issue_invoice(ticket_id bigint)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t     repairsys.ticket := repairsys.ticket_row(ticket_id, true);
+	inv   repairsys.invoice;
+BEGIN
+	SELECT * INTO inv FROM repairsys.invoice i WHERE i.ticket_id = t.id;
+	IF FOUND THEN
+		RAISE EXCEPTION 'ticket % already has invoice %', t.id, inv.invoice_no
+			USING ERRCODE = '23514', DETAIL = 'An issued invoice never changes; issue a credit note outside repairsys to correct it.';
+	END IF;
+	IF t.status_role <> 'resolved' THEN
+		RAISE EXCEPTION 'cannot invoice ticket % in status "%"', t.id, t.status
+			USING ERRCODE = '23514', DETAIL = 'A ticket is invoiced once it is resolved.';
+	END IF;
+	-- the lines computed once; the invoice and its lines written together
+	WITH lines AS (
+		SELECT * FROM repairsys.compute_bill(t, t.labor_minutes, t.travel_km, false)
+	), head AS (
+		INSERT INTO repairsys.invoice (ticket_id, total, currency)
+		SELECT t.id, coalesce((SELECT sum(l.amount + l.tax_amount) FROM lines l), 0), repairsys.setting_value('currency')
+		RETURNING *
+	), body AS (
+		INSERT INTO repairsys.invoice_line (invoice_id, line_no, kind, description, quantity, unit, unit_price, amount, tax_rate, tax_amount)
+		SELECT h.id, l.line_no, l.kind, l.description, l.quantity, l.unit, l.unit_price, l.amount, l.tax_rate, l.tax_amount
+		  FROM lines l CROSS JOIN head h
+	)
+	SELECT * INTO inv FROM head;
+	RETURN inv.id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.issue_invoice(bigint) IS 'Freezes the bill of a resolved ticket into invoice and invoice_line (numbered INV-<8-digit invoice id>); one invoice per ticket; returns the invoice id; SECURITY DEFINER, the only writer of invoices (admin, dispatcher)';
+
+-- The rules of a payment about to be written against a locked invoice
+-- (lock_invoice): a retry, a key misused, the balance.  Returns the id of the
+-- earlier payment when this one is a retry of it (same invoice, key, method
+-- and amount), NULL when it is new; refuses with 23514 a key already used for
+-- another payment of the invoice, and a payment over the balance.  Keys are
+-- per invoice, so what is found here is the caller's own invoice's business.
+CREATE FUNCTION repairsys.payment_admit(inv repairsys.invoice, method text, amount numeric, idempotency_key text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	prev repairsys.payment;
+	paid numeric;
+BEGIN
+	SELECT * INTO prev FROM repairsys.payment p
+	 WHERE p.invoice_id = inv.id AND p.idempotency_key = payment_admit.idempotency_key;
+	IF FOUND THEN
+		IF prev.method = payment_admit.method AND prev.amount = payment_admit.amount THEN
+			RETURN prev.id;
+		END IF;
+		RAISE EXCEPTION 'idempotency key "%" was already used for another payment of invoice %', idempotency_key, inv.invoice_no
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Payment %s: %s %s.', prev.id, prev.amount, prev.method);
+	END IF;
+	SELECT coalesce(sum(p.amount), 0) INTO paid FROM repairsys.payment p WHERE p.invoice_id = inv.id;
+	IF paid + amount > inv.total THEN
+		RAISE EXCEPTION 'payment of % would exceed the balance of invoice %', amount, inv.invoice_no
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Total %s, paid %s, balance %s.', inv.total, paid, inv.total - paid);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.payment_admit(repairsys.invoice, text, numeric, text) IS 'The rules of a new payment against a locked invoice: the earlier payment''s id for a retry (same key, method, amount), NULL for a new one; 23514 for a key used for another payment of the invoice or a payment over the balance';
+CREATE OR REPLACE FUNCTION repairsys.record_payment(invoice_id bigint, method text, amount numeric, idempotency_key text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	inv  repairsys.invoice;
+	prev bigint;
+	id   bigint;
+BEGIN
+	IF method IS NULL OR method NOT IN ('wechat', 'alipay', 'card', 'bank_transfer', 'cash') THEN
+		RAISE EXCEPTION 'invalid payment method "%"', method
+			USING ERRCODE = '22023', HINT = 'The methods are wechat, alipay, card, bank_transfer and cash.';
+	END IF;
+	-- (NaN is above every number, and equal to its rounding: named first)
+	IF amount IS NULL OR amount = 'NaN' OR amount IN ('Infinity', '-Infinity') OR amount <= 0 OR amount <> round(amount, 2) THEN
+		RAISE EXCEPTION 'payment amount must be positive with at most 2 decimals' USING ERRCODE = '22023';
+	END IF;
+	IF idempotency_key IS NULL OR idempotency_key = '' THEN
+		RAISE EXCEPTION 'a payment needs an idempotency key' USING ERRCODE = '22023';
+	END IF;
+	-- payments of one invoice, one at a time (refused at REPEATABLE READ)
+	inv := repairsys.lock_invoice(record_payment.invoice_id);
+	-- a retry: the same key returns the payment it recorded
+	prev := repairsys.payment_admit(inv, method, amount, idempotency_key);
+	IF prev IS NOT NULL THEN
+		RETURN prev;
+	END IF;
+	-- (the table's trigger checks again, under the same lock, for roles
+	-- other than the owner: it finds what was found here)
+	INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key)
+	VALUES (inv.id, method, amount, idempotency_key)
+	RETURNING payment.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.record_payment(bigint, text, numeric, text) IS 'Records a payment (wechat, alipay, card, bank_transfer, cash) idempotently on its key (per invoice): a retry returns the first payment''s id; refuses a bad method, amount (NaN, infinite, not positive, more than 2 decimals) or key (22023) and overpayment (23514); returns the payment id';
+
+-- BEFORE INSERT on payment: a plain INSERT (an application, a BI tool, a
+-- portal writing the table) gets the rules of record_payment(): a positive
+-- finite amount (the column keeps 2 decimals), the invoice locked as
+-- lock_invoice() locks it (refused at REPEATABLE READ, 25000), no payment
+-- over the balance (23514), and idempotency: a retry of a payment (same
+-- invoice, key, method and amount) writes nothing (the INSERT reports 0
+-- rows), the same key for another payment is refused (23514); paid_at is not
+-- in the future nor before the invoice.  For every role but the table owner,
+-- whose rows (restore, import) are taken as they are.  An invoice the caller
+-- cannot see is left to row-level security (42501) and the foreign key.
+CREATE FUNCTION repairsys.payment_rules_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	inv repairsys.invoice;
+BEGIN
+	IF repairsys.is_table_owner(TG_RELID) THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.amount IS NULL OR NEW.amount = 'NaN' OR NEW.amount <= 0 THEN
+		RAISE EXCEPTION 'payment amount must be positive with at most 2 decimals'
+			USING ERRCODE = '23514', DETAIL = pg_catalog.format('The amount given is %s.', coalesce(NEW.amount::text, 'NULL'));
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM repairsys.invoice i WHERE i.id = NEW.invoice_id) THEN
+		RETURN NEW;
+	END IF;
+	inv := repairsys.lock_invoice(NEW.invoice_id);
+	IF NEW.paid_at > pg_catalog.now() OR NEW.paid_at < inv.issued_at THEN
+		RAISE EXCEPTION 'a payment of invoice % cannot be dated before the invoice or in the future', inv.invoice_no
+			USING ERRCODE = '23514', DETAIL = 'A payment is made after its invoice was issued, and is recorded when it was made or later.';
+	END IF;
+	IF repairsys.payment_admit(inv, NEW.method, NEW.amount, NEW.idempotency_key) IS NOT NULL THEN
+		RETURN NULL;	-- a retry: nothing new
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.payment_rules_trg() IS 'BEFORE INSERT trigger of payment: the rules of record_payment for a plain INSERT by any role but the table owner: positive finite amount, the invoice locked (25000 at REPEATABLE READ), no overpayment, a key used for another payment refused (23514), a retry skipped, paid_at between the invoice''s issue and now';
+
+-- SECURITY DEFINER: installment plans are written only here (no role holds
+-- INSERT on installment), so that a plan always sums to its balance.
+-- Callable by the admin and the dispatcher, who see every invoice anyway.
+CREATE OR REPLACE FUNCTION repairsys.plan_installments(invoice_id bigint, n integer, first_due date, every interval DEFAULT interval '1 month')
+RETURNS SETOF repairsys.installment
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	inv     repairsys.invoice;
+	balance numeric;
+	cents   bigint;
+	each    bigint;
+BEGIN
+	IF n IS NULL OR n < 1 OR n > 120 THEN
+		RAISE EXCEPTION 'number of installments must be between 1 and 120' USING ERRCODE = '22023';
+	END IF;
+	IF first_due IS NULL OR every IS NULL OR every <= interval '0' OR NOT isfinite(first_due) OR NOT isfinite(every) THEN
+		RAISE EXCEPTION 'installments need a first due date and a positive interval' USING ERRCODE = '22023';
+	END IF;
+	inv := repairsys.lock_invoice(plan_installments.invoice_id);
+	balance := inv.total - (SELECT coalesce(sum(p.amount), 0) FROM repairsys.payment p WHERE p.invoice_id = inv.id);
+	cents := (balance * 100)::bigint;
+	IF cents < n THEN
+		RAISE EXCEPTION 'a balance of % cannot be split into % installments', balance, n USING ERRCODE = '23514';
+	END IF;
+	IF EXISTS (SELECT 1 FROM repairsys.installment x WHERE x.invoice_id = inv.id) THEN
+		RAISE EXCEPTION 'invoice % already has an installment plan', inv.invoice_no USING ERRCODE = '23514';
+	END IF;
+	each := cents / n;	-- the cents left over go to the first installment
+	RETURN QUERY
+	INSERT INTO repairsys.installment (invoice_id, seq, due_on, amount)
+	SELECT inv.id, k, (first_due + (k - 1) * every)::date,
+	       (CASE WHEN k = 1 THEN each + cents - each * n ELSE each END)::numeric / 100
+	  FROM pg_catalog.generate_series(1, n) AS k
+	RETURNING *;
+END
+$$;
+COMMENT ON FUNCTION repairsys.plan_installments(bigint, integer, date, interval) IS 'Splits the balance of an invoice into n installments that sum exactly to it (the leftover cents go to the first); one plan per invoice; SECURITY DEFINER, the only writer of installments (admin, dispatcher)';
+
+-- from src/sql/50_assign.sql
+
+-- Number of open tickets (non-terminal status) of a technician, the given
+-- ticket left out.
+CREATE OR REPLACE FUNCTION repairsys.open_ticket_count(technician_id bigint, except_ticket bigint DEFAULT NULL)
+RETURNS integer
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT pg_catalog.count(*)::integer
+	  FROM repairsys.ticket x
+	 WHERE x.technician_id = open_ticket_count.technician_id
+	   AND x.id IS DISTINCT FROM open_ticket_count.except_ticket
+	   AND x.status IN (SELECT s.code FROM repairsys.ticket_status s WHERE NOT s.is_terminal);
+END;
+COMMENT ON FUNCTION repairsys.open_ticket_count(bigint, bigint) IS
+	'Open tickets (in a non-terminal status) of a technician, leaving one ticket out; the load of assignment';
+
+-- BEFORE INSERT / BEFORE UPDATE on ticket (WHEN clauses: only rows that get a
+-- technician, or an assigned ticket that leaves a terminal state): the
+-- technician must be active and have a free slot (technician.capacity against
+-- his other open tickets), whatever route writes the row: auto_assign, a
+-- dispatcher's plain UPDATE, a bulk UPDATE of many tickets.  The technician's
+-- row is locked (and given a new version, as auto_assign does), so two
+-- sessions filling his last slot at once are serialized: the second counts
+-- after the first committed and is refused.  Tickets inserted with a history
+-- of their own (status_changed_at given: restore or migration by the table
+-- owner, see ticket_open_trg) are taken as they are.
+CREATE FUNCTION repairsys.ticket_assign_check_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	cap integer;
+	act boolean;
+	n   integer;
+BEGIN
+	IF TG_OP = 'INSERT' AND NEW.status_changed_at IS NOT NULL THEN
+		RETURN NEW;
+	END IF;
+	UPDATE repairsys.technician te SET capacity = te.capacity
+	 WHERE te.id = NEW.technician_id
+	RETURNING te.capacity, te.active INTO cap, act;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- the foreign key names the unknown technician
+	END IF;
+	IF NOT act AND (TG_OP = 'INSERT' OR NEW.technician_id IS DISTINCT FROM OLD.technician_id) THEN
+		RAISE EXCEPTION 'technician % is not active', NEW.technician_id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Ticket %s was not assigned: inactive technicians take no new work.', NEW.id);
+	END IF;
+	IF coalesce((SELECT s.is_terminal FROM repairsys.ticket_status s WHERE s.code = NEW.status), false) THEN
+		RETURN NEW;		-- a finished ticket takes no slot
+	END IF;
+	n := repairsys.open_ticket_count(NEW.technician_id, NEW.id);
+	IF n >= cap THEN
+		RAISE EXCEPTION 'technician % is at capacity', NEW.technician_id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('%s open tickets, capacity %s: ticket %s was not assigned.', n, cap, NEW.id),
+			      HINT = 'repairsys.candidates() lists the technicians with free capacity.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_assign_check_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket, for rows that get a technician: he must be active and below his capacity of open tickets (23514); locks his row so concurrent assignments are counted one after the other';
+
+------------------------------------------------------------------------------
+-- Writers
+------------------------------------------------------------------------------
+-- The state an assignment moves a ticket of the initial state to: the
+-- assigned-role state its enabled transitions reach; none: 23514.
+CREATE FUNCTION repairsys.assigned_state(initial text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	code text := repairsys.next_state(initial, 'assigned');
+BEGIN
+	IF code IS NULL THEN
+		RAISE EXCEPTION 'no enabled transition leads from status "%" to a state of role "assigned"', initial
+			USING ERRCODE = '23514',
+			      HINT = 'Automatic assignment moves tickets along such a transition; enable or add one in repairsys.ticket_transition.';
+	END IF;
+	RETURN code;
+END
+$$;
+COMMENT ON FUNCTION repairsys.assigned_state(text) IS 'The assigned-role state that automatic assignment moves a ticket of the given (initial) state to; 23514 when no enabled transition leads to one';
+CREATE OR REPLACE FUNCTION repairsys.auto_assign(ticket_id bigint, policy text DEFAULT 'default')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t       repairsys.ticket;
+	initial text;
+	assigned text;
+	c       record;
+	cap     integer;
+	act     boolean;
+	n       integer;
+	nfull   integer := 0;
+	why     text;
+BEGIN
+	-- Lock order: the ticket, then one technician at a time.
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = auto_assign.ticket_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', auto_assign.ticket_id USING ERRCODE = '22023';
+	END IF;
+	PERFORM repairsys.assign_policy_row(auto_assign.policy);	-- (unknown policy: 22023)
+	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.is_initial;
+	IF t.status IS DISTINCT FROM initial THEN
+		RAISE EXCEPTION 'ticket % is in status "%", not "%"', t.id, t.status, initial
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Only tickets in status "%s" are assigned automatically.', initial),
+			      HINT = 'To reassign a ticket, move it back to the initial status first.';
+	END IF;
+	assigned := repairsys.assigned_state(initial);
+
+	FOR c IN SELECT k.technician_id, k.score FROM repairsys.candidates(t.id, auto_assign.policy) k
+	          WHERE k.eligible AND EXISTS (SELECT 1 FROM repairsys.technician te WHERE te.id = k.technician_id AND te.active)
+	LOOP
+		BEGIN
+			-- Lock the technician and leave a new row version: a concurrent
+			-- assigner waits here, and one in a REPEATABLE READ transaction
+			-- whose snapshot predates this one fails with 40001 instead of
+			-- counting from a stale snapshot.
+			UPDATE repairsys.technician te SET capacity = te.capacity
+			 WHERE te.id = c.technician_id
+			RETURNING te.capacity, te.active INTO cap, act;
+			n := repairsys.open_ticket_count(c.technician_id, t.id);
+			-- (an inactive or full technician is never assigned, whatever the
+			-- policy: the has_technician guard of the life cycle and the
+			-- assignment trigger ticket_25_assign_check refuse him)
+			IF cap IS NULL OR n >= cap OR NOT coalesce(act, false) THEN
+				-- full meanwhile: undo the lock (rolls back the subtransaction)
+				RAISE EXCEPTION 'technician % is full', c.technician_id USING ERRCODE = 'RSA01';
+			END IF;
+			UPDATE repairsys.ticket x SET technician_id = c.technician_id, status = assigned
+			 WHERE x.id = t.id;
+			RETURN c.technician_id;
+		EXCEPTION WHEN SQLSTATE 'RSA01' THEN
+			nfull := nfull + 1;
+		END;
+	END LOOP;
+
+	IF nfull > 0 THEN
+		why := pg_catalog.format('%s eligible technician(s) reached their capacity meanwhile.', nfull);
+	ELSE
+		SELECT pg_catalog.count(*)::integer,
+		       pg_catalog.string_agg(pg_catalog.format('Technician %s: %s.', k.technician_id, coalesce(k.reason, 'inactive')), ' '
+		                             ORDER BY k.technician_id) FILTER (WHERE k.rn <= 5)
+		  INTO n, why
+		  FROM (SELECT k.technician_id, k.reason, pg_catalog.row_number() OVER (ORDER BY k.technician_id) AS rn
+		          FROM repairsys.candidates(t.id, auto_assign.policy) k) k;
+		-- (an eligible technician left here is an inactive one under a policy
+		-- without the activity rule)
+		IF n = 0 THEN
+			why := 'There are no technicians.';
+		ELSIF n > 5 THEN
+			why := why || pg_catalog.format(' And %s more.', n - 5);
+		END IF;
+	END IF;
+	RAISE NOTICE 'no technician is eligible for ticket %', t.id
+		USING DETAIL = why,
+		      HINT = 'repairsys.candidates() lists every technician with the reason.';
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.auto_assign(bigint, text) IS
+	'Assigns the best eligible technician to a ticket in the initial status and moves it to "assigned"; NULL with a NOTICE when nobody fits. Safe under concurrency (locks the ticket, then the technician, and recounts his open tickets)';
+
+-- Priority of a ticket waiting for assignment: a sort key, smaller first.
+-- Urgency first (emergency, urgent, normal), then the nearer response
+-- deadline, the nearer resolution deadline (NULL last), the older ticket,
+-- the lower id.
+CREATE OR REPLACE FUNCTION repairsys.urgency_rank(urgency text)
+RETURNS integer
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT coalesce((SELECT u.rank FROM repairsys.urgency_rule u WHERE u.urgency = urgency_rank.urgency), 2147483647);
+END;
+COMMENT ON FUNCTION repairsys.urgency_rank(text) IS 'Rank of an urgency in assignment priority, from urgency_rule.rank (seeded: emergency 1, urgent 2, normal 3; smaller goes first; unknown: last)';
+
+-- (jit off: the planner's row estimates of the skills x technicians product
+-- are far too high, and compiling the plan would cost more than running it.)
+CREATE OR REPLACE FUNCTION repairsys.auto_assign_pending(policy text DEFAULT 'default')
+RETURNS TABLE (ticket_id bigint, technician_id bigint, score double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	p       repairsys.assign_policy;
+	initial text;
+	assigned text;
+	tids    bigint[];
+	r       record;
+	nfree   integer := 0;
+BEGIN
+	p := repairsys.assign_policy_row(auto_assign_pending.policy);
+	SELECT s.code INTO initial FROM repairsys.ticket_status s WHERE s.is_initial;
+	assigned := repairsys.assigned_state(initial);
+
+	-- Lock order: tickets (by id), then technicians (by id).  Tickets another
+	-- session holds (an auto_assign at work) are left to it.
+	SELECT pg_catalog.array_agg(z.id ORDER BY z.id) INTO tids
+	  FROM (SELECT x.id FROM repairsys.ticket x WHERE x.status = initial
+	         ORDER BY x.id FOR UPDATE SKIP LOCKED) z;
+	IF tids IS NULL THEN
+		RETURN;
+	END IF;
+	-- Lock the technicians that may take work (active ones: the life cycle
+	-- refuses inactive technicians, whatever the policy) and leave a new row
+	-- version (see auto_assign: concurrent assigners wait or fail with 40001).
+	PERFORM 1 FROM (SELECT te.id FROM repairsys.technician te WHERE te.active ORDER BY te.id FOR UPDATE) z;
+	UPDATE repairsys.technician te SET capacity = te.capacity WHERE te.active;
+
+	FOR r IN
+		WITH tk AS (
+			SELECT x AS tr, x.id, x.lat, x.lon, x.service_center_id, st.required_skill, st.min_skill_level,
+			       pg_catalog.row_number() OVER (ORDER BY repairsys.urgency_rank(x.urgency), x.respond_by NULLS LAST,
+			                                              x.resolve_by NULLS LAST, x.opened_at, x.id) AS prio
+			  FROM repairsys.ticket x JOIN repairsys.service_type st ON st.code = x.service_type
+			 WHERE x.id = ANY (tids)
+		), skills AS (
+			SELECT s.skill, pg_catalog.row_number() OVER (ORDER BY s.skill)::integer AS k
+			  FROM (SELECT DISTINCT tk.required_skill AS skill FROM tk WHERE tk.required_skill IS NOT NULL) s
+		), techs AS (
+			SELECT te.*, coalesce(l.open_tickets, 0) AS open,
+			       l.rating_sum::double precision / NULLIF(l.rating_count, 0) AS rating
+			  FROM repairsys.technician te
+			  LEFT JOIN repairsys.technician_load l ON l.technician_id = te.id
+			 WHERE te.active
+		), tin AS (
+			SELECT pg_catalog.array_agg(tk.id ORDER BY tk.prio) AS id,
+			       pg_catalog.array_agg(tk.lat ORDER BY tk.prio) AS lat,
+			       pg_catalog.array_agg(tk.lon ORDER BY tk.prio) AS lon,
+			       pg_catalog.array_agg(tk.service_center_id ORDER BY tk.prio) AS center,
+			       pg_catalog.array_agg(coalesce(sk.k, 0) ORDER BY tk.prio) AS skill,
+			       pg_catalog.array_agg(tk.min_skill_level ORDER BY tk.prio) AS min_level,
+			       pg_catalog.array_agg(ct.c[1] ORDER BY tk.prio) AS cont_customer,
+			       pg_catalog.array_agg(ct.c[2] ORDER BY tk.prio) AS cont_asset
+			  FROM tk
+			  LEFT JOIN skills sk ON sk.skill = tk.required_skill
+			  CROSS JOIN LATERAL (SELECT repairsys.continuity_technicians(tk.tr) AS c) ct
+		), ein AS (
+			SELECT pg_catalog.array_agg(te.id ORDER BY te.id) AS id,
+			       pg_catalog.array_agg(te.active ORDER BY te.id) AS active,
+			       pg_catalog.array_agg(te.service_center_id ORDER BY te.id) AS center,
+			       pg_catalog.array_agg(te.lat ORDER BY te.id) AS lat,
+			       pg_catalog.array_agg(te.lon ORDER BY te.id) AS lon,
+			       pg_catalog.array_agg(te.capacity ORDER BY te.id) AS cap,
+			       pg_catalog.array_agg(te.open ORDER BY te.id) AS open,
+			       pg_catalog.array_agg(te.rating ORDER BY te.id) AS rating
+			  FROM techs te
+		), lv AS (
+			SELECT pg_catalog.array_agg(l.levels ORDER BY l.k) AS levels
+			  FROM (SELECT sk.k, pg_catalog.array_agg(coalesce(ts.level, 0) ORDER BY te.id) AS levels
+			          FROM skills sk CROSS JOIN techs te
+			          LEFT JOIN repairsys.technician_skill ts ON ts.technician_id = te.id AND ts.skill = sk.skill
+			         GROUP BY sk.k) l
+		)
+		SELECT s.*
+		  FROM tin, ein, lv,
+		       LATERAL repairsys.solve_pending(p, tin.id, tin.lat, tin.lon, tin.center, tin.skill, tin.min_level,
+		                   tin.cont_customer, tin.cont_asset,
+		                   coalesce(ein.id, '{}'), coalesce(ein.active, '{}'), coalesce(ein.center, '{}'),
+		                   coalesce(ein.lat, '{}'), coalesce(ein.lon, '{}'), coalesce(ein.cap, '{}'),
+		                   coalesce(ein.open, '{}'), coalesce(ein.rating, '{}'), coalesce(lv.levels, '{}')) s
+	LOOP
+		IF r.technician_id IS NOT NULL THEN
+			UPDATE repairsys.ticket x SET technician_id = r.technician_id, status = assigned
+			 WHERE x.id = r.ticket_id;
+		ELSE
+			nfree := nfree + 1;
+		END IF;
+		ticket_id := r.ticket_id;
+		technician_id := r.technician_id;
+		score := r.score;
+		RETURN NEXT;
+	END LOOP;
+	IF nfree > 0 THEN
+		RAISE NOTICE '% of % pending tickets could not be assigned', nfree, pg_catalog.cardinality(tids)
+			USING DETAIL = 'No eligible technician had capacity left for them; they stay in the initial status.',
+			      HINT = 'repairsys.candidates() lists every technician with the reason.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.auto_assign_pending(text) IS
+	'Assigns every ticket in the initial status at once, exactly: as many tickets as capacity allows (higher priority first: urgency, then SLA deadlines), with the maximal total score; one row per ticket in priority order, technician NULL when none is left';
+
+-- from src/sql/55_route.sql
+CREATE FUNCTION repairsys.route_solve(x double precision[], y double precision[],
+                                      demand double precision[], ready double precision[],
+                                      due double precision[], service double precision[],
+                                      vehicles integer, capacity double precision,
+                                      time_limit_ms integer DEFAULT 2000)
+RETURNS TABLE (vehicle integer, seq integer, node integer,
+               arrival double precision, start double precision)
+AS 'MODULE_PATHNAME', 'rs_route_solve'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.route_solve(double precision[], double precision[], double precision[], double precision[], double precision[], double precision[], integer, double precision, integer) IS
+	'Vehicle routing with time windows: node 1 is the depot, Euclidean travel times; returns each route from the depot (seq 0) back to it with arrival and service start times, the nodes no route can serve with vehicle NULL; least total distance found by a seeded ruin-and-recreate search (SISR) whose iterations follow from time_limit_ms; bad input: error 22023';
+
+-- from src/sql/60_parts.sql
+
+-- True when a ticket in this status can still use parts: its state's role is
+-- not resolved, closed or cancelled (resolving issues the reservations, cancelling
+-- releases them; see ticket_parts_on_status_trg).
+CREATE FUNCTION repairsys.status_takes_parts(status text)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT coalesce((SELECT s.role NOT IN ('resolved', 'closed', 'cancelled')
+	                   FROM repairsys.ticket_status s WHERE s.code = status_takes_parts.status), false)
+$$;
+COMMENT ON FUNCTION repairsys.status_takes_parts(text) IS 'True when a ticket in this status can still reserve and be issued parts: a known status that is neither terminal nor resolved';
+
+-- True when the current role sees the ticket (row-level security applies:
+-- a technician sees his own tickets).  The ledger's rule trigger, which reads
+-- with the owner's rights, runs only for tickets the writer sees, so that its
+-- messages never tell a technician about another technician's ticket: a row
+-- naming a ticket the writer may not see is refused by row-level security.
+CREATE FUNCTION repairsys.ticket_visible(ticket_id bigint)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM repairsys.ticket t WHERE t.id = ticket_visible.ticket_id)
+$$;
+COMMENT ON FUNCTION repairsys.ticket_visible(bigint) IS 'True when the ticket exists and the current role may see it (row-level security of repairsys.ticket applies)';
+
+-- BEFORE INSERT on stock_movement, after stock_movement_05_order has locked
+-- the stock row (so two returns of one ticket's parts are checked one after
+-- the other), for every role but the table owner: a return brings back only
+-- what was issued to that ticket at that center and not yet returned; an
+-- issue goes to a ticket that can still use parts.  (That an issue takes
+-- only available stock, never another ticket's reservation, is checked for
+-- every row by stock_movement_trg; which roles may write which kinds, by the
+-- row-level security policies of 90_security.sql.)
+CREATE FUNCTION repairsys.stock_movement_rules_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	status      text;
+	outstanding integer;
+BEGIN
+	IF NEW.kind NOT IN ('issue', 'return') THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.ticket_id IS NULL THEN
+		RAISE EXCEPTION 'a stock movement of kind "%" needs a ticket', NEW.kind
+			USING ERRCODE = '23514',
+			      DETAIL = 'Parts are issued to a ticket and returned from the ticket they were issued to.',
+			      HINT = 'Use repairsys.consume_part() and repairsys.return_part(); corrections after a count are adjustments.';
+	END IF;
+	SELECT t.status INTO status FROM repairsys.ticket t WHERE t.id = NEW.ticket_id;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- the foreign key names the unknown ticket
+	END IF;
+	IF NEW.kind = 'issue' THEN
+		IF NOT repairsys.status_takes_parts(status) THEN
+			RAISE EXCEPTION 'cannot issue parts to ticket % in status "%"', NEW.ticket_id, status
+				USING ERRCODE = '23514',
+				      DETAIL = 'Parts are issued only to tickets that are neither resolved nor finished.';
+		END IF;
+		RETURN NEW;
+	END IF;
+	SELECT coalesce(sum(-m.qty) FILTER (WHERE m.kind = 'issue'), 0) - coalesce(sum(m.qty) FILTER (WHERE m.kind = 'return'), 0)
+	  INTO outstanding
+	  FROM repairsys.stock_movement m
+	 WHERE m.ticket_id = NEW.ticket_id AND m.sku = NEW.sku AND m.service_center_id = NEW.service_center_id
+	   AND m.kind IN ('issue', 'return');
+	IF outstanding < NEW.qty THEN
+		RAISE EXCEPTION 'ticket % has only % units of part "%" issued at service center % that could be returned',
+			NEW.ticket_id, outstanding, NEW.sku, NEW.service_center_id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('A return of %s units was asked; returns never exceed what was issued to the ticket.', NEW.qty);
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.stock_movement_rules_trg() IS 'BEFORE INSERT trigger of stock_movement (every role but the owner): issues and returns name a ticket; returns never exceed what was issued to that ticket at that center; issues only to tickets that can still use parts (23514)';
+
+-- Deferred constraint trigger of stock_movement and part_unit (every role
+-- but the table owner): for a serialized part, the units in stock (or
+-- reserved) at a center are exactly stock.on_hand there.  Checked at commit,
+-- so a transaction may move the units and write the ledger in either order.
+CREATE FUNCTION repairsys.part_units_agree_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	k       record;
+	units   integer;
+	on_hand integer;
+BEGIN
+	FOR k IN
+		SELECT DISTINCT x.sku, x.center
+		  FROM (SELECT NEW.sku AS sku, NEW.service_center_id AS center WHERE TG_OP <> 'DELETE'
+		        UNION ALL
+		        SELECT OLD.sku, OLD.service_center_id WHERE TG_OP <> 'INSERT') x
+		 WHERE x.center IS NOT NULL
+		   AND EXISTS (SELECT 1 FROM repairsys.part p WHERE p.sku = x.sku AND p.serialized)
+	LOOP
+		SELECT count(*) INTO units FROM repairsys.part_unit u
+		 WHERE u.sku = k.sku AND u.service_center_id = k.center AND u.state IN ('in_stock', 'reserved');
+		on_hand := coalesce((SELECT s.on_hand FROM repairsys.stock s WHERE s.sku = k.sku AND s.service_center_id = k.center), 0);
+		IF units <> on_hand THEN
+			RAISE EXCEPTION 'serialized units of part "%" at service center % do not agree with its stock', k.sku, k.center
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('%s units in stock in part_unit, stock.on_hand %s.', units, on_hand),
+				      HINT = 'Serialized parts move with their serial numbers: receive_part, consume_part, return_part, transfer_part and adjust_stock take them.';
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.part_units_agree_trg() IS 'Deferred constraint trigger of stock_movement and part_unit (every role but the owner): the serialized units in stock at a center equal stock.on_hand (23514 at commit)';
+
+-- BEFORE INSERT OR UPDATE on ticket_part (rows that are or become
+-- reservations): units are reserved only for tickets that can still use them.
+-- A reservation that only shrinks (release_part) always passes.  Runs with the
+-- caller's rights: a ticket the caller may not see is left to row-level
+-- security, which refuses the row.
+CREATE FUNCTION repairsys.ticket_part_open_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	status text;
+BEGIN
+	IF TG_OP = 'UPDATE' AND OLD.state = 'reserved' AND NEW.ticket_id = OLD.ticket_id AND NEW.qty <= OLD.qty THEN
+		RETURN NEW;
+	END IF;
+	-- FOR SHARE: a concurrent status change of the ticket waits for this
+	-- reservation (and resolving then issues it), or this reservation waits
+	-- for the change and sees the new status; never a reservation left
+	-- behind on a ticket that was resolved or cancelled meanwhile.
+	SELECT t.status INTO status FROM repairsys.ticket t WHERE t.id = NEW.ticket_id FOR SHARE;
+	IF FOUND AND NOT repairsys.status_takes_parts(status) THEN
+		RAISE EXCEPTION 'cannot reserve parts for ticket % in status "%"', NEW.ticket_id, status
+			USING ERRCODE = '23514',
+			      DETAIL = 'Parts are reserved only for tickets that are neither resolved nor finished.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_part_open_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_part: a reservation (new, grown or moved) only for a ticket that can still use parts (23514)';
+
+-- BEFORE INSERT of used lines (every role but the table owner) and BEFORE
+-- UPDATE of lines that are no longer reserved, on ticket_part: a line
+-- leaves "reserved" once, to "used" (issued) or "released", and a used line
+-- keeps its center, ticket and quantity: they are what the ledger issued.
+-- (Turning a used line back into a reservation would issue its units a
+-- second time.  The sku may change: a rename of the part cascades here.)
+CREATE FUNCTION repairsys.ticket_part_state_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		-- (a line born used would bill parts the ledger never issued; the
+		-- owner's import path restores used lines as they are)
+		IF NOT repairsys.is_table_owner(TG_RELID) THEN
+			RAISE EXCEPTION 'a ticket part line cannot be inserted in state "used"'
+				USING ERRCODE = '23514',
+				      DETAIL = 'Parts are reserved first and used when the stock ledger issues them.',
+				      HINT = 'Use repairsys.reserve_part() and repairsys.consume_part().';
+		END IF;
+		RETURN NEW;
+	END IF;
+	IF NEW.state IS DISTINCT FROM OLD.state THEN
+		RAISE EXCEPTION 'a ticket part line in state "%" cannot become "%"', OLD.state, NEW.state
+			USING ERRCODE = '23514',
+			      DETAIL = 'A line leaves "reserved" once: to "used" when issued, to "released" when given back.',
+			      HINT = 'Reserve again with repairsys.reserve_part(); return issued parts with repairsys.return_part().';
+	END IF;
+	IF OLD.state = 'used' AND (NEW.qty, NEW.service_center_id, NEW.ticket_id)
+	                          IS DISTINCT FROM (OLD.qty, OLD.service_center_id, OLD.ticket_id) THEN
+		RAISE EXCEPTION 'the center, ticket and quantity of a used ticket part line cannot change'
+			USING ERRCODE = '23514',
+			      DETAIL = 'They are what the stock ledger issued.',
+			      HINT = 'Return issued parts with repairsys.return_part().';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_part_state_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_part: no line is inserted used but by the table owner; used and released lines never change state again, and a used line keeps its center, ticket and quantity (23514)';
+
+------------------------------------------------------------------------------
+-- Functions for applications
+------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION repairsys.check_qty(qty integer)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF qty IS NULL OR qty <= 0 THEN
+		RAISE EXCEPTION 'quantity must be a positive number of units' USING ERRCODE = '22023',
+			-- (concatenation, not format(): format() is only STABLE)
+			DETAIL = 'The quantity is ' || coalesce(qty::text, 'NULL') || '.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.check_qty(integer) IS 'Raises 22023 unless the quantity is a positive number of units';
+CREATE OR REPLACE FUNCTION repairsys.receive_part(sku text, center bigint, qty integer, unit_cost numeric DEFAULT NULL,
+                                       serials text[] DEFAULT NULL, note text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	p  repairsys.part := repairsys.part_row(sku);
+	id bigint;
+BEGIN
+	PERFORM repairsys.check_qty(qty);
+	IF NOT EXISTS (SELECT 1 FROM repairsys.service_center c WHERE c.id = center) THEN
+		RAISE EXCEPTION 'service center % does not exist', center USING ERRCODE = '22023';
+	END IF;
+	IF unit_cost = 'NaN' OR unit_cost IN ('Infinity', '-Infinity') THEN
+		RAISE EXCEPTION 'unit cost must be a finite number' USING ERRCODE = '22023';
+	END IF;
+	IF unit_cost < 0 THEN
+		RAISE EXCEPTION 'unit cost must not be negative' USING ERRCODE = '22023';
+	END IF;
+	IF p.serialized THEN
+		IF serials IS NULL OR pg_catalog.cardinality(serials) <> qty
+		   OR EXISTS (SELECT 1 FROM pg_catalog.unnest(serials) s WHERE s IS NULL OR s = '') THEN
+			RAISE EXCEPTION 'part "%" is serialized: give one serial number per unit received', p.sku
+				USING ERRCODE = '22023',
+				      DETAIL = pg_catalog.format('%s units, %s serial numbers.', qty, coalesce(pg_catalog.cardinality(serials), 0));
+		END IF;
+		INSERT INTO repairsys.part_unit (serial, sku, service_center_id, state)
+		SELECT s, p.sku, center, 'in_stock' FROM pg_catalog.unnest(serials) s;
+	ELSIF serials IS NOT NULL THEN
+		RAISE EXCEPTION 'part "%" is not serialized', p.sku USING ERRCODE = '22023';
+	END IF;
+	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, unit_cost, note)
+	VALUES (p.sku, center, 'receipt', qty, coalesce(unit_cost, p.unit_cost), note)
+	RETURNING stock_movement.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.receive_part(text, bigint, integer, numeric, text[], text) IS 'Records a receipt of parts at a center (serialized parts: one serial per unit); returns the ledger row id';
+CREATE OR REPLACE FUNCTION repairsys.reserve_part(ticket_id bigint, sku text, qty integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t  repairsys.ticket;
+	p  repairsys.part := repairsys.part_row(sku);
+	id bigint;
+BEGIN
+	PERFORM repairsys.check_qty(qty);
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = reserve_part.ticket_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', reserve_part.ticket_id USING ERRCODE = '22023';
+	END IF;
+	IF NOT repairsys.status_takes_parts(t.status) THEN
+		RAISE EXCEPTION 'cannot reserve parts for ticket % in status "%"', t.id, t.status
+			USING ERRCODE = '23514',
+			      DETAIL = 'Parts are reserved only for tickets that are neither resolved nor finished.';
+	END IF;
+	IF t.service_center_id IS NULL THEN
+		RAISE EXCEPTION 'ticket % has no service center to reserve parts at', t.id USING ERRCODE = '23514';
+	END IF;
+	-- the trigger on ticket_part locks the stock row, checks what is available and reserves
+	INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, state, unit_price, unit_cost, covered)
+	VALUES (t.id, p.sku, t.service_center_id, qty, 'reserved', p.unit_price, p.unit_cost, repairsys.under_warranty(t))
+	RETURNING ticket_part.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.reserve_part(bigint, text, integer) IS 'Reserves parts for a ticket at its service center with the price of now; fails with 23514 and changes nothing when not enough is available; returns the ticket_part id';
+CREATE FUNCTION repairsys.return_part(ticket_id bigint, sku text, qty integer, note text DEFAULT NULL, serials text[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	p      repairsys.part := repairsys.part_row(sku);
+	center bigint;
+	used   integer;
+	here   integer;
+	n      integer;
+	id     bigint;
+BEGIN
+	PERFORM repairsys.check_qty(qty);
+	SELECT sum(-m.qty) FILTER (WHERE m.kind = 'issue') - coalesce(sum(m.qty) FILTER (WHERE m.kind = 'return'), 0)
+	  INTO used
+	  FROM repairsys.stock_movement m
+	 WHERE m.ticket_id = return_part.ticket_id AND m.sku = p.sku AND m.kind IN ('issue', 'return');
+	IF coalesce(used, 0) < qty THEN
+		RAISE EXCEPTION 'ticket % has only % units of part "%" issued that could be returned', ticket_id, coalesce(used, 0), sku
+			USING ERRCODE = '23514';
+	END IF;
+	-- the units go back to the center they were issued from (the one issued
+	-- from last, of those with units still out)
+	SELECT x.center, x.outstanding INTO center, here
+	  FROM (SELECT m.service_center_id AS center, max(m.seq) AS last,
+	               sum(-m.qty) FILTER (WHERE m.kind = 'issue') - coalesce(sum(m.qty) FILTER (WHERE m.kind = 'return'), 0) AS outstanding
+	          FROM repairsys.stock_movement m
+	         WHERE m.ticket_id = return_part.ticket_id AND m.sku = p.sku AND m.kind IN ('issue', 'return')
+	         GROUP BY m.service_center_id) x
+	 WHERE x.outstanding > 0
+	 ORDER BY x.last DESC LIMIT 1;
+	IF here < qty THEN
+		RAISE EXCEPTION 'ticket % has only % units of part "%" issued at service center % that could be returned', ticket_id, here, sku, center
+			USING ERRCODE = '23514', DETAIL = 'Return the units of each center separately.';
+	END IF;
+	IF p.serialized THEN
+		IF serials IS NULL OR pg_catalog.cardinality(serials) <> qty
+		   OR EXISTS (SELECT 1 FROM pg_catalog.unnest(serials) s WHERE s IS NULL OR s = '')
+		   OR (SELECT count(DISTINCT s) FROM pg_catalog.unnest(serials) s) <> qty THEN
+			RAISE EXCEPTION 'part "%" is serialized: give one serial number per unit returned', p.sku
+				USING ERRCODE = '22023',
+				      DETAIL = pg_catalog.format('%s units, %s serial numbers.', qty, coalesce(pg_catalog.cardinality(serials), 0));
+		END IF;
+		UPDATE repairsys.part_unit u
+		   SET state = 'in_stock', service_center_id = center, ticket_id = NULL, asset_id = NULL, installed_at = NULL
+		 WHERE u.sku = p.sku AND u.serial = ANY (serials) AND u.state = 'installed' AND u.ticket_id = return_part.ticket_id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		IF n <> qty THEN
+			RAISE EXCEPTION 'not every unit named was installed on ticket %', ticket_id
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('Not installed on it: %s.',
+				                                 (SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', s), ', ' ORDER BY s)
+				                                    FROM pg_catalog.unnest(serials) s
+				                                   WHERE NOT EXISTS (SELECT 1 FROM repairsys.part_unit u
+				                                                      WHERE u.sku = p.sku AND u.serial = s AND u.service_center_id = center
+				                                                        AND u.state = 'in_stock' AND u.ticket_id IS NULL)));
+		END IF;
+		note := pg_catalog.concat_ws('; ', note, 'serials ' || pg_catalog.array_to_string(serials, ', '));
+	ELSIF serials IS NOT NULL THEN
+		RAISE EXCEPTION 'part "%" is not serialized', p.sku USING ERRCODE = '22023';
+	END IF;
+	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, ticket_id, unit_cost, note)
+	VALUES (p.sku, center, 'return', qty, ticket_id, p.unit_cost, note)
+	RETURNING stock_movement.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.return_part(bigint, text, integer, text, text[]) IS 'Returns issued parts of a ticket to the stock of the center they came from (at most what was issued and not yet returned; serialized parts: the serial of each unit, which must be installed on the ticket); returns the ledger row id';
+CREATE FUNCTION repairsys.adjust_stock(sku text, center bigint, qty integer, note text, serials text[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	p  repairsys.part := repairsys.part_row(sku);
+	n  integer;
+	id bigint;
+BEGIN
+	IF qty IS NULL OR qty = 0 THEN
+		RAISE EXCEPTION 'an adjustment needs a quantity other than 0' USING ERRCODE = '22023';
+	END IF;
+	IF note IS NULL OR note = '' THEN
+		RAISE EXCEPTION 'an adjustment needs a note saying why' USING ERRCODE = '22023';
+	END IF;
+	IF p.serialized THEN
+		IF serials IS NULL OR pg_catalog.cardinality(serials) <> pg_catalog.abs(qty)
+		   OR EXISTS (SELECT 1 FROM pg_catalog.unnest(serials) s WHERE s IS NULL OR s = '')
+		   OR (SELECT count(DISTINCT s) FROM pg_catalog.unnest(serials) s) <> pg_catalog.abs(qty) THEN
+			RAISE EXCEPTION 'part "%" is serialized: give one serial number per unit adjusted', p.sku
+				USING ERRCODE = '22023',
+				      DETAIL = pg_catalog.format('%s units, %s serial numbers.', pg_catalog.abs(qty), coalesce(pg_catalog.cardinality(serials), 0));
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM repairsys.service_center c WHERE c.id = center) THEN
+			RAISE EXCEPTION 'service center % does not exist', center USING ERRCODE = '22023';
+		END IF;
+		IF qty > 0 THEN
+			-- units found in the count: new serials, or known units that are
+			-- neither in stock nor installed (scrapped or returned earlier)
+			IF EXISTS (SELECT 1 FROM repairsys.part_unit u
+			            WHERE u.sku = p.sku AND u.serial = ANY (serials) AND u.state IN ('in_stock', 'reserved', 'installed')) THEN
+				RAISE EXCEPTION 'a unit named is already in stock or installed' USING ERRCODE = '23514',
+					DETAIL = pg_catalog.format('Units: %s.',
+						(SELECT pg_catalog.string_agg(pg_catalog.format('"%s" (%s)', u.serial, u.state), ', ' ORDER BY u.serial)
+						   FROM repairsys.part_unit u
+						  WHERE u.sku = p.sku AND u.serial = ANY (serials) AND u.state IN ('in_stock', 'reserved', 'installed')));
+			END IF;
+			INSERT INTO repairsys.part_unit AS u (serial, sku, service_center_id, state)
+			SELECT s, p.sku, center, 'in_stock' FROM pg_catalog.unnest(serials) s
+			ON CONFLICT ON CONSTRAINT part_unit_pkey DO UPDATE
+			   SET state = 'in_stock', service_center_id = excluded.service_center_id, ticket_id = NULL, asset_id = NULL, installed_at = NULL;
+		ELSE
+			-- units missing in the count leave the stock as scrapped
+			UPDATE repairsys.part_unit u SET state = 'scrapped'
+			 WHERE u.sku = p.sku AND u.serial = ANY (serials) AND u.service_center_id = center AND u.state = 'in_stock';
+			GET DIAGNOSTICS n = ROW_COUNT;
+			IF n <> -qty THEN
+				RAISE EXCEPTION 'not every unit named is in stock at service center %', center USING ERRCODE = '23514',
+					DETAIL = pg_catalog.format('%s of %s units are.', n, -qty);
+			END IF;
+		END IF;
+		note := note || '; serials ' || pg_catalog.array_to_string(serials, ', ');
+	ELSIF serials IS NOT NULL THEN
+		RAISE EXCEPTION 'part "%" is not serialized', p.sku USING ERRCODE = '22023';
+	END IF;
+	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, note)
+	VALUES (p.sku, center, 'adjust', qty, note)
+	RETURNING stock_movement.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.adjust_stock(text, bigint, integer, text, text[]) IS 'Corrects stock after a count (signed quantity, with a note; serialized parts: the serial of each unit found or missing); returns the ledger row id';
+
+-- AFTER UPDATE OF status on ticket: on resolution the ticket's remaining
+-- reservations become issues; on cancellation they are released.
+CREATE OR REPLACE FUNCTION repairsys.ticket_parts_on_status_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.status_role = 'resolved' THEN
+		PERFORM repairsys.consume_part(NEW.id);
+	ELSIF NEW.status_role = 'cancelled' THEN
+		UPDATE repairsys.ticket_part x SET state = 'released' WHERE x.ticket_id = NEW.id AND x.state = 'reserved';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_parts_on_status_trg() IS 'AFTER UPDATE trigger of ticket: issues the remaining reserved parts when a ticket is resolved, releases them when it is cancelled';
+
+-- Allocates each shortage once: every (shortage, surplus) pair of a part,
+-- nearest first (then by center ids), gets what is still missing at the one
+-- and still spare at the other, so the quantities suggested into a center
+-- never exceed its shortage and out of a center never exceed its surplus.
+CREATE FUNCTION repairsys.stock_transfer_allocation()
+RETURNS TABLE (sku text, from_center_id bigint, to_center_id bigint, qty integer, from_available integer,
+               to_available integer, to_shortage integer, distance_km double precision)
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	r         record;
+	cur_sku   text;
+	short_left jsonb;
+	spare_left jsonb;
+	q         integer;
+BEGIN
+	FOR r IN
+		WITH need AS (
+			SELECT f.sku, f.service_center_id, f.available,
+			       greatest(pg_catalog.ceil(greatest(f.reorder_point, f.min_stock::double precision)), 0)::integer AS target
+			  FROM repairsys.stock_forecast f
+		), shortage AS (
+			SELECT n.sku, n.service_center_id, n.available, n.target - n.available AS short FROM need n WHERE n.available < n.target
+		), surplus AS (
+			SELECT n.sku, n.service_center_id, n.available, n.available - n.target AS spare FROM need n WHERE n.available > n.target
+		)
+		SELECT sh.sku, su.service_center_id AS from_id, sh.service_center_id AS to_id, su.spare, sh.short,
+		       su.available AS from_available, sh.available AS to_available,
+		       repairsys.haversine_km(a.lat, a.lon, b.lat, b.lon) AS km
+		  FROM shortage sh
+		  JOIN surplus su ON su.sku = sh.sku
+		  JOIN repairsys.service_center a ON a.id = su.service_center_id
+		  JOIN repairsys.service_center b ON b.id = sh.service_center_id
+		 ORDER BY sh.sku, 8 NULLS LAST, sh.service_center_id, su.service_center_id
+	LOOP
+		IF cur_sku IS DISTINCT FROM r.sku THEN
+			cur_sku := r.sku;
+			short_left := '{}';
+			spare_left := '{}';
+		END IF;
+		q := LEAST(coalesce((short_left ->> r.to_id::text)::integer, r.short),
+		           coalesce((spare_left ->> r.from_id::text)::integer, r.spare));
+		CONTINUE WHEN q <= 0;
+		short_left := short_left || pg_catalog.jsonb_build_object(r.to_id::text,
+			coalesce((short_left ->> r.to_id::text)::integer, r.short) - q);
+		spare_left := spare_left || pg_catalog.jsonb_build_object(r.from_id::text,
+			coalesce((spare_left ->> r.from_id::text)::integer, r.spare) - q);
+		sku := r.sku;
+		from_center_id := r.from_id;
+		to_center_id := r.to_id;
+		qty := q;
+		from_available := r.from_available;
+		to_available := r.to_available;
+		to_shortage := r.short;
+		distance_km := r.km;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION repairsys.stock_transfer_allocation() IS 'Transfers that cover shortages from surpluses of the same part, each shortage and each surplus allocated once, nearest pair first (the rows of view stock_transfer_suggestion)';
+
+-- from src/sql/70_reports.sql
+
+-- BEFORE INSERT OR UPDATE on feedback: only for resolved or closed tickets.
+CREATE OR REPLACE FUNCTION repairsys.feedback_check_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	st text;
+BEGIN
+	SELECT t.status INTO st FROM repairsys.ticket t WHERE t.id = NEW.ticket_id AND t.status_role NOT IN ('resolved', 'closed');
+	IF st IS NOT NULL THEN
+		RAISE EXCEPTION 'cannot rate ticket % in status "%"', NEW.ticket_id, st
+			USING ERRCODE = '23514', DETAIL = 'Feedback is given once the ticket is resolved.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.feedback_check_trg() IS 'BEFORE INSERT OR UPDATE trigger of feedback: refuses feedback before the ticket is resolved (23514)';
+
+-- AFTER INSERT OR UPDATE on feedback: a complaint opens a follow-up for the center.
+-- Feedback inserted with a time of its own (at is not now) is restored or
+-- migrated, and brings its follow-up with it: pg_restore loads follow_up after
+-- feedback, and a follow-up made here again would take the key of the dumped
+-- one (the COPY of follow_up would then fail whole: 27 of 194 follow-ups of a
+-- demo company survived).  Only the owner and repairsys_admin may write
+-- feedback.at, and both may write follow_up directly; a customer's feedback is
+-- always given now and always opens its follow-up.  (The test:
+-- test/t/dump-restore.sh.)
+CREATE OR REPLACE FUNCTION repairsys.feedback_complaint_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'INSERT' AND NEW.at IS DISTINCT FROM pg_catalog.now() THEN
+		RETURN NULL;		-- restore or migration: the follow-up is in the data
+	END IF;
+	IF NEW.complaint AND (TG_OP = 'INSERT' OR NOT OLD.complaint) THEN
+		INSERT INTO repairsys.follow_up (ticket_id, service_center_id, reason, due_at)
+		SELECT t.id, t.service_center_id, 'complaint', pg_catalog.now() + repairsys.setting_value('complaint_follow_up_within')::interval
+		  FROM repairsys.ticket t WHERE t.id = NEW.ticket_id
+		ON CONFLICT (ticket_id, reason) DO NOTHING;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.feedback_complaint_trg() IS 'AFTER trigger of feedback: a complaint opens a follow-up for the ticket''s service center (not for feedback inserted with a past time: restored or migrated, it brings its follow-up)';
+
+-- AFTER UPDATE OF status on ticket: a closed ticket gets its follow-up call.
+CREATE OR REPLACE FUNCTION repairsys.ticket_follow_up_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	INSERT INTO repairsys.follow_up (ticket_id, service_center_id, reason, due_at)
+	VALUES (NEW.id, NEW.service_center_id, 'after_closure',
+	        coalesce(NEW.closed_at, pg_catalog.now()) + pg_catalog.make_interval(days => repairsys.setting_value('follow_up_days')::integer))
+	ON CONFLICT (ticket_id, reason) DO NOTHING;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_follow_up_trg() IS 'AFTER UPDATE trigger of ticket: a ticket entering a closed-role state gets a follow-up call due follow_up_days later';
+
+------------------------------------------------------------------------------
+-- Demo data generator
+------------------------------------------------------------------------------
+-- Builds a small company (3 centers, 4 technicians each, 5 service types with
+-- fee_tier schedules and an SLA policy per urgency, 3 parts in stock) and
+-- moves `tickets` tickets through the life cycle with the real functions
+-- (approve_estimate, reserve_part, issue_invoice, record_payment, the status
+-- triggers).  Reproducible: setseed() from `seed`, and the data depends on
+-- nothing else but now() (the transaction's start).  Resolutions are stamped
+-- now() by the life cycle, so tickets are opened 1 to 96 hours back; repeat
+-- visits (rework) are opened at clock_timestamp(), after the repair they
+-- repeat, and stay unresolved.  Catalog rows (service types demo_*, parts
+-- DEMO-*) are shared by every load; centers, people and tickets are new.
+CREATE OR REPLACE FUNCTION repairsys.demo_load(tickets integer, seed integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	centers  bigint[] := '{}'::bigint[];
+	techs    bigint[] := '{}'::bigint[];
+	custs    bigint[] := '{}'::bigint[];
+	types    text[] := ARRAY['demo_ac_repair', 'demo_washer_repair', 'demo_tv_repair', 'demo_fridge_repair', 'demo_phone_screen'];
+	models   text[] := ARRAY['Gree KFR-35', 'Haier XQG100', 'Hisense 65E7', 'Midea BCD-520', 'Huawei P60'];
+	prices   numeric[] := ARRAY[3299.00, 2599.00, 4999.00, 5899.00, 4488.00];
+	skus     text[] := ARRAY['DEMO-CAP', 'DEMO-PUMP', 'DEMO-BOARD', 'DEMO-SCREEN'];
+	tag      text;
+	n_cust   integer;
+	c        bigint;
+	r        float8;
+	cust     bigint;
+	ast      repairsys.asset;
+	st       repairsys.service_type;
+	tid      bigint;
+	tech     bigint;
+	inv      bigint;
+	bill_total numeric;
+	part_sku text;
+	stars    integer;
+	last_tid bigint;
+BEGIN
+	IF tickets IS NULL OR tickets < 0 THEN
+		RAISE EXCEPTION 'number of tickets must be zero or positive' USING ERRCODE = '22023';
+	END IF;
+	IF tickets > 100000 THEN
+		RAISE EXCEPTION 'cannot load more than 100000 tickets at once' USING ERRCODE = '54000',
+			DETAIL = pg_catalog.format('%s tickets were asked for.', tickets);
+	END IF;
+	IF seed IS NULL THEN
+		RAISE EXCEPTION 'seed must not be null' USING ERRCODE = '22023';
+	END IF;
+	PERFORM pg_catalog.setseed(pg_catalog.sin(seed::float8));
+	tag := 'D' || seed || '-' || (SELECT count(*) FROM repairsys.service_center);
+
+	-- the catalog, shared by every load
+	INSERT INTO repairsys.service_type (code, name, required_skill, min_skill_level, labor_fee, travel_fee, callout_fee, est_minutes_low, est_minutes_high)
+	VALUES ('demo_ac_repair', 'Air conditioner repair (demo)', 'hvac', 3, 'base=20, 0-60:2.00, 60-180:1.50, 180+:1.20, min=80', '0-10:0, 10+:2.50', 50.00, 45, 150),
+	       ('demo_washer_repair', 'Washing machine repair (demo)', 'appliance', 2, '0-30:2.50, 30-90:2.00, 90+:1.60, min=60', '0-15:0, 15+:2.00', 30.00, 30, 90),
+	       ('demo_tv_repair', 'Television repair (demo)', 'electronics', 3, '0-60:3.00, 60+:2.20', '0-15:0, 15+:2.00', 40.00, 40, 120),
+	       ('demo_fridge_repair', 'Refrigerator repair (demo)', 'appliance', 3, 'base=30, 0-90:2.20, 90+:1.80', '0-10:0, 10+:2.20', 40.00, 60, 180),
+	       ('demo_phone_screen', 'Phone screen replacement (demo)', 'electronics', 2, '0+:1.50, volume, min=30', NULL, 0.00, 20, 40)
+	ON CONFLICT (code) DO NOTHING;
+	INSERT INTO repairsys.sla_policy (service_type, urgency, respond_within, resolve_within)
+	SELECT s.code, u.urgency, u.respond::repairsys.sla_interval, u.resolve::repairsys.sla_interval
+	  FROM pg_catalog.unnest(types) AS s(code)
+	 CROSS JOIN (VALUES ('normal', '4h in mon-sun 08:00-20:00 Asia/Shanghai', '36h in mon-sun 08:00-20:00 Asia/Shanghai'),
+	                    ('urgent', '2h in mon-sun 08:00-20:00 Asia/Shanghai', '12h in mon-sun 08:00-20:00 Asia/Shanghai'),
+	                    ('emergency', '1h', '8h')) AS u(urgency, respond, resolve)
+	ON CONFLICT (service_type, urgency) DO NOTHING;
+	INSERT INTO repairsys.part (sku, name, unit_cost, unit_price, lead_time_days, min_stock)
+	VALUES ('DEMO-CAP', 'Compressor capacitor (demo)', 12.00, 35.00, 5, 6),
+	       ('DEMO-PUMP', 'Washer drain pump (demo)', 45.00, 120.00, 10, 3),
+	       ('DEMO-BOARD', 'TV main board (demo)', 260.00, 680.00, 14, 2),
+	       ('DEMO-SCREEN', 'Phone screen (demo)', 180.00, 420.00, 7, 4)
+	ON CONFLICT (sku) DO NOTHING;
+
+	-- three centers, four technicians each, stock at every center
+	FOR k IN 1..3 LOOP
+		INSERT INTO repairsys.service_center (name, lat, lon, time_zone)
+		VALUES (pg_catalog.format('%s %s', tag, (ARRAY['Shanghai Pudong', 'Shanghai Minhang', 'Suzhou SIP'])[k]),
+		        (ARRAY[31.2304, 31.1120, 31.3150])[k], (ARRAY[121.5050, 121.3815, 120.6690])[k], 'Asia/Shanghai')
+		RETURNING id INTO c;
+		centers := centers || c;
+		FOR i IN 1..4 LOOP
+			INSERT INTO repairsys.technician (name, service_center_id, lat, lon, capacity, hourly_cost)
+			VALUES (pg_catalog.format('%s tech %s-%s', tag, k, i), c, 31.2 + pg_catalog.random() * 0.1, 121.4 + pg_catalog.random() * 0.1,
+			        10, 60 + (pg_catalog.random() * 40)::integer)
+			RETURNING id INTO tech;
+			techs := techs || tech;
+			INSERT INTO repairsys.technician_skill (technician_id, skill, level)
+			SELECT tech, s.skill, 2 + (pg_catalog.random() * 3)::integer
+			  FROM pg_catalog.unnest(ARRAY['hvac', 'appliance', 'electronics']) WITH ORDINALITY AS s(skill, o)
+			 WHERE s.o <> 1 + (i % 3) OR i = 4;
+		END LOOP;
+		FOREACH part_sku IN ARRAY skus LOOP
+			PERFORM repairsys.receive_part(part_sku, c, 10 + (pg_catalog.random() * 30)::integer,
+			                               (SELECT p.unit_cost FROM repairsys.part p WHERE p.sku = part_sku));
+		END LOOP;
+	END LOOP;
+
+	-- customers with one to three assets; a few buy expensive units
+	n_cust := greatest(10, tickets / 3);
+	FOR i IN 1..n_cust LOOP
+		INSERT INTO repairsys.customer (name, phone, service_center_id, lat, lon)
+		VALUES (pg_catalog.format('%s customer %s', tag, i), '138' || pg_catalog.lpad((seed::bigint * 100000 + i)::text, 8, '0'),
+		        centers[1 + (i % 3)], 31.1 + pg_catalog.random() * 0.25, 120.7 + pg_catalog.random() * 0.8)
+		RETURNING id INTO cust;
+		custs := custs || cust;
+		FOR k IN 1..1 + (pg_catalog.random() < 0.3)::integer + (pg_catalog.random() < 0.1)::integer LOOP
+			r := pg_catalog.random();
+			INSERT INTO repairsys.asset (customer_id, model, serial_no, purchased_at, purchase_price, warranty_until)
+			SELECT cust, models[m], pg_catalog.format('%s-%s-%s', tag, i, k), d,
+			       CASE WHEN r < 0.08 THEN prices[m] * 4 ELSE prices[m] END, d + 365
+			  FROM (SELECT 1 + floor(pg_catalog.random() * 5)::integer AS m,
+			               CURRENT_DATE - (30 + (pg_catalog.random() * 900)::integer) AS d) x;
+		END LOOP;
+	END LOOP;
+
+	-- tickets: a quarter of them come from the first tenth of the customers (regulars)
+	FOR i IN 1..tickets LOOP
+		IF pg_catalog.random() < 0.25 THEN
+			cust := custs[1 + floor(pg_catalog.random() * greatest(1, n_cust / 10))::integer];	-- the regulars
+		ELSE
+			cust := custs[1 + floor(pg_catalog.random() * n_cust)::integer];
+		END IF;
+		r := pg_catalog.random();
+		IF r < 0.08 AND last_tid IS NOT NULL
+		   AND (SELECT x.resolved_at IS NOT NULL AND x.asset_id IS NOT NULL FROM repairsys.ticket x WHERE x.id = last_tid) THEN
+			-- a repeat visit for the last repair: opened after it, left open (rework)
+			INSERT INTO repairsys.ticket (customer_id, asset_id, service_type, description, opened_at)
+			SELECT x.customer_id, x.asset_id, x.service_type, 'Demo: the fault came back', pg_catalog.clock_timestamp()
+			  FROM repairsys.ticket x WHERE x.id = last_tid
+			RETURNING id INTO tid;
+			last_tid := NULL;
+			CONTINUE;
+		END IF;
+		SELECT * INTO ast FROM repairsys.asset a WHERE a.customer_id = cust ORDER BY a.id
+		 OFFSET floor(pg_catalog.random() * (SELECT count(*) FROM repairsys.asset a2 WHERE a2.customer_id = cust)) LIMIT 1;
+		SELECT * INTO st FROM repairsys.service_type s WHERE s.code = types[pg_catalog.array_position(models, ast.model)];
+		INSERT INTO repairsys.ticket (customer_id, asset_id, service_type, complexity, urgency, channel, description, opened_at)
+		VALUES (cust, ast.id, st.code, 1 + (pg_catalog.random() * 3)::integer,
+		        (ARRAY['normal', 'normal', 'normal', 'normal', 'urgent', 'urgent', 'emergency'])[1 + (pg_catalog.random() * 6)::integer],
+		        (ARRAY['phone', 'web', 'app', 'mini_program', 'walk_in'])[1 + (pg_catalog.random() * 4)::integer],
+		        pg_catalog.format('Demo request %s', i),
+		        pg_catalog.now() - pg_catalog.make_interval(mins => 60 + (pg_catalog.random() * 95 * 60)::integer))
+		RETURNING id INTO tid;
+		r := pg_catalog.random();
+		IF r < 0.06 THEN
+			CONTINUE;					-- still new
+		ELSIF r < 0.10 THEN
+			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'cancelled') WHERE x.id = tid;
+			CONTINUE;
+		END IF;
+		-- a qualified technician with room (capacity), of the ticket's center when there is one
+		SELECT ts.technician_id INTO tech
+		  FROM repairsys.technician_skill ts JOIN repairsys.technician te ON te.id = ts.technician_id
+		 WHERE ts.technician_id = ANY (techs) AND ts.skill = st.required_skill AND ts.level >= st.min_skill_level
+		   AND repairsys.open_ticket_count(ts.technician_id) < te.capacity
+		 ORDER BY te.service_center_id IS DISTINCT FROM (SELECT x.service_center_id FROM repairsys.ticket x WHERE x.id = tid),
+		          pg_catalog.random()
+		 LIMIT 1;
+		IF tech IS NULL THEN
+			CONTINUE;
+		END IF;
+		UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'assigned'), technician_id = tech WHERE x.id = tid;
+		IF r < 0.15 THEN
+			CONTINUE;
+		END IF;
+		PERFORM repairsys.approve_estimate(tid);
+		UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'active') WHERE x.id = tid;
+		IF pg_catalog.random() < 0.35 THEN
+			part_sku := CASE st.required_skill WHEN 'hvac' THEN 'DEMO-CAP' WHEN 'appliance' THEN 'DEMO-PUMP'
+			            ELSE CASE WHEN st.code = 'demo_phone_screen' THEN 'DEMO-SCREEN' ELSE 'DEMO-BOARD' END END;
+			IF (SELECT s.on_hand - s.reserved FROM repairsys.stock s JOIN repairsys.ticket x ON x.service_center_id = s.service_center_id
+			     WHERE x.id = tid AND s.sku = part_sku) >= 1 THEN
+				PERFORM repairsys.reserve_part(tid, part_sku, 1);
+			END IF;
+		END IF;
+		IF r < 0.20 THEN
+			CONTINUE;					-- work under way
+		END IF;
+		UPDATE repairsys.ticket x
+		   SET status = repairsys.next_state(x.status, 'resolved'),
+		       labor_minutes = st.est_minutes_low + pg_catalog.round((pg_catalog.random() * (st.est_minutes_high - st.est_minutes_low))::numeric),
+		       travel_km = pg_catalog.round((pg_catalog.random() * 30)::numeric, 1)
+		 WHERE x.id = tid;
+		IF pg_catalog.random() < 0.06 THEN
+			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'active') WHERE x.id = tid;
+			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'resolved') WHERE x.id = tid;
+		END IF;
+		last_tid := tid;
+		-- the customer's rating: each technician has a typical quality
+		IF pg_catalog.random() < 0.8 THEN
+			stars := least(5, greatest(1, pg_catalog.round(2.5 + (pg_catalog.array_position(techs, tech) % 4) * 0.6
+			                                                + (pg_catalog.random() - 0.5) * 3)::integer));
+			INSERT INTO repairsys.feedback (ticket_id, rating, comment, complaint)
+			VALUES (tid, stars, CASE WHEN stars >= 4 THEN 'Quick and friendly' WHEN stars <= 2 THEN 'Not satisfied' END,
+			        stars <= 2 AND pg_catalog.random() < 0.6);
+		END IF;
+		-- bill: most are invoiced and paid and closed; some wait for payment
+		r := pg_catalog.random();
+		IF r < 0.85 THEN
+			SELECT b.total INTO bill_total FROM repairsys.bill_summary b WHERE b.ticket_id = tid;
+			IF coalesce(bill_total, 0) > 0 THEN
+				inv := repairsys.issue_invoice(tid);
+				IF r < 0.75 THEN
+					PERFORM repairsys.record_payment(inv, (ARRAY['wechat', 'alipay', 'card', 'cash'])[1 + (pg_catalog.random() * 3)::integer],
+					                                 (SELECT v.total FROM repairsys.invoice v WHERE v.id = inv),
+					                                 pg_catalog.format('demo-%s-%s', tag, tid));
+				END IF;
+			END IF;
+			IF r < 0.75 THEN
+				UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'closed') WHERE x.id = tid;
+			END IF;
+		END IF;
+	END LOOP;
+	RETURN tickets;
+END
+$$;
+COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generator: 3 centers, 12 technicians, customers with assets, demo_* service types with SLA policies, stocked parts, and the given number of tickets moved through the life cycle with labor, parts, feedback, invoices and payments; reproducible for a seed (docs/reports.md)';
+
+-- from src/sql/95_invariants.sql
+CREATE OR REPLACE FUNCTION repairsys.check_invariants()
+RETURNS TABLE (invariant text, ticket_id bigint, sku text, service_center_id bigint, invoice_id bigint, technician_id bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	-- every ticket's status is its last history row's
+	SELECT 'ticket status equals its last event', t.id, NULL::text, t.service_center_id, NULL::bigint, t.technician_id,
+	       pg_catalog.format('status "%s", last event to "%s"', t.status, coalesce(e.to_status, '(no history)'))
+	  FROM repairsys.ticket t
+	  LEFT JOIN LATERAL (SELECT x.to_status FROM repairsys.ticket_event x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) e ON true
+	 WHERE e.to_status IS DISTINCT FROM t.status
+	UNION ALL
+	-- stock is the ledger, never negative
+	SELECT 'stock equals the ledger sum', NULL, coalesce(s.sku, m.sku), coalesce(s.service_center_id, m.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, ledger %s', coalesce(s.on_hand, 0), coalesce(m.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.stock_movement x GROUP BY 1, 2) m
+	    ON m.sku = s.sku AND m.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(m.total, 0)
+	UNION ALL
+	SELECT 'stock is never negative', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.on_hand < 0 OR s.reserved < 0
+	UNION ALL
+	-- reservations: stock.reserved is their sum and never exceeds on_hand
+	SELECT 'reserved equals the reservations', NULL, coalesce(s.sku, r.sku), coalesce(s.service_center_id, r.service_center_id), NULL, NULL,
+	       pg_catalog.format('reserved %s, reservations %s', coalesce(s.reserved, 0), coalesce(r.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.ticket_part x WHERE x.state = 'reserved' GROUP BY 1, 2) r
+	    ON r.sku = s.sku AND r.service_center_id = s.service_center_id
+	 WHERE coalesce(s.reserved, 0) <> coalesce(r.total, 0)
+	UNION ALL
+	SELECT 'reservations never exceed on hand', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.reserved > s.on_hand
+	UNION ALL
+	-- serialized parts: the units in stock (or reserved) at a center are its on_hand
+	SELECT 'serialized units equal stock', NULL, coalesce(s.sku, u.sku), coalesce(s.service_center_id, u.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, units in stock %s', coalesce(s.on_hand, 0), coalesce(u.n, 0))
+	  FROM (SELECT x.* FROM repairsys.stock x JOIN repairsys.part p ON p.sku = x.sku WHERE p.serialized) s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, count(*) AS n FROM repairsys.part_unit x
+	              WHERE x.state IN ('in_stock', 'reserved') AND x.service_center_id IS NOT NULL GROUP BY 1, 2) u
+	    ON u.sku = s.sku AND u.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(u.n, 0)
+	UNION ALL
+	-- a ticket's returns of a part never exceed its issues of it
+	SELECT 'returns never exceed issues', m.ticket_id, m.sku, NULL, NULL, NULL,
+	       pg_catalog.format('issued %s, returned %s', m.issued, m.returned)
+	  FROM (SELECT x.ticket_id, x.sku,
+	               coalesce(sum(-x.qty) FILTER (WHERE x.kind = 'issue'), 0) AS issued,
+	               coalesce(sum(x.qty) FILTER (WHERE x.kind = 'return'), 0) AS returned
+	          FROM repairsys.stock_movement x
+	         WHERE x.kind IN ('issue', 'return') AND x.ticket_id IS NOT NULL
+	         GROUP BY 1, 2) m
+	 WHERE m.returned > m.issued
+	UNION ALL
+	-- reservations only on tickets that can still use them
+	SELECT 'reservations only on open tickets', r.ticket_id, r.sku, r.service_center_id, NULL, t.technician_id,
+	       pg_catalog.format('%s units reserved, ticket in status "%s"', r.qty, t.status)
+	  FROM repairsys.ticket_part r JOIN repairsys.ticket t ON t.id = r.ticket_id
+	 WHERE r.state = 'reserved' AND NOT repairsys.status_takes_parts(t.status)
+	UNION ALL
+	-- no technician over capacity (open tickets: non-terminal states)
+	SELECT 'no technician over capacity', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('technician %s: %s open tickets, capacity %s', tech.id, o.n, tech.capacity)
+	  FROM repairsys.technician tech
+	  JOIN (SELECT x.technician_id, count(*) AS n FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	         WHERE NOT st.is_terminal AND x.technician_id IS NOT NULL GROUP BY 1) o ON o.technician_id = tech.id
+	 WHERE o.n > tech.capacity
+	UNION ALL
+	-- the role kept on the ticket is its state's (rules and reports read it)
+	SELECT 'status_role is the role of the status', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status "%s" has role %s, status_role %s', x.status, st.role, x.status_role)
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.role IS DISTINCT FROM x.status_role
+	UNION ALL
+	-- closed_at is set exactly while the status is terminal (open tickets are
+	-- counted by it)
+	SELECT 'closed_at set exactly in terminal states', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status %s, closed_at %s', x.status, coalesce(x.closed_at::text, 'NULL'))
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.is_terminal <> (x.closed_at IS NOT NULL)
+	UNION ALL
+	-- each technician's kept load equals a recount of his open tickets and
+	-- of the feedback on his tickets
+	SELECT 'technician load equals a recount', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('kept: %s open, %s ratings summing to %s; recounted: %s open, %s ratings summing to %s',
+	                         coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0),
+	                         r.open_tickets, r.rating_count, r.rating_sum)
+	  FROM repairsys.technician tech
+	  LEFT JOIN repairsys.technician_load l ON l.technician_id = tech.id
+	  CROSS JOIN LATERAL (
+		SELECT (SELECT count(*) FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+		         WHERE x.technician_id = tech.id AND NOT st.is_terminal) AS open_tickets,
+		       (SELECT count(*) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_count,
+		       (SELECT coalesce(sum(f.rating), 0) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_sum) r
+	 WHERE (coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0))
+	       IS DISTINCT FROM (r.open_tickets, r.rating_count, r.rating_sum)
+	UNION ALL
+	-- every bill's lines sum to its total
+	SELECT 'bill lines sum to the total', b.ticket_id, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('total %s, lines %s', b.total, coalesce(d.s, 0))
+	  FROM repairsys.bill_summary b
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.bill_detail x WHERE x.ticket_id = b.ticket_id) d ON true
+	 WHERE b.total <> coalesce(d.s, 0)
+	UNION ALL
+	-- every invoice equals its lines
+	SELECT 'invoice equals its lines', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, lines %s', i.total, coalesce(l.s, 0))
+	  FROM repairsys.invoice i
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+	 WHERE i.total <> coalesce(l.s, 0)
+	UNION ALL
+	-- payments never exceed invoices
+	SELECT 'payments never exceed the invoice', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, paid %s', i.total, p.s)
+	  FROM repairsys.invoice i
+	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+	 WHERE p.s > i.total;
+END;
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice; empty on a healthy database';
+
+------------------------------------------------------------------------------
+-- 3. Views, triggers, and what they replaced
+------------------------------------------------------------------------------
+-- Views whose definition changed, and stuck_tickets, which reads the new
+-- is_terminal (CREATE OR REPLACE VIEW clears security_invoker: section 4
+-- sets it again, as 90_security.sql does).
+
+-- from src/sql/35_sla.sql
+
+------------------------------------------------------------------------------
+-- Views
+------------------------------------------------------------------------------
+CREATE OR REPLACE VIEW repairsys.sla_status AS
+SELECT t.id AS ticket_id,
+       t.service_center_id,
+       t.service_type,
+       t.urgency,
+       t.status,
+       t.opened_at,
+       t.respond_by,
+       t.first_response_at,
+       CASE WHEN t.respond_by IS NULL THEN NULL
+            ELSE coalesce(t.first_response_at, pg_catalog.now()) > t.respond_by END AS response_breached,
+       t.resolve_by,
+       s.pauses_sla AS paused,
+       CASE WHEN s.pauses_sla THEN t.status_changed_at END AS paused_since,
+       pg_catalog.round((pg_catalog.date_part('epoch', t.sla_paused) / 3600)::numeric, 2) AS paused_business_hours,
+       pg_catalog.round((pg_catalog.date_part('epoch', x.left_time) / 3600)::numeric, 2) AS business_hours_left,
+       x.left_time < interval '0' AS breached,
+       t.sla_resolve_within::text AS resolve_within,
+       t.sla_time_zone AS time_zone
+  FROM repairsys.ticket t
+  JOIN repairsys.ticket_status s ON s.code = t.status
+  LEFT JOIN LATERAL (
+	-- (a row the triggers would refuse today, e.g. restored from an older
+	-- version, gives NULL here instead of failing the whole view)
+	SELECT CASE WHEN t.resolve_by IS NULL OR t.sla_resolve_within IS NULL
+	                 OR NOT pg_catalog.isfinite(t.resolve_by) OR NOT pg_catalog.isfinite(t.status_changed_at) THEN NULL
+	            ELSE repairsys.sla_elapsed(t.sla_resolve_within,
+	                                       CASE WHEN s.pauses_sla THEN t.status_changed_at ELSE pg_catalog.now() END,
+	                                       t.resolve_by,
+	                                       repairsys.closed_dates(t.service_center_id), t.sla_time_zone,
+	                                       od.days, od.works_as) END AS left_time
+	  FROM repairsys.open_dates(t.service_center_id) od
+  ) x ON true
+ WHERE NOT s.is_terminal AND t.resolved_at IS NULL;
+COMMENT ON VIEW repairsys.sla_status IS 'SLA clock of every open (not resolved, not terminal) ticket: deadlines, business time left, holds, breaches';
+COMMENT ON COLUMN repairsys.sla_status.ticket_id IS 'Ticket id';
+COMMENT ON COLUMN repairsys.sla_status.service_center_id IS 'Service center responsible';
+COMMENT ON COLUMN repairsys.sla_status.service_type IS 'Service type code';
+COMMENT ON COLUMN repairsys.sla_status.urgency IS 'Urgency (selects the SLA policy)';
+COMMENT ON COLUMN repairsys.sla_status.status IS 'Current state';
+COMMENT ON COLUMN repairsys.sla_status.opened_at IS 'When the ticket was opened';
+COMMENT ON COLUMN repairsys.sla_status.respond_by IS 'Response deadline (NULL: no SLA policy)';
+COMMENT ON COLUMN repairsys.sla_status.first_response_at IS 'First move out of the initial state (NULL: not yet)';
+COMMENT ON COLUMN repairsys.sla_status.response_breached IS 'True when the first response came, or is still missing, after respond_by';
+COMMENT ON COLUMN repairsys.sla_status.resolve_by IS 'Resolution deadline, moved by every hold so far (a running hold moves it when it ends)';
+COMMENT ON COLUMN repairsys.sla_status.paused IS 'True while the ticket is in a state that pauses the SLA clock';
+COMMENT ON COLUMN repairsys.sla_status.paused_since IS 'Start of the running hold (NULL when not paused)';
+COMMENT ON COLUMN repairsys.sla_status.paused_business_hours IS 'Business hours of the finished holds (resolve_by has moved by them)';
+COMMENT ON COLUMN repairsys.sla_status.business_hours_left IS 'Business hours from now (or from the start of the running hold) to resolve_by; negative when overdue';
+COMMENT ON COLUMN repairsys.sla_status.breached IS 'True when resolve_by has passed in business time (a hold does not excuse time already missed)';
+COMMENT ON COLUMN repairsys.sla_status.resolve_within IS 'Resolution target of the ticket (canonical sla_interval text)';
+COMMENT ON COLUMN repairsys.sla_status.time_zone IS 'Time zone the SLA calendar is read in';
+CREATE OR REPLACE VIEW repairsys.stuck_tickets AS
+SELECT t.id AS ticket_id,
+       t.service_center_id,
+       t.technician_id,
+       t.status,
+       t.status_changed_at AS in_status_since,
+       pg_catalog.round((pg_catalog.date_part('epoch', pg_catalog.now() - t.status_changed_at) / 3600)::numeric, 2) AS hours_in_status,
+       pg_catalog.round((pg_catalog.date_part('epoch', s.max_dwell) / 3600)::numeric, 2) AS max_dwell_hours,
+       pg_catalog.round((pg_catalog.date_part('epoch', pg_catalog.now() - t.status_changed_at - s.max_dwell) / 3600)::numeric, 2) AS hours_over
+  FROM repairsys.ticket t
+  JOIN repairsys.ticket_status s ON s.code = t.status
+ WHERE s.max_dwell IS NOT NULL AND NOT s.is_terminal
+   AND t.status_changed_at IS NOT NULL
+   AND t.status_changed_at + s.max_dwell < pg_catalog.now();
+COMMENT ON VIEW repairsys.stuck_tickets IS 'Tickets that stayed in their state longer than its max_dwell (停留时间过长预警), wall-clock time';
+COMMENT ON COLUMN repairsys.stuck_tickets.ticket_id IS 'Ticket id';
+COMMENT ON COLUMN repairsys.stuck_tickets.service_center_id IS 'Service center responsible';
+COMMENT ON COLUMN repairsys.stuck_tickets.technician_id IS 'Assigned technician (NULL: none)';
+COMMENT ON COLUMN repairsys.stuck_tickets.status IS 'State the ticket is stuck in';
+COMMENT ON COLUMN repairsys.stuck_tickets.in_status_since IS 'When the ticket entered the state';
+COMMENT ON COLUMN repairsys.stuck_tickets.hours_in_status IS 'Hours spent in the state so far';
+COMMENT ON COLUMN repairsys.stuck_tickets.max_dwell_hours IS 'The state''s max_dwell in hours';
+COMMENT ON COLUMN repairsys.stuck_tickets.hours_over IS 'Hours beyond max_dwell';
+
+-- from src/sql/40_billing.sql
+
+------------------------------------------------------------------------------
+-- Audit
+------------------------------------------------------------------------------
+CREATE OR REPLACE VIEW repairsys.billing_audit AS
+SELECT i.ticket_id, 'invoice total differs from its lines' AS problem,
+       pg_catalog.format('Invoice %s: total %s, lines %s.', i.invoice_no, i.total, coalesce(l.s, 0)) AS detail
+  FROM repairsys.invoice i
+  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+ WHERE i.total <> coalesce(l.s, 0)
+UNION ALL
+SELECT t.id, 'bill changed after approval',
+       CASE WHEN t.price_labor_fee IS NULL
+            THEN 'The estimate is marked approved but no prices were snapshotted (approved without repairsys.approve_estimate).'
+            ELSE pg_catalog.format('Invoice %s: total %s, but the approved prices and the recorded work give %s.',
+                                   i.invoice_no, i.total, c.total) END
+  FROM repairsys.ticket t
+  LEFT JOIN repairsys.invoice i ON i.ticket_id = t.id
+  LEFT JOIN LATERAL (SELECT sum(b.amount + b.tax_amount) AS total
+                       FROM repairsys.compute_bill(t, t.labor_minutes, t.travel_km, false) b
+                      WHERE i.id IS NOT NULL AND t.price_labor_fee IS NOT NULL) c ON true
+ WHERE t.estimate_approved_at IS NOT NULL
+   AND (t.price_labor_fee IS NULL OR (i.id IS NOT NULL AND i.total <> coalesce(c.total, 0)))
+UNION ALL
+SELECT i.ticket_id, 'payments exceed the invoice total',
+       pg_catalog.format('Invoice %s: total %s, paid %s.', i.invoice_no, i.total, p.s)
+  FROM repairsys.invoice i
+  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+ WHERE p.s > i.total
+UNION ALL
+SELECT t.id, 'closed with a balance',
+       pg_catalog.format('Total %s, paid %s.', b.total, b.paid)
+  FROM repairsys.ticket t
+  JOIN repairsys.ticket_status s ON s.code = t.status
+  JOIN repairsys.bill_summary b ON b.ticket_id = t.id
+ WHERE s.role = 'closed' AND b.balance > 0
+UNION ALL
+SELECT tp.ticket_id, 'parts used but neither billed nor covered',
+       pg_catalog.format('%s x %s used at a unit price of %s%s.', tp.qty, tp.sku, tp.unit_price,
+                         CASE WHEN i.id IS NOT NULL THEN ', missing from invoice ' || i.invoice_no ELSE '' END)
+  FROM repairsys.ticket_part tp
+  LEFT JOIN repairsys.invoice i ON i.ticket_id = tp.ticket_id
+ WHERE tp.state = 'used' AND NOT tp.covered
+   AND (tp.unit_price = 0
+        OR (i.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM repairsys.invoice_line l
+                                              WHERE l.invoice_id = i.id AND l.kind = 'part' AND l.description LIKE '%(' || tp.sku || ')')))
+UNION ALL
+SELECT t.id, 'labor billed without work recorded',
+       pg_catalog.format('Labor lines of %s, but the ticket records %s minutes.', l.s, coalesce(t.labor_minutes, 0))
+  FROM repairsys.ticket t
+  JOIN repairsys.invoice i ON i.ticket_id = t.id
+  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id AND x.kind = 'labor') l ON true
+ WHERE l.s > 0 AND coalesce(t.labor_minutes, 0) = 0;
+COMMENT ON VIEW repairsys.billing_audit IS 'One row per billing problem found; empty on a healthy database';
+COMMENT ON COLUMN repairsys.billing_audit.ticket_id IS 'Ticket concerned';
+COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded';
+COMMENT ON COLUMN repairsys.billing_audit.detail IS 'The figures behind the finding';
+
+-- from src/sql/60_parts.sql
+CREATE OR REPLACE VIEW repairsys.stock_transfer_suggestion AS
+SELECT a.sku, a.from_center_id, a.to_center_id, a.qty, a.from_available, a.to_available, a.to_shortage, a.distance_km
+  FROM repairsys.stock_transfer_allocation() a;
+COMMENT ON VIEW repairsys.stock_transfer_suggestion IS 'Transfers (调配) that cover a center''s shortage from other centers'' surplus of the same part, nearest surplus first; each shortage and each surplus is allocated once';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.sku IS 'Part';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.from_center_id IS 'Center with units above its own need (max of reorder point and minimum stock)';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.to_center_id IS 'Center short of its need';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.qty IS 'Units to move: what is still missing at the receiving center and still spare at the giving one after the nearer pairs (the suggestions into a center sum to at most its shortage, out of a center to at most its surplus)';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.from_available IS 'Available units at the giving center';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.to_available IS 'Available units at the receiving center';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.to_shortage IS 'Units the receiving center is short of its need';
+COMMENT ON COLUMN repairsys.stock_transfer_suggestion.distance_km IS 'Great-circle distance between the centers (NULL without coordinates)';
+
+-- from src/sql/70_reports.sql
+CREATE OR REPLACE VIEW repairsys.service_benefit AS
+SELECT date_trunc('month', t.opened_at AT TIME ZONE coalesce(sc.time_zone, 'UTC'))::date AS month,
+       t.service_center_id,
+       t.service_type,
+       count(*) AS tickets,
+       sum(c.revenue) AS revenue,
+       sum(c.labor_cost) AS labor_cost,
+       sum(c.parts_cost) AS parts_cost,
+       sum(c.travel_cost) AS travel_cost,
+       sum(c.margin) AS margin,
+       CASE WHEN sum(c.cost) > 0 THEN round(sum(c.margin) / sum(c.cost), 4) END AS roi,
+       round(avg(fb.rating), 2) AS avg_rating,
+       round(100.0 * count(*) FILTER (WHERE t.resolved_at <= t.resolve_by)
+             / nullif(count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.resolve_by IS NOT NULL), 0), 1) AS sla_met_pct,
+       round((avg(extract(epoch FROM t.resolved_at - t.opened_at)) / 3600)::numeric, 2) AS mean_resolution_hours
+  FROM repairsys.ticket t
+  LEFT JOIN repairsys.service_center sc ON sc.id = t.service_center_id
+  JOIN repairsys.ticket_cost c ON c.ticket_id = t.id
+  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+ WHERE t.status_role <> 'cancelled'
+ GROUP BY 1, 2, 3;
+COMMENT ON VIEW repairsys.service_benefit IS 'Cost and benefit of the service per month (of opening, in the center''s time zone), service center and service type';
+COMMENT ON COLUMN repairsys.service_benefit.month IS 'First day of the month the tickets were opened';
+COMMENT ON COLUMN repairsys.service_benefit.service_center_id IS 'Service center';
+COMMENT ON COLUMN repairsys.service_benefit.service_type IS 'Service type';
+COMMENT ON COLUMN repairsys.service_benefit.tickets IS 'Tickets opened (cancelled ones left out)';
+COMMENT ON COLUMN repairsys.service_benefit.revenue IS 'Invoiced amounts before tax';
+COMMENT ON COLUMN repairsys.service_benefit.labor_cost IS 'Labor cost';
+COMMENT ON COLUMN repairsys.service_benefit.parts_cost IS 'Parts cost';
+COMMENT ON COLUMN repairsys.service_benefit.travel_cost IS 'Travel cost';
+COMMENT ON COLUMN repairsys.service_benefit.margin IS 'revenue - (labor + parts + travel cost)';
+COMMENT ON COLUMN repairsys.service_benefit.roi IS '(revenue - cost) / cost (NULL when the cost is 0)';
+COMMENT ON COLUMN repairsys.service_benefit.avg_rating IS 'Average customer rating (1..5)';
+COMMENT ON COLUMN repairsys.service_benefit.sla_met_pct IS 'Percent of resolved tickets resolved by resolve_by';
+COMMENT ON COLUMN repairsys.service_benefit.mean_resolution_hours IS 'Mean wall-clock hours from opening to resolution';
+CREATE OR REPLACE VIEW repairsys.technician_performance AS
+SELECT tech.id AS technician_id,
+       tech.name,
+       tech.service_center_id,
+       coalesce(s.tickets, 0)::integer AS tickets,
+       coalesce(s.resolved, 0)::integer AS resolved,
+       round(s.first_fixes::numeric / nullif(s.resolved, 0), 4) AS first_time_fix_rate,
+       round((s.resolved - s.first_fixes)::numeric / nullif(s.resolved, 0), 4) AS rework_rate,
+       round(s.business_hours, 2) AS mean_resolution_business_hours,
+       round(100.0 * s.sla_met / nullif(s.sla_measured, 0), 1) AS sla_met_pct,
+       round(s.avg_rating, 2) AS avg_rating,
+       coalesce(s.labor_minutes_30d, 0)::numeric(12,2) AS labor_minutes_30d,
+       round(coalesce(s.labor_minutes_30d, 0)
+             / nullif(repairsys.setting_value('technician_available_hours_30d')::numeric * 60, 0), 4) AS utilization
+  FROM repairsys.technician tech
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS tickets,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS resolved,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.reopen_count = 0 AND NOT EXISTS (
+	            SELECT 1 FROM repairsys.ticket r
+	             WHERE r.asset_id = t.asset_id AND r.service_type = t.service_type AND r.id <> t.id
+	               AND r.status_role <> 'cancelled'
+	               AND r.opened_at > t.resolved_at
+	               AND r.opened_at <= t.resolved_at + repairsys.setting_value('rework_window')::interval)) AS first_fixes,
+	       avg(date_part('epoch', CASE WHEN t.sla_resolve_within IS NOT NULL
+	                                   THEN repairsys.sla_elapsed(t.sla_resolve_within, t.opened_at, t.resolved_at,
+	                                                              repairsys.closed_dates(t.service_center_id), t.sla_time_zone,
+	                                                              od.days, od.works_as)
+	                                   ELSE t.resolved_at - t.opened_at END) / 3600)
+	         FILTER (WHERE t.resolved_at IS NOT NULL)::numeric AS business_hours,
+	       count(*) FILTER (WHERE t.resolved_at <= t.resolve_by) AS sla_met,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.resolve_by IS NOT NULL) AS sla_measured,
+	       avg(fb.rating) AS avg_rating,
+	       sum(t.labor_minutes) FILTER (WHERE t.resolved_at >= now() - interval '30 days') AS labor_minutes_30d
+	  FROM repairsys.ticket t
+	 CROSS JOIN LATERAL repairsys.open_dates(t.service_center_id) od
+	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	 WHERE t.technician_id = tech.id AND t.status_role <> 'cancelled'
+  ) s ON true;
+COMMENT ON VIEW repairsys.technician_performance IS 'Per technician: volume, first-time fix and rework rates, resolution time in business hours, SLA met, rating and utilization (docs/reports.md)';
+COMMENT ON COLUMN repairsys.technician_performance.technician_id IS 'Technician';
+COMMENT ON COLUMN repairsys.technician_performance.name IS 'Technician name';
+COMMENT ON COLUMN repairsys.technician_performance.service_center_id IS 'Service center of the technician';
+COMMENT ON COLUMN repairsys.technician_performance.tickets IS 'Tickets assigned to the technician (cancelled ones left out)';
+COMMENT ON COLUMN repairsys.technician_performance.resolved IS 'Of these, tickets resolved (resolved_at set)';
+COMMENT ON COLUMN repairsys.technician_performance.first_time_fix_rate IS 'Share (0..1) of resolved tickets never reopened and with no later ticket on the same asset and service type opened within rework_window after resolution (NULL: none resolved)';
+COMMENT ON COLUMN repairsys.technician_performance.rework_rate IS '1 - first_time_fix_rate: share of resolved tickets reopened or repaired again within rework_window (NULL: none resolved)';
+COMMENT ON COLUMN repairsys.technician_performance.mean_resolution_business_hours IS 'Mean hours from opening to resolution, in the business hours of the ticket''s resolve calendar (sla_elapsed with the center''s holidays and make-up working days) when it has an SLA, else wall-clock hours';
+COMMENT ON COLUMN repairsys.technician_performance.sla_met_pct IS 'Percent of resolved tickets with a deadline resolved by resolve_by (NULL: none)';
+COMMENT ON COLUMN repairsys.technician_performance.avg_rating IS 'Average customer rating (1..5) of the technician''s tickets (NULL: none rated)';
+COMMENT ON COLUMN repairsys.technician_performance.labor_minutes_30d IS 'Labor minutes of the technician''s tickets resolved in the last 30 days';
+COMMENT ON COLUMN repairsys.technician_performance.utilization IS 'labor_minutes_30d / (setting technician_available_hours_30d x 60): share of the available working time of the last 30 days spent on recorded labor';
+CREATE OR REPLACE VIEW repairsys.customer_profile AS
+SELECT c.id AS customer_id,
+       c.name,
+       c.phone,
+       c.service_center_id,
+       coalesce(a.assets, 0)::integer AS assets,
+       coalesce(a.purchase_total, 0)::numeric(14,2) AS purchase_total,
+       coalesce(k.tickets, 0)::integer AS tickets,
+       coalesce(k.repairs, 0)::integer AS repairs,
+       coalesce(p.total_spent, 0)::numeric(14,2) AS total_spent,
+       round(k.avg_rating, 2) AS avg_rating,
+       coalesce(k.complaints, 0)::integer AS complaints,
+       k.last_ticket_at,
+       CASE WHEN k.recent_complaints > 0
+                 OR k.avg_rating < repairsys.setting_value('segment_at_risk_rating')::numeric THEN 'at_risk'
+            WHEN coalesce(a.purchase_total, 0) + coalesce(p.total_spent, 0)
+                 >= repairsys.setting_value('segment_high_value_total')::numeric THEN 'high_value'
+            WHEN coalesce(k.recent_tickets, 0) >= repairsys.setting_value('segment_frequent_repairs')::integer THEN 'frequent_repair'
+            ELSE 'regular' END AS segment
+  FROM repairsys.customer c
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS assets, sum(x.purchase_price) AS purchase_total
+	  FROM repairsys.asset x WHERE x.customer_id = c.id
+  ) a ON true
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS tickets,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS repairs,
+	       avg(fb.rating) AS avg_rating,
+	       count(*) FILTER (WHERE fb.complaint) AS complaints,
+	       count(*) FILTER (WHERE fb.complaint AND fb.at >= now() - repairsys.setting_value('segment_at_risk_window')::interval) AS recent_complaints,
+	       count(*) FILTER (WHERE t.opened_at >= now() - repairsys.setting_value('segment_frequent_window')::interval) AS recent_tickets,
+	       max(t.opened_at) AS last_ticket_at
+	  FROM repairsys.ticket t
+	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	 WHERE t.customer_id = c.id AND t.status_role <> 'cancelled'
+  ) k ON true
+  LEFT JOIN LATERAL (
+	SELECT sum(pm.amount) AS total_spent
+	  FROM repairsys.ticket t
+	  JOIN repairsys.invoice i ON i.ticket_id = t.id
+	  JOIN repairsys.payment pm ON pm.invoice_id = i.id
+	 WHERE t.customer_id = c.id
+  ) p ON true;
+COMMENT ON VIEW repairsys.customer_profile IS 'Customer archive (客户档案) with purchase and repair history, spending, satisfaction and a segment (thresholds: settings segment_*, docs/reports.md)';
+COMMENT ON COLUMN repairsys.customer_profile.customer_id IS 'Customer';
+COMMENT ON COLUMN repairsys.customer_profile.name IS 'Customer name';
+COMMENT ON COLUMN repairsys.customer_profile.phone IS 'Phone number';
+COMMENT ON COLUMN repairsys.customer_profile.service_center_id IS 'Home service center';
+COMMENT ON COLUMN repairsys.customer_profile.assets IS 'Units the customer bought (asset rows)';
+COMMENT ON COLUMN repairsys.customer_profile.purchase_total IS 'Sum of the assets'' purchase prices';
+COMMENT ON COLUMN repairsys.customer_profile.tickets IS 'Tickets opened (cancelled ones left out)';
+COMMENT ON COLUMN repairsys.customer_profile.repairs IS 'Of these, tickets resolved';
+COMMENT ON COLUMN repairsys.customer_profile.total_spent IS 'Payments received on the invoices of the customer''s tickets';
+COMMENT ON COLUMN repairsys.customer_profile.avg_rating IS 'Average rating the customer gave (NULL: never rated)';
+COMMENT ON COLUMN repairsys.customer_profile.complaints IS 'Feedback rows flagged as complaints';
+COMMENT ON COLUMN repairsys.customer_profile.last_ticket_at IS 'When the customer''s latest ticket was opened (NULL: none)';
+COMMENT ON COLUMN repairsys.customer_profile.segment IS 'First that applies: at_risk (a complaint within segment_at_risk_window, or avg_rating below segment_at_risk_rating), high_value (purchase_total + total_spent >= segment_high_value_total), frequent_repair (at least segment_frequent_repairs tickets opened within segment_frequent_window), regular';
+
+-- triggers on repairsys.ticket (new, and the two whose WHEN now reads status_role;
+-- they fire in name order: see the pieces named)
+DROP TRIGGER ticket_60_parts ON repairsys.ticket;
+DROP TRIGGER ticket_70_follow_up ON repairsys.ticket;
+-- (50_assign.sql)
+CREATE TRIGGER ticket_05_assign_check BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_assign_check_trg();
+-- (35_sla.sql)
+CREATE TRIGGER ticket_12_times BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_times_trg();
+-- (40_billing.sql)
+CREATE TRIGGER ticket_15_price_snapshot_insert
+	BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW
+	WHEN (NEW.estimate_approved_at IS NOT NULL OR NEW.price_labor_fee IS NOT NULL OR NEW.price_travel_fee IS NOT NULL
+	      OR NEW.price_callout_fee IS NOT NULL OR NEW.price_complexity_factor IS NOT NULL OR NEW.price_surcharge_pct IS NOT NULL
+	      OR NEW.price_tax_rate_labor IS NOT NULL OR NEW.price_tax_rate_parts IS NOT NULL OR NEW.price_rework_window IS NOT NULL
+	      OR NEW.approved_estimate_low IS NOT NULL OR NEW.approved_estimate_high IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
+-- (40_billing.sql)
+CREATE TRIGGER ticket_16_bill_facts
+	BEFORE UPDATE OF customer_id, asset_id, warranty_void, service_type, complexity, urgency ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_bill_facts_trg();
+-- (50_assign.sql)
+CREATE TRIGGER ticket_25_assign_check BEFORE UPDATE ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL
+	                   AND (NEW.technician_id IS DISTINCT FROM OLD.technician_id
+	                        OR (NEW.closed_at IS NULL AND OLD.closed_at IS NOT NULL)))
+	EXECUTE FUNCTION repairsys.ticket_assign_check_trg();
+-- (35_sla.sql)
+CREATE TRIGGER ticket_35_times BEFORE UPDATE OF opened_at, respond_by, resolve_by, sla_time_zone ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.opened_at IS DISTINCT FROM OLD.opened_at OR NEW.respond_by IS DISTINCT FROM OLD.respond_by
+	                   OR NEW.resolve_by IS DISTINCT FROM OLD.resolve_by OR NEW.sla_time_zone IS DISTINCT FROM OLD.sla_time_zone)
+	EXECUTE FUNCTION repairsys.ticket_times_trg();
+-- (60_parts.sql)
+CREATE TRIGGER ticket_60_parts AFTER UPDATE OF status ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.status_role IS DISTINCT FROM OLD.status_role AND NEW.status_role IN ('resolved', 'cancelled'))
+	EXECUTE FUNCTION repairsys.ticket_parts_on_status_trg();
+-- (40_billing.sql)
+CREATE TRIGGER ticket_65_part_coverage
+	AFTER UPDATE OF warranty_void, asset_id ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.warranty_void IS DISTINCT FROM OLD.warranty_void OR NEW.asset_id IS DISTINCT FROM OLD.asset_id)
+	EXECUTE FUNCTION repairsys.ticket_part_coverage_sync_trg();
+-- (70_reports.sql)
+CREATE TRIGGER ticket_70_follow_up AFTER UPDATE OF status ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.status_role = 'closed' AND OLD.status_role IS DISTINCT FROM 'closed')
+	EXECUTE FUNCTION repairsys.ticket_follow_up_trg();
+
+-- triggers on other tables (the pieces that define their functions)
+DROP TRIGGER ticket_status_seed ON repairsys.ticket_status;
+CREATE TRIGGER setting_10_valid BEFORE INSERT OR UPDATE ON repairsys.setting
+	FOR EACH ROW EXECUTE FUNCTION repairsys.setting_valid_trg();
+CREATE TRIGGER service_center_10_check BEFORE INSERT OR UPDATE OF time_zone ON repairsys.service_center
+	FOR EACH ROW EXECUTE FUNCTION repairsys.service_center_check_trg();
+CREATE TRIGGER ticket_status_seed BEFORE INSERT OR UPDATE ON repairsys.ticket_status
+	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('seed_code');
+CREATE TRIGGER ticket_status_10_check BEFORE INSERT OR UPDATE ON repairsys.ticket_status
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_status_trg();
+CREATE TRIGGER ticket_status_90_roles AFTER INSERT OR UPDATE OR DELETE ON repairsys.ticket_status
+	FOR EACH STATEMENT EXECUTE FUNCTION repairsys.ticket_status_check_trg();
+CREATE TRIGGER ticket_part_05_snapshot
+	BEFORE INSERT OR UPDATE OF covered, unit_price, ticket_id ON repairsys.ticket_part
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_part_snapshot_trg();
+CREATE TRIGGER asset_10_bill_facts
+	BEFORE UPDATE OF customer_id, warranty_until ON repairsys.asset
+	FOR EACH ROW EXECUTE FUNCTION repairsys.asset_bill_facts_trg();
+CREATE TRIGGER ticket_discount_10_rules
+	BEFORE INSERT OR UPDATE ON repairsys.ticket_discount
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_discount_trg();
+CREATE TRIGGER payment_10_rules BEFORE INSERT ON repairsys.payment
+	FOR EACH ROW EXECUTE FUNCTION repairsys.payment_rules_trg();
+CREATE TRIGGER stock_movement_07_rules BEFORE INSERT ON repairsys.stock_movement
+	FOR EACH ROW WHEN (NOT repairsys.is_table_owner('repairsys.stock_movement')
+	                   AND (NEW.ticket_id IS NULL OR repairsys.ticket_visible(NEW.ticket_id)))
+	EXECUTE FUNCTION repairsys.stock_movement_rules_trg();
+CREATE CONSTRAINT TRIGGER stock_movement_20_units AFTER INSERT ON repairsys.stock_movement
+	DEFERRABLE INITIALLY DEFERRED
+	FOR EACH ROW WHEN (NOT repairsys.is_table_owner('repairsys.stock_movement'))
+	EXECUTE FUNCTION repairsys.part_units_agree_trg();
+CREATE CONSTRAINT TRIGGER part_unit_20_units AFTER INSERT OR UPDATE OR DELETE ON repairsys.part_unit
+	DEFERRABLE INITIALLY DEFERRED
+	FOR EACH ROW WHEN (NOT repairsys.is_table_owner('repairsys.part_unit'))
+	EXECUTE FUNCTION repairsys.part_units_agree_trg();
+CREATE TRIGGER ticket_part_05_open BEFORE INSERT OR UPDATE ON repairsys.ticket_part
+	FOR EACH ROW WHEN (NEW.state = 'reserved')
+	EXECUTE FUNCTION repairsys.ticket_part_open_trg();
+CREATE TRIGGER ticket_part_06_state BEFORE UPDATE ON repairsys.ticket_part
+	FOR EACH ROW WHEN (OLD.state <> 'reserved')
+	EXECUTE FUNCTION repairsys.ticket_part_state_trg();
+CREATE TRIGGER ticket_part_06_state_insert BEFORE INSERT ON repairsys.ticket_part
+	FOR EACH ROW WHEN (NEW.state = 'used')
+	EXECUTE FUNCTION repairsys.ticket_part_state_trg();
+
+-- What nothing reads any more: the 1.1 columns of ticket_status and the 1.1
+-- functions whose signature changed.
+ALTER TABLE repairsys.ticket_status DROP COLUMN is_initial_1_1, DROP COLUMN is_terminal_1_1;
+DROP FUNCTION repairsys.sla_deadline_1_1(repairsys.sla_interval, timestamptz, date[], text);
+DROP FUNCTION repairsys.sla_advance_1_1(repairsys.sla_interval, timestamptz, interval, date[], text);
+DROP FUNCTION repairsys.sla_elapsed_1_1(repairsys.sla_interval, timestamptz, timestamptz, date[], text);
+DROP FUNCTION repairsys.adjust_stock_1_1(text, bigint, integer, text);
+DROP FUNCTION repairsys.return_part_1_1(bigint, text, integer, text);
+
+------------------------------------------------------------------------------
+-- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
+------------------------------------------------------------------------------
+-- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp
+-- and interval column that has none yet: the loop of 85_finite.sql, skipping
+-- the constraints that exist.  A row of 1.1 holding NaN or an infinity makes
+-- the update fail here (23514, naming the constraint): correct the row, then
+-- update again.
+
+DO $$
+DECLARE
+	c    record;
+	expr text;
+BEGIN
+	FOR c IN
+		SELECT a.attrelid::pg_catalog.regclass AS rel, r.relname, a.attname, t.typname
+		  FROM pg_catalog.pg_attribute a
+		  JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) a.attrelid
+		  JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+		 WHERE r.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND r.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND NOT r.relispartition
+		   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+		   AND t.typname OPERATOR(pg_catalog.=) ANY (ARRAY['numeric', 'float4', 'float8', 'date', 'timestamp', 'timestamptz', 'interval']::name[])
+		   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+		                    WHERE k.conrelid OPERATOR(pg_catalog.=) r.oid
+		                      AND k.conname OPERATOR(pg_catalog.=) (r.relname || '_' || a.attname || '_finite'))
+		 ORDER BY r.relname, a.attnum
+	LOOP
+		expr := CASE WHEN c.typname OPERATOR(pg_catalog.=) ANY (ARRAY['numeric', 'float4', 'float8']::name[])
+		             THEN pg_catalog.format('%1$I OPERATOR(pg_catalog.<>) ''NaN'' AND %1$I OPERATOR(pg_catalog.>) ''-Infinity'' AND %1$I OPERATOR(pg_catalog.<) ''Infinity''', c.attname)
+		             ELSE pg_catalog.format('pg_catalog.isfinite(%I)', c.attname) END;
+		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%s)', c.rel,
+		                          c.relname || '_' || c.attname || '_finite', expr);
+	END LOOP;
+END
+$$;
+
+-- Grants and policies: what 90_security.sql decides, decided again by its
+-- loops, so that an updated database ends exactly as a fresh one.  First
+-- everything the five roles of the extension hold on the schema's tables,
+-- views, sequences and functions, and their policies, is taken away (what a
+-- DBA granted to roles of their own, and policies of their own names, stay).
+DO $$
+DECLARE
+	roles constant text := 'repairsys_admin, repairsys_dispatcher, repairsys_technician, repairsys_customer, repairsys_auditor';
+	r     record;
+BEGIN
+	FOR r IN
+		SELECT c.oid::pg_catalog.regclass AS rel, c.relkind
+		  FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm', 'S']::"char"[])
+		   AND c.relacl IS NOT NULL
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON %s %s FROM %s',
+			CASE WHEN r.relkind OPERATOR(pg_catalog.=) 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.rel, roles);
+	END LOOP;
+	FOR r IN
+		SELECT p.polname, p.polrelid::pg_catalog.regclass AS rel
+		  FROM pg_catalog.pg_policy p JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.polrelid
+		 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND p.polname OPERATOR(pg_catalog.=) ANY (ARRAY['admin', 'auditor', 'reader', 'dispatcher', 'technician', 'customer']::name[])
+	LOOP
+		EXECUTE pg_catalog.format('DROP POLICY %I ON %s', r.polname, r.rel);
+	END LOOP;
+	FOR r IN
+		SELECT p.oid::pg_catalog.regprocedure AS fn
+		  FROM pg_catalog.pg_proc p
+		 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) a
+		                WHERE a.grantee::pg_catalog.regrole::text OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array(roles, ', ')))
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM %s', r.fn, roles);
+	END LOOP;
+END
+$$;
+
+
+------------------------------------------------------------------------------
+-- Tables: grants and row-level security
+------------------------------------------------------------------------------
+-- Who a row belongs to.  The policies compare indexed columns with the result
+-- of an uncorrelated sub-select, evaluated once per statement (an InitPlan), so
+-- a policy costs one index probe on technician.db_role / customer.db_role plus
+-- an index scan of the rows it lets through:
+--   me_t     the technician whose db_role is the current role
+--   me_c     the customer whose db_role is the current role
+--   tickets  the tickets the current role may see (row-level security of
+--            repairsys.ticket applies inside the sub-select)
+--   invoices the invoices the current role may see
+--
+-- Every table gets one policy per role that may touch it, named after the
+-- role; the grants say which commands that role may run, the policy which
+-- rows.  Tables not listed here get the admin and auditor policies only.
+DO $$
+DECLARE
+	me_t     constant text := '(SELECT t.id FROM repairsys.technician t WHERE t.db_role = CURRENT_USER)';
+	me_c     constant text := '(SELECT c.id FROM repairsys.customer c WHERE c.db_role = CURRENT_USER)';
+	tickets  constant text := 'ARRAY(SELECT t.id FROM repairsys.ticket t)';
+	invoices constant text := 'ARRAY(SELECT i.id FROM repairsys.invoice i)';
+	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'];
+	-- written only by SECURITY DEFINER functions: the admin reads them (and
+	-- may drop an installment plan so that a new one can be made)
+	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment'];
+	tbl   record;
+	d     record;
+	-- the columns of customer a dispatcher may write: all but the id and the
+	-- login mapping (only the admin decides who a database role is)
+	cust_cols constant text := (
+		SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid OPERATOR(pg_catalog.=) 'repairsys.customer'::pg_catalog.regclass
+		   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+		   AND a.attidentity OPERATOR(pg_catalog.=) '' AND a.attgenerated OPERATOR(pg_catalog.=) ''
+		   AND a.attname OPERATOR(pg_catalog.<>) ALL (ARRAY['db_role']::name[]));
+BEGIN
+	CREATE TEMPORARY TABLE pg_temp.repairsys_decision (
+		tbl text, role text, privs text, cmd text, using_expr text, check_expr text
+	) ON COMMIT DROP;
+	INSERT INTO pg_temp.repairsys_decision VALUES
+	-- reference data: everybody reads, the admin writes
+	('setting',           'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('service_center',    'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('service_type',      'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('complexity_rule',   'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('urgency_rule',      'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('sla_policy',        'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('holiday',           'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('ticket_status',     'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('ticket_transition', 'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('part',              'reader', 'SELECT', 'SELECT', 'true', NULL),
+	-- assignment rules and stock: staff read
+	('assign_policy',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('stock',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('stock',             'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('technician_load',   'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('technician_load',   'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	-- people
+	-- (the dispatcher sets who takes work: active and capacity; automatic
+	-- assignment locks a technician's row by updating it)
+	('technician',        'repairsys_dispatcher', 'SELECT, UPDATE (active, capacity)', 'ALL', 'true', 'true'),
+	('technician',        'repairsys_technician', 'SELECT', 'SELECT', 'db_role = CURRENT_USER', NULL),
+	('technician_skill',  'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('technician_skill',  'repairsys_technician', 'SELECT', 'SELECT', 'technician_id = ' || me_t, NULL),
+	('customer',          'repairsys_dispatcher', pg_catalog.format('SELECT, INSERT (%s), UPDATE (%s)', cust_cols, cust_cols), 'ALL', 'true', 'true'),
+	('customer',          'repairsys_technician', 'SELECT', 'SELECT', 'id = ANY (ARRAY(SELECT t.customer_id FROM repairsys.ticket t))', NULL),
+	('customer',          'repairsys_customer',   'SELECT', 'SELECT', 'db_role = CURRENT_USER', NULL),
+	('asset',             'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('asset',             'repairsys_technician', 'SELECT', 'SELECT', 'id = ANY (ARRAY(SELECT t.asset_id FROM repairsys.ticket t))', NULL),
+	('asset',             'repairsys_customer',   'SELECT', 'SELECT', 'customer_id = ' || me_c, NULL),
+	-- tickets: the dispatcher manages all, a technician works on own, a
+	-- customer sees own and approves the estimate
+	('ticket',            'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('ticket',            'repairsys_technician', 'SELECT, UPDATE (status, labor_minutes, travel_km, warranty_void)', 'ALL',
+	                      'technician_id = ' || me_t, 'technician_id = ' || me_t),
+	('ticket',            'repairsys_customer',   'SELECT, UPDATE (estimate_approved_at)', 'ALL',
+	                      'customer_id = ' || me_c, 'customer_id = ' || me_c || ' AND estimate_approved_at IS NOT NULL'),
+	('ticket_event',      'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('ticket_event',      'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('ticket_event',      'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	-- parts
+	('ticket_part',       'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('ticket_part',       'repairsys_technician', 'SELECT, INSERT, UPDATE', 'ALL', 'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
+	('ticket_part',       'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	-- (the dispatcher books deliveries and issues/returns for tickets; a
+	-- technician issues and returns parts of their own tickets; transfers
+	-- between centers and inventory adjustments are the admin's, who alone
+	-- may lock and write the derived stock rows.  What each row may hold,
+	-- whoever writes it -- returns within what was issued, issues and
+	-- reservations only for open tickets, serialized units agreeing with
+	-- stock -- is checked by the triggers of 60_parts.sql.)
+	('stock_movement',    'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'kind IN (''receipt'', ''issue'', ''return'')'),
+	('stock_movement',    'repairsys_technician', 'SELECT, INSERT', 'ALL', 'ticket_id = ANY (' || tickets || ')',
+	                      'ticket_id = ANY (' || tickets || ') AND kind IN (''issue'', ''return'')'),
+	('part_unit',         'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('part_unit',         'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	-- billing.  Invoices, their lines and installment plans are written only
+	-- by the SECURITY DEFINER functions issue_invoice() and
+	-- plan_installments() (granted below): nobody holds INSERT on them, not
+	-- even the admin (see system_written), so a bill is frozen exactly as
+	-- compute_bill() makes it and a plan always sums to its balance.
+	-- Payments may be written directly: the table's trigger gives a plain
+	-- INSERT the rules of record_payment() (40_billing.sql).
+	('invoice',           'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('invoice',           'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('invoice_line',      'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('invoice_line',      'repairsys_customer',   'SELECT', 'SELECT', 'invoice_id = ANY (' || invoices || ')', NULL),
+	('payment',           'repairsys_dispatcher', 'SELECT, INSERT (invoice_id, method, amount, paid_at, idempotency_key)', 'ALL', 'true', 'true'),
+	('payment',           'repairsys_customer',   'SELECT, INSERT (invoice_id, method, amount, idempotency_key)', 'ALL',
+	                      'invoice_id = ANY (' || invoices || ')', 'invoice_id = ANY (' || invoices || ')'),
+	('installment',       'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('installment',       'repairsys_customer',   'SELECT', 'SELECT', 'invoice_id = ANY (' || invoices || ')', NULL),
+	('ticket_discount',   'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	('ticket_discount',   'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	-- follow-ups: the dispatcher's call list
+	('follow_up',         'repairsys_dispatcher', 'SELECT, UPDATE (done_at, outcome)', 'ALL', 'true', 'true'),
+	-- feedback: the customer rates own tickets
+	('feedback',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('feedback',          'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('feedback',          'repairsys_customer',   'SELECT, INSERT (ticket_id, rating, comment, complaint)', 'ALL',
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')');
+
+	FOR tbl IN
+		SELECT c.oid::pg_catalog.regclass AS rel, c.relname::text AS relname
+		  FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[])
+		   AND NOT c.relispartition
+		 ORDER BY c.relname
+	LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl.rel);
+		EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', tbl.rel);
+		-- admin: everything, but never rewriting the append-only ledgers
+		EXECUTE pg_catalog.format('GRANT %s ON %s TO repairsys_admin',
+			CASE WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (system_written) AND tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT'
+			     WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (system_written) THEN 'SELECT, DELETE'
+			     WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT, INSERT'
+			     ELSE 'SELECT, INSERT, UPDATE, DELETE' END, tbl.rel);
+		EXECUTE pg_catalog.format('CREATE POLICY admin ON %s FOR ALL TO repairsys_admin USING (true) WITH CHECK (true)', tbl.rel);
+		-- auditor: reads everything
+		EXECUTE pg_catalog.format('GRANT SELECT ON %s TO repairsys_auditor', tbl.rel);
+		EXECUTE pg_catalog.format('CREATE POLICY auditor ON %s FOR SELECT TO repairsys_auditor USING (true)', tbl.rel);
+
+		FOR d IN SELECT * FROM pg_temp.repairsys_decision x WHERE x.tbl OPERATOR(pg_catalog.=) tbl.relname LOOP
+			IF d.role OPERATOR(pg_catalog.=) 'reader' THEN
+				EXECUTE pg_catalog.format('GRANT SELECT ON %s TO repairsys_dispatcher, repairsys_technician, repairsys_customer', tbl.rel);
+				EXECUTE pg_catalog.format('CREATE POLICY reader ON %s FOR SELECT TO repairsys_dispatcher, repairsys_technician, repairsys_customer USING (true)', tbl.rel);
+				CONTINUE;
+			END IF;
+			EXECUTE pg_catalog.format('GRANT %s ON %s TO %I', d.privs, tbl.rel, d.role);
+			EXECUTE pg_catalog.format('CREATE POLICY %I ON %s FOR %s TO %I USING (%s)%s',
+				pg_catalog.substr(d.role, 11), tbl.rel, d.cmd, d.role, d.using_expr,
+				CASE WHEN d.check_expr IS NULL THEN '' ELSE ' WITH CHECK (' || d.check_expr || ')' END);
+		END LOOP;
+	END LOOP;
+	DROP TABLE pg_temp.repairsys_decision;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Views apply the rights of the caller (security_invoker, PostgreSQL 15 and
+-- later): a technician reading a report view sees what row-level security
+-- lets them see in the tables under it, nothing more.  Before 15 a view runs
+-- with its owner's rights, so there only the admin, dispatcher and auditor
+-- get the views.
+------------------------------------------------------------------------------
+DO $$
+DECLARE
+	v record;
+	invoker boolean := pg_catalog.current_setting('server_version_num')::integer OPERATOR(pg_catalog.>=) 150000;
+BEGIN
+	FOR v IN
+		SELECT c.oid::pg_catalog.regclass AS rel, c.relkind
+		  FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::"char"[])
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', v.rel);
+		IF v.relkind OPERATOR(pg_catalog.=) 'v' AND invoker THEN
+			EXECUTE pg_catalog.format('ALTER VIEW %s SET (security_invoker = true)', v.rel);
+			EXECUTE pg_catalog.format('GRANT SELECT ON %s TO repairsys_admin, repairsys_dispatcher, repairsys_auditor, repairsys_technician, repairsys_customer', v.rel);
+		ELSE
+			EXECUTE pg_catalog.format('GRANT SELECT ON %s TO repairsys_admin, repairsys_dispatcher, repairsys_auditor', v.rel);
+		END IF;
+	END LOOP;
+END
+$$;
+
+-- Sequences: granted to nobody.  An INSERT that takes the default of an
+-- identity column draws from its sequence without any privilege on it (the
+-- executor's NextValueExpr checks none), and the one other sequence,
+-- stock_movement_seq, is drawn by a SECURITY DEFINER trigger.  USAGE or
+-- SELECT would only let a role read last_value (how many invoices, customers
+-- and tickets exist) or burn ids with nextval().
+DO $$
+DECLARE
+	s regclass;
+BEGIN
+	FOR s IN
+		SELECT c.oid::pg_catalog.regclass FROM pg_catalog.pg_class c
+		 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND c.relkind OPERATOR(pg_catalog.=) 'S'
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON SEQUENCE %s FROM PUBLIC', s);
+	END LOOP;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- SECURITY DEFINER functions: nobody but the roles that need one may call it.
+-- Trigger functions are never called directly (a trigger fires whatever the
+-- EXECUTE privilege), so nobody gets them.  Ordinary functions (type I/O,
+-- operators, pure and invoker functions) keep PostgreSQL's default EXECUTE
+-- for PUBLIC: they run with the caller's rights, and only roles with USAGE on
+-- schema repairsys reach them.
+------------------------------------------------------------------------------
+DO $$
+DECLARE
+	f record;
+	grantees text;
+BEGIN
+	FOR f IN
+		SELECT p.oid::pg_catalog.regprocedure AS fn, p.proname::text AS proname,
+		       p.prorettype OPERATOR(pg_catalog.=) 'pg_catalog.trigger'::pg_catalog.regtype AS is_trigger
+		  FROM pg_catalog.pg_proc p
+		 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace AND p.prosecdef
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.fn);
+		grantees := CASE
+			WHEN f.is_trigger THEN NULL
+			-- the only writers of invoices, their lines and installment plans
+			WHEN f.proname OPERATOR(pg_catalog.=) ANY (ARRAY['issue_invoice', 'plan_installments'])
+			THEN 'repairsys_admin, repairsys_dispatcher'
+			ELSE 'repairsys_admin' END;
+		IF grantees IS NOT NULL THEN
+			EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f.fn, grantees);
+		END IF;
+	END LOOP;
+END
+$$;
+
+-- The transition guards take a ticket row and read what the caller may not
+-- (bills, invoices, payments): only the life-cycle trigger calls them, as the
+-- table owner (src/lifecycle.c).  Nobody else may execute them, so no role can
+-- feed them a row of its own making (jsonb_populate_record(NULL::repairsys.ticket,
+-- '{"id": 7}')) and read the answer.
+REVOKE ALL ON FUNCTION repairsys.check_guard(text, repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.guard_has_technician(repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.guard_estimate_approved(repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.guard_labor_recorded(repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.guard_settled(repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.guard_reopen_window(repairsys.ticket) FROM PUBLIC;
+
+-- The security audit view is the admin's and the auditor's only
+-- (97_security_audit.sql), not every role's as the view loop above decided.
+REVOKE ALL ON repairsys.security_audit FROM repairsys_dispatcher, repairsys_technician, repairsys_customer;
+
+------------------------------------------------------------------------------
+-- 5. The end of the install script (99_finish.sql)
+------------------------------------------------------------------------------
+-- pg_dump keeps the state of a sequence of an extension only when it is
+-- registered itself: register the identity sequence of every table that is
+-- registered for dumping, so restored ids are not handed out again.
+DO $$
+DECLARE
+	seq regclass;
+BEGIN
+	FOR seq IN
+		SELECT pg_catalog.pg_get_serial_sequence(c.oid::regclass::text, a.attname)::regclass
+		  FROM pg_catalog.pg_extension e
+		  CROSS JOIN LATERAL pg_catalog.unnest(e.extconfig) AS cfg(reloid)
+		  JOIN pg_catalog.pg_class c ON c.oid = cfg.reloid AND c.relkind IN ('r', 'p')
+		  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attidentity <> '' AND NOT a.attisdropped
+		 WHERE e.extname = 'repairsys'
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(seq, '');
+	END LOOP;
+END
+$$;
