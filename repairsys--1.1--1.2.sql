@@ -3058,6 +3058,22 @@ DROP FUNCTION repairsys.adjust_stock_1_1(text, bigint, integer, text);
 DROP FUNCTION repairsys.return_part_1_1(bigint, text, integer, text);
 
 ------------------------------------------------------------------------------
+-- 3a. fee_tier's 64-bit seeded hash (src/sql/10_fee_tier.sql)
+------------------------------------------------------------------------------
+
+-- The C of 1.2 (files split, shared helpers, symbol prefixes) keeps every
+-- symbol an install script binds, so no other C function is declared again.
+
+-- fee_tier gets the seeded 64-bit hash (hash support function 2), as
+-- sla_interval has: hash partitioning on fee_tier columns
+-- (src/sql/10_fee_tier.sql holds the same definitions).
+CREATE FUNCTION repairsys.fee_tier_hash_extended(repairsys.fee_tier, bigint) RETURNS bigint
+	AS 'MODULE_PATHNAME', 'fee_tier_hash_extended' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.fee_tier_hash_extended(repairsys.fee_tier, bigint) IS 'Seeded 64-bit hash of a fee_tier (hash partitioning support; seed 0 gives fee_tier_hash in the low 32 bits)';
+ALTER OPERATOR FAMILY repairsys.fee_tier_hash_ops USING hash
+	ADD FUNCTION 2 repairsys.fee_tier_hash_extended(repairsys.fee_tier, bigint);
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp
