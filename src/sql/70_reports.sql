@@ -311,6 +311,7 @@ DECLARE
 	n_cust   integer;
 	c        bigint;
 	r        float8;
+	draw     float8;
 	cust     bigint;
 	ast      repairsys.asset;
 	st       repairsys.service_type;
@@ -434,13 +435,18 @@ BEGIN
 			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'cancelled') WHERE x.id = tid;
 			CONTINUE;
 		END IF;
-		-- a qualified technician with room (capacity), of the ticket's center when there is one
+		-- a qualified technician with room (capacity), of the ticket's center when there is one;
+		-- the draw is made once and the candidates are ordered by a hash of it and their
+		-- place in techs, not by random() per row: that would hand the values out in the
+		-- order the plan happens to read the rows in (it changes when autovacuum analyzes
+		-- the tables), and the same seed would not always give the same data
+		draw := pg_catalog.random();
 		SELECT ts.technician_id INTO tech
 		  FROM repairsys.technician_skill ts JOIN repairsys.technician te ON te.id = ts.technician_id
 		 WHERE ts.technician_id = ANY (techs) AND ts.skill = st.required_skill AND ts.level >= st.min_skill_level
 		   AND repairsys.open_ticket_count(ts.technician_id) < te.capacity
 		 ORDER BY te.service_center_id IS DISTINCT FROM (SELECT x.service_center_id FROM repairsys.ticket x WHERE x.id = tid),
-		          pg_catalog.random()
+		          pg_catalog.md5(pg_catalog.array_position(techs, ts.technician_id) || '/' || draw), ts.technician_id
 		 LIMIT 1;
 		IF tech IS NULL THEN
 			CONTINUE;
