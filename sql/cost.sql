@@ -243,7 +243,7 @@ SELECT :'page' LIKE '<!DOCTYPE html>%</html>' || E'\n' AS complete,
 SELECT report_html(9802, '2020-06-01') AS page \gset
 SELECT :'page' LIKE '%<html lang="zh-CN">%月度经营报告%' AS chinese,
        :'page' LIKE '%id="ratings">3<%' AS ratings, :'page' LIKE '%id="csat">66.7 %%' AS csat,
-       :'page' LIKE '%<span id="stars-5">1</span> <span id="stars-4">1</span> <span id="stars-3">0</span> <span id="stars-2">1</span> <span id="stars-1">0</span>%' AS stars;
+       :'page' LIKE '%id="stars-5">1<%id="stars-4">1<%id="stars-3">0<%id="stars-2">1<%id="stars-1">0<%' AS stars;
 -- a month without data is a page too
 SELECT report_html(9802, '2019-01-01') LIKE '%id="tickets">0<%' AS empty_month;
 SELECT report_html(NULL, '2020-05-01');

@@ -550,7 +550,7 @@ BEGIN
 	-- ratings of the tickets closed in the month (those reputation counts)
 	SELECT repairsys.svg_bar_chart(array_agg(g.r || ' ' || repairsys.report_label(lang, 'stars') ORDER BY g.r DESC),
 	                               array_agg(coalesce(c.n, 0)::numeric ORDER BY g.r DESC)),
-	       string_agg(pg_catalog.format('<span id="stars-%s">%s</span>', g.r, coalesce(c.n, 0)), ' ' ORDER BY g.r DESC)
+	       string_agg(pg_catalog.format('%s %s: <b id="stars-%s">%s</b>', g.r, repairsys.report_label(lang, 'stars'), g.r, coalesce(c.n, 0)), ', ' ORDER BY g.r DESC)
 	  INTO chart3, stars
 	  FROM pg_catalog.generate_series(1, 5) AS g(r)
 	  LEFT JOIN (SELECT fb.rating, count(*) AS n
@@ -611,7 +611,8 @@ tr.projected_over td { color: #e65100; }
 %s
 </tbody></table>
 <h2>%s</h2>
-<p>%s: <b id="ratings">%s</b>. %s: <b id="csat">%s</b>. %s: <b id="detractors">%s</b>. %s</p>
+<p>%s: <b id="ratings">%s</b>. %s: <b id="csat">%s</b>. %s: <b id="detractors">%s</b>.</p>
+<p>%s.</p>
 %s
 <h2>%s</h2>
 <ul>
