@@ -2,14 +2,25 @@
 -- tickets so that each sums exactly to its amount, ticket_cost and
 -- service_benefit with direct, indirect and full cost, budgets against actual
 -- cost, reputation per month and center, recalls, and the manager's page;
--- every figure against a hand computation, every bad input refused.
+-- every figure against a hand computation, every bad input refused.  In a
+-- database of its own, so that the ids the other files print do not depend
+-- on the rows made here.
 -- (pinned, so that no output depends on the server's or the client's defaults)
 SET TimeZone = 'America/Los_Angeles';
 SET DateStyle = 'Postgres, MDY';
 SET IntervalStyle = 'postgres';
 \set SHOW_CONTEXT never
-SET search_path = repairsys, public;
 SET client_min_messages = warning;
+SELECT current_database() AS regress_db \gset
+DROP DATABASE IF EXISTS repairsys_cost;
+CREATE DATABASE repairsys_cost;
+\c repairsys_cost
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
+SET client_min_messages = warning;
+CREATE EXTENSION repairsys;
+SET search_path = repairsys, public;
 INSERT INTO service_center (id, name, time_zone) OVERRIDING SYSTEM VALUE
 	VALUES (9801, 'cs north', 'Asia/Shanghai'), (9802, 'cs south', 'UTC');
 UPDATE service_center SET language = 'zh-CN' WHERE id = 9802;
@@ -257,3 +268,6 @@ SELECT report_html(-1, '2020-05-01');
 \set VERBOSITY terse
 UPDATE service_center SET language = 'fr' WHERE id = 9802;
 \echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+\c :regress_db
+DROP DATABASE repairsys_cost;
