@@ -3074,6 +3074,981 @@ ALTER OPERATOR FAMILY repairsys.fee_tier_hash_ops USING hash
 	ADD FUNCTION 2 repairsys.fee_tier_hash_extended(repairsys.fee_tier, bigint);
 
 ------------------------------------------------------------------------------
+-- 3b. Budgets, overheads, reputation, recalls, the manager's report (issue 21)
+------------------------------------------------------------------------------
+-- service_center.language and demo_load (src/sql/20_tables.sql, 70_reports.sql)
+ALTER TABLE repairsys.service_center ADD COLUMN language text CHECK (language IN ('en', 'zh-CN'));
+COMMENT ON COLUMN repairsys.service_center.language IS 'Language of the center''s reports (report_html): en or zh-CN; NULL: the language setting where there is one, else en';
+
+CREATE OR REPLACE FUNCTION repairsys.demo_load(tickets integer, seed integer)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	centers  bigint[] := '{}'::bigint[];
+	techs    bigint[] := '{}'::bigint[];
+	custs    bigint[] := '{}'::bigint[];
+	types    text[] := ARRAY['demo_ac_repair', 'demo_washer_repair', 'demo_tv_repair', 'demo_fridge_repair', 'demo_phone_screen'];
+	models   text[] := ARRAY['Gree KFR-35', 'Haier XQG100', 'Hisense 65E7', 'Midea BCD-520', 'Huawei P60'];
+	prices   numeric[] := ARRAY[3299.00, 2599.00, 4999.00, 5899.00, 4488.00];
+	skus     text[] := ARRAY['DEMO-CAP', 'DEMO-PUMP', 'DEMO-BOARD', 'DEMO-SCREEN'];
+	tag      text;
+	n_cust   integer;
+	c        bigint;
+	r        float8;
+	draw     float8;
+	cust     bigint;
+	ast      repairsys.asset;
+	st       repairsys.service_type;
+	tid      bigint;
+	tech     bigint;
+	inv      bigint;
+	bill_total numeric;
+	part_sku text;
+	stars    integer;
+	last_tid bigint;
+BEGIN
+	IF tickets IS NULL OR tickets < 0 THEN
+		RAISE EXCEPTION 'number of tickets must be zero or positive' USING ERRCODE = '22023';
+	END IF;
+	IF tickets > 100000 THEN
+		RAISE EXCEPTION 'cannot load more than 100000 tickets at once' USING ERRCODE = '54000',
+			DETAIL = pg_catalog.format('%s tickets were asked for.', tickets);
+	END IF;
+	IF seed IS NULL THEN
+		RAISE EXCEPTION 'seed must not be null' USING ERRCODE = '22023';
+	END IF;
+	PERFORM pg_catalog.setseed(pg_catalog.sin(seed::float8));
+	tag := 'D' || seed || '-' || (SELECT count(*) FROM repairsys.service_center);
+
+	-- the catalog, shared by every load
+	INSERT INTO repairsys.service_type (code, name, required_skill, min_skill_level, labor_fee, travel_fee, callout_fee, est_minutes_low, est_minutes_high)
+	VALUES ('demo_ac_repair', 'Air conditioner repair (demo)', 'hvac', 3, 'base=20, 0-60:2.00, 60-180:1.50, 180+:1.20, min=80', '0-10:0, 10+:2.50', 50.00, 45, 150),
+	       ('demo_washer_repair', 'Washing machine repair (demo)', 'appliance', 2, '0-30:2.50, 30-90:2.00, 90+:1.60, min=60', '0-15:0, 15+:2.00', 30.00, 30, 90),
+	       ('demo_tv_repair', 'Television repair (demo)', 'electronics', 3, '0-60:3.00, 60+:2.20', '0-15:0, 15+:2.00', 40.00, 40, 120),
+	       ('demo_fridge_repair', 'Refrigerator repair (demo)', 'appliance', 3, 'base=30, 0-90:2.20, 90+:1.80', '0-10:0, 10+:2.20', 40.00, 60, 180),
+	       ('demo_phone_screen', 'Phone screen replacement (demo)', 'electronics', 2, '0+:1.50, volume, min=30', NULL, 0.00, 20, 40)
+	ON CONFLICT (code) DO NOTHING;
+	INSERT INTO repairsys.sla_policy (service_type, urgency, respond_within, resolve_within)
+	SELECT s.code, u.urgency, u.respond::repairsys.sla_interval, u.resolve::repairsys.sla_interval
+	  FROM pg_catalog.unnest(types) AS s(code)
+	 CROSS JOIN (VALUES ('normal', '4h in mon-sun 08:00-20:00 Asia/Shanghai', '36h in mon-sun 08:00-20:00 Asia/Shanghai'),
+	                    ('urgent', '2h in mon-sun 08:00-20:00 Asia/Shanghai', '12h in mon-sun 08:00-20:00 Asia/Shanghai'),
+	                    ('emergency', '1h', '8h')) AS u(urgency, respond, resolve)
+	ON CONFLICT (service_type, urgency) DO NOTHING;
+	INSERT INTO repairsys.part (sku, name, unit_cost, unit_price, lead_time_days, min_stock)
+	VALUES ('DEMO-CAP', 'Compressor capacitor (demo)', 12.00, 35.00, 5, 6),
+	       ('DEMO-PUMP', 'Washer drain pump (demo)', 45.00, 120.00, 10, 3),
+	       ('DEMO-BOARD', 'TV main board (demo)', 260.00, 680.00, 14, 2),
+	       ('DEMO-SCREEN', 'Phone screen (demo)', 180.00, 420.00, 7, 4)
+	ON CONFLICT (sku) DO NOTHING;
+
+	-- three centers, four technicians each, stock at every center
+	FOR k IN 1..3 LOOP
+		INSERT INTO repairsys.service_center (name, lat, lon, time_zone)
+		VALUES (pg_catalog.format('%s %s', tag, (ARRAY['Shanghai Pudong', 'Shanghai Minhang', 'Suzhou SIP'])[k]),
+		        (ARRAY[31.2304, 31.1120, 31.3150])[k], (ARRAY[121.5050, 121.3815, 120.6690])[k], 'Asia/Shanghai')
+		RETURNING id INTO c;
+		centers := centers || c;
+		FOR i IN 1..4 LOOP
+			INSERT INTO repairsys.technician (name, service_center_id, lat, lon, capacity, hourly_cost)
+			VALUES (pg_catalog.format('%s tech %s-%s', tag, k, i), c, 31.2 + pg_catalog.random() * 0.1, 121.4 + pg_catalog.random() * 0.1,
+			        10, 60 + (pg_catalog.random() * 40)::integer)
+			RETURNING id INTO tech;
+			techs := techs || tech;
+			INSERT INTO repairsys.technician_skill (technician_id, skill, level)
+			SELECT tech, s.skill, 2 + (pg_catalog.random() * 3)::integer
+			  FROM pg_catalog.unnest(ARRAY['hvac', 'appliance', 'electronics']) WITH ORDINALITY AS s(skill, o)
+			 WHERE s.o <> 1 + (i % 3) OR i = 4;
+		END LOOP;
+		FOREACH part_sku IN ARRAY skus LOOP
+			PERFORM repairsys.receive_part(part_sku, c, 10 + (pg_catalog.random() * 30)::integer,
+			                               (SELECT p.unit_cost FROM repairsys.part p WHERE p.sku = part_sku));
+		END LOOP;
+	END LOOP;
+
+	-- customers with one to three assets; a few buy expensive units
+	n_cust := greatest(10, tickets / 3);
+	FOR i IN 1..n_cust LOOP
+		INSERT INTO repairsys.customer (name, phone, service_center_id, lat, lon)
+		VALUES (pg_catalog.format('%s customer %s', tag, i), '138' || pg_catalog.lpad((seed::bigint * 100000 + i)::text, 8, '0'),
+		        centers[1 + (i % 3)], 31.1 + pg_catalog.random() * 0.25, 120.7 + pg_catalog.random() * 0.8)
+		RETURNING id INTO cust;
+		custs := custs || cust;
+		FOR k IN 1..1 + (pg_catalog.random() < 0.3)::integer + (pg_catalog.random() < 0.1)::integer LOOP
+			r := pg_catalog.random();
+			INSERT INTO repairsys.asset (customer_id, model, serial_no, purchased_at, purchase_price, warranty_until)
+			SELECT cust, models[m], pg_catalog.format('%s-%s-%s', tag, i, k), d,
+			       CASE WHEN r < 0.08 THEN prices[m] * 4 ELSE prices[m] END, d + 365
+			  FROM (SELECT 1 + floor(pg_catalog.random() * 5)::integer AS m,
+			               CURRENT_DATE - (30 + (pg_catalog.random() * 900)::integer) AS d) x;
+		END LOOP;
+	END LOOP;
+
+	-- tickets: a quarter of them come from the first tenth of the customers (regulars)
+	FOR i IN 1..tickets LOOP
+		IF pg_catalog.random() < 0.25 THEN
+			cust := custs[1 + floor(pg_catalog.random() * greatest(1, n_cust / 10))::integer];	-- the regulars
+		ELSE
+			cust := custs[1 + floor(pg_catalog.random() * n_cust)::integer];
+		END IF;
+		r := pg_catalog.random();
+		IF r < 0.08 AND last_tid IS NOT NULL
+		   AND (SELECT x.resolved_at IS NOT NULL AND x.asset_id IS NOT NULL FROM repairsys.ticket x WHERE x.id = last_tid) THEN
+			-- a repeat visit for the last repair: opened after it, left open (rework)
+			INSERT INTO repairsys.ticket (customer_id, asset_id, service_type, description, opened_at)
+			SELECT x.customer_id, x.asset_id, x.service_type, 'Demo: the fault came back', pg_catalog.clock_timestamp()
+			  FROM repairsys.ticket x WHERE x.id = last_tid
+			RETURNING id INTO tid;
+			last_tid := NULL;
+			CONTINUE;
+		END IF;
+		SELECT * INTO ast FROM repairsys.asset a WHERE a.customer_id = cust ORDER BY a.id
+		 OFFSET floor(pg_catalog.random() * (SELECT count(*) FROM repairsys.asset a2 WHERE a2.customer_id = cust)) LIMIT 1;
+		SELECT * INTO st FROM repairsys.service_type s WHERE s.code = types[pg_catalog.array_position(models, ast.model)];
+		INSERT INTO repairsys.ticket (customer_id, asset_id, service_type, complexity, urgency, channel, description, opened_at)
+		VALUES (cust, ast.id, st.code, 1 + (pg_catalog.random() * 3)::integer,
+		        (ARRAY['normal', 'normal', 'normal', 'normal', 'urgent', 'urgent', 'emergency'])[1 + (pg_catalog.random() * 6)::integer],
+		        (ARRAY['phone', 'web', 'app', 'mini_program', 'walk_in'])[1 + (pg_catalog.random() * 4)::integer],
+		        pg_catalog.format('Demo request %s', i),
+		        pg_catalog.now() - pg_catalog.make_interval(mins => 60 + (pg_catalog.random() * 95 * 60)::integer))
+		RETURNING id INTO tid;
+		r := pg_catalog.random();
+		IF r < 0.06 THEN
+			CONTINUE;					-- still new
+		ELSIF r < 0.10 THEN
+			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'cancelled') WHERE x.id = tid;
+			CONTINUE;
+		END IF;
+		-- a qualified technician with room (capacity), of the ticket's center when there is one;
+		-- the draw is made once and the candidates are ordered by a hash of it and their
+		-- place in techs, not by random() per row: that would hand the values out in the
+		-- order the plan happens to read the rows in (it changes when autovacuum analyzes
+		-- the tables), and the same seed would not always give the same data
+		draw := pg_catalog.random();
+		SELECT ts.technician_id INTO tech
+		  FROM repairsys.technician_skill ts JOIN repairsys.technician te ON te.id = ts.technician_id
+		 WHERE ts.technician_id = ANY (techs) AND ts.skill = st.required_skill AND ts.level >= st.min_skill_level
+		   AND repairsys.open_ticket_count(ts.technician_id) < te.capacity
+		 ORDER BY te.service_center_id IS DISTINCT FROM (SELECT x.service_center_id FROM repairsys.ticket x WHERE x.id = tid),
+		          pg_catalog.md5(pg_catalog.array_position(techs, ts.technician_id) || '/' || draw), ts.technician_id
+		 LIMIT 1;
+		IF tech IS NULL THEN
+			CONTINUE;
+		END IF;
+		UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'assigned'), technician_id = tech WHERE x.id = tid;
+		IF r < 0.15 THEN
+			CONTINUE;
+		END IF;
+		PERFORM repairsys.approve_estimate(tid);
+		UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'active') WHERE x.id = tid;
+		IF pg_catalog.random() < 0.35 THEN
+			part_sku := CASE st.required_skill WHEN 'hvac' THEN 'DEMO-CAP' WHEN 'appliance' THEN 'DEMO-PUMP'
+			            ELSE CASE WHEN st.code = 'demo_phone_screen' THEN 'DEMO-SCREEN' ELSE 'DEMO-BOARD' END END;
+			IF (SELECT s.on_hand - s.reserved FROM repairsys.stock s JOIN repairsys.ticket x ON x.service_center_id = s.service_center_id
+			     WHERE x.id = tid AND s.sku = part_sku) >= 1 THEN
+				PERFORM repairsys.reserve_part(tid, part_sku, 1);
+			END IF;
+		END IF;
+		IF r < 0.20 THEN
+			CONTINUE;					-- work under way
+		END IF;
+		UPDATE repairsys.ticket x
+		   SET status = repairsys.next_state(x.status, 'resolved'),
+		       labor_minutes = st.est_minutes_low + pg_catalog.round((pg_catalog.random() * (st.est_minutes_high - st.est_minutes_low))::numeric),
+		       travel_km = pg_catalog.round((pg_catalog.random() * 30)::numeric, 1)
+		 WHERE x.id = tid;
+		IF pg_catalog.random() < 0.06 THEN
+			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'active') WHERE x.id = tid;
+			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'resolved') WHERE x.id = tid;
+		END IF;
+		last_tid := tid;
+		-- the customer's rating: each technician has a typical quality
+		IF pg_catalog.random() < 0.8 THEN
+			stars := least(5, greatest(1, pg_catalog.round(2.5 + (pg_catalog.array_position(techs, tech) % 4) * 0.6
+			                                                + (pg_catalog.random() - 0.5) * 3)::integer));
+			INSERT INTO repairsys.feedback (ticket_id, rating, comment, complaint)
+			VALUES (tid, stars, CASE WHEN stars >= 4 THEN 'Quick and friendly' WHEN stars <= 2 THEN 'Not satisfied' END,
+			        stars <= 2 AND pg_catalog.random() < 0.6);
+		END IF;
+		-- bill: most are invoiced and paid and closed; some wait for payment
+		r := pg_catalog.random();
+		IF r < 0.85 THEN
+			SELECT b.total INTO bill_total FROM repairsys.bill_summary b WHERE b.ticket_id = tid;
+			IF coalesce(bill_total, 0) > 0 THEN
+				inv := repairsys.issue_invoice(tid);
+				IF r < 0.75 THEN
+					PERFORM repairsys.record_payment(inv, (ARRAY['wechat', 'alipay', 'card', 'cash'])[1 + (pg_catalog.random() * 3)::integer],
+					                                 (SELECT v.total FROM repairsys.invoice v WHERE v.id = inv),
+					                                 pg_catalog.format('demo-%s-%s', tag, tid));
+				END IF;
+			END IF;
+			IF r < 0.75 THEN
+				UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'closed') WHERE x.id = tid;
+			END IF;
+		END IF;
+	END LOOP;
+	RETURN tickets;
+END
+$$;
+COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generator: 3 centers, 12 technicians, customers with assets, demo_* service types with SLA policies, stocked parts, and the given number of tickets moved through the life cycle with labor, parts, feedback, invoices and payments; reproducible for a seed (docs/reports.md)';
+
+-- (src/sql/26_tables_cost.sql)
+-- Cost management and recalls (DESIGN.md section 18, docs/reports.md): the
+-- budgets a center keeps per month and cost class, the indirect costs
+-- (overheads) allocated to the month's tickets, and product recalls with the
+-- ticket each affected unit got.  The rules and views are in 72_cost.sql.
+
+------------------------------------------------------------------------------
+-- Budgets (预算控制) and overheads (indirect costs)
+------------------------------------------------------------------------------
+-- A cost class is a lower-case word: labor, parts and travel are the direct
+-- costs that ticket_cost measures; any other word (rent, vehicles,
+-- call_center, ...) is an indirect class whose amounts are the overhead rows.
+CREATE TABLE repairsys.budget (
+	service_center_id bigint NOT NULL REFERENCES repairsys.service_center ON DELETE CASCADE,
+	month             date NOT NULL CHECK (extract(day FROM month) = 1),
+	cost_class        text NOT NULL CHECK (cost_class ~ '^[a-z][a-z0-9_]{0,39}$'),
+	amount            numeric(14,2) NOT NULL CHECK (amount >= 0),
+	PRIMARY KEY (service_center_id, month, cost_class)
+);
+COMMENT ON TABLE repairsys.budget IS 'Budgets (预算): what a service center plans to spend in a month on a cost class; watched by the view budget_status';
+COMMENT ON COLUMN repairsys.budget.service_center_id IS 'Service center';
+COMMENT ON COLUMN repairsys.budget.month IS 'First day of the month (in the center''s time zone)';
+COMMENT ON COLUMN repairsys.budget.cost_class IS 'labor, parts, travel (direct costs) or an indirect class of overhead (rent, vehicles, call_center, ...): a lower-case word';
+COMMENT ON COLUMN repairsys.budget.amount IS 'Budgeted amount';
+SELECT pg_catalog.pg_extension_config_dump('repairsys.budget', '');
+
+CREATE TABLE repairsys.overhead (
+	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	service_center_id bigint NOT NULL REFERENCES repairsys.service_center ON DELETE CASCADE,
+	month             date NOT NULL CHECK (extract(day FROM month) = 1),
+	cost_class        text NOT NULL CHECK (cost_class ~ '^[a-z][a-z0-9_]{0,39}$' AND cost_class NOT IN ('labor', 'parts', 'travel')),
+	amount            numeric(14,2) NOT NULL CHECK (amount >= 0),
+	note              text,
+	UNIQUE (service_center_id, month, cost_class)
+);
+COMMENT ON TABLE repairsys.overhead IS 'Indirect costs (间接成本) of a service center in a month (rent, vehicles, call center, ...), allocated to the month''s tickets by the setting overhead_driver (view overhead_allocation)';
+COMMENT ON COLUMN repairsys.overhead.id IS 'Overhead id';
+COMMENT ON COLUMN repairsys.overhead.service_center_id IS 'Service center that bears the cost';
+COMMENT ON COLUMN repairsys.overhead.month IS 'First day of the month (in the center''s time zone)';
+COMMENT ON COLUMN repairsys.overhead.cost_class IS 'Indirect cost class: a lower-case word other than labor, parts and travel';
+COMMENT ON COLUMN repairsys.overhead.amount IS 'Amount of the month';
+COMMENT ON COLUMN repairsys.overhead.note IS 'Free text (invoice, contract)';
+SELECT pg_catalog.pg_extension_config_dump('repairsys.overhead', '');
+
+------------------------------------------------------------------------------
+-- Recalls (产品召回)
+------------------------------------------------------------------------------
+-- Written only by repairsys.open_recall() (SECURITY DEFINER), which opens one
+-- ticket per affected asset and records it in recall_ticket.
+CREATE TABLE repairsys.recall (
+	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	model        text NOT NULL CHECK (model <> ''),
+	serial_from  text NOT NULL CHECK (serial_from <> ''),
+	serial_to    text NOT NULL CHECK (serial_to <> ''),
+	service_type text NOT NULL REFERENCES repairsys.service_type ON UPDATE CASCADE,
+	reason       text NOT NULL CHECK (reason <> ''),
+	opened_at    timestamptz NOT NULL DEFAULT now(),
+	opened_by    name NOT NULL DEFAULT session_user,
+	CHECK (serial_from COLLATE "C" <= serial_to COLLATE "C"),
+	CONSTRAINT recall_key UNIQUE (model, serial_from, serial_to, service_type)
+);
+COMMENT ON TABLE repairsys.recall IS 'Product recalls (产品召回): the units of a model whose serial numbers lie in a range get a ticket of the service type (open_recall())';
+COMMENT ON COLUMN repairsys.recall.id IS 'Recall id';
+COMMENT ON COLUMN repairsys.recall.model IS 'Model recalled (asset.model, exactly)';
+COMMENT ON COLUMN repairsys.recall.serial_from IS 'First serial number of the range (inclusive; compared byte by byte, COLLATE "C")';
+COMMENT ON COLUMN repairsys.recall.serial_to IS 'Last serial number of the range (inclusive)';
+COMMENT ON COLUMN repairsys.recall.service_type IS 'Service type of the recall tickets';
+COMMENT ON COLUMN repairsys.recall.reason IS 'Why the units are recalled (the tickets'' description)';
+COMMENT ON COLUMN repairsys.recall.opened_at IS 'When the recall was first opened';
+COMMENT ON COLUMN repairsys.recall.opened_by IS 'Session user who first opened it';
+SELECT pg_catalog.pg_extension_config_dump('repairsys.recall', '');
+
+CREATE TABLE repairsys.recall_ticket (
+	recall_id bigint NOT NULL REFERENCES repairsys.recall ON DELETE CASCADE,
+	asset_id  bigint NOT NULL REFERENCES repairsys.asset,
+	ticket_id bigint NOT NULL UNIQUE REFERENCES repairsys.ticket,
+	PRIMARY KEY (recall_id, asset_id)
+);
+COMMENT ON TABLE repairsys.recall_ticket IS 'The ticket each affected asset got from a recall: one per (recall, asset), so a recall run twice opens nothing new';
+COMMENT ON COLUMN repairsys.recall_ticket.recall_id IS 'Recall';
+COMMENT ON COLUMN repairsys.recall_ticket.asset_id IS 'Affected asset';
+COMMENT ON COLUMN repairsys.recall_ticket.ticket_id IS 'Ticket opened for it';
+SELECT pg_catalog.pg_extension_config_dump('repairsys.recall_ticket', '');
+
+-- src/sql/72_cost.sql: the overhead driver, the allocation, ticket_cost and service_benefit with their new columns
+-- Cost of the service (DESIGN.md section 18, docs/reports.md): overheads
+-- allocated to the month's tickets, the cost of each ticket with its share of
+-- them (ticket_cost), and the service-benefit report (service_benefit).  The
+-- tables are in 26_tables_cost.sql; budgets, reputation, recalls and the
+-- manager's page, which read these views, in 73_cost_reports.sql.
+--
+-- A ticket belongs to the month it was opened in, in its center's time zone.
+
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, choices) VALUES
+	('overhead_driver', 'labor_minutes', 'How an overhead is shared among the month''s tickets of its center: labor_minutes (recorded labor), tickets (equally) or revenue (invoiced before tax)', false, 'choice', NULL,
+	 ARRAY['labor_minutes', 'tickets', 'revenue']);
+
+------------------------------------------------------------------------------
+-- Months in a center's time zone
+------------------------------------------------------------------------------
+-- The instant a month (its first day) starts in a time zone.
+CREATE FUNCTION repairsys.month_start(month date, time_zone text)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT (month::timestamp without time zone) AT TIME ZONE coalesce(time_zone, 'UTC');
+END;
+COMMENT ON FUNCTION repairsys.month_start(date, text) IS 'The instant the month (given by any of its days) starts in the time zone (NULL: UTC)';
+
+-- The share (0..1) of a month that has passed at an instant, in a time zone:
+-- 0 before it starts, 1 after it ends.
+CREATE FUNCTION repairsys.month_elapsed(month date, time_zone text, at timestamptz)
+RETURNS numeric
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT least(1, greatest(0,
+	         round((extract(epoch FROM at - repairsys.month_start(month, time_zone))
+	                / extract(epoch FROM repairsys.month_start((month + interval '1 month')::date, time_zone)
+	                                     - repairsys.month_start(month, time_zone)))::numeric, 6)));
+END;
+COMMENT ON FUNCTION repairsys.month_elapsed(date, text, timestamptz) IS 'Share (0..1, 6 decimals) of the month (first day given) that has passed at the instant, in the time zone: 0 before it, 1 after it';
+
+------------------------------------------------------------------------------
+-- Overheads allocated to tickets
+------------------------------------------------------------------------------
+-- Every overhead is shared among the tickets (not cancelled) opened at its
+-- center in its month, in proportion to the driver (setting overhead_driver).
+-- Cents are placed by the largest remainder, as installments are: each ticket
+-- gets the whole cents of its exact share, and the cents left over go one
+-- each to the tickets with the largest remainders (ties: lower ticket id), so
+-- the allocations of one overhead sum exactly to it.  The arithmetic is done
+-- in whole cents and whole driver units (labor in hundredths of a minute,
+-- revenue in cents), so no rounding happens anywhere else.  When the driver is
+-- 0 for every ticket of the month (no labor recorded yet), the overhead is
+-- shared equally.  An overhead of a month without tickets is not allocated
+-- (budget_status still counts it).
+CREATE VIEW repairsys.overhead_allocation AS
+WITH drv AS (
+	SELECT repairsys.setting_value('overhead_driver') AS driver
+), w AS (
+	SELECT o.id AS overhead_id, o.service_center_id, o.month, o.cost_class, o.amount, d.driver, t.id AS ticket_id,
+	       CASE d.driver WHEN 'tickets' THEN 1::numeric
+	                     WHEN 'labor_minutes' THEN coalesce(t.labor_minutes, 0)
+	                     ELSE greatest(coalesce(r.revenue, 0), 0) END AS driver_value
+	  FROM repairsys.overhead o
+	  JOIN repairsys.service_center sc ON sc.id = o.service_center_id
+	 CROSS JOIN drv d
+	  JOIN repairsys.ticket t ON t.service_center_id = o.service_center_id
+	   AND t.opened_at >= repairsys.month_start(o.month, sc.time_zone)
+	   AND t.opened_at < repairsys.month_start((o.month + interval '1 month')::date, sc.time_zone)
+	   AND t.status_role <> 'cancelled'
+	  LEFT JOIN LATERAL (SELECT sum(l.amount) AS revenue
+	                       FROM repairsys.invoice i JOIN repairsys.invoice_line l ON l.invoice_id = i.id
+	                      WHERE i.ticket_id = t.id AND d.driver = 'revenue') r ON true
+), units AS (
+	SELECT w.*, pg_catalog.round(w.amount * 100) AS cents,
+	       CASE WHEN sum(w.driver_value) OVER (PARTITION BY w.overhead_id) > 0 THEN pg_catalog.round(w.driver_value * 100) ELSE 1 END AS weight
+	  FROM w
+), shares AS (
+	SELECT u.*, pg_catalog.div(u.cents * u.weight, sum(u.weight) OVER (PARTITION BY u.overhead_id)) AS whole,
+	       pg_catalog.mod(u.cents * u.weight, sum(u.weight) OVER (PARTITION BY u.overhead_id)) AS rest
+	  FROM units u
+), ranked AS (
+	SELECT s.*, s.cents - sum(s.whole) OVER (PARTITION BY s.overhead_id) AS left_over,
+	       row_number() OVER (PARTITION BY s.overhead_id ORDER BY s.rest DESC, s.ticket_id) AS place
+	  FROM shares s
+)
+SELECT x.overhead_id, x.service_center_id, x.month, x.cost_class, x.ticket_id, x.driver, x.driver_value,
+       ((x.whole + CASE WHEN x.place <= x.left_over THEN 1 ELSE 0 END) / 100.0)::numeric(14,2) AS amount
+  FROM ranked x;
+COMMENT ON VIEW repairsys.overhead_allocation IS 'Each overhead''s share of each ticket of its center and month, by the driver of setting overhead_driver; the shares of one overhead sum exactly to it (largest remainder, to the cent)';
+COMMENT ON COLUMN repairsys.overhead_allocation.overhead_id IS 'Overhead allocated';
+COMMENT ON COLUMN repairsys.overhead_allocation.service_center_id IS 'Service center of the overhead and the ticket';
+COMMENT ON COLUMN repairsys.overhead_allocation.month IS 'Month of the overhead (the ticket was opened in it, in the center''s time zone)';
+COMMENT ON COLUMN repairsys.overhead_allocation.cost_class IS 'Indirect cost class of the overhead';
+COMMENT ON COLUMN repairsys.overhead_allocation.ticket_id IS 'Ticket that bears the share';
+COMMENT ON COLUMN repairsys.overhead_allocation.driver IS 'Driver used: labor_minutes, tickets or revenue';
+COMMENT ON COLUMN repairsys.overhead_allocation.driver_value IS 'The ticket''s quantity of the driver: labor minutes, 1, or revenue before tax (when it is 0 for every ticket of the month, the overhead is shared equally)';
+COMMENT ON COLUMN repairsys.overhead_allocation.amount IS 'Share of the overhead borne by the ticket';
+
+------------------------------------------------------------------------------
+-- Cost and benefit
+------------------------------------------------------------------------------
+CREATE OR REPLACE VIEW repairsys.ticket_cost AS
+SELECT d.ticket_id, d.revenue, d.labor_cost, d.parts_cost, d.travel_cost, d.cost, d.revenue - d.cost AS margin,
+       d.cost AS direct_cost,
+       coalesce(a.indirect, 0.00) AS indirect_cost,
+       d.cost + coalesce(a.indirect, 0.00) AS full_cost,
+       d.revenue - d.cost - coalesce(a.indirect, 0.00) AS full_margin
+  FROM (
+	SELECT t.id AS ticket_id,
+	       coalesce(r.revenue, 0.00) AS revenue,
+	       round(coalesce(tech.hourly_cost, 0) * coalesce(t.labor_minutes, 0) / 60, 2) AS labor_cost,
+	       coalesce(p.parts_cost, 0.00) AS parts_cost,
+	       round(coalesce(t.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS travel_cost,
+	       round(coalesce(tech.hourly_cost, 0) * coalesce(t.labor_minutes, 0) / 60, 2) + coalesce(p.parts_cost, 0.00)
+	         + round(coalesce(t.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS cost
+	  FROM repairsys.ticket t
+	  LEFT JOIN repairsys.technician tech ON tech.id = t.technician_id
+	  LEFT JOIN LATERAL (SELECT sum(l.amount) AS revenue FROM repairsys.invoice i JOIN repairsys.invoice_line l ON l.invoice_id = i.id
+	                      WHERE i.ticket_id = t.id) r ON true
+	  LEFT JOIN LATERAL (SELECT sum(-m.qty * coalesce(m.unit_cost, pt.unit_cost)) AS parts_cost
+	                       FROM repairsys.stock_movement m JOIN repairsys.part pt ON pt.sku = m.sku
+	                      WHERE m.ticket_id = t.id AND m.kind IN ('issue', 'return')) p ON true
+  ) d
+  LEFT JOIN (SELECT oa.ticket_id, sum(oa.amount) AS indirect FROM repairsys.overhead_allocation oa GROUP BY oa.ticket_id) a
+    ON a.ticket_id = d.ticket_id;
+COMMENT ON VIEW repairsys.ticket_cost IS 'Revenue and cost of each ticket: direct cost (labor, parts, travel) and its share of the overheads (indirect cost)';
+COMMENT ON COLUMN repairsys.ticket_cost.ticket_id IS 'Ticket';
+COMMENT ON COLUMN repairsys.ticket_cost.revenue IS 'Invoiced amount before tax (0 until invoiced)';
+COMMENT ON COLUMN repairsys.ticket_cost.labor_cost IS 'Technician hourly_cost x labor_minutes / 60';
+COMMENT ON COLUMN repairsys.ticket_cost.parts_cost IS 'Units issued to the ticket (less returns) at their ledger unit cost';
+COMMENT ON COLUMN repairsys.ticket_cost.travel_cost IS 'travel_km x setting travel_cost_per_km';
+COMMENT ON COLUMN repairsys.ticket_cost.cost IS 'labor_cost + parts_cost + travel_cost (the direct cost)';
+COMMENT ON COLUMN repairsys.ticket_cost.margin IS 'revenue - cost (before overheads)';
+COMMENT ON COLUMN repairsys.ticket_cost.direct_cost IS 'labor_cost + parts_cost + travel_cost (the same as cost)';
+COMMENT ON COLUMN repairsys.ticket_cost.indirect_cost IS 'The ticket''s share of its center''s overheads of its month (overhead_allocation)';
+COMMENT ON COLUMN repairsys.ticket_cost.full_cost IS 'direct_cost + indirect_cost';
+COMMENT ON COLUMN repairsys.ticket_cost.full_margin IS 'revenue - full_cost';
+
+CREATE OR REPLACE VIEW repairsys.service_benefit AS
+SELECT date_trunc('month', t.opened_at AT TIME ZONE coalesce(sc.time_zone, 'UTC'))::date AS month,
+       t.service_center_id,
+       t.service_type,
+       count(*) AS tickets,
+       sum(c.revenue) AS revenue,
+       sum(c.labor_cost) AS labor_cost,
+       sum(c.parts_cost) AS parts_cost,
+       sum(c.travel_cost) AS travel_cost,
+       sum(c.margin) AS margin,
+       CASE WHEN sum(c.cost) > 0 THEN round(sum(c.margin) / sum(c.cost), 4) END AS roi,
+       round(avg(fb.rating), 2) AS avg_rating,
+       round(100.0 * count(*) FILTER (WHERE t.resolved_at <= t.resolve_by)
+             / nullif(count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.resolve_by IS NOT NULL), 0), 1) AS sla_met_pct,
+       round((avg(extract(epoch FROM t.resolved_at - t.opened_at)) / 3600)::numeric, 2) AS mean_resolution_hours,
+       sum(c.direct_cost) AS direct_cost,
+       sum(c.indirect_cost) AS indirect_cost,
+       sum(c.full_cost) AS full_cost,
+       sum(c.full_margin) AS full_margin,
+       CASE WHEN sum(c.full_cost) > 0 THEN round(sum(c.full_margin) / sum(c.full_cost), 4) END AS full_roi
+  FROM repairsys.ticket t
+  LEFT JOIN repairsys.service_center sc ON sc.id = t.service_center_id
+  JOIN repairsys.ticket_cost c ON c.ticket_id = t.id
+  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+ WHERE t.status_role <> 'cancelled'
+ GROUP BY 1, 2, 3;
+COMMENT ON VIEW repairsys.service_benefit IS 'Cost and benefit of the service per month (of opening, in the center''s time zone), service center and service type';
+COMMENT ON COLUMN repairsys.service_benefit.month IS 'First day of the month the tickets were opened';
+COMMENT ON COLUMN repairsys.service_benefit.service_center_id IS 'Service center';
+COMMENT ON COLUMN repairsys.service_benefit.service_type IS 'Service type';
+COMMENT ON COLUMN repairsys.service_benefit.tickets IS 'Tickets opened (cancelled ones left out)';
+COMMENT ON COLUMN repairsys.service_benefit.revenue IS 'Invoiced amounts before tax';
+COMMENT ON COLUMN repairsys.service_benefit.labor_cost IS 'Labor cost';
+COMMENT ON COLUMN repairsys.service_benefit.parts_cost IS 'Parts cost';
+COMMENT ON COLUMN repairsys.service_benefit.travel_cost IS 'Travel cost';
+COMMENT ON COLUMN repairsys.service_benefit.margin IS 'revenue - (labor + parts + travel cost)';
+COMMENT ON COLUMN repairsys.service_benefit.roi IS '(revenue - cost) / cost on the direct cost (NULL when the cost is 0); full_roi counts the overheads';
+COMMENT ON COLUMN repairsys.service_benefit.avg_rating IS 'Average customer rating (1..5)';
+COMMENT ON COLUMN repairsys.service_benefit.sla_met_pct IS 'Percent of resolved tickets resolved by resolve_by';
+COMMENT ON COLUMN repairsys.service_benefit.mean_resolution_hours IS 'Mean wall-clock hours from opening to resolution';
+COMMENT ON COLUMN repairsys.service_benefit.direct_cost IS 'labor_cost + parts_cost + travel_cost';
+COMMENT ON COLUMN repairsys.service_benefit.indirect_cost IS 'Overheads allocated to the tickets (overhead_allocation)';
+COMMENT ON COLUMN repairsys.service_benefit.full_cost IS 'direct_cost + indirect_cost';
+COMMENT ON COLUMN repairsys.service_benefit.full_margin IS 'revenue - full_cost';
+COMMENT ON COLUMN repairsys.service_benefit.full_roi IS '(revenue - full_cost) / full_cost: the ROI on the full cost (NULL when it is 0)';
+
+ALTER VIEW repairsys.ticket_cost SET (security_invoker = true);
+ALTER VIEW repairsys.service_benefit SET (security_invoker = true);
+
+-- (src/sql/73_cost_reports.sql)
+-- Cost management reports (DESIGN.md section 18, docs/reports.md): budgets
+-- against actual cost, the reputation of each center per month, product
+-- recalls, and the manager's one-page report.  They read the views of
+-- 72_cost.sql; the tables are in 26_tables_cost.sql.
+--
+-- Costs belong to the month the ticket was opened in, in its center's time
+-- zone (as in service_benefit); reputation counts a rating in the month the
+-- rated ticket was closed.
+
+------------------------------------------------------------------------------
+-- Budgets against actual cost
+------------------------------------------------------------------------------
+-- One row per budget.  Direct classes (labor, parts, travel): the actual cost
+-- is the sum of service_benefit's column for the center and month, and the
+-- month's projection scales it by the share of the month that has passed
+-- (month_elapsed, in the center's time zone; a past month is projected at
+-- its actual cost).  Indirect classes: the actual cost is the overhead of the
+-- center, month and class, booked for the whole month, so it is its own
+-- projection.
+CREATE VIEW repairsys.budget_status AS
+SELECT x.service_center_id, x.month, x.cost_class, x.budget, x.actual, x.projected,
+       x.actual - x.budget AS variance,
+       CASE WHEN x.actual > x.budget THEN 'over_budget'
+            WHEN x.projected > x.budget THEN 'projected_over'
+            ELSE 'ok' END AS alert
+  FROM (
+	SELECT b.service_center_id, b.month, b.cost_class, b.amount AS budget, a.actual,
+	       CASE WHEN b.cost_class NOT IN ('labor', 'parts', 'travel') OR e.share <= 0 OR e.share >= 1 THEN a.actual
+	            ELSE round(a.actual / e.share, 2) END AS projected
+	  FROM repairsys.budget b
+	  JOIN repairsys.service_center sc ON sc.id = b.service_center_id
+	 CROSS JOIN LATERAL (SELECT repairsys.month_elapsed(b.month, sc.time_zone, pg_catalog.now()) AS share) e
+	 CROSS JOIN LATERAL (
+		SELECT CASE b.cost_class
+		         WHEN 'labor' THEN (SELECT coalesce(sum(s.labor_cost), 0.00) FROM repairsys.service_benefit s
+		                             WHERE s.service_center_id = b.service_center_id AND s.month = b.month)
+		         WHEN 'parts' THEN (SELECT coalesce(sum(s.parts_cost), 0.00) FROM repairsys.service_benefit s
+		                             WHERE s.service_center_id = b.service_center_id AND s.month = b.month)
+		         WHEN 'travel' THEN (SELECT coalesce(sum(s.travel_cost), 0.00) FROM repairsys.service_benefit s
+		                              WHERE s.service_center_id = b.service_center_id AND s.month = b.month)
+		         ELSE (SELECT coalesce(sum(o.amount), 0.00) FROM repairsys.overhead o
+		                WHERE o.service_center_id = b.service_center_id AND o.month = b.month AND o.cost_class = b.cost_class)
+		       END AS actual
+	 ) a
+  ) x;
+COMMENT ON VIEW repairsys.budget_status IS 'Budgets (预算控制) against the actual and projected cost of each center, month and cost class, with an alert';
+COMMENT ON COLUMN repairsys.budget_status.service_center_id IS 'Service center';
+COMMENT ON COLUMN repairsys.budget_status.month IS 'First day of the month';
+COMMENT ON COLUMN repairsys.budget_status.cost_class IS 'labor, parts, travel (direct) or an indirect class of overhead';
+COMMENT ON COLUMN repairsys.budget_status.budget IS 'Budgeted amount';
+COMMENT ON COLUMN repairsys.budget_status.actual IS 'Cost so far: the class''s column of service_benefit for the center and month (direct), or the overhead of the class (indirect)';
+COMMENT ON COLUMN repairsys.budget_status.projected IS 'Projected cost at the month''s end: actual / share of the month passed in the center''s time zone for a direct class of the current month, else actual';
+COMMENT ON COLUMN repairsys.budget_status.variance IS 'actual - budget (positive: over budget so far)';
+COMMENT ON COLUMN repairsys.budget_status.alert IS 'over_budget (actual > budget), projected_over (projected > budget) or ok';
+
+------------------------------------------------------------------------------
+-- Reputation (品牌形象和声誉)
+------------------------------------------------------------------------------
+-- Per center and month of closing (in the center's time zone), over the
+-- tickets closed then (in a closed-role state now): their ratings, the share
+-- of ratings of 4 or 5 (CSAT) and of 1 or 2 (detractors), complaints per 100
+-- closed tickets, and the share of closed tickets that were repeat repairs
+-- (rework_of(): an earlier closed ticket of the same asset and service type
+-- within the rework window, as the bill counts it); then each figure's change
+-- against the previous calendar month of the same center (NULL when that
+-- month closed no ticket).
+CREATE VIEW repairsys.reputation AS
+WITH m AS (
+	SELECT date_trunc('month', t.closed_at AT TIME ZONE sc.time_zone)::date AS month,
+	       t.service_center_id,
+	       count(*) AS closed_tickets,
+	       count(fb.rating) AS ratings,
+	       round(100.0 * count(*) FILTER (WHERE fb.rating >= 4) / nullif(count(fb.rating), 0), 1) AS csat_pct,
+	       round(100.0 * count(*) FILTER (WHERE fb.rating <= 2) / nullif(count(fb.rating), 0), 1) AS detractor_pct,
+	       round(100.0 * count(*) FILTER (WHERE fb.complaint) / count(*), 2) AS complaint_rate,
+	       round(100.0 * count(*) FILTER (WHERE repairsys.rework_of(t) IS NOT NULL) / count(*), 1) AS repeat_rate
+	  FROM repairsys.ticket t
+	  JOIN repairsys.service_center sc ON sc.id = t.service_center_id
+	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	 WHERE t.status_role = 'closed' AND t.closed_at IS NOT NULL
+	 GROUP BY 1, 2
+)
+SELECT m.month, m.service_center_id, m.closed_tickets, m.ratings, m.csat_pct, m.detractor_pct, m.complaint_rate, m.repeat_rate,
+       m.ratings - p.ratings AS ratings_change,
+       m.csat_pct - p.csat_pct AS csat_change,
+       m.detractor_pct - p.detractor_pct AS detractor_change,
+       m.complaint_rate - p.complaint_rate AS complaint_change,
+       m.repeat_rate - p.repeat_rate AS repeat_change
+  FROM m
+  LEFT JOIN m p ON p.service_center_id = m.service_center_id AND p.month = (m.month - interval '1 month')::date;
+COMMENT ON VIEW repairsys.reputation IS 'Reputation (品牌形象和声誉) of each service center per month of closing: ratings, CSAT, detractors, complaints and repeat repairs, with the change against the previous month';
+COMMENT ON COLUMN repairsys.reputation.month IS 'First day of the month the tickets were closed (in the center''s time zone)';
+COMMENT ON COLUMN repairsys.reputation.service_center_id IS 'Service center';
+COMMENT ON COLUMN repairsys.reputation.closed_tickets IS 'Tickets closed in the month (in a closed-role state)';
+COMMENT ON COLUMN repairsys.reputation.ratings IS 'Of these, tickets rated';
+COMMENT ON COLUMN repairsys.reputation.csat_pct IS 'Percent of the ratings that are 4 or 5 (CSAT; NULL: no rating)';
+COMMENT ON COLUMN repairsys.reputation.detractor_pct IS 'Percent of the ratings that are 1 or 2 (NULL: no rating)';
+COMMENT ON COLUMN repairsys.reputation.complaint_rate IS 'Complaints per 100 closed tickets';
+COMMENT ON COLUMN repairsys.reputation.repeat_rate IS 'Percent of the closed tickets that were repeat repairs (rework of an earlier closed ticket within the rework window)';
+COMMENT ON COLUMN repairsys.reputation.ratings_change IS 'ratings minus the previous month''s (NULL: no ticket closed then)';
+COMMENT ON COLUMN repairsys.reputation.csat_change IS 'csat_pct minus the previous month''s, in percentage points';
+COMMENT ON COLUMN repairsys.reputation.detractor_change IS 'detractor_pct minus the previous month''s, in percentage points';
+COMMENT ON COLUMN repairsys.reputation.complaint_change IS 'complaint_rate minus the previous month''s';
+COMMENT ON COLUMN repairsys.reputation.repeat_change IS 'repeat_rate minus the previous month''s, in percentage points';
+
+------------------------------------------------------------------------------
+-- Recalls (产品召回)
+------------------------------------------------------------------------------
+-- Opens one ticket per asset of the model whose serial number lies in the
+-- range (inclusive, byte order: COLLATE "C"), for the asset's customer, and
+-- records it in recall_ticket.  Idempotent: the recall is keyed by (model,
+-- serial_from, serial_to, service_type), and an asset that has its ticket of
+-- the recall gets none again, so a second run opens nothing new (only the
+-- tickets of assets registered in the range since).  Concurrent runs of the
+-- same recall queue on its row (the unique key, then FOR UPDATE) and the
+-- later one, reading what the first committed, opens nothing it opened.
+CREATE FUNCTION repairsys.open_recall(model text, serial_from text, serial_to text, service_type text, reason text,
+                                      OUT recall_id bigint, OUT tickets_opened integer)
+RETURNS record
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	r   repairsys.recall;
+	a   record;
+	tid bigint;
+BEGIN
+	IF open_recall.model IS NULL OR open_recall.model = '' OR open_recall.serial_from IS NULL OR open_recall.serial_from = ''
+	   OR open_recall.serial_to IS NULL OR open_recall.serial_to = '' OR open_recall.reason IS NULL OR open_recall.reason = '' THEN
+		RAISE EXCEPTION 'a recall needs a model, a serial number range and a reason'
+			USING ERRCODE = '22023', DETAIL = 'None of model, serial_from, serial_to and reason may be NULL or empty.';
+	END IF;
+	IF open_recall.serial_from COLLATE "C" > open_recall.serial_to COLLATE "C" THEN
+		RAISE EXCEPTION 'invalid serial number range "%" to "%"', open_recall.serial_from, open_recall.serial_to
+			USING ERRCODE = '22023', DETAIL = 'serial_from must not come after serial_to (byte order).';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM repairsys.service_type s WHERE s.code = open_recall.service_type) THEN
+		RAISE EXCEPTION 'service type "%" does not exist', open_recall.service_type USING ERRCODE = '23503';
+	END IF;
+	INSERT INTO repairsys.recall (model, serial_from, serial_to, service_type, reason)
+	VALUES (open_recall.model, open_recall.serial_from, open_recall.serial_to, open_recall.service_type, open_recall.reason)
+	ON CONFLICT ON CONSTRAINT recall_key DO NOTHING;
+	SELECT * INTO r FROM repairsys.recall x
+	 WHERE x.model = open_recall.model AND x.serial_from = open_recall.serial_from
+	   AND x.serial_to = open_recall.serial_to AND x.service_type = open_recall.service_type
+	   FOR UPDATE;
+	IF r.reason IS DISTINCT FROM open_recall.reason THEN
+		RAISE EXCEPTION 'recall % of model "%" was opened with another reason', r.id, r.model
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Its reason is "%s".', r.reason),
+			      HINT = 'Run it again with the same reason (it opens only what is missing), or use another service type.';
+	END IF;
+	recall_id := r.id;
+	tickets_opened := 0;
+	FOR a IN
+		SELECT x.id, x.customer_id
+		  FROM repairsys.asset x
+		 WHERE x.model = r.model
+		   AND x.serial_no COLLATE "C" >= r.serial_from COLLATE "C" AND x.serial_no COLLATE "C" <= r.serial_to COLLATE "C"
+		   AND NOT EXISTS (SELECT 1 FROM repairsys.recall_ticket rt WHERE rt.recall_id = r.id AND rt.asset_id = x.id)
+		 ORDER BY x.id
+	LOOP
+		INSERT INTO repairsys.ticket (customer_id, asset_id, service_type, description, channel)
+		VALUES (a.customer_id, a.id, r.service_type, 'Recall ' || r.id || ': ' || r.reason, 'phone')
+		RETURNING id INTO tid;
+		INSERT INTO repairsys.recall_ticket (recall_id, asset_id, ticket_id) VALUES (r.id, a.id, tid);
+		tickets_opened := tickets_opened + 1;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION repairsys.open_recall(text, text, text, text, text) IS 'Opens a product recall (产品召回): one ticket of the service type per asset of the model with a serial number in the range (inclusive, byte order); idempotent (a second run opens only the tickets still missing); returns the recall id and the number of tickets opened';
+
+CREATE VIEW repairsys.recall_progress AS
+SELECT r.id AS recall_id, r.model, r.serial_from, r.serial_to, r.service_type, r.reason, r.opened_at,
+       coalesce(k.tickets, 0) AS tickets,
+       coalesce(k.open_tickets, 0) AS open_tickets,
+       coalesce(k.done_tickets, 0) AS done_tickets,
+       coalesce(k.cancelled_tickets, 0) AS cancelled_tickets,
+       round(100.0 * k.done_tickets / nullif(k.tickets - k.cancelled_tickets, 0), 1) AS done_pct,
+       (SELECT count(*) FROM repairsys.asset a
+         WHERE a.model = r.model
+           AND a.serial_no COLLATE "C" >= r.serial_from COLLATE "C" AND a.serial_no COLLATE "C" <= r.serial_to COLLATE "C"
+           AND NOT EXISTS (SELECT 1 FROM repairsys.recall_ticket rt WHERE rt.recall_id = r.id AND rt.asset_id = a.id)) AS assets_without_ticket
+  FROM repairsys.recall r
+  LEFT JOIN (
+	SELECT rt.recall_id, count(*) AS tickets,
+	       count(*) FILTER (WHERE t.status_role NOT IN ('resolved', 'closed', 'cancelled')) AS open_tickets,
+	       count(*) FILTER (WHERE t.status_role IN ('resolved', 'closed')) AS done_tickets,
+	       count(*) FILTER (WHERE t.status_role = 'cancelled') AS cancelled_tickets
+	  FROM repairsys.recall_ticket rt JOIN repairsys.ticket t ON t.id = rt.ticket_id
+	 GROUP BY rt.recall_id
+  ) k ON k.recall_id = r.id;
+COMMENT ON VIEW repairsys.recall_progress IS 'Progress of each product recall: its tickets by state, the share done, and units in the range still without a ticket';
+COMMENT ON COLUMN repairsys.recall_progress.recall_id IS 'Recall';
+COMMENT ON COLUMN repairsys.recall_progress.model IS 'Model recalled';
+COMMENT ON COLUMN repairsys.recall_progress.serial_from IS 'First serial number of the range';
+COMMENT ON COLUMN repairsys.recall_progress.serial_to IS 'Last serial number of the range';
+COMMENT ON COLUMN repairsys.recall_progress.service_type IS 'Service type of the recall tickets';
+COMMENT ON COLUMN repairsys.recall_progress.reason IS 'Why the units are recalled';
+COMMENT ON COLUMN repairsys.recall_progress.opened_at IS 'When the recall was opened';
+COMMENT ON COLUMN repairsys.recall_progress.tickets IS 'Tickets opened by the recall (one per affected asset)';
+COMMENT ON COLUMN repairsys.recall_progress.open_tickets IS 'Of these, tickets not yet resolved (nor cancelled)';
+COMMENT ON COLUMN repairsys.recall_progress.done_tickets IS 'Of these, tickets in a resolved- or closed-role state';
+COMMENT ON COLUMN repairsys.recall_progress.cancelled_tickets IS 'Of these, tickets cancelled';
+COMMENT ON COLUMN repairsys.recall_progress.done_pct IS '100 x done_tickets / (tickets - cancelled_tickets), 1 decimal (NULL: none to do)';
+COMMENT ON COLUMN repairsys.recall_progress.assets_without_ticket IS 'Assets in the range without a ticket of the recall (registered since the last open_recall run)';
+
+------------------------------------------------------------------------------
+-- The manager's page
+------------------------------------------------------------------------------
+-- A horizontal bar chart as inline SVG: one group per label, one bar per
+-- series (a second series is optional), bars scaled to the largest value,
+-- each bar with its value written beside it.  Negative values are drawn as
+-- empty bars (the figure is still written).
+CREATE FUNCTION repairsys.svg_bar_chart(labels text[], values1 numeric[], values2 numeric[] DEFAULT NULL,
+                                        name1 text DEFAULT NULL, name2 text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	n      integer := coalesce(pg_catalog.array_length(labels, 1), 0);
+	series integer := CASE WHEN values2 IS NULL THEN 1 ELSE 2 END;
+	top    numeric := 0;
+	bar_h  constant integer := 16;
+	group_h integer;
+	y      integer;
+	w      numeric;
+	v      numeric;
+	body   text := '';
+	legend text := '';
+BEGIN
+	IF n = 0 THEN
+		RETURN '';
+	END IF;
+	FOR i IN 1..n LOOP
+		top := greatest(top, coalesce(values1[i], 0), coalesce(values2[i], 0));
+	END LOOP;
+	group_h := series * bar_h + 10;
+	FOR i IN 1..n LOOP
+		y := 24 + (i - 1) * group_h;
+		body := body || pg_catalog.format('<text x="0" y="%s" font-size="12">%s</text>', y + bar_h - 3, repairsys.html_escape(labels[i]));
+		FOR s IN 1..series LOOP
+			v := CASE s WHEN 1 THEN values1[i] ELSE values2[i] END;
+			w := CASE WHEN top > 0 AND coalesce(v, 0) > 0 THEN round(360 * v / top, 1) ELSE 0 END;
+			body := body || pg_catalog.format('<rect x="160" y="%s" width="%s" height="%s" fill="%s"/><text x="%s" y="%s" font-size="11">%s</text>',
+				y + (s - 1) * bar_h, w, bar_h - 2, CASE s WHEN 1 THEN '#1565c0' ELSE '#ef6c00' END,
+				164 + w, y + (s - 1) * bar_h + bar_h - 4, coalesce(v::text, '-'));
+		END LOOP;
+	END LOOP;
+	IF name1 IS NOT NULL THEN
+		legend := pg_catalog.format('<rect x="160" y="2" width="12" height="12" fill="#1565c0"/><text x="176" y="12" font-size="12">%s</text>', repairsys.html_escape(name1));
+		IF series = 2 THEN
+			legend := legend || pg_catalog.format('<rect x="330" y="2" width="12" height="12" fill="#ef6c00"/><text x="346" y="12" font-size="12">%s</text>', repairsys.html_escape(name2));
+		END IF;
+	END IF;
+	RETURN pg_catalog.format('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="%s" role="img">%s%s</svg>',
+		30 + n * group_h, legend, body);
+END
+$$;
+COMMENT ON FUNCTION repairsys.svg_bar_chart(text[], numeric[], numeric[], text, text) IS 'A horizontal bar chart (one or two series) as inline SVG text, for report_html';
+
+-- The texts of report_html in its two languages.
+CREATE FUNCTION repairsys.report_label(language text, key text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN language = 'zh-CN' THEN v.zh ELSE v.en END
+	  FROM (VALUES
+		('title', 'Monthly report', '月度经营报告'),
+		('month', 'Month', '月份'),
+		('tickets', 'Tickets opened', '工单数'),
+		('revenue', 'Revenue (before tax)', '收入（税前）'),
+		('direct_cost', 'Direct cost', '直接成本'),
+		('indirect_cost', 'Indirect cost (overheads)', '间接成本（分摊）'),
+		('full_cost', 'Full cost', '总成本'),
+		('full_margin', 'Margin on full cost', '毛利（总成本）'),
+		('full_roi', 'ROI on full cost', '投资回报率（总成本）'),
+		('sla_met', 'SLA met', 'SLA 达成率'),
+		('rev_cost', 'Revenue against full cost', '收入与总成本'),
+		('budget', 'Budget against actual', '预算与实际'),
+		('class', 'Cost class', '成本类别'),
+		('budgeted', 'Budget', '预算'),
+		('actual', 'Actual', '实际'),
+		('projected', 'Projected', '预计'),
+		('alert', 'Alert', '预警'),
+		('ratings', 'Ratings', '客户评分'),
+		('csat', 'CSAT', '满意度'),
+		('detractors', 'Detractors', '差评率'),
+		('stars', 'stars', '星'),
+		('frequent', 'Most frequent service types', '最常见的服务类型'),
+		('parts', 'Most used parts', '最常用的配件'),
+		('stock', 'Stock alerts (now)', '库存预警（当前）'),
+		('available', 'Available', '可用'),
+		('minimum', 'Minimum', '最低库存'),
+		('none', 'None.', '无。'),
+		('nodata', 'No data for this month.', '本月无数据。'),
+		('over_budget', 'over budget', '超预算'),
+		('projected_over', 'projected over', '预计超支'),
+		('ok', 'ok', '正常')
+	  ) AS v(k, en, zh)
+	 WHERE v.k = key;
+END;
+COMMENT ON FUNCTION repairsys.report_label(text, text) IS 'A text of report_html in the language (en, zh-CN)';
+
+CREATE FUNCTION repairsys.report_html(service_center_id bigint, month date)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	sc      repairsys.service_center;
+	m       date;
+	lang    text;
+	cur     text := repairsys.setting_value('currency');
+	k       record;
+	sla     numeric;
+	rep     repairsys.reputation;
+	chart1  text;
+	chart2  text;
+	chart3  text;
+	budgets text;
+	freq    text;
+	parts   text;
+	stock   text;
+	stars   text;
+BEGIN
+	IF report_html.service_center_id IS NULL OR report_html.month IS NULL OR NOT pg_catalog.isfinite(report_html.month) THEN
+		RAISE EXCEPTION 'a report needs a service center and a month'
+			USING ERRCODE = '22023', DETAIL = 'Neither may be NULL, and the month must be a finite date.';
+	END IF;
+	SELECT * INTO sc FROM repairsys.service_center x WHERE x.id = report_html.service_center_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'service center % does not exist', report_html.service_center_id USING ERRCODE = '22023';
+	END IF;
+	m := date_trunc('month', report_html.month::timestamp without time zone)::date;
+	lang := coalesce(sc.language,
+	                 (SELECT s.value FROM repairsys.setting s WHERE s.name = 'language' AND s.value IN ('en', 'zh-CN')), 'en');
+
+	-- the month's figures: sums of service_benefit
+	SELECT coalesce(sum(b.tickets), 0) AS tickets, coalesce(sum(b.revenue), 0.00) AS revenue,
+	       coalesce(sum(b.direct_cost), 0.00) AS direct_cost, coalesce(sum(b.indirect_cost), 0.00) AS indirect_cost,
+	       coalesce(sum(b.full_cost), 0.00) AS full_cost, coalesce(sum(b.full_margin), 0.00) AS full_margin,
+	       CASE WHEN sum(b.full_cost) > 0 THEN round(sum(b.full_margin) / sum(b.full_cost), 4) END AS full_roi
+	  INTO k
+	  FROM repairsys.service_benefit b WHERE b.service_center_id = sc.id AND b.month = m;
+	-- SLA met: the formula of service_benefit over all the center's tickets of the month
+	SELECT round(100.0 * count(*) FILTER (WHERE t.resolved_at <= t.resolve_by)
+	             / nullif(count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.resolve_by IS NOT NULL), 0), 1)
+	  INTO sla
+	  FROM repairsys.ticket t
+	 WHERE t.service_center_id = sc.id AND t.status_role <> 'cancelled'
+	   AND t.opened_at >= repairsys.month_start(m, sc.time_zone)
+	   AND t.opened_at < repairsys.month_start((m + interval '1 month')::date, sc.time_zone);
+	SELECT * INTO rep FROM repairsys.reputation r WHERE r.service_center_id = sc.id AND r.month = m;
+
+	SELECT repairsys.svg_bar_chart(array_agg(b.service_type ORDER BY b.service_type), array_agg(b.revenue ORDER BY b.service_type),
+	                               array_agg(b.full_cost ORDER BY b.service_type),
+	                               repairsys.report_label(lang, 'revenue'), repairsys.report_label(lang, 'full_cost'))
+	  INTO chart1
+	  FROM repairsys.service_benefit b WHERE b.service_center_id = sc.id AND b.month = m;
+
+	SELECT repairsys.svg_bar_chart(array_agg(s.cost_class ORDER BY s.cost_class), array_agg(s.budget ORDER BY s.cost_class),
+	                               array_agg(s.actual ORDER BY s.cost_class),
+	                               repairsys.report_label(lang, 'budgeted'), repairsys.report_label(lang, 'actual')),
+	       string_agg(pg_catalog.format('<tr class="%s"><td>%s</td><td class="n" id="budget-%s">%s</td><td class="n" id="actual-%s">%s</td><td class="n">%s</td><td>%s</td></tr>',
+	                                    s.alert, html_escape(s.cost_class), html_escape(s.cost_class), s.budget, html_escape(s.cost_class), s.actual,
+	                                    s.projected, repairsys.report_label(lang, s.alert)), E'\n' ORDER BY s.cost_class)
+	  INTO chart2, budgets
+	  FROM repairsys.budget_status s WHERE s.service_center_id = sc.id AND s.month = m;
+
+	-- ratings of the tickets closed in the month (those reputation counts)
+	SELECT repairsys.svg_bar_chart(array_agg(g.r || ' ' || repairsys.report_label(lang, 'stars') ORDER BY g.r DESC),
+	                               array_agg(coalesce(c.n, 0)::numeric ORDER BY g.r DESC)),
+	       string_agg(pg_catalog.format('%s %s: <b id="stars-%s">%s</b>', g.r, repairsys.report_label(lang, 'stars'), g.r, coalesce(c.n, 0)), ', ' ORDER BY g.r DESC)
+	  INTO chart3, stars
+	  FROM pg_catalog.generate_series(1, 5) AS g(r)
+	  LEFT JOIN (SELECT fb.rating, count(*) AS n
+	               FROM repairsys.ticket t JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	              WHERE t.service_center_id = sc.id AND t.status_role = 'closed'
+	                AND date_trunc('month', t.closed_at AT TIME ZONE sc.time_zone)::date = m
+	              GROUP BY fb.rating) c ON c.rating = g.r;
+
+	SELECT string_agg(pg_catalog.format('<li>%s: <b>%s</b></li>', html_escape(coalesce(st.name, f.service_type)), f.tickets), E'\n' ORDER BY f.tickets DESC, f.service_type)
+	  INTO freq
+	  FROM (SELECT b.service_type, b.tickets FROM repairsys.service_benefit b
+	         WHERE b.service_center_id = sc.id AND b.month = m ORDER BY b.tickets DESC, b.service_type LIMIT 5) f
+	  LEFT JOIN repairsys.service_type st ON st.code = f.service_type;
+	SELECT string_agg(pg_catalog.format('<li>%s (%s): <b>%s</b></li>', html_escape(p.name), html_escape(u.sku), u.qty), E'\n' ORDER BY u.qty DESC, u.sku)
+	  INTO parts
+	  FROM (SELECT tp.sku, sum(tp.qty) AS qty
+	          FROM repairsys.ticket_part tp JOIN repairsys.ticket t ON t.id = tp.ticket_id
+	         WHERE t.service_center_id = sc.id AND tp.state = 'used' AND t.status_role <> 'cancelled'
+	           AND t.opened_at >= repairsys.month_start(m, sc.time_zone)
+	           AND t.opened_at < repairsys.month_start((m + interval '1 month')::date, sc.time_zone)
+	         GROUP BY tp.sku ORDER BY sum(tp.qty) DESC, tp.sku LIMIT 5) u
+	  JOIN repairsys.part p ON p.sku = u.sku;
+	SELECT string_agg(pg_catalog.format('<tr><td>%s (%s)</td><td class="n">%s</td><td class="n">%s</td></tr>',
+	                                    html_escape(l.name), html_escape(l.sku), l.available, l.min_stock), E'\n' ORDER BY l.missing DESC, l.sku)
+	  INTO stock
+	  FROM repairsys.low_stock l WHERE l.service_center_id = sc.id;
+
+	RETURN pg_catalog.format($html$<!DOCTYPE html>
+<html lang="%s"><head><meta charset="utf-8"><title>%s: %s %s</title>
+<style>
+body { font-family: sans-serif; margin: 2em; color: #222; background: #fff; max-width: 60em; }
+h1 { font-size: 1.5em; border-bottom: 3px solid #1565c0; padding-bottom: .3em; }
+h2 { font-size: 1.15em; margin-top: 1.5em; }
+table { border-collapse: collapse; margin: .5em 0; }
+th, td { border: 1px solid #bbb; padding: .3em .6em; text-align: left; }
+th { background: #e3f2fd; }
+td.n { text-align: right; white-space: nowrap; }
+tr.over_budget td { color: #b71c1c; font-weight: bold; }
+tr.projected_over td { color: #e65100; }
+</style></head><body>
+<h1>%s: %s</h1>
+<p>%s: <b id="month">%s</b></p>
+<table>
+<tr><td>%s</td><td class="n" id="tickets">%s</td></tr>
+<tr><td>%s</td><td class="n" id="revenue">%s %s</td></tr>
+<tr><td>%s</td><td class="n" id="direct_cost">%s %s</td></tr>
+<tr><td>%s</td><td class="n" id="indirect_cost">%s %s</td></tr>
+<tr><td>%s</td><td class="n" id="full_cost">%s %s</td></tr>
+<tr><td>%s</td><td class="n" id="full_margin">%s %s</td></tr>
+<tr><td>%s</td><td class="n" id="full_roi">%s</td></tr>
+<tr><td>%s</td><td class="n" id="sla_met">%s</td></tr>
+</table>
+<h2>%s</h2>
+%s
+<h2>%s</h2>
+%s
+<table><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>
+%s
+</tbody></table>
+<h2>%s</h2>
+<p>%s: <b id="ratings">%s</b>. %s: <b id="csat">%s</b>. %s: <b id="detractors">%s</b>.</p>
+<p>%s.</p>
+%s
+<h2>%s</h2>
+<ul>
+%s
+</ul>
+<h2>%s</h2>
+<ul>
+%s
+</ul>
+<h2>%s</h2>
+<table><thead><tr><th></th><th>%s</th><th>%s</th></tr></thead><tbody>
+%s
+</tbody></table>
+</body></html>
+$html$,
+		lang, repairsys.report_label(lang, 'title'), html_escape(sc.name), to_char(m, 'YYYY-MM'),
+		repairsys.report_label(lang, 'title'), html_escape(sc.name),
+		repairsys.report_label(lang, 'month'), to_char(m, 'YYYY-MM'),
+		repairsys.report_label(lang, 'tickets'), k.tickets,
+		repairsys.report_label(lang, 'revenue'), k.revenue, html_escape(cur),
+		repairsys.report_label(lang, 'direct_cost'), k.direct_cost, html_escape(cur),
+		repairsys.report_label(lang, 'indirect_cost'), k.indirect_cost, html_escape(cur),
+		repairsys.report_label(lang, 'full_cost'), k.full_cost, html_escape(cur),
+		repairsys.report_label(lang, 'full_margin'), k.full_margin, html_escape(cur),
+		repairsys.report_label(lang, 'full_roi'), coalesce(k.full_roi::text, '-'),
+		repairsys.report_label(lang, 'sla_met'), coalesce(sla || ' %', '-'),
+		repairsys.report_label(lang, 'rev_cost'), coalesce(nullif(chart1, ''), '<p>' || repairsys.report_label(lang, 'nodata') || '</p>'),
+		repairsys.report_label(lang, 'budget'), coalesce(chart2, ''),
+		repairsys.report_label(lang, 'class'), repairsys.report_label(lang, 'budgeted'), repairsys.report_label(lang, 'actual'),
+		repairsys.report_label(lang, 'projected'), repairsys.report_label(lang, 'alert'),
+		coalesce(budgets, '<tr><td colspan="5">' || repairsys.report_label(lang, 'none') || '</td></tr>'),
+		repairsys.report_label(lang, 'ratings'),
+		repairsys.report_label(lang, 'ratings'), coalesce(rep.ratings, 0),
+		repairsys.report_label(lang, 'csat'), coalesce(rep.csat_pct || ' %', '-'),
+		repairsys.report_label(lang, 'detractors'), coalesce(rep.detractor_pct || ' %', '-'),
+		stars, chart3,
+		repairsys.report_label(lang, 'frequent'), coalesce(freq, '<li>' || repairsys.report_label(lang, 'none') || '</li>'),
+		repairsys.report_label(lang, 'parts'), coalesce(parts, '<li>' || repairsys.report_label(lang, 'none') || '</li>'),
+		repairsys.report_label(lang, 'stock'), repairsys.report_label(lang, 'available'), repairsys.report_label(lang, 'minimum'),
+		coalesce(stock, '<tr><td colspan="3">' || repairsys.report_label(lang, 'none') || '</td></tr>'));
+END
+$$;
+COMMENT ON FUNCTION repairsys.report_html(bigint, date) IS 'The manager''s one-page report of a service center and month (any day of it) as a self-contained HTML page in the center''s language (en, zh-CN): revenue against full cost, budget against actual, SLA met, ratings, most frequent service types and parts, stock alerts; its figures are those of service_benefit, budget_status, reputation and low_stock';
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp
@@ -3152,6 +4127,36 @@ $$;
 
 
 ------------------------------------------------------------------------------
+-- Append-only tables: UPDATE, DELETE and TRUNCATE fail for every role but the
+-- owner (trigger repairsys.forbid_change()); a piece may have added the
+-- triggers already, so they are added here only where missing.
+------------------------------------------------------------------------------
+DO $$
+DECLARE
+	t   text;
+	fn  oid := 'repairsys.forbid_change()'::pg_catalog.regprocedure;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'] LOOP
+		-- tgtype bits: 1 row, 2 before, 8 delete, 16 update, 32 truncate
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
+		                WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
+		                  AND g.tgfoid OPERATOR(pg_catalog.=) fn
+		                  AND (g.tgtype::integer OPERATOR(pg_catalog.&) 27) OPERATOR(pg_catalog.=) 27) THEN
+			EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE UPDATE OR DELETE ON repairsys.%I
+				FOR EACH ROW EXECUTE FUNCTION repairsys.forbid_change()', t || '_append_only', t);
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
+		                WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
+		                  AND g.tgfoid OPERATOR(pg_catalog.=) fn
+		                  AND (g.tgtype::integer OPERATOR(pg_catalog.&) 34) OPERATOR(pg_catalog.=) 34) THEN
+			EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON repairsys.%I
+				FOR EACH STATEMENT EXECUTE FUNCTION repairsys.forbid_change()', t || '_no_truncate', t);
+		END IF;
+	END LOOP;
+END
+$$;
+
+------------------------------------------------------------------------------
 -- Tables: grants and row-level security
 ------------------------------------------------------------------------------
 -- Who a row belongs to.  The policies compare indexed columns with the result
@@ -3176,7 +4181,7 @@ DECLARE
 	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'];
 	-- written only by SECURITY DEFINER functions: the admin reads them (and
 	-- may drop an installment plan so that a new one can be made)
-	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment'];
+	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'recall', 'recall_ticket'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -3273,7 +4278,16 @@ BEGIN
 	('feedback',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('feedback',          'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	('feedback',          'repairsys_customer',   'SELECT, INSERT (ticket_id, rating, comment, complaint)', 'ALL',
-	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')');
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
+	-- cost management (72_cost.sql): budgets and overheads are the admin's
+	-- (managers' figures), the dispatcher reads them for the reports.
+	-- Recalls and their tickets are written only by the SECURITY DEFINER
+	-- open_recall() (granted to the dispatcher below): the admin may delete
+	-- a recall that opened nothing.
+	('budget',            'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('overhead',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('recall',            'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('recall_ticket',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL);
 
 	FOR tbl IN
 		SELECT c.oid::pg_catalog.regclass AS rel, c.relname::text AS relname
@@ -3385,6 +4399,9 @@ BEGIN
 			WHEN f.is_trigger THEN NULL
 			-- the only writers of invoices, their lines and installment plans
 			WHEN f.proname OPERATOR(pg_catalog.=) ANY (ARRAY['issue_invoice', 'plan_installments'])
+			THEN 'repairsys_admin, repairsys_dispatcher'
+			-- the only writer of recalls: opens tickets, as the dispatcher may
+			WHEN f.proname OPERATOR(pg_catalog.=) 'open_recall'
 			THEN 'repairsys_admin, repairsys_dispatcher'
 			ELSE 'repairsys_admin' END;
 		IF grantees IS NOT NULL THEN

@@ -5,7 +5,8 @@
 # Debian's packages, builds and installs repairsys, starts a throwaway cluster
 # in a temporary directory (as user postgres, private socket and port), creates
 # the extension, loads a demo service company (test/demo.sql) and prints the
-# story of what repairsys did.  The cluster is stopped at the end; with --keep
+# story of what repairsys did; the manager's one-page report of a center is
+# written to /tmp/repairsys-report.html (REPAIRSYS_REPORT: another file).  The cluster is stopped at the end; with --keep
 # it is left running and the script says how to connect with psql.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -25,7 +26,10 @@ rs_start_cluster
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c 'CREATE DATABASE repairsys_demo' >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d repairsys_demo -c 'CREATE EXTENSION repairsys' >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 -P pager=off -d repairsys_demo -f "${DEMO_SQL:-$RS_TOP/test/demo.sql}" \
+# the manager's page (repairsys.report_html) is written here, outside the
+# throwaway cluster, so that it is still there when the demo has ended
+report_file=${REPAIRSYS_REPORT:-/tmp/repairsys-report.html}
+psql -X -q -v ON_ERROR_STOP=1 -v report_file="$report_file" -P pager=off -d repairsys_demo -f "${DEMO_SQL:-$RS_TOP/test/demo.sql}" \
 	|| rs_die "the demo failed"
 
 if [ -n "$keep" ]; then

@@ -246,3 +246,52 @@ SELECT e.ticket_id, coalesce(e.from_status, '(opened)') AS from_status, e.to_sta
  WHERE e.ticket_id = (SELECT min(ticket_id) FROM repairsys.ticket_event WHERE note IS NOT NULL)
  ORDER BY e.id;
 SELECT count(*) AS history_rows, count(DISTINCT ticket_id) AS tickets FROM repairsys.ticket_event;
+
+\echo
+\echo '== 10. Cost management: overheads, budgets, reputation, a recall and the manager''s page'
+\echo 'Each center books its rent and call center for the month; they are allocated to the month''s tickets by labor minutes:'
+INSERT INTO repairsys.overhead (service_center_id, month, cost_class, amount, note)
+SELECT c.id, date_trunc('month', now() AT TIME ZONE c.time_zone)::date, v.k, v.a, 'demo'
+  FROM repairsys.service_center c, (VALUES ('rent', 8000.00), ('call_center', 2500.00)) AS v(k, a);
+SELECT c.name AS center, o.cost_class, o.amount, sum(a.amount) AS allocated, count(a.ticket_id) AS tickets
+  FROM repairsys.overhead o JOIN repairsys.service_center c ON c.id = o.service_center_id
+  LEFT JOIN repairsys.overhead_allocation a ON a.overhead_id = o.id
+ GROUP BY c.name, o.id ORDER BY c.name, o.cost_class;
+\echo 'The ROI on the full cost (direct + overheads) next to the ROI on the direct cost:'
+SELECT c.name AS center, b.month, sum(b.tickets) AS tickets, sum(b.revenue) AS revenue, sum(b.direct_cost) AS direct_cost,
+       sum(b.indirect_cost) AS indirect_cost, round(sum(b.margin) / nullif(sum(b.direct_cost), 0), 4) AS roi,
+       round(sum(b.full_margin) / nullif(sum(b.full_cost), 0), 4) AS full_roi
+  FROM repairsys.service_benefit b JOIN repairsys.service_center c ON c.id = b.service_center_id
+ GROUP BY c.name, b.month ORDER BY c.name, b.month;
+\echo 'Budgets for the month, watched against the actual and projected cost (预算控制):'
+INSERT INTO repairsys.budget (service_center_id, month, cost_class, amount)
+SELECT c.id, date_trunc('month', now() AT TIME ZONE c.time_zone)::date, v.k, v.a
+  FROM repairsys.service_center c, (VALUES ('labor', 300.00), ('parts', 2000.00), ('rent', 8000.00), ('call_center', 2000.00)) AS v(k, a);
+SELECT c.name AS center, s.cost_class, s.budget, s.actual, s.projected, s.variance, s.alert
+  FROM repairsys.budget_status s JOIN repairsys.service_center c ON c.id = s.service_center_id ORDER BY c.name, s.cost_class;
+\echo 'Reputation per center and month of closing (品牌形象和声誉):'
+INSERT INTO repairsys.feedback (ticket_id, rating, complaint)
+SELECT t.id, 1 + (t.id * 7) % 5, (t.id * 7) % 5 = 0 FROM repairsys.ticket t
+ WHERE t.status_role = 'closed' AND NOT EXISTS (SELECT 1 FROM repairsys.feedback f WHERE f.ticket_id = t.id);
+SELECT c.name AS center, r.month, r.closed_tickets, r.ratings, r.csat_pct, r.detractor_pct, r.complaint_rate, r.repeat_rate
+  FROM repairsys.reputation r JOIN repairsys.service_center c ON c.id = r.service_center_id ORDER BY c.name, r.month;
+\echo 'A product recall (产品召回): one ticket per affected unit; run twice, it opens nothing new:'
+SELECT tickets_opened FROM repairsys.open_recall('Gree KFR-35', 'Gree KFR-35-00001', 'Gree KFR-35-00020', 'ac_repair', 'Capacitor batch may overheat');
+SELECT tickets_opened FROM repairsys.open_recall('Gree KFR-35', 'Gree KFR-35-00001', 'Gree KFR-35-00020', 'ac_repair', 'Capacitor batch may overheat');
+SELECT model, serial_from, serial_to, tickets, open_tickets, done_tickets, done_pct FROM repairsys.recall_progress;
+\if :{?report_file}
+\else
+\set report_file /tmp/repairsys-report.html
+\endif
+UPDATE repairsys.service_center SET language = 'zh-CN' WHERE name = 'Suzhou Industrial Park';
+SELECT id AS report_center, date_trunc('month', now() AT TIME ZONE time_zone)::date AS report_month
+  FROM repairsys.service_center WHERE name = 'Shanghai Pudong' \gset
+\pset format unaligned
+\pset tuples_only on
+\o :report_file
+SELECT repairsys.report_html(:report_center, :'report_month');
+\o
+\pset format aligned
+\pset tuples_only off
+\echo 'The manager''s one-page report of Shanghai Pudong for this month (open it in a browser; Suzhou Industrial Park''s would be in Chinese) is in:'
+\echo '   ' :report_file

@@ -42,6 +42,7 @@ CREATE TABLE repairsys.service_center (
 	time_zone   text NOT NULL DEFAULT 'UTC',
 	address     text,
 	created_at  timestamptz NOT NULL DEFAULT now(),
+	language    text CHECK (language IN ('en', 'zh-CN')),
 	UNIQUE (name)
 );
 COMMENT ON TABLE repairsys.service_center IS 'Service points (网点) that hold technicians and stock';
@@ -52,6 +53,7 @@ COMMENT ON COLUMN repairsys.service_center.lon IS 'Longitude in degrees (WGS 84)
 COMMENT ON COLUMN repairsys.service_center.time_zone IS 'IANA time zone of the center (business hours and holidays are local to it)';
 COMMENT ON COLUMN repairsys.service_center.address IS 'Postal address';
 COMMENT ON COLUMN repairsys.service_center.created_at IS 'When the row was created';
+COMMENT ON COLUMN repairsys.service_center.language IS 'Language of the center''s reports (report_html): en or zh-CN; NULL: the language setting where there is one, else en';
 
 CREATE TABLE repairsys.customer (
 	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

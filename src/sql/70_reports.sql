@@ -124,69 +124,9 @@ COMMENT ON COLUMN repairsys.follow_up_due.rating IS 'Rating the customer gave (N
 COMMENT ON COLUMN repairsys.follow_up_due.comment IS 'The customer''s comment';
 
 ------------------------------------------------------------------------------
--- Cost and benefit
+-- Cost and benefit: the views ticket_cost and service_benefit are in
+-- 72_cost.sql, with the overheads allocated to the tickets that they include
 ------------------------------------------------------------------------------
-CREATE VIEW repairsys.ticket_cost AS
-SELECT t.id AS ticket_id,
-       coalesce(r.revenue, 0.00) AS revenue,
-       round(coalesce(tech.hourly_cost, 0) * coalesce(t.labor_minutes, 0) / 60, 2) AS labor_cost,
-       coalesce(p.parts_cost, 0.00) AS parts_cost,
-       round(coalesce(t.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS travel_cost,
-       round(coalesce(tech.hourly_cost, 0) * coalesce(t.labor_minutes, 0) / 60, 2) + coalesce(p.parts_cost, 0.00)
-         + round(coalesce(t.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS cost,
-       coalesce(r.revenue, 0.00) - (round(coalesce(tech.hourly_cost, 0) * coalesce(t.labor_minutes, 0) / 60, 2) + coalesce(p.parts_cost, 0.00)
-         + round(coalesce(t.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2)) AS margin
-  FROM repairsys.ticket t
-  LEFT JOIN repairsys.technician tech ON tech.id = t.technician_id
-  LEFT JOIN LATERAL (SELECT sum(l.amount) AS revenue FROM repairsys.invoice i JOIN repairsys.invoice_line l ON l.invoice_id = i.id
-                      WHERE i.ticket_id = t.id) r ON true
-  LEFT JOIN LATERAL (SELECT sum(-m.qty * coalesce(m.unit_cost, pt.unit_cost)) AS parts_cost
-                       FROM repairsys.stock_movement m JOIN repairsys.part pt ON pt.sku = m.sku
-                      WHERE m.ticket_id = t.id AND m.kind IN ('issue', 'return')) p ON true;
-COMMENT ON VIEW repairsys.ticket_cost IS 'Revenue and cost of each ticket';
-COMMENT ON COLUMN repairsys.ticket_cost.ticket_id IS 'Ticket';
-COMMENT ON COLUMN repairsys.ticket_cost.revenue IS 'Invoiced amount before tax (0 until invoiced)';
-COMMENT ON COLUMN repairsys.ticket_cost.labor_cost IS 'Technician hourly_cost x labor_minutes / 60';
-COMMENT ON COLUMN repairsys.ticket_cost.parts_cost IS 'Units issued to the ticket (less returns) at their ledger unit cost';
-COMMENT ON COLUMN repairsys.ticket_cost.travel_cost IS 'travel_km x setting travel_cost_per_km';
-COMMENT ON COLUMN repairsys.ticket_cost.cost IS 'labor_cost + parts_cost + travel_cost';
-COMMENT ON COLUMN repairsys.ticket_cost.margin IS 'revenue - cost';
-
-CREATE VIEW repairsys.service_benefit AS
-SELECT date_trunc('month', t.opened_at AT TIME ZONE coalesce(sc.time_zone, 'UTC'))::date AS month,
-       t.service_center_id,
-       t.service_type,
-       count(*) AS tickets,
-       sum(c.revenue) AS revenue,
-       sum(c.labor_cost) AS labor_cost,
-       sum(c.parts_cost) AS parts_cost,
-       sum(c.travel_cost) AS travel_cost,
-       sum(c.margin) AS margin,
-       CASE WHEN sum(c.cost) > 0 THEN round(sum(c.margin) / sum(c.cost), 4) END AS roi,
-       round(avg(fb.rating), 2) AS avg_rating,
-       round(100.0 * count(*) FILTER (WHERE t.resolved_at <= t.resolve_by)
-             / nullif(count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.resolve_by IS NOT NULL), 0), 1) AS sla_met_pct,
-       round((avg(extract(epoch FROM t.resolved_at - t.opened_at)) / 3600)::numeric, 2) AS mean_resolution_hours
-  FROM repairsys.ticket t
-  LEFT JOIN repairsys.service_center sc ON sc.id = t.service_center_id
-  JOIN repairsys.ticket_cost c ON c.ticket_id = t.id
-  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
- WHERE t.status_role <> 'cancelled'
- GROUP BY 1, 2, 3;
-COMMENT ON VIEW repairsys.service_benefit IS 'Cost and benefit of the service per month (of opening, in the center''s time zone), service center and service type';
-COMMENT ON COLUMN repairsys.service_benefit.month IS 'First day of the month the tickets were opened';
-COMMENT ON COLUMN repairsys.service_benefit.service_center_id IS 'Service center';
-COMMENT ON COLUMN repairsys.service_benefit.service_type IS 'Service type';
-COMMENT ON COLUMN repairsys.service_benefit.tickets IS 'Tickets opened (cancelled ones left out)';
-COMMENT ON COLUMN repairsys.service_benefit.revenue IS 'Invoiced amounts before tax';
-COMMENT ON COLUMN repairsys.service_benefit.labor_cost IS 'Labor cost';
-COMMENT ON COLUMN repairsys.service_benefit.parts_cost IS 'Parts cost';
-COMMENT ON COLUMN repairsys.service_benefit.travel_cost IS 'Travel cost';
-COMMENT ON COLUMN repairsys.service_benefit.margin IS 'revenue - (labor + parts + travel cost)';
-COMMENT ON COLUMN repairsys.service_benefit.roi IS '(revenue - cost) / cost (NULL when the cost is 0)';
-COMMENT ON COLUMN repairsys.service_benefit.avg_rating IS 'Average customer rating (1..5)';
-COMMENT ON COLUMN repairsys.service_benefit.sla_met_pct IS 'Percent of resolved tickets resolved by resolve_by';
-COMMENT ON COLUMN repairsys.service_benefit.mean_resolution_hours IS 'Mean wall-clock hours from opening to resolution';
 
 ------------------------------------------------------------------------------
 -- Technician performance and customer profiles
@@ -345,6 +285,7 @@ DECLARE
 	n_cust   integer;
 	c        bigint;
 	r        float8;
+	draw     float8;
 	cust     bigint;
 	ast      repairsys.asset;
 	st       repairsys.service_type;
@@ -468,13 +409,18 @@ BEGIN
 			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'cancelled') WHERE x.id = tid;
 			CONTINUE;
 		END IF;
-		-- a qualified technician with room (capacity), of the ticket's center when there is one
+		-- a qualified technician with room (capacity), of the ticket's center when there is one;
+		-- the draw is made once and the candidates are ordered by a hash of it and their
+		-- place in techs, not by random() per row: that would hand the values out in the
+		-- order the plan happens to read the rows in (it changes when autovacuum analyzes
+		-- the tables), and the same seed would not always give the same data
+		draw := pg_catalog.random();
 		SELECT ts.technician_id INTO tech
 		  FROM repairsys.technician_skill ts JOIN repairsys.technician te ON te.id = ts.technician_id
 		 WHERE ts.technician_id = ANY (techs) AND ts.skill = st.required_skill AND ts.level >= st.min_skill_level
 		   AND repairsys.open_ticket_count(ts.technician_id) < te.capacity
 		 ORDER BY te.service_center_id IS DISTINCT FROM (SELECT x.service_center_id FROM repairsys.ticket x WHERE x.id = tid),
-		          pg_catalog.random()
+		          pg_catalog.md5(pg_catalog.array_position(techs, ts.technician_id) || '/' || draw), ts.technician_id
 		 LIMIT 1;
 		IF tech IS NULL THEN
 			CONTINUE;

@@ -91,7 +91,7 @@ DECLARE
 	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'];
 	-- written only by SECURITY DEFINER functions: the admin reads them (and
 	-- may drop an installment plan so that a new one can be made)
-	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment'];
+	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'recall', 'recall_ticket'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -188,7 +188,16 @@ BEGIN
 	('feedback',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('feedback',          'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	('feedback',          'repairsys_customer',   'SELECT, INSERT (ticket_id, rating, comment, complaint)', 'ALL',
-	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')');
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
+	-- cost management (72_cost.sql): budgets and overheads are the admin's
+	-- (managers' figures), the dispatcher reads them for the reports.
+	-- Recalls and their tickets are written only by the SECURITY DEFINER
+	-- open_recall() (granted to the dispatcher below): the admin may delete
+	-- a recall that opened nothing.
+	('budget',            'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('overhead',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('recall',            'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('recall_ticket',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL);
 
 	FOR tbl IN
 		SELECT c.oid::pg_catalog.regclass AS rel, c.relname::text AS relname
@@ -300,6 +309,9 @@ BEGIN
 			WHEN f.is_trigger THEN NULL
 			-- the only writers of invoices, their lines and installment plans
 			WHEN f.proname OPERATOR(pg_catalog.=) ANY (ARRAY['issue_invoice', 'plan_installments'])
+			THEN 'repairsys_admin, repairsys_dispatcher'
+			-- the only writer of recalls: opens tickets, as the dispatcher may
+			WHEN f.proname OPERATOR(pg_catalog.=) 'open_recall'
 			THEN 'repairsys_admin, repairsys_dispatcher'
 			ELSE 'repairsys_admin' END;
 		IF grantees IS NOT NULL THEN

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every ```sql block of docs/security.md, docs/sla.md, docs/scaling.md and
-# docs/upgrading.md runs, as written, on a prepared database, so the examples of the docs cannot rot
+# Every ```sql block of the docs named in $docs below (security, sla, scaling,
+# upgrading, reports, ...) runs, as written, on a prepared database, so the
+# examples of the docs cannot rot
 # (issue 15: sla.md's sla_policy example failed with 42804, scaling.md's
 # partitioning recipe broke the history).  Blocks that are not statements
 # (policy expressions, grammar, output) are fenced without "sql".  Each file
@@ -10,7 +11,7 @@
 # Dates are pinned where the preparation sets them.
 set -u
 . "$RS_TOP/test/tap.sh"
-roles="tech_zhang_wei cust_10042 app_authenticator"
+roles="tech_zhang_wei cust_10042 app_authenticator bi_reader"
 drop_roles() {
 	local r
 	for r in $roles; do psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1; done
@@ -19,7 +20,7 @@ tap_at_exit drop_roles
 drop_roles
 tap_tmp
 
-docs="docs/security.md docs/sla.md docs/scaling.md docs/upgrading.md"
+docs="docs/security.md docs/sla.md docs/scaling.md docs/upgrading.md docs/reports.md"
 # split each file's sql blocks into $tmp/<file>.<n>.sql, with their first line
 for f in $docs; do
 	b=$(basename "$f" .md)

@@ -61,8 +61,15 @@ INSERT INTO repairsys.ticket_discount (ticket_id, description, amount)
 INSERT INTO repairsys.part (sku, name, unit_cost, unit_price, serialized) VALUES ('DR-BOARD', 'Main board (dump test)', 100.00, 250.00, true);
 SELECT repairsys.receive_part('DR-BOARD', (SELECT min(id) FROM repairsys.service_center), 2, serials => ARRAY['DR-1', 'DR-2']);
 UPDATE repairsys.setting SET value = '14 days' WHERE name = 'reopen_window';
+-- cost management: an overhead, a budget, a recall with its tickets, a center's language
+INSERT INTO repairsys.overhead (service_center_id, month, cost_class, amount)
+	SELECT min(id), '2026-10-01', 'rent', 1000.00 FROM repairsys.service_center;
+INSERT INTO repairsys.budget (service_center_id, month, cost_class, amount)
+	SELECT min(id), '2026-10-01', 'labor', 5000.00 FROM repairsys.service_center;
+SELECT tickets_opened > 0 FROM repairsys.open_recall('Gree KFR-35', 'D', 'E', 'demo_ac_repair', 'dump test recall');
+UPDATE repairsys.service_center SET language = 'zh-CN' WHERE id = (SELECT min(id) FROM repairsys.service_center);
 SQL
-ok $? "a holiday, an installment plan, a discount, serialized units and a changed setting on top"
+ok $? "a holiday, an installment plan, a discount, serialized units, a changed setting, an overhead, a budget and a recall on top"
 sed 's/^/# /' "$tmp/more.out" | grep -iE 'error|detail'
 is "$(q -d $src -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition

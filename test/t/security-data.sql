@@ -88,3 +88,11 @@ SELECT repairsys.open_ticket((SELECT id FROM repairsys.customer WHERE name = 'Ha
 SELECT repairsys.set_status(:t3, 'cancelled', 'customer changed their mind');
 SELECT repairsys.open_ticket((SELECT id FROM repairsys.customer WHERE name = 'Han Meimei'), 'washer_repair', 'noisy', 'normal', 1,
                              (SELECT id FROM repairsys.asset WHERE serial_no = 'SN-' || (SELECT id FROM repairsys.customer WHERE name = 'Han Meimei'))) AS t4 \gset
+
+-- cost management: a budget, an overhead, and a recall of the WM-100 units with its tickets
+INSERT INTO repairsys.budget (service_center_id, month, cost_class, amount)
+	SELECT id, date '2026-11-01', 'labor', 5000.00 FROM repairsys.service_center WHERE name = 'Shanghai Pudong';
+INSERT INTO repairsys.overhead (service_center_id, month, cost_class, amount, note)
+	SELECT id, date '2026-11-01', 'rent', 3000.00, 'November rent' FROM repairsys.service_center WHERE name = 'Shanghai Pudong';
+SELECT tickets_opened FROM repairsys.open_recall('WM-100', 'SN-', 'SN-~', 'washer_repair', 'door lock may fail');
+UPDATE repairsys.service_center SET language = 'zh-CN' WHERE name = 'Beijing Haidian';

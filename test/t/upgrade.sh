@@ -45,13 +45,21 @@ copy_rows() {
 	local src=$1 dst=$2 t cols seq
 	{
 		echo "SET session_replication_role = replica;"
-		while IFS='|' read -r t cols; do
+		# A seeded table (one with a dump column) keeps only the seeded rows the
+		# old version has: a row that 1.2 seeds and the old version does not
+		# (a new setting, say) is the update's to add.
+		while IFS='|' read -r t cols key; do
 			q -d "$src" -c "\\copy (SELECT $cols FROM repairsys.$t) TO '$tmp/$t.copy'" || return 1
+			[ -n "$key" ] && echo "CREATE TEMP TABLE seeded_$t AS SELECT $key AS k FROM repairsys.$t WHERE NOT dump;"
 			echo "DELETE FROM repairsys.$t;"
 			echo "\\copy repairsys.$t ($cols) FROM '$tmp/$t.copy'"
-		done < <(q -d "$dst" -c "SELECT c.relname, string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+			[ -n "$key" ] && echo "DELETE FROM repairsys.$t WHERE NOT dump AND $key NOT IN (SELECT k FROM seeded_$t);"
+		done < <(q -d "$dst" -c "SELECT c.relname, string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum),
+			       (SELECT quote_ident(k.attname) FROM pg_index i JOIN pg_attribute k ON k.attrelid = i.indrelid AND k.attnum = i.indkey[0]
+			         WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1
+			           AND EXISTS (SELECT 1 FROM pg_attribute d WHERE d.attrelid = c.oid AND d.attname = 'dump' AND NOT d.attisdropped))
 			FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-			WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind = 'r' GROUP BY 1 ORDER BY 1")
+			WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind = 'r' GROUP BY c.oid, c.relname ORDER BY 1")
 		for seq in $(q -d "$dst" -c "SELECT relname FROM pg_class WHERE relnamespace = 'repairsys'::regnamespace AND relkind = 'S' ORDER BY 1"); do
 			q -d "$src" -c "SELECT format('SELECT setval(%L, %s, %L);', 'repairsys.$seq', last_value, is_called) FROM repairsys.$seq" || return 1
 		done
@@ -83,6 +91,9 @@ inv_new=$(invariants $new)
 is "$(q -d $new -c "SELECT string_agg(source || '>' || target || ' ' || path, ', ' ORDER BY source, target) FROM pg_extension_update_paths('repairsys') WHERE path IS NOT NULL")" \
 	"1.0>1.1 1.0--1.1, 1.0>1.2 1.0--1.1--1.2, 1.1>1.2 1.1--1.2" "the update paths: 1.0 -> 1.1 -> 1.2"
 
+# The columns new in 1.2 of tables that existed before that a user sets (no
+# update can know their values; every other new column the update derives)
+user_new='{"service_center": ["language"]}'
 for v in 1.0 1.1; do
 	dbvar=v${v/./}; db=${!dbvar}
 	q -d $db -c "CREATE EXTENSION repairsys VERSION '$v'"
@@ -94,18 +105,29 @@ for v in 1.0 1.1; do
 	copy_rows $new $db
 	ok $? "$v: the rows of the fresh database copied in, in the columns $v has"
 	cols=$(columns $db)
-	q -d $db -v cols="$cols" -f "$here/upgrade-rows.sql" >"$tmp/before-$v"
+	tables=$(q -d $db -c "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relnamespace = 'repairsys'::regnamespace AND relkind IN ('r', 'p')")
+	# the seeded rows of the old version, by key (tables with a dump column)
+	keys=$(q -d $db -c "SELECT coalesce(jsonb_object_agg(c.relname, jsonb_build_object('col', k.attname, 'in',
+	                     (xpath('/row/j/text()', query_to_xml(format('SELECT coalesce(jsonb_agg(%I::text), ''[]'') AS j FROM repairsys.%I',
+	                                                                 k.attname, c.relname), false, true, '')))[1]::text::jsonb)), '{}')
+	                     FROM pg_class c JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1
+	                     JOIN pg_attribute k ON k.attrelid = c.oid AND k.attnum = i.indkey[0]
+	                    WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind = 'r'
+	                      AND EXISTS (SELECT 1 FROM pg_attribute d WHERE d.attrelid = c.oid AND d.attname = 'dump' AND NOT d.attisdropped)")
+	q -d $db -v cols="$cols" -v tables="$tables" -v keys="$keys" -f "$here/upgrade-rows.sql" >"$tmp/before-$v"
 
 	q -d $db -c "ALTER EXTENSION repairsys UPDATE" 2>"$tmp/update-$v.err"
 	ok $? "$v: ALTER EXTENSION repairsys UPDATE" "$(cat "$tmp/update-$v.err")"
 	is "$(cat "$tmp/update-$v.err")" "" "$v: the update prints no warning"
 	is "$(version $db)" "1.2" "$v: the extension is at 1.2"
 
-	q -d $db -v cols="$cols" -f "$here/upgrade-rows.sql" >"$tmp/after-$v"
+	q -d $db -v cols="$cols" -v tables="$tables" -v keys="$keys" -f "$here/upgrade-rows.sql" >"$tmp/after-$v"
 	diff "$tmp/before-$v" "$tmp/after-$v" >"$tmp/data-$v.diff"
 	ok $? "$v: every table keeps its rows (the columns it had)" "$(cat "$tmp/data-$v.diff")"
-	q -d $db -v cols='{}' -f "$here/upgrade-rows.sql" >"$tmp/rows-$v"
-	diff "$tmp/rows-$v" "$tmp/rows-new" >"$tmp/rows-$v.diff"
+	# (the tables the old version had; those new in 1.2 start empty)
+	q -d $db -v cols='{}' -v tables="$tables" -v drop="$user_new" -f "$here/upgrade-rows.sql" >"$tmp/rows-$v"
+	q -d $new -v cols='{}' -v tables="$tables" -v drop="$user_new" -f "$here/upgrade-rows.sql" >"$tmp/rows-new-$v"
+	diff "$tmp/rows-$v" "$tmp/rows-new-$v" >"$tmp/rows-$v.diff"
 	ok $? "$v: every row, new columns included, is what a fresh 1.2 holds" "$(cat "$tmp/rows-$v.diff")"
 
 	q -d $db -f "$here/security-catalog.sql" >"$tmp/cat-$v"
@@ -124,7 +146,7 @@ done
 "${RS_BINDIR:+$RS_BINDIR/}pg_dump" -Fc -d $v11 -f "$tmp/v11.dump" 2>"$tmp/dump.err" \
 	&& "${RS_BINDIR:+$RS_BINDIR/}pg_restore" -d $rst "$tmp/v11.dump" 2>>"$tmp/dump.err"
 ok $? "1.1 + update: pg_dump and pg_restore into a new database" "$(head -20 "$tmp/dump.err")"
-q -d $rst -v cols='{}' -f "$here/upgrade-rows.sql" >"$tmp/rows-rst"
+q -d $rst -v cols='{}' -v tables="$tables" -v drop="$user_new" -f "$here/upgrade-rows.sql" >"$tmp/rows-rst"
 diff "$tmp/rows-1.1" "$tmp/rows-rst" >"$tmp/rows-rst.diff"
 ok $? "1.1 + update: the restored database has the same rows" "$(cat "$tmp/rows-rst.diff")"
 
@@ -152,7 +174,7 @@ is "$(q -d $db -c "SELECT string_agg(code || ':' || role, ',' ORDER BY sort_orde
 	"new:initial,assigned:assigned,in_progress:active,waiting_parts:on_hold,on_hold:active,waiting_customer:on_hold,resolved:resolved,closed:closed,cancelled:cancelled" \
 	"every state has its role (on_hold, a state of the user's own: active, the default)"
 is "$(q -d $db -c "SELECT string_agg(status || ':' || status_role, ',' ORDER BY id) FROM repairsys.ticket")" \
-	"closed:closed,on_hold:active,cancelled:cancelled,new:initial" "every ticket's status_role is the role of its state"
+	"closed:closed,on_hold:active,cancelled:cancelled,new:initial,new:initial,new:initial,new:initial" "every ticket's status_role is the role of its state (the last three: a recall's tickets)"
 q -d $db -c "UPDATE repairsys.ticket_status SET code = '已完成' WHERE code = 'closed'"
 ok $? "a seeded state renamed (closed -> 已完成)"
 is "$(q -d $db -c "SELECT t.status || ' ' || t.status_role || ' ' || (SELECT count(*) FROM repairsys.ticket_event e WHERE e.ticket_id = t.id AND e.to_status = '已完成') FROM repairsys.ticket t WHERE description = 'does not drain'")" \
