@@ -215,8 +215,9 @@ UPDATE repairsys.ticket SET technician_id = pg_temp.tech('dp Zhao') WHERE id = (
 SELECT te.name FROM repairsys.appointment a JOIN repairsys.technician te ON te.id = a.technician_id
  WHERE a.ticket_id = (SELECT t2 FROM dp) AND a.state = 'booked';
 
--- The invariants hold, and find what is broken when the rules are bypassed
-SELECT * FROM repairsys.check_invariants();
+-- The invariants of time hold (other files leave broken rows of their own
+-- behind on purpose), and find what is broken when the rules are bypassed
+SELECT * FROM repairsys.check_invariants() WHERE invariant ~ 'visit';
 SAVEPOINT broken;
 ALTER TABLE repairsys.appointment DISABLE TRIGGER appointment_10_check;
 INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end)
@@ -225,7 +226,7 @@ INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_en
 	       (VALUES (1, 'dp Wang', timestamptz '2030-02-14 09:30+08'), (2, 'dp Wang', '2030-02-16 09:30+08'),
 	               (3, 'dp Li', '2030-02-12 14:00+08')) v(n, tech, s)
 	 WHERE c.name = 'dp Chen';
-SELECT invariant, detail ~ '^appointment' AS names_it FROM repairsys.check_invariants() ORDER BY 1;
+SELECT invariant, detail ~ '^appointment' AS names_it FROM repairsys.check_invariants() WHERE invariant ~ 'visit' ORDER BY 1;
 ROLLBACK TO broken;
 ROLLBACK;
 
