@@ -275,6 +275,27 @@ AS $$
 $$;
 COMMENT ON FUNCTION repairsys.technician_fits(bigint, bigint) IS 'Why a technician cannot serve a ticket at all (unknown technician, inactive, lacks skill), NULL when he can';
 
+-- BEFORE INSERT on appointment, first, with the caller's rights: the ticket
+-- must be one the caller may see (row-level security of ticket), so that the
+-- checks after it, which read every ticket and technician, never answer about
+-- someone else's ticket (the policy's own check would come only after them).
+CREATE FUNCTION repairsys.appointment_visible_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM repairsys.ticket x WHERE x.id = NEW.ticket_id) THEN
+		RAISE EXCEPTION 'new row violates row-level security policy for table "appointment"'
+			USING ERRCODE = '42501', DETAIL = 'The ticket is not one the current role may see.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.appointment_visible_trg() IS 'BEFORE INSERT trigger of appointment (caller''s rights): the ticket is one the caller may see (42501), before any check answers about it';
+CREATE TRIGGER appointment_05_visible BEFORE INSERT ON repairsys.appointment
+	FOR EACH ROW EXECUTE FUNCTION repairsys.appointment_visible_trg();
+
 -- BEFORE INSERT OR UPDATE on appointment.  A new row is a booking: state
 -- booked, for an open ticket, replacing (when it does) a rescheduled row of
 -- the same ticket within setting max_reschedules; the technician, when not
