@@ -61,8 +61,20 @@ INSERT INTO repairsys.ticket_discount (ticket_id, description, amount)
 INSERT INTO repairsys.part (sku, name, unit_cost, unit_price, serialized) VALUES ('DR-BOARD', 'Main board (dump test)', 100.00, 250.00, true);
 SELECT repairsys.receive_part('DR-BOARD', (SELECT min(id) FROM repairsys.service_center), 2, serials => ARRAY['DR-1', 'DR-2']);
 UPDATE repairsys.setting SET value = '14 days' WHERE name = 'reopen_window';
+-- visits (docs/dispatch.md): rosters, an absence asked for and one approved,
+-- visits booked, rescheduled, cancelled and checked in
+INSERT INTO repairsys.technician_roster (technician_id, calendar, valid_from) SELECT id, 'mon-sun 08:00-20:00', '2030-01-01' FROM repairsys.technician;
+INSERT INTO repairsys.technician_absence (technician_id, during, reason)
+	SELECT min(id), '[2030-03-01, 2030-03-02)', 'training' FROM repairsys.technician;
+INSERT INTO repairsys.technician_absence (technician_id, during, reason, status)
+	SELECT max(id), '[2030-03-01, 2030-03-02)', 'leave', 'approved' FROM repairsys.technician;
+SELECT count(repairsys.book_visit(t.id, timestamptz '2030-03-04 08:00+08' + t.n * interval '1 day'))
+  FROM (SELECT t.id, row_number() OVER (ORDER BY t.id) AS n FROM repairsys.ticket t WHERE t.status = 'new' ORDER BY t.id LIMIT 3) t;
+SELECT repairsys.reschedule_visit(min(ticket_id), '2030-03-12 10:00+08', 'customer away') FROM repairsys.appointment;
+SELECT repairsys.cancel_visit(max(ticket_id), 'fixed by phone') FROM repairsys.appointment;
+SELECT repairsys.check_in(min(ticket_id)) FROM repairsys.appointment WHERE state = 'booked';
 SQL
-ok $? "a holiday, an installment plan, a discount, serialized units and a changed setting on top"
+ok $? "a holiday, an installment plan, a discount, serialized units, a changed setting and visits on top"
 sed 's/^/# /' "$tmp/more.out" | grep -iE 'error|detail'
 is "$(q -d $src -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition

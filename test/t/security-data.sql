@@ -88,3 +88,19 @@ SELECT repairsys.open_ticket((SELECT id FROM repairsys.customer WHERE name = 'Ha
 SELECT repairsys.set_status(:t3, 'cancelled', 'customer changed their mind');
 SELECT repairsys.open_ticket((SELECT id FROM repairsys.customer WHERE name = 'Han Meimei'), 'washer_repair', 'noisy', 'normal', 1,
                              (SELECT id FROM repairsys.asset WHERE serial_no = 'SN-' || (SELECT id FROM repairsys.customer WHERE name = 'Han Meimei'))) AS t4 \gset
+
+-- visits (docs/dispatch.md): rosters, absences asked for and approved, and
+-- ticket 2's visit with its history (written as a migration writes it:
+-- booked_at in the past, taken as it is)
+INSERT INTO repairsys.technician_roster (technician_id, calendar, valid_from, valid_to)
+	SELECT id, 'mon-fri 09:00-18:00', date '2026-01-01', NULL FROM repairsys.technician;
+INSERT INTO repairsys.technician_absence (technician_id, during, reason)
+	SELECT id, '[2030-03-10 09:00+08, 2030-03-10 18:00+08)', 'training' FROM repairsys.technician WHERE name = 'Liu Yang';
+INSERT INTO repairsys.technician_absence (technician_id, during, reason, status)
+	SELECT id, '[2030-03-11 09:00+08, 2030-03-11 18:00+08)', 'leave', 'approved' FROM repairsys.technician WHERE name = 'Zhang Wei';
+INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end, state, reason, booked_at)
+	SELECT :t2, id, '2030-03-04 10:00+08', '2030-03-04 12:00+08', 'rescheduled', 'customer away', '2026-02-01 10:00+08'
+	  FROM repairsys.technician WHERE name = 'Zhang Wei';
+INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end, replaces, reason, booked_at)
+	SELECT :t2, te.id, '2030-03-05 10:00+08', '2030-03-05 12:00+08', a.id, 'customer away', '2026-02-02 10:00+08'
+	  FROM repairsys.technician te, repairsys.appointment a WHERE te.name = 'Zhang Wei' AND a.ticket_id = :t2;
