@@ -92,7 +92,8 @@ COMMENT ON FUNCTION repairsys.technician_shifts(date, date) IS 'Concrete working
 -- Availability
 ------------------------------------------------------------------------------
 -- Travel time between two points at setting travel_speed_kmh (0 when a point
--- is unknown).
+-- is unknown), at most 12 hours (so that a visit's neighbours are the visits
+-- within 12 hours of it, which the index finds).
 CREATE FUNCTION repairsys.travel_time(lat1 double precision, lon1 double precision,
                                       lat2 double precision, lon2 double precision)
 RETURNS interval
@@ -100,10 +101,10 @@ LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 	SELECT CASE WHEN lat1 IS NULL OR lon1 IS NULL OR lat2 IS NULL OR lon2 IS NULL THEN interval '0'
-	            ELSE pg_catalog.make_interval(secs => repairsys.haversine_km(lat1, lon1, lat2, lon2)
-	                                                  / repairsys.setting_value('travel_speed_kmh')::double precision * 3600) END
+	            ELSE pg_catalog.make_interval(secs => least(43200, repairsys.haversine_km(lat1, lon1, lat2, lon2)
+	                                                               / repairsys.setting_value('travel_speed_kmh')::double precision * 3600)) END
 $$;
-COMMENT ON FUNCTION repairsys.travel_time(double precision, double precision, double precision, double precision) IS 'Travel time between two points (great-circle distance at setting travel_speed_kmh); 0 when a point is unknown';
+COMMENT ON FUNCTION repairsys.travel_time(double precision, double precision, double precision, double precision) IS 'Travel time between two points (great-circle distance at setting travel_speed_kmh, at most 12 hours); 0 when a point is unknown';
 
 -- Why a technician cannot make a visit to a place at [slot_start, slot_end):
 -- 'off shift' (not rostered for the whole of it), 'absent' (an approved
@@ -128,8 +129,8 @@ AS $$
 		              CROSS JOIN LATERAL (SELECT repairsys.travel_time(t.lat, t.lon, visit_conflict.lat, visit_conflict.lon) AS d) tr
 		              WHERE a.technician_id = visit_conflict.technician_id AND a.state IN ('booked', 'done')
 		                AND a.id IS DISTINCT FROM visit_conflict.except_appointment
-		                AND a.slot_start < visit_conflict.slot_end + interval '24 hours'
-		                AND a.slot_end > visit_conflict.slot_start - interval '48 hours'
+		                AND a.slot_start < visit_conflict.slot_end + interval '12 hours'
+		                AND a.slot_end > visit_conflict.slot_start - interval '12 hours'
 		                AND a.slot_start < visit_conflict.slot_end + tr.d
 		                AND visit_conflict.slot_start < a.slot_end + tr.d) THEN 'booked'
 	END
@@ -192,19 +193,32 @@ BEGIN
 	), cand AS (
 		SELECT shift.id, g AS s, g + len AS e
 		  FROM shift CROSS JOIN LATERAL pg_catalog.generate_series(pg_catalog.lower(shift.r), pg_catalog.upper(shift.r) - len, len) g
+	), away AS (
+		-- approved absences per technician
+		SELECT a.technician_id AS id, pg_catalog.range_agg(a.during) AS r
+		  FROM repairsys.technician_absence a JOIN tech ON tech.id = a.technician_id
+		 WHERE a.status = 'approved' AND a.during && pg_catalog.tstzrange(t0, t1)
+		 GROUP BY a.technician_id
+	), busy AS (
+		-- the time each technician's visits take, with the travel time from and
+		-- to this place on either side (open bounds: a slot may begin exactly
+		-- when he can be there); as visit_conflict() counts it
+		SELECT a.technician_id AS id,
+		       pg_catalog.range_agg(pg_catalog.tstzrange(a.slot_start - tr.d, a.slot_end + tr.d, '()')) AS r
+		  FROM repairsys.appointment a
+		  JOIN tech ON tech.id = a.technician_id
+		  JOIN repairsys.ticket t ON t.id = a.ticket_id
+		 CROSS JOIN LATERAL (SELECT repairsys.travel_time(t.lat, t.lon, slots_for.lat, slots_for.lon) AS d) tr
+		 WHERE a.state IN ('booked', 'done')
+		   AND a.slot_start < t1 + interval '12 hours' AND a.slot_end > t0 - interval '12 hours'
+		 GROUP BY a.technician_id
 	)
 	SELECT cand.s, cand.e, pg_catalog.count(*)::integer
 	  FROM cand
-	 WHERE NOT EXISTS (SELECT 1 FROM repairsys.technician_absence a
-	                    WHERE a.technician_id = cand.id AND a.status = 'approved'
-	                      AND a.during && pg_catalog.tstzrange(cand.s, cand.e))
-	   AND NOT EXISTS (SELECT 1 FROM repairsys.appointment a
-	                     JOIN repairsys.ticket t ON t.id = a.ticket_id
-	                    CROSS JOIN LATERAL (SELECT repairsys.travel_time(t.lat, t.lon, slots_for.lat, slots_for.lon) AS d) tr
-	                    WHERE a.technician_id = cand.id AND a.state IN ('booked', 'done')
-	                      AND a.slot_start < cand.e + interval '24 hours'
-	                      AND a.slot_end > cand.s - interval '48 hours'
-	                      AND a.slot_start < cand.e + tr.d AND cand.s < a.slot_end + tr.d)
+	  LEFT JOIN away ON away.id = cand.id
+	  LEFT JOIN busy ON busy.id = cand.id
+	 WHERE NOT coalesce(away.r && pg_catalog.tstzrange(cand.s, cand.e), false)
+	   AND NOT coalesce(busy.r && pg_catalog.tstzrange(cand.s, cand.e), false)
 	 GROUP BY cand.s, cand.e
 	 ORDER BY cand.s, cand.e;
 END
