@@ -113,6 +113,8 @@ SELECT slot_start AT TIME ZONE 'Asia/Shanghai' AS local_start, technicians_free
   FROM repairsys.available_slots((SELECT t2 FROM dp), '2030-02-09', 1);
 SELECT repairsys.book_visit((SELECT t2 FROM dp), '2030-02-09 09:00+08') AS appointment;
 SELECT te.name FROM repairsys.ticket t JOIN repairsys.technician te ON te.id = t.technician_id WHERE t.id = (SELECT t2 FROM dp);
+-- a ticket has one booked visit: another is refused (reschedule it instead)
+SELECT repairsys.book_visit((SELECT t2 FROM dp), '2030-02-09 11:00+08');
 -- nobody is left for the slot: 23514, nothing written
 SELECT repairsys.book_visit((SELECT t3 FROM dp), '2030-02-09 09:00+08');
 SELECT repairsys.book_visit((SELECT t3 FROM dp), '2030-02-09 10:00+08');

@@ -381,6 +381,13 @@ BEGIN
 		IF NEW.state <> 'booked' THEN
 			RAISE EXCEPTION 'a new appointment is booked, not %', NEW.state USING ERRCODE = '23514';
 		END IF;
+		-- (after the ticket's lock: a booking of the same ticket that committed
+		-- meanwhile is seen here, and this one is refused as a rule, not as a
+		-- duplicate key)
+		IF EXISTS (SELECT 1 FROM repairsys.appointment a WHERE a.ticket_id = NEW.ticket_id AND a.state = 'booked') THEN
+			RAISE EXCEPTION 'ticket % has a booked visit already', NEW.ticket_id
+				USING ERRCODE = '23514', HINT = 'repairsys.reschedule_visit() moves it; repairsys.cancel_visit() cancels it.';
+		END IF;
 		NEW.changed_at := NULL;
 		IF NEW.replaces IS NOT NULL THEN
 			IF NOT EXISTS (SELECT 1 FROM repairsys.appointment a
