@@ -20,6 +20,8 @@
 -- the arrival stamp of ticket (src/sql/20_tables.sql, last column)
 ALTER TABLE repairsys.ticket ADD COLUMN arrived_at timestamptz;
 COMMENT ON COLUMN repairsys.ticket.arrived_at IS 'When the technician arrived on site (上门; set by repairsys.check_in(), now, once)';
+-- (the finite CHECK that 85_finite.sql gives every time column)
+ALTER TABLE repairsys.ticket ADD CONSTRAINT ticket_arrived_at_finite CHECK (pg_catalog.isfinite(arrived_at));
 
 -- sla_windows() (src/sql/11_sla_interval.sql, new C function of sla_interval.c)
 CREATE FUNCTION repairsys.sla_windows(sla repairsys.sla_interval, from_ts timestamptz, to_ts timestamptz,
@@ -48,6 +50,30 @@ COMMENT ON FUNCTION repairsys.candidates_base(bigint, text) IS
 -- for every dumped table)
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('repairsys.' || t, 'id')::regclass, '')
   FROM unnest(ARRAY['technician_roster', 'technician_absence', 'appointment']) t;
+-- the finite CHECKs that 85_finite.sql gives every number and time column
+-- of every table, for the new tables (the same loop, on them only)
+DO $$
+DECLARE
+	c record;
+BEGIN
+	FOR c IN
+		SELECT a.attrelid::pg_catalog.regclass AS rel, r.relname, a.attname, t.typname
+		  FROM pg_catalog.pg_attribute a
+		  JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) a.attrelid
+		  JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+		 WHERE r.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+		   AND r.relname OPERATOR(pg_catalog.=) ANY (ARRAY['technician_roster', 'technician_absence', 'appointment']::name[])
+		   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+		   AND t.typname OPERATOR(pg_catalog.=) ANY (ARRAY['numeric', 'float4', 'float8', 'date', 'timestamp', 'timestamptz', 'interval']::name[])
+		 ORDER BY r.relname, a.attnum
+	LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%s)', c.rel, c.relname || '_' || c.attname || '_finite',
+			CASE WHEN c.typname OPERATOR(pg_catalog.=) ANY (ARRAY['numeric', 'float4', 'float8']::name[])
+			     THEN pg_catalog.format('%1$I OPERATOR(pg_catalog.<>) ''NaN'' AND %1$I OPERATOR(pg_catalog.>) ''-Infinity'' AND %1$I OPERATOR(pg_catalog.<) ''Infinity''', c.attname)
+			     ELSE pg_catalog.format('pg_catalog.isfinite(%I)', c.attname) END);
+	END LOOP;
+END
+$$;
 
 ------------------------------------------------------------------------------
 -- part C: (src/sql/52_dispatch.sql goes before this point)
