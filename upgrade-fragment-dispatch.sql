@@ -2,11 +2,11 @@
 -- author of repairsys--1.1--1.2.sql.  It brings a database that has the
 -- extension as main had it (commit 736e2cf) to the dispatch branch's state for
 -- the objects that existed before and that the branch changed.  The branch's
--- entirely new pieces, src/sql/23_tables_dispatch.sql and
--- src/sql/52_dispatch.sql, are taken as they are, in between:
+-- entirely new pieces, src/sql/23_tables_dispatch.sql, src/sql/52_dispatch.sql
+-- and src/sql/56_plan.sql, are taken as they are, in between:
 --
 --   part A (below), then 23_tables_dispatch.sql, then part B, then
---   52_dispatch.sql, then part C.
+--   52_dispatch.sql and 56_plan.sql, then part C.
 --
 -- (A before 23: the new tables' CHECK uses sla_calendar(), which exists; A
 -- adds the ticket column the functions of 52 read and renames the C
@@ -76,7 +76,7 @@ END
 $$;
 
 ------------------------------------------------------------------------------
--- part C: (src/sql/52_dispatch.sql goes before this point)
+-- part C: (src/sql/52_dispatch.sql and 56_plan.sql go before this point)
 ------------------------------------------------------------------------------
 -- sla_status with the visit and the arrival (src/sql/35_sla.sql)
 CREATE OR REPLACE VIEW repairsys.sla_status AS
