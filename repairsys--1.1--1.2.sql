@@ -4049,6 +4049,1386 @@ $$;
 COMMENT ON FUNCTION repairsys.report_html(bigint, date) IS 'The manager''s one-page report of a service center and month (any day of it) as a self-contained HTML page in the center''s language (en, zh-CN): revenue against full cost, budget against actual, SLA met, ratings, most frequent service types and parts, stock alerts; its figures are those of service_benefit, budget_status, reputation and low_stock';
 
 ------------------------------------------------------------------------------
+-- 3c. Shifts, absences, visits and day plans (issue 18, issue 19 item 3)
+------------------------------------------------------------------------------
+-- ticket.arrived_at, sla_windows(), the settings, candidates() becomes candidates_base()
+-- the arrival stamp of ticket (src/sql/20_tables.sql, last column)
+ALTER TABLE repairsys.ticket ADD COLUMN arrived_at timestamptz;
+COMMENT ON COLUMN repairsys.ticket.arrived_at IS 'When the technician arrived on site (上门; set by repairsys.check_in(), now, once)';
+-- (the finite CHECK that 85_finite.sql gives every time column)
+ALTER TABLE repairsys.ticket ADD CONSTRAINT ticket_arrived_at_finite CHECK (pg_catalog.isfinite(arrived_at));
+
+-- sla_windows() (src/sql/11_sla_interval.sql, new C function of sla_interval.c)
+CREATE FUNCTION repairsys.sla_windows(sla repairsys.sla_interval, from_ts timestamptz, to_ts timestamptz,
+                                      closed date[] DEFAULT NULL, default_zone text DEFAULT NULL,
+                                      open date[] DEFAULT NULL, open_as integer[] DEFAULT NULL)
+RETURNS TABLE (starts timestamptz, ends timestamptz)
+	AS 'MODULE_PATHNAME', 'sla_interval_windows' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION repairsys.sla_windows(repairsys.sla_interval, timestamptz, timestamptz, date[], text, date[], integer[]) IS 'The business windows of the value''s calendar (with the closed and open dates, as in sla_elapsed) that meet [from_ts, to_ts), clipped to it, in time order, touching windows merged (wall-clock values: the whole stretch); their lengths sum to sla_elapsed; at most 3660 days (54000)';
+
+-- the settings of dispatch (src/sql/25_seed.sql)
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, choices) VALUES
+	('slot_length', '2 hours', 'Length of a bookable visit slot (预约时段): available_slots() offers slots of this length and book_visit() books one', false, 'interval', NULL, NULL),
+	('travel_speed_kmh', '30', 'Speed in km/h at which travel time between two consecutive visits of a technician is counted (great-circle distance)', false, 'number', 1, NULL),
+	('max_reschedules', '3', 'How often one ticket''s visit may be rescheduled (改约)', false, 'integer', 0, NULL);
+
+-- candidates(): the C function keeps its body under a new name; the SQL
+-- candidates() of 52_dispatch.sql wraps it (src/sql/50_assign.sql)
+ALTER FUNCTION repairsys.candidates(bigint, text) RENAME TO candidates_base;
+COMMENT ON FUNCTION repairsys.candidates_base(bigint, text) IS
+	'Internal kernel of repairsys.candidates(): every technician for a ticket under an assignment policy, without the rules of time: eligible or not and why, score in [0,1] and its parts; best first (eligible, higher score, lower id). Unknown ticket or policy: 22023; finished ticket: 23514; NULL argument: 22004';
+
+-- (src/sql/23_tables_dispatch.sql)
+------------------------------------------------------------------------------
+-- Time-aware dispatch: rosters, absences, appointments (DESIGN.md section 14,
+-- docs/dispatch.md).  The rules every row must keep, whoever writes it, are
+-- the triggers of 52_dispatch.sql.
+------------------------------------------------------------------------------
+
+-- A technician's regular working hours: a calendar in the syntax of
+-- sla_interval (what follows "in": "mon-fri 09:00-18:00 Asia/Shanghai"),
+-- valid over local dates [valid_from, valid_to] of his center.  Without a zone
+-- of its own the calendar is read in the center's time zone; the center's
+-- holidays and make-up working days apply.  Several rows may overlap: the
+-- shifts are their union.
+CREATE TABLE repairsys.technician_roster (
+	id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	technician_id bigint NOT NULL REFERENCES repairsys.technician ON DELETE CASCADE,
+	calendar      text NOT NULL
+	              -- (the cast fails with 22P02 / 22023 on a calendar sla_interval refuses)
+	              CONSTRAINT technician_roster_calendar_check
+	              CHECK (repairsys.sla_calendar(('1min in ' || calendar)::repairsys.sla_interval) IS NOT NULL),
+	valid_from    date NOT NULL,
+	valid_to      date,
+	CONSTRAINT technician_roster_valid_check CHECK (valid_to IS NULL OR valid_to >= valid_from)
+);
+COMMENT ON TABLE repairsys.technician_roster IS 'Regular working hours of technicians (排班) in the calendar syntax of sla_interval; the concrete shifts are repairsys.technician_shifts()';
+COMMENT ON COLUMN repairsys.technician_roster.id IS 'Roster id';
+COMMENT ON COLUMN repairsys.technician_roster.technician_id IS 'Technician';
+COMMENT ON COLUMN repairsys.technician_roster.calendar IS 'Weekly windows as after "in" of an sla_interval, e.g. mon-fri 09:00-18:00 Asia/Shanghai (no zone: the center''s); the center''s holidays close and its make-up days open them';
+COMMENT ON COLUMN repairsys.technician_roster.valid_from IS 'First local date the roster applies';
+COMMENT ON COLUMN repairsys.technician_roster.valid_to IS 'Last local date the roster applies (NULL: open-ended)';
+CREATE INDEX technician_roster_technician_idx ON repairsys.technician_roster (technician_id, valid_from);
+SELECT pg_catalog.pg_extension_config_dump('repairsys.technician_roster', '');
+
+-- Leave, training, sickness: a technician asks (requested), a dispatcher
+-- decides (approved, rejected).  Only approved absences block work.
+CREATE TABLE repairsys.technician_absence (
+	id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	technician_id bigint NOT NULL REFERENCES repairsys.technician ON DELETE CASCADE,
+	during        tstzrange NOT NULL
+	              CONSTRAINT technician_absence_during_check
+	              CHECK (coalesce(pg_catalog.isfinite(pg_catalog.lower(during)) AND pg_catalog.isfinite(pg_catalog.upper(during)), false)),
+	reason        text NOT NULL DEFAULT '',
+	status        text NOT NULL DEFAULT 'requested'
+	              CONSTRAINT technician_absence_status_check CHECK (status IN ('requested', 'approved', 'rejected')),
+	requested_at  timestamptz NOT NULL DEFAULT now(),
+	decided_at    timestamptz,
+	decided_by    name
+);
+COMMENT ON TABLE repairsys.technician_absence IS 'Absences of technicians (请假) with their approval state; only approved ones block shifts and bookings';
+COMMENT ON COLUMN repairsys.technician_absence.id IS 'Absence id';
+COMMENT ON COLUMN repairsys.technician_absence.technician_id IS 'Technician';
+COMMENT ON COLUMN repairsys.technician_absence.during IS 'When the technician is away (finite, not empty)';
+COMMENT ON COLUMN repairsys.technician_absence.reason IS 'Why (leave, training, ...)';
+COMMENT ON COLUMN repairsys.technician_absence.status IS 'requested, approved or rejected; approving one that overlaps a booked visit fails (23514)';
+COMMENT ON COLUMN repairsys.technician_absence.requested_at IS 'When it was asked for';
+COMMENT ON COLUMN repairsys.technician_absence.decided_at IS 'When it was approved or rejected (set by trigger)';
+COMMENT ON COLUMN repairsys.technician_absence.decided_by IS 'Database role that approved or rejected it (set by trigger)';
+CREATE INDEX technician_absence_technician_idx ON repairsys.technician_absence (technician_id) WHERE status = 'approved';
+SELECT pg_catalog.pg_extension_config_dump('repairsys.technician_absence', '');
+
+-- Booked visits (预约上门).  A reschedule (改约) keeps the old row, state
+-- rescheduled, and books a new one that replaces it: the rows of a ticket are
+-- the history of every change.
+CREATE TABLE repairsys.appointment (
+	id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	ticket_id     bigint NOT NULL REFERENCES repairsys.ticket ON DELETE CASCADE,
+	technician_id bigint NOT NULL REFERENCES repairsys.technician,
+	slot_start    timestamptz NOT NULL,
+	slot_end      timestamptz NOT NULL,
+	state         text NOT NULL DEFAULT 'booked'
+	              CONSTRAINT appointment_state_check CHECK (state IN ('booked', 'rescheduled', 'cancelled', 'done')),
+	reason        text,
+	-- (no foreign key: a table referring to itself makes pg_dump warn of a
+	-- circular reference; appointment_10_check checks the row exists)
+	replaces      bigint,
+	booked_at     timestamptz NOT NULL DEFAULT now(),
+	booked_by     name NOT NULL DEFAULT current_user,
+	changed_at    timestamptz,
+	CONSTRAINT appointment_slot_check CHECK (slot_end > slot_start AND slot_end <= slot_start + interval '24 hours')
+);
+COMMENT ON TABLE repairsys.appointment IS 'Visits booked for tickets (预约上门) and their history: a reschedule (改约) keeps the old row as rescheduled and books a new one';
+COMMENT ON COLUMN repairsys.appointment.id IS 'Appointment id';
+COMMENT ON COLUMN repairsys.appointment.ticket_id IS 'Ticket visited';
+COMMENT ON COLUMN repairsys.appointment.technician_id IS 'Technician who comes (chosen by trigger when not given: the best scored free one); the ticket is assigned to him';
+COMMENT ON COLUMN repairsys.appointment.slot_start IS 'Start of the visit (the technician is due then)';
+COMMENT ON COLUMN repairsys.appointment.slot_end IS 'End of the visit (default: slot_start + setting slot_length)';
+COMMENT ON COLUMN repairsys.appointment.state IS 'booked, rescheduled (replaced by a later row), cancelled or done (the technician checked in)';
+COMMENT ON COLUMN repairsys.appointment.reason IS 'Why it was rescheduled or cancelled';
+COMMENT ON COLUMN repairsys.appointment.replaces IS 'The booking this one moved (改约; NULL: a first booking)';
+COMMENT ON COLUMN repairsys.appointment.booked_at IS 'When it was booked';
+COMMENT ON COLUMN repairsys.appointment.booked_by IS 'Database role that booked it';
+COMMENT ON COLUMN repairsys.appointment.changed_at IS 'When its state last changed (set by trigger)';
+CREATE UNIQUE INDEX appointment_one_booked ON repairsys.appointment (ticket_id) WHERE state = 'booked';
+CREATE INDEX appointment_ticket_idx ON repairsys.appointment (ticket_id, id);
+CREATE INDEX appointment_technician_idx ON repairsys.appointment (technician_id, slot_start) WHERE state IN ('booked', 'done');
+CREATE INDEX appointment_replaces_idx ON repairsys.appointment (replaces) WHERE replaces IS NOT NULL;
+SELECT pg_catalog.pg_extension_config_dump('repairsys.appointment', '');
+
+-- (src/sql/52_dispatch.sql)
+-- Time-aware dispatch (DESIGN.md section 14, docs/dispatch.md): shifts from
+-- rosters, absences, bookable visit slots, appointments, arrival.
+--
+-- Every rule is kept by the triggers of the tables (23_tables_dispatch.sql),
+-- so a plain INSERT into repairsys.appointment does what book_visit() does:
+-- the functions here are the convenient route, not the only guarded one.
+-- Lock order, as in 50_assign.sql: the ticket, then the technician.  Every
+-- writer that can put a technician's time in question (a booking, a change of
+-- technician, an absence approved, a roster changed) locks the technician's
+-- row first, so such writers are serialized per technician and each checks
+-- what the one before it committed.
+
+------------------------------------------------------------------------------
+-- Shifts
+------------------------------------------------------------------------------
+-- The instant local date d begins in time zone zone.
+CREATE FUNCTION repairsys.local_midnight(d date, zone text)
+RETURNS timestamptz
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT d::timestamp AT TIME ZONE zone
+$$;
+COMMENT ON FUNCTION repairsys.local_midnight(date, text) IS 'The instant a local date begins in a time zone (as timestamp AT TIME ZONE resolves it)';
+
+-- The rostered hours of one technician that meet [from_ts, to_ts): the
+-- windows of each roster row over the local dates it is valid (in the
+-- center's zone), the center's holidays closed and make-up days open,
+-- merged.  Absences are not taken off (technician_shifts() does that).
+CREATE FUNCTION repairsys.roster_ranges(technician_id bigint, from_ts timestamptz, to_ts timestamptz)
+RETURNS tstzmultirange
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(pg_catalog.range_agg(pg_catalog.tstzrange(w.starts, w.ends)), '{}'::tstzmultirange)
+	  FROM repairsys.technician te
+	 CROSS JOIN LATERAL (SELECT repairsys.center_time_zone(te.service_center_id) AS zone,
+	                            repairsys.closed_dates(te.service_center_id) AS closed) c
+	 CROSS JOIN LATERAL repairsys.open_dates(te.service_center_id) od
+	  JOIN repairsys.technician_roster r ON r.technician_id = te.id
+	 CROSS JOIN LATERAL repairsys.sla_windows(
+	        ('1min in ' || r.calendar)::repairsys.sla_interval,
+	        greatest(roster_ranges.from_ts, repairsys.local_midnight(r.valid_from, c.zone)),
+	        CASE WHEN r.valid_to IS NULL THEN roster_ranges.to_ts
+	             ELSE least(roster_ranges.to_ts, repairsys.local_midnight(r.valid_to + 1, c.zone)) END,
+	        c.closed, c.zone, od.days, od.works_as) w
+	 WHERE te.id = roster_ranges.technician_id
+	   AND r.valid_from <= (roster_ranges.to_ts AT TIME ZONE c.zone)::date
+	   AND (r.valid_to IS NULL OR r.valid_to >= (roster_ranges.from_ts AT TIME ZONE c.zone)::date - 1)
+$$;
+COMMENT ON FUNCTION repairsys.roster_ranges(bigint, timestamptz, timestamptz) IS 'Rostered hours of a technician within [from_ts, to_ts) as one multirange: his rosters'' windows on their valid local dates with his center''s holidays and make-up working days (absences not taken off)';
+
+-- The approved absences of a technician as one multirange.
+CREATE FUNCTION repairsys.absence_ranges(technician_id bigint)
+RETURNS tstzmultirange
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT coalesce(pg_catalog.range_agg(a.during), '{}'::tstzmultirange)
+	  FROM repairsys.technician_absence a
+	 WHERE a.technician_id = absence_ranges.technician_id AND a.status = 'approved'
+$$;
+COMMENT ON FUNCTION repairsys.absence_ranges(bigint) IS 'Approved absences of a technician as one multirange';
+
+CREATE FUNCTION repairsys.technician_shifts(from_day date, to_day date)
+RETURNS TABLE (technician_id bigint, shift_start timestamptz, shift_end timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF from_day IS NULL OR to_day IS NULL THEN
+		RAISE EXCEPTION 'from_day and to_day of technician_shifts must not be null' USING ERRCODE = '22023';
+	END IF;
+	IF NOT pg_catalog.isfinite(from_day) OR NOT pg_catalog.isfinite(to_day) OR to_day < from_day OR to_day - from_day > 366 THEN
+		RAISE EXCEPTION 'invalid range of days % to %', from_day, to_day
+			USING ERRCODE = '22023',
+			      DETAIL = 'The days must be finite, to_day not before from_day and at most 366 days after it.';
+	END IF;
+	RETURN QUERY
+	SELECT te.id, pg_catalog.lower(x.r), pg_catalog.upper(x.r)
+	  FROM repairsys.technician te
+	 CROSS JOIN LATERAL (SELECT repairsys.center_time_zone(te.service_center_id) AS zone) z
+	 CROSS JOIN LATERAL pg_catalog.unnest(
+	        repairsys.roster_ranges(te.id, repairsys.local_midnight(from_day, z.zone), repairsys.local_midnight(to_day + 1, z.zone))
+	        OPERATOR(pg_catalog.-) repairsys.absence_ranges(te.id)) AS x(r)
+	 ORDER BY 1, 2;
+END
+$$;
+COMMENT ON FUNCTION repairsys.technician_shifts(date, date) IS 'Concrete working intervals of every technician the caller may see over the local dates from_day..to_day of his center: rostered hours (holidays and make-up working days applied) less approved absences; bad range: 22023';
+
+------------------------------------------------------------------------------
+-- Availability
+------------------------------------------------------------------------------
+-- Travel time between two points at setting travel_speed_kmh (0 when a point
+-- is unknown), at most 12 hours (so that a visit's neighbours are the visits
+-- within 12 hours of it, which the index finds).
+CREATE FUNCTION repairsys.travel_time(lat1 double precision, lon1 double precision,
+                                      lat2 double precision, lon2 double precision)
+RETURNS interval
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN lat1 IS NULL OR lon1 IS NULL OR lat2 IS NULL OR lon2 IS NULL THEN interval '0'
+	            ELSE pg_catalog.make_interval(secs => least(43200, repairsys.haversine_km(lat1, lon1, lat2, lon2)
+	                                                               / repairsys.setting_value('travel_speed_kmh')::double precision * 3600)) END
+$$;
+COMMENT ON FUNCTION repairsys.travel_time(double precision, double precision, double precision, double precision) IS 'Travel time between two points (great-circle distance at setting travel_speed_kmh, at most 12 hours); 0 when a point is unknown';
+
+-- Why a technician cannot make a visit to a place at [slot_start, slot_end):
+-- 'off shift' (not rostered for the whole of it), 'absent' (an approved
+-- absence meets it), 'booked' (another booked or done visit of his, with the
+-- travel time between the two places on either side, meets it); NULL when
+-- free.  except_appointment is left out (the visit being moved).
+CREATE FUNCTION repairsys.visit_conflict(technician_id bigint, lat double precision, lon double precision,
+                                         slot_start timestamptz, slot_end timestamptz,
+                                         except_appointment bigint DEFAULT NULL)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT CASE
+		WHEN NOT (repairsys.roster_ranges(visit_conflict.technician_id, visit_conflict.slot_start, visit_conflict.slot_end)
+		          @> pg_catalog.tstzrange(visit_conflict.slot_start, visit_conflict.slot_end)) THEN 'off shift'
+		WHEN EXISTS (SELECT 1 FROM repairsys.technician_absence a
+		              WHERE a.technician_id = visit_conflict.technician_id AND a.status = 'approved'
+		                AND a.during && pg_catalog.tstzrange(visit_conflict.slot_start, visit_conflict.slot_end)) THEN 'absent'
+		WHEN EXISTS (SELECT 1 FROM repairsys.appointment a
+		               JOIN repairsys.ticket t ON t.id = a.ticket_id
+		              CROSS JOIN LATERAL (SELECT repairsys.travel_time(t.lat, t.lon, visit_conflict.lat, visit_conflict.lon) AS d) tr
+		              WHERE a.technician_id = visit_conflict.technician_id AND a.state IN ('booked', 'done')
+		                AND a.id IS DISTINCT FROM visit_conflict.except_appointment
+		                AND a.slot_start < visit_conflict.slot_end + interval '12 hours'
+		                AND a.slot_end > visit_conflict.slot_start - interval '12 hours'
+		                AND a.slot_start < visit_conflict.slot_end + tr.d
+		                AND visit_conflict.slot_start < a.slot_end + tr.d) THEN 'booked'
+	END
+$$;
+COMMENT ON FUNCTION repairsys.visit_conflict(bigint, double precision, double precision, timestamptz, timestamptz, bigint) IS 'Why a technician cannot make a visit to a place in [slot_start, slot_end): off shift, absent, booked (another visit, travel time between the places included; except_appointment left out), or NULL when he is free';
+
+-- The slots of a center for a service type at a place: the engine of
+-- available_slots().  SECURITY DEFINER, because a customer sees no
+-- technician: it takes no ticket (whose rows the caller might not see), only
+-- what every role may read (a center, a service type, a point), and tells
+-- how many technicians are free, never who.
+CREATE FUNCTION repairsys.slots_for(service_center_id bigint, service_type text,
+                                    lat double precision, lon double precision,
+                                    from_day date, days integer)
+RETURNS TABLE (slot_start timestamptz, slot_end timestamptz, technicians_free integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	len    interval := repairsys.setting_value('slot_length')::interval;
+	zone   text := repairsys.center_time_zone(slots_for.service_center_id);
+	closed date[] := repairsys.closed_dates(slots_for.service_center_id);
+	od     record;
+	req_skill text;
+	req_level integer;
+	t0     timestamptz;
+	t1     timestamptz;
+BEGIN
+	IF from_day IS NULL OR days IS NULL OR NOT pg_catalog.isfinite(from_day) OR days < 1 OR days > 31 THEN
+		RAISE EXCEPTION 'invalid slot range: from_day %, days %', from_day, days
+			USING ERRCODE = '22023', DETAIL = 'from_day must be a finite date and days between 1 and 31.';
+	END IF;
+	SELECT st.required_skill, st.min_skill_level INTO req_skill, req_level
+	  FROM repairsys.service_type st WHERE st.code = slots_for.service_type;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'service type "%" does not exist', slots_for.service_type USING ERRCODE = '22023';
+	END IF;
+	od := repairsys.open_dates(slots_for.service_center_id);
+	t0 := repairsys.local_midnight(from_day, zone);
+	t1 := repairsys.local_midnight(from_day + days, zone);
+	RETURN QUERY
+	WITH tech AS (
+		SELECT te.id FROM repairsys.technician te
+		 WHERE te.service_center_id = slots_for.service_center_id AND te.active
+		   AND (req_skill IS NULL OR EXISTS (SELECT 1 FROM repairsys.technician_skill ts
+		                                      WHERE ts.technician_id = te.id AND ts.skill = req_skill AND ts.level >= req_level))
+	), win AS (
+		SELECT tech.id, w.starts, w.ends
+		  FROM tech
+		  JOIN repairsys.technician_roster r ON r.technician_id = tech.id
+		 CROSS JOIN LATERAL repairsys.sla_windows(
+		        ('1min in ' || r.calendar)::repairsys.sla_interval,
+		        greatest(t0, repairsys.local_midnight(r.valid_from, zone)),
+		        CASE WHEN r.valid_to IS NULL THEN t1 ELSE least(t1, repairsys.local_midnight(r.valid_to + 1, zone)) END,
+		        closed, zone, od.days, od.works_as) w
+		 WHERE r.valid_from < from_day + days AND (r.valid_to IS NULL OR r.valid_to >= from_day - 1)
+	), shift AS (
+		SELECT win.id, pg_catalog.unnest(pg_catalog.range_agg(pg_catalog.tstzrange(win.starts, win.ends))) AS r
+		  FROM win GROUP BY win.id
+	), cand AS (
+		SELECT shift.id, g AS s, g + len AS e
+		  FROM shift CROSS JOIN LATERAL pg_catalog.generate_series(pg_catalog.lower(shift.r), pg_catalog.upper(shift.r) - len, len) g
+	), away AS (
+		-- approved absences per technician
+		SELECT a.technician_id AS id, pg_catalog.range_agg(a.during) AS r
+		  FROM repairsys.technician_absence a JOIN tech ON tech.id = a.technician_id
+		 WHERE a.status = 'approved' AND a.during && pg_catalog.tstzrange(t0, t1)
+		 GROUP BY a.technician_id
+	), busy AS (
+		-- the time each technician's visits take, with the travel time from and
+		-- to this place on either side (open bounds: a slot may begin exactly
+		-- when he can be there); as visit_conflict() counts it
+		SELECT a.technician_id AS id,
+		       pg_catalog.range_agg(pg_catalog.tstzrange(a.slot_start - tr.d, a.slot_end + tr.d, '()')) AS r
+		  FROM repairsys.appointment a
+		  JOIN tech ON tech.id = a.technician_id
+		  JOIN repairsys.ticket t ON t.id = a.ticket_id
+		 CROSS JOIN LATERAL (SELECT repairsys.travel_time(t.lat, t.lon, slots_for.lat, slots_for.lon) AS d) tr
+		 WHERE a.state IN ('booked', 'done')
+		   AND a.slot_start < t1 + interval '12 hours' AND a.slot_end > t0 - interval '12 hours'
+		 GROUP BY a.technician_id
+	)
+	SELECT cand.s, cand.e, pg_catalog.count(*)::integer
+	  FROM cand
+	  LEFT JOIN away ON away.id = cand.id
+	  LEFT JOIN busy ON busy.id = cand.id
+	 WHERE NOT coalesce(away.r && pg_catalog.tstzrange(cand.s, cand.e), false)
+	   AND NOT coalesce(busy.r && pg_catalog.tstzrange(cand.s, cand.e), false)
+	 GROUP BY cand.s, cand.e
+	 ORDER BY cand.s, cand.e;
+END
+$$;
+COMMENT ON FUNCTION repairsys.slots_for(bigint, text, double precision, double precision, date, integer) IS 'Engine of available_slots(): slots of setting slot_length over local days from_day .. from_day + days - 1 of a center in which active technicians of the center with the service type''s skill are on shift, not absent and not booked (travel time to and from their other visits included), with how many; SECURITY DEFINER: says how many, never who';
+
+CREATE FUNCTION repairsys.available_slots(ticket_id bigint, from_day date, days integer DEFAULT 7)
+RETURNS TABLE (slot_start timestamptz, slot_end timestamptz, technicians_free integer)
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t record;
+BEGIN
+	-- (row-level security applies: a ticket the caller may not see does not exist)
+	SELECT x.service_center_id, x.service_type, x.lat, x.lon, x.status_role INTO t
+	  FROM repairsys.ticket x WHERE x.id = available_slots.ticket_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', available_slots.ticket_id USING ERRCODE = '22023';
+	END IF;
+	IF t.status_role IN ('resolved', 'closed', 'cancelled') THEN
+		RAISE EXCEPTION 'ticket % is finished', available_slots.ticket_id
+			USING ERRCODE = '23514', DETAIL = 'Visits are booked only for open tickets.';
+	END IF;
+	RETURN QUERY SELECT s.slot_start, s.slot_end, s.technicians_free
+	  FROM repairsys.slots_for(t.service_center_id, t.service_type, t.lat, t.lon, from_day, days) s;
+END
+$$;
+COMMENT ON FUNCTION repairsys.available_slots(bigint, date, integer) IS 'Bookable visit slots for a ticket over local days from_day .. from_day + days - 1 of its center: slot_start, slot_end (setting slot_length) and how many eligible technicians (skill, center, active, on shift for the whole visit, not absent, not booked, travel time included) are free; unknown ticket or bad range: 22023; finished ticket: 23514';
+
+------------------------------------------------------------------------------
+-- Rules of the tables
+------------------------------------------------------------------------------
+-- Locks a technician's row (and leaves a new version, as auto_assign does:
+-- a REPEATABLE READ writer with an older snapshot then fails with 40001
+-- instead of checking stale data).  Returns whether he exists.
+CREATE FUNCTION repairsys.lock_technician(technician_id bigint)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE repairsys.technician te SET capacity = te.capacity WHERE te.id = lock_technician.technician_id;
+	RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION repairsys.lock_technician(bigint) IS 'Locks a technician''s row so that writers of his time (bookings, absences, rosters) are serialized; false when he does not exist';
+
+-- Whether a technician may serve a ticket at all: active, with the service
+-- type's skill at its minimum level.
+CREATE FUNCTION repairsys.technician_fits(technician_id bigint, ticket_id bigint)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT CASE
+		WHEN te.id IS NULL THEN 'unknown technician'
+		WHEN NOT te.active THEN 'inactive'
+		WHEN st.required_skill IS NOT NULL AND NOT EXISTS (
+		        SELECT 1 FROM repairsys.technician_skill ts
+		         WHERE ts.technician_id = te.id AND ts.skill = st.required_skill AND ts.level >= st.min_skill_level)
+		THEN 'lacks skill'
+	END
+	  FROM repairsys.ticket t
+	  JOIN repairsys.service_type st ON st.code = t.service_type
+	  LEFT JOIN repairsys.technician te ON te.id = technician_fits.technician_id
+	 WHERE t.id = technician_fits.ticket_id
+$$;
+COMMENT ON FUNCTION repairsys.technician_fits(bigint, bigint) IS 'Why a technician cannot serve a ticket at all (unknown technician, inactive, lacks skill), NULL when he can';
+
+-- BEFORE INSERT on appointment, first, with the caller's rights: the ticket
+-- must be one the caller may see (row-level security of ticket), so that the
+-- checks after it, which read every ticket and technician, never answer about
+-- someone else's ticket (the policy's own check would come only after them).
+CREATE FUNCTION repairsys.appointment_visible_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM repairsys.ticket x WHERE x.id = NEW.ticket_id) THEN
+		RAISE EXCEPTION 'new row violates row-level security policy for table "appointment"'
+			USING ERRCODE = '42501', DETAIL = 'The ticket is not one the current role may see.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.appointment_visible_trg() IS 'BEFORE INSERT trigger of appointment (caller''s rights): the ticket is one the caller may see (42501), before any check answers about it';
+CREATE TRIGGER appointment_05_visible BEFORE INSERT ON repairsys.appointment
+	FOR EACH ROW EXECUTE FUNCTION repairsys.appointment_visible_trg();
+
+-- BEFORE INSERT OR UPDATE on appointment.  A new row is a booking: state
+-- booked, for an open ticket, replacing (when it does) a rescheduled row of
+-- the same ticket within setting max_reschedules; the technician, when not
+-- given, is the ticket's own if he is free, else the best scored free one
+-- (candidates_base(), default policy); he must fit the ticket and be free
+-- (visit_conflict()) once his row is locked, else 23514.  An update changes
+-- only the state (booked to rescheduled or cancelled with a reason, or to done
+-- once the technician checked in), the reason, or, while booked, the
+-- technician (checked as a new booking).  Rows the table owner restores or
+-- migrates (booked_at not now) are taken as they are.
+CREATE FUNCTION repairsys.appointment_check_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t      record;
+	why    text;
+	n      integer;
+	c      record;
+	tried  integer := 0;
+BEGIN
+	IF TG_OP = 'INSERT' AND NEW.booked_at IS DISTINCT FROM pg_catalog.now() AND repairsys.is_table_owner(TG_RELID) THEN
+		RETURN NEW;
+	END IF;
+	IF TG_OP = 'UPDATE' THEN
+		IF NEW.ticket_id IS DISTINCT FROM OLD.ticket_id OR NEW.slot_start IS DISTINCT FROM OLD.slot_start
+		   OR NEW.slot_end IS DISTINCT FROM OLD.slot_end OR NEW.replaces IS DISTINCT FROM OLD.replaces
+		   OR NEW.booked_at IS DISTINCT FROM OLD.booked_at OR NEW.booked_by IS DISTINCT FROM OLD.booked_by THEN
+			RAISE EXCEPTION 'only the state, reason and technician of appointment % may change', OLD.id
+				USING ERRCODE = '23514', HINT = 'To move a visit, use repairsys.reschedule_visit(): it keeps the history.';
+		END IF;
+		IF NEW.state IS DISTINCT FROM OLD.state THEN
+			IF OLD.state <> 'booked' THEN
+				RAISE EXCEPTION 'appointment % is % and cannot become %', OLD.id, OLD.state, NEW.state
+					USING ERRCODE = '23514', DETAIL = 'Only a booked visit changes its state.';
+			END IF;
+			IF NEW.state IN ('rescheduled', 'cancelled') AND coalesce(pg_catalog.btrim(NEW.reason), '') = '' THEN
+				RAISE EXCEPTION 'a visit is % only with a reason', NEW.state USING ERRCODE = '23514';
+			END IF;
+			IF NEW.state = 'done' AND NOT EXISTS (SELECT 1 FROM repairsys.ticket x WHERE x.id = NEW.ticket_id AND x.arrived_at IS NOT NULL) THEN
+				RAISE EXCEPTION 'appointment % is done only once the technician checked in', OLD.id
+					USING ERRCODE = '23514', HINT = 'repairsys.check_in() stamps the arrival and marks the visit done.';
+			END IF;
+			NEW.changed_at := pg_catalog.now();
+		END IF;
+		IF NEW.technician_id IS NOT DISTINCT FROM OLD.technician_id THEN
+			RETURN NEW;
+		END IF;
+		IF NEW.state <> 'booked' THEN
+			RAISE EXCEPTION 'the technician of appointment % (%) cannot change', OLD.id, OLD.state USING ERRCODE = '23514';
+		END IF;
+	END IF;
+
+	-- a booking (new row, or a booked row given another technician)
+	SELECT x.id, x.technician_id, x.lat, x.lon, x.status_role INTO t
+	  FROM repairsys.ticket x WHERE x.id = NEW.ticket_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- the foreign key names the unknown ticket
+	END IF;
+	IF t.status_role IN ('resolved', 'closed', 'cancelled') THEN
+		RAISE EXCEPTION 'ticket % is finished', t.id USING ERRCODE = '23514', DETAIL = 'Visits are booked only for open tickets.';
+	END IF;
+	IF TG_OP = 'INSERT' THEN
+		IF NOT (NEW.slot_end > NEW.slot_start) THEN
+			RAISE EXCEPTION 'a visit ends after it starts' USING ERRCODE = '23514',
+				DETAIL = pg_catalog.format('slot_start %s, slot_end %s.', NEW.slot_start, NEW.slot_end);
+		END IF;
+		IF NEW.state <> 'booked' THEN
+			RAISE EXCEPTION 'a new appointment is booked, not %', NEW.state USING ERRCODE = '23514';
+		END IF;
+		-- (after the ticket's lock: a booking of the same ticket that committed
+		-- meanwhile is seen here, and this one is refused as a rule, not as a
+		-- duplicate key)
+		IF EXISTS (SELECT 1 FROM repairsys.appointment a WHERE a.ticket_id = NEW.ticket_id AND a.state = 'booked') THEN
+			RAISE EXCEPTION 'ticket % has a booked visit already', NEW.ticket_id
+				USING ERRCODE = '23514', HINT = 'repairsys.reschedule_visit() moves it; repairsys.cancel_visit() cancels it.';
+		END IF;
+		NEW.changed_at := NULL;
+		IF NEW.replaces IS NOT NULL THEN
+			IF NOT EXISTS (SELECT 1 FROM repairsys.appointment a
+			                WHERE a.id = NEW.replaces AND a.ticket_id = NEW.ticket_id AND a.state = 'rescheduled')
+			   OR EXISTS (SELECT 1 FROM repairsys.appointment a WHERE a.replaces = NEW.replaces) THEN
+				RAISE EXCEPTION 'appointment % is not a rescheduled visit of ticket % waiting for its new slot', NEW.replaces, NEW.ticket_id
+					USING ERRCODE = '23514';
+			END IF;
+			n := (SELECT pg_catalog.count(*) FROM repairsys.appointment a WHERE a.ticket_id = NEW.ticket_id AND a.state = 'rescheduled');
+			IF n > repairsys.setting_value('max_reschedules')::integer THEN
+				RAISE EXCEPTION 'the visit of ticket % cannot be rescheduled again', NEW.ticket_id
+					USING ERRCODE = '23514',
+					      DETAIL = pg_catalog.format('It was rescheduled %s times; setting max_reschedules is %s.', n - 1,
+					                                 repairsys.setting_value('max_reschedules'));
+			END IF;
+		END IF;
+	END IF;
+
+	IF NEW.technician_id IS NOT NULL THEN
+		why := repairsys.technician_fits(NEW.technician_id, t.id);
+		IF why IS NULL THEN
+			PERFORM repairsys.lock_technician(NEW.technician_id);
+			why := repairsys.visit_conflict(NEW.technician_id, t.lat, t.lon, NEW.slot_start, NEW.slot_end,
+			                                CASE WHEN TG_OP = 'UPDATE' THEN OLD.id END);
+		END IF;
+		IF why IS NOT NULL THEN
+			RAISE EXCEPTION 'technician % cannot come to ticket % at %', NEW.technician_id, t.id, NEW.slot_start
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('Technician %s: %s.', NEW.technician_id, why),
+				      HINT = 'repairsys.available_slots() lists the slots with a free technician.';
+		END IF;
+		RETURN NEW;
+	END IF;
+
+	-- none given: the ticket's own technician if free, else the best scored free one
+	FOR c IN SELECT k.technician_id FROM repairsys.candidates_base(t.id, 'default') k
+	          WHERE k.eligible AND repairsys.technician_fits(k.technician_id, t.id) IS NULL
+	          ORDER BY (k.technician_id = t.technician_id) DESC NULLS LAST, k.score DESC NULLS LAST, k.technician_id
+	LOOP
+		-- (checked without the lock first, so that only a technician who looks
+		-- free is locked; the subtransaction lets the lock of one who turns
+		-- out busy go again)
+		IF repairsys.visit_conflict(c.technician_id, t.lat, t.lon, NEW.slot_start, NEW.slot_end) IS NOT NULL THEN
+			CONTINUE;
+		END IF;
+		tried := tried + 1;
+		BEGIN
+			PERFORM repairsys.lock_technician(c.technician_id);
+			IF repairsys.visit_conflict(c.technician_id, t.lat, t.lon, NEW.slot_start, NEW.slot_end) IS NOT NULL THEN
+				RAISE EXCEPTION 'taken meanwhile' USING ERRCODE = 'RSD01';
+			END IF;
+			NEW.technician_id := c.technician_id;
+			RETURN NEW;
+		EXCEPTION WHEN SQLSTATE 'RSD01' THEN
+			NULL;	-- booked meanwhile: the next one
+		END;
+	END LOOP;
+	RAISE EXCEPTION 'no technician can come to ticket % at %', t.id, NEW.slot_start
+		USING ERRCODE = '23514',
+		      DETAIL = CASE WHEN tried > 0 THEN pg_catalog.format('%s free technician(s) were booked meanwhile.', tried)
+		                    ELSE 'Every eligible technician is off shift, absent or booked then.' END,
+		      HINT = 'repairsys.available_slots() lists the slots with a free technician.';
+END
+$$;
+COMMENT ON FUNCTION repairsys.appointment_check_trg() IS 'BEFORE INSERT OR UPDATE trigger of appointment: a booking is for an open ticket, within max_reschedules, by a technician who fits the ticket and is free then (chosen when not given), checked under his row lock (23514); an update changes only the state (booked to rescheduled or cancelled with a reason, done after check-in), the reason or, while booked, the technician';
+CREATE TRIGGER appointment_10_check BEFORE INSERT OR UPDATE ON repairsys.appointment
+	FOR EACH ROW EXECUTE FUNCTION repairsys.appointment_check_trg();
+
+-- AFTER INSERT on appointment: the ticket is assigned to the visit's
+-- technician and, from the initial state, moved to its assigned-role state
+-- (through a plain UPDATE: the life-cycle and capacity triggers check it).
+CREATE FUNCTION repairsys.appointment_assign_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t record;
+BEGIN
+	IF NEW.state <> 'booked' OR (NEW.booked_at IS DISTINCT FROM pg_catalog.now() AND repairsys.is_table_owner(TG_RELID)) THEN
+		RETURN NULL;	-- history restored or migrated
+	END IF;
+	SELECT x.status, x.status_role, x.technician_id INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id;
+	IF t.status_role = 'initial' THEN
+		UPDATE repairsys.ticket x SET technician_id = NEW.technician_id, status = repairsys.assigned_state(t.status)
+		 WHERE x.id = NEW.ticket_id;
+	ELSIF t.technician_id IS DISTINCT FROM NEW.technician_id THEN
+		UPDATE repairsys.ticket x SET technician_id = NEW.technician_id WHERE x.id = NEW.ticket_id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.appointment_assign_trg() IS 'AFTER INSERT trigger of appointment: assigns the ticket to the booked technician (from the initial state: moved to the assigned-role state)';
+CREATE TRIGGER appointment_20_assign AFTER INSERT ON repairsys.appointment
+	FOR EACH ROW EXECUTE FUNCTION repairsys.appointment_assign_trg();
+
+-- BEFORE INSERT OR UPDATE on technician_absence: deciding stamps who and
+-- when; an approved absence may not meet a booked visit of the technician
+-- (checked under his row lock: an approval and a booking at once are
+-- serialized, the second refused).  Not SECURITY DEFINER: decided_by is the
+-- caller.  Rows the table owner restores (requested_at not now) are taken as
+-- they are.
+CREATE FUNCTION repairsys.absence_check_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	v record;
+BEGIN
+	IF TG_OP = 'INSERT' AND NEW.requested_at IS DISTINCT FROM pg_catalog.now() AND repairsys.is_table_owner(TG_RELID) THEN
+		RETURN NEW;
+	END IF;
+	IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
+		IF NEW.status = 'requested' THEN
+			NEW.decided_at := NULL;
+			NEW.decided_by := NULL;
+		ELSE
+			NEW.decided_at := pg_catalog.now();
+			NEW.decided_by := CURRENT_USER;
+		END IF;
+	END IF;
+	IF NEW.status = 'approved'
+	   AND (TG_OP = 'INSERT' OR OLD.status <> 'approved' OR NEW.during IS DISTINCT FROM OLD.during
+	        OR NEW.technician_id IS DISTINCT FROM OLD.technician_id) THEN
+		PERFORM repairsys.lock_technician(NEW.technician_id);
+		SELECT a.id, a.ticket_id, a.slot_start INTO v
+		  FROM repairsys.appointment a
+		 WHERE a.technician_id = NEW.technician_id AND a.state = 'booked'
+		   AND pg_catalog.tstzrange(a.slot_start, a.slot_end) && NEW.during
+		 ORDER BY a.slot_start LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'technician % has a booked visit during the absence', NEW.technician_id
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('Appointment %s of ticket %s at %s.', v.id, v.ticket_id, v.slot_start),
+				      HINT = 'Reschedule or cancel the visits first (repairsys.reschedule_visit()).';
+		END IF;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.absence_check_trg() IS 'BEFORE INSERT OR UPDATE trigger of technician_absence: stamps decided_at and decided_by; an approved absence may not meet a booked visit (23514, under the technician''s row lock)';
+CREATE TRIGGER technician_absence_10_check BEFORE INSERT OR UPDATE ON repairsys.technician_absence
+	FOR EACH ROW EXECUTE FUNCTION repairsys.absence_check_trg();
+
+-- AFTER INSERT OR UPDATE OR DELETE on technician_roster: the technician's
+-- booked visits stay within his rostered hours (23514 otherwise, under his
+-- row lock).
+CREATE FUNCTION repairsys.roster_check_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	tech bigint;
+	v    record;
+BEGIN
+	FOR tech IN SELECT DISTINCT x.id FROM (VALUES (CASE WHEN TG_OP <> 'INSERT' THEN OLD.technician_id END),
+	                                              (CASE WHEN TG_OP <> 'DELETE' THEN NEW.technician_id END)) x(id)
+	             WHERE x.id IS NOT NULL
+	LOOP
+		IF NOT repairsys.lock_technician(tech) THEN
+			CONTINUE;	-- deleted with the technician
+		END IF;
+		SELECT a.id, a.ticket_id, a.slot_start INTO v
+		  FROM repairsys.appointment a
+		 WHERE a.technician_id = tech AND a.state = 'booked'
+		   AND NOT (repairsys.roster_ranges(tech, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end))
+		 ORDER BY a.slot_start LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'technician % would have a booked visit outside his rostered hours', tech
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('Appointment %s of ticket %s at %s.', v.id, v.ticket_id, v.slot_start),
+				      HINT = 'Reschedule or cancel the visits first (repairsys.reschedule_visit()).';
+		END IF;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.roster_check_trg() IS 'AFTER trigger of technician_roster: a roster change leaves every booked visit of the technician within his rostered hours (23514)';
+CREATE TRIGGER technician_roster_10_check AFTER INSERT OR UPDATE OR DELETE ON repairsys.technician_roster
+	FOR EACH ROW EXECUTE FUNCTION repairsys.roster_check_trg();
+
+-- Functions of triggers on repairsys.ticket (the triggers, with their order:
+-- 80_ticket_triggers.sql)
+--
+-- ticket_36_arrival (BEFORE INSERT OR UPDATE OF arrived_at, after the clock
+-- checks of ticket_35_times, with which it shares nothing): the arrival is
+-- stamped once, now, by check_in() or a plain UPDATE; only the table owner
+-- (restore, migration) writes other values.
+CREATE FUNCTION repairsys.ticket_arrival_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF repairsys.is_table_owner(TG_RELID) THEN
+		RETURN NEW;
+	END IF;
+	IF TG_OP = 'INSERT' THEN
+		IF NEW.arrived_at IS NOT NULL THEN
+			RAISE EXCEPTION 'a new ticket has no arrival' USING ERRCODE = '23514',
+				HINT = 'repairsys.check_in() stamps the arrival.';
+		END IF;
+		RETURN NEW;
+	END IF;
+	IF OLD.arrived_at IS NOT NULL THEN
+		RAISE EXCEPTION 'ticket % has its arrival stamped already', OLD.id USING ERRCODE = '23514';
+	END IF;
+	IF NEW.arrived_at IS DISTINCT FROM pg_catalog.now() THEN
+		RAISE EXCEPTION 'the arrival at ticket % is stamped with the current time', OLD.id
+			USING ERRCODE = '23514', HINT = 'repairsys.check_in() stamps the arrival.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_arrival_trg() IS 'BEFORE INSERT OR UPDATE OF arrived_at trigger of ticket: the arrival is stamped once, with now(), but by the table owner (23514)';
+
+-- ticket_57_visit_follow (AFTER UPDATE OF technician_id, after the load kept
+-- by ticket_55_load_update): a ticket given another technician takes its
+-- booked visit with it; the appointment's trigger checks he is free then.
+-- ticket_58_visit_done (AFTER UPDATE OF arrived_at): the arrival marks the
+-- booked visit done.  (Both write appointment as its owner: SECURITY DEFINER.)
+CREATE FUNCTION repairsys.ticket_visit_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.technician_id IS NOT NULL AND NEW.technician_id IS DISTINCT FROM OLD.technician_id THEN
+		UPDATE repairsys.appointment a SET technician_id = NEW.technician_id
+		 WHERE a.ticket_id = NEW.id AND a.state = 'booked' AND a.technician_id <> NEW.technician_id;
+	END IF;
+	IF NEW.arrived_at IS NOT NULL AND OLD.arrived_at IS NULL THEN
+		UPDATE repairsys.appointment a SET state = 'done'
+		 WHERE a.ticket_id = NEW.id AND a.state = 'booked';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_visit_trg() IS 'AFTER UPDATE trigger of ticket: a new technician takes the booked visit with him (checked by the appointment''s trigger); the arrival marks it done';
+
+------------------------------------------------------------------------------
+-- Booking, rescheduling, cancelling, arriving
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.book_visit(ticket_id bigint, slot_start timestamptz, technician_id bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN
+	IF book_visit.ticket_id IS NULL OR book_visit.slot_start IS NULL OR NOT pg_catalog.isfinite(book_visit.slot_start) THEN
+		RAISE EXCEPTION 'ticket_id and slot_start of book_visit must be given (slot_start finite)' USING ERRCODE = '22023';
+	END IF;
+	PERFORM 1 FROM repairsys.ticket x WHERE x.id = book_visit.ticket_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', book_visit.ticket_id USING ERRCODE = '22023';
+	END IF;
+	IF book_visit.technician_id IS NULL THEN
+		-- (a customer may not name a technician: the column is not his to write)
+		INSERT INTO repairsys.appointment (ticket_id, slot_start, slot_end)
+		VALUES (book_visit.ticket_id, book_visit.slot_start,
+		        book_visit.slot_start + repairsys.setting_value('slot_length')::interval)
+		RETURNING appointment.id INTO id;
+	ELSE
+		INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end)
+		VALUES (book_visit.ticket_id, book_visit.technician_id, book_visit.slot_start,
+		        book_visit.slot_start + repairsys.setting_value('slot_length')::interval)
+		RETURNING appointment.id INTO id;
+	END IF;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.book_visit(bigint, timestamptz, bigint) IS 'Books a visit of setting slot_length at slot_start for a ticket and assigns the technician (given, else the ticket''s own if free, else the best scored free one); returns the appointment id; nobody free: 23514; unknown ticket: 22023';
+
+CREATE FUNCTION repairsys.reschedule_visit(ticket_id bigint, slot_start timestamptz, reason text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	old_id bigint;
+	id     bigint;
+BEGIN
+	IF reschedule_visit.ticket_id IS NULL OR reschedule_visit.slot_start IS NULL OR NOT pg_catalog.isfinite(reschedule_visit.slot_start) THEN
+		RAISE EXCEPTION 'ticket_id and slot_start of reschedule_visit must be given (slot_start finite)' USING ERRCODE = '22023';
+	END IF;
+	IF coalesce(pg_catalog.btrim(reschedule_visit.reason), '') = '' THEN
+		RAISE EXCEPTION 'a reschedule needs a reason' USING ERRCODE = '22023';
+	END IF;
+	UPDATE repairsys.appointment a SET state = 'rescheduled', reason = reschedule_visit.reason
+	 WHERE a.ticket_id = reschedule_visit.ticket_id AND a.state = 'booked'
+	RETURNING a.id INTO old_id;
+	IF old_id IS NULL THEN
+		RAISE EXCEPTION 'ticket % has no booked visit', reschedule_visit.ticket_id
+			USING ERRCODE = '23514', HINT = 'repairsys.book_visit() books one.';
+	END IF;
+	INSERT INTO repairsys.appointment (ticket_id, slot_start, slot_end, replaces, reason)
+	VALUES (reschedule_visit.ticket_id, reschedule_visit.slot_start,
+	        reschedule_visit.slot_start + repairsys.setting_value('slot_length')::interval, old_id, reschedule_visit.reason)
+	RETURNING appointment.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.reschedule_visit(bigint, timestamptz, text) IS 'Moves the booked visit of a ticket (改约) to slot_start: the old row becomes rescheduled, a new booking replaces it (the same technician if free, else the best scored free one); at most setting max_reschedules times; returns the new appointment id; no booked visit, nobody free, limit reached: 23514; no reason: 22023';
+
+CREATE FUNCTION repairsys.cancel_visit(ticket_id bigint, reason text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN
+	IF coalesce(pg_catalog.btrim(cancel_visit.reason), '') = '' THEN
+		RAISE EXCEPTION 'a cancellation needs a reason' USING ERRCODE = '22023';
+	END IF;
+	UPDATE repairsys.appointment a SET state = 'cancelled', reason = cancel_visit.reason
+	 WHERE a.ticket_id = cancel_visit.ticket_id AND a.state = 'booked'
+	RETURNING a.id INTO id;
+	IF id IS NULL THEN
+		RAISE EXCEPTION 'ticket % has no booked visit', cancel_visit.ticket_id USING ERRCODE = '23514';
+	END IF;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.cancel_visit(bigint, text) IS 'Cancels the booked visit of a ticket with a reason (the ticket keeps its technician); returns the appointment id; none booked: 23514; no reason: 22023';
+
+CREATE FUNCTION repairsys.check_in(ticket_id bigint)
+RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	at timestamptz;
+BEGIN
+	UPDATE repairsys.ticket x SET arrived_at = pg_catalog.now()
+	 WHERE x.id = check_in.ticket_id AND x.arrived_at IS NULL
+	RETURNING x.arrived_at INTO at;
+	IF at IS NULL THEN
+		-- (row-level security applies: a ticket the caller may not see does not exist)
+		IF EXISTS (SELECT 1 FROM repairsys.ticket x WHERE x.id = check_in.ticket_id) THEN
+			RAISE EXCEPTION 'ticket % has its arrival stamped already', check_in.ticket_id USING ERRCODE = '23514';
+		END IF;
+		RAISE EXCEPTION 'ticket % does not exist', check_in.ticket_id USING ERRCODE = '22023';
+	END IF;
+	RETURN at;
+END
+$$;
+COMMENT ON FUNCTION repairsys.check_in(bigint) IS 'The technician arrived (上门): stamps ticket.arrived_at with now() (once) and marks the booked visit done; returns the stamp; unknown ticket: 22023; stamped already: 23514';
+
+------------------------------------------------------------------------------
+-- Assignment with time: candidates() over the C kernel's candidates_base()
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.candidates(ticket_id bigint, policy text DEFAULT 'default')
+RETURNS TABLE (technician_id bigint, eligible boolean, reason text, score double precision,
+               skill_score double precision, distance_km double precision,
+               distance_score double precision, load double precision, load_score double precision,
+               rating_score double precision, continuity_score double precision,
+               open_tickets integer, capacity integer)
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT k.technician_id, k.eligible AND v.why IS NULL, coalesce(k.reason, v.why), k.score,
+	       k.skill_score, k.distance_km, k.distance_score, k.load, k.load_score,
+	       k.rating_score, k.continuity_score, k.open_tickets, k.capacity
+	  FROM repairsys.candidates_base(candidates.ticket_id, candidates.policy) WITH ORDINALITY AS k
+	  LEFT JOIN repairsys.ticket t ON t.id = candidates.ticket_id
+	  LEFT JOIN repairsys.appointment a ON a.ticket_id = candidates.ticket_id AND a.state = 'booked'
+	  LEFT JOIN LATERAL (SELECT CASE WHEN a.id IS NOT NULL AND k.eligible
+	                                 THEN repairsys.visit_conflict(k.technician_id, t.lat, t.lon, a.slot_start, a.slot_end, a.id) END AS why) v ON true
+	 ORDER BY (k.eligible AND v.why IS NULL) DESC, k.ordinality
+$$;
+COMMENT ON FUNCTION repairsys.candidates(bigint, text) IS
+	'Every technician for a ticket under an assignment policy: eligible or not and why, score in [0,1] and its parts; best first (eligible, higher score, lower id). A ticket with a booked visit takes only technicians free for it (reasons off shift, absent, booked). Unknown ticket or policy: 22023; finished ticket: 23514; NULL argument: 22004';
+
+-- (src/sql/56_plan.sql)
+-- Day plans (DESIGN.md section 15, docs/dispatch.md "Day plans"): each
+-- technician's visits of one local day of a center in the order of the least
+-- driving, from the day's booked visits and the center's unbooked tickets,
+-- on top of route_solve (src/route.c); commit_plan() books what the plan says
+-- through book_visit(), so the rules and locks of appointment_10_check apply.
+--
+-- route_solve travels in straight lines: the points are projected around the
+-- center (equirectangular, earth radius 6371.0088 km) and scaled to minutes
+-- at setting travel_speed_kmh, 1% longer than the great-circle distance
+-- (more than the projection's error at the scale of a city), so that the
+-- schedule recomputed with haversine distances is never later than the
+-- solver's: no booked window, shift or absence is broken by the rounding.
+
+-- One technician's day: the route of his booked visits (fixed: service
+-- starts at slot_start) and of those of the unbooked tickets he can serve
+-- (not in skip) that fit in the longest stretch of his shifts of the day that
+-- no booked visit takes, within his free capacity; booked visits are kept
+-- before unbooked ones.  Rows in route order, seq from 1; a booked visit the route
+-- cannot keep (its neighbours too far apart) comes last with seq NULL.
+CREATE FUNCTION repairsys.plan_technician(technician_id bigint, day date, skip bigint[],
+                                          time_limit_ms integer DEFAULT 200)
+RETURNS TABLE (seq integer, ticket_id bigint, arrive_at timestamptz, start_at timestamptz,
+               depart_at timestamptz, travel_km double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	te     record;
+	zone   text;
+	t0     timestamptz;
+	shifts tstzmultirange;
+	wide   tstzrange;
+	len    interval := repairsys.setting_value('slot_length')::interval;
+	speed  double precision := repairsys.setting_value('travel_speed_kmh')::double precision;
+	lat0   double precision;
+	lon0   double precision;
+	k      double precision;
+	ids    bigint[] := ARRAY[NULL::bigint];
+	xs     double precision[];
+	ys     double precision[];
+	dem    double precision[];
+	rdy    double precision[];
+	dues   double precision[];
+	svc    double precision[];
+	lats   double precision[];
+	lons   double precision[];
+	v      record;
+	n_booked integer := 0;
+	free   double precision;
+	p_lat  double precision;
+	p_lon  double precision;
+	p_dep  timestamptz;
+	arr    timestamptz;
+	st     timestamptz;
+	km     double precision;
+	route  integer[];
+	lost   integer[];
+	lost0  integer;
+	far    double precision;
+	booked_visits tstzmultirange;
+	drop_node integer;
+BEGIN
+	SELECT x.id, x.lat, x.lon, x.service_center_id, x.capacity, c.lat AS c_lat, c.lon AS c_lon INTO te
+	  FROM repairsys.technician x LEFT JOIN repairsys.service_center c ON c.id = x.service_center_id
+	 WHERE x.id = plan_technician.technician_id AND x.active;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	zone := repairsys.center_time_zone(te.service_center_id);
+	t0 := repairsys.local_midnight(day, zone);
+	shifts := repairsys.roster_ranges(te.id, t0, repairsys.local_midnight(day + 1, zone)) OPERATOR(pg_catalog.-) repairsys.absence_ranges(te.id);
+	IF pg_catalog.isempty(shifts) THEN
+		RETURN;
+	END IF;
+	-- (unbooked visits go into the longest stretch of the shifts that no
+	-- booked visit takes)
+	booked_visits := coalesce((SELECT pg_catalog.range_agg(pg_catalog.tstzrange(a.slot_start, a.slot_end))
+	                             FROM repairsys.appointment a
+	                            WHERE a.technician_id = te.id AND a.state IN ('booked', 'done')
+	                              AND a.slot_end > t0 AND a.slot_start < repairsys.local_midnight(day + 1, zone)), '{}');
+	SELECT r INTO wide FROM pg_catalog.unnest(shifts OPERATOR(pg_catalog.-) booked_visits) r
+	 ORDER BY pg_catalog.upper(r) - pg_catalog.lower(r) DESC, pg_catalog.lower(r) LIMIT 1;
+	lat0 := coalesce(te.lat, te.c_lat, 0);
+	lon0 := coalesce(te.lon, te.c_lon, 0);
+	-- minutes of travel per degree, 1% on top (see the head of the file)
+	k := 6371.0088 * pi() / 180 * 60 / speed * 1.01;
+	-- node 1: the technician's base, open over the day's shifts
+	xs := ARRAY[0::double precision];
+	ys := ARRAY[0::double precision];
+	lats := ARRAY[lat0];
+	lons := ARRAY[lon0];
+	dem := ARRAY[0::double precision];
+	rdy := ARRAY[pg_catalog.date_part('epoch', pg_catalog.lower(shifts) - t0) / 60];
+	dues := ARRAY[pg_catalog.date_part('epoch', pg_catalog.upper(shifts) - t0) / 60];
+	svc := ARRAY[0::double precision];
+	-- his booked visits of the day: service starts at slot_start
+	FOR v IN SELECT a.ticket_id, a.slot_start, a.slot_end, coalesce(t.lat, lat0) AS lat, coalesce(t.lon, lon0) AS lon
+	           FROM repairsys.appointment a JOIN repairsys.ticket t ON t.id = a.ticket_id
+	          WHERE a.technician_id = te.id AND a.state = 'booked'
+	            AND a.slot_start >= t0 AND a.slot_start < repairsys.local_midnight(day + 1, zone)
+	          ORDER BY a.slot_start, a.ticket_id
+	LOOP
+		n_booked := n_booked + 1;
+		ids := ids || v.ticket_id;
+		lats := lats || v.lat;
+		lons := lons || v.lon;
+		xs := xs || (v.lon - lon0) * pg_catalog.cos(pg_catalog.radians(lat0)) * k;
+		ys := ys || (v.lat - lat0) * k;
+		dem := dem || 0::double precision;
+		rdy := rdy || pg_catalog.date_part('epoch', v.slot_start - t0) / 60;
+		dues := dues || pg_catalog.date_part('epoch', v.slot_start - t0) / 60;
+		svc := svc || pg_catalog.date_part('epoch', v.slot_end - v.slot_start) / 60;
+	END LOOP;
+	-- the unbooked tickets he may serve, inside his longest window, one unit of
+	-- his free capacity each
+	free := te.capacity - repairsys.open_ticket_count(te.id);
+	IF free > 0 AND wide IS NOT NULL AND pg_catalog.upper(wide) - len >= pg_catalog.lower(wide) THEN
+		FOR v IN SELECT t.id AS ticket_id, t.lat, t.lon
+		           FROM repairsys.ticket t
+		          WHERE t.service_center_id = te.service_center_id AND t.status_role = 'initial'
+		            AND t.lat IS NOT NULL AND t.lon IS NOT NULL
+		            AND t.id <> ALL (coalesce(skip, '{}'))
+		            AND NOT EXISTS (SELECT 1 FROM repairsys.appointment a WHERE a.ticket_id = t.id AND a.state = 'booked')
+		            AND repairsys.technician_fits(te.id, t.id) IS NULL
+		          ORDER BY t.id
+		LOOP
+			ids := ids || v.ticket_id;
+			lats := lats || v.lat;
+			lons := lons || v.lon;
+			xs := xs || (v.lon - lon0) * pg_catalog.cos(pg_catalog.radians(lat0)) * k;
+			ys := ys || (v.lat - lat0) * k;
+			dem := dem || 1::double precision;
+			rdy := rdy || pg_catalog.date_part('epoch', pg_catalog.lower(wide) - t0) / 60;
+			dues := dues || pg_catalog.date_part('epoch', pg_catalog.upper(wide) - len - t0) / 60;
+			svc := svc || pg_catalog.date_part('epoch', len) / 60;
+		END LOOP;
+	END IF;
+	IF pg_catalog.array_length(ids, 1) = 1 THEN
+		RETURN;
+	END IF;
+	-- The route.  route_solve serves as many visits as it can, booked or
+	-- not, so a booked visit could give way to two unbooked ones: the booked
+	-- visits the route can keep alone (lost0 lost) are kept, by taking out
+	-- the last unbooked visit of the route (moved out of reach: past the end
+	-- of the day) until no more booked ones are lost.
+	far := dues[1] + 100000;
+	lost0 := 0;
+	IF n_booked > 0 THEN
+		SELECT pg_catalog.count(*) FILTER (WHERE r.vehicle IS NULL AND r.node BETWEEN 2 AND n_booked + 1) INTO lost0
+		  FROM repairsys.route_solve(xs[1:n_booked + 1], ys[1:n_booked + 1], dem[1:n_booked + 1], rdy[1:n_booked + 1],
+		                             dues[1:n_booked + 1], svc[1:n_booked + 1], 1, greatest(free, 0) + 0.5, time_limit_ms) r;
+	END IF;
+	LOOP
+		SELECT pg_catalog.array_agg(r.node ORDER BY r.seq) FILTER (WHERE r.vehicle IS NOT NULL AND r.node > 1),
+		       pg_catalog.array_agg(r.node ORDER BY r.node) FILTER (WHERE r.vehicle IS NULL AND r.node BETWEEN 2 AND n_booked + 1)
+		  INTO route, lost
+		  FROM repairsys.route_solve(xs, ys, dem, rdy, dues, svc, 1, greatest(free, 0) + 0.5, time_limit_ms) r;
+		EXIT WHEN coalesce(pg_catalog.array_length(lost, 1), 0) <= lost0
+		       OR NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(route) u WHERE u > n_booked + 1);
+		drop_node := (SELECT q.u FROM pg_catalog.unnest(route) WITH ORDINALITY AS q(u, o) WHERE q.u > n_booked + 1
+		               ORDER BY q.o DESC LIMIT 1);
+		rdy[drop_node] := far;
+		dues[drop_node] := far;
+	END LOOP;
+	-- its schedule again with great-circle distances; the booked visits the
+	-- route could not keep last
+	p_lat := lat0;
+	p_lon := lon0;
+	p_dep := pg_catalog.lower(shifts);
+	FOR v IN SELECT 1 AS vehicle, q.o::integer AS seq, q.u AS node FROM pg_catalog.unnest(route) WITH ORDINALITY AS q(u, o)
+	         UNION ALL
+	         SELECT NULL, NULL, l.u FROM pg_catalog.unnest(lost) AS l(u)
+	         ORDER BY 1 NULLS LAST, 2, 3
+	LOOP
+		IF v.vehicle IS NULL THEN
+			seq := NULL;
+			ticket_id := ids[v.node];
+			arrive_at := NULL;
+			start_at := t0 + pg_catalog.make_interval(secs => rdy[v.node] * 60);
+			depart_at := NULL;
+			travel_km := NULL;
+			RETURN NEXT;
+			CONTINUE;
+		END IF;
+		km := repairsys.haversine_km(p_lat, p_lon, lats[v.node], lons[v.node]);
+		arr := p_dep + pg_catalog.make_interval(secs => km / speed * 3600);
+		st := greatest(arr, t0 + pg_catalog.make_interval(secs => rdy[v.node] * 60));
+		seq := v.seq;
+		ticket_id := ids[v.node];
+		arrive_at := arr;
+		start_at := st;
+		depart_at := st + pg_catalog.make_interval(secs => svc[v.node] * 60);
+		travel_km := km;
+		RETURN NEXT;
+		p_lat := lats[v.node];
+		p_lon := lons[v.node];
+		p_dep := depart_at;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION repairsys.plan_technician(bigint, date, bigint[], integer) IS 'Internal step of plan_day(): one technician''s route of a local day (booked visits at their slot_start, unbooked tickets he can serve, not in skip, inside the longest stretch of his shifts no booked visit takes, within his free capacity, never at the cost of a booked visit) by route_solve, scheduled again with great-circle distances; a booked visit the route cannot keep comes last with seq NULL';
+
+CREATE FUNCTION repairsys.plan_day(service_center_id bigint, day date)
+RETURNS TABLE (technician_id bigint, seq integer, ticket_id bigint, arrive_at timestamptz,
+               start_at timestamptz, depart_at timestamptz, travel_km double precision)
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	te    bigint;
+	taken bigint[] := '{}'::bigint[];
+	r     record;
+BEGIN
+	IF plan_day.service_center_id IS NULL OR plan_day.day IS NULL OR NOT pg_catalog.isfinite(plan_day.day) THEN
+		RAISE EXCEPTION 'service_center_id and a finite day of plan_day must be given' USING ERRCODE = '22023';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM repairsys.service_center c WHERE c.id = plan_day.service_center_id) THEN
+		RAISE EXCEPTION 'service center % does not exist', plan_day.service_center_id USING ERRCODE = '22023';
+	END IF;
+	-- technicians one after the other (by id): an unbooked ticket goes to the
+	-- first whose route takes it
+	FOR te IN SELECT x.id FROM repairsys.technician x
+	           WHERE x.service_center_id = plan_day.service_center_id AND x.active ORDER BY x.id
+	LOOP
+		FOR r IN SELECT * FROM repairsys.plan_technician(te, plan_day.day, taken) LOOP
+			technician_id := te;
+			seq := r.seq;
+			ticket_id := r.ticket_id;
+			arrive_at := r.arrive_at;
+			start_at := r.start_at;
+			depart_at := r.depart_at;
+			travel_km := r.travel_km;
+			taken := taken || r.ticket_id;
+			RETURN NEXT;
+		END LOOP;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION repairsys.plan_day(bigint, date) IS 'Day plan of a center (DESIGN 15): per active technician (by id) the ordered visits of the local day -- his booked visits at their slot_start and the center''s unbooked tickets he can serve inside the longest free stretch of his shifts, within his free capacity, booked visits first -- by route_solve over haversine distances at travel_speed_kmh: technician_id, seq, ticket_id, arrive_at, start_at, depart_at, travel_km (from the previous stop); a booked visit the route cannot keep has seq NULL; unknown center or bad day: 22023';
+
+CREATE FUNCTION repairsys.commit_plan(service_center_id bigint, day date)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	r record;
+	n integer := 0;
+BEGIN
+	-- (book_visit and the appointment's trigger: the technician's row lock and
+	-- the check that he is free, as for any booking; one refused: 23514 and
+	-- nothing of the plan is booked)
+	FOR r IN SELECT p.* FROM repairsys.plan_day(commit_plan.service_center_id, commit_plan.day) p
+	          WHERE p.seq IS NOT NULL
+	            AND NOT EXISTS (SELECT 1 FROM repairsys.appointment a WHERE a.ticket_id = p.ticket_id AND a.state = 'booked')
+	          ORDER BY p.technician_id, p.seq
+	LOOP
+		PERFORM repairsys.book_visit(r.ticket_id, r.start_at, r.technician_id);
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION repairsys.commit_plan(bigint, date) IS 'Books the unbooked visits of plan_day() through book_visit() (their technician assigned, the same locks and checks as any booking); returns how many; a visit no longer free: 23514 and nothing booked';
+
+-- sla_status with the visit and the arrival, check_invariants() with the invariants of time
+-- sla_status with the visit and the arrival (src/sql/35_sla.sql)
+CREATE OR REPLACE VIEW repairsys.sla_status AS
+SELECT t.id AS ticket_id,
+       t.service_center_id,
+       t.service_type,
+       t.urgency,
+       t.status,
+       t.opened_at,
+       t.respond_by,
+       t.first_response_at,
+       CASE WHEN t.respond_by IS NULL THEN NULL
+            ELSE coalesce(t.first_response_at, pg_catalog.now()) > t.respond_by END AS response_breached,
+       t.resolve_by,
+       s.pauses_sla AS paused,
+       CASE WHEN s.pauses_sla THEN t.status_changed_at END AS paused_since,
+       pg_catalog.round((pg_catalog.date_part('epoch', t.sla_paused) / 3600)::numeric, 2) AS paused_business_hours,
+       pg_catalog.round((pg_catalog.date_part('epoch', x.left_time) / 3600)::numeric, 2) AS business_hours_left,
+       x.left_time < interval '0' AS breached,
+       t.sla_resolve_within::text AS resolve_within,
+       t.sla_time_zone AS time_zone,
+       v.slot_start AS visit_start,
+       t.arrived_at,
+       CASE WHEN v.slot_start IS NULL THEN NULL
+            ELSE coalesce(t.arrived_at, pg_catalog.now()) > v.slot_start END AS arrival_late,
+       CASE WHEN v.slot_start IS NULL THEN NULL
+            ELSE greatest(0, pg_catalog.floor(pg_catalog.date_part('epoch', coalesce(t.arrived_at, pg_catalog.now()) - v.slot_start) / 60))::integer END AS minutes_late
+  FROM repairsys.ticket t
+  JOIN repairsys.ticket_status s ON s.code = t.status
+  -- the visit the technician is due at: the booked one, else the one he
+  -- checked in for (docs/dispatch.md)
+  LEFT JOIN LATERAL (
+	SELECT a.slot_start FROM repairsys.appointment a
+	 WHERE a.ticket_id = t.id AND a.state IN ('booked', 'done')
+	 ORDER BY a.state = 'booked' DESC, a.id DESC LIMIT 1
+  ) v ON true
+  LEFT JOIN LATERAL (
+	-- (a row the triggers would refuse today, e.g. restored from an older
+	-- version, gives NULL here instead of failing the whole view)
+	SELECT CASE WHEN t.resolve_by IS NULL OR t.sla_resolve_within IS NULL
+	                 OR NOT pg_catalog.isfinite(t.resolve_by) OR NOT pg_catalog.isfinite(t.status_changed_at) THEN NULL
+	            ELSE repairsys.sla_elapsed(t.sla_resolve_within,
+	                                       CASE WHEN s.pauses_sla THEN t.status_changed_at ELSE pg_catalog.now() END,
+	                                       t.resolve_by,
+	                                       repairsys.closed_dates(t.service_center_id), t.sla_time_zone,
+	                                       od.days, od.works_as) END AS left_time
+	  FROM repairsys.open_dates(t.service_center_id) od
+  ) x ON true
+ WHERE NOT s.is_terminal AND t.resolved_at IS NULL;
+COMMENT ON COLUMN repairsys.sla_status.visit_start IS 'Start of the booked visit (else of the visit checked in for; NULL: no appointment)';
+COMMENT ON COLUMN repairsys.sla_status.arrived_at IS 'When the technician checked in (NULL: not yet)';
+COMMENT ON COLUMN repairsys.sla_status.arrival_late IS 'True when the technician arrived, or has still not arrived, after visit_start (NULL: no appointment)';
+COMMENT ON COLUMN repairsys.sla_status.minutes_late IS 'Whole minutes from visit_start to the arrival (or to now while awaited), 0 when on time (NULL: no appointment)';
+ALTER VIEW repairsys.sla_status SET (security_invoker = true);
+
+-- check_invariants() with the invariants of time (src/sql/95_invariants.sql)
+CREATE OR REPLACE FUNCTION repairsys.check_invariants()
+RETURNS TABLE (invariant text, ticket_id bigint, sku text, service_center_id bigint, invoice_id bigint, technician_id bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	-- every ticket's status is its last history row's
+	SELECT 'ticket status equals its last event', t.id, NULL::text, t.service_center_id, NULL::bigint, t.technician_id,
+	       pg_catalog.format('status "%s", last event to "%s"', t.status, coalesce(e.to_status, '(no history)'))
+	  FROM repairsys.ticket t
+	  LEFT JOIN LATERAL (SELECT x.to_status FROM repairsys.ticket_event x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) e ON true
+	 WHERE e.to_status IS DISTINCT FROM t.status
+	UNION ALL
+	-- stock is the ledger, never negative
+	SELECT 'stock equals the ledger sum', NULL, coalesce(s.sku, m.sku), coalesce(s.service_center_id, m.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, ledger %s', coalesce(s.on_hand, 0), coalesce(m.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.stock_movement x GROUP BY 1, 2) m
+	    ON m.sku = s.sku AND m.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(m.total, 0)
+	UNION ALL
+	SELECT 'stock is never negative', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.on_hand < 0 OR s.reserved < 0
+	UNION ALL
+	-- reservations: stock.reserved is their sum and never exceeds on_hand
+	SELECT 'reserved equals the reservations', NULL, coalesce(s.sku, r.sku), coalesce(s.service_center_id, r.service_center_id), NULL, NULL,
+	       pg_catalog.format('reserved %s, reservations %s', coalesce(s.reserved, 0), coalesce(r.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.ticket_part x WHERE x.state = 'reserved' GROUP BY 1, 2) r
+	    ON r.sku = s.sku AND r.service_center_id = s.service_center_id
+	 WHERE coalesce(s.reserved, 0) <> coalesce(r.total, 0)
+	UNION ALL
+	SELECT 'reservations never exceed on hand', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.reserved > s.on_hand
+	UNION ALL
+	-- serialized parts: the units in stock (or reserved) at a center are its on_hand
+	SELECT 'serialized units equal stock', NULL, coalesce(s.sku, u.sku), coalesce(s.service_center_id, u.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, units in stock %s', coalesce(s.on_hand, 0), coalesce(u.n, 0))
+	  FROM (SELECT x.* FROM repairsys.stock x JOIN repairsys.part p ON p.sku = x.sku WHERE p.serialized) s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, count(*) AS n FROM repairsys.part_unit x
+	              WHERE x.state IN ('in_stock', 'reserved') AND x.service_center_id IS NOT NULL GROUP BY 1, 2) u
+	    ON u.sku = s.sku AND u.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(u.n, 0)
+	UNION ALL
+	-- a ticket's returns of a part never exceed its issues of it
+	SELECT 'returns never exceed issues', m.ticket_id, m.sku, NULL, NULL, NULL,
+	       pg_catalog.format('issued %s, returned %s', m.issued, m.returned)
+	  FROM (SELECT x.ticket_id, x.sku,
+	               coalesce(sum(-x.qty) FILTER (WHERE x.kind = 'issue'), 0) AS issued,
+	               coalesce(sum(x.qty) FILTER (WHERE x.kind = 'return'), 0) AS returned
+	          FROM repairsys.stock_movement x
+	         WHERE x.kind IN ('issue', 'return') AND x.ticket_id IS NOT NULL
+	         GROUP BY 1, 2) m
+	 WHERE m.returned > m.issued
+	UNION ALL
+	-- reservations only on tickets that can still use them
+	SELECT 'reservations only on open tickets', r.ticket_id, r.sku, r.service_center_id, NULL, t.technician_id,
+	       pg_catalog.format('%s units reserved, ticket in status "%s"', r.qty, t.status)
+	  FROM repairsys.ticket_part r JOIN repairsys.ticket t ON t.id = r.ticket_id
+	 WHERE r.state = 'reserved' AND NOT repairsys.status_takes_parts(t.status)
+	UNION ALL
+	-- no technician over capacity (open tickets: non-terminal states)
+	SELECT 'no technician over capacity', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('technician %s: %s open tickets, capacity %s', tech.id, o.n, tech.capacity)
+	  FROM repairsys.technician tech
+	  JOIN (SELECT x.technician_id, count(*) AS n FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	         WHERE NOT st.is_terminal AND x.technician_id IS NOT NULL GROUP BY 1) o ON o.technician_id = tech.id
+	 WHERE o.n > tech.capacity
+	UNION ALL
+	-- the role kept on the ticket is its state's (rules and reports read it)
+	SELECT 'status_role is the role of the status', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status "%s" has role %s, status_role %s', x.status, st.role, x.status_role)
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.role IS DISTINCT FROM x.status_role
+	UNION ALL
+	-- closed_at is set exactly while the status is terminal (open tickets are
+	-- counted by it)
+	SELECT 'closed_at set exactly in terminal states', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status %s, closed_at %s', x.status, coalesce(x.closed_at::text, 'NULL'))
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.is_terminal <> (x.closed_at IS NOT NULL)
+	UNION ALL
+	-- each technician's kept load equals a recount of his open tickets and
+	-- of the feedback on his tickets
+	SELECT 'technician load equals a recount', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('kept: %s open, %s ratings summing to %s; recounted: %s open, %s ratings summing to %s',
+	                         coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0),
+	                         r.open_tickets, r.rating_count, r.rating_sum)
+	  FROM repairsys.technician tech
+	  LEFT JOIN repairsys.technician_load l ON l.technician_id = tech.id
+	  CROSS JOIN LATERAL (
+		SELECT (SELECT count(*) FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+		         WHERE x.technician_id = tech.id AND NOT st.is_terminal) AS open_tickets,
+		       (SELECT count(*) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_count,
+		       (SELECT coalesce(sum(f.rating), 0) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_sum) r
+	 WHERE (coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0))
+	       IS DISTINCT FROM (r.open_tickets, r.rating_count, r.rating_sum)
+	UNION ALL
+	-- every bill's lines sum to its total
+	SELECT 'bill lines sum to the total', b.ticket_id, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('total %s, lines %s', b.total, coalesce(d.s, 0))
+	  FROM repairsys.bill_summary b
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.bill_detail x WHERE x.ticket_id = b.ticket_id) d ON true
+	 WHERE b.total <> coalesce(d.s, 0)
+	UNION ALL
+	-- every invoice equals its lines
+	SELECT 'invoice equals its lines', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, lines %s', i.total, coalesce(l.s, 0))
+	  FROM repairsys.invoice i
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+	 WHERE i.total <> coalesce(l.s, 0)
+	UNION ALL
+	-- payments never exceed invoices
+	SELECT 'payments never exceed the invoice', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, paid %s', i.total, p.s)
+	  FROM repairsys.invoice i
+	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+	 WHERE p.s > i.total
+	UNION ALL
+	-- time-aware dispatch: no technician is in two visits at once, none is
+	-- booked while absent (approved) or outside his rostered hours
+	SELECT 'no technician has overlapping visits', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointments %s and %s overlap', a.id, b.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.appointment b ON b.technician_id = a.technician_id AND b.id > a.id
+	   AND b.state IN ('booked', 'done') AND b.slot_start < a.slot_end AND a.slot_start < b.slot_end
+	 WHERE a.state IN ('booked', 'done')
+	UNION ALL
+	SELECT 'no visit is booked inside an approved absence', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s meets absence %s', a.id, x.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.technician_absence x ON x.technician_id = a.technician_id AND x.status = 'approved'
+	   AND x.during && pg_catalog.tstzrange(a.slot_start, a.slot_end)
+	 WHERE a.state = 'booked'
+	UNION ALL
+	SELECT 'no visit is booked outside a shift', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s at %s is not within the rostered hours', a.id, a.slot_start)
+	  FROM repairsys.appointment a
+	 WHERE a.state = 'booked'
+	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end));
+END;
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice, no technician in two visits at once or booked inside an approved absence or outside his rostered hours; empty on a healthy database';
+
+
+-- the triggers on repairsys.ticket of dispatch (src/sql/80_ticket_triggers.sql)
+CREATE TRIGGER ticket_36_arrival BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.arrived_at IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_arrival_trg();
+CREATE TRIGGER ticket_36_arrival_update BEFORE UPDATE OF arrived_at ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.arrived_at IS DISTINCT FROM OLD.arrived_at)
+	EXECUTE FUNCTION repairsys.ticket_arrival_trg();
+CREATE TRIGGER ticket_57_visit_follow AFTER UPDATE OF technician_id ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL AND NEW.technician_id IS DISTINCT FROM OLD.technician_id)
+	EXECUTE FUNCTION repairsys.ticket_visit_trg();
+CREATE TRIGGER ticket_58_visit_done AFTER UPDATE OF arrived_at ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.arrived_at IS NOT NULL AND OLD.arrived_at IS NULL)
+	EXECUTE FUNCTION repairsys.ticket_visit_trg();
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp
@@ -4231,7 +5611,7 @@ BEGIN
 	-- tickets: the dispatcher manages all, a technician works on own, a
 	-- customer sees own and approves the estimate
 	('ticket',            'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
-	('ticket',            'repairsys_technician', 'SELECT, UPDATE (status, labor_minutes, travel_km, warranty_void)', 'ALL',
+	('ticket',            'repairsys_technician', 'SELECT, UPDATE (status, labor_minutes, travel_km, warranty_void, arrived_at)', 'ALL',
 	                      'technician_id = ' || me_t, 'technician_id = ' || me_t),
 	('ticket',            'repairsys_customer',   'SELECT, UPDATE (estimate_approved_at)', 'ALL',
 	                      'customer_id = ' || me_c, 'customer_id = ' || me_c || ' AND estimate_approved_at IS NOT NULL'),
@@ -4274,6 +5654,21 @@ BEGIN
 	('ticket_discount',   'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	-- follow-ups: the dispatcher's call list
 	('follow_up',         'repairsys_dispatcher', 'SELECT, UPDATE (done_at, outcome)', 'ALL', 'true', 'true'),
+	-- time-aware dispatch (52_dispatch.sql): the dispatcher keeps rosters and
+	-- decides absences; a technician sees his own rosters, absences and
+	-- visits and asks for leave (requested only: the trigger and the policy
+	-- refuse anything else); a customer books, reschedules and cancels the
+	-- visits of own tickets but names no technician.  What every booking
+	-- must be, whoever inserts it, is the trigger appointment_10_check.
+	('technician_roster', 'repairsys_dispatcher', 'SELECT, INSERT, UPDATE, DELETE', 'ALL', 'true', 'true'),
+	('technician_roster', 'repairsys_technician', 'SELECT', 'SELECT', 'technician_id = ' || me_t, NULL),
+	('technician_absence', 'repairsys_dispatcher', 'SELECT, INSERT (technician_id, during, reason, status), UPDATE (status, reason)', 'ALL', 'true', 'true'),
+	('technician_absence', 'repairsys_technician', 'SELECT, INSERT (technician_id, during, reason)', 'ALL',
+	                      'technician_id = ' || me_t, 'technician_id = ' || me_t || ' AND status = ''requested'''),
+	('appointment',       'repairsys_dispatcher', 'SELECT, INSERT (ticket_id, technician_id, slot_start, slot_end, replaces, reason), UPDATE (state, reason, technician_id)', 'ALL', 'true', 'true'),
+	('appointment',       'repairsys_technician', 'SELECT', 'SELECT', 'technician_id = ' || me_t, NULL),
+	('appointment',       'repairsys_customer',   'SELECT, INSERT (ticket_id, slot_start, slot_end, replaces, reason), UPDATE (state, reason)', 'ALL',
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ') AND state IN (''booked'', ''rescheduled'', ''cancelled'')'),
 	-- feedback: the customer rates own tickets
 	('feedback',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('feedback',          'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
@@ -4403,6 +5798,9 @@ BEGIN
 			-- the only writer of recalls: opens tickets, as the dispatcher may
 			WHEN f.proname OPERATOR(pg_catalog.=) 'open_recall'
 			THEN 'repairsys_admin, repairsys_dispatcher'
+			-- the slots of a center for a service type: how many are free, never who
+			WHEN f.proname OPERATOR(pg_catalog.=) 'slots_for'
+			THEN 'repairsys_admin, repairsys_dispatcher, repairsys_technician, repairsys_customer'
 			ELSE 'repairsys_admin' END;
 		IF grantees IS NOT NULL THEN
 			EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f.fn, grantees);

@@ -25,7 +25,9 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
+#include "repairsys.h"
 #include "sla_interval.h"
 
 #define MAX_WALK_JD			(TIMESTAMP_END_JULIAN + 7)
@@ -34,6 +36,7 @@ PG_FUNCTION_INFO_V1(sla_interval_add);
 PG_FUNCTION_INFO_V1(sla_interval_deadline);
 PG_FUNCTION_INFO_V1(sla_interval_advance);
 PG_FUNCTION_INFO_V1(sla_interval_elapsed);
+PG_FUNCTION_INFO_V1(sla_interval_windows);
 
 /*
  * Walk state: the zone, a cache of a span of instants with one UTC offset,
@@ -1074,4 +1077,121 @@ sla_interval_elapsed(PG_FUNCTION_ARGS)
 	if (negate)
 		r->time = -r->time;
 	PG_RETURN_INTERVAL_P(r);
+}
+
+/* Longest stretch sla_windows() walks: ten years of local days. */
+#define SLA_MAX_WINDOW_DAYS	3660
+
+/* Puts the business window [s, e) clipped to [from, to) into the result,
+ * merged with the window before it when they meet or overlap (*have: a window
+ * is pending in *cur_s, *cur_e). */
+static void
+windows_add(Tuplestorestate *store, TupleDesc tupdesc, TimestampTz from, TimestampTz to,
+			TimestampTz s, TimestampTz e, bool *have, TimestampTz *cur_s, TimestampTz *cur_e)
+{
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	s = Max(s, from);
+	e = Min(e, to);
+	if (s >= e)
+		return;
+	if (*have && s <= *cur_e)
+	{
+		*cur_e = Max(*cur_e, e);
+		return;
+	}
+	if (*have)
+	{
+		values[0] = TimestampTzGetDatum(*cur_s);
+		values[1] = TimestampTzGetDatum(*cur_e);
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+	}
+	*have = true;
+	*cur_s = s;
+	*cur_e = e;
+}
+
+/*
+ * sla_windows(sla_interval, from_ts, to_ts, closed date[], default_zone text,
+ * open date[], open_as integer[]) RETURNS TABLE (starts, ends): the business
+ * windows of the value's calendar (with the closed and open dates) that meet
+ * [from_ts, to_ts), clipped to it, in time order, windows that touch merged.
+ * A wall-clock value gives the whole stretch.  Their lengths add up to
+ * sla_elapsed over the same stretch.  The stretch is at most 3660 days
+ * (54000).
+ */
+Datum
+sla_interval_windows(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Tuplestorestate *store;
+	SlaInterval *s;
+	TimestampTz from,
+				to;
+	ArrayType  *closed;
+	text	   *zone;
+	ArrayType  *open;
+	ArrayType  *open_as;
+	bool		have = false;
+	TimestampTz cur_s = 0,
+				cur_e = 0;
+
+	store = repairsys_materialize(fcinfo, &tupdesc);
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		return (Datum) 0;
+	s = PG_GETARG_SLA(0);
+	from = PG_GETARG_TIMESTAMPTZ(1);
+	to = PG_GETARG_TIMESTAMPTZ(2);
+	check_finite(from);
+	check_finite(to);
+	closed = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
+	zone = PG_ARGISNULL(4) ? NULL : PG_GETARG_TEXT_PP(4);
+	open = OPT_ARRAY(5);
+	open_as = OPT_ARRAY(6);
+	if (to <= from)
+		return (Datum) 0;
+	if (to - from > (int64) SLA_MAX_WINDOW_DAYS * USECS_PER_DAY)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a stretch of windows must be at most %d days", SLA_MAX_WINDOW_DAYS)));
+	if (!SLA_IS_BUSINESS(s))
+		windows_add(store, tupdesc, from, to, from, to, &have, &cur_s, &cur_e);
+	else
+	{
+		SlaWalk		w;
+		int			jd1,
+					jd2;
+
+		walk_init(&w, s, closed, zone, open, open_as, fcinfo->flinfo);
+		/* the day before: its overnight windows may run into the stretch */
+		jd1 = utc_to_local_jd(&w, from) - 1;
+		jd2 = utc_to_local_jd(&w, to);
+		for (int jd = jd1; jd <= jd2; jd++)
+		{
+			int			d = day_dow(&w, jd);
+
+			CHECK_FOR_INTERRUPTS();
+			if (d < 0)
+				continue;
+			for (int i = w.first[d]; i < w.first[d + 1]; i++)
+			{
+				TimestampTz ws = local_to_utc(&w, jd, s->windows[i].open);
+				TimestampTz we = local_to_utc(&w, jd, s->windows[i].close);
+
+				windows_add(store, tupdesc, from, to, ws, we, &have, &cur_s, &cur_e);
+			}
+		}
+	}
+	if (have)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = TimestampTzGetDatum(cur_s);
+		values[1] = TimestampTzGetDatum(cur_e);
+		tuplestore_putvalues(store, tupdesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -219,6 +219,63 @@ SELECT count(*) FILTER (WHERE breached) AS breached, count(*) FILTER (WHERE paus
 SELECT ticket_id, status, hours_in_status, max_dwell_hours FROM repairsys.stuck_tickets ORDER BY ticket_id;
 
 \echo
+\echo '== 7b. Visits (预约上门): rosters, a make-up Saturday, a booked slot, leave, a reschedule, the check-in'
+\echo 'Pudong works mon-fri 09:00-18:00; next Saturday is a make-up working day (调休) with Friday''s hours:'
+SELECT (d.today + (6 - extract(isodow FROM d.today)::int) + 7) AS makeup_saturday
+  FROM (SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date AS today) d \gset
+INSERT INTO repairsys.holiday (service_center_id, day, name, kind, works_as)
+	SELECT id, :'makeup_saturday', 'make-up working day', 'workday', 5 FROM repairsys.service_center WHERE name = 'Shanghai Pudong';
+INSERT INTO repairsys.technician_roster (technician_id, calendar, valid_from)
+	SELECT te.id, 'mon-fri 09:00-12:00 13:00-18:00', :'makeup_saturday'::date - 14
+	  FROM repairsys.technician te JOIN repairsys.service_center c ON c.id = te.service_center_id WHERE c.name = 'Shanghai Pudong';
+SELECT te.name, to_char(s.shift_start AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS shift_start,
+       to_char(s.shift_end AT TIME ZONE 'Asia/Shanghai', 'HH24:MI') AS shift_end
+  FROM repairsys.technician_shifts(:'makeup_saturday', :'makeup_saturday') s JOIN repairsys.technician te ON te.id = s.technician_id
+ ORDER BY te.name, s.shift_start;
+\echo 'The SLA clock runs on the make-up Saturday: 8 business hours from Friday 17:00 end there at 16:00 (else on Monday):'
+SELECT to_char(repairsys.sla_deadline('8h in mon-fri 09:00-18:00 Asia/Shanghai', (:'makeup_saturday'::date - 1 + time '17:00') AT TIME ZONE 'Asia/Shanghai',
+                                      NULL, NULL, ARRAY[:'makeup_saturday'::date]) AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS with_makeup_day,
+       to_char(repairsys.sla_deadline('8h in mon-fri 09:00-18:00 Asia/Shanghai', (:'makeup_saturday'::date - 1 + time '17:00') AT TIME ZONE 'Asia/Shanghai')
+               AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS without;
+\echo 'A customer near Pudong with a washing machine to repair opens a request and looks at the free slots of that Saturday:'
+SELECT repairsys.open_ticket(c.id, 'washer_repair', 'Washer leaks, please come on Saturday', channel => 'mini_program') AS visit_ticket
+  FROM repairsys.customer c, repairsys.service_center sc
+ WHERE sc.name = 'Shanghai Pudong'
+ ORDER BY repairsys.haversine_km(c.lat, c.lon, sc.lat, sc.lon), c.id LIMIT 1 \gset
+SELECT to_char(slot_start AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS slot, to_char(slot_end AT TIME ZONE 'Asia/Shanghai', 'HH24:MI') AS until,
+       technicians_free
+  FROM repairsys.available_slots(:visit_ticket, :'makeup_saturday', 1);
+\echo 'The customer picks 09:00; the best scored free technician is booked and the ticket assigned:'
+SELECT repairsys.book_visit(:visit_ticket, (:'makeup_saturday'::date + time '09:00') AT TIME ZONE 'Asia/Shanghai') AS appointment \gset
+SELECT te.name AS technician, t.status FROM repairsys.ticket t JOIN repairsys.technician te ON te.id = t.technician_id WHERE t.id = :visit_ticket;
+\echo 'The technician asks for that Saturday off; the dispatcher cannot approve it while the visit is booked:'
+INSERT INTO repairsys.technician_absence (technician_id, during, reason)
+	SELECT technician_id, tstzrange((:'makeup_saturday'::date + time '00:00') AT TIME ZONE 'Asia/Shanghai',
+	                                (:'makeup_saturday'::date + 1 + time '00:00') AT TIME ZONE 'Asia/Shanghai'), 'family visit'
+	  FROM repairsys.appointment WHERE id = :appointment;
+DO $$
+BEGIN
+	UPDATE repairsys.technician_absence SET status = 'approved' WHERE reason = 'family visit';
+EXCEPTION WHEN check_violation THEN
+	RAISE WARNING 'refused: %', SQLERRM;
+END
+$$;
+\echo 'So the visit is cancelled, the leave approved, the visit booked again at 13:00 (another technician comes) and then moved (改约) by the customer to 15:00:'
+SELECT repairsys.cancel_visit(:visit_ticket, 'technician on leave') IS NOT NULL AS cancelled;
+UPDATE repairsys.technician_absence SET status = 'approved' WHERE reason = 'family visit';
+SELECT repairsys.book_visit(:visit_ticket, (:'makeup_saturday'::date + time '13:00') AT TIME ZONE 'Asia/Shanghai') IS NOT NULL AS booked_again;
+SELECT repairsys.reschedule_visit(:visit_ticket, (:'makeup_saturday'::date + time '15:00') AT TIME ZONE 'Asia/Shanghai', 'customer asked for later') IS NOT NULL AS moved;
+SELECT te.name AS technician, to_char(a.slot_start AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS visit, a.state, a.reason
+  FROM repairsys.appointment a JOIN repairsys.technician te ON te.id = a.technician_id WHERE a.ticket_id = :visit_ticket ORDER BY a.id;
+\echo 'Candidates for the ticket now say who is free for the visit, and why the others are not:'
+SELECT te.name, c.eligible, c.reason FROM repairsys.candidates(:visit_ticket) c JOIN repairsys.technician te ON te.id = c.technician_id
+ WHERE te.service_center_id = (SELECT service_center_id FROM repairsys.ticket WHERE id = :visit_ticket) ORDER BY c.eligible DESC, te.name;
+\echo 'The technician checks in (上门); sla_status shows the visit and whether he came late:'
+SELECT repairsys.check_in(:visit_ticket) IS NOT NULL AS checked_in;
+SELECT ticket_id, to_char(visit_start AT TIME ZONE 'Asia/Shanghai', 'Dy DD Mon HH24:MI') AS visit, arrived_at IS NOT NULL AS arrived, arrival_late
+  FROM repairsys.sla_status WHERE ticket_id = :visit_ticket;
+
+\echo
 \echo '== 8. Spare parts: the ledger, alerts and transfers between centers'
 SELECT c.name AS center, s.sku, s.on_hand, s.reserved, s.on_hand - s.reserved AS available
   FROM repairsys.stock s JOIN repairsys.service_center c ON c.id = s.service_center_id ORDER BY s.sku, c.name;

@@ -157,3 +157,12 @@ COMMENT ON FUNCTION repairsys.sla_target(repairsys.sla_interval) IS 'The target 
 CREATE FUNCTION repairsys.sla_calendar(repairsys.sla_interval) RETURNS text
 	AS 'MODULE_PATHNAME', 'sla_interval_calendar' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION repairsys.sla_calendar(repairsys.sla_interval) IS 'The canonical calendar text (after "in"), NULL for a wall-clock target';
+
+-- The concrete business windows of a calendar (technician shifts of
+-- 52_dispatch.sql, docs/dispatch.md).
+CREATE FUNCTION repairsys.sla_windows(sla repairsys.sla_interval, from_ts timestamptz, to_ts timestamptz,
+                                      closed date[] DEFAULT NULL, default_zone text DEFAULT NULL,
+                                      open date[] DEFAULT NULL, open_as integer[] DEFAULT NULL)
+RETURNS TABLE (starts timestamptz, ends timestamptz)
+	AS 'MODULE_PATHNAME', 'sla_interval_windows' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION repairsys.sla_windows(repairsys.sla_interval, timestamptz, timestamptz, date[], text, date[], integer[]) IS 'The business windows of the value''s calendar (with the closed and open dates, as in sla_elapsed) that meet [from_ts, to_ts), clipped to it, in time order, touching windows merged (wall-clock values: the whole stretch); their lengths sum to sla_elapsed; at most 3660 days (54000)';

@@ -10,7 +10,10 @@ INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, 
 	('tax_rate_parts', '0.13', 'Tax rate on parts (fraction)', false, 'fraction', NULL, NULL),
 	('currency', 'CNY', 'ISO 4217 currency of all amounts', false, 'currency', NULL, NULL),
 	('follow_up_days', '3', 'A follow-up call (回访) is due this many days after a ticket is closed', false, 'integer', 0, NULL),
-	('travel_cost_per_km', '0.80', 'Cost to the company of one km of travel (for the cost-benefit reports)', false, 'number', 0, NULL);
+	('travel_cost_per_km', '0.80', 'Cost to the company of one km of travel (for the cost-benefit reports)', false, 'number', 0, NULL),
+	('slot_length', '2 hours', 'Length of a bookable visit slot (预约时段): available_slots() offers slots of this length and book_visit() books one', false, 'interval', NULL, NULL),
+	('travel_speed_kmh', '30', 'Speed in km/h at which travel time between two consecutive visits of a technician is counted (great-circle distance)', false, 'number', 1, NULL),
+	('max_reschedules', '3', 'How often one ticket''s visit may be rescheduled (改约)', false, 'integer', 0, NULL);
 
 INSERT INTO repairsys.complexity_rule (level, factor, dump) VALUES
 	(1, 1.000, false), (2, 1.150, false), (3, 1.300, false), (4, 1.500, false), (5, 1.800, false);

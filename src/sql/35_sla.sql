@@ -213,9 +213,22 @@ SELECT t.id AS ticket_id,
        pg_catalog.round((pg_catalog.date_part('epoch', x.left_time) / 3600)::numeric, 2) AS business_hours_left,
        x.left_time < interval '0' AS breached,
        t.sla_resolve_within::text AS resolve_within,
-       t.sla_time_zone AS time_zone
+       t.sla_time_zone AS time_zone,
+       v.slot_start AS visit_start,
+       t.arrived_at,
+       CASE WHEN v.slot_start IS NULL THEN NULL
+            ELSE coalesce(t.arrived_at, pg_catalog.now()) > v.slot_start END AS arrival_late,
+       CASE WHEN v.slot_start IS NULL THEN NULL
+            ELSE greatest(0, pg_catalog.floor(pg_catalog.date_part('epoch', coalesce(t.arrived_at, pg_catalog.now()) - v.slot_start) / 60))::integer END AS minutes_late
   FROM repairsys.ticket t
   JOIN repairsys.ticket_status s ON s.code = t.status
+  -- the visit the technician is due at: the booked one, else the one he
+  -- checked in for (docs/dispatch.md)
+  LEFT JOIN LATERAL (
+	SELECT a.slot_start FROM repairsys.appointment a
+	 WHERE a.ticket_id = t.id AND a.state IN ('booked', 'done')
+	 ORDER BY a.state = 'booked' DESC, a.id DESC LIMIT 1
+  ) v ON true
   LEFT JOIN LATERAL (
 	-- (a row the triggers would refuse today, e.g. restored from an older
 	-- version, gives NULL here instead of failing the whole view)
@@ -247,6 +260,10 @@ COMMENT ON COLUMN repairsys.sla_status.business_hours_left IS 'Business hours fr
 COMMENT ON COLUMN repairsys.sla_status.breached IS 'True when resolve_by has passed in business time (a hold does not excuse time already missed)';
 COMMENT ON COLUMN repairsys.sla_status.resolve_within IS 'Resolution target of the ticket (canonical sla_interval text)';
 COMMENT ON COLUMN repairsys.sla_status.time_zone IS 'Time zone the SLA calendar is read in';
+COMMENT ON COLUMN repairsys.sla_status.visit_start IS 'Start of the booked visit (else of the visit checked in for; NULL: no appointment)';
+COMMENT ON COLUMN repairsys.sla_status.arrived_at IS 'When the technician checked in (NULL: not yet)';
+COMMENT ON COLUMN repairsys.sla_status.arrival_late IS 'True when the technician arrived, or has still not arrived, after visit_start (NULL: no appointment)';
+COMMENT ON COLUMN repairsys.sla_status.minutes_late IS 'Whole minutes from visit_start to the arrival (or to now while awaited), 0 when on time (NULL: no appointment)';
 
 CREATE VIEW repairsys.stuck_tickets AS
 SELECT t.id AS ticket_id,

@@ -264,18 +264,19 @@ CREATE TRIGGER feedback_30_load_update AFTER UPDATE ON repairsys.feedback
 	FOR EACH ROW WHEN (NEW.ticket_id IS DISTINCT FROM OLD.ticket_id OR NEW.rating IS DISTINCT FROM OLD.rating)
 	EXECUTE FUNCTION repairsys.feedback_load_trg();
 
--- candidates() in C (src/scoring.c): reads the ticket, the policy and every
--- technician with his skill level and load in one pass, scores, explains and
--- sorts.
-CREATE FUNCTION repairsys.candidates(ticket_id bigint, policy text DEFAULT 'default')
+-- candidates_base() in C (src/scoring.c): reads the ticket, the policy and
+-- every technician with his skill level and load in one pass, scores,
+-- explains and sorts.  repairsys.candidates() (52_dispatch.sql) adds the
+-- rules of time (shifts, absences, bookings) for a ticket with a booked visit.
+CREATE FUNCTION repairsys.candidates_base(ticket_id bigint, policy text DEFAULT 'default')
 RETURNS TABLE (technician_id bigint, eligible boolean, reason text, score double precision,
                skill_score double precision, distance_km double precision,
                distance_score double precision, load double precision, load_score double precision,
                rating_score double precision, continuity_score double precision,
                open_tickets integer, capacity integer)
 AS 'MODULE_PATHNAME', 'rs_candidates' LANGUAGE C STABLE;
-COMMENT ON FUNCTION repairsys.candidates(bigint, text) IS
-	'Every technician for a ticket under an assignment policy: eligible or not and why, score in [0,1] and its parts; best first (eligible, higher score, lower id). Unknown ticket or policy: 22023; finished ticket: 23514; NULL argument: 22004';
+COMMENT ON FUNCTION repairsys.candidates_base(bigint, text) IS
+	'Internal kernel of repairsys.candidates(): every technician for a ticket under an assignment policy, without the rules of time: eligible or not and why, score in [0,1] and its parts; best first (eligible, higher score, lower id). Unknown ticket or policy: 22023; finished ticket: 23514; NULL argument: 22004';
 
 ------------------------------------------------------------------------------
 -- Writers

@@ -1,7 +1,8 @@
 -- Every trigger on repairsys.ticket, in one place, in the order they fire
 -- (docs/lifecycle.md "The triggers of a ticket").  The functions they run
 -- are defined by the pieces of their features (30_lifecycle.sql,
--- 35_sla.sql, 40_billing.sql, 50_assign.sql, 60_parts.sql, 70_reports.sql);
+-- 35_sla.sql, 40_billing.sql, 50_assign.sql, 52_dispatch.sql, 60_parts.sql,
+-- 70_reports.sql);
 -- this piece runs after all of them.
 --
 -- PostgreSQL fires the row triggers of one timing and event in the order of
@@ -50,6 +51,11 @@ CREATE TRIGGER ticket_15_price_snapshot_insert
 -- calendar (holidays, make-up working days): needs 10's service center.
 CREATE TRIGGER ticket_30_sla_open BEFORE INSERT ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sla_open_trg();
+-- 36: a new ticket has no arrival (but from the owner's restore): after the
+-- clock checks, with which it shares nothing.
+CREATE TRIGGER ticket_36_arrival BEFORE INSERT ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.arrived_at IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_arrival_trg();
 
 ------------------------------------------------------------------------------
 -- BEFORE UPDATE
@@ -99,6 +105,11 @@ CREATE TRIGGER ticket_35_times BEFORE UPDATE OF opened_at, respond_by, resolve_b
 	FOR EACH ROW WHEN (NEW.opened_at IS DISTINCT FROM OLD.opened_at OR NEW.respond_by IS DISTINCT FROM OLD.respond_by
 	                   OR NEW.resolve_by IS DISTINCT FROM OLD.resolve_by OR NEW.sla_time_zone IS DISTINCT FROM OLD.sla_time_zone)
 	EXECUTE FUNCTION repairsys.ticket_times_trg();
+-- 36: the arrival (上门) is stamped once, now, by check_in() or a plain
+-- UPDATE (docs/dispatch.md).
+CREATE TRIGGER ticket_36_arrival_update BEFORE UPDATE OF arrived_at ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.arrived_at IS DISTINCT FROM OLD.arrived_at)
+	EXECUTE FUNCTION repairsys.ticket_arrival_trg();
 
 ------------------------------------------------------------------------------
 -- BEFORE DELETE
@@ -132,6 +143,16 @@ CREATE TRIGGER ticket_55_load_update AFTER UPDATE ON repairsys.ticket
 	FOR EACH ROW WHEN (NEW.technician_id IS DISTINCT FROM OLD.technician_id
 	                   OR (NEW.closed_at IS NULL) <> (OLD.closed_at IS NULL))
 	EXECUTE FUNCTION repairsys.ticket_load_trg();
+-- 57: a ticket given another technician takes its booked visit with it
+-- (the appointment's trigger checks he is free); after 55, which moved the
+-- load.
+CREATE TRIGGER ticket_57_visit_follow AFTER UPDATE OF technician_id ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL AND NEW.technician_id IS DISTINCT FROM OLD.technician_id)
+	EXECUTE FUNCTION repairsys.ticket_visit_trg();
+-- 58: the arrival marks the booked visit done.
+CREATE TRIGGER ticket_58_visit_done AFTER UPDATE OF arrived_at ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.arrived_at IS NOT NULL AND OLD.arrived_at IS NULL)
+	EXECUTE FUNCTION repairsys.ticket_visit_trg();
 -- 60: entering a resolved-role state issues the parts still reserved,
 -- a cancelled-role state releases them.
 CREATE TRIGGER ticket_60_parts AFTER UPDATE OF status ON repairsys.ticket

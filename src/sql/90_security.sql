@@ -141,7 +141,7 @@ BEGIN
 	-- tickets: the dispatcher manages all, a technician works on own, a
 	-- customer sees own and approves the estimate
 	('ticket',            'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
-	('ticket',            'repairsys_technician', 'SELECT, UPDATE (status, labor_minutes, travel_km, warranty_void)', 'ALL',
+	('ticket',            'repairsys_technician', 'SELECT, UPDATE (status, labor_minutes, travel_km, warranty_void, arrived_at)', 'ALL',
 	                      'technician_id = ' || me_t, 'technician_id = ' || me_t),
 	('ticket',            'repairsys_customer',   'SELECT, UPDATE (estimate_approved_at)', 'ALL',
 	                      'customer_id = ' || me_c, 'customer_id = ' || me_c || ' AND estimate_approved_at IS NOT NULL'),
@@ -184,6 +184,21 @@ BEGIN
 	('ticket_discount',   'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	-- follow-ups: the dispatcher's call list
 	('follow_up',         'repairsys_dispatcher', 'SELECT, UPDATE (done_at, outcome)', 'ALL', 'true', 'true'),
+	-- time-aware dispatch (52_dispatch.sql): the dispatcher keeps rosters and
+	-- decides absences; a technician sees his own rosters, absences and
+	-- visits and asks for leave (requested only: the trigger and the policy
+	-- refuse anything else); a customer books, reschedules and cancels the
+	-- visits of own tickets but names no technician.  What every booking
+	-- must be, whoever inserts it, is the trigger appointment_10_check.
+	('technician_roster', 'repairsys_dispatcher', 'SELECT, INSERT, UPDATE, DELETE', 'ALL', 'true', 'true'),
+	('technician_roster', 'repairsys_technician', 'SELECT', 'SELECT', 'technician_id = ' || me_t, NULL),
+	('technician_absence', 'repairsys_dispatcher', 'SELECT, INSERT (technician_id, during, reason, status), UPDATE (status, reason)', 'ALL', 'true', 'true'),
+	('technician_absence', 'repairsys_technician', 'SELECT, INSERT (technician_id, during, reason)', 'ALL',
+	                      'technician_id = ' || me_t, 'technician_id = ' || me_t || ' AND status = ''requested'''),
+	('appointment',       'repairsys_dispatcher', 'SELECT, INSERT (ticket_id, technician_id, slot_start, slot_end, replaces, reason), UPDATE (state, reason, technician_id)', 'ALL', 'true', 'true'),
+	('appointment',       'repairsys_technician', 'SELECT', 'SELECT', 'technician_id = ' || me_t, NULL),
+	('appointment',       'repairsys_customer',   'SELECT, INSERT (ticket_id, slot_start, slot_end, replaces, reason), UPDATE (state, reason)', 'ALL',
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ') AND state IN (''booked'', ''rescheduled'', ''cancelled'')'),
 	-- feedback: the customer rates own tickets
 	('feedback',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('feedback',          'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
@@ -313,6 +328,9 @@ BEGIN
 			-- the only writer of recalls: opens tickets, as the dispatcher may
 			WHEN f.proname OPERATOR(pg_catalog.=) 'open_recall'
 			THEN 'repairsys_admin, repairsys_dispatcher'
+			-- the slots of a center for a service type: how many are free, never who
+			WHEN f.proname OPERATOR(pg_catalog.=) 'slots_for'
+			THEN 'repairsys_admin, repairsys_dispatcher, repairsys_technician, repairsys_customer'
 			ELSE 'repairsys_admin' END;
 		IF grantees IS NOT NULL THEN
 			EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f.fn, grantees);

@@ -122,6 +122,28 @@ BEGIN ATOMIC
 	       pg_catalog.format('total %s, paid %s', i.total, p.s)
 	  FROM repairsys.invoice i
 	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
-	 WHERE p.s > i.total;
+	 WHERE p.s > i.total
+	UNION ALL
+	-- time-aware dispatch: no technician is in two visits at once, none is
+	-- booked while absent (approved) or outside his rostered hours
+	SELECT 'no technician has overlapping visits', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointments %s and %s overlap', a.id, b.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.appointment b ON b.technician_id = a.technician_id AND b.id > a.id
+	   AND b.state IN ('booked', 'done') AND b.slot_start < a.slot_end AND a.slot_start < b.slot_end
+	 WHERE a.state IN ('booked', 'done')
+	UNION ALL
+	SELECT 'no visit is booked inside an approved absence', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s meets absence %s', a.id, x.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.technician_absence x ON x.technician_id = a.technician_id AND x.status = 'approved'
+	   AND x.during && pg_catalog.tstzrange(a.slot_start, a.slot_end)
+	 WHERE a.state = 'booked'
+	UNION ALL
+	SELECT 'no visit is booked outside a shift', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s at %s is not within the rostered hours', a.id, a.slot_start)
+	  FROM repairsys.appointment a
+	 WHERE a.state = 'booked'
+	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end));
 END;
-COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice; empty on a healthy database';
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice, no technician in two visits at once or booked inside an approved absence or outside his rostered hours; empty on a healthy database';

@@ -198,6 +198,8 @@ FUZZ_TYPE=$type FUZZ_N=${REPAIRSYS_FUZZ_INPUTS:-3000} perl -e '
 		print "SELECT repairsys.sla_deadline(\x27$s\x27, \x272024-03-30 23:00+01\x27, \x27{2024-04-01}\x27), repairsys.sla_elapsed(\x27$s\x27, \x272024-10-26 20:00+02\x27, \x272024-11-05 10:00+01\x27);\n";
 		# open (make-up) days, closed and open mixed, weeks skipped over them
 		print "SELECT repairsys.sla_deadline(\x27$s\x27, \x272024-03-29 17:00+01\x27, \x27{2024-04-01,2024-04-06}\x27, NULL, \x27{2024-03-30,2024-03-31,2024-04-06}\x27, \x27{7,1,5}\x27), repairsys.sla_elapsed(\x27$s\x27, \x272024-10-25 20:00+02\x27, \x272025-11-05 10:00+01\x27, NULL, NULL, ARRAY(SELECT d::date FROM generate_series(date \x272024-10-26\x27, \x272025-12-31\x27, interval \x277 days\x27) d)), repairsys.sla_advance(\x27$s\x27, \x272024-10-25 20:00+02\x27, interval \x272000 hours\x27, NULL, NULL, ARRAY(SELECT d::date FROM generate_series(date \x272024-10-26\x27, \x272026-12-31\x27, interval \x273 days\x27) d));\n";
+		# the concrete windows (sla_windows), open and closed days mixed, over DST changes
+		print "SELECT count(*), sum(ends - starts) FROM repairsys.sla_windows(\x27$s\x27, \x272024-03-25 00:00+01\x27, \x272024-11-05 10:00+01\x27, \x27{2024-04-01,2024-04-06}\x27, NULL, \x27{2024-03-30,2024-03-31,2024-04-06}\x27, \x27{7,1,5}\x27);\n";
 	}' >"$dir/in.sql"
 fi
 chmod 644 "$dir/in.sql"

@@ -13,6 +13,10 @@ INSERT INTO repairsys.technician (name, service_center_id, lat, lon, capacity)
 SELECT 'load tech ' || i, c.id, c.lat, c.lon, 4 FROM generate_series(1, 24) i
   JOIN repairsys.service_center c ON c.name = 'load center ' || (1 + i % 3);
 INSERT INTO repairsys.technician_skill SELECT id, 'hvac', 3 FROM repairsys.technician;
+-- rosters (docs/dispatch.md): every day 08:00-20:00 in the center's zone, so
+-- that visits can be booked in the week the load books into
+INSERT INTO repairsys.technician_roster (technician_id, calendar, valid_from)
+SELECT id, 'mon-sun 08:00-20:00', '2030-01-01' FROM repairsys.technician;
 INSERT INTO repairsys.customer (name, lat, lon, service_center_id)
 SELECT 'load customer ' || i, c.lat, c.lon, c.id FROM generate_series(1, 300) i
   JOIN repairsys.service_center c ON c.name = 'load center ' || (1 + i % 3);
@@ -50,6 +54,24 @@ BEGIN
 		t := load.pick('new');
 		IF t IS NULL THEN RETURN 'idle'; END IF;
 		IF repairsys.auto_assign(t) IS NULL THEN RETURN 'refused'; END IF;
+	WHEN 'book' THEN
+		-- a visit in a random two-hour slot of the week of 4 March 2030 (local);
+		-- nobody free then: refused (23514)
+		t := load.pick('new');
+		IF t IS NULL THEN RETURN 'idle'; END IF;
+		PERFORM repairsys.book_visit(t, (timestamp '2030-03-04 08:00' + floor(random() * 7) * interval '1 day'
+		                                 + floor(random() * 6) * interval '2 hours') AT TIME ZONE 'Asia/Shanghai');
+	WHEN 'reschedule' THEN
+		t := (SELECT a.ticket_id FROM repairsys.appointment a WHERE a.state = 'booked'
+		       ORDER BY a.ticket_id >= (SELECT floor(random() * (max(x.id) + 1)) FROM repairsys.ticket x) DESC, a.ticket_id LIMIT 1);
+		IF t IS NULL THEN RETURN 'idle'; END IF;
+		IF (SELECT count(*) FROM repairsys.appointment a WHERE a.ticket_id = t AND a.state = 'rescheduled') >= 3 THEN
+			PERFORM repairsys.cancel_visit(t, 'load: moved too often');
+		ELSE
+			PERFORM repairsys.reschedule_visit(t, (timestamp '2030-03-04 08:00' + floor(random() * 7) * interval '1 day'
+			                                       + floor(random() * 6) * interval '2 hours') AT TIME ZONE 'Asia/Shanghai',
+			                                   'load: customer asked');
+		END IF;
 	WHEN 'start' THEN
 		t := load.pick('assigned');
 		IF t IS NULL THEN RETURN 'idle'; END IF;

@@ -59,6 +59,13 @@ INSERT INTO repairsys.technician (name, service_center_id, capacity)
 UPDATE hw SET inactive_tech = (SELECT id FROM repairsys.technician WHERE name = 'hw inactive'),
               full_tech = (SELECT id FROM repairsys.technician WHERE name = 'hw full'),
               new_ticket = repairsys.open_ticket(hw.cust, (SELECT code FROM repairsys.service_type ORDER BY code LIMIT 1), 'hw new');
+-- a booked visit of the technician (as a restore writes it: booked_at in the
+-- past) for a new ticket of the customer, inside his round-the-clock roster
+ALTER TABLE hw ADD visit_ticket bigint;
+UPDATE hw SET visit_ticket = repairsys.open_ticket(hw.cust, (SELECT code FROM repairsys.service_type ORDER BY code LIMIT 1), 'hw visit');
+INSERT INTO repairsys.technician_roster (technician_id, calendar, valid_from) SELECT tech, 'mon-sun 00:00-24:00 UTC', '2030-01-01' FROM hw;
+INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end, booked_at)
+	SELECT visit_ticket, tech, '2030-03-04 10:00+00', '2030-03-04 12:00+00', '2029-01-01' FROM hw;
 GRANT SELECT ON hw TO PUBLIC;
 
 
@@ -141,7 +148,25 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$DELETE FROM repairsys.budget$$, '42501'),
 ('tap_hw_cust', 'removes a payment',
  $$DELETE FROM repairsys.payment$$, '42501'),
+('tap_hw_cust', 'books a visit naming the technician',
+ $$INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end) SELECT visit_ticket, tech, '2030-03-05 10:00+00', '2030-03-05 12:00+00' FROM hw$$, '42501'),
+('tap_hw_cust', 'books a visit for another customer''s ticket',
+ $$INSERT INTO repairsys.appointment (ticket_id, slot_start, slot_end) SELECT other_ticket, '2030-03-05 10:00+00', '2030-03-05 12:00+00' FROM hw$$, '42501'),
+('tap_hw_cust', 'marks their visit done without an arrival',
+ $$UPDATE repairsys.appointment SET state = 'done' WHERE ticket_id = (SELECT visit_ticket FROM hw)$$, '23514'),
+('tap_hw_cust', 'moves their visit by plain UPDATE',
+ $$UPDATE repairsys.appointment SET slot_start = slot_start + interval '1 hour' WHERE ticket_id = (SELECT visit_ticket FROM hw)$$, '42501'),
+('tap_hw_cust', 'stamps the arrival at their ticket',
+ $$UPDATE repairsys.ticket SET arrived_at = now() WHERE id = (SELECT visit_ticket FROM hw)$$, '42501'),
 -- technician
+('tap_hw_tech', 'grants himself leave',
+ $$INSERT INTO repairsys.technician_absence (technician_id, during, reason, status) SELECT tech, '[2030-03-10, 2030-03-11)', 'hw', 'approved' FROM hw$$, '42501'),
+('tap_hw_tech', 'asks for leave for another technician',
+ $$INSERT INTO repairsys.technician_absence (technician_id, during, reason) SELECT full_tech, '[2030-03-10, 2030-03-11)', 'hw' FROM hw$$, '42501'),
+('tap_hw_tech', 'stamps an arrival in the past',
+ $$UPDATE repairsys.ticket SET arrived_at = now() - interval '1 hour' WHERE id = (SELECT tech_ticket FROM hw)$$, '23514'),
+('tap_hw_tech', 'writes his own roster',
+ $$INSERT INTO repairsys.technician_roster (technician_id, calendar, valid_from) SELECT tech, 'mon-sun 00:00-24:00', '2030-01-01' FROM hw$$, '42501'),
 ('tap_hw_tech', 'mints 1000 parts with a return',
  $$INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, ticket_id)
    SELECT p.sku, t.service_center_id, 'return', 1000, t.id FROM repairsys.ticket t, repairsys.part p, hw WHERE t.id = hw.tech_ticket ORDER BY p.sku LIMIT 1$$, '23514'),
@@ -202,6 +227,18 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$INSERT INTO repairsys.recall_ticket (recall_id, asset_id, ticket_id) SELECT 1, other_asset, other_ticket FROM hw$$, '42501'),
 ('tap_hw_disp', 'opens a recall with serials in the wrong order',
  $$SELECT repairsys.open_recall('Gree KFR-35', 'Z', 'A', (SELECT min(code) FROM repairsys.service_type), 'hw')$$, '22023'),
+('tap_hw_disp', 'books the technician twice at once by plain INSERT',
+ $$INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end) SELECT new_ticket, tech, '2030-03-04 11:00+00', '2030-03-04 13:00+00' FROM hw$$, '23514'),
+('tap_hw_disp', 'approves an absence over a booked visit',
+ $$INSERT INTO repairsys.technician_absence (technician_id, during, reason, status) SELECT tech, '[2030-03-04, 2030-03-05)', 'hw', 'approved' FROM hw$$, '23514'),
+('tap_hw_disp', 'takes the roster from under a booked visit',
+ $$DELETE FROM repairsys.technician_roster WHERE technician_id = (SELECT tech FROM hw)$$, '23514'),
+('tap_hw_disp', 'books a visit that ends before it starts',
+ $$INSERT INTO repairsys.appointment (ticket_id, slot_start, slot_end) SELECT new_ticket, '2030-03-05 12:00+00', '2030-03-05 10:00+00' FROM hw$$, '23514'),
+('tap_hw_disp', 'books a visit that never ends',
+ $$INSERT INTO repairsys.appointment (ticket_id, slot_start, slot_end) SELECT new_ticket, '2030-03-05 12:00+00', 'infinity' FROM hw$$, '23514'),
+('tap_hw_disp', 'cancels a visit without a reason',
+ $$UPDATE repairsys.appointment SET state = 'cancelled', reason = NULL WHERE ticket_id = (SELECT visit_ticket FROM hw)$$, '23514'),
 ('tap_hw_disp', 'rewrites a payment',
  $$UPDATE repairsys.payment SET amount = amount + 1$$, '42501'),
 -- admin
@@ -247,7 +284,15 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.invoice SET total = 0 WHERE id = (SELECT invoice_id FROM hw)$$, '42501'),
 ('tap_hw_admin', 'removes the history of a ticket',
  $$DELETE FROM repairsys.ticket_event WHERE ticket_id = (SELECT invoiced_ticket FROM hw)$$, '42501'),
+('tap_hw_admin', 'sets the slot length to text',
+ $$UPDATE repairsys.setting SET value = 'two hours' WHERE name = 'slot_length'$$, '22023'),
+('tap_hw_admin', 'sets a travel speed of zero',
+ $$UPDATE repairsys.setting SET value = '0' WHERE name = 'travel_speed_kmh'$$, '22023'),
+('tap_hw_admin', 'sets a negative reschedule limit',
+ $$UPDATE repairsys.setting SET value = '-1' WHERE name = 'max_reschedules'$$, '22023'),
 -- auditor
+('tap_hw_aud', 'books a visit',
+ $$INSERT INTO repairsys.appointment (ticket_id, slot_start, slot_end) SELECT new_ticket, '2030-03-05 10:00+00', '2030-03-05 12:00+00' FROM hw$$, '42501'),
 ('tap_hw_aud', 'opens a ticket',
  $$INSERT INTO repairsys.ticket (customer_id, service_type) SELECT cust, (SELECT code FROM repairsys.service_type ORDER BY code LIMIT 1) FROM hw$$, '42501'),
 ('tap_hw_aud', 'changes a ticket',

@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(744 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(816 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -51,7 +51,10 @@ INSERT INTO matrix VALUES
 	('budget',            'rawd', 'r',   '-',   '-',  'r'),
 	('overhead',          'rawd', 'r',   '-',   '-',  'r'),
 	('recall',            'rd',   'r',   '-',   '-',  'r'),
-	('recall_ticket',     'rd',   'r',   '-',   '-',  'r');
+	('recall_ticket',     'rd',   'r',   '-',   '-',  'r'),
+	('technician_roster', 'rawd', 'rawd', 'r',  '-',  'r'),
+	('technician_absence', 'rawd', 'raw', 'ra', '-',  'r'),
+	('appointment',       'rawd', 'raw', 'r',   'raw', 'r');
 
 -- Runs a statement as a role; 'ok' or the SQLSTATE it failed with.
 CREATE FUNCTION pg_temp.try_as(r name, stmt text) RETURNS text LANGUAGE plpgsql AS $$
@@ -268,6 +271,40 @@ SELECT throws_ok('UPDATE repairsys.ticket_event SET note = ''x''', '42501', NULL
 SELECT throws_ok('TRUNCATE repairsys.payment', '42501', NULL, 'the admin cannot truncate payments');
 RESET ROLE;
 
+-- 2h. visits (docs/dispatch.md): a customer books, sees and moves only the
+-- visits of own tickets and names no technician; a technician sees his own
+-- visits and shifts and asks for leave, never grants it
+UPDATE repairsys.technician SET service_center_id = p.center FROM p WHERE repairsys.technician.id = p.tech_a;
+INSERT INTO repairsys.technician_roster (technician_id, calendar, valid_from) SELECT tech_a, 'mon-sun 00:00-24:00 UTC', '2030-01-01' FROM p;
+ALTER TABLE p ADD vx bigint, ADD vy bigint;
+UPDATE p SET vx = repairsys.open_ticket(cust_x, 'sec_st', 'x visit'), vy = repairsys.open_ticket(cust_y, 'sec_st', 'y visit');
+UPDATE repairsys.ticket t SET service_center_id = p.center FROM p WHERE t.id IN (p.vx, p.vy);
+SELECT repairsys.book_visit(vy, '2030-03-04 10:00+00') FROM p;
+SET LOCAL ROLE tap_cust_x;
+SELECT ok((SELECT count(*) FROM repairsys.available_slots((SELECT vx FROM p), '2030-03-04', 1)) > 0, 'a customer lists the slots of their own ticket');
+SELECT throws_ok($$SELECT * FROM repairsys.available_slots((SELECT vy FROM p), '2030-03-04', 1)$$, '22023', NULL,
+                 'a customer cannot list the slots of another customer''s ticket (it does not exist for them)');
+SELECT lives_ok($$SELECT repairsys.book_visit(vx, '2030-03-04 12:00+00') FROM p$$, 'a customer books a visit for their own ticket');
+SELECT results_eq('SELECT ticket_id FROM repairsys.appointment', 'SELECT vx FROM p', 'a customer sees only the visits of their own tickets');
+SELECT throws_ok($$SELECT repairsys.book_visit(vy, '2030-03-05 12:00+00') FROM p$$, '22023', NULL,
+                 'a customer cannot book a visit for another customer''s ticket');
+SELECT throws_ok($$INSERT INTO repairsys.appointment (ticket_id, slot_start, slot_end) SELECT vy, '2030-03-05 12:00+00', '2030-03-05 14:00+00' FROM p$$,
+                 '42501', NULL, 'a customer''s plain INSERT of a visit for another customer''s ticket is refused');
+SELECT throws_ok($$SELECT repairsys.book_visit(vx, '2030-03-06 12:00+00', tech_a) FROM p$$, '42501', NULL, 'a customer cannot name the technician');
+SELECT throws_ok($$SELECT repairsys.cancel_visit(vy, 'not mine') FROM p$$, '23514', NULL,
+                 'a customer cannot cancel another customer''s visit (there is none for them)');
+RESET ROLE;
+SET LOCAL ROLE tap_tech_a;
+SELECT results_eq('SELECT count(*)::int FROM repairsys.appointment', 'VALUES (2)', 'a technician sees his own visits');
+SELECT results_eq($$SELECT DISTINCT technician_id FROM repairsys.technician_shifts('2030-03-04', '2030-03-04')$$, 'SELECT tech_a FROM p',
+                  'a technician sees only his own shifts');
+SELECT throws_ok($$INSERT INTO repairsys.technician_absence (technician_id, during, reason, status)
+                   SELECT tech_a, '[2030-03-10, 2030-03-11)', 'leave', 'approved' FROM p$$, '42501', NULL,
+                 'a technician cannot grant himself leave');
+RESET ROLE;
+SELECT results_eq($$SELECT state FROM repairsys.appointment WHERE ticket_id = (SELECT vy FROM p)$$, $$VALUES ('booked')$$,
+                  'the other customer''s visit is still booked');
+
 -- 2g. views: through any view of the schema with a ticket_id or customer_id
 -- column, technician a and customer x see only their own tickets / customer x
 -- (or are refused).  Two views of this test show the probe catches a leak: one with
@@ -344,7 +381,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                 WHERE p.pronamespace = 'repairsys'::regnamespace AND p.prosecdef AND p.prorettype <> 'trigger'::regtype$$,
               $$VALUES ('repairsys.issue_invoice(bigint)'), ('repairsys.plan_installments(bigint,integer,date,interval)'),
-                       ('repairsys.open_recall(text,text,text,text,text)')$$,
+                       ('repairsys.open_recall(text,text,text,text,text)'),
+                       ('repairsys.slots_for(bigint,text,double precision,double precision,date,integer)')$$,
               'the SECURITY DEFINER functions callable by roles are the documented ones (they take ids, not rows)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text, g.rolname FROM pg_proc p
                    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a

@@ -68,8 +68,20 @@ INSERT INTO repairsys.budget (service_center_id, month, cost_class, amount)
 	SELECT min(id), '2026-10-01', 'labor', 5000.00 FROM repairsys.service_center;
 SELECT tickets_opened > 0 FROM repairsys.open_recall('Gree KFR-35', 'D', 'E', 'demo_ac_repair', 'dump test recall');
 UPDATE repairsys.service_center SET language = 'zh-CN' WHERE id = (SELECT min(id) FROM repairsys.service_center);
+-- visits (docs/dispatch.md): rosters, an absence asked for and one approved,
+-- visits booked, rescheduled, cancelled and checked in
+INSERT INTO repairsys.technician_roster (technician_id, calendar, valid_from) SELECT id, 'mon-sun 08:00-20:00', '2030-01-01' FROM repairsys.technician;
+INSERT INTO repairsys.technician_absence (technician_id, during, reason)
+	SELECT min(id), '[2030-03-01, 2030-03-02)', 'training' FROM repairsys.technician;
+INSERT INTO repairsys.technician_absence (technician_id, during, reason, status)
+	SELECT max(id), '[2030-03-01, 2030-03-02)', 'leave', 'approved' FROM repairsys.technician;
+SELECT count(repairsys.book_visit(t.id, timestamptz '2030-03-04 08:00+08' + t.n * interval '1 day'))
+  FROM (SELECT t.id, row_number() OVER (ORDER BY t.id) AS n FROM repairsys.ticket t WHERE t.status = 'new' ORDER BY t.id LIMIT 3) t;
+SELECT repairsys.reschedule_visit(min(ticket_id), '2030-03-12 10:00+08', 'customer away') FROM repairsys.appointment;
+SELECT repairsys.cancel_visit(max(ticket_id), 'fixed by phone') FROM repairsys.appointment;
+SELECT repairsys.check_in(min(ticket_id)) FROM repairsys.appointment WHERE state = 'booked';
 SQL
-ok $? "a holiday, an installment plan, a discount, serialized units, a changed setting, an overhead, a budget and a recall on top"
+ok $? "a holiday, an installment plan, a discount, serialized units, a changed setting, an overhead, a budget, a recall and visits on top"
 sed 's/^/# /' "$tmp/more.out" | grep -iE 'error|detail'
 is "$(q -d $src -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition

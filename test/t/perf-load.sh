@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Load test: pgbench, 8 clients, a mixed workload (open, assign, start,
-# reserve, resolve, pay and close) with a fixed seed; afterwards
+# Load test: pgbench, 8 clients, a mixed workload (open, assign, book and
+# reschedule visits, start, reserve, resolve, pay and close) with a fixed seed; afterwards
 # repairsys.check_invariants() must be empty.  Then the same with the
 # postmaster killed (kill -9) in the middle of the run and restarted:
 # check_invariants() still empty.  REPAIRSYS_LOAD_SECONDS sets the length
@@ -11,7 +11,7 @@ secs=${REPAIRSYS_LOAD_SECONDS:-15}
 load="$RS_TOP/test/load"
 tap_db db
 psql -X -q -v ON_ERROR_STOP=1 -d $db -f "$load/setup.sql" >/dev/null || diag "setup failed"
-scripts="-f $load/open.sql@4 -f $load/assign.sql@3 -f $load/start.sql@3 -f $load/reserve.sql@2 -f $load/resolve.sql@3 -f $load/pay.sql@3"
+scripts="-f $load/open.sql@4 -f $load/assign.sql@3 -f $load/book.sql@2 -f $load/reschedule.sql@1 -f $load/start.sql@3 -f $load/reserve.sql@2 -f $load/resolve.sql@3 -f $load/pay.sql@3"
 
 out=$(pgbench -n -c 8 -j 2 -T "$secs" --random-seed=20261122 $scripts $db 2>&1)
 processed=$(printf '%s\n' "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
@@ -28,6 +28,9 @@ work=$(psql -X -At -d $db -c "SELECT count(*) FILTER (WHERE status = 'closed') |
 closed=${work%% closed*}
 [ "${closed:-0}" -gt 0 ]
 ok $? "the workload went the whole way ($work)" "nothing was closed ($work)"
+visits=$(psql -X -At -d $db -c "SELECT count(*) || ' visits booked, ' || count(*) FILTER (WHERE state = 'rescheduled') || ' of them rescheduled, ' || count(*) FILTER (WHERE state = 'cancelled') || ' cancelled' FROM repairsys.appointment")
+[ "${visits%% visits*}" -gt 0 ]
+ok $? "visits were booked under the load ($visits)" "no visit was booked ($visits)"
 
 # the same, with the server killed in the middle
 pgbench -n -c 8 -j 2 -T "$secs" --random-seed=20261123 $scripts $db >/dev/null 2>&1 &

@@ -96,3 +96,18 @@ INSERT INTO repairsys.overhead (service_center_id, month, cost_class, amount, no
 	SELECT id, date '2026-11-01', 'rent', 3000.00, 'November rent' FROM repairsys.service_center WHERE name = 'Shanghai Pudong';
 SELECT tickets_opened FROM repairsys.open_recall('WM-100', 'SN-', 'SN-~', 'washer_repair', 'door lock may fail');
 UPDATE repairsys.service_center SET language = 'zh-CN' WHERE name = 'Beijing Haidian';
+-- visits (docs/dispatch.md): rosters, absences asked for and approved, and
+-- ticket 2's visit with its history (written as a migration writes it:
+-- booked_at in the past, taken as it is)
+INSERT INTO repairsys.technician_roster (technician_id, calendar, valid_from, valid_to)
+	SELECT id, 'mon-fri 09:00-18:00', date '2026-01-01', NULL FROM repairsys.technician;
+INSERT INTO repairsys.technician_absence (technician_id, during, reason)
+	SELECT id, '[2030-03-10 09:00+08, 2030-03-10 18:00+08)', 'training' FROM repairsys.technician WHERE name = 'Liu Yang';
+INSERT INTO repairsys.technician_absence (technician_id, during, reason, status)
+	SELECT id, '[2030-03-11 09:00+08, 2030-03-11 18:00+08)', 'leave', 'approved' FROM repairsys.technician WHERE name = 'Zhang Wei';
+INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end, state, reason, booked_at)
+	SELECT :t2, id, '2030-03-04 10:00+08', '2030-03-04 12:00+08', 'rescheduled', 'customer away', '2026-02-01 10:00+08'
+	  FROM repairsys.technician WHERE name = 'Zhang Wei';
+INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end, replaces, reason, booked_at)
+	SELECT :t2, te.id, '2030-03-05 10:00+08', '2030-03-05 12:00+08', a.id, 'customer away', '2026-02-02 10:00+08'
+	  FROM repairsys.technician te, repairsys.appointment a WHERE te.name = 'Zhang Wei' AND a.ticket_id = :t2;
