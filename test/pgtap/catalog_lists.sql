@@ -7,47 +7,54 @@
 -- are all created in src/sql/80_ticket_triggers.sql, which says why each is
 -- where it is).
 BEGIN;
-SELECT plan(21);
+SELECT plan(24);
 
 SELECT functions_are('repairsys', ARRAY[
-	'adjust_stock', 'approve_estimate', 'asset_bill_facts_trg', 'assign_policy_row', 'assigned_state',
-	'assignment_solve', 'auto_assign', 'auto_assign_pending', 'bill_html', 'bill_is_agreed',
-	'bill_lines', 'candidates', 'center_dates', 'center_time_zone', 'charge', 'charge_lines',
-	'check_guard', 'check_invariants', 'check_qty', 'check_time_zone', 'closed_dates',
-	'complete_follow_up', 'compute_bill', 'consume_part', 'continuity_technicians', 'daily_issues',
-	'demo_load', 'estimate', 'estimate_km', 'fee_tier_cmp', 'fee_tier_eq', 'fee_tier_ge',
-	'fee_tier_gt', 'fee_tier_hash', 'fee_tier_in', 'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne',
-	'fee_tier_out', 'fee_tier_recv', 'fee_tier_send', 'feedback_check_trg', 'feedback_complaint_trg',
-	'feedback_load_trg', 'fmt_num', 'fmt_price', 'forbid_change', 'forecast_demand',
-	'guard_estimate_approved', 'guard_has_technician', 'guard_labor_recorded', 'guard_reopen_window',
-	'guard_settled', 'haversine_km', 'html_escape', 'invoice_center_trg', 'is_table_owner',
-	'is_valid_time_zone', 'issue_invoice', 'lock_invoice', 'lock_stock', 'nearest_service_center',
-	'next_state', 'normal_quantile', 'open_dates', 'open_ticket', 'open_ticket_count', 'part_row',
-	'part_units_agree_trg', 'payment_admit', 'payment_rules_trg', 'plan_installments', 'receive_part',
-	'record_payment', 'release_part', 'required_state_roles', 'reserve_part', 'return_part',
-	'rework_of', 'route_solve', 'schedule_lines', 'score_candidates', 'seed_row_changed',
+	'absence_check_trg', 'absence_ranges', 'adjust_stock', 'appointment_assign_trg',
+	'appointment_check_trg', 'appointment_visible_trg', 'approve_estimate', 'asset_bill_facts_trg',
+	'assign_policy_row', 'assigned_state', 'assignment_solve', 'auto_assign', 'auto_assign_pending',
+	'available_slots', 'bill_html', 'bill_is_agreed', 'bill_lines', 'book_visit', 'cancel_visit',
+	'candidates', 'candidates_base', 'center_dates', 'center_time_zone', 'charge', 'charge_lines',
+	'check_guard', 'check_in', 'check_invariants', 'check_qty', 'check_time_zone', 'closed_dates',
+	'commit_plan', 'complete_follow_up', 'compute_bill', 'consume_part', 'continuity_technicians',
+	'daily_issues', 'demo_load', 'estimate', 'estimate_km', 'fee_tier_cmp', 'fee_tier_eq',
+	'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash', 'fee_tier_hash_extended', 'fee_tier_in',
+	'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne', 'fee_tier_out', 'fee_tier_recv', 'fee_tier_send',
+	'feedback_check_trg', 'feedback_complaint_trg', 'feedback_load_trg', 'fmt_num', 'fmt_price',
+	'forbid_change', 'forecast_demand', 'guard_estimate_approved', 'guard_has_technician',
+	'guard_labor_recorded', 'guard_reopen_window', 'guard_settled', 'haversine_km', 'html_escape',
+	'invoice_center_trg', 'is_table_owner', 'is_valid_time_zone', 'issue_invoice', 'local_midnight',
+	'lock_invoice', 'lock_stock', 'lock_technician', 'month_elapsed', 'month_start',
+	'nearest_service_center', 'next_state', 'normal_quantile', 'open_dates', 'open_recall',
+	'open_ticket', 'open_ticket_count', 'part_row', 'part_units_agree_trg', 'payment_admit',
+	'payment_rules_trg', 'plan_day', 'plan_installments', 'plan_technician', 'receive_part',
+	'record_payment', 'release_part', 'report_html', 'report_label', 'required_state_roles',
+	'reschedule_visit', 'reserve_part', 'return_part', 'rework_of', 'roster_check_trg',
+	'roster_ranges', 'route_solve', 'schedule_lines', 'score_candidates', 'seed_row_changed',
 	'service_center_check_trg', 'set_status', 'setting_check', 'setting_valid_trg', 'setting_value',
 	'sla_add', 'sla_advance', 'sla_calendar', 'sla_deadline', 'sla_elapsed', 'sla_interval_cmp',
 	'sla_interval_eq', 'sla_interval_ge', 'sla_interval_gt', 'sla_interval_hash',
 	'sla_interval_hash_extended', 'sla_interval_in', 'sla_interval_le', 'sla_interval_lt',
 	'sla_interval_ne', 'sla_interval_out', 'sla_interval_recv', 'sla_interval_send', 'sla_target',
-	'solve_pending', 'status_takes_parts', 'stock_movement_order_trg', 'stock_movement_rules_trg',
-	'stock_movement_trg', 'stock_transfer_allocation', 'technician_load_add',
+	'sla_windows', 'slots_for', 'solve_pending', 'status_takes_parts', 'stock_movement_order_trg',
+	'stock_movement_rules_trg', 'stock_movement_trg', 'stock_transfer_allocation', 'svg_bar_chart',
+	'technician_fits', 'technician_load_add', 'technician_shifts', 'ticket_arrival_trg',
 	'ticket_assign_check_trg', 'ticket_auto_assign_trg', 'ticket_bill_facts_trg',
 	'ticket_discount_trg', 'ticket_follow_up_trg', 'ticket_is_billable', 'ticket_load_trg',
 	'ticket_log_trg', 'ticket_open_trg', 'ticket_part_coverage_sync_trg', 'ticket_part_open_trg',
 	'ticket_part_snapshot_trg', 'ticket_part_state_trg', 'ticket_part_trg',
 	'ticket_parts_on_status_trg', 'ticket_price_snapshot_trg', 'ticket_row', 'ticket_sla_guard_trg',
 	'ticket_sla_open_trg', 'ticket_sla_pause_trg', 'ticket_status_check_trg', 'ticket_status_trg',
-	'ticket_times_trg', 'ticket_transition_trg', 'ticket_visible', 'transfer_part', 'under_warranty',
-	'urgency_rank'
+	'ticket_times_trg', 'ticket_transition_trg', 'ticket_visible', 'ticket_visit_trg', 'transfer_part',
+	'travel_time', 'under_warranty', 'urgency_rank', 'visit_conflict'
 ], 'the functions of schema repairsys');
 
 SELECT triggers_are('repairsys', 'ticket', ARRAY[
 	'ticket_05_assign_check', 'ticket_10_open', 'ticket_12_times', 'ticket_15_price_snapshot',
 	'ticket_15_price_snapshot_insert', 'ticket_16_bill_facts', 'ticket_20_transition',
 	'ticket_25_assign_check', 'ticket_25_sla_guard', 'ticket_30_sla_open', 'ticket_30_sla_pause',
-	'ticket_35_times', 'ticket_55_load_delete', 'ticket_55_load_insert', 'ticket_55_load_update',
+	'ticket_35_times', 'ticket_36_arrival', 'ticket_36_arrival_update', 'ticket_55_load_delete',
+	'ticket_55_load_insert', 'ticket_55_load_update', 'ticket_57_visit_follow', 'ticket_58_visit_done',
 	'ticket_60_parts', 'ticket_65_part_coverage', 'ticket_70_follow_up', 'ticket_90_log',
 	'ticket_95_auto_assign'
 ], 'the triggers of ticket');
@@ -75,9 +82,13 @@ SELECT results_eq(
 	('ticket_30_sla_open', 'BEFORE', 'INSERT', 'ticket_sla_open_trg'),
 	('ticket_30_sla_pause', 'BEFORE', 'UPDATE', 'ticket_sla_pause_trg'),
 	('ticket_35_times', 'BEFORE', 'UPDATE', 'ticket_times_trg'),
+	('ticket_36_arrival', 'BEFORE', 'INSERT', 'ticket_arrival_trg'),
+	('ticket_36_arrival_update', 'BEFORE', 'UPDATE', 'ticket_arrival_trg'),
 	('ticket_55_load_delete', 'BEFORE', 'DELETE', 'ticket_load_trg'),
 	('ticket_55_load_insert', 'AFTER', 'INSERT', 'ticket_load_trg'),
 	('ticket_55_load_update', 'AFTER', 'UPDATE', 'ticket_load_trg'),
+	('ticket_57_visit_follow', 'AFTER', 'UPDATE', 'ticket_visit_trg'),
+	('ticket_58_visit_done', 'AFTER', 'UPDATE', 'ticket_visit_trg'),
 	('ticket_60_parts', 'AFTER', 'UPDATE', 'ticket_parts_on_status_trg'),
 	('ticket_65_part_coverage', 'AFTER', 'UPDATE', 'ticket_part_coverage_sync_trg'),
 	('ticket_70_follow_up', 'AFTER', 'UPDATE', 'ticket_follow_up_trg'),
@@ -89,6 +100,7 @@ SELECT is((SELECT count(*)::int FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_
             WHERE t.tgrelid = 'repairsys.ticket'::regclass AND NOT t.tgisinternal AND t.tgtype & 1 = 0),
           0, 'every trigger of ticket is a row trigger');
 
+SELECT triggers_are('repairsys', 'appointment', ARRAY['appointment_05_visible', 'appointment_10_check', 'appointment_20_assign'], 'the triggers of appointment');
 SELECT triggers_are('repairsys', 'asset', ARRAY['asset_10_bill_facts'], 'the triggers of asset');
 SELECT triggers_are('repairsys', 'assign_policy', ARRAY['assign_policy_seed'], 'the triggers of assign_policy');
 SELECT triggers_are('repairsys', 'complexity_rule', ARRAY['complexity_rule_seed'], 'the triggers of complexity_rule');
@@ -100,6 +112,8 @@ SELECT triggers_are('repairsys', 'payment', ARRAY['payment_10_rules', 'payment_a
 SELECT triggers_are('repairsys', 'service_center', ARRAY['service_center_10_check'], 'the triggers of service_center');
 SELECT triggers_are('repairsys', 'setting', ARRAY['setting_10_valid', 'setting_seed'], 'the triggers of setting');
 SELECT triggers_are('repairsys', 'stock_movement', ARRAY['stock_movement_05_order', 'stock_movement_07_rules', 'stock_movement_10_stock', 'stock_movement_20_units', 'stock_movement_append_only', 'stock_movement_no_truncate'], 'the triggers of stock_movement');
+SELECT triggers_are('repairsys', 'technician_absence', ARRAY['technician_absence_10_check'], 'the triggers of technician_absence');
+SELECT triggers_are('repairsys', 'technician_roster', ARRAY['technician_roster_10_check'], 'the triggers of technician_roster');
 SELECT triggers_are('repairsys', 'ticket_discount', ARRAY['ticket_discount_10_rules'], 'the triggers of ticket_discount');
 SELECT triggers_are('repairsys', 'ticket_event', ARRAY['ticket_event_append_only', 'ticket_event_no_truncate'], 'the triggers of ticket_event');
 SELECT triggers_are('repairsys', 'ticket_part', ARRAY['ticket_part_05_open', 'ticket_part_05_snapshot', 'ticket_part_06_state', 'ticket_part_06_state_insert', 'ticket_part_10_reserved'], 'the triggers of ticket_part');
