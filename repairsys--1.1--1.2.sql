@@ -4552,6 +4552,11 @@ BEGIN
 	IF t.status_role IN ('resolved', 'closed', 'cancelled') THEN
 		RAISE EXCEPTION 'ticket % is finished', t.id USING ERRCODE = '23514', DETAIL = 'Visits are booked only for open tickets.';
 	END IF;
+	-- (before any arithmetic on them: an infinite end would overflow there)
+	IF NOT (pg_catalog.isfinite(NEW.slot_start) AND pg_catalog.isfinite(NEW.slot_end)) THEN
+		RAISE EXCEPTION 'a visit starts and ends at finite instants' USING ERRCODE = '23514',
+			DETAIL = pg_catalog.format('slot_start %s, slot_end %s.', NEW.slot_start, NEW.slot_end);
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		IF NOT (NEW.slot_end > NEW.slot_start) THEN
 			RAISE EXCEPTION 'a visit ends after it starts' USING ERRCODE = '23514',
