@@ -46,7 +46,7 @@ DECLARE
 	t   text;
 	fn  oid := 'repairsys.forbid_change()'::pg_catalog.regprocedure;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'] LOOP
+	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event'] LOOP
 		-- tgtype bits: 1 row, 2 before, 8 delete, 16 update, 32 truncate
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
 		                WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
@@ -88,10 +88,13 @@ DECLARE
 	me_c     constant text := '(SELECT c.id FROM repairsys.customer c WHERE c.db_role = CURRENT_USER)';
 	tickets  constant text := 'ARRAY(SELECT t.id FROM repairsys.ticket t)';
 	invoices constant text := 'ARRAY(SELECT i.id FROM repairsys.invoice i)';
-	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'];
+	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event'];
 	-- written only by SECURITY DEFINER functions: the admin reads them (and
 	-- may drop an installment plan so that a new one can be made)
-	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment'];
+	-- (the event log and what run_jobs() has done are written only by the
+	-- extension's triggers and jobs, the clock only by next_event_id())
+	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'event', 'event_clock',
+	                                        'sla_escalation_fired', 'job_done'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -184,6 +187,19 @@ BEGIN
 	('ticket_discount',   'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	-- follow-ups: the dispatcher's call list
 	('follow_up',         'repairsys_dispatcher', 'SELECT, UPDATE (done_at, outcome)', 'ALL', 'true', 'true'),
+	-- the event log (docs/events.md): each role reads the events of the
+	-- tickets it may see; consumers belong to the role that made them, and
+	-- their trigger keeps the cursor going forward and below the horizon
+	('event',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('event',             'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('event',             'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('event_consumer',    'repairsys_dispatcher', 'SELECT, INSERT (name, acked_up_to), UPDATE (acked_up_to)', 'ALL', 'role = CURRENT_USER', 'role = CURRENT_USER'),
+	('event_consumer',    'repairsys_technician', 'SELECT, INSERT (name, acked_up_to), UPDATE (acked_up_to)', 'ALL', 'role = CURRENT_USER', 'role = CURRENT_USER'),
+	('event_consumer',    'repairsys_customer',   'SELECT, INSERT (name, acked_up_to), UPDATE (acked_up_to)', 'ALL', 'role = CURRENT_USER', 'role = CURRENT_USER'),
+	-- the escalation ladder: staff read it; what fired, the dispatcher reads
+	('sla_escalation',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('sla_escalation',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('sla_escalation_fired', 'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	-- feedback: the customer rates own tickets
 	('feedback',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('feedback',          'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
@@ -298,8 +314,14 @@ BEGIN
 		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.fn);
 		grantees := CASE
 			WHEN f.is_trigger THEN NULL
+			-- the event writer of the extension's own triggers and jobs: an
+			-- event nobody's change caused must not be written
+			WHEN f.proname OPERATOR(pg_catalog.=) 'emit_event' THEN NULL
 			-- the only writers of invoices, their lines and installment plans
 			WHEN f.proname OPERATOR(pg_catalog.=) ANY (ARRAY['issue_invoice', 'plan_installments'])
+			THEN 'repairsys_admin, repairsys_dispatcher'
+			-- the jobs: whoever schedules them (docs/events.md)
+			WHEN f.proname OPERATOR(pg_catalog.=) 'run_jobs'
 			THEN 'repairsys_admin, repairsys_dispatcher'
 			ELSE 'repairsys_admin' END;
 		IF grantees IS NOT NULL THEN
