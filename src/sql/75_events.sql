@@ -165,18 +165,18 @@ BEGIN
 				USING ERRCODE = '23514';
 		END IF;
 		IF NEW.acked_up_to < OLD.acked_up_to THEN
-			RAISE EXCEPTION 'cannot move event consumer "%" back from % to %', OLD.name, OLD.acked_up_to, NEW.acked_up_to
+			RAISE EXCEPTION 'cannot move event consumer "%" back', OLD.name
 				USING ERRCODE = '23514',
-				      DETAIL = 'Acknowledged events are never delivered again.';
+				      DETAIL = pg_catalog.format('Its cursor is at %s; acknowledged events are never delivered again.', OLD.acked_up_to);
 		END IF;
 		IF NEW.acked_up_to IS DISTINCT FROM OLD.acked_up_to THEN
 			NEW.acked_at := pg_catalog.now();
 		END IF;
 	END IF;
 	IF NEW.acked_up_to >= horizon AND (TG_OP = 'INSERT' OR NEW.acked_up_to <> OLD.acked_up_to) THEN
-		RAISE EXCEPTION 'cannot acknowledge event % of consumer "%": it is not below the horizon %', NEW.acked_up_to, NEW.name, horizon
+		RAISE EXCEPTION 'cannot acknowledge events of consumer "%" at or past the horizon', NEW.name
 			USING ERRCODE = '23514',
-			      DETAIL = 'A transaction still running may add events below that id.',
+			      DETAIL = pg_catalog.format('Event %s is not below the horizon %s: a transaction still running may add events below it.', NEW.acked_up_to, horizon),
 			      HINT = 'Acknowledge only ids that read_events() returned.';
 	END IF;
 	RETURN NEW;
@@ -341,13 +341,16 @@ BEGIN
 		IF NOT FOUND THEN
 			CONTINUE;
 		END IF;
+		-- (the action is chosen first, so that the event says what it did,
+		-- and taken after the event, whose change it then follows)
 		extra := '{}';
+		urg := NULL;
+		tech := NULL;
 		IF r.action = 'raise_urgency' THEN
 			SELECT u.urgency INTO urg FROM repairsys.urgency_rule u
 			 WHERE u.rank < repairsys.urgency_rank(t.urgency)
 			 ORDER BY u.rank DESC, u.urgency LIMIT 1;
 			IF urg IS NOT NULL THEN
-				UPDATE repairsys.ticket x SET urgency = urg WHERE x.id = t.id;
 				extra := pg_catalog.jsonb_build_object('urgency_from', t.urgency, 'urgency_to', urg);
 			END IF;
 		ELSIF r.action = 'reassign' AND t.technician_id IS NOT NULL THEN
@@ -355,7 +358,6 @@ BEGIN
 			 WHERE c.eligible AND c.technician_id <> t.technician_id
 			 LIMIT 1;
 			IF tech IS NOT NULL THEN
-				UPDATE repairsys.ticket x SET technician_id = tech WHERE x.id = t.id;
 				extra := pg_catalog.jsonb_build_object('technician_from', t.technician_id, 'technician_to', tech);
 			END IF;
 		END IF;
@@ -364,6 +366,11 @@ BEGIN
 			pg_catalog.jsonb_build_object('target', r.target, 'level', r.level, 'at_pct', r.at_pct,
 			                              'reached_at', reached, 'due_at', CASE r.target WHEN 'response' THEN t.respond_by ELSE t.resolve_by END,
 			                              'action', r.action, 'audience', r.audience, 'technician_id', t.technician_id) || extra);
+		IF urg IS NOT NULL THEN
+			UPDATE repairsys.ticket x SET urgency = urg WHERE x.id = t.id;
+		ELSIF tech IS NOT NULL THEN
+			UPDATE repairsys.ticket x SET technician_id = tech WHERE x.id = t.id;
+		END IF;
 		n := n + 1;
 	END LOOP;
 	RETURN n;
