@@ -39,10 +39,11 @@ COMMENT ON FUNCTION repairsys.event_horizon() IS 'The id below which every event
 ------------------------------------------------------------------------------
 -- One event, and the wake-up call (an empty payload: every role that can
 -- connect hears every notification, docs/security.md).  Called by the
--- triggers and jobs of this piece; nobody else may execute it.
+-- SECURITY DEFINER triggers and jobs of this piece, as the owner; nobody
+-- else may execute it (90_security.sql).
 CREATE FUNCTION repairsys.emit_event(kind text, ticket_id bigint, service_center_id bigint, payload jsonb)
 RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE

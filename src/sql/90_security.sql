@@ -314,9 +314,6 @@ BEGIN
 		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.fn);
 		grantees := CASE
 			WHEN f.is_trigger THEN NULL
-			-- the event writer of the extension's own triggers and jobs: an
-			-- event nobody's change caused must not be written
-			WHEN f.proname OPERATOR(pg_catalog.=) 'emit_event' THEN NULL
 			-- the only writers of invoices, their lines and installment plans
 			WHEN f.proname OPERATOR(pg_catalog.=) ANY (ARRAY['issue_invoice', 'plan_installments'])
 			THEN 'repairsys_admin, repairsys_dispatcher'
@@ -342,3 +339,6 @@ REVOKE ALL ON FUNCTION repairsys.guard_estimate_approved(repairsys.ticket) FROM 
 REVOKE ALL ON FUNCTION repairsys.guard_labor_recorded(repairsys.ticket) FROM PUBLIC;
 REVOKE ALL ON FUNCTION repairsys.guard_settled(repairsys.ticket) FROM PUBLIC;
 REVOKE ALL ON FUNCTION repairsys.guard_reopen_window(repairsys.ticket) FROM PUBLIC;
+-- The event writer of the extension's own triggers and jobs (75_events.sql):
+-- an event that no change caused must not be written.
+REVOKE ALL ON FUNCTION repairsys.emit_event(text, bigint, bigint, jsonb) FROM PUBLIC;

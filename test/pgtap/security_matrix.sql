@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(664 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(784 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -47,7 +47,13 @@ INSERT INTO matrix VALUES
 	('installment',       'rd',   'r',   '-',   'r',  'r'),
 	('ticket_discount',   'rawd', 'ra',  '-',   'r',  'r'),
 	('follow_up',         'rawd', 'rw',  '-',   '-',  'r'),
-	('feedback',          'rawd', 'r',   'r',   'ra', 'r');
+	('feedback',          'rawd', 'r',   'r',   'ra', 'r'),
+	('event',             'r',    'r',   'r',   'r',  'r'),
+	('event_clock',       'rd',   '-',   '-',   '-',  'r'),
+	('event_consumer',    'rawd', 'raw', 'raw', 'raw', 'r'),
+	('sla_escalation',    'rawd', 'r',   'r',   '-',  'r'),
+	('sla_escalation_fired', 'rd', 'r',  '-',   '-',  'r'),
+	('job_done',          'rd',   '-',   '-',   '-',  'r');
 
 -- Runs a statement as a role; 'ok' or the SQLSTATE it failed with.
 CREATE FUNCTION pg_temp.try_as(r name, stmt text) RETURNS text LANGUAGE plpgsql AS $$
@@ -339,7 +345,8 @@ SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
                 'no SECURITY DEFINER function is executable by PUBLIC');
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                 WHERE p.pronamespace = 'repairsys'::regnamespace AND p.prosecdef AND p.prorettype <> 'trigger'::regtype$$,
-              $$VALUES ('repairsys.issue_invoice(bigint)'), ('repairsys.plan_installments(bigint,integer,date,interval)')$$,
+              $$VALUES ('repairsys.issue_invoice(bigint)'), ('repairsys.plan_installments(bigint,integer,date,interval)'),
+                       ('repairsys.run_jobs(timestamp with time zone)')$$,
               'the SECURITY DEFINER functions callable by roles are the documented ones (they take ids, not rows)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text, g.rolname FROM pg_proc p
                    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
