@@ -492,7 +492,9 @@ BEGIN
 			USING ERRCODE = '0A000',
 			      HINT = 'Install pg_cron (Debian: postgresql-15-cron), preload it, set cron.database_name to this database and CREATE EXTENSION pg_cron; or call repairsys.run_jobs() from any scheduler.';
 	END IF;
-	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
+	-- (the schema is named through format(), so that a check of this
+	-- function without pg_cron does not resolve it)
+	EXECUTE pg_catalog.format('SELECT %I.schedule($1, $2, $3)', 'cron')
 		INTO job_id
 		USING 'repairsys_run_jobs',
 		      CASE WHEN minutes = 1 THEN '* * * * *' ELSE pg_catalog.format('*/%s * * * *', minutes) END,
