@@ -21,6 +21,11 @@ SET search_path = repairsys, pg_catalog;
 INSERT INTO service_center (name, time_zone) VALUES ('ev center', 'UTC');
 INSERT INTO customer (name, service_center_id, db_role) VALUES ('ev customer', 1, 'ev_cust'), ('ev other', 1, NULL);
 INSERT INTO technician (name, service_center_id, db_role) VALUES ('ev tech', 1, 'ev_tech'), ('ev tech 2', 1, 'ev_tech2');
+-- how the customers are told: the first by SMS in English, the second by
+-- WeChat in Chinese (no preference row: zh-CN, the first contact known)
+UPDATE customer SET phone = '+86 138 0000 0001', email = 'first@example.com' WHERE id = 1;
+UPDATE customer SET email = 'second@example.com' WHERE id = 2;
+INSERT INTO customer_preference (customer_id, language, channel) VALUES (1, 'en', 'sms');
 -- a wall-clock SLA: 1 minute to respond, 10 minutes to resolve
 INSERT INTO service_type (code, name, labor_fee) VALUES ('ev', 'ev service', '0+:1.00');
 INSERT INTO sla_policy (service_type, urgency, respond_within, resolve_within) VALUES ('ev', 'normal', '1min', '10min');
@@ -168,6 +173,7 @@ SELECT job, done FROM run_jobs(:'t4_open'::timestamptz + interval '9 minutes') W
 SELECT urgency, technician_id FROM ticket WHERE id = :t4;
 SELECT kind, payload ->> 'level' AS level, payload ->> 'urgency_to' AS urgency_to, payload ->> 'technician_to' AS technician_to
   FROM event WHERE ticket_id = :t4 AND kind IN ('sla_warning', 'sla_breached', 'technician_changed') ORDER BY id;
+UPDATE sla_escalation SET action = 'notify';
 UPDATE sla_escalation SET at_pct = 0 WHERE level = 1;
 UPDATE sla_escalation SET action = 'shout' WHERE level = 1;
 
@@ -177,6 +183,40 @@ INSERT INTO follow_up (ticket_id, service_center_id, reason, due_at)
 SELECT job, done FROM run_jobs(:'t4_open'::timestamptz + interval '30 days') WHERE job IN ('ticket_stuck', 'follow_up_due') ORDER BY job;
 SELECT job, done FROM run_jobs(:'t4_open'::timestamptz + interval '31 days') WHERE job IN ('ticket_stuck', 'follow_up_due') ORDER BY job;
 SELECT kind, ticket_id = :t4 AS t4, payload ->> 'status' AS status FROM event WHERE kind = 'ticket_stuck' ORDER BY ticket_id;
+
+-- Customer notifications: rendered by run_jobs() from the events, once
+-- each, in the customer's language, on the customer's channel.
+SELECT job, done FROM run_jobs(:'t4_open'::timestamptz + interval '31 days') WHERE job = 'notifications';
+SELECT n.kind, n.ticket_id, n.language, n.channel, n.recipient, n.text
+  FROM notification n ORDER BY n.event_id;
+-- a WeChat id makes WeChat the second customer's channel; a template edited
+-- by the company is used for what comes next
+INSERT INTO customer_preference (customer_id, wechat_id) VALUES (2, 'wx-second');
+UPDATE notification_template SET body = '{customer_name}：工程师{technician_name}将为您服务（工单 {ticket_id}）。'
+ WHERE kind = 'technician_assigned' AND language = 'zh-CN';
+SELECT open_ticket(2, 'ev', 'notified') AS t5 \gset
+UPDATE ticket SET status = 'assigned', technician_id = 1 WHERE id = :t5;
+SELECT job, done FROM run_jobs(:'t4_open'::timestamptz + interval '31 days') WHERE job = 'notifications';
+SELECT job, done FROM run_jobs(:'t4_open'::timestamptz + interval '31 days') WHERE job = 'notifications';
+SELECT n.kind, n.language, n.channel, n.recipient, n.text FROM notification n ORDER BY n.event_id DESC LIMIT 1;
+-- templates are checked when written
+UPDATE notification_template SET body = 'Bill {invoice_no} for {technician_name}' WHERE kind = 'bill_ready' AND language = 'en';
+UPDATE notification_template SET body = 'Bill {invoice_no' WHERE kind = 'bill_ready' AND language = 'en';
+UPDATE notification_template SET body = '' WHERE kind = 'bill_ready' AND language = 'en';
+INSERT INTO notification_template (kind, language, body) VALUES ('bill_ready', 'fr', 'Facture {invoice_no}');
+INSERT INTO notification_template (kind, language, body) VALUES ('on_the_moon', 'en', 'Hello');
+INSERT INTO customer_preference (customer_id, language) VALUES (2, 'de');
+-- each customer reads their own notifications; nobody writes them
+SET ROLE ev_cust;
+SELECT DISTINCT customer_id FROM notification;
+UPDATE customer_preference SET language = 'zh-CN' WHERE customer_id = 1;
+SELECT language FROM customer_preference;
+INSERT INTO notification (event_id, at, kind, ticket_id, customer_id, language, channel, recipient, text)
+	VALUES (1, now(), 'bill_ready', 1, 1, 'en', 'sms', 'x', 'forged');
+RESET ROLE;
+SET ROLE ev_disp;
+DELETE FROM notification;
+RESET ROLE;
 
 \connect :regdb
 SET client_min_messages = warning;

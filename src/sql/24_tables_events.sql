@@ -105,3 +105,68 @@ COMMENT ON COLUMN repairsys.job_done.job IS 'follow_up_due or ticket_stuck';
 COMMENT ON COLUMN repairsys.job_done.object_id IS 'Follow-up or ticket id';
 COMMENT ON COLUMN repairsys.job_done.since IS 'Due instant of the follow-up, or when the ticket entered the state it is stuck in';
 COMMENT ON COLUMN repairsys.job_done.done_at IS 'When it was reported';
+
+-- Customer notifications (主动告知维修进展): how each customer is told, the
+-- editable texts, and the notifications run_jobs() renders from the events.
+CREATE TABLE repairsys.customer_preference (
+	customer_id bigint PRIMARY KEY REFERENCES repairsys.customer ON DELETE CASCADE,
+	language    text NOT NULL DEFAULT 'zh-CN' CHECK (language IN ('en', 'zh-CN')),
+	channel     text CHECK (channel IN ('sms', 'wechat', 'email')),
+	wechat_id   text CHECK (wechat_id <> '')
+);
+COMMENT ON TABLE repairsys.customer_preference IS 'How a customer is told about their tickets: language and channel (a customer without a row: zh-CN, the first contact of wechat, phone, e-mail)';
+COMMENT ON COLUMN repairsys.customer_preference.customer_id IS 'Customer';
+COMMENT ON COLUMN repairsys.customer_preference.language IS 'Language of the notifications: en or zh-CN';
+COMMENT ON COLUMN repairsys.customer_preference.channel IS 'Preferred channel: sms (customer.phone), wechat (wechat_id) or email (customer.email); NULL or a channel without its contact: the first of wechat, sms, email that has one';
+COMMENT ON COLUMN repairsys.customer_preference.wechat_id IS 'WeChat id (openid) of the customer';
+
+CREATE TABLE repairsys.notification_template (
+	kind     text NOT NULL CHECK (kind IN ('technician_assigned', 'ticket_resolved', 'bill_ready', 'payment_received', 'follow_up_survey')),
+	language text NOT NULL CHECK (language IN ('en', 'zh-CN')),
+	body     text NOT NULL CHECK (body <> ''),
+	dump     boolean NOT NULL DEFAULT true,
+	PRIMARY KEY (kind, language)
+);
+COMMENT ON TABLE repairsys.notification_template IS 'Texts of the customer notifications per kind and language, with {placeholders} checked when written (repairsys.notification_placeholders())';
+COMMENT ON COLUMN repairsys.notification_template.kind IS 'technician_assigned, ticket_resolved, bill_ready, payment_received or follow_up_survey';
+COMMENT ON COLUMN repairsys.notification_template.language IS 'en or zh-CN';
+COMMENT ON COLUMN repairsys.notification_template.body IS 'The text; {name} is replaced by the value of that placeholder';
+COMMENT ON COLUMN repairsys.notification_template.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
+INSERT INTO repairsys.notification_template (kind, language, body, dump) VALUES
+	('technician_assigned', 'en', 'Dear {customer_name}, technician {technician_name} will take care of your repair (ticket {ticket_id}).', false),
+	('technician_assigned', 'zh-CN', '尊敬的{customer_name}，维修工程师{technician_name}已受理您的工单 {ticket_id}。', false),
+	('ticket_resolved', 'en', 'Dear {customer_name}, the repair of ticket {ticket_id} is done.', false),
+	('ticket_resolved', 'zh-CN', '尊敬的{customer_name}，您的工单 {ticket_id} 已维修完成。', false),
+	('bill_ready', 'en', 'Your bill {invoice_no} for ticket {ticket_id} is ready: {total} {currency}.', false),
+	('bill_ready', 'zh-CN', '您的工单 {ticket_id} 账单 {invoice_no} 已生成：{total} {currency}。', false),
+	('payment_received', 'en', 'We received your payment of {amount} {currency} for ticket {ticket_id}. Thank you.', false),
+	('payment_received', 'zh-CN', '已收到您为工单 {ticket_id} 支付的 {amount} {currency}，谢谢。', false),
+	('follow_up_survey', 'en', 'Dear {customer_name}, how was the repair of ticket {ticket_id}? We will call you shortly.', false),
+	('follow_up_survey', 'zh-CN', '尊敬的{customer_name}，工单 {ticket_id} 的维修您满意吗？我们将很快回访。', false);
+
+CREATE TABLE repairsys.notification (
+	event_id          bigint PRIMARY KEY,
+	at                timestamptz NOT NULL,
+	kind              text NOT NULL,
+	ticket_id         bigint NOT NULL REFERENCES repairsys.ticket,
+	customer_id       bigint NOT NULL REFERENCES repairsys.customer,
+	service_center_id bigint,
+	language          text NOT NULL,
+	channel           text NOT NULL CHECK (channel IN ('sms', 'wechat', 'email')),
+	recipient         text NOT NULL,
+	text              text NOT NULL,
+	created_at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE repairsys.notification IS 'Notifications a customer should get, one per event a customer hears about, rendered by run_jobs() from notification_template in the customer''s language';
+COMMENT ON COLUMN repairsys.notification.event_id IS 'The event (repairsys.event.id) the notification tells of';
+COMMENT ON COLUMN repairsys.notification.at IS 'When the event happened';
+COMMENT ON COLUMN repairsys.notification.kind IS 'Template kind: technician_assigned, ticket_resolved, bill_ready, payment_received, follow_up_survey';
+COMMENT ON COLUMN repairsys.notification.ticket_id IS 'Ticket';
+COMMENT ON COLUMN repairsys.notification.customer_id IS 'Customer told';
+COMMENT ON COLUMN repairsys.notification.service_center_id IS 'Service center of the ticket';
+COMMENT ON COLUMN repairsys.notification.language IS 'Language of the text';
+COMMENT ON COLUMN repairsys.notification.channel IS 'sms, wechat or email';
+COMMENT ON COLUMN repairsys.notification.recipient IS 'Phone number, WeChat id or e-mail address';
+COMMENT ON COLUMN repairsys.notification.text IS 'The rendered text';
+COMMENT ON COLUMN repairsys.notification.created_at IS 'When run_jobs() rendered it';
+CREATE INDEX notification_customer_idx ON repairsys.notification (customer_id, event_id);

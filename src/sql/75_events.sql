@@ -436,6 +436,145 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.run_stuck_tickets(timestamptz) IS 'Writes one ticket_stuck event per ticket that has been in its state longer than the state''s max_dwell (once per stay); returns how many';
 
+------------------------------------------------------------------------------
+-- Customer notifications
+------------------------------------------------------------------------------
+-- The placeholders a template of a kind may use.
+CREATE FUNCTION repairsys.notification_placeholders(kind text)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+	SELECT ARRAY['ticket_id', 'customer_name'] || CASE notification_placeholders.kind
+		WHEN 'technician_assigned' THEN ARRAY['technician_name']
+		WHEN 'bill_ready' THEN ARRAY['invoice_no', 'total', 'currency']
+		WHEN 'payment_received' THEN ARRAY['amount', 'currency']
+		ELSE ARRAY[]::text[] END;
+END;
+COMMENT ON FUNCTION repairsys.notification_placeholders(text) IS 'The {placeholders} a notification template of the kind may use: ticket_id and customer_name, and technician_name (technician_assigned), invoice_no, total, currency (bill_ready), amount, currency (payment_received)';
+
+-- BEFORE INSERT OR UPDATE on notification_template: every {...} is a
+-- placeholder of its kind (23514), braces balanced.
+CREATE FUNCTION repairsys.notification_template_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	allowed text[] := repairsys.notification_placeholders(NEW.kind);
+	bad     text;
+BEGIN
+	SELECT pg_catalog.string_agg(DISTINCT m[1], ', ') INTO bad
+	  FROM pg_catalog.regexp_matches(NEW.body, '\{([^{}]*)\}', 'g') AS m
+	 WHERE NOT (m[1] = ANY (allowed));
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION 'invalid placeholder in notification template "%" (%): %', NEW.kind, NEW.language, bad
+			USING ERRCODE = '23514',
+			      HINT = pg_catalog.format('The placeholders of %s are {%s}.', NEW.kind, pg_catalog.array_to_string(allowed, '}, {'));
+	END IF;
+	IF pg_catalog.regexp_replace(NEW.body, '\{[^{}]*\}', '', 'g') ~ '[{}]' THEN
+		RAISE EXCEPTION 'unbalanced braces in notification template "%" (%)', NEW.kind, NEW.language
+			USING ERRCODE = '23514',
+			      HINT = 'A placeholder is a name between { and }; braces are used for nothing else.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.notification_template_trg() IS 'BEFORE INSERT OR UPDATE trigger of notification_template: only the placeholders of the kind, braces balanced (23514)';
+CREATE TRIGGER notification_template_10_check BEFORE INSERT OR UPDATE ON repairsys.notification_template
+	FOR EACH ROW EXECUTE FUNCTION repairsys.notification_template_trg();
+
+-- A template with its placeholders replaced by the values of vars (missing
+-- values: empty).
+CREATE FUNCTION repairsys.render_template(body text, vars jsonb)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	k text;
+	out text := body;
+BEGIN
+	FOR k IN SELECT pg_catalog.jsonb_object_keys(coalesce(vars, '{}')) LOOP
+		out := pg_catalog.replace(out, '{' || k || '}', coalesce(vars ->> k, ''));
+	END LOOP;
+	RETURN pg_catalog.regexp_replace(out, '\{[a-z_]+\}', '', 'g');
+END
+$$;
+COMMENT ON FUNCTION repairsys.render_template(text, jsonb) IS 'A notification template with each {name} replaced by vars->>name (placeholders without a value: empty)';
+
+-- Renders the notifications of the events a customer hears about, reading
+-- the log as the consumer "repairsys_notifications" (once each: the event id
+-- is the key, the cursor moves past them).  Returns how many were made.
+CREATE FUNCTION repairsys.run_notifications()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	e      repairsys.event;
+	t      repairsys.ticket;
+	c      repairsys.customer;
+	pref   repairsys.customer_preference;
+	nkind  text;
+	lang   text;
+	chan   text;
+	recip  text;
+	body   text;
+	last   bigint;
+	got    integer;
+	n      integer := 0;
+BEGIN
+	LOOP
+		got := 0;
+		last := NULL;
+		FOR e IN SELECT * FROM repairsys.read_events('repairsys_notifications', 1000) LOOP
+			got := got + 1;
+			last := e.id;
+			nkind := CASE
+				WHEN e.kind IN ('status_changed', 'technician_changed') AND e.payload ->> 'role' = 'assigned'
+				     AND e.payload ->> 'technician_id' IS NOT NULL THEN 'technician_assigned'
+				WHEN e.kind = 'status_changed' AND e.payload ->> 'role' = 'resolved' THEN 'ticket_resolved'
+				WHEN e.kind = 'invoice_issued' THEN 'bill_ready'
+				WHEN e.kind = 'payment_recorded' THEN 'payment_received'
+				WHEN e.kind = 'follow_up_due' AND e.payload ->> 'reason' = 'after_closure' THEN 'follow_up_survey'
+				END;
+			CONTINUE WHEN nkind IS NULL OR e.ticket_id IS NULL;
+			SELECT * INTO t FROM repairsys.ticket x WHERE x.id = e.ticket_id;
+			CONTINUE WHEN NOT FOUND;
+			SELECT * INTO c FROM repairsys.customer x WHERE x.id = t.customer_id;
+			SELECT * INTO pref FROM repairsys.customer_preference x WHERE x.customer_id = c.id;
+			lang := coalesce(pref.language, 'zh-CN');
+			-- the preferred channel when its contact is known, else the first known
+			SELECT v.ch, v.addr INTO chan, recip
+			  FROM (VALUES ('wechat', pref.wechat_id, 2), ('sms', c.phone, 3), ('email', c.email, 4)) AS v(ch, addr, ord)
+			 WHERE v.addr IS NOT NULL AND v.addr <> ''
+			 ORDER BY (v.ch = pref.channel) DESC NULLS LAST, v.ord
+			 LIMIT 1;
+			CONTINUE WHEN recip IS NULL;
+			SELECT x.body INTO body FROM repairsys.notification_template x WHERE x.kind = nkind AND x.language = lang;
+			CONTINUE WHEN body IS NULL;
+			INSERT INTO repairsys.notification (event_id, at, kind, ticket_id, customer_id, service_center_id,
+			                                    language, channel, recipient, text)
+			VALUES (e.id, e.at, nkind, t.id, c.id, t.service_center_id, lang, chan, recip,
+			        repairsys.render_template(body, e.payload || pg_catalog.jsonb_build_object(
+			            'ticket_id', t.id, 'customer_name', c.name,
+			            'technician_name', (SELECT y.name FROM repairsys.technician y
+			                                 WHERE y.id = (e.payload ->> 'technician_id')::bigint))))
+			ON CONFLICT DO NOTHING;
+			IF FOUND THEN
+				n := n + 1;
+			END IF;
+		END LOOP;
+		IF last IS NOT NULL THEN
+			PERFORM repairsys.ack_events('repairsys_notifications', last);
+		END IF;
+		EXIT WHEN got < 1000;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION repairsys.run_notifications() IS 'Renders one notification per event a customer hears about (technician assigned, resolved, bill ready, payment received, follow-up survey) in the customer''s language and channel, reading the log as consumer repairsys_notifications; returns how many';
+
 -- Everything that is due.  Safe from several sessions at once: one run at a
 -- time per database (transaction advisory lock; a run that finds it taken
 -- returns the single row "locked" and does nothing), and every item fires
@@ -460,9 +599,10 @@ BEGIN
 	RETURN QUERY SELECT 'sla_escalation'::text, repairsys.run_escalations(at);
 	RETURN QUERY SELECT 'follow_up_due'::text, repairsys.run_follow_ups_due(at);
 	RETURN QUERY SELECT 'ticket_stuck'::text, repairsys.run_stuck_tickets(at);
+	RETURN QUERY SELECT 'notifications'::text, repairsys.run_notifications();
 END
 $$;
-COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
+COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
 
 -- Registers run_jobs() with pg_cron, in this database, as job
 -- "repairsys_run_jobs" (again: the schedule is replaced).  Every whole
@@ -510,6 +650,11 @@ COMMENT ON FUNCTION repairsys.schedule_jobs(interval) IS 'Registers repairsys.ru
 CREATE TRIGGER sla_escalation_seed BEFORE INSERT OR UPDATE ON repairsys.sla_escalation
 	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('level');
 SELECT pg_catalog.pg_extension_config_dump('repairsys.sla_escalation', 'WHERE dump');
+CREATE TRIGGER notification_template_seed BEFORE INSERT OR UPDATE ON repairsys.notification_template
+	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('kind', 'language');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.notification_template', 'WHERE dump');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.customer_preference', '');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.notification', '');
 SELECT pg_catalog.pg_extension_config_dump('repairsys.event', '');
 SELECT pg_catalog.pg_extension_config_dump('repairsys.event_clock', '');
 SELECT pg_catalog.pg_extension_config_dump('repairsys.event_consumer', '');

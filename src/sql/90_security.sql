@@ -94,7 +94,7 @@ DECLARE
 	-- (the event log and what run_jobs() has done are written only by the
 	-- extension's triggers and jobs, the clock only by next_event_id())
 	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'event', 'event_clock',
-	                                        'sla_escalation_fired', 'job_done'];
+	                                        'sla_escalation_fired', 'job_done', 'notification'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -200,6 +200,15 @@ BEGIN
 	('sla_escalation',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('sla_escalation',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
 	('sla_escalation_fired', 'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	-- customer notifications: the dispatcher keeps the preferences (the
+	-- customer too, for themselves) and reads every notification, a customer
+	-- reads their own; the texts are staff's to read, the admin's to edit
+	('customer_preference', 'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('customer_preference', 'repairsys_customer',   'SELECT, INSERT, UPDATE (language, channel, wechat_id)', 'ALL',
+	                        'customer_id = ' || me_c, 'customer_id = ' || me_c),
+	('notification_template', 'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('notification',      'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('notification',      'repairsys_customer',   'SELECT', 'SELECT', 'customer_id = ' || me_c, NULL),
 	-- feedback: the customer rates own tickets
 	('feedback',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('feedback',          'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),

@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(784 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(844 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -53,7 +53,10 @@ INSERT INTO matrix VALUES
 	('event_consumer',    'rawd', 'raw', 'raw', 'raw', 'r'),
 	('sla_escalation',    'rawd', 'r',   'r',   '-',  'r'),
 	('sla_escalation_fired', 'rd', 'r',  '-',   '-',  'r'),
-	('job_done',          'rd',   '-',   '-',   '-',  'r');
+	('job_done',          'rd',   '-',   '-',   '-',  'r'),
+	('customer_preference', 'rawd', 'raw', '-', 'raw', 'r'),
+	('notification_template', 'rawd', 'r', '-', '-',  'r'),
+	('notification',      'rd',   'r',   '-',   'r',  'r');
 
 -- Runs a statement as a role; 'ok' or the SQLSTATE it failed with.
 CREATE FUNCTION pg_temp.try_as(r name, stmt text) RETURNS text LANGUAGE plpgsql AS $$
