@@ -57,6 +57,22 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.emit_event(text, bigint, bigint, jsonb) IS 'Appends one event to repairsys.event and sends the wake-up NOTIFY repairsys_events (empty payload); used by the extension''s triggers and jobs only';
 
+-- A row inserted with a time of its own (not the transaction's) by a
+-- session of the table's owner (pg_restore, a migration) brings its history
+-- with it: its events are in the log already (restored) or belong to a past
+-- the log does not cover.  The triggers below write no event for it.  (The
+-- session's role, not the current one: the triggers run as the owner.)
+CREATE FUNCTION repairsys.is_import(at timestamptz, rel regclass)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT at IS DISTINCT FROM pg_catalog.now()
+	   AND pg_catalog.pg_has_role(SESSION_USER,
+	           (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) rel), 'MEMBER')
+$$;
+COMMENT ON FUNCTION repairsys.is_import(timestamptz, regclass) IS 'True for a row inserted with a time of its own by a session of the table owner (restore, migration): the event triggers write no event for it';
+
 -- AFTER INSERT on invoice: invoice_issued.
 CREATE FUNCTION repairsys.invoice_event_trg()
 RETURNS trigger
@@ -64,13 +80,16 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 BEGIN
+	IF repairsys.is_import(NEW.issued_at, TG_RELID) THEN
+		RETURN NULL;
+	END IF;
 	PERFORM repairsys.emit_event('invoice_issued', NEW.ticket_id, NEW.service_center_id,
 		pg_catalog.jsonb_build_object('invoice_id', NEW.id, 'invoice_no', NEW.invoice_no,
 		                              'total', NEW.total, 'currency', NEW.currency));
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION repairsys.invoice_event_trg() IS 'AFTER INSERT trigger of invoice: writes the invoice_issued event';
+COMMENT ON FUNCTION repairsys.invoice_event_trg() IS 'AFTER INSERT trigger of invoice: writes the invoice_issued event (not for a restored or migrated row: is_import())';
 CREATE TRIGGER invoice_90_event AFTER INSERT ON repairsys.invoice
 	FOR EACH ROW EXECUTE FUNCTION repairsys.invoice_event_trg();
 
@@ -83,6 +102,9 @@ AS $$
 DECLARE
 	inv repairsys.invoice;
 BEGIN
+	IF repairsys.is_import(NEW.paid_at, TG_RELID) THEN
+		RETURN NULL;
+	END IF;
 	SELECT * INTO inv FROM repairsys.invoice i WHERE i.id = NEW.invoice_id;
 	PERFORM repairsys.emit_event('payment_recorded', inv.ticket_id, inv.service_center_id,
 		pg_catalog.jsonb_build_object('payment_id', NEW.id, 'invoice_id', NEW.invoice_id,
@@ -90,7 +112,7 @@ BEGIN
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION repairsys.payment_event_trg() IS 'AFTER INSERT trigger of payment: writes the payment_recorded event';
+COMMENT ON FUNCTION repairsys.payment_event_trg() IS 'AFTER INSERT trigger of payment: writes the payment_recorded event (not for a restored or migrated row: is_import())';
 CREATE TRIGGER payment_90_event AFTER INSERT ON repairsys.payment
 	FOR EACH ROW EXECUTE FUNCTION repairsys.payment_event_trg();
 
@@ -101,6 +123,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 BEGIN
+	IF repairsys.is_import(NEW.reserved_at, TG_RELID) THEN
+		RETURN NULL;
+	END IF;
 	PERFORM repairsys.emit_event('part_reserved', NEW.ticket_id,
 		(SELECT t.service_center_id FROM repairsys.ticket t WHERE t.id = NEW.ticket_id),
 		pg_catalog.jsonb_build_object('sku', NEW.sku, 'qty', NEW.qty, 'stock_center_id', NEW.service_center_id,
@@ -108,7 +133,7 @@ BEGIN
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ticket_part_event_trg() IS 'AFTER INSERT trigger of ticket_part: writes the part_reserved event';
+COMMENT ON FUNCTION repairsys.ticket_part_event_trg() IS 'AFTER INSERT trigger of ticket_part: writes the part_reserved event (not for a restored or migrated row: is_import())';
 CREATE TRIGGER ticket_part_90_event AFTER INSERT ON repairsys.ticket_part
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_part_event_trg();
 
