@@ -7,7 +7,9 @@
 --
 -- Order in the upgrade script: first the new pieces, whole:
 --   src/sql/24_tables_events.sql  (tables event, event_clock, event_consumer,
---                                  sla_escalation (seeded), sla_escalation_fired, job_done)
+--                                  sla_escalation (seeded), sla_escalation_fired, job_done,
+--                                  customer_preference, notification_template (seeded),
+--                                  notification)
 --   src/sql/75_events.sql         (functions, triggers -- including the new
 --                                  triggers on the old tables invoice, payment,
 --                                  ticket_part and ticket -- and pg_dump registration)
@@ -26,75 +28,115 @@ ALTER TABLE repairsys.event ADD CONSTRAINT event_at_finite CHECK (isfinite(at));
 ALTER TABLE repairsys.event_clock ADD CONSTRAINT event_clock_computed_at_finite CHECK (isfinite(computed_at));
 ALTER TABLE repairsys.event_consumer ADD CONSTRAINT event_consumer_acked_at_finite CHECK (isfinite(acked_at));
 ALTER TABLE repairsys.event_consumer ADD CONSTRAINT event_consumer_created_at_finite CHECK (isfinite(created_at));
-ALTER TABLE repairsys.job_done ADD CONSTRAINT job_done_since_finite CHECK (isfinite(since));
 ALTER TABLE repairsys.job_done ADD CONSTRAINT job_done_done_at_finite CHECK (isfinite(done_at));
+ALTER TABLE repairsys.job_done ADD CONSTRAINT job_done_since_finite CHECK (isfinite(since));
+ALTER TABLE repairsys.notification ADD CONSTRAINT notification_at_finite CHECK (isfinite(at));
+ALTER TABLE repairsys.notification ADD CONSTRAINT notification_created_at_finite CHECK (isfinite(created_at));
 ALTER TABLE repairsys.sla_escalation ADD CONSTRAINT sla_escalation_at_pct_finite CHECK (((at_pct <> 'NaN'::numeric) AND (at_pct > '-Infinity'::numeric) AND (at_pct < 'Infinity'::numeric)));
-ALTER TABLE repairsys.sla_escalation_fired ADD CONSTRAINT sla_escalation_fired_reached_at_finite CHECK (isfinite(reached_at));
 ALTER TABLE repairsys.sla_escalation_fired ADD CONSTRAINT sla_escalation_fired_at_pct_finite CHECK (((at_pct <> 'NaN'::numeric) AND (at_pct > '-Infinity'::numeric) AND (at_pct < 'Infinity'::numeric)));
 ALTER TABLE repairsys.sla_escalation_fired ADD CONSTRAINT sla_escalation_fired_fired_at_finite CHECK (isfinite(fired_at));
+ALTER TABLE repairsys.sla_escalation_fired ADD CONSTRAINT sla_escalation_fired_reached_at_finite CHECK (isfinite(reached_at));
 
 -- 90_security.sql: row-level security, grants and policies of the new tables
+-- (the event log, event_clock, sla_escalation_fired, job_done and notification
+-- are written only by the extension: no INSERT for anyone)
+ALTER TABLE repairsys.customer_preference ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON repairsys.customer_preference FROM PUBLIC;
+GRANT DELETE, INSERT, SELECT, UPDATE ON repairsys.customer_preference TO repairsys_admin;
+GRANT INSERT, SELECT ON repairsys.customer_preference TO repairsys_customer;
+GRANT INSERT, SELECT, UPDATE ON repairsys.customer_preference TO repairsys_dispatcher;
+GRANT SELECT ON repairsys.customer_preference TO repairsys_auditor;
+GRANT UPDATE (language, channel, wechat_id) ON repairsys.customer_preference TO repairsys_customer;
+CREATE POLICY admin ON repairsys.customer_preference FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
+CREATE POLICY auditor ON repairsys.customer_preference FOR SELECT TO repairsys_auditor USING (true);
+CREATE POLICY customer ON repairsys.customer_preference FOR ALL TO repairsys_customer USING ((customer_id = ( SELECT c.id
+   FROM repairsys.customer c
+  WHERE (c.db_role = CURRENT_USER)))) WITH CHECK ((customer_id = ( SELECT c.id
+   FROM repairsys.customer c
+  WHERE (c.db_role = CURRENT_USER))));
+CREATE POLICY dispatcher ON repairsys.customer_preference FOR ALL TO repairsys_dispatcher USING (true) WITH CHECK (true);
 ALTER TABLE repairsys.event ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON repairsys.event FROM PUBLIC;
-GRANT SELECT ON repairsys.event TO repairsys_customer;
-GRANT SELECT ON repairsys.event TO repairsys_technician;
-GRANT SELECT ON repairsys.event TO repairsys_dispatcher;
 GRANT SELECT ON repairsys.event TO repairsys_admin;
 GRANT SELECT ON repairsys.event TO repairsys_auditor;
+GRANT SELECT ON repairsys.event TO repairsys_customer;
+GRANT SELECT ON repairsys.event TO repairsys_dispatcher;
+GRANT SELECT ON repairsys.event TO repairsys_technician;
+CREATE POLICY admin ON repairsys.event FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
+CREATE POLICY auditor ON repairsys.event FOR SELECT TO repairsys_auditor USING (true);
 CREATE POLICY customer ON repairsys.event FOR SELECT TO repairsys_customer USING ((ticket_id = ANY (ARRAY( SELECT t.id
    FROM repairsys.ticket t))));
-CREATE POLICY auditor ON repairsys.event FOR SELECT TO repairsys_auditor USING (true);
-CREATE POLICY admin ON repairsys.event FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
+CREATE POLICY dispatcher ON repairsys.event FOR SELECT TO repairsys_dispatcher USING (true);
 CREATE POLICY technician ON repairsys.event FOR SELECT TO repairsys_technician USING ((ticket_id = ANY (ARRAY( SELECT t.id
    FROM repairsys.ticket t))));
-CREATE POLICY dispatcher ON repairsys.event FOR SELECT TO repairsys_dispatcher USING (true);
 ALTER TABLE repairsys.event_clock ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON repairsys.event_clock FROM PUBLIC;
-GRANT SELECT ON repairsys.event_clock TO repairsys_auditor;
 GRANT DELETE, SELECT ON repairsys.event_clock TO repairsys_admin;
+GRANT SELECT ON repairsys.event_clock TO repairsys_auditor;
 CREATE POLICY admin ON repairsys.event_clock FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
 CREATE POLICY auditor ON repairsys.event_clock FOR SELECT TO repairsys_auditor USING (true);
 ALTER TABLE repairsys.event_consumer ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON repairsys.event_consumer FROM PUBLIC;
-GRANT SELECT ON repairsys.event_consumer TO repairsys_dispatcher;
 GRANT DELETE, INSERT, SELECT, UPDATE ON repairsys.event_consumer TO repairsys_admin;
 GRANT SELECT ON repairsys.event_consumer TO repairsys_auditor;
 GRANT SELECT ON repairsys.event_consumer TO repairsys_customer;
+GRANT SELECT ON repairsys.event_consumer TO repairsys_dispatcher;
 GRANT SELECT ON repairsys.event_consumer TO repairsys_technician;
-CREATE POLICY technician ON repairsys.event_consumer FOR ALL TO repairsys_technician USING ((role = CURRENT_USER)) WITH CHECK ((role = CURRENT_USER));
+GRANT INSERT (name, acked_up_to) ON repairsys.event_consumer TO repairsys_customer;
+GRANT INSERT (name, acked_up_to) ON repairsys.event_consumer TO repairsys_dispatcher;
+GRANT INSERT (name, acked_up_to) ON repairsys.event_consumer TO repairsys_technician;
+GRANT UPDATE (acked_up_to) ON repairsys.event_consumer TO repairsys_customer;
+GRANT UPDATE (acked_up_to) ON repairsys.event_consumer TO repairsys_dispatcher;
+GRANT UPDATE (acked_up_to) ON repairsys.event_consumer TO repairsys_technician;
 CREATE POLICY admin ON repairsys.event_consumer FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
 CREATE POLICY auditor ON repairsys.event_consumer FOR SELECT TO repairsys_auditor USING (true);
 CREATE POLICY customer ON repairsys.event_consumer FOR ALL TO repairsys_customer USING ((role = CURRENT_USER)) WITH CHECK ((role = CURRENT_USER));
 CREATE POLICY dispatcher ON repairsys.event_consumer FOR ALL TO repairsys_dispatcher USING ((role = CURRENT_USER)) WITH CHECK ((role = CURRENT_USER));
+CREATE POLICY technician ON repairsys.event_consumer FOR ALL TO repairsys_technician USING ((role = CURRENT_USER)) WITH CHECK ((role = CURRENT_USER));
 ALTER TABLE repairsys.job_done ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON repairsys.job_done FROM PUBLIC;
-GRANT SELECT ON repairsys.job_done TO repairsys_auditor;
 GRANT DELETE, SELECT ON repairsys.job_done TO repairsys_admin;
-CREATE POLICY auditor ON repairsys.job_done FOR SELECT TO repairsys_auditor USING (true);
+GRANT SELECT ON repairsys.job_done TO repairsys_auditor;
 CREATE POLICY admin ON repairsys.job_done FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
+CREATE POLICY auditor ON repairsys.job_done FOR SELECT TO repairsys_auditor USING (true);
+ALTER TABLE repairsys.notification ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON repairsys.notification FROM PUBLIC;
+GRANT DELETE, SELECT ON repairsys.notification TO repairsys_admin;
+GRANT SELECT ON repairsys.notification TO repairsys_auditor;
+GRANT SELECT ON repairsys.notification TO repairsys_customer;
+GRANT SELECT ON repairsys.notification TO repairsys_dispatcher;
+CREATE POLICY admin ON repairsys.notification FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
+CREATE POLICY auditor ON repairsys.notification FOR SELECT TO repairsys_auditor USING (true);
+CREATE POLICY customer ON repairsys.notification FOR SELECT TO repairsys_customer USING ((customer_id = ( SELECT c.id
+   FROM repairsys.customer c
+  WHERE (c.db_role = CURRENT_USER))));
+CREATE POLICY dispatcher ON repairsys.notification FOR SELECT TO repairsys_dispatcher USING (true);
+ALTER TABLE repairsys.notification_template ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON repairsys.notification_template FROM PUBLIC;
+GRANT DELETE, INSERT, SELECT, UPDATE ON repairsys.notification_template TO repairsys_admin;
+GRANT SELECT ON repairsys.notification_template TO repairsys_auditor;
+GRANT SELECT ON repairsys.notification_template TO repairsys_dispatcher;
+CREATE POLICY admin ON repairsys.notification_template FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
+CREATE POLICY auditor ON repairsys.notification_template FOR SELECT TO repairsys_auditor USING (true);
+CREATE POLICY dispatcher ON repairsys.notification_template FOR SELECT TO repairsys_dispatcher USING (true);
 ALTER TABLE repairsys.sla_escalation ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON repairsys.sla_escalation FROM PUBLIC;
 GRANT DELETE, INSERT, SELECT, UPDATE ON repairsys.sla_escalation TO repairsys_admin;
+GRANT SELECT ON repairsys.sla_escalation TO repairsys_auditor;
 GRANT SELECT ON repairsys.sla_escalation TO repairsys_dispatcher;
 GRANT SELECT ON repairsys.sla_escalation TO repairsys_technician;
-GRANT SELECT ON repairsys.sla_escalation TO repairsys_auditor;
-CREATE POLICY technician ON repairsys.sla_escalation FOR SELECT TO repairsys_technician USING (true);
 CREATE POLICY admin ON repairsys.sla_escalation FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
 CREATE POLICY auditor ON repairsys.sla_escalation FOR SELECT TO repairsys_auditor USING (true);
 CREATE POLICY dispatcher ON repairsys.sla_escalation FOR SELECT TO repairsys_dispatcher USING (true);
+CREATE POLICY technician ON repairsys.sla_escalation FOR SELECT TO repairsys_technician USING (true);
 ALTER TABLE repairsys.sla_escalation_fired ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON repairsys.sla_escalation_fired FROM PUBLIC;
-GRANT SELECT ON repairsys.sla_escalation_fired TO repairsys_dispatcher;
-GRANT SELECT ON repairsys.sla_escalation_fired TO repairsys_auditor;
 GRANT DELETE, SELECT ON repairsys.sla_escalation_fired TO repairsys_admin;
+GRANT SELECT ON repairsys.sla_escalation_fired TO repairsys_auditor;
+GRANT SELECT ON repairsys.sla_escalation_fired TO repairsys_dispatcher;
 CREATE POLICY admin ON repairsys.sla_escalation_fired FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
 CREATE POLICY auditor ON repairsys.sla_escalation_fired FOR SELECT TO repairsys_auditor USING (true);
 CREATE POLICY dispatcher ON repairsys.sla_escalation_fired FOR SELECT TO repairsys_dispatcher USING (true);
-GRANT INSERT (name, acked_up_to), UPDATE (acked_up_to) ON repairsys.event_consumer
-	TO repairsys_dispatcher, repairsys_technician, repairsys_customer;
-
--- 90_security.sql: the event log is append-only (also for the owner's
--- roles: the triggers of 75_events.sql, listed in the append_only loop)
 
 -- 90_security.sql: SECURITY DEFINER functions of the new piece: nobody but
 -- the roles that need one
