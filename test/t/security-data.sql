@@ -88,3 +88,10 @@ SELECT repairsys.open_ticket((SELECT id FROM repairsys.customer WHERE name = 'Ha
 SELECT repairsys.set_status(:t3, 'cancelled', 'customer changed their mind');
 SELECT repairsys.open_ticket((SELECT id FROM repairsys.customer WHERE name = 'Han Meimei'), 'washer_repair', 'noisy', 'normal', 1,
                              (SELECT id FROM repairsys.asset WHERE serial_no = 'SN-' || (SELECT id FROM repairsys.customer WHERE name = 'Han Meimei'))) AS t4 \gset
+
+-- the event log's consumers, the jobs' rows (escalations, stuck tickets and
+-- notifications, two months on) and a customer's notification preference
+INSERT INTO repairsys.customer_preference (customer_id, language, channel)
+	SELECT id, 'en', 'sms' FROM repairsys.customer WHERE name = 'Li Lei';
+SELECT count(*) FROM repairsys.run_jobs(now() + interval '60 days');
+SELECT repairsys.ack_events('security_test', (SELECT max(id) FROM repairsys.read_events('security_test', 5)));
