@@ -376,6 +376,7 @@ DECLARE
 	st       repairsys.service_type;
 	tid      bigint;
 	tech     bigint;
+	salt     float8;
 	inv      bigint;
 	bill_total numeric;
 	part_sku text;
@@ -495,12 +496,17 @@ BEGIN
 			CONTINUE;
 		END IF;
 		-- a qualified technician with room (capacity), of the ticket's center when there is one
+		salt := pg_catalog.random();
 		SELECT ts.technician_id INTO tech
 		  FROM repairsys.technician_skill ts JOIN repairsys.technician te ON te.id = ts.technician_id
 		 WHERE ts.technician_id = ANY (techs) AND ts.skill = st.required_skill AND ts.level >= st.min_skill_level
 		   AND repairsys.open_ticket_count(ts.technician_id) < te.capacity
+		 -- (one random number per ticket, then a hash of it with each
+		 -- technician's name: a random() per row would hand its numbers out
+		 -- in the order of the plan, which may change between two loads, and
+		 -- ids differ between loads)
 		 ORDER BY te.service_center_id IS DISTINCT FROM (SELECT x.service_center_id FROM repairsys.ticket x WHERE x.id = tid),
-		          pg_catalog.random()
+		          pg_catalog.md5(te.name || '/' || salt::text), te.name
 		 LIMIT 1;
 		IF tech IS NULL THEN
 			CONTINUE;
