@@ -8,8 +8,10 @@
  *								guard (23514), and the stamps are set;
  *		ticket_log_trg			AFTER INSERT OR UPDATE: one repairsys.ticket_event
  *								row per status change (and per change of
- *								technician), and NOTIFY repairsys_events with
- *								the id of that row.
+ *								technician), its repairsys.event row (the
+ *								durable log, src/events.c), and NOTIFY
+ *								repairsys_events with the id of the history
+ *								row.
  *
  * They were PL/pgSQL (docs/lifecycle.md keeps the rules); they run on every
  * ticket UPDATE, so their cost is the life cycle's overhead over an
@@ -60,19 +62,20 @@ enum
 	C_OPENED,
 	C_CHANGED_BY,
 	C_STATUS_ROLE,
+	C_CENTER,
 	N_COLS
 };
 
 static const char *const col_name[N_COLS] = {
 	"id", "status", "technician_id", "first_response_at", "resolved_at",
 	"closed_at", "status_changed_at", "reopen_count", "opened_at", "changed_by",
-	"status_role"
+	"status_role", "service_center_id"
 };
 
 static const Oid col_type[N_COLS] = {
 	INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 	TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TIMESTAMPTZOID, NAMEOID,
-	TEXTOID
+	TEXTOID, INT8OID
 };
 
 /*
@@ -551,8 +554,8 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 	const char *note;
 	bool		isnull;
 	int			ret;
-	Datum		args[6];
-	char		nulls[6];
+	Datum		args[8];
+	char		nulls[8];
 	Oid			save_userid;
 	int			save_sec_context;
 	int64		event_id;
@@ -656,12 +659,26 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 
 	if (plan_log == NULL)
 	{
-		Oid			types[6] = {INT8OID, TEXTOID, TEXTOID, NAMEOID, TEXTOID, INT8OID};
+		Oid			types[8] = {INT8OID, TEXTOID, TEXTOID, NAMEOID, TEXTOID, INT8OID, TEXTOID, INT8OID};
 
-		repairsys_plan(&plan_log, "INSERT INTO repairsys.ticket_event"
-					   " (ticket_id, from_status, to_status, at, actor, note, technician_id)"
-					   " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5, $6)"
-					   " RETURNING id", 6, types);
+		/*
+		 * The history row and, in the same statement, its event in the
+		 * durable log (repairsys.event, docs/events.md): one statement, so
+		 * the log costs one more row, not one more query.
+		 */
+		repairsys_plan(&plan_log, "WITH h AS (INSERT INTO repairsys.ticket_event"
+							 " (ticket_id, from_status, to_status, at, actor, note, technician_id)"
+							 " VALUES ($1, $2, $3, pg_catalog.now(), $4, $5, $6)"
+							 " RETURNING id, at)"
+							 " INSERT INTO repairsys.event (id, at, kind, ticket_id, service_center_id, payload)"
+							 " SELECT repairsys.next_event_id(), h.at,"
+							 " CASE WHEN $2 IS NULL THEN 'ticket_opened'"
+							 " WHEN $2 OPERATOR(pg_catalog.=) $3 THEN 'technician_changed'"
+							 " ELSE 'status_changed' END, $1, $8,"
+							 " pg_catalog.jsonb_build_object('history_id', h.id, 'from', $2, 'to', $3,"
+							 " 'role', $7, 'technician_id', $6, 'actor', $4, 'note', $5)"
+							 " FROM h"
+							 " RETURNING (payload OPERATOR(pg_catalog.->>) 'history_id')::pg_catalog.int8", 8, types);
 	}
 	args[0] = col(newtup, desc, C_ID, &isnull);
 	nulls[0] = isnull ? 'n' : ' ';
@@ -675,6 +692,10 @@ ticket_log_trg(PG_FUNCTION_ARGS)
 	nulls[4] = note ? ' ' : 'n';
 	args[5] = col(newtup, desc, C_TECHNICIAN, &isnull);
 	nulls[5] = isnull ? 'n' : ' ';
+	args[6] = col(newtup, desc, C_STATUS_ROLE, &isnull);
+	nulls[6] = isnull ? 'n' : ' ';
+	args[7] = col(newtup, desc, C_CENTER, &isnull);
+	nulls[7] = isnull ? 'n' : ' ';
 
 	/* the history is written with the rights of the tables' owner */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);

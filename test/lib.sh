@@ -6,6 +6,8 @@
 #   rs_build_install     build with PGXS (no compiler warning allowed) and install
 #   rs_start_cluster     initdb + start a throwaway cluster as user postgres in a
 #                        temporary directory, on a private socket directory and port
+#                        (with pg_cron preloaded where installed: cron.database_name
+#                        is repairsys_cron)
 #   rs_stop_cluster      stop it and remove the directory (also on exit, via trap)
 #   rs_restart_cluster   stop and start the same cluster again, e.g. with a moved clock:
 #                        RS_FAKE_AT='2028-02-29 23:30:00' (Debian's libfaketime, the
@@ -25,6 +27,11 @@ RS_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RS_PGVER=${REPAIRSYS_PG_VERSION:-15}
 RS_PACKAGES="postgresql-$RS_PGVER postgresql-server-dev-$RS_PGVER postgresql-$RS_PGVER-pgtap libtap-parser-sourcehandler-pgtap-perl
 	postgresql-$RS_PGVER-plpgsql-check make gcc valgrind faketime python3"
+# Packages some tests use when the archive has them (a test that finds its
+# package missing reports itself skipped, with the reason): pg_cron runs
+# repairsys.run_jobs() by itself (test/t/events-cron.sh), psycopg2 runs the
+# example consumer (docs/examples/consumer.py, test/t/events-consumer.sh).
+RS_OPTIONAL_PACKAGES="postgresql-$RS_PGVER-cron python3-psycopg2"
 
 rs_log() { printf '== %s\n' "$*" >&2; }
 rs_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
@@ -46,6 +53,21 @@ rs_ensure_packages() {
 		echo 'create_main_cluster = false' | rs_sudo tee /etc/postgresql-common/createcluster.d/repairsys-no-main.conf >/dev/null
 		rs_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null \
 			|| rs_die "apt-get install$missing failed"
+	fi
+	missing=""
+	for p in $RS_OPTIONAL_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		for p in $missing; do
+			if apt-cache show "$p" >/dev/null 2>&1 || { rs_sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1; apt-cache show "$p" >/dev/null 2>&1; }; then
+				rs_log "installing from Debian's packages: $p"
+				rs_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null 2>&1 \
+					|| rs_log "could not install $p: the tests that need it are skipped"
+			else
+				rs_log "the archive has no package $p: the tests that need it are skipped"
+			fi
+		done
 	fi
 	RS_BINDIR=/usr/lib/postgresql/$RS_PGVER/bin
 	[ -x "$RS_BINDIR/pg_config" ] || rs_die "no $RS_BINDIR/pg_config after installing packages"
@@ -70,6 +92,10 @@ rs_private_root() {
 		chmod -R a+rX "$r"
 		chmod a+x "$r" "$r/usr" "$r/usr/lib" "$r/usr/share"
 	fi
+	# packages installed since the copy was made (pg_cron, ...): their files,
+	# without touching what the copy has (the extension installed into it)
+	cp -an /usr/lib/postgresql/$RS_PGVER/lib/. "$r/usr/lib/postgresql/$RS_PGVER/lib/" 2>/dev/null
+	cp -an /usr/share/postgresql/$RS_PGVER/extension/. "$r/usr/share/postgresql/$RS_PGVER/extension/" 2>/dev/null
 }
 
 rs_build_install() {
@@ -149,8 +175,22 @@ synchronous_commit = off
 full_page_writes = off
 log_min_messages = warning
 CONF
+	# pg_cron, where installed: its scheduler runs in database repairsys_cron
+	# (made here and never dropped: the scheduler stays connected to it), in
+	# background workers (the cluster listens on no TCP port)
+	if [ -e "$("$RS_PG_CONFIG" --pkglibdir)/pg_cron.so" ]; then
+		cat >>"$RS_TMP/data/postgresql.conf" <<CONF
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'repairsys_cron'
+cron.use_background_workers = on
+max_worker_processes = 16
+CONF
+	fi
 	rs_pg_start
 	export PGHOST=$RS_TMP/sock PGPORT=$RS_PORT PGUSER=postgres
+	if [ -e "$("$RS_PG_CONFIG" --pkglibdir)/pg_cron.so" ]; then
+		psql -X -q -d postgres -c 'CREATE DATABASE repairsys_cron' >/dev/null || rs_die "could not create database repairsys_cron"
+	fi
 	rs_log "throwaway cluster on port $RS_PORT, socket directory $RS_TMP/sock"
 }
 

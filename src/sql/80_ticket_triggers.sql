@@ -2,7 +2,7 @@
 -- (docs/lifecycle.md "The triggers of a ticket").  The functions they run
 -- are defined by the pieces of their features (30_lifecycle.sql,
 -- 35_sla.sql, 40_billing.sql, 50_assign.sql, 52_dispatch.sql, 60_parts.sql,
--- 70_reports.sql);
+-- 70_reports.sql, 75_events.sql);
 -- this piece runs after all of them.
 --
 -- PostgreSQL fires the row triggers of one timing and event in the order of
@@ -168,3 +168,9 @@ CREATE TRIGGER ticket_65_part_coverage
 CREATE TRIGGER ticket_70_follow_up AFTER UPDATE OF status ON repairsys.ticket
 	FOR EACH ROW WHEN (NEW.status_role = 'closed' AND OLD.status_role IS DISTINCT FROM 'closed')
 	EXECUTE FUNCTION repairsys.ticket_follow_up_trg();
+-- 91: an approved estimate goes to the event log (docs/events.md); after 90
+-- (its AFTER UPDATE part), so a status change and an approval in one UPDATE log the status event
+-- first; the WHEN clause keeps it off every other UPDATE.
+CREATE TRIGGER ticket_91_event_estimate AFTER UPDATE OF estimate_approved_at ON repairsys.ticket
+	FOR EACH ROW WHEN (NEW.estimate_approved_at IS NOT NULL AND NEW.estimate_approved_at IS DISTINCT FROM OLD.estimate_approved_at)
+	EXECUTE FUNCTION repairsys.ticket_estimate_event_trg();

@@ -46,7 +46,7 @@ DECLARE
 	t   text;
 	fn  oid := 'repairsys.forbid_change()'::pg_catalog.regprocedure;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'] LOOP
+	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event'] LOOP
 		-- tgtype bits: 1 row, 2 before, 8 delete, 16 update, 32 truncate
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
 		                WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
@@ -88,10 +88,13 @@ DECLARE
 	me_c     constant text := '(SELECT c.id FROM repairsys.customer c WHERE c.db_role = CURRENT_USER)';
 	tickets  constant text := 'ARRAY(SELECT t.id FROM repairsys.ticket t)';
 	invoices constant text := 'ARRAY(SELECT i.id FROM repairsys.invoice i)';
-	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment'];
+	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event'];
 	-- written only by SECURITY DEFINER functions: the admin reads them (and
 	-- may drop an installment plan so that a new one can be made)
-	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'recall', 'recall_ticket'];
+	-- (the event log and what run_jobs() has done are written only by the
+	-- extension's triggers and jobs, the clock only by next_event_id())
+	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'recall', 'recall_ticket', 'event', 'event_clock',
+	                                        'sla_escalation_fired', 'job_done', 'notification'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -199,6 +202,28 @@ BEGIN
 	('appointment',       'repairsys_technician', 'SELECT', 'SELECT', 'technician_id = ' || me_t, NULL),
 	('appointment',       'repairsys_customer',   'SELECT, INSERT (ticket_id, slot_start, slot_end, replaces, reason), UPDATE (state, reason)', 'ALL',
 	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ') AND state IN (''booked'', ''rescheduled'', ''cancelled'')'),
+	-- the event log (docs/events.md): each role reads the events of the
+	-- tickets it may see; consumers belong to the role that made them, and
+	-- their trigger keeps the cursor going forward and below the horizon
+	('event',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('event',             'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('event',             'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('event_consumer',    'repairsys_dispatcher', 'SELECT, INSERT (name, acked_up_to), UPDATE (acked_up_to)', 'ALL', 'role = CURRENT_USER', 'role = CURRENT_USER'),
+	('event_consumer',    'repairsys_technician', 'SELECT, INSERT (name, acked_up_to), UPDATE (acked_up_to)', 'ALL', 'role = CURRENT_USER', 'role = CURRENT_USER'),
+	('event_consumer',    'repairsys_customer',   'SELECT, INSERT (name, acked_up_to), UPDATE (acked_up_to)', 'ALL', 'role = CURRENT_USER', 'role = CURRENT_USER'),
+	-- the escalation ladder: staff read it; what fired, the dispatcher reads
+	('sla_escalation',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('sla_escalation',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('sla_escalation_fired', 'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	-- customer notifications: the dispatcher keeps the preferences (the
+	-- customer too, for themselves) and reads every notification, a customer
+	-- reads their own; the texts are staff's to read, the admin's to edit
+	('customer_preference', 'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
+	('customer_preference', 'repairsys_customer',   'SELECT, INSERT, UPDATE (language, channel, wechat_id)', 'ALL',
+	                        'customer_id = ' || me_c, 'customer_id = ' || me_c),
+	('notification_template', 'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('notification',      'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('notification',      'repairsys_customer',   'SELECT', 'SELECT', 'customer_id = ' || me_c, NULL),
 	-- feedback: the customer rates own tickets
 	('feedback',          'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('feedback',          'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
@@ -331,6 +356,9 @@ BEGIN
 			-- the slots of a center for a service type: how many are free, never who
 			WHEN f.proname OPERATOR(pg_catalog.=) 'slots_for'
 			THEN 'repairsys_admin, repairsys_dispatcher, repairsys_technician, repairsys_customer'
+			-- the jobs: whoever schedules them (docs/events.md)
+			WHEN f.proname OPERATOR(pg_catalog.=) 'run_jobs'
+			THEN 'repairsys_admin, repairsys_dispatcher'
 			ELSE 'repairsys_admin' END;
 		IF grantees IS NOT NULL THEN
 			EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f.fn, grantees);
@@ -350,3 +378,6 @@ REVOKE ALL ON FUNCTION repairsys.guard_estimate_approved(repairsys.ticket) FROM 
 REVOKE ALL ON FUNCTION repairsys.guard_labor_recorded(repairsys.ticket) FROM PUBLIC;
 REVOKE ALL ON FUNCTION repairsys.guard_settled(repairsys.ticket) FROM PUBLIC;
 REVOKE ALL ON FUNCTION repairsys.guard_reopen_window(repairsys.ticket) FROM PUBLIC;
+-- The event writer of the extension's own triggers and jobs (75_events.sql):
+-- an event that no change caused must not be written.
+REVOKE ALL ON FUNCTION repairsys.emit_event(text, bigint, bigint, jsonb) FROM PUBLIC;

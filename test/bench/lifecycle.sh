@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Benchmark of the life cycle and the bill (issue 10), measured side by side
-# in one run with pgbench (fixed seed, 4 clients, each figure the best of 2
-# runs of 10 s), at 10% and at 100% of the data set:
+# in one run with pgbench (fixed seed, 4 clients, each figure the best of 3
+# runs of 8 s, the scripts taking turns so that a busy machine slows them
+# alike), at 10% and at 100% of the data set:
 #   - a status change through the life-cycle trigger (check, stamps, SLA,
-#     history row, NOTIFY), against an application doing the same UPDATE plus
-#     its own history INSERT on a copy of the tables without triggers (same
-#     rows, keys, indexes and the history's foreign key; and, for comparison,
-#     on a bare copy with an empty history and no foreign key);
+#     history row, event log row, NOTIFY), against an application doing the
+#     same UPDATE plus its own history INSERT and its own outbox INSERT (the
+#     event row, docs/events.md) on a copy of the tables without triggers
+#     (same rows, keys, indexes and the history's foreign key); and, for
+#     comparison, against the application without an outbox (what the event
+#     log costs the trigger) and on a bare copy with an empty history and no
+#     foreign key;
 #   - bill_detail for one ticket, against a primary-key lookup of the ticket.
 # Usage: bash test/bench/lifecycle.sh [tickets]   (default 1,000,000)
 set -u
@@ -17,13 +21,18 @@ rs_ensure_packages
 rs_build_install
 rs_start_cluster
 dir=$(mktemp -d /tmp/bench-lc.XXXXXX)
-tps() {  # tps of a pgbench script over the first $2 tickets: best of 2 runs
-	local best=0 t
-	for _ in 1 2; do
-		t=$(pgbench -n -c 4 -j 2 -T 10 --random-seed=42 -D n="$2" -f "$1" repairsys_bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-		best=$(python3 -c "print(max($best, ${t:-0}))")
+tps1() {  # tps of one run of a pgbench script over the first $2 tickets
+	pgbench -n -c 4 -j 2 -T 8 --random-seed=42 -D n="$2" -f "$1" repairsys_bench 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+declare -A best
+round() {  # one run of every script at both sizes, in turn; keeps each best
+	local k t
+	for k in trigger app appev bare bill pk; do
+		for size in small n; do
+			t=$(tps1 "$dir/$k.sql" "${!size}")
+			best[$k.$size]=$(python3 -c "print(max(${best[$k.$size]:-0}, ${t:-0}))")
+		done
 	done
-	echo "$best"
 }
 psql -X -q -d postgres -c 'CREATE DATABASE repairsys_bench' >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d repairsys_bench -c 'CREATE EXTENSION repairsys' >/dev/null
@@ -56,6 +65,9 @@ CREATE TABLE app.ticket_event (LIKE repairsys.ticket_event INCLUDING DEFAULTS IN
 INSERT INTO app.ticket_event OVERRIDING SYSTEM VALUE SELECT * FROM repairsys.ticket_event;
 SELECT setval(pg_get_serial_sequence('app.ticket_event', 'id'), (SELECT max(id) FROM app.ticket_event)) \g /dev/null
 ALTER TABLE app.ticket_event ADD FOREIGN KEY (ticket_id) REFERENCES app.ticket (id);
+-- and its outbox: the event log's table, keys and checks, ids from a sequence
+CREATE TABLE app.event (LIKE repairsys.event INCLUDING DEFAULTS INCLUDING INDEXES INCLUDING CONSTRAINTS);
+CREATE SEQUENCE app.event_seq;
 -- the copy earlier versions of this benchmark compared with: an empty
 -- history without a foreign key (printed too, for comparison)
 CREATE SCHEMA bare;
@@ -77,6 +89,20 @@ INSERT INTO app.ticket_event (ticket_id, from_status, to_status, actor, technici
 	SELECT id, CASE status WHEN 'in_progress' THEN 'waiting_parts' ELSE 'in_progress' END, status, current_user, technician_id FROM app.ticket WHERE id = :id;
 END;
 EOF2
+cat > "$dir/appev.sql" <<'EOF2'
+\set id random(1, :n)
+BEGIN;
+UPDATE app.ticket SET status = CASE status WHEN 'in_progress' THEN 'waiting_parts' ELSE 'in_progress' END, status_changed_at = now(), changed_by = current_user WHERE id = :id;
+WITH h AS (INSERT INTO app.ticket_event (ticket_id, from_status, to_status, actor, technician_id)
+	SELECT id, CASE status WHEN 'in_progress' THEN 'waiting_parts' ELSE 'in_progress' END, status, current_user, technician_id FROM app.ticket WHERE id = :id
+	RETURNING *)
+INSERT INTO app.event (id, at, kind, ticket_id, service_center_id, payload)
+	SELECT nextval('app.event_seq'), h.at, 'status_changed', h.ticket_id, t.service_center_id,
+	       jsonb_build_object('history_id', h.id, 'from', h.from_status, 'to', h.to_status, 'role', t.status_role,
+	                          'technician_id', h.technician_id, 'actor', h.actor, 'note', h.note)
+	  FROM h JOIN app.ticket t ON t.id = h.ticket_id;
+END;
+EOF2
 sed 's/app\./bare./g' "$dir/app.sql" > "$dir/bare.sql"
 cat > "$dir/bill.sql" <<'EOF2'
 \set id random(1, :n)
@@ -86,27 +112,25 @@ cat > "$dir/pk.sql" <<'EOF2'
 \set id random(1, :n)
 SELECT * FROM repairsys.ticket WHERE id = :id;
 EOF2
-printf '\n%-48s %14s %14s\n' "figure (transactions per second)" "10% of data" "100% of data"
+printf '\n%-52s %14s %14s\n' "figure (transactions per second)" "10% of data" "100% of data"
 small=$(( n / 10 ))
-tt1=$(tps "$dir/trigger.sql" $small); tt2=$(tps "$dir/trigger.sql" $n)
-ta1=$(tps "$dir/app.sql" $small);     ta2=$(tps "$dir/app.sql" $n)
-tz1=$(tps "$dir/bare.sql" $small);    tz2=$(tps "$dir/bare.sql" $n)
-tb1=$(tps "$dir/bill.sql" $small);    tb2=$(tps "$dir/bill.sql" $n)
-tp1=$(tps "$dir/pk.sql" $small);      tp2=$(tps "$dir/pk.sql" $n)
-printf '%-48s %14s %14s\n' "status change through the trigger" "$tt1" "$tt2" "same UPDATE + history INSERT by the application" "$ta1" "$ta2" \
-	"the same on a bare copy (empty history, no FK)" "$tz1" "$tz2" \
-	"bill_detail for one ticket" "$tb1" "$tb2" "primary-key lookup of the ticket" "$tp1" "$tp2"
-printf '%-48s %14s %14s\n' "ratio trigger / application (target >= 0.9)" \
-	"$(python3 -c "print(round($tt1 / $ta1, 2))")" "$(python3 -c "print(round($tt2 / $ta2, 2))")" \
-	"ratio trigger / application on the bare copy" \
-	"$(python3 -c "print(round($tt1 / $tz1, 2))")" "$(python3 -c "print(round($tt2 / $tz2, 2))")" \
-	"ratio PK lookup / bill_detail (target <= 20)" \
-	"$(python3 -c "print(round($tp1 / $tb1, 1))")" "$(python3 -c "print(round($tp2 / $tb2, 1))")"
+round; round; round
+r() { python3 -c "print(round(${best[$1]} / ${best[$2]}, ${3:-2}))"; }
 ok() { python3 -c "print('yes' if $1 else 'NO')"; }
-echo "SUMMARY|lifecycle|status change through the trigger vs the application's UPDATE + history INSERT, 10% of $n tickets|$(python3 -c "print(round($tt1 / $ta1, 2))")x|>= 0.9x|$(ok "$tt1 / $ta1 >= 0.9")"
-echo "SUMMARY|lifecycle|status change through the trigger vs the application's UPDATE + history INSERT, 100% of $n tickets|$(python3 -c "print(round($tt2 / $ta2, 2))")x|>= 0.9x|$(ok "$tt2 / $ta2 >= 0.9")"
-echo "SUMMARY|lifecycle|the same against a bare copy (empty history, no FK), 10% / 100%|$(python3 -c "print(round($tt1 / $tz1, 2))") / $(python3 -c "print(round($tt2 / $tz2, 2))")x|report|-"
-echo "SUMMARY|lifecycle|bill_detail for one ticket vs a primary-key lookup, 10% / 100%|$(python3 -c "print(round($tp1 / $tb1, 1))") / $(python3 -c "print(round($tp2 / $tb2, 1))")x slower|<= 20x|$(ok "$tp1 / $tb1 <= 20 and $tp2 / $tb2 <= 20")"
+printf '%-52s %14s %14s\n' "status change through the trigger" "${best[trigger.small]}" "${best[trigger.n]}" \
+	"same UPDATE + history + outbox INSERT by the app" "${best[appev.small]}" "${best[appev.n]}" \
+	"same UPDATE + history INSERT (no outbox) by the app" "${best[app.small]}" "${best[app.n]}" \
+	"the same on a bare copy (empty history, no FK)" "${best[bare.small]}" "${best[bare.n]}" \
+	"bill_detail for one ticket" "${best[bill.small]}" "${best[bill.n]}" "primary-key lookup of the ticket" "${best[pk.small]}" "${best[pk.n]}"
+printf '%-52s %14s %14s\n' "ratio trigger / application (target >= 0.9)" "$(r trigger.small appev.small)" "$(r trigger.n appev.n)" \
+	"ratio trigger / application without an outbox" "$(r trigger.small app.small)" "$(r trigger.n app.n)" \
+	"ratio trigger / application on the bare copy" "$(r trigger.small bare.small)" "$(r trigger.n bare.n)" \
+	"ratio PK lookup / bill_detail (target <= 20)" "$(r pk.small bill.small 1)" "$(r pk.n bill.n 1)"
+echo "SUMMARY|lifecycle|status change through the trigger vs the application's UPDATE + history + outbox INSERT, 10% of $n tickets|$(r trigger.small appev.small)x|>= 0.9x|$(ok "${best[trigger.small]} / ${best[appev.small]} >= 0.9")"
+echo "SUMMARY|lifecycle|status change through the trigger vs the application's UPDATE + history + outbox INSERT, 100% of $n tickets|$(r trigger.n appev.n)x|>= 0.9x|$(ok "${best[trigger.n]} / ${best[appev.n]} >= 0.9")"
+echo "SUMMARY|lifecycle|the same against the application without an outbox (the event log's cost), 10% / 100%|$(r trigger.small app.small) / $(r trigger.n app.n)x|report|-"
+echo "SUMMARY|lifecycle|the same against a bare copy (empty history, no FK), 10% / 100%|$(r trigger.small bare.small) / $(r trigger.n bare.n)x|report|-"
+echo "SUMMARY|lifecycle|bill_detail for one ticket vs a primary-key lookup, 10% / 100%|$(r pk.small bill.small 1) / $(r pk.n bill.n 1)x slower|<= 20x|$(ok "${best[pk.small]} / ${best[bill.small]} <= 20 and ${best[pk.n]} / ${best[bill.n]} <= 20")"
 echo
 echo "plan of bill_detail for one ticket:"
 psql -X -d repairsys_bench -c "EXPLAIN (COSTS OFF) SELECT * FROM repairsys.bill_detail WHERE ticket_id = 4242"

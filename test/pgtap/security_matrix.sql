@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(816 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(996 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -54,7 +54,16 @@ INSERT INTO matrix VALUES
 	('recall_ticket',     'rd',   'r',   '-',   '-',  'r'),
 	('technician_roster', 'rawd', 'rawd', 'r',  '-',  'r'),
 	('technician_absence', 'rawd', 'raw', 'ra', '-',  'r'),
-	('appointment',       'rawd', 'raw', 'r',   'raw', 'r');
+	('appointment',       'rawd', 'raw', 'r',   'raw', 'r'),
+	('event',             'r',    'r',   'r',   'r',  'r'),
+	('event_clock',       'rd',   '-',   '-',   '-',  'r'),
+	('event_consumer',    'rawd', 'raw', 'raw', 'raw', 'r'),
+	('sla_escalation',    'rawd', 'r',   'r',   '-',  'r'),
+	('sla_escalation_fired', 'rd', 'r',  '-',   '-',  'r'),
+	('job_done',          'rd',   '-',   '-',   '-',  'r'),
+	('customer_preference', 'rawd', 'raw', '-', 'raw', 'r'),
+	('notification_template', 'rawd', 'r', '-', '-',  'r'),
+	('notification',      'rd',   'r',   '-',   'r',  'r');
 
 -- Runs a statement as a role; 'ok' or the SQLSTATE it failed with.
 CREATE FUNCTION pg_temp.try_as(r name, stmt text) RETURNS text LANGUAGE plpgsql AS $$
@@ -382,7 +391,8 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                 WHERE p.pronamespace = 'repairsys'::regnamespace AND p.prosecdef AND p.prorettype <> 'trigger'::regtype$$,
               $$VALUES ('repairsys.issue_invoice(bigint)'), ('repairsys.plan_installments(bigint,integer,date,interval)'),
                        ('repairsys.open_recall(text,text,text,text,text)'),
-                       ('repairsys.slots_for(bigint,text,double precision,double precision,date,integer)')$$,
+                       ('repairsys.slots_for(bigint,text,double precision,double precision,date,integer)'),
+                       ('repairsys.run_jobs(timestamp with time zone)')$$,
               'the SECURITY DEFINER functions callable by roles are the documented ones (they take ids, not rows)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text, g.rolname FROM pg_proc p
                    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a

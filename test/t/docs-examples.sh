@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every ```sql block of the docs named in $docs below (security, sla, scaling,
-# upgrading, reports, dispatch, ...) runs, as written, on a prepared database, so the
+# upgrading, reports, dispatch, events) runs, as written, on a prepared database, so the
 # examples of the docs cannot rot
 # (issue 15: sla.md's sla_policy example failed with 42804, scaling.md's
 # partitioning recipe broke the history).  Blocks that are not statements
@@ -20,7 +20,7 @@ tap_at_exit drop_roles
 drop_roles
 tap_tmp
 
-docs="docs/security.md docs/sla.md docs/scaling.md docs/upgrading.md docs/reports.md docs/dispatch.md"
+docs="docs/security.md docs/sla.md docs/scaling.md docs/upgrading.md docs/reports.md docs/dispatch.md docs/events.md"
 # split each file's sql blocks into $tmp/<file>.<n>.sql, with their first line
 for f in $docs; do
 	b=$(basename "$f" .md)

@@ -47,7 +47,8 @@ q -d $src -c "SET client_min_messages = warning" -c "SELECT repairsys.demo_load(
 ok $? "demo_load(300, 42) builds a demo company"
 sed 's/^/# /' "$tmp/load.out" | grep -i error
 # what the demo leaves empty: a holiday, an installment plan, a discount,
-# serialized units, and a changed seeded setting (dumped because changed)
+# serialized units, a changed seeded setting (dumped because changed), what
+# run_jobs() writes and an event consumer
 q -d $src >"$tmp/more.out" 2>&1 <<'SQL'
 SET client_min_messages = warning;
 INSERT INTO repairsys.holiday (service_center_id, day, name) VALUES (NULL, '2026-10-01', 'National Day');
@@ -80,8 +81,13 @@ SELECT count(repairsys.book_visit(t.id, timestamptz '2030-03-04 08:00+08' + t.n 
 SELECT repairsys.reschedule_visit(min(ticket_id), '2030-03-12 10:00+08', 'customer away') FROM repairsys.appointment;
 SELECT repairsys.cancel_visit(max(ticket_id), 'fixed by phone') FROM repairsys.appointment;
 SELECT repairsys.check_in(min(ticket_id)) FROM repairsys.appointment WHERE state = 'booked';
+-- the jobs (escalations, follow-ups due, stuck tickets, notifications, with
+-- a customer's preference) and an event consumer that acknowledged some
+INSERT INTO repairsys.customer_preference (customer_id, language, channel) SELECT min(id), 'en', 'sms' FROM repairsys.customer;
+SELECT count(*) FROM repairsys.run_jobs(now() + interval '60 days');
+SELECT repairsys.ack_events('dump_test', (SELECT max(id) FROM repairsys.read_events('dump_test', 10)));
 SQL
-ok $? "a holiday, an installment plan, a discount, serialized units, a changed setting, an overhead, a budget, a recall and visits on top"
+ok $? "a holiday, an installment plan, a discount, serialized units, a changed setting, an overhead, a budget, a recall, visits, the jobs' rows and an event consumer on top"
 sed 's/^/# /' "$tmp/more.out" | grep -iE 'error|detail'
 is "$(q -d $src -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -120,6 +126,13 @@ q -d $dst -c "SELECT * FROM repairsys.billing_audit LIMIT 5" | sed 's/^/# /'
 is "$(q -d $dst -c "SELECT (SELECT max(id) FROM repairsys.follow_up) < nextval(pg_get_serial_sequence('repairsys.follow_up', 'id'))
                           AND (SELECT max(id) FROM repairsys.ticket_event) < nextval(pg_get_serial_sequence('repairsys.ticket_event', 'id'))")" \
 	"t" "the identity sequences go on after the restored ids"
+
+# events written after the restore come after the restored ones, and the
+# restored consumer goes on from its cursor
+is "$(q -d $dst -c "SELECT repairsys.open_ticket((SELECT min(id) FROM repairsys.customer), (SELECT min(code) FROM repairsys.service_type), 'after restore') > 0" \
+        -c "SELECT max(id) = (SELECT max(id) FROM repairsys.event WHERE kind = 'ticket_opened' AND ticket_id = (SELECT max(id) FROM repairsys.ticket)) FROM repairsys.event" \
+        -c "SELECT count(*) > 0 AND bool_and(id > (SELECT acked_up_to FROM repairsys.event_consumer WHERE name = 'dump_test')) FROM repairsys.read_events('dump_test', 10)" | tr '\n' ' ')" \
+	"t t t " "a new event gets an id above every restored one; the restored consumer reads on after its cursor"
 
 # the figures for the record (stderr: not part of the TAP output)
 paste -d'|' "$tmp/src" "$tmp/dst" | awk -F'|' '{ printf "%-20s %8s %8s\n", $1, $2, $5 }' >&2

@@ -111,3 +111,9 @@ INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_en
 INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end, replaces, reason, booked_at)
 	SELECT :t2, te.id, '2030-03-05 10:00+08', '2030-03-05 12:00+08', a.id, 'customer away', '2026-02-02 10:00+08'
 	  FROM repairsys.technician te, repairsys.appointment a WHERE te.name = 'Zhang Wei' AND a.ticket_id = :t2;
+-- the event log's consumers, the jobs' rows (escalations, stuck tickets and
+-- notifications, two months on) and a customer's notification preference
+INSERT INTO repairsys.customer_preference (customer_id, language, channel)
+	SELECT id, 'en', 'sms' FROM repairsys.customer WHERE name = 'Li Lei';
+SELECT count(*) FROM repairsys.run_jobs(now() + interval '60 days');
+SELECT repairsys.ack_events('security_test', (SELECT max(id) FROM repairsys.read_events('security_test', 5)));
