@@ -292,6 +292,7 @@ CREATE TABLE repairsys.ticket (
 	travel_km            numeric(10,3) CHECK (travel_km >= 0),
 	estimate_approved_at timestamptz,
 	warranty_void        boolean NOT NULL DEFAULT false,
+	estimate_approved_by name,
 	CHECK (resolved_at IS NULL OR resolved_at >= opened_at),
 	CHECK (closed_at IS NULL OR closed_at >= opened_at)
 );
@@ -322,6 +323,7 @@ COMMENT ON COLUMN repairsys.ticket.labor_minutes IS 'Minutes of labor recorded';
 COMMENT ON COLUMN repairsys.ticket.travel_km IS 'Kilometres of travel recorded';
 COMMENT ON COLUMN repairsys.ticket.estimate_approved_at IS 'When the customer approved the estimate';
 COMMENT ON COLUMN repairsys.ticket.warranty_void IS 'True when the product warranty does not apply (damage, tampering)';
+COMMENT ON COLUMN repairsys.ticket.estimate_approved_by IS 'Role that recorded the approval of the estimate (set by repairsys with estimate_approved_at)';
 CREATE INDEX ticket_customer_idx ON repairsys.ticket (customer_id, opened_at);
 CREATE INDEX ticket_asset_idx ON repairsys.ticket (asset_id, opened_at) WHERE asset_id IS NOT NULL;
 CREATE INDEX ticket_technician_idx ON repairsys.ticket (technician_id, status) WHERE technician_id IS NOT NULL;

@@ -436,6 +436,7 @@ BEGIN
 	END IF;
 	IF OLD.estimate_approved_at IS NULL AND NEW.estimate_approved_at IS NOT NULL THEN
 		SELECT * INTO st FROM repairsys.service_type s WHERE s.code = NEW.service_type;
+		NEW.estimate_approved_by := CURRENT_USER;
 		NEW.price_labor_fee := st.labor_fee;
 		NEW.price_travel_fee := st.travel_fee;
 		NEW.price_callout_fee := st.callout_fee;
@@ -451,24 +452,26 @@ BEGIN
 		NEW.approved_estimate_low := coalesce(NEW.approved_estimate_low, 0);
 		NEW.approved_estimate_high := coalesce(NEW.approved_estimate_high, 0);
 	ELSIF (NEW.price_labor_fee, NEW.price_travel_fee, NEW.price_callout_fee, NEW.price_complexity_factor, NEW.price_surcharge_pct,
-	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.price_rework_window, NEW.approved_estimate_low, NEW.approved_estimate_high)
+	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.price_rework_window, NEW.approved_estimate_low, NEW.approved_estimate_high,
+	       NEW.estimate_approved_by)
 	      IS DISTINCT FROM
 	      (OLD.price_labor_fee, OLD.price_travel_fee, OLD.price_callout_fee, OLD.price_complexity_factor, OLD.price_surcharge_pct,
-	       OLD.price_tax_rate_labor, OLD.price_tax_rate_parts, OLD.price_rework_window, OLD.approved_estimate_low, OLD.approved_estimate_high) THEN
+	       OLD.price_tax_rate_labor, OLD.price_tax_rate_parts, OLD.price_rework_window, OLD.approved_estimate_low, OLD.approved_estimate_high,
+	       OLD.estimate_approved_by) THEN
 		RAISE EXCEPTION 'the price snapshot of ticket % is set by repairsys when the estimate is approved', OLD.id
 			USING ERRCODE = '428C9';
 	END IF;
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: snapshots the price inputs and the estimate totals when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514), and a new ticket that comes approved or with a snapshot (428C9, but from the table owner: restore)';
+COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: snapshots the price inputs and the estimate totals (and who approved) when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514), and a new ticket that comes approved or with a snapshot (428C9, but from the table owner: restore)';
 -- Fires only when the approval or a snapshot column is a target of the UPDATE
 -- (no earlier BEFORE trigger sets them), so the ordinary status changes of
 -- the life cycle do not pay for it.
 CREATE TRIGGER ticket_15_price_snapshot
 	BEFORE UPDATE OF estimate_approved_at, price_labor_fee, price_travel_fee, price_callout_fee,
 	                 price_complexity_factor, price_surcharge_pct, price_tax_rate_labor, price_tax_rate_parts,
-	                 price_rework_window, approved_estimate_low, approved_estimate_high
+	                 price_rework_window, approved_estimate_low, approved_estimate_high, estimate_approved_by
 	ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
 -- (and on INSERT only when one of them is given: an ordinary new ticket does
@@ -479,7 +482,7 @@ CREATE TRIGGER ticket_15_price_snapshot_insert
 	WHEN (NEW.estimate_approved_at IS NOT NULL OR NEW.price_labor_fee IS NOT NULL OR NEW.price_travel_fee IS NOT NULL
 	      OR NEW.price_callout_fee IS NOT NULL OR NEW.price_complexity_factor IS NOT NULL OR NEW.price_surcharge_pct IS NOT NULL
 	      OR NEW.price_tax_rate_labor IS NOT NULL OR NEW.price_tax_rate_parts IS NOT NULL OR NEW.price_rework_window IS NOT NULL
-	      OR NEW.approved_estimate_low IS NOT NULL OR NEW.approved_estimate_high IS NOT NULL)
+	      OR NEW.approved_estimate_low IS NOT NULL OR NEW.approved_estimate_high IS NOT NULL OR NEW.estimate_approved_by IS NOT NULL)
 	EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
 
 ------------------------------------------------------------------------------
@@ -723,7 +726,15 @@ CREATE TRIGGER ticket_discount_10_rules
 	BEFORE INSERT OR UPDATE ON repairsys.ticket_discount
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_discount_trg();
 
-CREATE FUNCTION repairsys.approve_estimate(ticket_id bigint, OUT low_total numeric, OUT high_total numeric)
+-- approve_estimate(ticket, revision): the customer's approval of the revision
+-- they were shown (estimate_revision; revision 1 is the estimate before work,
+-- estimate(), recorded when it is approved).  Refused (23514) when it is not
+-- the latest revision any more (a revision was made since: the customer must
+-- see it first), was already approved, or the ticket is no longer open; an
+-- unknown revision is 22023.  With the caller's rights: a customer approves
+-- only their own tickets (row-level security), by the same route a plain
+-- UPDATE takes (the triggers of ticket and estimate_revision keep the rules).
+CREATE FUNCTION repairsys.approve_estimate(ticket_id bigint, revision integer, OUT low_total numeric, OUT high_total numeric)
 RETURNS record
 LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
@@ -731,18 +742,59 @@ AS $$
 DECLARE
 	t repairsys.ticket := repairsys.ticket_row(ticket_id, true);
 BEGIN
-	IF t.estimate_approved_at IS NOT NULL THEN
+	IF revision IS NULL OR revision < 1 THEN
+		RAISE EXCEPTION 'invalid estimate revision: %', coalesce(revision::text, 'NULL') USING ERRCODE = '22023',
+			DETAIL = 'Revisions are numbered from 1.';
+	END IF;
+	IF t.estimate_approved_at IS NULL THEN
+		IF revision <> 1 THEN
+			RAISE EXCEPTION 'revision % of the estimate of ticket % does not exist', revision, t.id USING ERRCODE = '22023',
+				DETAIL = 'The first estimate (revision 1, repairsys.estimate()) was not approved yet.';
+		END IF;
+		IF t.status_role IN ('resolved', 'closed', 'cancelled') THEN
+			RAISE EXCEPTION 'cannot approve the estimate of ticket % in status "%"', t.id, t.status USING ERRCODE = '23514';
+		END IF;
+		UPDATE repairsys.ticket x SET estimate_approved_at = pg_catalog.now() WHERE x.id = t.id
+		RETURNING x.approved_estimate_low, x.approved_estimate_high INTO low_total, high_total;
+		RETURN;
+	END IF;
+	UPDATE repairsys.estimate_revision r SET approved_at = pg_catalog.now()
+	 WHERE r.ticket_id = t.id AND r.revision = approve_estimate.revision AND r.approved_at IS NULL
+	RETURNING r.low, r.high INTO low_total, high_total;
+	IF NOT FOUND THEN
+		IF EXISTS (SELECT 1 FROM repairsys.estimate_revision r WHERE r.ticket_id = t.id AND r.revision = approve_estimate.revision) THEN
+			RAISE EXCEPTION 'revision % of the estimate of ticket % was already approved', revision, t.id
+				USING ERRCODE = '23514', DETAIL = 'An approval is never changed or withdrawn.';
+		END IF;
+		RAISE EXCEPTION 'revision % of the estimate of ticket % does not exist', revision, t.id USING ERRCODE = '22023';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.approve_estimate(bigint, integer) IS 'Records the customer''s approval of the given estimate revision (1: the estimate before work, which also snapshots every price input onto the ticket); refused (23514) unless it is the latest revision, not yet approved, of an open ticket; returns its low and high totals';
+
+-- approve_estimate(ticket): approves the latest revision as it stood when the
+-- call began (creating revision 1 from estimate() when none exists); a
+-- revision made while the call waits for the ticket's lock makes it refuse
+-- (23514) rather than approve what the customer was not shown.
+CREATE FUNCTION repairsys.approve_estimate(ticket_id bigint, OUT low_total numeric, OUT high_total numeric)
+RETURNS record
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t      repairsys.ticket := repairsys.ticket_row(ticket_id);
+	latest repairsys.estimate_revision;
+BEGIN
+	SELECT * INTO latest FROM repairsys.estimate_revision r WHERE r.ticket_id = t.id ORDER BY r.revision DESC LIMIT 1;
+	IF FOUND AND latest.approved_at IS NOT NULL OR NOT FOUND AND t.estimate_approved_at IS NOT NULL THEN
 		RAISE EXCEPTION 'the estimate of ticket % was already approved', t.id
 			USING ERRCODE = '23514', DETAIL = 'An approval is never changed or withdrawn.';
 	END IF;
-	IF t.status_role IN ('resolved', 'closed', 'cancelled') THEN
-		RAISE EXCEPTION 'cannot approve the estimate of ticket % in status "%"', t.id, t.status USING ERRCODE = '23514';
-	END IF;
-	UPDATE repairsys.ticket x SET estimate_approved_at = pg_catalog.now() WHERE x.id = t.id
-	RETURNING x.approved_estimate_low, x.approved_estimate_high INTO low_total, high_total;
+	SELECT a.low_total, a.high_total INTO low_total, high_total
+	  FROM repairsys.approve_estimate(t.id, coalesce(latest.revision, 1)) a;
 END
 $$;
-COMMENT ON FUNCTION repairsys.approve_estimate(bigint) IS 'Records the customer''s approval of the estimate and snapshots every price input onto the ticket, so later price-list changes never change its bill; returns the approved low and high totals';
+COMMENT ON FUNCTION repairsys.approve_estimate(bigint) IS 'Records the customer''s approval of the latest estimate revision (revision 1, the estimate before work, when none exists: it snapshots every price input onto the ticket, so later price-list changes never change its bill); refused (23514) when it was already approved or a newer revision appears meanwhile; returns the approved low and high totals';
 
 ------------------------------------------------------------------------------
 -- Invoices, payments, installments
@@ -983,6 +1035,29 @@ COMMENT ON FUNCTION repairsys.plan_installments(bigint, integer, date, interval)
 ------------------------------------------------------------------------------
 -- Audit
 ------------------------------------------------------------------------------
+-- The approved ceiling of a ticket: the latest approved revision's high total
+-- and the tolerance kept with it, and the most its bill may be; for a ticket
+-- approved before revisions were kept (no revision rows), its snapshot's high
+-- total and the setting.  No row when nothing was approved.
+CREATE FUNCTION repairsys.approved_ceiling(t repairsys.ticket,
+	OUT revision integer, OUT high numeric, OUT tolerance_pct numeric, OUT ceiling numeric)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT c.revision, c.high, c.tolerance_pct, pg_catalog.round(c.high * (1 + c.tolerance_pct / 100), 2)
+	  FROM (SELECT r.revision, r.high, r.tolerance_pct
+	          FROM repairsys.estimate_revision r
+	         WHERE r.ticket_id = t.id AND r.approved_at IS NOT NULL
+	        UNION ALL
+	        SELECT NULL::integer, t.approved_estimate_high, repairsys.setting_value('estimate_tolerance_pct')::numeric
+	         WHERE t.estimate_approved_at IS NOT NULL AND t.approved_estimate_high IS NOT NULL
+	           AND NOT EXISTS (SELECT 1 FROM repairsys.estimate_revision r2 WHERE r2.ticket_id = t.id AND r2.approved_at IS NOT NULL)) c
+	 ORDER BY c.revision DESC NULLS LAST
+	 LIMIT 1;
+END;
+COMMENT ON FUNCTION repairsys.approved_ceiling(repairsys.ticket) IS 'The approved ceiling of a ticket: its latest approved estimate revision (number, high total, tolerance kept with the approval) and high x (1 + tolerance/100) rounded to cents; a ticket approved before revisions were kept: its snapshot''s high and the setting; no row when nothing was approved';
+
 CREATE VIEW repairsys.billing_audit AS
 SELECT i.ticket_id, 'invoice total differs from its lines' AS problem,
        pg_catalog.format('Invoice %s: total %s, lines %s.', i.invoice_no, i.total, coalesce(l.s, 0)) AS detail
@@ -1031,10 +1106,18 @@ SELECT t.id, 'labor billed without work recorded',
   FROM repairsys.ticket t
   JOIN repairsys.invoice i ON i.ticket_id = t.id
   JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id AND x.kind = 'labor') l ON true
- WHERE l.s > 0 AND coalesce(t.labor_minutes, 0) = 0;
+ WHERE l.s > 0 AND coalesce(t.labor_minutes, 0) = 0
+UNION ALL
+SELECT t.id, 'bill exceeds the approved estimate',
+       pg_catalog.format('Bill total %s, approved estimate high %s%s: at most %s with the tolerance of %s%%.', b.total, c.high,
+                         coalesce(' (revision ' || c.revision || ')', ''), c.ceiling, repairsys.fmt_num(c.tolerance_pct))
+  FROM repairsys.ticket t
+  CROSS JOIN LATERAL repairsys.approved_ceiling(t) c
+  JOIN repairsys.bill_summary b ON b.ticket_id = t.id
+ WHERE t.status_role IN ('resolved', 'closed') AND NOT repairsys.under_warranty(t) AND b.total > c.ceiling;
 COMMENT ON VIEW repairsys.billing_audit IS 'One row per billing problem found; empty on a healthy database';
 COMMENT ON COLUMN repairsys.billing_audit.ticket_id IS 'Ticket concerned';
-COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded';
+COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded, bill exceeds the approved estimate';
 COMMENT ON COLUMN repairsys.billing_audit.detail IS 'The figures behind the finding';
 
 ------------------------------------------------------------------------------

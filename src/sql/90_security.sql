@@ -180,6 +180,15 @@ BEGIN
 	                      'invoice_id = ANY (' || invoices || ')', 'invoice_id = ANY (' || invoices || ')'),
 	('installment',       'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('installment',       'repairsys_customer',   'SELECT', 'SELECT', 'invoice_id = ANY (' || invoices || ')', NULL),
+	-- estimate revisions (42_consent.sql): staff revise (the triggers compute
+	-- every figure), the customer approves the latest of own tickets, the
+	-- dispatcher records an approval given by phone; nobody changes or
+	-- deletes one (the triggers refuse it, even for the admin)
+	('estimate_revision', 'repairsys_dispatcher', 'SELECT, INSERT (ticket_id, reason, expected_minutes), UPDATE (approved_at)', 'ALL', 'true', 'true'),
+	('estimate_revision', 'repairsys_technician', 'SELECT, INSERT (ticket_id, reason, expected_minutes)', 'ALL',
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
+	('estimate_revision', 'repairsys_customer',   'SELECT, UPDATE (approved_at)', 'ALL',
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
 	('ticket_discount',   'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
 	('ticket_discount',   'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	-- follow-ups: the dispatcher's call list

@@ -137,6 +137,12 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$INSERT INTO repairsys.invoice (invoice_no, ticket_id, total) SELECT 'HW-1', new_ticket, 0 FROM hw$$, '42501'),
 ('tap_hw_cust', 'removes a payment',
  $$DELETE FROM repairsys.payment$$, '42501'),
+('tap_hw_cust', 'writes an estimate revision by plain INSERT',
+ $$INSERT INTO repairsys.estimate_revision (ticket_id, reason) SELECT new_ticket, 'hw' FROM hw$$, '42501'),
+('tap_hw_cust', 'approves an estimate revision of another customer',
+ $$UPDATE repairsys.estimate_revision SET approved_at = now() WHERE ticket_id = (SELECT other_ticket FROM hw)$$, 'noop'),
+('tap_hw_cust', 'lowers the approved high of an estimate revision',
+ $$UPDATE repairsys.estimate_revision SET high = 0$$, '42501'),
 -- technician
 ('tap_hw_tech', 'mints 1000 parts with a return',
  $$INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, ticket_id)
@@ -157,6 +163,10 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.ticket SET technician_id = (SELECT full_tech FROM hw) WHERE id = (SELECT tech_ticket FROM hw)$$, '42501'),
 ('tap_hw_tech', 'writes the history',
  $$INSERT INTO repairsys.ticket_event (ticket_id, to_status) SELECT tech_ticket, 'closed' FROM hw$$, '42501'),
+('tap_hw_tech', 'writes an estimate revision with its own high',
+ $$INSERT INTO repairsys.estimate_revision (ticket_id, reason, high) SELECT tech_ticket, 'hw', 100000 FROM hw$$, '42501'),
+('tap_hw_tech', 'approves an estimate revision for the customer',
+ $$UPDATE repairsys.estimate_revision SET approved_at = now() WHERE ticket_id = (SELECT tech_ticket FROM hw)$$, '42501'),
 -- dispatcher
 ('tap_hw_disp', 'inserts a ticket with an approval and a zero price snapshot',
  $$INSERT INTO repairsys.ticket (customer_id, service_type, estimate_approved_at, price_labor_fee, price_callout_fee, approved_estimate_low, approved_estimate_high)
@@ -188,6 +198,8 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key) SELECT invoice_id, 'cash', 'NaN', 'hw-5' FROM hw$$, '23514'),
 ('tap_hw_disp', 'rewrites a payment',
  $$UPDATE repairsys.payment SET amount = amount + 1$$, '42501'),
+('tap_hw_disp', 'writes an estimate revision with its own number',
+ $$INSERT INTO repairsys.estimate_revision (ticket_id, revision, reason) SELECT tech_ticket, 99, 'hw' FROM hw$$, '42501'),
 -- admin
 ('tap_hw_admin', 'sets the labor tax rate to text',
  $$UPDATE repairsys.setting SET value = 'abc' WHERE name = 'tax_rate_labor'$$, '22023'),
@@ -217,6 +229,13 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.invoice SET total = 0 WHERE id = (SELECT invoice_id FROM hw)$$, '42501'),
 ('tap_hw_admin', 'removes the history of a ticket',
  $$DELETE FROM repairsys.ticket_event WHERE ticket_id = (SELECT invoiced_ticket FROM hw)$$, '42501'),
+('tap_hw_admin', 'writes an approved estimate revision by plain INSERT',
+ $$INSERT INTO repairsys.estimate_revision (ticket_id, reason, low, high, lines, approved_at, approved_by, tolerance_pct)
+   SELECT resolved_ticket, 'hw', 0, 100000, '[]', now(), 'tap_hw_cust', 0 FROM hw$$, '428C9'),
+('tap_hw_admin', 'raises the approved high of an estimate revision',
+ $$UPDATE repairsys.estimate_revision SET high = high * 10 WHERE ticket_id = (SELECT resolved_ticket FROM hw)$$, '428C9'),
+('tap_hw_admin', 'removes the estimate revisions of a ticket',
+ $$DELETE FROM repairsys.estimate_revision WHERE ticket_id = (SELECT resolved_ticket FROM hw)$$, '42501'),
 -- auditor
 ('tap_hw_aud', 'opens a ticket',
  $$INSERT INTO repairsys.ticket (customer_id, service_type) SELECT cust, (SELECT code FROM repairsys.service_type ORDER BY code LIMIT 1) FROM hw$$, '42501'),
@@ -226,6 +245,8 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key) SELECT invoice_id, 'cash', 0.01, 'hw-7' FROM hw$$, '42501'),
 ('tap_hw_aud', 'changes a setting',
  $$UPDATE repairsys.setting SET value = '0.05' WHERE name = 'tax_rate_labor'$$, '42501'),
+('tap_hw_aud', 'approves an estimate revision',
+ $$UPDATE repairsys.estimate_revision SET approved_at = now()$$, '42501'),
 ('tap_hw_aud', 'removes feedback',
  $$DELETE FROM repairsys.feedback$$, '42501');
 
