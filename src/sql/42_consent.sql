@@ -150,7 +150,10 @@ BEGIN
 	NEW.low := f.low;
 	NEW.high := GREATEST(f.high, f.low);
 	NEW.lines := f.lines;
-	NEW.revision := (SELECT coalesce(max(r.revision), 0) + 1 FROM repairsys.estimate_revision r WHERE r.ticket_id = t.id);
+	-- (revision 1 is the approval of the estimate before work: a ticket
+	-- approved before revisions were kept has no row of it, and its next
+	-- revision is still 2)
+	NEW.revision := (SELECT coalesce(max(r.revision), 1) + 1 FROM repairsys.estimate_revision r WHERE r.ticket_id = t.id);
 	RETURN NEW;
 END
 $$;
@@ -322,3 +325,11 @@ CREATE TRIGGER ticket_22_approved_ceiling BEFORE UPDATE ON repairsys.ticket
 CREATE TRIGGER ticket_52_first_revision AFTER UPDATE OF estimate_approved_at ON repairsys.ticket
 	FOR EACH ROW WHEN (OLD.estimate_approved_at IS NULL AND NEW.estimate_approved_at IS NOT NULL)
 	EXECUTE FUNCTION repairsys.ticket_first_revision_trg();
+
+-- The SECURITY DEFINER trigger functions above are executed by nobody
+-- (90_security.sql's loop does the same for a fresh install; here for the
+-- upgrade script, which takes this piece whole).
+REVOKE ALL ON FUNCTION repairsys.estimate_revision_figures_trg() FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.estimate_revision_approve_trg() FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.ticket_first_revision_trg() FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.ticket_approved_ceiling_trg() FROM PUBLIC;
