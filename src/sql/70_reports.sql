@@ -500,7 +500,7 @@ BEGIN
 		 WHERE ts.technician_id = ANY (techs) AND ts.skill = st.required_skill AND ts.level >= st.min_skill_level
 		   AND repairsys.open_ticket_count(ts.technician_id) < te.capacity
 		 ORDER BY te.service_center_id IS DISTINCT FROM (SELECT x.service_center_id FROM repairsys.ticket x WHERE x.id = tid),
-		          pg_catalog.random()
+		          pg_catalog.md5(te.name || '/' || i || '/' || r)	-- (not random() per row: its values would follow the plan's scan order)
 		 LIMIT 1;
 		IF tech IS NULL THEN
 			CONTINUE;
