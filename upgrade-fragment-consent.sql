@@ -154,7 +154,25 @@ $$;
 COMMENT ON FUNCTION repairsys.approve_estimate(bigint) IS 'Records the customer''s approval of the latest estimate revision (revision 1, the estimate before work, when none exists: it snapshots every price input onto the ticket, so later price-list changes never change its bill); refused (23514) when it was already approved or a newer revision appears meanwhile; returns the approved low and high totals';
 
 
--- 40_billing.sql: the approved ceiling (new), billing_audit's new problem
+-- 40_billing.sql: the canonical text of a bill that a sign-off hashes (new)
+CREATE FUNCTION repairsys.bill_canonical_text(t repairsys.ticket)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT 'repairsys bill v1|ticket ' || t.id || E'\n'
+	       || coalesce(pg_catalog.string_agg(pg_catalog.concat_ws('|', b.line_no, b.kind, b.description,
+	                                                             coalesce(pg_catalog.trim_scale(b.quantity)::text, ''), coalesce(b.unit, ''),
+	                                                             coalesce(pg_catalog.trim_scale(b.unit_price)::text, ''),
+	                                                             pg_catalog.trim_scale(b.amount), pg_catalog.trim_scale(b.tax_rate),
+	                                                             pg_catalog.trim_scale(b.tax_amount)) || E'\n', '' ORDER BY b.line_no), '')
+	       || 'total|' || pg_catalog.trim_scale(coalesce(sum(b.amount + b.tax_amount), 0)) || '|'
+	       || coalesce((SELECT i.currency FROM repairsys.invoice i WHERE i.ticket_id = t.id), repairsys.setting_value('currency'))
+	  FROM repairsys.bill_lines(t) b;
+END;
+COMMENT ON FUNCTION repairsys.bill_canonical_text(repairsys.ticket) IS 'The canonical text of a ticket''s bill (one "|"-separated line per bill line, numbers without trailing zeros, then total and currency): what a sign-off hashes with sha256()';
+
+-- 40_billing.sql: the approved ceiling (new), billing_audit's new problems
 
 CREATE FUNCTION repairsys.approved_ceiling(t repairsys.ticket,
 	OUT revision integer, OUT high numeric, OUT tolerance_pct numeric, OUT ceiling numeric)
@@ -231,10 +249,18 @@ SELECT t.id, 'bill exceeds the approved estimate',
   FROM repairsys.ticket t
   CROSS JOIN LATERAL repairsys.approved_ceiling(t) c
   JOIN repairsys.bill_summary b ON b.ticket_id = t.id
- WHERE t.status_role IN ('resolved', 'closed') AND NOT repairsys.under_warranty(t) AND b.total > c.ceiling;
+ WHERE t.status_role IN ('resolved', 'closed') AND NOT repairsys.under_warranty(t) AND b.total > c.ceiling
+UNION ALL
+SELECT t.id, 'bill changed after sign-off',
+       pg_catalog.format('Signed by %s on %s for a total of %s; the bill now totals %s and hashes differently.', s.signed_by,
+                         pg_catalog.to_char(s.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), s.bill_total, b.total)
+  FROM repairsys.ticket t
+  JOIN LATERAL (SELECT x.* FROM repairsys.ticket_sign_off x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) s ON true
+  JOIN repairsys.bill_summary b ON b.ticket_id = t.id
+ WHERE s.bill_sha256 <> pg_catalog.sha256(pg_catalog.convert_to(repairsys.bill_canonical_text(t), 'UTF8'));
 COMMENT ON VIEW repairsys.billing_audit IS 'One row per billing problem found; empty on a healthy database';
 COMMENT ON COLUMN repairsys.billing_audit.ticket_id IS 'Ticket concerned';
-COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded, bill exceeds the approved estimate';
+COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded, bill exceeds the approved estimate, bill changed after sign-off';
 
 -- (CREATE OR REPLACE VIEW drops the option 90_security.sql set: PostgreSQL 15 and later)
 ALTER VIEW repairsys.billing_audit SET (security_invoker = true);
@@ -388,7 +414,7 @@ BEGIN
 		 WHERE ts.technician_id = ANY (techs) AND ts.skill = st.required_skill AND ts.level >= st.min_skill_level
 		   AND repairsys.open_ticket_count(ts.technician_id) < te.capacity
 		 ORDER BY te.service_center_id IS DISTINCT FROM (SELECT x.service_center_id FROM repairsys.ticket x WHERE x.id = tid),
-		          pg_catalog.random()
+		          pg_catalog.md5(te.name || '/' || i || '/' || r)	-- (not random() per row: its values would follow the plan's scan order)
 		 LIMIT 1;
 		IF tech IS NULL THEN
 			CONTINUE;
@@ -485,3 +511,31 @@ CREATE POLICY technician ON repairsys.estimate_revision FOR ALL TO repairsys_tec
 GRANT SELECT, UPDATE (approved_at) ON repairsys.estimate_revision TO repairsys_customer;
 CREATE POLICY customer ON repairsys.estimate_revision FOR ALL TO repairsys_customer
 	USING (ticket_id = ANY (ARRAY(SELECT t.id FROM repairsys.ticket t))) WITH CHECK (ticket_id = ANY (ARRAY(SELECT t.id FROM repairsys.ticket t)));
+
+-- 90_security.sql: ticket_sign_off is append-only (forbid_change triggers) and its rows of the decision list
+CREATE TRIGGER ticket_sign_off_append_only BEFORE UPDATE OR DELETE ON repairsys.ticket_sign_off
+	FOR EACH ROW EXECUTE FUNCTION repairsys.forbid_change();
+CREATE TRIGGER ticket_sign_off_no_truncate BEFORE TRUNCATE ON repairsys.ticket_sign_off
+	FOR EACH STATEMENT EXECUTE FUNCTION repairsys.forbid_change();
+ALTER TABLE repairsys.ticket_sign_off ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON repairsys.ticket_sign_off FROM PUBLIC;
+GRANT SELECT, INSERT ON repairsys.ticket_sign_off TO repairsys_admin;
+CREATE POLICY admin ON repairsys.ticket_sign_off FOR ALL TO repairsys_admin USING (true) WITH CHECK (true);
+GRANT SELECT ON repairsys.ticket_sign_off TO repairsys_auditor;
+CREATE POLICY auditor ON repairsys.ticket_sign_off FOR SELECT TO repairsys_auditor USING (true);
+GRANT SELECT, INSERT (ticket_id, signed_by, signature) ON repairsys.ticket_sign_off TO repairsys_dispatcher;
+CREATE POLICY dispatcher ON repairsys.ticket_sign_off FOR ALL TO repairsys_dispatcher USING (true) WITH CHECK (true);
+GRANT SELECT, INSERT (ticket_id, signed_by, signature) ON repairsys.ticket_sign_off TO repairsys_technician;
+CREATE POLICY technician ON repairsys.ticket_sign_off FOR ALL TO repairsys_technician
+	USING (ticket_id = ANY (ARRAY(SELECT t.id FROM repairsys.ticket t))) WITH CHECK (ticket_id = ANY (ARRAY(SELECT t.id FROM repairsys.ticket t)));
+GRANT SELECT, INSERT (ticket_id, signed_by, signature) ON repairsys.ticket_sign_off TO repairsys_customer;
+CREATE POLICY customer ON repairsys.ticket_sign_off FOR ALL TO repairsys_customer
+	USING (ticket_id = ANY (ARRAY(SELECT t.id FROM repairsys.ticket t))) WITH CHECK (ticket_id = ANY (ARRAY(SELECT t.id FROM repairsys.ticket t)));
+-- (1.1's repairsys.security_audit lists the append-only tables by name: the
+-- upgrade script should add ticket_sign_off to both of its lists)
+ALTER TABLE repairsys.ticket_sign_off
+	ADD CONSTRAINT ticket_sign_off_bill_total_finite CHECK (bill_total OPERATOR(pg_catalog.<>) 'NaN' AND bill_total OPERATOR(pg_catalog.>) '-Infinity' AND bill_total OPERATOR(pg_catalog.<) 'Infinity'),
+	ADD CONSTRAINT ticket_sign_off_signed_at_finite CHECK (pg_catalog.isfinite(signed_at));
+-- (99_finish.sql registers every sequence for pg_dump in a fresh install)
+SELECT pg_catalog.pg_extension_config_dump('repairsys.ticket_sign_off_id_seq', '');
+REVOKE ALL ON SEQUENCE repairsys.ticket_sign_off_id_seq FROM PUBLIC;

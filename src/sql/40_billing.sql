@@ -1035,6 +1035,28 @@ COMMENT ON FUNCTION repairsys.plan_installments(bigint, integer, date, interval)
 ------------------------------------------------------------------------------
 -- Audit
 ------------------------------------------------------------------------------
+-- The canonical text of a ticket's bill, what a sign-off hashes: one line per
+-- bill line (bill_lines: the invoice's once issued, the same lines as computed
+-- before), its fields separated by "|", numbers without trailing zeros (so an
+-- invoiced bill reads as the bill that was signed), then the total and the
+-- currency.  Any change of a line, an amount or the total changes the text.
+CREATE FUNCTION repairsys.bill_canonical_text(t repairsys.ticket)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT 'repairsys bill v1|ticket ' || t.id || E'\n'
+	       || coalesce(pg_catalog.string_agg(pg_catalog.concat_ws('|', b.line_no, b.kind, b.description,
+	                                                             coalesce(pg_catalog.trim_scale(b.quantity)::text, ''), coalesce(b.unit, ''),
+	                                                             coalesce(pg_catalog.trim_scale(b.unit_price)::text, ''),
+	                                                             pg_catalog.trim_scale(b.amount), pg_catalog.trim_scale(b.tax_rate),
+	                                                             pg_catalog.trim_scale(b.tax_amount)) || E'\n', '' ORDER BY b.line_no), '')
+	       || 'total|' || pg_catalog.trim_scale(coalesce(sum(b.amount + b.tax_amount), 0)) || '|'
+	       || coalesce((SELECT i.currency FROM repairsys.invoice i WHERE i.ticket_id = t.id), repairsys.setting_value('currency'))
+	  FROM repairsys.bill_lines(t) b;
+END;
+COMMENT ON FUNCTION repairsys.bill_canonical_text(repairsys.ticket) IS 'The canonical text of a ticket''s bill (one "|"-separated line per bill line, numbers without trailing zeros, then total and currency): what a sign-off hashes with sha256()';
+
 -- The approved ceiling of a ticket: the latest approved revision's high total
 -- and the tolerance kept with it, and the most its bill may be; for a ticket
 -- approved before revisions were kept (no revision rows), its snapshot's high
@@ -1114,10 +1136,18 @@ SELECT t.id, 'bill exceeds the approved estimate',
   FROM repairsys.ticket t
   CROSS JOIN LATERAL repairsys.approved_ceiling(t) c
   JOIN repairsys.bill_summary b ON b.ticket_id = t.id
- WHERE t.status_role IN ('resolved', 'closed') AND NOT repairsys.under_warranty(t) AND b.total > c.ceiling;
+ WHERE t.status_role IN ('resolved', 'closed') AND NOT repairsys.under_warranty(t) AND b.total > c.ceiling
+UNION ALL
+SELECT t.id, 'bill changed after sign-off',
+       pg_catalog.format('Signed by %s on %s for a total of %s; the bill now totals %s and hashes differently.', s.signed_by,
+                         pg_catalog.to_char(s.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), s.bill_total, b.total)
+  FROM repairsys.ticket t
+  JOIN LATERAL (SELECT x.* FROM repairsys.ticket_sign_off x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) s ON true
+  JOIN repairsys.bill_summary b ON b.ticket_id = t.id
+ WHERE s.bill_sha256 <> pg_catalog.sha256(pg_catalog.convert_to(repairsys.bill_canonical_text(t), 'UTF8'));
 COMMENT ON VIEW repairsys.billing_audit IS 'One row per billing problem found; empty on a healthy database';
 COMMENT ON COLUMN repairsys.billing_audit.ticket_id IS 'Ticket concerned';
-COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded, bill exceeds the approved estimate';
+COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded, bill exceeds the approved estimate, bill changed after sign-off';
 COMMENT ON COLUMN repairsys.billing_audit.detail IS 'The figures behind the finding';
 
 ------------------------------------------------------------------------------

@@ -10,9 +10,14 @@
 --   estimate_revision_10_rules    BEFORE INSERT OR UPDATE OR DELETE  the table route's rules (caller's rights)
 --   estimate_revision_20_figures  BEFORE INSERT                      number and figures of a new revision (owner's rights)
 --   estimate_revision_30_approve  BEFORE UPDATE OF approved_at        only the latest revision, of an open ticket (owner's rights)
+-- Triggers on repairsys.ticket_sign_off:
+--   ticket_sign_off_10_rules      BEFORE INSERT  the table route's rules (caller's rights)
+--   ticket_sign_off_20_hash       BEFORE INSERT  the bill's hash and total (owner's rights)
+--   (and the append-only triggers of 90_security.sql)
 
 INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, choices) VALUES
-	('estimate_tolerance_pct', '10', 'A billable ticket may be resolved only while its bill total is at most the approved estimate''s high total plus this percent (snapshotted on each approval)', false, 'number', 0, NULL);
+	('estimate_tolerance_pct', '10', 'A billable ticket may be resolved only while its bill total is at most the approved estimate''s high total plus this percent (snapshotted on each approval)', false, 'number', 0, NULL),
+	('require_sign_off', 'false', 'true: a ticket enters a closed-role state only with a sign-off (签字确认) of its bill as it is', false, 'choice', NULL, ARRAY['true', 'false']);
 
 ------------------------------------------------------------------------------
 -- The figures of a revision
@@ -309,6 +314,133 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.ticket_approved_ceiling_trg() IS 'BEFORE UPDATE trigger of ticket (SECURITY DEFINER): a billable ticket entering or working in a resolved-role state may not bill more than its approved ceiling (23514 with the bill total and the approved high); warranty work, invoiced tickets and the table owner are exempt';
 
+------------------------------------------------------------------------------
+-- Sign-off (签字确认)
+------------------------------------------------------------------------------
+-- BEFORE INSERT on ticket_sign_off, with the caller's rights: for every role
+-- but the table owner (restore), the caller gives ticket_id, signed_by and
+-- signature; the hash and the total are repairsys's (428C9 when given);
+-- signed_at and recorded_by are now and the caller.
+CREATE FUNCTION repairsys.ticket_sign_off_rules_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF repairsys.is_table_owner(TG_RELID) THEN
+		RETURN NEW;
+	END IF;
+	IF NEW.bill_sha256 IS NOT NULL OR NEW.bill_total IS NOT NULL THEN
+		RAISE EXCEPTION 'columns bill_sha256 and bill_total of ticket_sign_off are set by repairsys'
+			USING ERRCODE = '428C9',
+			      DETAIL = 'A sign-off records the hash of the bill as it is when signed; give ticket_id, signed_by and signature.',
+			      HINT = 'Use repairsys.sign_off().';
+	END IF;
+	NEW.signed_at := pg_catalog.now();
+	NEW.recorded_by := CURRENT_USER;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_sign_off_rules_trg() IS 'BEFORE INSERT trigger of ticket_sign_off: the caller gives ticket_id, signed_by, signature (bill_sha256 and bill_total are repairsys''s, 428C9); signed_at and recorded_by are now and current_user; the table owner''s rows are taken as they are';
+CREATE TRIGGER ticket_sign_off_10_rules BEFORE INSERT ON repairsys.ticket_sign_off
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sign_off_rules_trg();
+
+-- BEFORE INSERT of a sign-off without a hash (every row but a restored one):
+-- under the ticket's lock, a ticket in a resolved-role state (the work done,
+-- the bill final: 23514 otherwise) gets the SHA-256 of its bill's canonical
+-- text and its total.  SECURITY DEFINER (a trigger function) so that the hash
+-- covers the whole bill whoever records it (a technician may not read
+-- invoices); the caller's row-level security still decides which tickets
+-- they may sign for (the table's WITH CHECK).
+CREATE FUNCTION repairsys.ticket_sign_off_hash_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t repairsys.ticket;
+BEGIN
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- the foreign key names it
+	END IF;
+	IF t.status_role <> 'resolved' THEN
+		RAISE EXCEPTION 'cannot sign off ticket % in status "%"', t.id, t.status
+			USING ERRCODE = '23514', DETAIL = 'The customer signs off the work and its bill once the ticket is resolved.';
+	END IF;
+	NEW.bill_sha256 := pg_catalog.sha256(pg_catalog.convert_to(repairsys.bill_canonical_text(t), 'UTF8'));
+	NEW.bill_total := (SELECT coalesce(sum(b.amount + b.tax_amount), 0) FROM repairsys.bill_lines(t) b);
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_sign_off_hash_trg() IS 'BEFORE INSERT trigger of ticket_sign_off (SECURITY DEFINER): under the ticket''s lock, only a ticket in a resolved-role state (23514); records the SHA-256 of bill_canonical_text() and the bill total';
+CREATE TRIGGER ticket_sign_off_20_hash BEFORE INSERT ON repairsys.ticket_sign_off
+	FOR EACH ROW WHEN (NEW.bill_sha256 IS NULL)
+	EXECUTE FUNCTION repairsys.ticket_sign_off_hash_trg();
+
+CREATE FUNCTION repairsys.sign_off(ticket_id bigint, signed_by text, signature bytea DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t  repairsys.ticket := repairsys.ticket_row(ticket_id);
+	id bigint;
+BEGIN
+	IF signed_by IS NULL OR pg_catalog.btrim(signed_by) = '' OR pg_catalog.length(signed_by) > 200 THEN
+		RAISE EXCEPTION 'a sign-off needs the name of who signed, of 1 to 200 characters' USING ERRCODE = '22023';
+	END IF;
+	IF pg_catalog.octet_length(signature) = 0 OR pg_catalog.octet_length(signature) > 2097152 THEN
+		RAISE EXCEPTION 'a signature image must be 1 byte to 2 MiB' USING ERRCODE = '22023',
+			DETAIL = pg_catalog.format('The signature given is %s bytes.', pg_catalog.octet_length(signature));
+	END IF;
+	INSERT INTO repairsys.ticket_sign_off AS s (ticket_id, signed_by, signature)
+	VALUES (t.id, signed_by, signature)
+	RETURNING s.id INTO id;
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION repairsys.sign_off(bigint, text, bytea) IS 'Records that signed_by accepted the work and the bill of a resolved ticket (签字确认), with an optional signature image, and the SHA-256 of the bill''s canonical text now; returns the sign-off id; 22023 for a missing name or a bad image, 23514 for a ticket not resolved';
+
+-- The sign-off of a ticket that still matches its bill: the latest sign-off,
+-- when the bill hashes to what was signed; read with
+-- the caller's rights (the closing trigger calls it with the owner's).
+CREATE FUNCTION repairsys.signed_off(t repairsys.ticket)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT coalesce((SELECT s.bill_sha256 = pg_catalog.sha256(pg_catalog.convert_to(repairsys.bill_canonical_text(t), 'UTF8'))
+	                   FROM repairsys.ticket_sign_off s WHERE s.ticket_id = t.id ORDER BY s.id DESC LIMIT 1), false);
+END;
+COMMENT ON FUNCTION repairsys.signed_off(repairsys.ticket) IS 'True when the ticket''s latest sign-off hashes to its bill as it is now';
+
+-- BEFORE UPDATE of a ticket entering a closed-role state while the setting
+-- require_sign_off is true: its latest sign-off must match its bill (23514).
+-- For every role but the table owner.  SECURITY DEFINER (a trigger
+-- function): the bill is read whole, whoever closes.  Named ticket_23: after
+-- ticket_20_transition (NEW.status_role is the state being entered) and
+-- ticket_22_approved_ceiling.
+CREATE FUNCTION repairsys.ticket_sign_off_required_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.status_role = 'closed' AND OLD.status_role IS DISTINCT FROM 'closed'
+	   AND repairsys.setting_value('require_sign_off') = 'true' AND NOT repairsys.signed_off(NEW) THEN
+		RAISE EXCEPTION 'ticket % cannot be closed without a sign-off of its bill', NEW.id
+			USING ERRCODE = '23514',
+			      DETAIL = CASE WHEN EXISTS (SELECT 1 FROM repairsys.ticket_sign_off s WHERE s.ticket_id = NEW.id)
+			                    THEN 'The bill changed after it was signed off: the customer signs it off again (repairsys.sign_off).'
+			                    ELSE 'The setting require_sign_off is true: the customer signs off the work and its bill first (repairsys.sign_off).' END;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_sign_off_required_trg() IS 'BEFORE UPDATE trigger of ticket (SECURITY DEFINER): with require_sign_off true, a ticket enters a closed-role state only when its latest sign-off matches its bill (23514); the table owner is exempt';
+
+------------------------------------------------------------------------------
 -- triggers on repairsys.ticket
 -- ticket_22_approved_ceiling: after ticket_20_transition (NEW.status_role is
 -- the role of the state being entered, the transition and its guards passed)
@@ -320,6 +452,12 @@ CREATE TRIGGER ticket_22_approved_ceiling BEFORE UPDATE ON repairsys.ticket
 	       OR NEW.travel_km IS DISTINCT FROM OLD.travel_km)
 	      AND NOT repairsys.is_table_owner('repairsys.ticket'::regclass))
 	EXECUTE FUNCTION repairsys.ticket_approved_ceiling_trg();
+-- ticket_23_sign_off_required: after ticket_20_transition (NEW.status_role)
+-- and ticket_22_approved_ceiling; only for a change of status.
+CREATE TRIGGER ticket_23_sign_off_required BEFORE UPDATE OF status ON repairsys.ticket
+	FOR EACH ROW
+	WHEN (NEW.status IS DISTINCT FROM OLD.status AND NOT repairsys.is_table_owner('repairsys.ticket'::regclass))
+	EXECUTE FUNCTION repairsys.ticket_sign_off_required_trg();
 -- ticket_52_first_revision: an AFTER trigger; any place among them does (it
 -- reads only the row and writes only estimate_revision).
 CREATE TRIGGER ticket_52_first_revision AFTER UPDATE OF estimate_approved_at ON repairsys.ticket
@@ -333,3 +471,5 @@ REVOKE ALL ON FUNCTION repairsys.estimate_revision_figures_trg() FROM PUBLIC;
 REVOKE ALL ON FUNCTION repairsys.estimate_revision_approve_trg() FROM PUBLIC;
 REVOKE ALL ON FUNCTION repairsys.ticket_first_revision_trg() FROM PUBLIC;
 REVOKE ALL ON FUNCTION repairsys.ticket_approved_ceiling_trg() FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.ticket_sign_off_hash_trg() FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.ticket_sign_off_required_trg() FROM PUBLIC;

@@ -143,6 +143,11 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.estimate_revision SET approved_at = now() WHERE ticket_id = (SELECT other_ticket FROM hw)$$, 'noop'),
 ('tap_hw_cust', 'lowers the approved high of an estimate revision',
  $$UPDATE repairsys.estimate_revision SET high = 0$$, '42501'),
+('tap_hw_cust', 'signs off another customer''s ticket',
+ $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by) SELECT resolved_ticket, 'hw' FROM hw
+    WHERE (SELECT customer_id FROM repairsys.ticket WHERE id = hw.resolved_ticket) <> hw.cust$$, 'noop'),
+('tap_hw_cust', 'signs off with a hash of their own',
+ $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by, bill_sha256, bill_total) SELECT invoiced_ticket, 'hw', sha256('x'), 0 FROM hw$$, '42501'),
 -- technician
 ('tap_hw_tech', 'mints 1000 parts with a return',
  $$INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, ticket_id)
@@ -167,6 +172,8 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$INSERT INTO repairsys.estimate_revision (ticket_id, reason, high) SELECT tech_ticket, 'hw', 100000 FROM hw$$, '42501'),
 ('tap_hw_tech', 'approves an estimate revision for the customer',
  $$UPDATE repairsys.estimate_revision SET approved_at = now() WHERE ticket_id = (SELECT tech_ticket FROM hw)$$, '42501'),
+('tap_hw_tech', 'signs off a ticket that is not resolved',
+ $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by) SELECT tech_ticket, 'hw' FROM hw$$, '23514'),
 -- dispatcher
 ('tap_hw_disp', 'inserts a ticket with an approval and a zero price snapshot',
  $$INSERT INTO repairsys.ticket (customer_id, service_type, estimate_approved_at, price_labor_fee, price_callout_fee, approved_estimate_low, approved_estimate_high)
@@ -236,6 +243,10 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.estimate_revision SET high = high * 10 WHERE ticket_id = (SELECT resolved_ticket FROM hw)$$, '428C9'),
 ('tap_hw_admin', 'removes the estimate revisions of a ticket',
  $$DELETE FROM repairsys.estimate_revision WHERE ticket_id = (SELECT resolved_ticket FROM hw)$$, '42501'),
+('tap_hw_admin', 'signs off with a hash of its own',
+ $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by, bill_sha256, bill_total) SELECT resolved_ticket, 'hw', sha256('x'), 0 FROM hw$$, '428C9'),
+('tap_hw_admin', 'rewrites a sign-off',
+ $$UPDATE repairsys.ticket_sign_off SET bill_total = 0$$, '42501'),
 -- auditor
 ('tap_hw_aud', 'opens a ticket',
  $$INSERT INTO repairsys.ticket (customer_id, service_type) SELECT cust, (SELECT code FROM repairsys.service_type ORDER BY code LIMIT 1) FROM hw$$, '42501'),
@@ -247,6 +258,8 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.setting SET value = '0.05' WHERE name = 'tax_rate_labor'$$, '42501'),
 ('tap_hw_aud', 'approves an estimate revision',
  $$UPDATE repairsys.estimate_revision SET approved_at = now()$$, '42501'),
+('tap_hw_aud', 'signs off a ticket',
+ $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by) SELECT resolved_ticket, 'hw' FROM hw$$, '42501'),
 ('tap_hw_aud', 'removes feedback',
  $$DELETE FROM repairsys.feedback$$, '42501');
 

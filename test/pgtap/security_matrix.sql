@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(684 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(704 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -49,6 +49,7 @@ INSERT INTO matrix VALUES
 	-- (the admin's UPDATE and DELETE are granted, but the triggers refuse all
 	-- but an approval, and every DELETE: sql/consent.sql)
 	('estimate_revision', 'rawd', 'raw', 'ra',  'rw', 'r'),
+	('ticket_sign_off',   'ra',   'ra',  'ra',  'ra', 'r'),
 	('follow_up',         'rawd', 'rw',  '-',   '-',  'r'),
 	('feedback',          'rawd', 'r',   'r',   'ra', 'r');
 
@@ -321,10 +322,10 @@ SELECT is_empty($$SELECT c.relname, r FROM pg_class c CROSS JOIN unnest(ARRAY['a
 SELECT is_empty($$SELECT c.relname, g.rolname
                     FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a JOIN pg_roles g ON g.oid = a.grantee
                    WHERE c.relnamespace = 'repairsys'::regnamespace
-                     AND c.relname IN ('ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment')
+                     AND c.relname IN ('ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'ticket_sign_off')
                      AND a.privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE') AND a.grantee <> c.relowner$$,
                 'nobody but the owner holds UPDATE, DELETE or TRUNCATE on an append-only table');
-SELECT is_empty($$SELECT t, e FROM unnest(ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment']) t
+SELECT is_empty($$SELECT t, e FROM unnest(ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'ticket_sign_off']) t
                    CROSS JOIN (VALUES (19, 'update'), (11, 'delete'), (34, 'truncate')) AS b(bits, e)
                    WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g
                                       WHERE g.tgrelid = format('repairsys.%I', t)::regclass
