@@ -79,6 +79,9 @@ RESET ROLE;
 SELECT status, labor_minutes, b.total FROM ticket t JOIN bill_summary b ON b.ticket_id = t.id WHERE t.id = :t1;
 SELECT revision, low, high, approved_by, tolerance_pct FROM estimate_revision WHERE ticket_id = :t1 ORDER BY revision;
 SELECT * FROM approved_ceiling((SELECT t FROM ticket t WHERE id = :t1));
+-- the customer's page shows the revision approved last
+SELECT regexp_replace(substring(bill_html(:t1) from '<p>[^<]*estimate[^<]*<b>[^<]*</b> and <b>[^<]*</b>[^<]*</p>'),
+                      '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}', '<when>') AS page_estimate;
 
 -- 2. A small overrun passes within the tolerance, a larger one does not:
 --    high 160.48 (120 minutes), at most 176.53 with 10%.

@@ -1175,6 +1175,7 @@ DECLARE
 	rows text;
 	pays text;
 	est  text;
+	rev  repairsys.estimate_revision;
 BEGIN
 	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = bill_html.ticket_id;
 	IF NOT FOUND THEN
@@ -1191,7 +1192,15 @@ BEGIN
 	SELECT string_agg(format('<tr><td>%s</td><td>%s</td><td class="n">%s</td></tr>',
 	                         to_char(p.paid_at, 'YYYY-MM-DD HH24:MI'), html_escape(p.method), p.amount), E'\n' ORDER BY p.paid_at, p.id)
 	  INTO pays FROM repairsys.payment p JOIN repairsys.invoice i ON i.id = p.invoice_id WHERE i.ticket_id = t.id;
+	-- the latest approved revision of the estimate (estimate_revision), else
+	-- the snapshot of a ticket approved before revisions were kept
+	SELECT * INTO rev FROM repairsys.estimate_revision r
+	 WHERE r.ticket_id = t.id AND r.approved_at IS NOT NULL ORDER BY r.revision DESC LIMIT 1;
 	est := CASE WHEN t.estimate_approved_at IS NULL THEN '<p>No estimate was approved (warranty work needs none).</p>'
+	            WHEN rev.revision > 1
+	            THEN format('<p>Revised estimate %s approved on %s (%s): between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
+	                        rev.revision, to_char(rev.approved_at, 'YYYY-MM-DD HH24:MI'), html_escape(rev.reason), rev.low,
+	                        rev.high, html_escape(s.currency))
 	            ELSE format('<p>Estimate approved on %s: between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
 	                        to_char(t.estimate_approved_at, 'YYYY-MM-DD HH24:MI'), t.approved_estimate_low,
 	                        t.approved_estimate_high, html_escape(s.currency)) END;
@@ -1239,4 +1248,4 @@ $html$,
 	RETURN html;
 END
 $$;
-COMMENT ON FUNCTION repairsys.bill_html(bigint) IS 'The bill of a ticket as a complete, self-contained HTML page for the customer: approved estimate, every line with its explanation, taxes, payments and balance';
+COMMENT ON FUNCTION repairsys.bill_html(bigint) IS 'The bill of a ticket as a complete, self-contained HTML page for the customer: approved estimate (its latest approved revision), every line with its explanation, taxes, payments and balance';
