@@ -266,7 +266,98 @@ COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from
 ALTER VIEW repairsys.billing_audit SET (security_invoker = true);
 
 
--- 70_reports.sql: demo_load revises and approves when the work exceeds the estimate
+-- 40_billing.sql: bill_html shows the latest approved estimate revision
+CREATE OR REPLACE FUNCTION repairsys.bill_html(ticket_id bigint)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t    repairsys.ticket;
+	c    repairsys.customer;
+	s    repairsys.bill_summary;
+	st   repairsys.service_type;
+	html text;
+	rows text;
+	pays text;
+	est  text;
+	rev  repairsys.estimate_revision;
+BEGIN
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = bill_html.ticket_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'ticket % does not exist', bill_html.ticket_id USING ERRCODE = '22023';
+	END IF;
+	SELECT * INTO c FROM repairsys.customer x WHERE x.id = t.customer_id;
+	SELECT * INTO st FROM repairsys.service_type x WHERE x.code = t.service_type;
+	SELECT * INTO s FROM repairsys.bill_summary x WHERE x.ticket_id = t.id;
+	SELECT string_agg(format('<tr class="%s"><td>%s</td><td>%s</td><td class="n">%s</td><td>%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s%%</td><td class="n">%s</td></tr>',
+	                         html_escape(b.kind), b.line_no, html_escape(b.description), coalesce(fmt_num(b.quantity), ''),
+	                         html_escape(b.unit), coalesce(fmt_price(b.unit_price), ''), b.amount,
+	                         fmt_num(b.tax_rate * 100), b.tax_amount), E'\n' ORDER BY b.line_no)
+	  INTO rows FROM repairsys.bill_lines(t) b;
+	SELECT string_agg(format('<tr><td>%s</td><td>%s</td><td class="n">%s</td></tr>',
+	                         to_char(p.paid_at, 'YYYY-MM-DD HH24:MI'), html_escape(p.method), p.amount), E'\n' ORDER BY p.paid_at, p.id)
+	  INTO pays FROM repairsys.payment p JOIN repairsys.invoice i ON i.id = p.invoice_id WHERE i.ticket_id = t.id;
+	-- the latest approved revision of the estimate (estimate_revision), else
+	-- the snapshot of a ticket approved before revisions were kept
+	SELECT * INTO rev FROM repairsys.estimate_revision r
+	 WHERE r.ticket_id = t.id AND r.approved_at IS NOT NULL ORDER BY r.revision DESC LIMIT 1;
+	est := CASE WHEN t.estimate_approved_at IS NULL THEN '<p>No estimate was approved (warranty work needs none).</p>'
+	            WHEN rev.revision > 1
+	            THEN format('<p>Revised estimate %s approved on %s (%s): between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
+	                        rev.revision, to_char(rev.approved_at, 'YYYY-MM-DD HH24:MI'), html_escape(rev.reason), rev.low,
+	                        rev.high, html_escape(s.currency))
+	            ELSE format('<p>Estimate approved on %s: between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
+	                        to_char(t.estimate_approved_at, 'YYYY-MM-DD HH24:MI'), t.approved_estimate_low,
+	                        t.approved_estimate_high, html_escape(s.currency)) END;
+	html := format($html$<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Bill for ticket %s</title>
+<style>
+body { font-family: sans-serif; margin: 2em; color: #222; background: #fff; }
+h1 { font-size: 1.5em; border-bottom: 3px solid #1565c0; padding-bottom: .3em; }
+table { border-collapse: collapse; width: 100%%; margin: 1em 0; }
+th, td { border: 1px solid #bbb; padding: .35em .6em; text-align: left; }
+th { background: #e3f2fd; }
+td.n { text-align: right; white-space: nowrap; }
+tr.coverage td, tr.discount td { color: #2e7d32; }
+.total { font-size: 1.3em; font-weight: bold; }
+.balance { font-size: 1.2em; color: #b71c1c; }
+</style></head><body>
+<h1>Bill for ticket %s</h1>
+<p>Customer: %s. Service: %s. Status: %s. %s</p>
+%s
+<h2>Lines</h2>
+<table><thead><tr><th>#</th><th>What</th><th>Quantity</th><th>Unit</th><th>Unit price</th><th>Amount</th><th>Tax rate</th><th>Tax</th></tr></thead>
+<tbody>
+%s
+</tbody></table>
+<table>
+<tr><td>Labor</td><td class="n">%s</td></tr><tr><td>Parts</td><td class="n">%s</td></tr>
+<tr><td>Travel</td><td class="n">%s</td></tr><tr><td>Call-out and surcharges</td><td class="n">%s</td></tr>
+<tr><td>Warranty and repeat-repair coverage</td><td class="n">%s</td></tr><tr><td>Discounts</td><td class="n">%s</td></tr>
+<tr><td>Subtotal</td><td class="n">%s</td></tr><tr><td>Tax</td><td class="n">%s</td></tr>
+<tr class="total"><td>Total</td><td class="n" id="total">%s %s</td></tr>
+</table>
+<h2>Payments</h2>
+<table><thead><tr><th>When</th><th>Method</th><th>Amount</th></tr></thead><tbody>
+%s
+</tbody></table>
+<p class="balance">Balance due: %s %s</p>
+</body></html>
+$html$,
+		t.id, t.id, html_escape(c.name), html_escape(st.name), html_escape(t.status),
+		CASE WHEN s.invoice_no IS NOT NULL THEN 'Invoice ' || html_escape(s.invoice_no) || '.' ELSE 'Not invoiced yet.' END,
+		est, coalesce(rows, '<tr><td colspan="8">No charge so far.</td></tr>'),
+		s.labor, s.parts, s.travel, s.surcharges, s.coverage, s.discounts, s.subtotal, s.tax,
+		s.total, html_escape(s.currency),
+		coalesce(pays, '<tr><td colspan="3">None yet.</td></tr>'), s.balance, html_escape(s.currency));
+	RETURN html;
+END
+$$;
+COMMENT ON FUNCTION repairsys.bill_html(bigint) IS 'The bill of a ticket as a complete, self-contained HTML page for the customer: approved estimate (its latest approved revision), every line with its explanation, taxes, payments and balance';
+
+-- 70_reports.sql: demo_load revises and approves when the work exceeds the estimate, has the
+-- customer sign off, and picks technicians by a hash (not random() per row)
 
 CREATE OR REPLACE FUNCTION repairsys.demo_load(tickets integer, seed integer)
 RETURNS bigint
@@ -456,6 +547,8 @@ BEGIN
 			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'resolved') WHERE x.id = tid;
 		END IF;
 		last_tid := tid;
+		-- the customer signs the work and the bill off on the technician's tablet (签字确认)
+		PERFORM repairsys.sign_off(tid, (SELECT c.name FROM repairsys.customer c WHERE c.id = cust));
 		-- the customer's rating: each technician has a typical quality
 		IF pg_catalog.random() < 0.8 THEN
 			stars := least(5, greatest(1, pg_catalog.round(2.5 + (pg_catalog.array_position(techs, tech) % 4) * 0.6
@@ -484,7 +577,7 @@ BEGIN
 	RETURN tickets;
 END
 $$;
-COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generator: 3 centers, 12 technicians, customers with assets, demo_* service types with SLA policies, stocked parts, and the given number of tickets moved through the life cycle with labor, parts, feedback, invoices and payments; reproducible for a seed (docs/reports.md)';
+COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generator: 3 centers, 12 technicians, customers with assets, demo_* service types with SLA policies, stocked parts, and the given number of tickets moved through the life cycle with labor, estimate revisions, parts, sign-offs, feedback, invoices and payments; reproducible for a seed (docs/reports.md)';
 
 
 -- 85_finite.sql: the finite CHECKs of estimate_revision's numbers and times
