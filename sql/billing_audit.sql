@@ -9,7 +9,8 @@ SET client_min_messages = warning;
 INSERT INTO service_center (name) VALUES ('ba center');
 INSERT INTO customer (name, service_center_id) SELECT 'ba customer', id FROM service_center WHERE name = 'ba center';
 INSERT INTO technician (name, capacity) VALUES ('ba tech', 20);  -- (resolved tickets stay open: more than the default 5)
-INSERT INTO service_type (code, name, labor_fee, callout_fee) VALUES ('ba_fix', 'audit fix', '0+:1.00', 20);
+-- (estimated 10 to 30 minutes: the approved high is 53.00, at most 58.30 with the tolerance)
+INSERT INTO service_type (code, name, labor_fee, callout_fee, est_minutes_low, est_minutes_high) VALUES ('ba_fix', 'audit fix', '0+:1.00', 20, 10, 30);
 INSERT INTO part (sku, name, unit_price) VALUES ('BA-1', 'audit part', 10), ('BA-FREE', 'free part', 0);
 SELECT receive_part(sku, (SELECT id FROM service_center WHERE name = 'ba center'), 10) > 0 AS stocked FROM part WHERE sku LIKE 'BA-%';
 -- a healthy, paid, closed ticket; and n more resolved ones to plant problems on
@@ -69,8 +70,11 @@ SELECT issue_invoice(:t6) > 0 AS invoiced;
 ALTER TABLE ticket DISABLE TRIGGER USER;
 UPDATE ticket SET labor_minutes = 0 WHERE id = :t6;
 ALTER TABLE ticket ENABLE TRIGGER USER;
+-- 7. bill exceeds the approved estimate: the table owner resolves 100 minutes
+--    (127.20) on an approved high of 53.00, past the ceiling it may bypass
+SELECT pg_temp.resolved(100) AS t7 \gset
 
-SELECT ticket_id = :t1 AS t1, ticket_id = :t2 AS t2, ticket_id = :t2b AS t2b, ticket_id = :t3 AS t3,
+SELECT ticket_id = :t7 AS t7, ticket_id = :t1 AS t1, ticket_id = :t2 AS t2, ticket_id = :t2b AS t2b, ticket_id = :t3 AS t3,
        ticket_id = :t4 AS t4, ticket_id IN (:t5, :t5b) AS t5, ticket_id = :t6 AS t6, problem,
        regexp_replace(detail, 'INV-[0-9]+', 'INV-n', 'g') AS detail
   FROM audit ORDER BY problem, ticket_id;

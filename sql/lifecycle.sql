@@ -165,8 +165,19 @@ DELETE FROM repairsys.ticket_event WHERE ticket_id = :t1;
 TRUNCATE repairsys.ticket_event;
 RESET ROLE;
 SELECT count(*) AS events_kept FROM repairsys.ticket_event WHERE ticket_id = :t1;
--- a ticket with history cannot be deleted
-DELETE FROM repairsys.ticket WHERE id = :t2;
+-- a ticket with history cannot be deleted (which of the tables that refer
+-- to it refuses first follows the names of the foreign keys' triggers, which
+-- carry OIDs: only the SQLSTATE and whether the history is one of them count)
+SELECT set_config('regress.t2', :'t2', false) IS NOT NULL AS set;
+DO $$
+BEGIN
+	DELETE FROM repairsys.ticket WHERE id = current_setting('regress.t2')::bigint;
+	RAISE WARNING 'deleted';
+EXCEPTION WHEN foreign_key_violation THEN
+	RAISE WARNING 'refused (SQLSTATE %): the ticket is referenced', SQLSTATE;
+END
+$$;
+SELECT count(*) > 0 AS history_kept FROM repairsys.ticket_event WHERE ticket_id = :t2;
 DROP POLICY regress_rs_clerk ON repairsys.ticket_event;
 REVOKE ALL ON repairsys.ticket_event FROM regress_rs_clerk;
 REVOKE ALL ON SCHEMA repairsys FROM regress_rs_clerk;

@@ -321,6 +321,7 @@ CREATE TABLE repairsys.ticket (
 	changed_by           name,
 	status_role          text NOT NULL,
 	arrived_at           timestamptz,
+	estimate_approved_by name,
 	CHECK (resolved_at IS NULL OR resolved_at >= opened_at),
 	CHECK (closed_at IS NULL OR closed_at >= opened_at)
 );
@@ -367,6 +368,7 @@ COMMENT ON COLUMN repairsys.ticket.sla_paused IS 'Business time spent in states 
 COMMENT ON COLUMN repairsys.ticket.changed_by IS 'Role that made the last change (set by trigger; the history''s actor)';
 COMMENT ON COLUMN repairsys.ticket.status_role IS 'Role of the current state (set by trigger): what rules and reports read, so that state codes are free';
 COMMENT ON COLUMN repairsys.ticket.arrived_at IS 'When the technician arrived on site (上门; set by repairsys.check_in(), now, once)';
+COMMENT ON COLUMN repairsys.ticket.estimate_approved_by IS 'Role that recorded the approval of the estimate (set by repairsys with estimate_approved_at)';
 CREATE INDEX ticket_customer_idx ON repairsys.ticket (customer_id, opened_at);
 CREATE INDEX ticket_asset_idx ON repairsys.ticket (asset_id, opened_at) WHERE asset_id IS NOT NULL;
 CREATE INDEX ticket_technician_idx ON repairsys.ticket (technician_id, status) WHERE technician_id IS NOT NULL;

@@ -436,6 +436,7 @@ BEGIN
 	END IF;
 	IF OLD.estimate_approved_at IS NULL AND NEW.estimate_approved_at IS NOT NULL THEN
 		SELECT * INTO st FROM repairsys.service_type s WHERE s.code = NEW.service_type;
+		NEW.estimate_approved_by := CURRENT_USER;
 		NEW.price_labor_fee := st.labor_fee;
 		NEW.price_travel_fee := st.travel_fee;
 		NEW.price_callout_fee := st.callout_fee;
@@ -451,17 +452,19 @@ BEGIN
 		NEW.approved_estimate_low := coalesce(NEW.approved_estimate_low, 0);
 		NEW.approved_estimate_high := coalesce(NEW.approved_estimate_high, 0);
 	ELSIF (NEW.price_labor_fee, NEW.price_travel_fee, NEW.price_callout_fee, NEW.price_complexity_factor, NEW.price_surcharge_pct,
-	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.price_rework_window, NEW.approved_estimate_low, NEW.approved_estimate_high)
+	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.price_rework_window, NEW.approved_estimate_low, NEW.approved_estimate_high,
+	       NEW.estimate_approved_by)
 	      IS DISTINCT FROM
 	      (OLD.price_labor_fee, OLD.price_travel_fee, OLD.price_callout_fee, OLD.price_complexity_factor, OLD.price_surcharge_pct,
-	       OLD.price_tax_rate_labor, OLD.price_tax_rate_parts, OLD.price_rework_window, OLD.approved_estimate_low, OLD.approved_estimate_high) THEN
+	       OLD.price_tax_rate_labor, OLD.price_tax_rate_parts, OLD.price_rework_window, OLD.approved_estimate_low, OLD.approved_estimate_high,
+	       OLD.estimate_approved_by) THEN
 		RAISE EXCEPTION 'the price snapshot of ticket % is set by repairsys when the estimate is approved', OLD.id
 			USING ERRCODE = '428C9';
 	END IF;
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: snapshots the price inputs and the estimate totals when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514), and a new ticket that comes approved or with a snapshot (428C9, but from the table owner: restore)';
+COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: snapshots the price inputs and the estimate totals (and who approved) when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514), and a new ticket that comes approved or with a snapshot (428C9, but from the table owner: restore)';
 
 ------------------------------------------------------------------------------
 -- The facts a bill depends on
@@ -697,7 +700,15 @@ CREATE TRIGGER ticket_discount_10_rules
 	BEFORE INSERT OR UPDATE ON repairsys.ticket_discount
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_discount_trg();
 
-CREATE FUNCTION repairsys.approve_estimate(ticket_id bigint, OUT low_total numeric, OUT high_total numeric)
+-- approve_estimate(ticket, revision): the customer's approval of the revision
+-- they were shown (estimate_revision; revision 1 is the estimate before work,
+-- estimate(), recorded when it is approved).  Refused (23514) when it is not
+-- the latest revision any more (a revision was made since: the customer must
+-- see it first), was already approved, or the ticket is no longer open; an
+-- unknown revision is 22023.  With the caller's rights: a customer approves
+-- only their own tickets (row-level security), by the same route a plain
+-- UPDATE takes (the triggers of ticket and estimate_revision keep the rules).
+CREATE FUNCTION repairsys.approve_estimate(ticket_id bigint, revision integer, OUT low_total numeric, OUT high_total numeric)
 RETURNS record
 LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
@@ -705,18 +716,59 @@ AS $$
 DECLARE
 	t repairsys.ticket := repairsys.ticket_row(ticket_id, true);
 BEGIN
-	IF t.estimate_approved_at IS NOT NULL THEN
+	IF revision IS NULL OR revision < 1 THEN
+		RAISE EXCEPTION 'invalid estimate revision: %', coalesce(revision::text, 'NULL') USING ERRCODE = '22023',
+			DETAIL = 'Revisions are numbered from 1.';
+	END IF;
+	IF t.estimate_approved_at IS NULL THEN
+		IF revision <> 1 THEN
+			RAISE EXCEPTION 'revision % of the estimate of ticket % does not exist', revision, t.id USING ERRCODE = '22023',
+				DETAIL = 'The first estimate (revision 1, repairsys.estimate()) was not approved yet.';
+		END IF;
+		IF t.status_role IN ('resolved', 'closed', 'cancelled') THEN
+			RAISE EXCEPTION 'cannot approve the estimate of ticket % in status "%"', t.id, t.status USING ERRCODE = '23514';
+		END IF;
+		UPDATE repairsys.ticket x SET estimate_approved_at = pg_catalog.now() WHERE x.id = t.id
+		RETURNING x.approved_estimate_low, x.approved_estimate_high INTO low_total, high_total;
+		RETURN;
+	END IF;
+	UPDATE repairsys.estimate_revision r SET approved_at = pg_catalog.now()
+	 WHERE r.ticket_id = t.id AND r.revision = approve_estimate.revision AND r.approved_at IS NULL
+	RETURNING r.low, r.high INTO low_total, high_total;
+	IF NOT FOUND THEN
+		IF EXISTS (SELECT 1 FROM repairsys.estimate_revision r WHERE r.ticket_id = t.id AND r.revision = approve_estimate.revision) THEN
+			RAISE EXCEPTION 'revision % of the estimate of ticket % was already approved', revision, t.id
+				USING ERRCODE = '23514', DETAIL = 'An approval is never changed or withdrawn.';
+		END IF;
+		RAISE EXCEPTION 'revision % of the estimate of ticket % does not exist', revision, t.id USING ERRCODE = '22023';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.approve_estimate(bigint, integer) IS 'Records the customer''s approval of the given estimate revision (1: the estimate before work, which also snapshots every price input onto the ticket); refused (23514) unless it is the latest revision, not yet approved, of an open ticket; returns its low and high totals';
+
+-- approve_estimate(ticket): approves the latest revision as it stood when the
+-- call began (creating revision 1 from estimate() when none exists); a
+-- revision made while the call waits for the ticket's lock makes it refuse
+-- (23514) rather than approve what the customer was not shown.
+CREATE FUNCTION repairsys.approve_estimate(ticket_id bigint, OUT low_total numeric, OUT high_total numeric)
+RETURNS record
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t      repairsys.ticket := repairsys.ticket_row(ticket_id);
+	latest repairsys.estimate_revision;
+BEGIN
+	SELECT * INTO latest FROM repairsys.estimate_revision r WHERE r.ticket_id = t.id ORDER BY r.revision DESC LIMIT 1;
+	IF FOUND AND latest.approved_at IS NOT NULL OR NOT FOUND AND t.estimate_approved_at IS NOT NULL THEN
 		RAISE EXCEPTION 'the estimate of ticket % was already approved', t.id
 			USING ERRCODE = '23514', DETAIL = 'An approval is never changed or withdrawn.';
 	END IF;
-	IF t.status_role IN ('resolved', 'closed', 'cancelled') THEN
-		RAISE EXCEPTION 'cannot approve the estimate of ticket % in status "%"', t.id, t.status USING ERRCODE = '23514';
-	END IF;
-	UPDATE repairsys.ticket x SET estimate_approved_at = pg_catalog.now() WHERE x.id = t.id
-	RETURNING x.approved_estimate_low, x.approved_estimate_high INTO low_total, high_total;
+	SELECT a.low_total, a.high_total INTO low_total, high_total
+	  FROM repairsys.approve_estimate(t.id, coalesce(latest.revision, 1)) a;
 END
 $$;
-COMMENT ON FUNCTION repairsys.approve_estimate(bigint) IS 'Records the customer''s approval of the estimate and snapshots every price input onto the ticket, so later price-list changes never change its bill; returns the approved low and high totals';
+COMMENT ON FUNCTION repairsys.approve_estimate(bigint) IS 'Records the customer''s approval of the latest estimate revision (revision 1, the estimate before work, when none exists: it snapshots every price input onto the ticket, so later price-list changes never change its bill); refused (23514) when it was already approved or a newer revision appears meanwhile; returns the approved low and high totals';
 
 ------------------------------------------------------------------------------
 -- Invoices, payments, installments
@@ -957,6 +1009,51 @@ COMMENT ON FUNCTION repairsys.plan_installments(bigint, integer, date, interval)
 ------------------------------------------------------------------------------
 -- Audit
 ------------------------------------------------------------------------------
+-- The canonical text of a ticket's bill, what a sign-off hashes: one line per
+-- bill line (bill_lines: the invoice's once issued, the same lines as computed
+-- before), its fields separated by "|", numbers without trailing zeros (so an
+-- invoiced bill reads as the bill that was signed), then the total and the
+-- currency.  Any change of a line, an amount or the total changes the text.
+CREATE FUNCTION repairsys.bill_canonical_text(t repairsys.ticket)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT 'repairsys bill v1|ticket ' || t.id || E'\n'
+	       || coalesce(pg_catalog.string_agg(pg_catalog.concat_ws('|', b.line_no, b.kind, b.description,
+	                                                             coalesce(pg_catalog.trim_scale(b.quantity)::text, ''), coalesce(b.unit, ''),
+	                                                             coalesce(pg_catalog.trim_scale(b.unit_price)::text, ''),
+	                                                             pg_catalog.trim_scale(b.amount), pg_catalog.trim_scale(b.tax_rate),
+	                                                             pg_catalog.trim_scale(b.tax_amount)) || E'\n', '' ORDER BY b.line_no), '')
+	       || 'total|' || pg_catalog.trim_scale(coalesce(sum(b.amount + b.tax_amount), 0)) || '|'
+	       || coalesce((SELECT i.currency FROM repairsys.invoice i WHERE i.ticket_id = t.id), repairsys.setting_value('currency'))
+	  FROM repairsys.bill_lines(t) b;
+END;
+COMMENT ON FUNCTION repairsys.bill_canonical_text(repairsys.ticket) IS 'The canonical text of a ticket''s bill (one "|"-separated line per bill line, numbers without trailing zeros, then total and currency): what a sign-off hashes with sha256()';
+
+-- The approved ceiling of a ticket: the latest approved revision's high total
+-- and the tolerance kept with it, and the most its bill may be; for a ticket
+-- approved before revisions were kept (no revision rows), its snapshot's high
+-- total and the setting.  No row when nothing was approved.
+CREATE FUNCTION repairsys.approved_ceiling(t repairsys.ticket,
+	OUT revision integer, OUT high numeric, OUT tolerance_pct numeric, OUT ceiling numeric)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT c.revision, c.high, c.tolerance_pct, pg_catalog.round(c.high * (1 + c.tolerance_pct / 100), 2)
+	  FROM (SELECT r.revision, r.high, r.tolerance_pct
+	          FROM repairsys.estimate_revision r
+	         WHERE r.ticket_id = t.id AND r.approved_at IS NOT NULL
+	        UNION ALL
+	        SELECT NULL::integer, t.approved_estimate_high, repairsys.setting_value('estimate_tolerance_pct')::numeric
+	         WHERE t.estimate_approved_at IS NOT NULL AND t.approved_estimate_high IS NOT NULL
+	           AND NOT EXISTS (SELECT 1 FROM repairsys.estimate_revision r2 WHERE r2.ticket_id = t.id AND r2.approved_at IS NOT NULL)) c
+	 ORDER BY c.revision DESC NULLS LAST
+	 LIMIT 1;
+END;
+COMMENT ON FUNCTION repairsys.approved_ceiling(repairsys.ticket) IS 'The approved ceiling of a ticket: its latest approved estimate revision (number, high total, tolerance kept with the approval) and high x (1 + tolerance/100) rounded to cents; a ticket approved before revisions were kept: its snapshot''s high and the setting; no row when nothing was approved';
+
 CREATE VIEW repairsys.billing_audit AS
 SELECT i.ticket_id, 'invoice total differs from its lines' AS problem,
        pg_catalog.format('Invoice %s: total %s, lines %s.', i.invoice_no, i.total, coalesce(l.s, 0)) AS detail
@@ -1005,10 +1102,26 @@ SELECT t.id, 'labor billed without work recorded',
   FROM repairsys.ticket t
   JOIN repairsys.invoice i ON i.ticket_id = t.id
   JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id AND x.kind = 'labor') l ON true
- WHERE l.s > 0 AND coalesce(t.labor_minutes, 0) = 0;
+ WHERE l.s > 0 AND coalesce(t.labor_minutes, 0) = 0
+UNION ALL
+SELECT t.id, 'bill exceeds the approved estimate',
+       pg_catalog.format('Bill total %s, approved estimate high %s%s: at most %s with the tolerance of %s%%.', b.total, c.high,
+                         coalesce(' (revision ' || c.revision || ')', ''), c.ceiling, repairsys.fmt_num(c.tolerance_pct))
+  FROM repairsys.ticket t
+  CROSS JOIN LATERAL repairsys.approved_ceiling(t) c
+  JOIN repairsys.bill_summary b ON b.ticket_id = t.id
+ WHERE t.status_role IN ('resolved', 'closed') AND NOT repairsys.under_warranty(t) AND b.total > c.ceiling
+UNION ALL
+SELECT t.id, 'bill changed after sign-off',
+       pg_catalog.format('Signed by %s on %s for a total of %s; the bill now totals %s and hashes differently.', s.signed_by,
+                         pg_catalog.to_char(s.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), s.bill_total, b.total)
+  FROM repairsys.ticket t
+  JOIN LATERAL (SELECT x.* FROM repairsys.ticket_sign_off x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) s ON true
+  JOIN repairsys.bill_summary b ON b.ticket_id = t.id
+ WHERE s.bill_sha256 <> pg_catalog.sha256(pg_catalog.convert_to(repairsys.bill_canonical_text(t), 'UTF8'));
 COMMENT ON VIEW repairsys.billing_audit IS 'One row per billing problem found; empty on a healthy database';
 COMMENT ON COLUMN repairsys.billing_audit.ticket_id IS 'Ticket concerned';
-COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded';
+COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded, bill exceeds the approved estimate, bill changed after sign-off';
 COMMENT ON COLUMN repairsys.billing_audit.detail IS 'The figures behind the finding';
 
 ------------------------------------------------------------------------------
@@ -1036,6 +1149,7 @@ DECLARE
 	rows text;
 	pays text;
 	est  text;
+	rev  repairsys.estimate_revision;
 BEGIN
 	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = bill_html.ticket_id;
 	IF NOT FOUND THEN
@@ -1052,7 +1166,15 @@ BEGIN
 	SELECT string_agg(format('<tr><td>%s</td><td>%s</td><td class="n">%s</td></tr>',
 	                         to_char(p.paid_at, 'YYYY-MM-DD HH24:MI'), html_escape(p.method), p.amount), E'\n' ORDER BY p.paid_at, p.id)
 	  INTO pays FROM repairsys.payment p JOIN repairsys.invoice i ON i.id = p.invoice_id WHERE i.ticket_id = t.id;
+	-- the latest approved revision of the estimate (estimate_revision), else
+	-- the snapshot of a ticket approved before revisions were kept
+	SELECT * INTO rev FROM repairsys.estimate_revision r
+	 WHERE r.ticket_id = t.id AND r.approved_at IS NOT NULL ORDER BY r.revision DESC LIMIT 1;
 	est := CASE WHEN t.estimate_approved_at IS NULL THEN '<p>No estimate was approved (warranty work needs none).</p>'
+	            WHEN rev.revision > 1
+	            THEN format('<p>Revised estimate %s approved on %s (%s): between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
+	                        rev.revision, to_char(rev.approved_at, 'YYYY-MM-DD HH24:MI'), html_escape(rev.reason), rev.low,
+	                        rev.high, html_escape(s.currency))
 	            ELSE format('<p>Estimate approved on %s: between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
 	                        to_char(t.estimate_approved_at, 'YYYY-MM-DD HH24:MI'), t.approved_estimate_low,
 	                        t.approved_estimate_high, html_escape(s.currency)) END;
@@ -1100,4 +1222,4 @@ $html$,
 	RETURN html;
 END
 $$;
-COMMENT ON FUNCTION repairsys.bill_html(bigint) IS 'The bill of a ticket as a complete, self-contained HTML page for the customer: approved estimate, every line with its explanation, taxes, payments and balance';
+COMMENT ON FUNCTION repairsys.bill_html(bigint) IS 'The bill of a ticket as a complete, self-contained HTML page for the customer: approved estimate (its latest approved revision), every line with its explanation, taxes, payments and balance';

@@ -443,15 +443,27 @@ BEGIN
 			CONTINUE;					-- work under way
 		END IF;
 		UPDATE repairsys.ticket x
-		   SET status = repairsys.next_state(x.status, 'resolved'),
-		       labor_minutes = st.est_minutes_low + pg_catalog.round((pg_catalog.random() * (st.est_minutes_high - st.est_minutes_low))::numeric),
+		   SET labor_minutes = st.est_minutes_low + pg_catalog.round((pg_catalog.random() * (st.est_minutes_high - st.est_minutes_low))::numeric),
 		       travel_km = pg_catalog.round((pg_catalog.random() * 30)::numeric, 1)
 		 WHERE x.id = tid;
+		-- more work than the approved estimate (a part, a longer trip): the
+		-- technician revises it and the customer approves, as the approved
+		-- ceiling asks before resolving (docs/billing.md)
+		IF (SELECT (SELECT sum(b.amount + b.tax_amount) FROM repairsys.compute_bill(x, x.labor_minutes, x.travel_km, true) b) > c.ceiling
+		      FROM repairsys.ticket x
+		      CROSS JOIN LATERAL repairsys.approved_ceiling(x) c
+		     WHERE x.id = tid AND NOT repairsys.under_warranty(x)) THEN
+			PERFORM repairsys.revise_estimate(tid, 'Demo: more work than estimated');
+			PERFORM repairsys.approve_estimate(tid);
+		END IF;
+		UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'resolved') WHERE x.id = tid;
 		IF pg_catalog.random() < 0.06 THEN
 			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'active') WHERE x.id = tid;
 			UPDATE repairsys.ticket x SET status = repairsys.next_state(x.status, 'resolved') WHERE x.id = tid;
 		END IF;
 		last_tid := tid;
+		-- the customer signs the work and the bill off on the technician's tablet (签字确认)
+		PERFORM repairsys.sign_off(tid, (SELECT c.name FROM repairsys.customer c WHERE c.id = cust));
 		-- the customer's rating: each technician has a typical quality
 		IF pg_catalog.random() < 0.8 THEN
 			stars := least(5, greatest(1, pg_catalog.round(2.5 + (pg_catalog.array_position(techs, tech) % 4) * 0.6
@@ -480,4 +492,4 @@ BEGIN
 	RETURN tickets;
 END
 $$;
-COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generator: 3 centers, 12 technicians, customers with assets, demo_* service types with SLA policies, stocked parts, and the given number of tickets moved through the life cycle with labor, parts, feedback, invoices and payments; reproducible for a seed (docs/reports.md)';
+COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generator: 3 centers, 12 technicians, customers with assets, demo_* service types with SLA policies, stocked parts, and the given number of tickets moved through the life cycle with labor, estimate revisions, parts, sign-offs, feedback, invoices and payments; reproducible for a seed (docs/reports.md)';

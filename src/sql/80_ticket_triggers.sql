@@ -1,7 +1,7 @@
 -- Every trigger on repairsys.ticket, in one place, in the order they fire
 -- (docs/lifecycle.md "The triggers of a ticket").  The functions they run
 -- are defined by the pieces of their features (30_lifecycle.sql,
--- 35_sla.sql, 40_billing.sql, 50_assign.sql, 52_dispatch.sql, 60_parts.sql,
+-- 35_sla.sql, 40_billing.sql, 42_consent.sql, 50_assign.sql, 52_dispatch.sql, 60_parts.sql,
 -- 70_reports.sql, 75_events.sql);
 -- this piece runs after all of them.
 --
@@ -45,7 +45,7 @@ CREATE TRIGGER ticket_15_price_snapshot_insert
 	WHEN (NEW.estimate_approved_at IS NOT NULL OR NEW.price_labor_fee IS NOT NULL OR NEW.price_travel_fee IS NOT NULL
 	      OR NEW.price_callout_fee IS NOT NULL OR NEW.price_complexity_factor IS NOT NULL OR NEW.price_surcharge_pct IS NOT NULL
 	      OR NEW.price_tax_rate_labor IS NOT NULL OR NEW.price_tax_rate_parts IS NOT NULL OR NEW.price_rework_window IS NOT NULL
-	      OR NEW.approved_estimate_low IS NOT NULL OR NEW.approved_estimate_high IS NOT NULL)
+	      OR NEW.approved_estimate_low IS NOT NULL OR NEW.approved_estimate_high IS NOT NULL OR NEW.estimate_approved_by IS NOT NULL)
 	EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
 -- 30: the SLA targets from sla_policy and the deadlines, in the center's
 -- calendar (holidays, make-up working days): needs 10's service center.
@@ -66,7 +66,7 @@ CREATE TRIGGER ticket_36_arrival BEFORE INSERT ON repairsys.ticket
 CREATE TRIGGER ticket_15_price_snapshot
 	BEFORE UPDATE OF estimate_approved_at, price_labor_fee, price_travel_fee, price_callout_fee,
 	                 price_complexity_factor, price_surcharge_pct, price_tax_rate_labor, price_tax_rate_parts,
-	                 price_rework_window, approved_estimate_low, approved_estimate_high
+	                 price_rework_window, approved_estimate_low, approved_estimate_high, estimate_approved_by
 	ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_price_snapshot_trg();
 -- 16: the asset belongs to the customer; once the bill is agreed (approved
@@ -79,6 +79,25 @@ CREATE TRIGGER ticket_16_bill_facts
 -- (first response, resolved, closed, reopen count, status_changed_at).
 CREATE TRIGGER ticket_20_transition BEFORE UPDATE ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_transition_trg();
+-- 22: a billable ticket entering (or working in) a resolved-role state bills
+-- no more than the approved estimate allows (docs/billing.md); after 20, so
+-- NEW.status_role is the role of the state being entered and the transition
+-- passed, and before the SLA and assignment triggers, which need not run for
+-- a move it refuses.  The WHEN clause keeps it off every other change.
+CREATE TRIGGER ticket_22_approved_ceiling BEFORE UPDATE ON repairsys.ticket
+	FOR EACH ROW
+	WHEN (NEW.status_role = 'resolved'
+	      AND (NEW.status IS DISTINCT FROM OLD.status OR NEW.labor_minutes IS DISTINCT FROM OLD.labor_minutes
+	           OR NEW.travel_km IS DISTINCT FROM OLD.travel_km)
+	      AND NOT repairsys.is_table_owner('repairsys.ticket'::regclass))
+	EXECUTE FUNCTION repairsys.ticket_approved_ceiling_trg();
+-- 23: with require_sign_off, entering a closed-role state needs a sign-off
+-- that matches the bill; after 20 (the role) and 22.
+CREATE TRIGGER ticket_23_sign_off_required BEFORE UPDATE OF status ON repairsys.ticket
+	FOR EACH ROW
+	WHEN (NEW.status_role = 'closed' AND OLD.status_role IS DISTINCT FROM 'closed'
+	      AND NOT repairsys.is_table_owner('repairsys.ticket'::regclass))
+	EXECUTE FUNCTION repairsys.ticket_sign_off_required_trg();
 -- 25: an assignment (or a reopened finished ticket that keeps its
 -- technician): active and below capacity.  After 20, whose reopen clears
 -- closed_at, which the condition reads.
@@ -138,6 +157,11 @@ CREATE TRIGGER ticket_95_auto_assign AFTER INSERT ON repairsys.ticket
 ------------------------------------------------------------------------------
 -- AFTER UPDATE (90_log is the AFTER INSERT OR UPDATE trigger above)
 ------------------------------------------------------------------------------
+-- 52: an approval records the approved first estimate as revision 1; it
+-- reads only the row and writes only estimate_revision.
+CREATE TRIGGER ticket_52_first_revision AFTER UPDATE OF estimate_approved_at ON repairsys.ticket
+	FOR EACH ROW WHEN (OLD.estimate_approved_at IS NULL AND NEW.estimate_approved_at IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_first_revision_trg();
 -- 55: the load follows an assignment, a reassignment, a finish, a reopen.
 CREATE TRIGGER ticket_55_load_update AFTER UPDATE ON repairsys.ticket
 	FOR EACH ROW WHEN (NEW.technician_id IS DISTINCT FROM OLD.technician_id

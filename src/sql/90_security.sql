@@ -46,7 +46,7 @@ DECLARE
 	t   text;
 	fn  oid := 'repairsys.forbid_change()'::pg_catalog.regprocedure;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event'] LOOP
+	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event', 'ticket_sign_off'] LOOP
 		-- tgtype bits: 1 row, 2 before, 8 delete, 16 update, 32 truncate
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
 		                WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
@@ -88,7 +88,7 @@ DECLARE
 	me_c     constant text := '(SELECT c.id FROM repairsys.customer c WHERE c.db_role = CURRENT_USER)';
 	tickets  constant text := 'ARRAY(SELECT t.id FROM repairsys.ticket t)';
 	invoices constant text := 'ARRAY(SELECT i.id FROM repairsys.invoice i)';
-	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event'];
+	append_only constant text[] := ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event', 'ticket_sign_off'];
 	-- written only by SECURITY DEFINER functions: the admin reads them (and
 	-- may drop an installment plan so that a new one can be made)
 	-- (the event log and what run_jobs() has done are written only by the
@@ -183,6 +183,23 @@ BEGIN
 	                      'invoice_id = ANY (' || invoices || ')', 'invoice_id = ANY (' || invoices || ')'),
 	('installment',       'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('installment',       'repairsys_customer',   'SELECT', 'SELECT', 'invoice_id = ANY (' || invoices || ')', NULL),
+	-- estimate revisions (42_consent.sql): staff revise (the triggers compute
+	-- every figure), the customer approves the latest of own tickets, the
+	-- dispatcher records an approval given by phone; nobody changes or
+	-- deletes one (the triggers refuse it, even for the admin)
+	('estimate_revision', 'repairsys_dispatcher', 'SELECT, INSERT (ticket_id, reason, expected_minutes), UPDATE (approved_at)', 'ALL', 'true', 'true'),
+	('estimate_revision', 'repairsys_technician', 'SELECT, INSERT (ticket_id, reason, expected_minutes)', 'ALL',
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
+	('estimate_revision', 'repairsys_customer',   'SELECT, UPDATE (approved_at)', 'ALL',
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
+	-- sign-offs (42_consent.sql, append-only): the customer signs own
+	-- tickets, on the technician's tablet or a dispatcher's desk; the hash of
+	-- the bill is always computed by the trigger
+	('ticket_sign_off',   'repairsys_dispatcher', 'SELECT, INSERT (ticket_id, signed_by, signature)', 'ALL', 'true', 'true'),
+	('ticket_sign_off',   'repairsys_technician', 'SELECT, INSERT (ticket_id, signed_by, signature)', 'ALL',
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
+	('ticket_sign_off',   'repairsys_customer',   'SELECT, INSERT (ticket_id, signed_by, signature)', 'ALL',
+	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
 	('ticket_discount',   'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
 	('ticket_discount',   'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	-- follow-ups: the dispatcher's call list

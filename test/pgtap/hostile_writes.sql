@@ -158,6 +158,17 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.appointment SET slot_start = slot_start + interval '1 hour' WHERE ticket_id = (SELECT visit_ticket FROM hw)$$, '42501'),
 ('tap_hw_cust', 'stamps the arrival at their ticket',
  $$UPDATE repairsys.ticket SET arrived_at = now() WHERE id = (SELECT visit_ticket FROM hw)$$, '42501'),
+('tap_hw_cust', 'writes an estimate revision by plain INSERT',
+ $$INSERT INTO repairsys.estimate_revision (ticket_id, reason) SELECT new_ticket, 'hw' FROM hw$$, '42501'),
+('tap_hw_cust', 'approves an estimate revision of another customer',
+ $$UPDATE repairsys.estimate_revision SET approved_at = now() WHERE ticket_id = (SELECT other_ticket FROM hw)$$, 'noop'),
+('tap_hw_cust', 'lowers the approved high of an estimate revision',
+ $$UPDATE repairsys.estimate_revision SET high = 0$$, '42501'),
+('tap_hw_cust', 'signs off another customer''s ticket',
+ $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by) SELECT resolved_ticket, 'hw' FROM hw
+    WHERE (SELECT customer_id FROM repairsys.ticket WHERE id = hw.resolved_ticket) <> hw.cust$$, 'noop'),
+('tap_hw_cust', 'signs off with a hash of their own',
+ $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by, bill_sha256, bill_total) SELECT invoiced_ticket, 'hw', sha256('x'), 0 FROM hw$$, '42501'),
 -- technician
 ('tap_hw_tech', 'grants himself leave',
  $$INSERT INTO repairsys.technician_absence (technician_id, during, reason, status) SELECT tech, '[2030-03-10, 2030-03-11)', 'hw', 'approved' FROM hw$$, '42501'),
@@ -188,6 +199,12 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$SELECT repairsys.open_recall('Gree KFR-35', 'A', 'Z', (SELECT min(code) FROM repairsys.service_type), 'hw')$$, '42501'),
 ('tap_hw_tech', 'writes the history',
  $$INSERT INTO repairsys.ticket_event (ticket_id, to_status) SELECT tech_ticket, 'closed' FROM hw$$, '42501'),
+('tap_hw_tech', 'writes an estimate revision with its own high',
+ $$INSERT INTO repairsys.estimate_revision (ticket_id, reason, high) SELECT tech_ticket, 'hw', 100000 FROM hw$$, '42501'),
+('tap_hw_tech', 'approves an estimate revision for the customer',
+ $$UPDATE repairsys.estimate_revision SET approved_at = now() WHERE ticket_id = (SELECT tech_ticket FROM hw)$$, '42501'),
+('tap_hw_tech', 'signs off a ticket that is not resolved',
+ $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by) SELECT tech_ticket, 'hw' FROM hw$$, '23514'),
 -- dispatcher
 ('tap_hw_disp', 'inserts a ticket with an approval and a zero price snapshot',
  $$INSERT INTO repairsys.ticket (customer_id, service_type, estimate_approved_at, price_labor_fee, price_callout_fee, approved_estimate_low, approved_estimate_high)
@@ -241,6 +258,8 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.appointment SET state = 'cancelled', reason = NULL WHERE ticket_id = (SELECT visit_ticket FROM hw)$$, '23514'),
 ('tap_hw_disp', 'rewrites a payment',
  $$UPDATE repairsys.payment SET amount = amount + 1$$, '42501'),
+('tap_hw_disp', 'writes an estimate revision with its own number',
+ $$INSERT INTO repairsys.estimate_revision (ticket_id, revision, reason) SELECT tech_ticket, 99, 'hw' FROM hw$$, '42501'),
 -- admin
 ('tap_hw_admin', 'sets the labor tax rate to text',
  $$UPDATE repairsys.setting SET value = 'abc' WHERE name = 'tax_rate_labor'$$, '22023'),
@@ -290,6 +309,17 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.setting SET value = '0' WHERE name = 'travel_speed_kmh'$$, '22023'),
 ('tap_hw_admin', 'sets a negative reschedule limit',
  $$UPDATE repairsys.setting SET value = '-1' WHERE name = 'max_reschedules'$$, '22023'),
+('tap_hw_admin', 'writes an approved estimate revision by plain INSERT',
+ $$INSERT INTO repairsys.estimate_revision (ticket_id, reason, low, high, lines, approved_at, approved_by, tolerance_pct)
+   SELECT resolved_ticket, 'hw', 0, 100000, '[]', now(), 'tap_hw_cust', 0 FROM hw$$, '428C9'),
+('tap_hw_admin', 'raises the approved high of an estimate revision',
+ $$UPDATE repairsys.estimate_revision SET high = high * 10 WHERE ticket_id = (SELECT resolved_ticket FROM hw)$$, '428C9'),
+('tap_hw_admin', 'removes the estimate revisions of a ticket',
+ $$DELETE FROM repairsys.estimate_revision WHERE ticket_id = (SELECT resolved_ticket FROM hw)$$, '42501'),
+('tap_hw_admin', 'signs off with a hash of its own',
+ $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by, bill_sha256, bill_total) SELECT resolved_ticket, 'hw', sha256('x'), 0 FROM hw$$, '428C9'),
+('tap_hw_admin', 'rewrites a sign-off',
+ $$UPDATE repairsys.ticket_sign_off SET bill_total = 0$$, '42501'),
 -- auditor
 ('tap_hw_aud', 'books a visit',
  $$INSERT INTO repairsys.appointment (ticket_id, slot_start, slot_end) SELECT new_ticket, '2030-03-05 10:00+00', '2030-03-05 12:00+00' FROM hw$$, '42501'),
@@ -305,6 +335,10 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$INSERT INTO repairsys.overhead (service_center_id, month, cost_class, amount) SELECT min(id), '2027-01-01', 'rent', 1 FROM repairsys.service_center$$, '42501'),
 ('tap_hw_aud', 'opens a recall',
  $$SELECT repairsys.open_recall('Gree KFR-35', 'A', 'Z', (SELECT min(code) FROM repairsys.service_type), 'hw')$$, '42501'),
+('tap_hw_aud', 'approves an estimate revision',
+ $$UPDATE repairsys.estimate_revision SET approved_at = now()$$, '42501'),
+('tap_hw_aud', 'signs off a ticket',
+ $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by) SELECT resolved_ticket, 'hw' FROM hw$$, '42501'),
 ('tap_hw_aud', 'removes feedback',
  $$DELETE FROM repairsys.feedback$$, '42501');
 

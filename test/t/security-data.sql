@@ -63,6 +63,7 @@ INSERT INTO repairsys.invoice_line (invoice_id, line_no, kind, description, quan
 	               (4, 'travel', 'Travel', 6.5, 'km', 2.00, 13.00, 0.06, 0.78)) AS v
 	 WHERE i.invoice_no = 'INV-0001';
 UPDATE repairsys.invoice SET total = total WHERE false;
+SELECT repairsys.sign_off(:t1, 'Li Lei', '\x89504e470d0a1a0a'::bytea) > 0 AS signed;
 INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key)
 	SELECT id, 'wechat', 200.00, 'pay-1' FROM repairsys.invoice WHERE invoice_no = 'INV-0001'
 	UNION ALL SELECT id, 'cash', 30.40, 'pay-2' FROM repairsys.invoice WHERE invoice_no = 'INV-0001';
