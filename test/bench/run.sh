@@ -11,7 +11,8 @@
 # A NAME.sh builds its own data set on its own cluster (lifecycle: 1,000,000
 # tickets with history and 10,000 technicians; assign: 10,000 technicians;
 # security; lap: seeded score matrices solved by repairsys and by scipy
-# side by side); a NAME.sql without a NAME.sh runs in a fresh database of one
+# side by side; c_ab: the C functions of main's build against this tree's, in
+# one backend); a NAME.sql without a NAME.sh runs in a fresh database of one
 # shared cluster (parts: 2,000 parts x 10 centers with a year of ledger).
 set -u
 . "$(dirname "$0")/../lib.sh"
