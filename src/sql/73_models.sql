@@ -203,6 +203,7 @@ DECLARE
 	names   constant text[] := ARRAY['recency_days', 'tickets', 'avg_rating', 'complaints', 'repeat_repairs', 'unresolved'];
 	mu      float8[];
 	sd      float8[];
+	raw     float8[];
 	x       float8[];
 	y       boolean[];
 	n       integer;
@@ -217,32 +218,31 @@ BEGIN
 		RAISE EXCEPTION 'horizon must be a positive interval' USING ERRCODE = '22023', DETAIL = pg_catalog.format('horizon is %s.', h);
 	END IF;
 	cutoff := as_of - h;
-	CREATE TEMPORARY TABLE pg_temp.repairsys_churn_train ON COMMIT DROP AS
-	SELECT c.id, f.x AS raw,
-	       NOT EXISTS (SELECT 1 FROM repairsys.ticket t WHERE t.customer_id = c.id
-	                      AND t.opened_at > cutoff AND t.opened_at <= as_of) AS churned
-	  FROM repairsys.customer c
-	 CROSS JOIN LATERAL (SELECT repairsys.churn_features(c.id, cutoff) AS x) f
-	 WHERE f.x IS NOT NULL;
-	SELECT count(*), count(*) FILTER (WHERE churned) INTO n, pos FROM pg_temp.repairsys_churn_train;
+	-- one row per customer with a ticket by the cutoff, in id order
+	SELECT count(*), count(*) FILTER (WHERE z.churned), pg_catalog.array_agg(z.x ORDER BY z.id), pg_catalog.array_agg(z.churned ORDER BY z.id)
+	  INTO n, pos, raw, y
+	  FROM (SELECT c.id, f.x,
+	               NOT EXISTS (SELECT 1 FROM repairsys.ticket t WHERE t.customer_id = c.id
+	                              AND t.opened_at > cutoff AND t.opened_at <= as_of) AS churned
+	          FROM repairsys.customer c
+	         CROSS JOIN LATERAL (SELECT repairsys.churn_features(c.id, cutoff) AS x) f
+	         WHERE f.x IS NOT NULL) z;
 	IF n < 10 OR pos = 0 OR pos = n THEN
-		DROP TABLE pg_temp.repairsys_churn_train;
 		RAISE EXCEPTION 'not enough history to fit the churn model'
 			USING ERRCODE = '22023',
 			      DETAIL = pg_catalog.format('%s customers had a ticket by %s, %s of them churned; the fit needs at least 10, some churned and some not.', n, cutoff, pos),
 			      HINT = 'Give a later as_of or a shorter horizon.';
 	END IF;
+	-- standardized: (x - mean) / standard deviation; a missing rating is the mean
 	SELECT pg_catalog.array_agg(coalesce(a.m, 0) ORDER BY a.i), pg_catalog.array_agg(CASE WHEN coalesce(a.s, 0) > 0 THEN a.s ELSE 1 END ORDER BY a.i)
 	  INTO mu, sd
-	  FROM (SELECT i, avg(r.raw[i]) AS m, stddev_pop(r.raw[i]) AS s
-	          FROM pg_temp.repairsys_churn_train r CROSS JOIN pg_catalog.generate_series(1, pg_catalog.array_length(names, 1)) i
+	  FROM (SELECT i, avg(raw[r][i]) AS m, stddev_pop(raw[r][i]) AS s
+	          FROM pg_catalog.generate_subscripts(raw, 1) r CROSS JOIN pg_catalog.generate_series(1, pg_catalog.array_length(names, 1)) i
 	         GROUP BY i) a;
-	SELECT pg_catalog.array_agg(z.v ORDER BY z.id), pg_catalog.array_agg(z.churned ORDER BY z.id) INTO x, y
-	  FROM (SELECT r.id, r.churned,
-	               ARRAY(SELECT (coalesce(r.raw[i], mu[i]) - mu[i]) / sd[i]
-	                       FROM pg_catalog.generate_series(1, pg_catalog.array_length(names, 1)) i ORDER BY i) AS v
-	          FROM pg_temp.repairsys_churn_train r) z;
-	DROP TABLE pg_temp.repairsys_churn_train;
+	SELECT pg_catalog.array_agg(ARRAY(SELECT (coalesce(raw[r][i], mu[i]) - mu[i]) / sd[i]
+	                                    FROM pg_catalog.generate_series(1, pg_catalog.array_length(names, 1)) i ORDER BY i) ORDER BY r)
+	  INTO x
+	  FROM pg_catalog.generate_subscripts(raw, 1) r;
 	SELECT * INTO fit FROM repairsys.logistic_fit(x, y, lambda, 100, 1e-9);
 	INSERT INTO repairsys.churn_model AS m (id, fitted_at, as_of, horizon, features, means, scales, coefficients, lambda,
 	                                       samples, churned, iterations, converged, log_likelihood)
