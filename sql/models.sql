@@ -2,6 +2,15 @@
 -- docs/reports.md): naive Bayes probabilities against a hand computation,
 -- learning on resolution and its corrections, the logistic fit against its
 -- optimality conditions and closed forms, bad input, direct writes, cancel.
+-- It runs in a database of its own, so that its tickets and customers take
+-- no ids from the other tests and the churn model learns from its customers
+-- only.
+SELECT current_database() AS regress_db \gset
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS repairsys_models_test;
+CREATE DATABASE repairsys_models_test;
+\c repairsys_models_test
+CREATE EXTENSION repairsys;
 -- (pinned, so that no output depends on the server's or the client's defaults)
 SET TimeZone = 'Asia/Shanghai';
 SET DateStyle = 'ISO, YMD';
@@ -221,3 +230,6 @@ SET statement_timeout = '1s';
 SELECT iterations FROM big, logistic_fit(big.x, big.y, 1, 1000, 1e-300);
 RESET statement_timeout;
 SELECT clock_timestamp() - :'t0' < interval '10 seconds' AS stopped_promptly;
+\c :regress_db
+SET client_min_messages = warning;
+DROP DATABASE repairsys_models_test;

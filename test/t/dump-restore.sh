@@ -61,8 +61,13 @@ INSERT INTO repairsys.ticket_discount (ticket_id, description, amount)
 INSERT INTO repairsys.part (sku, name, unit_cost, unit_price, serialized) VALUES ('DR-BOARD', 'Main board (dump test)', 100.00, 250.00, true);
 SELECT repairsys.receive_part('DR-BOARD', (SELECT min(id) FROM repairsys.service_center), 2, serials => ARRAY['DR-1', 'DR-2']);
 UPDATE repairsys.setting SET value = '14 days' WHERE name = 'reopen_window';
+-- the learned models: fault codes on the resolved tickets (learned by the
+-- trigger), and a churn model fitted on the last 3 days of the demo's history
+INSERT INTO repairsys.fault_code (code, name) VALUES ('dr_a', '压缩机故障'), ('dr_b', '电路板故障');
+UPDATE repairsys.ticket SET fault_code = CASE WHEN id % 2 = 0 THEN 'dr_a' ELSE 'dr_b' END WHERE status_role IN ('resolved', 'closed');
+SELECT samples FROM repairsys.refit_churn_model(now() + interval '1 day', interval '3 days');
 SQL
-ok $? "a holiday, an installment plan, a discount, serialized units and a changed setting on top"
+ok $? "a holiday, an installment plan, a discount, serialized units, a changed setting and the learned models on top"
 sed 's/^/# /' "$tmp/more.out" | grep -iE 'error|detail'
 is "$(q -d $src -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -97,6 +102,11 @@ is "$(q -d $dst -c "SELECT count(*) FROM repairsys.check_invariants()")" "0" "ch
 q -d $dst -c "SELECT * FROM repairsys.check_invariants() LIMIT 5" | sed 's/^/# /'
 is "$(q -d $dst -c "SELECT count(*) FROM repairsys.billing_audit")" "0" "billing_audit is empty after the restore"
 q -d $dst -c "SELECT * FROM repairsys.billing_audit LIMIT 5" | sed 's/^/# /'
+# the restored models answer as the dumped ones (nothing learned twice)
+models="SELECT string_agg(fault_code || ' ' || round(probability::numeric, 12) || ' ' || typical_parts::text || ' ' || coalesce(typical_minutes::text, '-'), '; ')
+          FROM repairsys.suggest_diagnosis('屏幕不亮 pump 漏水', k => 5)
+        UNION ALL SELECT round(avg(churn_risk), 6)::text FROM repairsys.customer_profile"
+is "$(q -d $dst -c "$models")" "$(q -d $src -c "$models")" "suggest_diagnosis and churn_risk answer the same after the restore"
 # ids go on after the restored ones
 is "$(q -d $dst -c "SELECT (SELECT max(id) FROM repairsys.follow_up) < nextval(pg_get_serial_sequence('repairsys.follow_up', 'id'))
                           AND (SELECT max(id) FROM repairsys.ticket_event) < nextval(pg_get_serial_sequence('repairsys.ticket_event', 'id'))")" \
