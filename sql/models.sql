@@ -85,6 +85,10 @@ SELECT fault_code, round(probability::numeric, 12) AS p,
        round(CASE WHEN fault_code = 'md_c' THEN (2/17.0)^3 ELSE (1/14.0)^3 END / ((2/17.0)^3 + (1/14.0)^3), 12) AS by_hand
   FROM suggest_diagnosis('制冷', service_type => 'md_fix');
 
+-- the example of docs/reports.md
+SELECT fault_code, name, round(probability::numeric, 3) AS p, typical_parts, typical_minutes
+  FROM repairsys.suggest_diagnosis('空调外机异响，不制冷', k => 3);
+
 -- corrections: the fault code changed afterwards moves the ticket's counts
 UPDATE ticket SET fault_code = 'md_a' WHERE id = :t3;
 SELECT pg_temp.model();
@@ -181,8 +185,9 @@ SELECT 9710 + g, 'md_fix', 'old', timestamptz '2025-12-31 00:00+00' - make_inter
 INSERT INTO ticket (customer_id, service_type, description, opened_at)
 SELECT 9710 + g, 'md_fix', 'new', timestamptz '2026-03-01 00:00+00' FROM generate_series(1, 12) g WHERE (g <= 6 AND g <> 5) OR g = 9;
 SELECT customer_id, churn_features(customer_id, '2026-01-01 00:00+00') FROM (VALUES (9711), (9722), (9701)) v(customer_id);
-SELECT samples, churned, converged, features, means, lambda, as_of, horizon
-  FROM refit_churn_model('2026-06-30 00:00+00', '180 days');
+-- (the example of docs/reports.md, with a fixed as_of)
+SELECT samples, churned, converged FROM repairsys.refit_churn_model('2026-06-30 00:00+00', '180 days');
+SELECT features, means, lambda, as_of, horizon, iterations > 0 AS iterated FROM churn_model;
 -- optimality: the gradient of the penalized likelihood is 0 at the stored coefficients
 CREATE TEMP TABLE train AS
 SELECT c.id, ARRAY(SELECT (coalesce(f[i], m.means[i]) - m.means[i]) / m.scales[i] FROM generate_subscripts(m.means, 1) i ORDER BY i) AS z,

@@ -102,10 +102,11 @@ is "$(q -d $dst -c "SELECT count(*) FROM repairsys.check_invariants()")" "0" "ch
 q -d $dst -c "SELECT * FROM repairsys.check_invariants() LIMIT 5" | sed 's/^/# /'
 is "$(q -d $dst -c "SELECT count(*) FROM repairsys.billing_audit")" "0" "billing_audit is empty after the restore"
 q -d $dst -c "SELECT * FROM repairsys.billing_audit LIMIT 5" | sed 's/^/# /'
-# the restored models answer as the dumped ones (nothing learned twice)
+# the restored models answer as the dumped ones (nothing learned twice; the
+# churn risks as of a fixed time, the model's as_of)
 models="SELECT string_agg(fault_code || ' ' || round(probability::numeric, 12) || ' ' || typical_parts::text || ' ' || coalesce(typical_minutes::text, '-'), '; ')
           FROM repairsys.suggest_diagnosis('屏幕不亮 pump 漏水', k => 5)
-        UNION ALL SELECT round(avg(churn_risk), 6)::text FROM repairsys.customer_profile"
+        UNION ALL SELECT round(avg(repairsys.churn_risk(c.id, m.as_of))::numeric, 12)::text FROM repairsys.customer c, repairsys.churn_model m"
 is "$(q -d $dst -c "$models")" "$(q -d $src -c "$models")" "suggest_diagnosis and churn_risk answer the same after the restore"
 # ids go on after the restored ones
 is "$(q -d $dst -c "SELECT (SELECT max(id) FROM repairsys.follow_up) < nextval(pg_get_serial_sequence('repairsys.follow_up', 'id'))
