@@ -50,7 +50,8 @@ AS $$
 	           ARRAY(SELECT (coalesce(f.x[i], m.means[i]) - m.means[i]) / m.scales[i]
 	                   FROM generate_subscripts(m.means, 1) i ORDER BY i))
 	  FROM repairsys.churn_model m,
-	       (SELECT repairsys.churn_features($1, $2) AS x) f
+	       -- (OFFSET 0: the features are computed once, not once per use)
+	       (SELECT repairsys.churn_features($1, $2) AS x OFFSET 0) f
 	 WHERE f.x IS NOT NULL
 $$;
 COMMENT ON FUNCTION repairsys.churn_risk(bigint, timestamptz) IS 'Probability (0..1) the fitted churn model (refit_churn_model) gives that the customer opens no ticket within its horizon after as_of; NULL without a model or without history';

@@ -225,7 +225,7 @@ BEGIN
 	               NOT EXISTS (SELECT 1 FROM repairsys.ticket t WHERE t.customer_id = c.id
 	                              AND t.opened_at > cutoff AND t.opened_at <= as_of) AS churned
 	          FROM repairsys.customer c
-	         CROSS JOIN LATERAL (SELECT repairsys.churn_features(c.id, cutoff) AS x) f
+	         CROSS JOIN LATERAL (SELECT repairsys.churn_features(c.id, cutoff) AS x OFFSET 0) f
 	         WHERE f.x IS NOT NULL) z;
 	IF n < 10 OR pos = 0 OR pos = n THEN
 		RAISE EXCEPTION 'not enough history to fit the churn model'

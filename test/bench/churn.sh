@@ -107,7 +107,7 @@ SQL
 psql -X -q -d repairsys_train -c "\copy (SELECT l.churned::int, f[1], f[2], f[3], f[4], f[5], f[6] FROM label l, repairsys.churn_features(l.id, '2026-01-01 00:00+00') f ORDER BY l.id) TO '$dir/train.csv' CSV"
 psql -X -q -d repairsys_train -At -c "SELECT array_to_string(coefficients, ',') || ';' || lambda FROM repairsys.churn_model" >"$dir/model.txt"
 mv /tmp/churn-bench-score.csv "$dir/score.csv"
-python3 - "$dir" <<'PY'
+/usr/bin/python3 - "$dir" <<'PY'
 import sys, numpy as np
 from scipy.optimize import minimize
 d = sys.argv[1]

@@ -26,9 +26,9 @@ rs_start_cluster
 psql -X -q -d postgres -c 'CREATE DATABASE repairsys_bench' >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d repairsys_bench -c 'CREATE EXTENSION repairsys' >/dev/null
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(psql -X -At -d postgres -c 'SHOW server_version'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-psql -X -q -v ON_ERROR_STOP=1 -v n="$n" -d repairsys_bench <<'SQL'
+psql -X -q -v ON_ERROR_STOP=1 -v n="$n" -d repairsys_bench <<'SQL' || rs_die "the generator failed"
 SET client_min_messages = warning;
-SELECT setseed(0.21);
+SELECT setseed(0.21) \g /dev/null
 INSERT INTO repairsys.customer (name) VALUES ('bench customer');
 INSERT INTO repairsys.service_type (code, name, labor_fee) VALUES ('bench', 'bench', '0+:1.00');
 CREATE TABLE gen_fault AS
@@ -52,7 +52,7 @@ ALTER TABLE gen_ticket ADD description text;
 UPDATE gen_ticket t SET description =
        (ARRAY['您好，', '', '麻烦看一下，', '急！', ''])[1 + floor(random() * 5)::int]
     || (SELECT string_agg(CASE WHEN random() < 0.75 THEN own.phrases[1 + floor(random() * 4)::int]
-                              ELSE (SELECT o.phrases[1 + floor(random() * 4)::int] FROM gen_fault o WHERE o.f = 1 + floor(random() * 20)::int) END, '，')
+                              ELSE (SELECT o.phrases[1 + floor(random() * 4)::int] FROM gen_fault o WHERE o.f <> own.f ORDER BY random() LIMIT 1) END, '，')
           FROM gen_fault own, generate_series(1, 1 + floor(random() * 3)::int) k WHERE own.code = t.code)
     || (ARRAY['，师傅请尽快上门', '', '，在家等', '，型号KF' || (10 + floor(random() * 90))::int, '。'])[1 + floor(random() * 5)::int];
 -- the learned part: imported resolved (the owner's path), then learned
