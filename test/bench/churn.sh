@@ -69,6 +69,8 @@ SQL
 }
 generate repairsys_train 0.31
 generate repairsys_test 0.47
+psql -X -q -d repairsys_train -c 'ANALYZE'
+psql -X -q -d repairsys_test -c 'ANALYZE'
 psql -X -At -d repairsys_train <<'SQL'
 \timing on
 SELECT format('fit: %s customers (%s churned), %s Newton iterations, converged %s; coefficients (intercept, %s) %s',
@@ -99,6 +101,8 @@ BEGIN
 END $$;
 SELECT format('held out: %s customers, %s churned; AUC of churn_risk %s, of the at_risk segment %s (%s customers at_risk)',
               count(*), count(*) FILTER (WHERE churned), pg_temp.auc('risk'), pg_temp.auc('at_risk'), sum(at_risk))
+       || E'\n' || format('SUMMARY|churn|AUC on held-out customers: churn_risk vs the at_risk segment|%s vs %s|above at_risk|%s',
+                           pg_temp.auc('risk'), pg_temp.auc('at_risk'), CASE WHEN pg_temp.auc('risk') > pg_temp.auc('at_risk') THEN 'yes' ELSE 'NO' END)
   FROM score;
 \copy (SELECT id, churned::int, risk, at_risk FROM score ORDER BY id) TO '/tmp/churn-bench-score.csv' CSV
 SQL
@@ -130,6 +134,8 @@ def g(b):
 r = minimize(f, np.zeros(Z.shape[1]), jac=g, method="BFGS", options={"gtol": 1e-10, "maxiter": 10000})
 print("scipy.optimize (BFGS) on the same raw features: coefficients %s; largest difference from repairsys's %.2e"
       % (np.round(r.x, 4).tolist(), np.abs(r.x - coef_db).max()))
+diff = np.abs(r.x - coef_db).max()
+print("SUMMARY|churn|fitted coefficients, repairsys vs scipy.optimize|largest difference %.1e|< 1e-4|%s" % (diff, "yes" if diff < 1e-4 else "NO"))
 s = np.genfromtxt(d + "/score.csv", delimiter=",")
 def auc(lab, score):
     from scipy.stats import rankdata

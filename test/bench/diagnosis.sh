@@ -79,15 +79,19 @@ SELECT t.i, t.code, s.fault_code AS suggested, s.rank
   CROSS JOIN LATERAL (SELECT fault_code, row_number() OVER (ORDER BY probability DESC, fault_code) AS rank
                         FROM repairsys.suggest_diagnosis(t.description, k => 3)) s
  WHERE t.i > :n - 2000;
+CREATE TABLE quality AS
 WITH train AS (SELECT code, count(*) AS c FROM gen_ticket WHERE i <= :n - 2000 GROUP BY code),
      top AS (SELECT code, row_number() OVER (ORDER BY c DESC, code) AS rank FROM train),
      test AS (SELECT * FROM gen_ticket WHERE i > :n - 2000)
+SELECT (SELECT count(*) FROM test) AS tickets,
+       round(100.0 * (SELECT count(*) FROM result WHERE rank = 1 AND suggested = code) / (SELECT count(*) FROM test), 1) AS top1,
+       round(100.0 * (SELECT count(*) FROM test WHERE code = (SELECT code FROM top WHERE rank = 1)) / (SELECT count(*) FROM test), 1) AS base1,
+       round(100.0 * (SELECT count(*) FROM result WHERE suggested = code) / (SELECT count(*) FROM test), 1) AS top3,
+       round(100.0 * (SELECT count(*) FROM test WHERE code IN (SELECT code FROM top WHERE rank <= 3)) / (SELECT count(*) FROM test), 1) AS base3;
 SELECT format('held out: %s tickets; top-1 accuracy %s%% (majority-class baseline %s%%), top-3 accuracy %s%% (3 most frequent classes %s%%)',
-       (SELECT count(*) FROM test),
-       round(100.0 * (SELECT count(*) FROM result WHERE rank = 1 AND suggested = code) / (SELECT count(*) FROM test), 1),
-       round(100.0 * (SELECT count(*) FROM test WHERE code = (SELECT code FROM top WHERE rank = 1)) / (SELECT count(*) FROM test), 1),
-       round(100.0 * (SELECT count(*) FROM result WHERE suggested = code) / (SELECT count(*) FROM test), 1),
-       round(100.0 * (SELECT count(*) FROM test WHERE code IN (SELECT code FROM top WHERE rank <= 3)) / (SELECT count(*) FROM test), 1));
+              tickets, top1, base1, top3, base3) FROM quality;
+SELECT format('SUMMARY|diagnosis|top-1 accuracy, held out, vs the majority class|%s%% vs %s%%|above the baseline|%s', top1, base1, CASE WHEN top1 > base1 THEN 'yes' ELSE 'NO' END) FROM quality;
+SELECT format('SUMMARY|diagnosis|top-3 accuracy, held out, vs the 3 most frequent|%s%% vs %s%%|above the baseline|%s', top3, base3, CASE WHEN top3 > base3 THEN 'yes' ELSE 'NO' END) FROM quality;
 SQL
 # the cost of one suggestion: 2,000 calls in one statement, against 2,000
 # primary-key lookups of a ticket in one statement, best of 3 runs each
@@ -103,7 +107,8 @@ BEGIN
 	RETURN best;
 END $$;
 SELECT format('one suggestion: %s ms (k = 3, mean of 2,000 calls; best of 3 runs); one primary-key lookup of a ticket: %s ms; ratio %sx',
-       round((s / 2000)::numeric, 3), round((l / 2000)::numeric, 4), round((s / l)::numeric, 0))
+              round((s / 2000)::numeric, 3), round((l / 2000)::numeric, 4), round((s / l)::numeric, 0))
+       || E'\n' || format('SUMMARY|diagnosis|one suggestion (k = 3) vs a primary-key lookup|%s ms, %sx|-|-', round((s / 2000)::numeric, 3), round((s / l)::numeric, 0))
   FROM (SELECT pg_temp.run(format('SELECT count(*) FROM gen_ticket t, repairsys.suggest_diagnosis(t.description) WHERE t.i > %s', :n - 2000)) AS s,
                pg_temp.run(format('SELECT count(*) FROM gen_ticket t, LATERAL (SELECT x.id FROM repairsys.ticket x WHERE x.id = t.i - 2000) x WHERE t.i > %s', :n - 2000)) AS l) z;
 SQL
