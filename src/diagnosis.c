@@ -28,6 +28,8 @@ PG_FUNCTION_INFO_V1(rs_diagnosis_scores);
 /* grams of 1 to DIAG_MAX_N characters; only the first DIAG_MAX_CHARS count */
 #define DIAG_MAX_N		3
 #define DIAG_MAX_CHARS	2000
+/* the bytes that can hold DIAG_MAX_CHARS characters: what is read of a text */
+#define DIAG_MAX_BYTES	(DIAG_MAX_CHARS * MAX_MULTIBYTE_CHAR_LEN)
 /* most suggestions one call returns */
 #define DIAG_MAX_K		100
 
@@ -117,7 +119,8 @@ text_grams(const char *text, int len, int *ngrams)
 				n,
 				d;
 
-	norm = palloc(len * 2 + 8);
+	/* each character comes out no longer than it went in */
+	norm = palloc(Min(len, DIAG_MAX_BYTES) + 8);
 	off = palloc(sizeof(int) * (DIAG_MAX_CHARS + 1));
 	run = palloc(sizeof(int) * (DIAG_MAX_CHARS + 1));
 	while (pos < len && nchars < DIAG_MAX_CHARS)
@@ -230,7 +233,8 @@ begin_srf(FunctionCallInfo fcinfo, TupleDesc *tupdesc)
 Datum
 rs_diagnosis_grams(PG_FUNCTION_ARGS)
 {
-	text	   *t = PG_GETARG_TEXT_PP(0);
+	/* only the first DIAG_MAX_CHARS characters count: no more is detoasted */
+	text	   *t = DatumGetTextPSlice(PG_GETARG_DATUM(0), 0, DIAG_MAX_BYTES);
 	TupleDesc	tupdesc;
 	Tuplestorestate *store = begin_srf(fcinfo, &tupdesc);
 	Gram	   *g;
@@ -319,7 +323,7 @@ rs_diagnosis_scores(PG_FUNCTION_ARGS)
 				total_docs = 0,
 				maxs,
 				z;
-	double	  **counts;			/* counts[gram][class] */
+	double		known_grams = 0;	/* sum of n_g over the grams the model knows */
 	bool	   *known;
 	Oid			argtypes[1];
 	Datum		args[1];
@@ -334,7 +338,7 @@ rs_diagnosis_scores(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k must not be null")));
-	desc = PG_GETARG_TEXT_PP(0);
+	desc = DatumGetTextPSlice(PG_GETARG_DATUM(0), 0, DIAG_MAX_BYTES);
 	k = PG_GETARG_INT32(2);
 	if (k < 1 || k > DIAG_MAX_K)
 		ereport(ERROR,
@@ -419,10 +423,13 @@ rs_diagnosis_scores(PG_FUNCTION_ARGS)
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %d", ret);
 
-	counts = MemoryContextAlloc(callcxt, sizeof(double *) * ng);
+	/*
+	 * score_c collects sum n_g * log(count_gc + 1) over the rows (a gram a
+	 * class never saw adds log 1 = 0), the rest is added below.
+	 */
+	for (j = 0; j < nclasses; j++)
+		classes[j].score = 0;
 	known = MemoryContextAllocZero(callcxt, sizeof(bool) * ng);
-	for (i = 0; i < ng; i++)
-		counts[i] = MemoryContextAllocZero(callcxt, sizeof(double) * nclasses);
 	for (j = 0; j < (int) SPI_processed; j++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[j];
@@ -442,20 +449,16 @@ rs_diagnosis_scores(PG_FUNCTION_ARGS)
 		known[hit - g] = true;	/* in the vocabulary, whichever class */
 		c = bsearch(code, classes, nclasses, sizeof(DiagClass), class_by_code);
 		if (c != NULL)
-			counts[hit - g][c - classes] = (double) spi_int8(j, 3);
+			c->score += hit->n * log((double) spi_int8(j, 3) + 1.0);
 	}
 	SPI_finish();
 
+	for (i = 0; i < ng; i++)
+		if (known[i])
+			known_grams += g[i].n;
 	for (j = 0; j < nclasses; j++)
-	{
-		double		s = log(classes[j].docs / total_docs);
-		double		denom = log(classes[j].grams + vocabulary);
-
-		for (i = 0; i < ng; i++)
-			if (known[i])
-				s += g[i].n * (log(counts[i][j] + 1.0) - denom);
-		classes[j].score = s;
-	}
+		classes[j].score += log(classes[j].docs / total_docs)
+			- known_grams * log(classes[j].grams + vocabulary);
 	maxs = classes[0].score;
 	for (j = 1; j < nclasses; j++)
 		maxs = Max(maxs, classes[j].score);
