@@ -85,11 +85,11 @@ CREATE TABLE score AS
 SELECT l.id, l.churned, repairsys.churn_risk(l.id, '2026-01-01 00:00+00') AS risk,
        -- customer_profile's at_risk rule, as of the cutoff: a complaint within
        -- segment_at_risk_window, or an average rating below segment_at_risk_rating
-       (EXISTS (SELECT 1 FROM repairsys.feedback fb JOIN repairsys.ticket t ON t.id = fb.ticket_id
+       coalesce(EXISTS (SELECT 1 FROM repairsys.feedback fb JOIN repairsys.ticket t ON t.id = fb.ticket_id
                  WHERE t.customer_id = l.id AND fb.complaint AND fb.at <= '2026-01-01 00:00+00'
                    AND fb.at > timestamptz '2026-01-01 00:00+00' - repairsys.setting_value('segment_at_risk_window')::interval)
         OR (SELECT avg(fb.rating) FROM repairsys.feedback fb JOIN repairsys.ticket t ON t.id = fb.ticket_id
-             WHERE t.customer_id = l.id AND fb.at <= '2026-01-01 00:00+00') < repairsys.setting_value('segment_at_risk_rating')::numeric)::int AS at_risk
+             WHERE t.customer_id = l.id AND fb.at <= '2026-01-01 00:00+00') < repairsys.setting_value('segment_at_risk_rating')::numeric, false)::int AS at_risk
   FROM label l;
 -- AUC: the probability that a churner scores above a customer who stayed (ties count half)
 CREATE FUNCTION pg_temp.auc(col text) RETURNS numeric LANGUAGE plpgsql AS $$
@@ -117,9 +117,11 @@ from scipy.optimize import minimize
 d = sys.argv[1]
 raw = np.genfromtxt(d + "/train.csv", delimiter=",", missing_values="", filling_values=np.nan)
 y, X = raw[:, 0], raw[:, 1:]
+# the convention of docs/reports.md: mean and population standard deviation
+# over the samples that have the feature, a missing one counts as the mean
 mu = np.nanmean(X, axis=0)
+sd = np.nanstd(X, axis=0)
 X = np.where(np.isnan(X), mu, X)
-sd = X.std(axis=0)
 sd[sd == 0] = 1
 Z = np.hstack([np.ones((len(y), 1)), (X - mu) / sd])
 coef_db, lam = open(d + "/model.txt").read().strip().split(";")
