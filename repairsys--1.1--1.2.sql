@@ -7193,6 +7193,532 @@ CREATE TRIGGER ticket_52_first_revision AFTER UPDATE OF estimate_approved_at ON 
 	EXECUTE FUNCTION repairsys.ticket_first_revision_trg();
 
 ------------------------------------------------------------------------------
+-- 3f. Diagnosis suggestions and churn risk (issue 21 items 3, 4)
+------------------------------------------------------------------------------
+-- the fault_code catalog and ticket.fault_code (src/sql/20_tables.sql)
+CREATE TABLE repairsys.fault_code (
+	code         text PRIMARY KEY CHECK (code ~ '^[a-z0-9][a-z0-9_.-]*$'),
+	name         text NOT NULL CHECK (name <> ''),
+	service_type text REFERENCES repairsys.service_type ON UPDATE CASCADE ON DELETE SET NULL
+);
+COMMENT ON TABLE repairsys.fault_code IS 'Catalog of fault codes (故障代码): what a technician may record as found on a ticket (ticket.fault_code)';
+COMMENT ON COLUMN repairsys.fault_code.code IS 'Fault code (lower case letters, digits, _ . -)';
+COMMENT ON COLUMN repairsys.fault_code.name IS 'Name shown to people';
+COMMENT ON COLUMN repairsys.fault_code.service_type IS 'Service type the fault belongs to (NULL: any); suggest_diagnosis(service_type => ...) offers only the codes of that type or of none';
+
+ALTER TABLE repairsys.ticket ADD COLUMN fault_code text REFERENCES repairsys.fault_code ON UPDATE CASCADE;
+COMMENT ON COLUMN repairsys.ticket.fault_code IS 'Fault the technician found (fault_code catalog); a ticket resolved with one is learned by suggest_diagnosis()';
+
+-- (src/sql/27_tables_models.sql)
+-- Tables of the learned models (DESIGN.md section 18, docs/reports.md):
+-- diagnosis suggestions (multinomial naive Bayes over character n-grams) and
+-- churn risk (logistic regression).  The fault_code catalog is in
+-- 20_tables.sql, before ticket, which references it.
+--
+-- The model tables are written only by the SECURITY DEFINER functions and
+-- triggers of 73_models.sql (every role, the admin too, only reads them:
+-- src/sql/90_security.sql), and are dumped whole, so a restored database
+-- suggests what the dumped one did without learning anything again.
+
+------------------------------------------------------------------------------
+-- Diagnosis: the counts of naive Bayes, kept current by the trigger
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.diagnosis_model (
+	id         boolean PRIMARY KEY DEFAULT true CHECK (id),
+	vocabulary bigint NOT NULL DEFAULT 0 CHECK (vocabulary >= 0),
+	samples    bigint NOT NULL DEFAULT 0 CHECK (samples >= 0),
+	changed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE repairsys.diagnosis_model IS 'Diagnosis suggestions: the one row of model-wide counts (written by the learning trigger)';
+COMMENT ON COLUMN repairsys.diagnosis_model.id IS 'Always true: the table has at most one row';
+COMMENT ON COLUMN repairsys.diagnosis_model.vocabulary IS 'Distinct n-grams learned (V of the Laplace smoothing)';
+COMMENT ON COLUMN repairsys.diagnosis_model.samples IS 'Tickets learned';
+COMMENT ON COLUMN repairsys.diagnosis_model.changed_at IS 'When the model last learned or forgot a ticket';
+
+CREATE TABLE repairsys.diagnosis_class (
+	fault_code    text PRIMARY KEY REFERENCES repairsys.fault_code ON UPDATE CASCADE,
+	docs          bigint NOT NULL DEFAULT 0 CHECK (docs >= 0),
+	grams         bigint NOT NULL DEFAULT 0 CHECK (grams >= 0),
+	minutes_sum   numeric(16,2) NOT NULL DEFAULT 0 CHECK (minutes_sum >= 0),
+	minutes_count bigint NOT NULL DEFAULT 0 CHECK (minutes_count >= 0)
+);
+COMMENT ON TABLE repairsys.diagnosis_class IS 'Diagnosis suggestions: per fault code, the tickets and n-grams learned';
+COMMENT ON COLUMN repairsys.diagnosis_class.fault_code IS 'Fault code (a class of the classifier)';
+COMMENT ON COLUMN repairsys.diagnosis_class.docs IS 'Tickets learned with this fault code (its prior is docs / all tickets learned)';
+COMMENT ON COLUMN repairsys.diagnosis_class.grams IS 'N-grams of these tickets'' descriptions, counted with repetition';
+COMMENT ON COLUMN repairsys.diagnosis_class.minutes_sum IS 'Sum of the labor minutes of these tickets (those with labor recorded)';
+COMMENT ON COLUMN repairsys.diagnosis_class.minutes_count IS 'Tickets counted in minutes_sum';
+
+CREATE TABLE repairsys.diagnosis_gram (
+	gram       text NOT NULL,
+	fault_code text NOT NULL REFERENCES repairsys.diagnosis_class ON UPDATE CASCADE,
+	count      bigint NOT NULL CHECK (count > 0),
+	PRIMARY KEY (gram, fault_code)
+);
+COMMENT ON TABLE repairsys.diagnosis_gram IS 'Diagnosis suggestions: how often each n-gram occurs in the learned descriptions of each fault code';
+COMMENT ON COLUMN repairsys.diagnosis_gram.gram IS 'N-gram of 1 to 3 characters of the normalized description (repairsys.diagnosis_grams)';
+COMMENT ON COLUMN repairsys.diagnosis_gram.fault_code IS 'Fault code';
+COMMENT ON COLUMN repairsys.diagnosis_gram.count IS 'Occurrences (rows reaching 0 are removed)';
+
+CREATE TABLE repairsys.diagnosis_part (
+	fault_code text NOT NULL REFERENCES repairsys.diagnosis_class ON UPDATE CASCADE,
+	sku        text NOT NULL REFERENCES repairsys.part ON UPDATE CASCADE,
+	tickets    bigint NOT NULL CHECK (tickets > 0),
+	PRIMARY KEY (fault_code, sku)
+);
+COMMENT ON TABLE repairsys.diagnosis_part IS 'Diagnosis suggestions: the parts used on the learned tickets of each fault code';
+COMMENT ON COLUMN repairsys.diagnosis_part.fault_code IS 'Fault code';
+COMMENT ON COLUMN repairsys.diagnosis_part.sku IS 'Part used';
+COMMENT ON COLUMN repairsys.diagnosis_part.tickets IS 'Learned tickets of the fault code on which the part was used';
+
+-- What was learned from each ticket, so that it is forgotten exactly (the
+-- counts of this row are subtracted) when the ticket's fault code,
+-- description or labor changes afterwards, it is reopened, or deleted.
+CREATE TABLE repairsys.diagnosis_sample (
+	ticket_id     bigint PRIMARY KEY REFERENCES repairsys.ticket,
+	fault_code    text NOT NULL REFERENCES repairsys.diagnosis_class ON UPDATE CASCADE,
+	description   text NOT NULL,
+	labor_minutes numeric(10,2),
+	parts         text[] NOT NULL DEFAULT '{}',
+	learned_at    timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE repairsys.diagnosis_sample IS 'Diagnosis suggestions: each learned ticket as it was learned (admin and auditor only: it holds customers'' descriptions)';
+COMMENT ON COLUMN repairsys.diagnosis_sample.ticket_id IS 'Ticket learned';
+COMMENT ON COLUMN repairsys.diagnosis_sample.fault_code IS 'Its fault code when learned';
+COMMENT ON COLUMN repairsys.diagnosis_sample.description IS 'Its description when learned';
+COMMENT ON COLUMN repairsys.diagnosis_sample.labor_minutes IS 'Its labor minutes when learned';
+COMMENT ON COLUMN repairsys.diagnosis_sample.parts IS 'The distinct parts used on it when learned';
+COMMENT ON COLUMN repairsys.diagnosis_sample.learned_at IS 'When it was learned';
+CREATE INDEX diagnosis_sample_fault_code_idx ON repairsys.diagnosis_sample (fault_code);
+
+------------------------------------------------------------------------------
+-- Churn: the fitted logistic regression (refit_churn_model())
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.churn_model (
+	id             boolean PRIMARY KEY DEFAULT true CHECK (id),
+	fitted_at      timestamptz NOT NULL,
+	as_of          timestamptz NOT NULL,
+	horizon        interval NOT NULL CHECK (horizon > interval '0'),
+	features       text[] NOT NULL,
+	means          float8[] NOT NULL,
+	scales         float8[] NOT NULL,
+	coefficients   float8[] NOT NULL,
+	lambda         float8 NOT NULL CHECK (lambda >= 0),
+	samples        integer NOT NULL CHECK (samples > 0),
+	churned        integer NOT NULL CHECK (churned >= 0),
+	iterations     integer NOT NULL CHECK (iterations >= 0),
+	converged      boolean NOT NULL,
+	log_likelihood float8 NOT NULL,
+	CHECK (pg_catalog.array_length(means, 1) = pg_catalog.array_length(features, 1)
+	       AND pg_catalog.array_length(scales, 1) = pg_catalog.array_length(features, 1)
+	       AND pg_catalog.array_length(coefficients, 1) = pg_catalog.array_length(features, 1) + 1),
+	CHECK (churned <= samples)
+);
+COMMENT ON TABLE repairsys.churn_model IS 'Churn risk: the one fitted logistic regression (written by refit_churn_model())';
+COMMENT ON COLUMN repairsys.churn_model.id IS 'Always true: the table has at most one row';
+COMMENT ON COLUMN repairsys.churn_model.fitted_at IS 'When the model was fitted';
+COMMENT ON COLUMN repairsys.churn_model.as_of IS 'End of the history the model learned from: features as of as_of - horizon, labels from the horizon after';
+COMMENT ON COLUMN repairsys.churn_model.horizon IS 'A customer churned who opened no ticket within this interval after the feature date';
+COMMENT ON COLUMN repairsys.churn_model.features IS 'Names of the features, in the order of means, scales and coefficients[2:]';
+COMMENT ON COLUMN repairsys.churn_model.means IS 'Mean of each feature over the training customers (a missing rating counts as this mean)';
+COMMENT ON COLUMN repairsys.churn_model.scales IS 'Standard deviation of each feature (1 where it is 0): features are standardized before the fit';
+COMMENT ON COLUMN repairsys.churn_model.coefficients IS 'Intercept, then one coefficient per standardized feature';
+COMMENT ON COLUMN repairsys.churn_model.lambda IS 'L2 penalty of the fit (setting churn_l2)';
+COMMENT ON COLUMN repairsys.churn_model.samples IS 'Customers the model learned from';
+COMMENT ON COLUMN repairsys.churn_model.churned IS 'Of these, customers that churned';
+COMMENT ON COLUMN repairsys.churn_model.iterations IS 'Newton iterations of the fit';
+COMMENT ON COLUMN repairsys.churn_model.converged IS 'False when the fit stopped at its iteration limit';
+COMMENT ON COLUMN repairsys.churn_model.log_likelihood IS 'Penalized log-likelihood of the fit on its customers';
+
+-- (one call per statement: each call updates the pg_extension row)
+SELECT pg_catalog.pg_extension_config_dump('repairsys.fault_code', '');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.diagnosis_model', '');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.diagnosis_class', '');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.diagnosis_gram', '');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.diagnosis_part', '');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.diagnosis_sample', '');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.churn_model', '');
+
+-- (src/sql/68_churn_score.sql)
+-- Churn risk, the scoring half (DESIGN.md section 18, docs/reports.md): the
+-- features of a customer as of a time, and the probability the fitted model
+-- (churn_model) gives them.  Here, before 70_reports.sql, because
+-- customer_profile.churn_risk calls repairsys.churn_risk(); the fit,
+-- refit_churn_model(), is in 73_models.sql with the diagnosis functions.
+
+CREATE FUNCTION repairsys.logistic_predict(coefficients float8[], x float8[])
+RETURNS float8
+AS 'MODULE_PATHNAME', 'rs_logistic_predict' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.logistic_predict(float8[], float8[]) IS 'Logistic regression: 1 / (1 + exp(-(coefficients[1] + sum coefficients[j+1] * x[j]))); the first coefficient is the intercept (22023 on a length mismatch, NULL or non-finite elements)';
+
+-- The features of churn_model.features, in that order.  Over the customer's
+-- tickets opened at or before as_of (cancelled ones left out); NULL when
+-- there is none (no history: no risk is estimated).
+CREATE FUNCTION repairsys.churn_features(customer_id bigint, as_of timestamptz)
+RETURNS float8[]
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN count(*) = 0 THEN NULL ELSE ARRAY[
+	       -- recency: days since the latest ticket was opened
+	       extract(epoch FROM $2 - max(t.opened_at)) / 86400,
+	       -- frequency: tickets opened within segment_frequent_window
+	       count(*) FILTER (WHERE t.opened_at > $2 - repairsys.setting_value('segment_frequent_window')::interval),
+	       -- average rating given (NULL: never rated)
+	       avg(fb.rating) FILTER (WHERE fb.at <= $2),
+	       -- complaints filed
+	       count(*) FILTER (WHERE fb.complaint AND fb.at <= $2),
+	       -- repeat repairs: same asset and service type within rework_window of a resolution
+	       count(*) FILTER (WHERE EXISTS (
+	            SELECT 1 FROM repairsys.ticket r
+	             WHERE r.asset_id = t.asset_id AND r.service_type = t.service_type AND r.id <> t.id
+	               AND r.resolved_at < t.opened_at
+	               AND t.opened_at <= r.resolved_at + repairsys.setting_value('rework_window')::interval)),
+	       -- unresolved at as_of
+	       count(*) FILTER (WHERE t.resolved_at IS NULL OR t.resolved_at > $2)
+	       ]::float8[] END
+	  FROM repairsys.ticket t
+	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	 WHERE t.customer_id = $1 AND t.opened_at <= $2 AND t.status_role <> 'cancelled'
+$$;
+COMMENT ON FUNCTION repairsys.churn_features(bigint, timestamptz) IS 'Churn features of a customer as of a time: recency_days, tickets within segment_frequent_window, avg_rating (NULL: never rated), complaints, repeat repairs (within rework_window), unresolved tickets; NULL when the customer had no ticket by then';
+
+CREATE FUNCTION repairsys.churn_risk(customer_id bigint, as_of timestamptz DEFAULT now())
+RETURNS float8
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT repairsys.logistic_predict(m.coefficients,
+	           ARRAY(SELECT (coalesce(f.x[i], m.means[i]) - m.means[i]) / m.scales[i]
+	                   FROM generate_subscripts(m.means, 1) i ORDER BY i))
+	  FROM repairsys.churn_model m,
+	       -- (OFFSET 0: the features are computed once, not once per use)
+	       (SELECT repairsys.churn_features($1, $2) AS x OFFSET 0) f
+	 WHERE f.x IS NOT NULL
+$$;
+COMMENT ON FUNCTION repairsys.churn_risk(bigint, timestamptz) IS 'Probability (0..1) the fitted churn model (refit_churn_model) gives that the customer opens no ticket within its horizon after as_of; NULL without a model or without history';
+
+-- (src/sql/73_models.sql)
+-- Learned models (DESIGN.md section 18, docs/reports.md): diagnosis
+-- suggestions (辅助诊断) from resolved tickets, and the fit of the churn
+-- model (客户流失风险) whose scoring is in 68_churn_score.sql.  The C is in
+-- src/diagnosis.c and src/churn.c; the tables in 27_tables_models.sql.
+
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value) VALUES
+	('churn_horizon', '180 days', 'churn risk: a customer churned who opened no ticket within this interval; refit_churn_model() learns from the features as of now - churn_horizon', false, 'interval', NULL),
+	('churn_l2', '1.0', 'churn risk: L2 penalty (lambda) of the logistic regression over standardized features', false, 'number', 0);
+
+------------------------------------------------------------------------------
+-- Diagnosis suggestions
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.diagnosis_grams(description text)
+RETURNS TABLE (gram text, n integer)
+AS 'MODULE_PATHNAME', 'rs_diagnosis_grams' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.diagnosis_grams(text) IS 'The character n-grams (1 to 3 characters) diagnosis suggestions read in a description, with their counts: ASCII, Latin-1 and full-width letters lower-cased, full-width digits made ASCII, cut at white space and punctuation; only the first 2,000 characters count';
+
+CREATE FUNCTION repairsys.diagnosis_scores(description text, service_type text, k integer)
+RETURNS TABLE (fault_code text, probability float8)
+AS 'MODULE_PATHNAME', 'rs_diagnosis_scores' LANGUAGE C STABLE;
+COMMENT ON FUNCTION repairsys.diagnosis_scores(text, text, integer) IS 'The kernel of suggest_diagnosis(): the k most probable fault codes by multinomial naive Bayes with Laplace smoothing over the learned counts (22023 on a NULL or empty description, k outside 1..100, an unknown service type)';
+
+CREATE FUNCTION repairsys.suggest_diagnosis(description text, service_type text DEFAULT NULL, k integer DEFAULT 3)
+RETURNS TABLE (fault_code text, name text, probability float8, typical_parts text[], typical_minutes numeric)
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+	SELECT s.fault_code, f.name, s.probability,
+	       ARRAY(SELECT p.sku FROM repairsys.diagnosis_part p WHERE p.fault_code = s.fault_code
+	              ORDER BY p.tickets DESC, p.sku COLLATE "C" LIMIT 3),
+	       round(c.minutes_sum / nullif(c.minutes_count, 0), 2)
+	  FROM repairsys.diagnosis_scores($1, $2, $3) s
+	  JOIN repairsys.fault_code f ON f.code = s.fault_code
+	  JOIN repairsys.diagnosis_class c ON c.fault_code = s.fault_code
+	 ORDER BY s.probability DESC, s.fault_code COLLATE "C"
+$$;
+COMMENT ON FUNCTION repairsys.suggest_diagnosis(text, text, integer) IS 'The k most probable fault codes for a customer''s description (辅助诊断), learned from resolved tickets: probability (over all learned codes, or those of service_type), the up to 3 parts most often used and the mean labor minutes of the code''s learned tickets; empty before anything is learned';
+
+-- Learns one ticket: adds its counts and records the sample.  Called with
+-- the owner's rights (by the trigger and rebuild_diagnosis_model()); the
+-- model row is locked first, so learners take turns and the vocabulary
+-- count stays exact.
+CREATE FUNCTION repairsys.diagnosis_learn(tk repairsys.ticket)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	d     text := coalesce(tk.description, '');
+	total bigint;
+	fresh bigint;
+	used  text[];
+BEGIN
+	INSERT INTO repairsys.diagnosis_model AS m (id, samples) VALUES (true, 1)
+	ON CONFLICT (id) DO UPDATE SET samples = m.samples + 1, changed_at = pg_catalog.now();
+	SELECT coalesce(sum(g.n), 0) INTO total FROM repairsys.diagnosis_grams(d) g;
+	used := ARRAY(SELECT DISTINCT x.sku FROM repairsys.ticket_part x
+	               WHERE x.ticket_id = tk.id AND x.state = 'used' ORDER BY 1);
+	INSERT INTO repairsys.diagnosis_class AS c (fault_code, docs, grams, minutes_sum, minutes_count)
+	VALUES (tk.fault_code, 1, total, coalesce(tk.labor_minutes, 0), CASE WHEN tk.labor_minutes IS NULL THEN 0 ELSE 1 END)
+	ON CONFLICT (fault_code) DO UPDATE
+	   SET docs = c.docs + 1, grams = c.grams + EXCLUDED.grams,
+	       minutes_sum = c.minutes_sum + EXCLUDED.minutes_sum, minutes_count = c.minutes_count + EXCLUDED.minutes_count;
+	SELECT count(*) INTO fresh FROM repairsys.diagnosis_grams(d) g
+	 WHERE NOT EXISTS (SELECT 1 FROM repairsys.diagnosis_gram x WHERE x.gram = g.gram);
+	INSERT INTO repairsys.diagnosis_gram AS x (gram, fault_code, count)
+	SELECT g.gram, tk.fault_code, g.n FROM repairsys.diagnosis_grams(d) g
+	ON CONFLICT (gram, fault_code) DO UPDATE SET count = x.count + EXCLUDED.count;
+	UPDATE repairsys.diagnosis_model SET vocabulary = vocabulary + fresh;
+	INSERT INTO repairsys.diagnosis_part AS p (fault_code, sku, tickets)
+	SELECT tk.fault_code, u, 1 FROM pg_catalog.unnest(used) u
+	ON CONFLICT (fault_code, sku) DO UPDATE SET tickets = p.tickets + 1;
+	INSERT INTO repairsys.diagnosis_sample (ticket_id, fault_code, description, labor_minutes, parts)
+	VALUES (tk.id, tk.fault_code, d, tk.labor_minutes, used);
+END
+$$;
+COMMENT ON FUNCTION repairsys.diagnosis_learn(repairsys.ticket) IS 'Internal (learning trigger): adds a resolved ticket''s description, labor and parts to the diagnosis model';
+
+-- Forgets one learned ticket: subtracts exactly what its sample added.
+CREATE FUNCTION repairsys.diagnosis_forget(ticket_id bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	s     repairsys.diagnosis_sample;
+	gone  text[];
+BEGIN
+	UPDATE repairsys.diagnosis_model SET samples = samples - 1, changed_at = pg_catalog.now();
+	DELETE FROM repairsys.diagnosis_sample x WHERE x.ticket_id = diagnosis_forget.ticket_id RETURNING * INTO s;
+	IF s.ticket_id IS NULL THEN
+		RAISE EXCEPTION 'ticket % was not learned', diagnosis_forget.ticket_id USING ERRCODE = '22023';
+	END IF;
+	WITH g AS (SELECT * FROM repairsys.diagnosis_grams(s.description)),
+	     d AS (DELETE FROM repairsys.diagnosis_gram x USING g
+	            WHERE x.gram = g.gram AND x.fault_code = s.fault_code AND x.count <= g.n
+	            RETURNING x.gram)
+	SELECT coalesce(pg_catalog.array_agg(d.gram), '{}') INTO gone FROM d;
+	UPDATE repairsys.diagnosis_gram x SET count = x.count - g.n
+	  FROM repairsys.diagnosis_grams(s.description) g
+	 WHERE x.gram = g.gram AND x.fault_code = s.fault_code;
+	UPDATE repairsys.diagnosis_model SET vocabulary = vocabulary - (
+		SELECT count(*) FROM pg_catalog.unnest(gone) u
+		 WHERE NOT EXISTS (SELECT 1 FROM repairsys.diagnosis_gram x WHERE x.gram = u));
+	UPDATE repairsys.diagnosis_class c
+	   SET docs = c.docs - 1,
+	       grams = c.grams - (SELECT coalesce(sum(g.n), 0) FROM repairsys.diagnosis_grams(s.description) g),
+	       minutes_sum = c.minutes_sum - coalesce(s.labor_minutes, 0),
+	       minutes_count = c.minutes_count - CASE WHEN s.labor_minutes IS NULL THEN 0 ELSE 1 END
+	 WHERE c.fault_code = s.fault_code;
+	DELETE FROM repairsys.diagnosis_part p WHERE p.fault_code = s.fault_code AND p.sku = ANY (s.parts) AND p.tickets = 1;
+	UPDATE repairsys.diagnosis_part p SET tickets = p.tickets - 1 WHERE p.fault_code = s.fault_code AND p.sku = ANY (s.parts);
+END
+$$;
+COMMENT ON FUNCTION repairsys.diagnosis_forget(bigint) IS 'Internal (learning trigger): subtracts what a learned ticket added to the diagnosis model (22023 when it was not learned)';
+REVOKE ALL ON FUNCTION repairsys.diagnosis_learn(repairsys.ticket) FROM PUBLIC;
+REVOKE ALL ON FUNCTION repairsys.diagnosis_forget(bigint) FROM PUBLIC;
+
+-- AFTER UPDATE / BEFORE DELETE on ticket: the model holds exactly the
+-- tickets in a resolved- or closed-role state with a fault code, as they are
+-- now.  A change of such a ticket's fault code, description or labor
+-- forgets what was learned from it and learns it again; leaving those roles
+-- (a reopen) or being deleted forgets it.  A ticket inserted already
+-- resolved (restore, migration) is not learned: a restore brings the model
+-- with its dump; after a migration, rebuild_diagnosis_model() learns them.
+CREATE FUNCTION repairsys.ticket_diagnosis_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	s       repairsys.diagnosis_sample;
+	want    boolean;
+BEGIN
+	IF TG_OP = 'DELETE' THEN
+		IF EXISTS (SELECT 1 FROM repairsys.diagnosis_sample x WHERE x.ticket_id = OLD.id) THEN
+			PERFORM repairsys.diagnosis_forget(OLD.id);
+		END IF;
+		RETURN OLD;
+	END IF;
+	want := NEW.status_role IN ('resolved', 'closed') AND NEW.fault_code IS NOT NULL;
+	SELECT * INTO s FROM repairsys.diagnosis_sample x WHERE x.ticket_id = NEW.id;
+	IF s.ticket_id IS NOT NULL THEN
+		IF want AND s.fault_code = NEW.fault_code AND s.description = coalesce(NEW.description, '')
+		   AND s.labor_minutes IS NOT DISTINCT FROM NEW.labor_minutes THEN
+			RETURN NULL;		-- learned as it is (resolved to closed, say)
+		END IF;
+		PERFORM repairsys.diagnosis_forget(NEW.id);
+	END IF;
+	IF want THEN
+		PERFORM repairsys.diagnosis_learn(NEW);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_diagnosis_trg() IS 'Trigger of ticket: learns a ticket with a fault code entering a resolved- or closed-role state into the diagnosis model, and corrects the model when its fault code, description or labor changes afterwards, it is reopened or deleted';
+
+-- Learns every resolved or closed ticket with a fault code from scratch
+-- (after a migration that inserted resolved tickets, or to check the counts).
+CREATE FUNCTION repairsys.rebuild_diagnosis_model()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t repairsys.ticket;
+	n bigint := 0;
+BEGIN
+	LOCK TABLE repairsys.diagnosis_model, repairsys.diagnosis_sample IN EXCLUSIVE MODE;
+	DELETE FROM repairsys.diagnosis_sample;
+	DELETE FROM repairsys.diagnosis_part;
+	DELETE FROM repairsys.diagnosis_gram;
+	DELETE FROM repairsys.diagnosis_class;
+	DELETE FROM repairsys.diagnosis_model;
+	FOR t IN SELECT * FROM repairsys.ticket x
+	          WHERE x.status_role IN ('resolved', 'closed') AND x.fault_code IS NOT NULL ORDER BY x.id LOOP
+		PERFORM repairsys.diagnosis_learn(t);
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION repairsys.rebuild_diagnosis_model() IS 'Forgets the diagnosis model and learns every resolved or closed ticket with a fault code again; returns how many (admin only)';
+
+------------------------------------------------------------------------------
+-- Churn risk: the fit
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.logistic_fit(x float8[], y boolean[], lambda float8, max_iter integer DEFAULT 100, tolerance float8 DEFAULT 1e-9,
+                                       OUT coefficients float8[], OUT iterations integer, OUT converged boolean, OUT log_likelihood float8)
+RETURNS record
+AS 'MODULE_PATHNAME', 'rs_logistic_fit' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION repairsys.logistic_fit(float8[], boolean[], float8, integer, float8) IS 'L2-regularized logistic regression by Newton''s method (IRLS) on an n x p matrix x (one row per sample) and labels y: intercept first in coefficients, then one per column (the intercept is not penalized); deterministic; 22023 on bad input';
+
+CREATE FUNCTION repairsys.refit_churn_model(as_of timestamptz DEFAULT now(), horizon interval DEFAULT NULL)
+RETURNS repairsys.churn_model
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	h       interval := coalesce(horizon, repairsys.setting_value('churn_horizon')::interval);
+	cutoff  timestamptz;
+	lambda  float8 := repairsys.setting_value('churn_l2')::float8;
+	names   constant text[] := ARRAY['recency_days', 'tickets', 'avg_rating', 'complaints', 'repeat_repairs', 'unresolved'];
+	mu      float8[];
+	sd      float8[];
+	raw     float8[];
+	x       float8[];
+	y       boolean[];
+	n       integer;
+	pos     integer;
+	fit     record;
+	result  repairsys.churn_model;
+BEGIN
+	IF as_of IS NULL OR NOT pg_catalog.isfinite(as_of) THEN
+		RAISE EXCEPTION 'as_of must be a finite time' USING ERRCODE = '22023';
+	END IF;
+	IF NOT h > interval '0' THEN
+		RAISE EXCEPTION 'horizon must be a positive interval' USING ERRCODE = '22023', DETAIL = pg_catalog.format('horizon is %s.', h);
+	END IF;
+	cutoff := as_of - h;
+	-- one row per customer with a ticket by the cutoff, in id order
+	SELECT count(*), count(*) FILTER (WHERE z.churned), pg_catalog.array_agg(z.x ORDER BY z.id), pg_catalog.array_agg(z.churned ORDER BY z.id)
+	  INTO n, pos, raw, y
+	  FROM (SELECT c.id, f.x,
+	               NOT EXISTS (SELECT 1 FROM repairsys.ticket t WHERE t.customer_id = c.id
+	                              AND t.opened_at > cutoff AND t.opened_at <= as_of) AS churned
+	          FROM repairsys.customer c
+	         CROSS JOIN LATERAL (SELECT repairsys.churn_features(c.id, cutoff) AS x OFFSET 0) f
+	         WHERE f.x IS NOT NULL) z;
+	IF n < 10 OR pos = 0 OR pos = n THEN
+		RAISE EXCEPTION 'not enough history to fit the churn model'
+			USING ERRCODE = '22023',
+			      DETAIL = pg_catalog.format('%s customers had a ticket by %s, %s of them churned; the fit needs at least 10, some churned and some not.', n, cutoff, pos),
+			      HINT = 'Give a later as_of or a shorter horizon.';
+	END IF;
+	-- standardized: (x - mean) / standard deviation; a missing rating is the mean
+	SELECT pg_catalog.array_agg(coalesce(a.m, 0) ORDER BY a.i), pg_catalog.array_agg(CASE WHEN coalesce(a.s, 0) > 0 THEN a.s ELSE 1 END ORDER BY a.i)
+	  INTO mu, sd
+	  FROM (SELECT i, avg(raw[r][i]) AS m, stddev_pop(raw[r][i]) AS s
+	          FROM pg_catalog.generate_subscripts(raw, 1) r CROSS JOIN pg_catalog.generate_series(1, pg_catalog.array_length(names, 1)) i
+	         GROUP BY i) a;
+	SELECT pg_catalog.array_agg(ARRAY(SELECT (coalesce(raw[r][i], mu[i]) - mu[i]) / sd[i]
+	                                    FROM pg_catalog.generate_series(1, pg_catalog.array_length(names, 1)) i ORDER BY i) ORDER BY r)
+	  INTO x
+	  FROM pg_catalog.generate_subscripts(raw, 1) r;
+	SELECT * INTO fit FROM repairsys.logistic_fit(x, y, lambda, 100, 1e-9);
+	INSERT INTO repairsys.churn_model AS m (id, fitted_at, as_of, horizon, features, means, scales, coefficients, lambda,
+	                                       samples, churned, iterations, converged, log_likelihood)
+	VALUES (true, pg_catalog.now(), as_of, h, names, mu, sd, fit.coefficients, lambda, n, pos, fit.iterations, fit.converged, fit.log_likelihood)
+	ON CONFLICT (id) DO UPDATE SET fitted_at = EXCLUDED.fitted_at, as_of = EXCLUDED.as_of, horizon = EXCLUDED.horizon,
+	       features = EXCLUDED.features, means = EXCLUDED.means, scales = EXCLUDED.scales, coefficients = EXCLUDED.coefficients,
+	       lambda = EXCLUDED.lambda, samples = EXCLUDED.samples, churned = EXCLUDED.churned, iterations = EXCLUDED.iterations,
+	       converged = EXCLUDED.converged, log_likelihood = EXCLUDED.log_likelihood
+	RETURNING * INTO result;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION repairsys.refit_churn_model(timestamptz, interval) IS 'Fits the churn model on the customers'' own history and stores it in churn_model: features as of as_of - horizon (default setting churn_horizon) of every customer with a ticket by then, labelled churned when they opened no ticket in the horizon after; standardized, L2 penalty churn_l2 (admin only; 22023 with fewer than 10 such customers or only one label)';
+
+-- (the triggers on repairsys.ticket that run it, with their order:
+-- 80_ticket_triggers.sql)
+
+-- customer_profile with churn_risk at its end (src/sql/70_reports.sql)
+CREATE OR REPLACE VIEW repairsys.customer_profile WITH (security_invoker = true) AS
+SELECT c.id AS customer_id,
+       c.name,
+       c.phone,
+       c.service_center_id,
+       coalesce(a.assets, 0)::integer AS assets,
+       coalesce(a.purchase_total, 0)::numeric(14,2) AS purchase_total,
+       coalesce(k.tickets, 0)::integer AS tickets,
+       coalesce(k.repairs, 0)::integer AS repairs,
+       coalesce(p.total_spent, 0)::numeric(14,2) AS total_spent,
+       round(k.avg_rating, 2) AS avg_rating,
+       coalesce(k.complaints, 0)::integer AS complaints,
+       k.last_ticket_at,
+       CASE WHEN k.recent_complaints > 0
+                 OR k.avg_rating < repairsys.setting_value('segment_at_risk_rating')::numeric THEN 'at_risk'
+            WHEN coalesce(a.purchase_total, 0) + coalesce(p.total_spent, 0)
+                 >= repairsys.setting_value('segment_high_value_total')::numeric THEN 'high_value'
+            WHEN coalesce(k.recent_tickets, 0) >= repairsys.setting_value('segment_frequent_repairs')::integer THEN 'frequent_repair'
+            ELSE 'regular' END AS segment,
+       round(repairsys.churn_risk(c.id, now())::numeric, 4) AS churn_risk
+  FROM repairsys.customer c
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS assets, sum(x.purchase_price) AS purchase_total
+	  FROM repairsys.asset x WHERE x.customer_id = c.id
+  ) a ON true
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS tickets,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS repairs,
+	       avg(fb.rating) AS avg_rating,
+	       count(*) FILTER (WHERE fb.complaint) AS complaints,
+	       count(*) FILTER (WHERE fb.complaint AND fb.at >= now() - repairsys.setting_value('segment_at_risk_window')::interval) AS recent_complaints,
+	       count(*) FILTER (WHERE t.opened_at >= now() - repairsys.setting_value('segment_frequent_window')::interval) AS recent_tickets,
+	       max(t.opened_at) AS last_ticket_at
+	  FROM repairsys.ticket t
+	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	 WHERE t.customer_id = c.id AND t.status_role <> 'cancelled'
+  ) k ON true
+  LEFT JOIN LATERAL (
+	SELECT sum(pm.amount) AS total_spent
+	  FROM repairsys.ticket t
+	  JOIN repairsys.invoice i ON i.ticket_id = t.id
+	  JOIN repairsys.payment pm ON pm.invoice_id = i.id
+	 WHERE t.customer_id = c.id
+  ) p ON true;
+COMMENT ON COLUMN repairsys.customer_profile.churn_risk IS 'Probability (0..1, 4 places) that the customer opens no ticket within the churn model''s horizon, from the logistic regression refit_churn_model() fitted on the customers'' history (NULL: no model yet, or no ticket)';
+
+
+-- the triggers on repairsys.ticket of the diagnosis model (src/sql/80_ticket_triggers.sql)
+CREATE TRIGGER ticket_75_diagnosis AFTER UPDATE ON repairsys.ticket
+	FOR EACH ROW WHEN ((NEW.fault_code IS NOT NULL OR OLD.fault_code IS NOT NULL)
+	                   AND (NEW.status_role IS DISTINCT FROM OLD.status_role OR NEW.fault_code IS DISTINCT FROM OLD.fault_code
+	                        OR NEW.description IS DISTINCT FROM OLD.description OR NEW.labor_minutes IS DISTINCT FROM OLD.labor_minutes))
+	EXECUTE FUNCTION repairsys.ticket_diagnosis_trg();
+CREATE TRIGGER ticket_75_diagnosis_delete BEFORE DELETE ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_diagnosis_trg();
+
+------------------------------------------------------------------------------
 -- 3z. Functions that several parts of 1.2 changed, as the pieces have them
 ------------------------------------------------------------------------------
 
@@ -7561,6 +8087,11 @@ DECLARE
 	-- extension's triggers and jobs, the clock only by next_event_id())
 	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'recall', 'recall_ticket', 'event', 'event_clock',
 	                                        'sla_escalation_fired', 'job_done', 'notification'];
+	-- the learned models: written only by the SECURITY DEFINER functions
+	-- and triggers of 73_models.sql (the admin refits and rebuilds them
+	-- through those), read by everybody who needs them
+	model_written constant text[] := ARRAY['diagnosis_model', 'diagnosis_class', 'diagnosis_gram', 'diagnosis_part',
+	                                       'diagnosis_sample', 'churn_model'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -7588,6 +8119,20 @@ BEGIN
 	('ticket_status',     'reader', 'SELECT', 'SELECT', 'true', NULL),
 	('ticket_transition', 'reader', 'SELECT', 'SELECT', 'true', NULL),
 	('part',              'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('fault_code',        'reader', 'SELECT', 'SELECT', 'true', NULL),
+	-- the learned models (docs/reports.md): the diagnosis counts for the
+	-- staff who ask for suggestions, the churn coefficients for every reader
+	-- of customer_profile; diagnosis_sample (customers' descriptions) is the
+	-- admin's and the auditor's only
+	('diagnosis_model',   'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_model',   'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_class',   'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_class',   'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_gram',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_gram',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_part',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_part',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('churn_model',       'reader', 'SELECT', 'SELECT', 'true', NULL),
 	-- assignment rules and stock: staff read
 	('assign_policy',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('stock',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
@@ -7610,7 +8155,7 @@ BEGIN
 	-- tickets: the dispatcher manages all, a technician works on own, a
 	-- customer sees own and approves the estimate
 	('ticket',            'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
-	('ticket',            'repairsys_technician', 'SELECT, UPDATE (status, labor_minutes, travel_km, warranty_void, arrived_at)', 'ALL',
+	('ticket',            'repairsys_technician', 'SELECT, UPDATE (status, labor_minutes, travel_km, warranty_void, arrived_at, fault_code)', 'ALL',
 	                      'technician_id = ' || me_t, 'technician_id = ' || me_t),
 	('ticket',            'repairsys_customer',   'SELECT, UPDATE (estimate_approved_at)', 'ALL',
 	                      'customer_id = ' || me_c, 'customer_id = ' || me_c || ' AND estimate_approved_at IS NOT NULL'),
@@ -7734,7 +8279,8 @@ BEGIN
 		EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', tbl.rel);
 		-- admin: everything, but never rewriting the append-only ledgers
 		EXECUTE pg_catalog.format('GRANT %s ON %s TO repairsys_admin',
-			CASE WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (system_written) AND tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT'
+			CASE WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (model_written) THEN 'SELECT'
+			     WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (system_written) AND tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT'
 			     WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (system_written) THEN 'SELECT, DELETE'
 			     WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT, INSERT'
 			     ELSE 'SELECT, INSERT, UPDATE, DELETE' END, tbl.rel);

@@ -267,6 +267,22 @@ COMMENT ON COLUMN repairsys.ticket_transition.enabled IS 'False disables a trans
 COMMENT ON COLUMN repairsys.ticket_transition.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
 
 ------------------------------------------------------------------------------
+-- Fault codes (what the technician found; the classes diagnosis suggestions
+-- learn, src/sql/73_models.sql).  Here, before ticket, because
+-- ticket.fault_code references it; the model tables are in
+-- 27_tables_models.sql.
+------------------------------------------------------------------------------
+CREATE TABLE repairsys.fault_code (
+	code         text PRIMARY KEY CHECK (code ~ '^[a-z0-9][a-z0-9_.-]*$'),
+	name         text NOT NULL CHECK (name <> ''),
+	service_type text REFERENCES repairsys.service_type ON UPDATE CASCADE ON DELETE SET NULL
+);
+COMMENT ON TABLE repairsys.fault_code IS 'Catalog of fault codes (故障代码): what a technician may record as found on a ticket (ticket.fault_code)';
+COMMENT ON COLUMN repairsys.fault_code.code IS 'Fault code (lower case letters, digits, _ . -)';
+COMMENT ON COLUMN repairsys.fault_code.name IS 'Name shown to people';
+COMMENT ON COLUMN repairsys.fault_code.service_type IS 'Service type the fault belongs to (NULL: any); suggest_diagnosis(service_type => ...) offers only the codes of that type or of none';
+
+------------------------------------------------------------------------------
 -- Tickets and their history
 ------------------------------------------------------------------------------
 -- Every column of the ticket is here: no later piece adds one.  The columns
@@ -322,6 +338,7 @@ CREATE TABLE repairsys.ticket (
 	status_role          text NOT NULL,
 	arrived_at           timestamptz,
 	estimate_approved_by name,
+	fault_code           text REFERENCES repairsys.fault_code ON UPDATE CASCADE,
 	CHECK (resolved_at IS NULL OR resolved_at >= opened_at),
 	CHECK (closed_at IS NULL OR closed_at >= opened_at)
 );
@@ -369,6 +386,7 @@ COMMENT ON COLUMN repairsys.ticket.changed_by IS 'Role that made the last change
 COMMENT ON COLUMN repairsys.ticket.status_role IS 'Role of the current state (set by trigger): what rules and reports read, so that state codes are free';
 COMMENT ON COLUMN repairsys.ticket.arrived_at IS 'When the technician arrived on site (上门; set by repairsys.check_in(), now, once)';
 COMMENT ON COLUMN repairsys.ticket.estimate_approved_by IS 'Role that recorded the approval of the estimate (set by repairsys with estimate_approved_at)';
+COMMENT ON COLUMN repairsys.ticket.fault_code IS 'Fault the technician found (fault_code catalog); a ticket resolved with one is learned by suggest_diagnosis()';
 CREATE INDEX ticket_customer_idx ON repairsys.ticket (customer_id, opened_at);
 CREATE INDEX ticket_asset_idx ON repairsys.ticket (asset_id, opened_at) WHERE asset_id IS NOT NULL;
 CREATE INDEX ticket_technician_idx ON repairsys.ticket (technician_id, status) WHERE technician_id IS NOT NULL;

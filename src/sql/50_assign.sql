@@ -1,6 +1,6 @@
 -- Automatic technician assignment (docs/assignment.md).
 --
--- The C kernel (src/scoring.c) scores technicians; src/assign.c solves whole
+-- The C kernel (src/scoring.c, its reader src/scoring_spi.c) scores technicians; src/assign.c solves whole
 -- backlogs exactly.  The functions here read the tables, lock rows in a fixed
 -- order (ticket, then technician) and write the assignments through plain
 -- UPDATEs, so the life-cycle trigger checks every one of them.
@@ -264,7 +264,7 @@ CREATE TRIGGER feedback_30_load_update AFTER UPDATE ON repairsys.feedback
 	FOR EACH ROW WHEN (NEW.ticket_id IS DISTINCT FROM OLD.ticket_id OR NEW.rating IS DISTINCT FROM OLD.rating)
 	EXECUTE FUNCTION repairsys.feedback_load_trg();
 
--- candidates_base() in C (src/scoring.c): reads the ticket, the policy and
+-- candidates_base() in C (src/scoring_spi.c over the kernel of src/scoring.c): reads the ticket, the policy and
 -- every technician with his skill level and load in one pass, scores,
 -- explains and sorts.  repairsys.candidates() (52_dispatch.sql) adds the
 -- rules of time (shifts, absences, bookings) for a ticket with a booked visit.

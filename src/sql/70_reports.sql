@@ -215,7 +215,8 @@ SELECT c.id AS customer_id,
             WHEN coalesce(a.purchase_total, 0) + coalesce(p.total_spent, 0)
                  >= repairsys.setting_value('segment_high_value_total')::numeric THEN 'high_value'
             WHEN coalesce(k.recent_tickets, 0) >= repairsys.setting_value('segment_frequent_repairs')::integer THEN 'frequent_repair'
-            ELSE 'regular' END AS segment
+            ELSE 'regular' END AS segment,
+       round(repairsys.churn_risk(c.id, now())::numeric, 4) AS churn_risk
   FROM repairsys.customer c
   LEFT JOIN LATERAL (
 	SELECT count(*) AS assets, sum(x.purchase_price) AS purchase_total
@@ -254,6 +255,7 @@ COMMENT ON COLUMN repairsys.customer_profile.avg_rating IS 'Average rating the c
 COMMENT ON COLUMN repairsys.customer_profile.complaints IS 'Feedback rows flagged as complaints';
 COMMENT ON COLUMN repairsys.customer_profile.last_ticket_at IS 'When the customer''s latest ticket was opened (NULL: none)';
 COMMENT ON COLUMN repairsys.customer_profile.segment IS 'First that applies: at_risk (a complaint within segment_at_risk_window, or avg_rating below segment_at_risk_rating), high_value (purchase_total + total_spent >= segment_high_value_total), frequent_repair (at least segment_frequent_repairs tickets opened within segment_frequent_window), regular';
+COMMENT ON COLUMN repairsys.customer_profile.churn_risk IS 'Probability (0..1, 4 places) that the customer opens no ticket within the churn model''s horizon, from the logistic regression refit_churn_model() fitted on the customers'' history (NULL: no model yet, or no ticket)';
 
 ------------------------------------------------------------------------------
 -- Demo data generator

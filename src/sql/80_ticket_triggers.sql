@@ -2,7 +2,7 @@
 -- (docs/lifecycle.md "The triggers of a ticket").  The functions they run
 -- are defined by the pieces of their features (30_lifecycle.sql,
 -- 35_sla.sql, 40_billing.sql, 42_consent.sql, 50_assign.sql, 52_dispatch.sql, 60_parts.sql,
--- 70_reports.sql, 75_events.sql);
+-- 70_reports.sql, 73_models.sql, 75_events.sql);
 -- this piece runs after all of them.
 --
 -- PostgreSQL fires the row triggers of one timing and event in the order of
@@ -137,6 +137,11 @@ CREATE TRIGGER ticket_36_arrival_update BEFORE UPDATE OF arrived_at ON repairsys
 CREATE TRIGGER ticket_55_load_delete BEFORE DELETE ON repairsys.ticket
 	FOR EACH ROW WHEN (OLD.technician_id IS NOT NULL)
 	EXECUTE FUNCTION repairsys.ticket_load_trg();
+-- 75: a deleted ticket's learned sample leaves the diagnosis model
+-- (docs/reports.md); BEFORE, so the sample, which references the ticket, is
+-- gone before the foreign key is checked.
+CREATE TRIGGER ticket_75_diagnosis_delete BEFORE DELETE ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_diagnosis_trg();
 
 ------------------------------------------------------------------------------
 -- AFTER INSERT
@@ -192,6 +197,14 @@ CREATE TRIGGER ticket_65_part_coverage
 CREATE TRIGGER ticket_70_follow_up AFTER UPDATE OF status ON repairsys.ticket
 	FOR EACH ROW WHEN (NEW.status_role = 'closed' AND OLD.status_role IS DISTINCT FROM 'closed')
 	EXECUTE FUNCTION repairsys.ticket_follow_up_trg();
+-- 75: a ticket with a fault code learned (or unlearned) by the diagnosis
+-- model when it enters or leaves a resolved or closed role, or its fault,
+-- description or labor change; after 60, which issued the parts used.
+CREATE TRIGGER ticket_75_diagnosis AFTER UPDATE ON repairsys.ticket
+	FOR EACH ROW WHEN ((NEW.fault_code IS NOT NULL OR OLD.fault_code IS NOT NULL)
+	                   AND (NEW.status_role IS DISTINCT FROM OLD.status_role OR NEW.fault_code IS DISTINCT FROM OLD.fault_code
+	                        OR NEW.description IS DISTINCT FROM OLD.description OR NEW.labor_minutes IS DISTINCT FROM OLD.labor_minutes))
+	EXECUTE FUNCTION repairsys.ticket_diagnosis_trg();
 -- 91: an approved estimate goes to the event log (docs/events.md); after 90
 -- (its AFTER UPDATE part), so a status change and an approval in one UPDATE log the status event
 -- first; the WHEN clause keeps it off every other UPDATE.

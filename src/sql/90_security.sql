@@ -95,6 +95,11 @@ DECLARE
 	-- extension's triggers and jobs, the clock only by next_event_id())
 	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'recall', 'recall_ticket', 'event', 'event_clock',
 	                                        'sla_escalation_fired', 'job_done', 'notification'];
+	-- the learned models: written only by the SECURITY DEFINER functions
+	-- and triggers of 73_models.sql (the admin refits and rebuilds them
+	-- through those), read by everybody who needs them
+	model_written constant text[] := ARRAY['diagnosis_model', 'diagnosis_class', 'diagnosis_gram', 'diagnosis_part',
+	                                       'diagnosis_sample', 'churn_model'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -122,6 +127,20 @@ BEGIN
 	('ticket_status',     'reader', 'SELECT', 'SELECT', 'true', NULL),
 	('ticket_transition', 'reader', 'SELECT', 'SELECT', 'true', NULL),
 	('part',              'reader', 'SELECT', 'SELECT', 'true', NULL),
+	('fault_code',        'reader', 'SELECT', 'SELECT', 'true', NULL),
+	-- the learned models (docs/reports.md): the diagnosis counts for the
+	-- staff who ask for suggestions, the churn coefficients for every reader
+	-- of customer_profile; diagnosis_sample (customers' descriptions) is the
+	-- admin's and the auditor's only
+	('diagnosis_model',   'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_model',   'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_class',   'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_class',   'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_gram',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_gram',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_part',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('diagnosis_part',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
+	('churn_model',       'reader', 'SELECT', 'SELECT', 'true', NULL),
 	-- assignment rules and stock: staff read
 	('assign_policy',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('stock',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
@@ -144,7 +163,7 @@ BEGIN
 	-- tickets: the dispatcher manages all, a technician works on own, a
 	-- customer sees own and approves the estimate
 	('ticket',            'repairsys_dispatcher', 'SELECT, INSERT, UPDATE', 'ALL', 'true', 'true'),
-	('ticket',            'repairsys_technician', 'SELECT, UPDATE (status, labor_minutes, travel_km, warranty_void, arrived_at)', 'ALL',
+	('ticket',            'repairsys_technician', 'SELECT, UPDATE (status, labor_minutes, travel_km, warranty_void, arrived_at, fault_code)', 'ALL',
 	                      'technician_id = ' || me_t, 'technician_id = ' || me_t),
 	('ticket',            'repairsys_customer',   'SELECT, UPDATE (estimate_approved_at)', 'ALL',
 	                      'customer_id = ' || me_c, 'customer_id = ' || me_c || ' AND estimate_approved_at IS NOT NULL'),
@@ -268,7 +287,8 @@ BEGIN
 		EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', tbl.rel);
 		-- admin: everything, but never rewriting the append-only ledgers
 		EXECUTE pg_catalog.format('GRANT %s ON %s TO repairsys_admin',
-			CASE WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (system_written) AND tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT'
+			CASE WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (model_written) THEN 'SELECT'
+			     WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (system_written) AND tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT'
 			     WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (system_written) THEN 'SELECT, DELETE'
 			     WHEN tbl.relname OPERATOR(pg_catalog.=) ANY (append_only) THEN 'SELECT, INSERT'
 			     ELSE 'SELECT, INSERT, UPDATE, DELETE' END, tbl.rel);

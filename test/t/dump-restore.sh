@@ -86,8 +86,13 @@ SELECT repairsys.check_in(min(ticket_id)) FROM repairsys.appointment WHERE state
 INSERT INTO repairsys.customer_preference (customer_id, language, channel) SELECT min(id), 'en', 'sms' FROM repairsys.customer;
 SELECT count(*) FROM repairsys.run_jobs(now() + interval '60 days');
 SELECT repairsys.ack_events('dump_test', (SELECT max(id) FROM repairsys.read_events('dump_test', 10)));
+-- the learned models: fault codes on the resolved tickets (learned by the
+-- trigger), and a churn model fitted on the last 3 days of the demo's history
+INSERT INTO repairsys.fault_code (code, name) VALUES ('dr_a', '压缩机故障'), ('dr_b', '电路板故障');
+UPDATE repairsys.ticket SET fault_code = CASE WHEN id % 2 = 0 THEN 'dr_a' ELSE 'dr_b' END WHERE status_role IN ('resolved', 'closed');
+SELECT samples FROM repairsys.refit_churn_model(now() + interval '1 day', interval '3 days');
 SQL
-ok $? "a holiday, an installment plan, a discount, serialized units, a changed setting, an overhead, a budget, a recall, visits, the jobs' rows and an event consumer on top"
+ok $? "a holiday, an installment plan, a discount, serialized units, a changed setting, an overhead, a budget, a recall, visits, the jobs' rows, an event consumer and the learned models on top"
 sed 's/^/# /' "$tmp/more.out" | grep -iE 'error|detail'
 is "$(q -d $src -c "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_class c
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
@@ -122,6 +127,12 @@ is "$(q -d $dst -c "SELECT count(*) FROM repairsys.check_invariants()")" "0" "ch
 q -d $dst -c "SELECT * FROM repairsys.check_invariants() LIMIT 5" | sed 's/^/# /'
 is "$(q -d $dst -c "SELECT count(*) FROM repairsys.billing_audit")" "0" "billing_audit is empty after the restore"
 q -d $dst -c "SELECT * FROM repairsys.billing_audit LIMIT 5" | sed 's/^/# /'
+# the restored models answer as the dumped ones (nothing learned twice; the
+# churn risks as of a fixed time, the model's as_of)
+models="SELECT string_agg(fault_code || ' ' || round(probability::numeric, 12) || ' ' || typical_parts::text || ' ' || coalesce(typical_minutes::text, '-'), '; ')
+          FROM repairsys.suggest_diagnosis('屏幕不亮 pump 漏水', k => 5)
+        UNION ALL SELECT round(avg(repairsys.churn_risk(c.id, m.as_of))::numeric, 12)::text FROM repairsys.customer c, repairsys.churn_model m"
+is "$(q -d $dst -c "$models")" "$(q -d $src -c "$models")" "suggest_diagnosis and churn_risk answer the same after the restore"
 # ids go on after the restored ones
 is "$(q -d $dst -c "SELECT (SELECT max(id) FROM repairsys.follow_up) < nextval(pg_get_serial_sequence('repairsys.follow_up', 'id'))
                           AND (SELECT max(id) FROM repairsys.ticket_event) < nextval(pg_get_serial_sequence('repairsys.ticket_event', 'id'))")" \

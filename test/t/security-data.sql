@@ -70,6 +70,15 @@ INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key)
 SELECT repairsys.set_status(:t1, 'closed');
 INSERT INTO repairsys.feedback (ticket_id, rating, comment) VALUES (:t1, 5, 'fast and clean');
 INSERT INTO repairsys.ticket_discount (ticket_id, description, amount) VALUES (:t1, 'loyal customer', 5.00);
+-- the fault found on it, recorded after closing: learned by the diagnosis
+-- model (its counts, its part, its sample); and a fitted churn model (the
+-- few customers here are too few to fit one: the row is written as the owner)
+INSERT INTO repairsys.fault_code (code, name, service_type) VALUES ('pump_worn', '水泵磨损', NULL);
+UPDATE repairsys.ticket SET fault_code = 'pump_worn' WHERE id = :t1;
+INSERT INTO repairsys.churn_model (fitted_at, as_of, horizon, features, means, scales, coefficients, lambda,
+                                   samples, churned, iterations, converged, log_likelihood)
+VALUES (now(), now(), '180 days', ARRAY['recency_days', 'tickets', 'avg_rating', 'complaints', 'repeat_repairs', 'unresolved'],
+        '{30,2,4,0,0,1}', '{10,1,1,1,1,1}', '{0.1,0.5,-0.3,-0.4,0.6,0.2,0.1}', 1, 20, 8, 6, true, -10.5);
 
 -- ticket 2: in progress with a reserved part and a serialized unit, invoiced in installments
 SELECT repairsys.open_ticket((SELECT id FROM repairsys.customer WHERE name = 'Wang Fang'), 'washer_repair', 'board dead') AS t2 \gset
