@@ -6639,6 +6639,7 @@ DECLARE
 	c    repairsys.customer;
 	s    repairsys.bill_summary;
 	st   repairsys.service_type;
+	lang text;
 	html text;
 	rows text;
 	pays text;
@@ -6650,10 +6651,13 @@ BEGIN
 		RAISE EXCEPTION 'ticket % does not exist', bill_html.ticket_id USING ERRCODE = '22023';
 	END IF;
 	SELECT * INTO c FROM repairsys.customer x WHERE x.id = t.customer_id;
+	-- the customer's language (customer.language, else the setting): only
+	-- the words change, every amount is the same number in every language
+	lang := customer_language(t.customer_id);
 	SELECT * INTO st FROM repairsys.service_type x WHERE x.code = t.service_type;
 	SELECT * INTO s FROM repairsys.bill_summary x WHERE x.ticket_id = t.id;
 	SELECT string_agg(format('<tr class="%s"><td>%s</td><td>%s</td><td class="n">%s</td><td>%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s%%</td><td class="n">%s</td></tr>',
-	                         html_escape(b.kind), b.line_no, html_escape(b.description), coalesce(fmt_num(b.quantity), ''),
+	                         html_escape(b.kind), b.line_no, html_escape(bill_line_text(lang, b.description)), coalesce(fmt_num(b.quantity), ''),
 	                         html_escape(b.unit), coalesce(fmt_price(b.unit_price), ''), b.amount,
 	                         fmt_num(b.tax_rate * 100), b.tax_amount), E'\n' ORDER BY b.line_no)
 	  INTO rows FROM repairsys.bill_lines(t) b;
@@ -6664,16 +6668,16 @@ BEGIN
 	-- the snapshot of a ticket approved before revisions were kept
 	SELECT * INTO rev FROM repairsys.estimate_revision r
 	 WHERE r.ticket_id = t.id AND r.approved_at IS NOT NULL ORDER BY r.revision DESC LIMIT 1;
-	est := CASE WHEN t.estimate_approved_at IS NULL THEN '<p>No estimate was approved (warranty work needs none).</p>'
+	est := CASE WHEN t.estimate_approved_at IS NULL THEN '<p>' || bill_label(lang, 'no_estimate') || '</p>'
 	            WHEN rev.revision > 1
-	            THEN format('<p>Revised estimate %s approved on %s (%s): between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
+	            THEN '<p>' || format(bill_label(lang, 'revised'),
 	                        rev.revision, to_char(rev.approved_at, 'YYYY-MM-DD HH24:MI'), html_escape(rev.reason), rev.low,
-	                        rev.high, html_escape(s.currency))
-	            ELSE format('<p>Estimate approved on %s: between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
+	                        rev.high, html_escape(s.currency)) || '</p>'
+	            ELSE '<p>' || format(bill_label(lang, 'estimate'),
 	                        to_char(t.estimate_approved_at, 'YYYY-MM-DD HH24:MI'), t.approved_estimate_low,
-	                        t.approved_estimate_high, html_escape(s.currency)) END;
+	                        t.approved_estimate_high, html_escape(s.currency)) || '</p>' END;
 	html := format($html$<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Bill for ticket %s</title>
+<html lang="%s"><head><meta charset="utf-8"><title>%s</title>
 <style>
 body { font-family: sans-serif; margin: 2em; color: #222; background: #fff; }
 h1 { font-size: 1.5em; border-bottom: 3px solid #1565c0; padding-bottom: .3em; }
@@ -6685,38 +6689,49 @@ tr.coverage td, tr.discount td { color: #2e7d32; }
 .total { font-size: 1.3em; font-weight: bold; }
 .balance { font-size: 1.2em; color: #b71c1c; }
 </style></head><body>
-<h1>Bill for ticket %s</h1>
-<p>Customer: %s. Service: %s. Status: %s. %s</p>
+<h1>%s</h1>
+<p>%s: %s. %s: %s. %s: %s. %s</p>
 %s
-<h2>Lines</h2>
-<table><thead><tr><th>#</th><th>What</th><th>Quantity</th><th>Unit</th><th>Unit price</th><th>Amount</th><th>Tax rate</th><th>Tax</th></tr></thead>
+<h2>%s</h2>
+<table><thead><tr><th>#</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead>
 <tbody>
 %s
 </tbody></table>
 <table>
-<tr><td>Labor</td><td class="n">%s</td></tr><tr><td>Parts</td><td class="n">%s</td></tr>
-<tr><td>Travel</td><td class="n">%s</td></tr><tr><td>Call-out and surcharges</td><td class="n">%s</td></tr>
-<tr><td>Warranty and repeat-repair coverage</td><td class="n">%s</td></tr><tr><td>Discounts</td><td class="n">%s</td></tr>
-<tr><td>Subtotal</td><td class="n">%s</td></tr><tr><td>Tax</td><td class="n">%s</td></tr>
-<tr class="total"><td>Total</td><td class="n" id="total">%s %s</td></tr>
+<tr><td>%s</td><td class="n">%s</td></tr><tr><td>%s</td><td class="n">%s</td></tr>
+<tr><td>%s</td><td class="n">%s</td></tr><tr><td>%s</td><td class="n">%s</td></tr>
+<tr><td>%s</td><td class="n">%s</td></tr><tr><td>%s</td><td class="n">%s</td></tr>
+<tr><td>%s</td><td class="n">%s</td></tr><tr><td>%s</td><td class="n">%s</td></tr>
+<tr class="total"><td>%s</td><td class="n" id="total">%s %s</td></tr>
 </table>
-<h2>Payments</h2>
-<table><thead><tr><th>When</th><th>Method</th><th>Amount</th></tr></thead><tbody>
+<h2>%s</h2>
+<table><thead><tr><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>
 %s
 </tbody></table>
-<p class="balance">Balance due: %s %s</p>
+<p class="balance">%s: %s %s</p>
 </body></html>
 $html$,
-		t.id, t.id, html_escape(c.name), html_escape(st.name), html_escape(t.status),
-		CASE WHEN s.invoice_no IS NOT NULL THEN 'Invoice ' || html_escape(s.invoice_no) || '.' ELSE 'Not invoiced yet.' END,
-		est, coalesce(rows, '<tr><td colspan="8">No charge so far.</td></tr>'),
-		s.labor, s.parts, s.travel, s.surcharges, s.coverage, s.discounts, s.subtotal, s.tax,
-		s.total, html_escape(s.currency),
-		coalesce(pays, '<tr><td colspan="3">None yet.</td></tr>'), s.balance, html_escape(s.currency));
+		lang, format(bill_label(lang, 'title'), t.id), format(bill_label(lang, 'title'), t.id),
+		bill_label(lang, 'customer'), html_escape(c.name), bill_label(lang, 'service'), html_escape(st.name),
+		bill_label(lang, 'status'), html_escape(t.status),
+		CASE WHEN s.invoice_no IS NOT NULL THEN bill_label(lang, 'invoice') || ' ' || html_escape(s.invoice_no) || '.'
+		     ELSE bill_label(lang, 'not_invoiced') END,
+		est, bill_label(lang, 'lines'),
+		bill_label(lang, 'what'), bill_label(lang, 'quantity'), bill_label(lang, 'unit'), bill_label(lang, 'unit_price'),
+		bill_label(lang, 'amount'), bill_label(lang, 'tax_rate'), bill_label(lang, 'tax'),
+		coalesce(rows, '<tr><td colspan="8">' || bill_label(lang, 'no_charge') || '</td></tr>'),
+		bill_label(lang, 'labor'), s.labor, bill_label(lang, 'parts'), s.parts,
+		bill_label(lang, 'travel'), s.travel, bill_label(lang, 'surcharges'), s.surcharges,
+		bill_label(lang, 'coverage'), s.coverage, bill_label(lang, 'discounts'), s.discounts,
+		bill_label(lang, 'subtotal'), s.subtotal, bill_label(lang, 'tax'), s.tax,
+		bill_label(lang, 'total'), s.total, html_escape(s.currency),
+		bill_label(lang, 'payments'), bill_label(lang, 'when'), bill_label(lang, 'method'), bill_label(lang, 'amount'),
+		coalesce(pays, '<tr><td colspan="3">' || bill_label(lang, 'none_yet') || '</td></tr>'),
+		bill_label(lang, 'balance'), s.balance, html_escape(s.currency));
 	RETURN html;
 END
 $$;
-COMMENT ON FUNCTION repairsys.bill_html(bigint) IS 'The bill of a ticket as a complete, self-contained HTML page for the customer: approved estimate (its latest approved revision), every line with its explanation, taxes, payments and balance';
+COMMENT ON FUNCTION repairsys.bill_html(bigint) IS 'The bill of a ticket as a complete, self-contained HTML page for the customer, in the customer''s language (en, zh-CN; the same amounts in every language): approved estimate (its latest approved revision), every line with its explanation, taxes, payments and balance';
 
 -- (src/sql/42_consent.sql)
 -- Consent over every price (docs/billing.md, "Consent over every price"): the
@@ -7949,6 +7964,139 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generator: 3 centers, 12 technicians, customers with assets, demo_* service types with SLA policies, stocked parts, and the given number of tickets moved through the life cycle with labor, estimate revisions, parts, sign-offs, feedback, invoices and payments; reproducible for a seed (docs/reports.md)';
+
+------------------------------------------------------------------------------
+-- 3g. Languages: the language setting, customer.language, bills in the customer's language (issue 17 item 5)
+------------------------------------------------------------------------------
+-- 20_tables.sql: the language a customer reads (NULL: the setting)
+ALTER TABLE repairsys.customer ADD COLUMN language text CHECK (language IN ('en', 'zh-CN'));
+COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html): en or zh-CN; NULL: the language setting';
+
+-- (src/sql/39_language.sql)
+-- Languages of what a customer reads (docs/billing.md, "Languages"): the
+-- setting language (en, zh-CN) and customer.language, which overrides it.
+-- The bill's lines are computed and frozen in one canonical wording
+-- (English: invoice_line, the text a sign-off hashes), so that a customer
+-- changing language never changes a signed or issued bill; bill_detail and
+-- bill_html word each line in the reader's language when they show it.  The
+-- amounts are the same numbers in every language: only words change.
+
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, choices) VALUES
+	('language', 'en', 'Language of what customers read (bills) and of the centers'' reports, unless customer.language or service_center.language says otherwise: en or zh-CN', false, 'choice', NULL,
+	 ARRAY['en', 'zh-CN']);
+
+-- The language a customer reads: customer.language, else the setting.
+CREATE FUNCTION repairsys.customer_language(customer_id bigint)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT coalesce((SELECT c.language FROM repairsys.customer c WHERE c.id = customer_language.customer_id),
+	                (SELECT s.value FROM repairsys.setting s WHERE s.name = 'language'), 'en');
+END;
+COMMENT ON FUNCTION repairsys.customer_language(bigint) IS 'The language a customer reads: customer.language, else the setting language, else en';
+
+-- A bill line's description (the canonical English wording of compute_bill
+-- and schedule_lines) in a language.  Each wording compute_bill produces has
+-- its pattern here, tried in order; a text no pattern knows (a line of an
+-- older invoice) is shown as it is.  Numbers, names and SKUs are kept.
+CREATE FUNCTION repairsys.bill_line_text(language text, description text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	r record;
+BEGIN
+	IF language IS DISTINCT FROM 'zh-CN' OR description IS NULL THEN
+		RETURN description;
+	END IF;
+	FOR r IN SELECT v.p, v.s FROM (VALUES
+			(1, '^Call-out fee$', '上门费'),
+			(2, '^Labor: base fee$', '人工费：基本费'),
+			(3, '^Travel: base fee$', '路程费：基本费'),
+			(4, '^Labor: ([^ ]+) ([^ ]+) in the tier ([^ ]+) [^ ]+, at ([^ ]+) per [^ ]+$', '人工费：\3 \2 档 \1 \2，单价 \4/\2'),
+			(5, '^Travel: ([^ ]+) ([^ ]+) in the tier ([^ ]+) [^ ]+, at ([^ ]+) per [^ ]+$', '路程费：\3 \2 档 \1 \2，单价 \4/\2'),
+			(6, '^Labor: raised to the minimum charge of the schedule$', '人工费：按最低收费补足'),
+			(7, '^Travel: raised to the minimum charge of the schedule$', '路程费：按最低收费补足'),
+			(8, '^Labor: lowered to the maximum charge of the schedule$', '人工费：按最高收费封顶'),
+			(9, '^Travel: lowered to the maximum charge of the schedule$', '路程费：按最高收费封顶'),
+			(10, '^Complexity level ([^ ]+): labor x ([^ ]+)$', '复杂度 \1 级：人工费 x \2'),
+			(11, '^Urgency "(.*)": ([^ ]+)% of labor$', '加急费（\1）：人工费的 \2%'),
+			(12, '^Product warranty covers part (.*) \(([^()]*)\)$', '保修减免：配件 \1（\2）'),
+			(13, '^Product warranty \(until ([^)]*)\) covers labor, complexity and urgency surcharge$', '保修减免（保修至 \1）：人工费、复杂度费与加急费'),
+			(14, '^Product warranty covers the call-out fee$', '保修减免：上门费'),
+			(15, '^Product warranty covers travel$', '保修减免：路程费'),
+			(16, '^Part (.*) \(([^()]*)\)$', '配件 \1（\2）'),
+			(17, '^Repeat repair within (.*) of ticket ([0-9]+): labor is free$', '返修（工单 \2 后 \1 内）：免人工费'),
+			(18, '^Discount: (.*) \(on parts\)$', '折扣：\1（配件部分）'),
+			(19, '^Discount: (.*)$', '折扣：\1')) AS v(o, p, s)
+	               ORDER BY v.o
+	LOOP
+		IF description ~ r.p THEN
+			RETURN regexp_replace(description, r.p, r.s);
+		END IF;
+	END LOOP;
+	RETURN description;
+END
+$$;
+COMMENT ON FUNCTION repairsys.bill_line_text(text, text) IS 'A bill line''s description in a language (en: as computed; zh-CN: translated, numbers, names and SKUs kept; an unknown wording unchanged)';
+
+-- The texts of bill_html in its two languages.
+CREATE FUNCTION repairsys.bill_label(language text, key text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN language = 'zh-CN' THEN v.zh ELSE v.en END
+	  FROM (VALUES
+		('title', 'Bill for ticket %s', '工单 %s 的维修账单'),
+		('customer', 'Customer', '客户'),
+		('service', 'Service', '服务'),
+		('status', 'Status', '状态'),
+		('invoice', 'Invoice', '发票'),
+		('not_invoiced', 'Not invoiced yet.', '尚未开票。'),
+		('no_estimate', 'No estimate was approved (warranty work needs none).', '未审批预估费用（保修服务无需预估）。'),
+		('revised', 'Revised estimate %s approved on %s (%s): between <b>%s</b> and <b>%s</b> %s, tax included.', '第 %s 版修订预估于 %s 审批（%s）：<b>%s</b> 至 <b>%s</b> %s，含税。'),
+		('estimate', 'Estimate approved on %s: between <b>%s</b> and <b>%s</b> %s, tax included.', '预估费用于 %s 审批：<b>%s</b> 至 <b>%s</b> %s，含税。'),
+		('lines', 'Lines', '费用明细'),
+		('what', 'What', '项目'),
+		('quantity', 'Quantity', '数量'),
+		('unit', 'Unit', '单位'),
+		('unit_price', 'Unit price', '单价'),
+		('amount', 'Amount', '金额'),
+		('tax_rate', 'Tax rate', '税率'),
+		('tax', 'Tax', '税额'),
+		('no_charge', 'No charge so far.', '暂无费用。'),
+		('labor', 'Labor', '人工费'),
+		('parts', 'Parts', '配件'),
+		('travel', 'Travel', '路程费'),
+		('surcharges', 'Call-out and surcharges', '上门费与加急费'),
+		('coverage', 'Warranty and repeat-repair coverage', '保修减免与返修减免'),
+		('discounts', 'Discounts', '折扣'),
+		('subtotal', 'Subtotal', '小计'),
+		('total', 'Total', '合计'),
+		('payments', 'Payments', '付款记录'),
+		('when', 'When', '时间'),
+		('method', 'Method', '方式'),
+		('none_yet', 'None yet.', '暂无。'),
+		('balance', 'Balance due', '待付余额')
+	  ) AS v(k, en, zh)
+	 WHERE v.k = key;
+END;
+COMMENT ON FUNCTION repairsys.bill_label(text, text) IS 'A text of bill_html in the language (en, zh-CN)';
+
+-- (the changed column, view and comments)
+-- 40_billing.sql: bill_detail words each line in the customer's language
+-- (bill_html, in the customer's language, is in section 3e above)
+CREATE OR REPLACE VIEW repairsys.bill_detail AS
+SELECT t.id AS ticket_id, b.line_no, b.kind,
+       repairsys.bill_line_text(repairsys.customer_language(t.customer_id), b.description) AS description,
+       b.quantity, b.unit, b.unit_price, b.amount, b.tax_rate, b.tax_amount
+  FROM repairsys.ticket t
+ CROSS JOIN LATERAL repairsys.bill_lines(t) b;
+ALTER VIEW repairsys.bill_detail SET (security_invoker = true);
+COMMENT ON COLUMN repairsys.bill_detail.description IS 'What the line charges for, in words a customer can check, in the customer''s language (customer_language)';
 
 ------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)

@@ -65,7 +65,8 @@ CREATE TABLE repairsys.customer (
 	lon               double precision CHECK (lon BETWEEN -180 AND 180),
 	service_center_id bigint REFERENCES repairsys.service_center,
 	db_role           name UNIQUE,
-	created_at        timestamptz NOT NULL DEFAULT now()
+	created_at        timestamptz NOT NULL DEFAULT now(),
+	language          text CHECK (language IN ('en', 'zh-CN'))
 );
 COMMENT ON TABLE repairsys.customer IS 'Customer archive (客户档案)';
 COMMENT ON COLUMN repairsys.customer.id IS 'Customer id';
@@ -75,6 +76,7 @@ COMMENT ON COLUMN repairsys.customer.email IS 'E-mail address';
 COMMENT ON COLUMN repairsys.customer.address IS 'Service address';
 COMMENT ON COLUMN repairsys.customer.lat IS 'Latitude of the service address in degrees';
 COMMENT ON COLUMN repairsys.customer.lon IS 'Longitude of the service address in degrees';
+COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html): en or zh-CN; NULL: the language setting';
 COMMENT ON COLUMN repairsys.customer.service_center_id IS 'Home service center; when NULL a new ticket goes to the center nearest to its location';
 COMMENT ON COLUMN repairsys.customer.db_role IS 'Database login role of the customer (row-level security maps it to this row)';
 COMMENT ON COLUMN repairsys.customer.created_at IS 'When the customer was registered';

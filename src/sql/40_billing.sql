@@ -283,15 +283,16 @@ $$;
 COMMENT ON FUNCTION repairsys.bill_lines(repairsys.ticket) IS 'The bill lines of a ticket: its issued invoice''s frozen lines, else computed from its recorded work';
 
 CREATE VIEW repairsys.bill_detail AS
-SELECT t.id AS ticket_id, b.line_no, b.kind, b.description, b.quantity, b.unit, b.unit_price,
-       b.amount, b.tax_rate, b.tax_amount
+SELECT t.id AS ticket_id, b.line_no, b.kind,
+       repairsys.bill_line_text(repairsys.customer_language(t.customer_id), b.description) AS description,
+       b.quantity, b.unit, b.unit_price, b.amount, b.tax_rate, b.tax_amount
   FROM repairsys.ticket t
  CROSS JOIN LATERAL repairsys.bill_lines(t) b;
 COMMENT ON VIEW repairsys.bill_detail IS 'Itemized bill of every ticket, one row per line; the lines of a ticket sum exactly to bill_summary.total';
 COMMENT ON COLUMN repairsys.bill_detail.ticket_id IS 'Ticket';
 COMMENT ON COLUMN repairsys.bill_detail.line_no IS 'Line number, from 1';
 COMMENT ON COLUMN repairsys.bill_detail.kind IS 'callout, labor, complexity, surcharge, travel, part, coverage or discount';
-COMMENT ON COLUMN repairsys.bill_detail.description IS 'What the line charges for, in words a customer can check';
+COMMENT ON COLUMN repairsys.bill_detail.description IS 'What the line charges for, in words a customer can check, in the customer''s language (customer_language)';
 COMMENT ON COLUMN repairsys.bill_detail.quantity IS 'Quantity (minutes, km, pieces, visits); NULL for adjustments';
 COMMENT ON COLUMN repairsys.bill_detail.unit IS 'Unit of the quantity: min, km, pcs, visit';
 COMMENT ON COLUMN repairsys.bill_detail.unit_price IS 'Price per unit';
@@ -1145,6 +1146,7 @@ DECLARE
 	c    repairsys.customer;
 	s    repairsys.bill_summary;
 	st   repairsys.service_type;
+	lang text;
 	html text;
 	rows text;
 	pays text;
@@ -1156,10 +1158,13 @@ BEGIN
 		RAISE EXCEPTION 'ticket % does not exist', bill_html.ticket_id USING ERRCODE = '22023';
 	END IF;
 	SELECT * INTO c FROM repairsys.customer x WHERE x.id = t.customer_id;
+	-- the customer's language (customer.language, else the setting): only
+	-- the words change, every amount is the same number in every language
+	lang := customer_language(t.customer_id);
 	SELECT * INTO st FROM repairsys.service_type x WHERE x.code = t.service_type;
 	SELECT * INTO s FROM repairsys.bill_summary x WHERE x.ticket_id = t.id;
 	SELECT string_agg(format('<tr class="%s"><td>%s</td><td>%s</td><td class="n">%s</td><td>%s</td><td class="n">%s</td><td class="n">%s</td><td class="n">%s%%</td><td class="n">%s</td></tr>',
-	                         html_escape(b.kind), b.line_no, html_escape(b.description), coalesce(fmt_num(b.quantity), ''),
+	                         html_escape(b.kind), b.line_no, html_escape(bill_line_text(lang, b.description)), coalesce(fmt_num(b.quantity), ''),
 	                         html_escape(b.unit), coalesce(fmt_price(b.unit_price), ''), b.amount,
 	                         fmt_num(b.tax_rate * 100), b.tax_amount), E'\n' ORDER BY b.line_no)
 	  INTO rows FROM repairsys.bill_lines(t) b;
@@ -1170,16 +1175,16 @@ BEGIN
 	-- the snapshot of a ticket approved before revisions were kept
 	SELECT * INTO rev FROM repairsys.estimate_revision r
 	 WHERE r.ticket_id = t.id AND r.approved_at IS NOT NULL ORDER BY r.revision DESC LIMIT 1;
-	est := CASE WHEN t.estimate_approved_at IS NULL THEN '<p>No estimate was approved (warranty work needs none).</p>'
+	est := CASE WHEN t.estimate_approved_at IS NULL THEN '<p>' || bill_label(lang, 'no_estimate') || '</p>'
 	            WHEN rev.revision > 1
-	            THEN format('<p>Revised estimate %s approved on %s (%s): between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
+	            THEN '<p>' || format(bill_label(lang, 'revised'),
 	                        rev.revision, to_char(rev.approved_at, 'YYYY-MM-DD HH24:MI'), html_escape(rev.reason), rev.low,
-	                        rev.high, html_escape(s.currency))
-	            ELSE format('<p>Estimate approved on %s: between <b>%s</b> and <b>%s</b> %s, tax included.</p>',
+	                        rev.high, html_escape(s.currency)) || '</p>'
+	            ELSE '<p>' || format(bill_label(lang, 'estimate'),
 	                        to_char(t.estimate_approved_at, 'YYYY-MM-DD HH24:MI'), t.approved_estimate_low,
-	                        t.approved_estimate_high, html_escape(s.currency)) END;
+	                        t.approved_estimate_high, html_escape(s.currency)) || '</p>' END;
 	html := format($html$<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Bill for ticket %s</title>
+<html lang="%s"><head><meta charset="utf-8"><title>%s</title>
 <style>
 body { font-family: sans-serif; margin: 2em; color: #222; background: #fff; }
 h1 { font-size: 1.5em; border-bottom: 3px solid #1565c0; padding-bottom: .3em; }
@@ -1191,35 +1196,46 @@ tr.coverage td, tr.discount td { color: #2e7d32; }
 .total { font-size: 1.3em; font-weight: bold; }
 .balance { font-size: 1.2em; color: #b71c1c; }
 </style></head><body>
-<h1>Bill for ticket %s</h1>
-<p>Customer: %s. Service: %s. Status: %s. %s</p>
+<h1>%s</h1>
+<p>%s: %s. %s: %s. %s: %s. %s</p>
 %s
-<h2>Lines</h2>
-<table><thead><tr><th>#</th><th>What</th><th>Quantity</th><th>Unit</th><th>Unit price</th><th>Amount</th><th>Tax rate</th><th>Tax</th></tr></thead>
+<h2>%s</h2>
+<table><thead><tr><th>#</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead>
 <tbody>
 %s
 </tbody></table>
 <table>
-<tr><td>Labor</td><td class="n">%s</td></tr><tr><td>Parts</td><td class="n">%s</td></tr>
-<tr><td>Travel</td><td class="n">%s</td></tr><tr><td>Call-out and surcharges</td><td class="n">%s</td></tr>
-<tr><td>Warranty and repeat-repair coverage</td><td class="n">%s</td></tr><tr><td>Discounts</td><td class="n">%s</td></tr>
-<tr><td>Subtotal</td><td class="n">%s</td></tr><tr><td>Tax</td><td class="n">%s</td></tr>
-<tr class="total"><td>Total</td><td class="n" id="total">%s %s</td></tr>
+<tr><td>%s</td><td class="n">%s</td></tr><tr><td>%s</td><td class="n">%s</td></tr>
+<tr><td>%s</td><td class="n">%s</td></tr><tr><td>%s</td><td class="n">%s</td></tr>
+<tr><td>%s</td><td class="n">%s</td></tr><tr><td>%s</td><td class="n">%s</td></tr>
+<tr><td>%s</td><td class="n">%s</td></tr><tr><td>%s</td><td class="n">%s</td></tr>
+<tr class="total"><td>%s</td><td class="n" id="total">%s %s</td></tr>
 </table>
-<h2>Payments</h2>
-<table><thead><tr><th>When</th><th>Method</th><th>Amount</th></tr></thead><tbody>
+<h2>%s</h2>
+<table><thead><tr><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>
 %s
 </tbody></table>
-<p class="balance">Balance due: %s %s</p>
+<p class="balance">%s: %s %s</p>
 </body></html>
 $html$,
-		t.id, t.id, html_escape(c.name), html_escape(st.name), html_escape(t.status),
-		CASE WHEN s.invoice_no IS NOT NULL THEN 'Invoice ' || html_escape(s.invoice_no) || '.' ELSE 'Not invoiced yet.' END,
-		est, coalesce(rows, '<tr><td colspan="8">No charge so far.</td></tr>'),
-		s.labor, s.parts, s.travel, s.surcharges, s.coverage, s.discounts, s.subtotal, s.tax,
-		s.total, html_escape(s.currency),
-		coalesce(pays, '<tr><td colspan="3">None yet.</td></tr>'), s.balance, html_escape(s.currency));
+		lang, format(bill_label(lang, 'title'), t.id), format(bill_label(lang, 'title'), t.id),
+		bill_label(lang, 'customer'), html_escape(c.name), bill_label(lang, 'service'), html_escape(st.name),
+		bill_label(lang, 'status'), html_escape(t.status),
+		CASE WHEN s.invoice_no IS NOT NULL THEN bill_label(lang, 'invoice') || ' ' || html_escape(s.invoice_no) || '.'
+		     ELSE bill_label(lang, 'not_invoiced') END,
+		est, bill_label(lang, 'lines'),
+		bill_label(lang, 'what'), bill_label(lang, 'quantity'), bill_label(lang, 'unit'), bill_label(lang, 'unit_price'),
+		bill_label(lang, 'amount'), bill_label(lang, 'tax_rate'), bill_label(lang, 'tax'),
+		coalesce(rows, '<tr><td colspan="8">' || bill_label(lang, 'no_charge') || '</td></tr>'),
+		bill_label(lang, 'labor'), s.labor, bill_label(lang, 'parts'), s.parts,
+		bill_label(lang, 'travel'), s.travel, bill_label(lang, 'surcharges'), s.surcharges,
+		bill_label(lang, 'coverage'), s.coverage, bill_label(lang, 'discounts'), s.discounts,
+		bill_label(lang, 'subtotal'), s.subtotal, bill_label(lang, 'tax'), s.tax,
+		bill_label(lang, 'total'), s.total, html_escape(s.currency),
+		bill_label(lang, 'payments'), bill_label(lang, 'when'), bill_label(lang, 'method'), bill_label(lang, 'amount'),
+		coalesce(pays, '<tr><td colspan="3">' || bill_label(lang, 'none_yet') || '</td></tr>'),
+		bill_label(lang, 'balance'), s.balance, html_escape(s.currency));
 	RETURN html;
 END
 $$;
-COMMENT ON FUNCTION repairsys.bill_html(bigint) IS 'The bill of a ticket as a complete, self-contained HTML page for the customer: approved estimate (its latest approved revision), every line with its explanation, taxes, payments and balance';
+COMMENT ON FUNCTION repairsys.bill_html(bigint) IS 'The bill of a ticket as a complete, self-contained HTML page for the customer, in the customer''s language (en, zh-CN; the same amounts in every language): approved estimate (its latest approved revision), every line with its explanation, taxes, payments and balance';

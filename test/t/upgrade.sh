@@ -93,7 +93,7 @@ is "$(q -d $new -c "SELECT string_agg(source || '>' || target || ' ' || path, ',
 
 # The columns new in 1.2 of tables that existed before that a user sets (no
 # update can know their values; every other new column the update derives)
-user_new='{"service_center": ["language"], "ticket": ["estimate_approved_by", "arrived_at", "fault_code"]}'
+user_new='{"service_center": ["language"], "customer": ["language"], "ticket": ["estimate_approved_by", "arrived_at", "fault_code"]}'
 for v in 1.0 1.1; do
 	dbvar=v${v/./}; db=${!dbvar}
 	q -d $db -c "CREATE EXTENSION repairsys VERSION '$v'"
