@@ -3858,6 +3858,10 @@ BEGIN ATOMIC
 		('detractors', 'Detractors', '差评率'),
 		('stars', 'stars', '星'),
 		('frequent', 'Most frequent service types', '最常见的服务类型'),
+		('faults', 'Most frequent faults', '最常见的故障'),
+		('fault_code', 'Fault code', '故障代码'),
+		('fault', 'Fault', '故障'),
+		('count', 'Tickets', '工单数'),
 		('parts', 'Most used parts', '最常用的配件'),
 		('stock', 'Stock alerts (now)', '库存预警（当前）'),
 		('available', 'Available', '可用'),
@@ -3890,6 +3894,7 @@ DECLARE
 	chart3  text;
 	budgets text;
 	freq    text;
+	faults  text;
 	parts   text;
 	stock   text;
 	stars   text;
@@ -3955,6 +3960,19 @@ BEGIN
 	  FROM (SELECT b.service_type, b.tickets FROM repairsys.service_benefit b
 	         WHERE b.service_center_id = sc.id AND b.month = m ORDER BY b.tickets DESC, b.service_type LIMIT 5) f
 	  LEFT JOIN repairsys.service_type st ON st.code = f.service_type;
+	-- the faults the technicians found (ticket.fault_code) on the center's
+	-- tickets of the month, as parts and SLA count them
+	SELECT string_agg(pg_catalog.format('<tr><td>%s</td><td>%s</td><td class="n" id="fault-%s">%s</td></tr>',
+	                                    html_escape(f.fault_code), html_escape(fc.name), html_escape(f.fault_code), f.tickets),
+	                  E'\n' ORDER BY f.tickets DESC, f.fault_code)
+	  INTO faults
+	  FROM (SELECT t.fault_code, count(*) AS tickets
+	          FROM repairsys.ticket t
+	         WHERE t.service_center_id = sc.id AND t.fault_code IS NOT NULL AND t.status_role <> 'cancelled'
+	           AND t.opened_at >= repairsys.month_start(m, sc.time_zone)
+	           AND t.opened_at < repairsys.month_start((m + interval '1 month')::date, sc.time_zone)
+	         GROUP BY t.fault_code ORDER BY count(*) DESC, t.fault_code LIMIT 5) f
+	  JOIN repairsys.fault_code fc ON fc.code = f.fault_code;
 	SELECT string_agg(pg_catalog.format('<li>%s (%s): <b>%s</b></li>', html_escape(p.name), html_escape(u.sku), u.qty), E'\n' ORDER BY u.qty DESC, u.sku)
 	  INTO parts
 	  FROM (SELECT tp.sku, sum(tp.qty) AS qty
@@ -4006,6 +4024,10 @@ tr.projected_over td { color: #e65100; }
 <p>%s.</p>
 %s
 <h2>%s</h2>
+<table><thead><tr><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>
+%s
+</tbody></table>
+<h2>%s</h2>
 <ul>
 %s
 </ul>
@@ -4040,13 +4062,16 @@ $html$,
 		repairsys.report_label(lang, 'csat'), coalesce(rep.csat_pct || ' %', '-'),
 		repairsys.report_label(lang, 'detractors'), coalesce(rep.detractor_pct || ' %', '-'),
 		stars, chart3,
+		repairsys.report_label(lang, 'faults'), repairsys.report_label(lang, 'fault_code'), repairsys.report_label(lang, 'fault'),
+		repairsys.report_label(lang, 'count'),
+		coalesce(faults, '<tr><td colspan="3">' || repairsys.report_label(lang, 'none') || '</td></tr>'),
 		repairsys.report_label(lang, 'frequent'), coalesce(freq, '<li>' || repairsys.report_label(lang, 'none') || '</li>'),
 		repairsys.report_label(lang, 'parts'), coalesce(parts, '<li>' || repairsys.report_label(lang, 'none') || '</li>'),
 		repairsys.report_label(lang, 'stock'), repairsys.report_label(lang, 'available'), repairsys.report_label(lang, 'minimum'),
 		coalesce(stock, '<tr><td colspan="3">' || repairsys.report_label(lang, 'none') || '</td></tr>'));
 END
 $$;
-COMMENT ON FUNCTION repairsys.report_html(bigint, date) IS 'The manager''s one-page report of a service center and month (any day of it) as a self-contained HTML page in the center''s language (en, zh-CN): revenue against full cost, budget against actual, SLA met, ratings, most frequent service types and parts, stock alerts; its figures are those of service_benefit, budget_status, reputation and low_stock';
+COMMENT ON FUNCTION repairsys.report_html(bigint, date) IS 'The manager''s one-page report of a service center and month (any day of it) as a self-contained HTML page in the center''s language (en, zh-CN): revenue against full cost, budget against actual, SLA met, ratings, most frequent faults (ticket.fault_code), service types and parts, stock alerts; its figures are those of service_benefit, budget_status, reputation, low_stock and the tickets'' fault codes';
 
 ------------------------------------------------------------------------------
 -- 3c. Shifts, absences, visits and day plans (issue 18, issue 19 item 3)

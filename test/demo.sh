@@ -6,7 +6,9 @@
 # in a temporary directory (as user postgres, private socket and port), creates
 # the extension, loads a demo service company (test/demo.sql) and prints the
 # story of what repairsys did; the manager's one-page report of a center is
-# written to /tmp/repairsys-report.html (REPAIRSYS_REPORT: another file).  The cluster is stopped at the end; with --keep
+# written to /tmp/repairsys-report.html (REPAIRSYS_REPORT: another file), and it
+# ends with a day plan of one center against booking order (docs/dispatch.md).
+# The cluster is stopped at the end; with --keep
 # it is left running and the script says how to connect with psql.
 set -u
 . "$(dirname "$0")/lib.sh"

@@ -352,3 +352,39 @@ SELECT repairsys.report_html(:report_center, :'report_month');
 \pset tuples_only off
 \echo 'The manager''s one-page report of Shanghai Pudong for this month (open it in a browser; Suzhou Industrial Park''s would be in Chinese) is in:'
 \echo '   ' :report_file
+
+\echo
+\echo '== 11. A day plan (plan_day): who goes where, in which order, with the least driving'
+\echo 'Pudong books one-hour visits now; eight washing machines near the center break down, the requests come in one after the other:'
+UPDATE repairsys.setting SET value = '1 hour' WHERE name = 'slot_length';
+SELECT repairsys.open_ticket(n.id, 'washer_repair', 'Day plan request ' || n.id, channel => 'app') AS ticket_id
+  FROM (SELECT c.id FROM repairsys.customer c, repairsys.service_center sc WHERE sc.name = 'Shanghai Pudong'
+         ORDER BY repairsys.haversine_km(c.lat, c.lon, sc.lat, sc.lon), c.id LIMIT 8) n
+ ORDER BY n.id \g /dev/null
+-- the Monday after the make-up Saturday: the technicians' roster, no holiday
+SELECT :'makeup_saturday'::date + 2 AS plan_day, id AS plan_center FROM repairsys.service_center WHERE name = 'Shanghai Pudong' \gset
+CREATE TEMP TABLE demo_plan AS SELECT * FROM repairsys.plan_day(:plan_center, :'plan_day') WHERE seq IS NOT NULL;
+\echo 'The plan of Pudong for Monday (times local, window: the booked slot or the technician''s free stretch):'
+SELECT te.name AS technician, p.seq AS "order", p.ticket_id, to_char(p.arrive_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI') AS arrival,
+       to_char(p.start_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI') || '-' || to_char(p.depart_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI') AS "window",
+       round(p.travel_km::numeric, 1) AS km
+  FROM demo_plan p JOIN repairsys.technician te ON te.id = p.technician_id ORDER BY te.id, p.seq;
+\echo 'Its driving (from each technician''s base and back) against the same visits in booking order (ticket id):'
+WITH base AS (
+	SELECT te.id, coalesce(te.lat, c.lat) AS lat, coalesce(te.lon, c.lon) AS lon
+	  FROM repairsys.technician te JOIN repairsys.service_center c ON c.id = te.service_center_id),
+stops AS (
+	SELECT p.technician_id, p.seq, row_number() OVER (PARTITION BY p.technician_id ORDER BY p.ticket_id) AS booked, t.lat, t.lon
+	  FROM demo_plan p JOIN repairsys.ticket t ON t.id = p.ticket_id),
+legs AS (
+	-- each order: the legs between consecutive stops, and from the base to the first and from the last back
+	SELECT o.k, s.technician_id,
+	       repairsys.haversine_km(coalesce(lag(s.lat) OVER w, b.lat), coalesce(lag(s.lon) OVER w, b.lon), s.lat, s.lon)
+	       + CASE WHEN lead(s.lat) OVER w IS NULL THEN repairsys.haversine_km(s.lat, s.lon, b.lat, b.lon) ELSE 0 END AS km
+	  FROM (VALUES ('plan'), ('booking')) AS o(k) CROSS JOIN stops s JOIN base b ON b.id = s.technician_id
+	WINDOW w AS (PARTITION BY o.k, s.technician_id ORDER BY CASE o.k WHEN 'plan' THEN s.seq ELSE s.booked END))
+SELECT count(DISTINCT technician_id) AS technicians, count(*) / 2 AS visits,
+       round(sum(km) FILTER (WHERE k = 'plan')::numeric, 2) AS plan_km,
+       round(sum(km) FILTER (WHERE k = 'booking')::numeric, 2) AS booking_order_km,
+       round(100 * (1 - sum(km) FILTER (WHERE k = 'plan') / nullif(sum(km) FILTER (WHERE k = 'booking'), 0))::numeric, 1) AS saved_pct
+  FROM legs;

@@ -4,7 +4,8 @@
 # with overheads, budgets and a stock alert: the page is a complete document
 # without external resources, with inline SVG charts; the screenshot is not
 # blank; and every figure on the rendered page equals the views' figure
-# (service_benefit, budget_status, reputation, low_stock), in English and,
+# (service_benefit, budget_status, reputation, low_stock, the tickets' fault
+# codes counted by a query), in English and,
 # for a center whose language is zh-CN, in Chinese.
 set -u
 . "$RS_TOP/test/tap.sh"
@@ -27,6 +28,14 @@ INSERT INTO overhead (service_center_id, month, cost_class, amount)
 INSERT INTO budget (service_center_id, month, cost_class, amount)
 	SELECT c, m, k, a FROM public.pick, (VALUES ('labor', 100.00), ('rent', 1200.00), ('parts', 5000.00), ('travel', 0.00)) v(k, a);
 UPDATE part SET min_stock = 1000 WHERE sku = 'DEMO-BOARD';
+-- faults found on the tickets: three codes with different counts, and a
+-- ticket of another center that must not count
+INSERT INTO fault_code (code, name) VALUES ('cap.fail', 'Capacitor failed'), ('pump-block', 'Drain pump <blocked>'), ('board_burnt', 'Main board burnt');
+UPDATE ticket t SET fault_code = (ARRAY['cap.fail', 'cap.fail', 'cap.fail', 'pump-block', 'pump-block', 'board_burnt'])[1 + t.id % 6]
+  FROM public.pick p, service_center sc
+ WHERE t.service_center_id = p.c AND sc.id = p.c AND t.id % 7 <> 0
+   AND date_trunc('month', t.opened_at AT TIME ZONE sc.time_zone)::date = p.m;
+UPDATE ticket t SET fault_code = 'board_burnt' WHERE t.id = (SELECT min(id) FROM ticket, public.pick p WHERE service_center_id <> p.c);
 SQL
 pick=$(q -d "$db" -c "SELECT c || ' ' || m FROM public.pick")
 c=${pick%% *}; m=${pick#* }
@@ -46,6 +55,12 @@ sla=$(v "SELECT round(100.0 * count(*) FILTER (WHERE t.resolved_at <= t.resolve_
 ratings=$(v "SELECT coalesce((SELECT ratings FROM repairsys.reputation WHERE service_center_id = $c AND month = '$m'), 0)")
 budget_rows=$(v "SELECT string_agg(cost_class || '=' || budget || '/' || actual, ' ' ORDER BY cost_class) FROM repairsys.budget_status WHERE service_center_id = $c AND month = '$m'")
 low=$(v "SELECT count(*) FROM repairsys.low_stock WHERE service_center_id = $c")
+faults=$(v "SELECT string_agg(fault_code || '=' || n, ' ' ORDER BY fault_code)
+              FROM (SELECT t.fault_code, count(*) AS n
+                      FROM repairsys.ticket t JOIN repairsys.service_center sc ON sc.id = t.service_center_id
+                     WHERE t.service_center_id = $c AND t.status_role <> 'cancelled' AND t.fault_code IS NOT NULL
+                       AND date_trunc('month', t.opened_at AT TIME ZONE sc.time_zone)::date = '$m'
+                     GROUP BY 1) f")
 
 grep -q '^<!DOCTYPE html>' "$dir/report.html" && grep -q '</html>' "$dir/report.html"
 ok $? "a complete HTML document" "not a complete document"
@@ -56,7 +71,7 @@ ok $? "inline SVG charts: revenue against full cost, budget against actual, rati
 is "$indirect" "1333.33" "the overheads of the month are allocated exactly to its tickets (1000.00 + 333.33)"
 
 if ! command -v chromium >/dev/null 2>&1; then
-	for _ in 1 2 3 4 5 6 7 8 9; do skip "chromium could not be installed"; done
+	for _ in 1 2 3 4 5 6 7 8 9 10 11; do skip "chromium could not be installed"; done
 	exit 0
 fi
 flags="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync --user-data-dir=$dir/profile"
@@ -92,6 +107,11 @@ page_budget=$(for k in labor parts rent travel; do printf '%s=%s/%s ' "$k" "$(do
 is "${page_budget% }" "$budget_rows" "budget against actual on the page is budget_status's"
 stars=$(for s in 1 2 3 4 5; do grep -o "id=\"stars-$s\">[0-9]*<" "$dir/report.dom" | sed 's/[^0-9]//g; s/^\(.\)//'; done | awk '{ s += $1 } END { print s + 0 }')
 is "$(dom ratings) $stars" "$ratings $ratings" "the ratings on the page are reputation's, and the distribution sums to them"
+page_faults=$(for f in board_burnt cap.fail pump-block; do printf '%s=%s ' "$f" "$(dom "fault-$f")"; done)
+[ "$(echo "$faults" | wc -w)" -eq 3 ] && grep -q '<td>pump-block</td><td>Drain pump &lt;blocked&gt;</td>' "$dir/report.dom" \
+	&& grep -q '<td>cap.fail</td><td>Capacitor failed</td>' "$dir/report.dom"
+ok $? "the three faults are on the page with their code and name (escaped)" "fault codes or names missing"
+is "${page_faults% }" "$faults" "the most frequent faults on the page (code, name, count) are the center's tickets of the month, counted by a query"
 [ "$low" -ge 1 ] && grep -q 'DEMO-BOARD' "$dir/report.dom"
 ok $? "the stock alert of the center is on the page ($low low-stock rows)" "stock alert missing"
 
