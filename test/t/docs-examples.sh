@@ -72,24 +72,6 @@ for f in $docs; do
 	db=${!v}
 	prepare $db
 	rc=$?
-	if [ "$f" = docs/reports.md ] && [ $rc = 0 ]; then
-		# the history refit_churn_model's example fits (as_of 2026-06-30,
-		# horizon 180 days): twelve customers with a ticket in 2025, half of
-		# them back in 2026
-		q -d $db >>"$tmp/prepare.out" 2>&1 <<'SQL'
-SET client_min_messages = warning;
-INSERT INTO repairsys.customer (name, service_center_id)
-	SELECT 'churn customer ' || i, (SELECT min(id) FROM repairsys.service_center) FROM generate_series(1, 12) i;
-INSERT INTO repairsys.ticket (customer_id, service_type, description, opened_at)
-	SELECT c.id, 'docs_fix', 'earlier visit', timestamptz '2025-09-01 10:00+00' + c.id % 7 * interval '1 day'
-	  FROM repairsys.customer c WHERE c.name LIKE 'churn customer %';
-INSERT INTO repairsys.ticket (customer_id, service_type, description, opened_at)
-	SELECT c.id, 'docs_fix', 'back again', timestamptz '2026-03-01 10:00+00'
-	  FROM repairsys.customer c WHERE c.name LIKE 'churn customer %' AND c.id % 2 = 0;
-SQL
-		rc=$?
-		[ $rc = 0 ] || diag "$(cat "$tmp/prepare.out")"
-	fi
 	if [ "$f" = docs/security.md ]; then
 		ok $rc "a database prepared for the examples (ticket 5511, invoice 871, ...)" "$(cat "$tmp/prepare.out")"
 	fi
