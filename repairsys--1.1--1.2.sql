@@ -3051,6 +3051,30 @@ CREATE TRIGGER ticket_part_06_state_insert BEFORE INSERT ON repairsys.ticket_par
 -- What nothing reads any more: the 1.1 columns of ticket_status and the 1.1
 -- functions whose signature changed.
 ALTER TABLE repairsys.ticket_status DROP COLUMN is_initial_1_1, DROP COLUMN is_terminal_1_1;
+-- (PostgreSQL 18 keeps NOT NULL constraints in pg_constraint, named
+-- <table>_<column>_not_null: the new is_initial and is_terminal were added
+-- while the old columns held those names, and take them now that they are
+-- free, so the catalog is the one a fresh install has.  Before 18 there are
+-- no such rows and nothing happens.)
+DO $$
+DECLARE
+	c record;
+BEGIN
+	FOR c IN
+		SELECT k.conname, pg_catalog.format('%s_%s_not_null', r.relname, a.attname) AS want
+		  FROM pg_catalog.pg_constraint k
+		  JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) k.conrelid
+		  JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.conrelid AND a.attnum OPERATOR(pg_catalog.=) k.conkey[1]
+		 WHERE k.conrelid OPERATOR(pg_catalog.=) 'repairsys.ticket_status'::pg_catalog.regclass
+		   AND k.contype OPERATOR(pg_catalog.=) 'n'
+		   AND a.attname OPERATOR(pg_catalog.=) ANY (ARRAY['is_initial', 'is_terminal']::name[])
+	LOOP
+		IF c.conname OPERATOR(pg_catalog.<>) c.want THEN
+			EXECUTE pg_catalog.format('ALTER TABLE repairsys.ticket_status RENAME CONSTRAINT %I TO %I', c.conname, c.want);
+		END IF;
+	END LOOP;
+END
+$$;
 DROP FUNCTION repairsys.sla_deadline_1_1(repairsys.sla_interval, timestamptz, date[], text);
 DROP FUNCTION repairsys.sla_advance_1_1(repairsys.sla_interval, timestamptz, interval, date[], text);
 DROP FUNCTION repairsys.sla_elapsed_1_1(repairsys.sla_interval, timestamptz, timestamptz, date[], text);
@@ -3783,7 +3807,7 @@ COMMENT ON COLUMN repairsys.recall_progress.assets_without_ticket IS 'Assets in 
 CREATE FUNCTION repairsys.svg_bar_chart(labels text[], values1 numeric[], values2 numeric[] DEFAULT NULL,
                                         name1 text DEFAULT NULL, name2 text DEFAULT NULL)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -6272,6 +6296,7 @@ AS $$
 DECLARE
 	minutes numeric;
 	job_id  bigint;
+	cron    name;
 BEGIN
 	IF every IS NULL OR NOT pg_catalog.isfinite(every) THEN
 		RAISE EXCEPTION 'invalid job interval %', coalesce(every::text, 'NULL') USING ERRCODE = '22023';
@@ -6282,14 +6307,17 @@ BEGIN
 			USING ERRCODE = '22023',
 			      HINT = 'pg_cron runs jobs every whole number of minutes from 1 to 59.';
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension x WHERE x.extname = 'pg_cron') THEN
+	-- the schema pg_cron was created in (a variable, so that a check of this
+	-- function where pg_cron is missing resolves nothing)
+	SELECT n.nspname INTO cron
+	  FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace
+	 WHERE x.extname = 'pg_cron';
+	IF cron IS NULL THEN
 		RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
 			USING ERRCODE = '0A000',
 			      HINT = 'Install pg_cron (Debian: postgresql-15-cron), preload it, set cron.database_name to this database and CREATE EXTENSION pg_cron; or call repairsys.run_jobs() from any scheduler.';
 	END IF;
-	-- (the schema is named through format(), so that a check of this
-	-- function without pg_cron does not resolve it)
-	EXECUTE pg_catalog.format('SELECT %I.schedule($1, $2, $3)', 'cron')
+	EXECUTE pg_catalog.format('SELECT %I.schedule($1, $2, $3)', cron)
 		INTO job_id
 		USING 'repairsys_run_jobs',
 		      CASE WHEN minutes = 1 THEN '* * * * *' ELSE pg_catalog.format('*/%s * * * *', minutes) END,

@@ -215,7 +215,7 @@ COMMENT ON COLUMN repairsys.recall_progress.assets_without_ticket IS 'Assets in 
 CREATE FUNCTION repairsys.svg_bar_chart(labels text[], values1 numeric[], values2 numeric[] DEFAULT NULL,
                                         name1 text DEFAULT NULL, name2 text DEFAULT NULL)
 RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE

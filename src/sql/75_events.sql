@@ -634,6 +634,7 @@ AS $$
 DECLARE
 	minutes numeric;
 	job_id  bigint;
+	cron    name;
 BEGIN
 	IF every IS NULL OR NOT pg_catalog.isfinite(every) THEN
 		RAISE EXCEPTION 'invalid job interval %', coalesce(every::text, 'NULL') USING ERRCODE = '22023';
@@ -644,14 +645,17 @@ BEGIN
 			USING ERRCODE = '22023',
 			      HINT = 'pg_cron runs jobs every whole number of minutes from 1 to 59.';
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension x WHERE x.extname = 'pg_cron') THEN
+	-- the schema pg_cron was created in (a variable, so that a check of this
+	-- function where pg_cron is missing resolves nothing)
+	SELECT n.nspname INTO cron
+	  FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace
+	 WHERE x.extname = 'pg_cron';
+	IF cron IS NULL THEN
 		RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
 			USING ERRCODE = '0A000',
 			      HINT = 'Install pg_cron (Debian: postgresql-15-cron), preload it, set cron.database_name to this database and CREATE EXTENSION pg_cron; or call repairsys.run_jobs() from any scheduler.';
 	END IF;
-	-- (the schema is named through format(), so that a check of this
-	-- function without pg_cron does not resolve it)
-	EXECUTE pg_catalog.format('SELECT %I.schedule($1, $2, $3)', 'cron')
+	EXECUTE pg_catalog.format('SELECT %I.schedule($1, $2, $3)', cron)
 		INTO job_id
 		USING 'repairsys_run_jobs',
 		      CASE WHEN minutes = 1 THEN '* * * * *' ELSE pg_catalog.format('*/%s * * * *', minutes) END,
