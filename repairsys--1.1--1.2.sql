@@ -5461,7 +5461,7 @@ CREATE TABLE repairsys.event (
 COMMENT ON TABLE repairsys.event IS 'Durable event log (outbox): every change applications hear about, written in the changing transaction; append-only; read with read_events() / ack_events()';
 COMMENT ON COLUMN repairsys.event.id IS 'Event id: increases with the writing transaction''s id (the total order of read_events); not dense';
 COMMENT ON COLUMN repairsys.event.at IS 'When the change happened (transaction time); the partition key of a monthly range partition';
-COMMENT ON COLUMN repairsys.event.kind IS 'What happened: ticket_opened, status_changed, technician_changed, estimate_approved, invoice_issued, payment_recorded, part_reserved, sla_warning, sla_breached, follow_up_due, ticket_stuck';
+COMMENT ON COLUMN repairsys.event.kind IS 'What happened: ticket_opened, status_changed, technician_changed, estimate_approved, invoice_issued, payment_recorded, part_reserved, sla_warning, sla_breached, follow_up_due, ticket_stuck, estimate_revised, estimate_revision_approved, signed_off, appointment_booked, appointment_rescheduled, appointment_cancelled, appointment_checked_in, appointment_reminder';
 COMMENT ON COLUMN repairsys.event.ticket_id IS 'Ticket the event is about (row-level security follows the ticket''s)';
 COMMENT ON COLUMN repairsys.event.service_center_id IS 'Service center of the ticket';
 COMMENT ON COLUMN repairsys.event.payload IS 'Details of the event, a JSON object (docs/events.md lists the keys of each kind)';
@@ -5533,16 +5533,16 @@ COMMENT ON COLUMN repairsys.sla_escalation_fired.fired_at IS 'When run_jobs() fi
 -- Jobs already done once (follow-ups due, stuck tickets): the key makes
 -- run_jobs() idempotent.
 CREATE TABLE repairsys.job_done (
-	job       text NOT NULL CHECK (job IN ('follow_up_due', 'ticket_stuck')),
+	job       text NOT NULL CHECK (job IN ('follow_up_due', 'ticket_stuck', 'appointment_reminder', 'churn_refit')),
 	object_id bigint NOT NULL,
 	since     timestamptz NOT NULL,
 	done_at   timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (job, object_id, since)
 );
-COMMENT ON TABLE repairsys.job_done IS 'What run_jobs() has already reported once: a follow-up due (object: follow_up id), a ticket stuck in its state (object: ticket id, since: when it entered the state)';
-COMMENT ON COLUMN repairsys.job_done.job IS 'follow_up_due or ticket_stuck';
-COMMENT ON COLUMN repairsys.job_done.object_id IS 'Follow-up or ticket id';
-COMMENT ON COLUMN repairsys.job_done.since IS 'Due instant of the follow-up, or when the ticket entered the state it is stuck in';
+COMMENT ON TABLE repairsys.job_done IS 'What run_jobs() has already reported once: a follow-up due (object: follow_up id), a ticket stuck in its state (object: ticket id, since: when it entered the state), a visit reminded (object: appointment id, since: its start), a churn refit (object 0, since: the start of its churn_refit_every interval)';
+COMMENT ON COLUMN repairsys.job_done.job IS 'follow_up_due, ticket_stuck, appointment_reminder or churn_refit';
+COMMENT ON COLUMN repairsys.job_done.object_id IS 'Follow-up, ticket or appointment id (0 for churn_refit)';
+COMMENT ON COLUMN repairsys.job_done.since IS 'Due instant of the follow-up, when the ticket entered the state it is stuck in, the start of the visit, or the start of the refit''s interval';
 COMMENT ON COLUMN repairsys.job_done.done_at IS 'When it was reported';
 
 -- Customer notifications (主动告知维修进展): how each customer is told, the
@@ -5560,14 +5560,15 @@ COMMENT ON COLUMN repairsys.customer_preference.channel IS 'Preferred channel: s
 COMMENT ON COLUMN repairsys.customer_preference.wechat_id IS 'WeChat id (openid) of the customer';
 
 CREATE TABLE repairsys.notification_template (
-	kind     text NOT NULL CHECK (kind IN ('technician_assigned', 'ticket_resolved', 'bill_ready', 'payment_received', 'follow_up_survey')),
+	kind     text NOT NULL CHECK (kind IN ('technician_assigned', 'ticket_resolved', 'bill_ready', 'payment_received', 'follow_up_survey',
+	                            'technician_arrived', 'estimate_to_approve', 'visit_reminder')),
 	language text NOT NULL CHECK (language IN ('en', 'zh-CN')),
 	body     text NOT NULL CHECK (body <> ''),
 	dump     boolean NOT NULL DEFAULT true,
 	PRIMARY KEY (kind, language)
 );
 COMMENT ON TABLE repairsys.notification_template IS 'Texts of the customer notifications per kind and language, with {placeholders} checked when written (repairsys.notification_placeholders())';
-COMMENT ON COLUMN repairsys.notification_template.kind IS 'technician_assigned, ticket_resolved, bill_ready, payment_received or follow_up_survey';
+COMMENT ON COLUMN repairsys.notification_template.kind IS 'technician_assigned, ticket_resolved, bill_ready, payment_received, follow_up_survey, technician_arrived, estimate_to_approve or visit_reminder';
 COMMENT ON COLUMN repairsys.notification_template.language IS 'en or zh-CN';
 COMMENT ON COLUMN repairsys.notification_template.body IS 'The text; {name} is replaced by the value of that placeholder';
 COMMENT ON COLUMN repairsys.notification_template.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
@@ -5581,7 +5582,13 @@ INSERT INTO repairsys.notification_template (kind, language, body, dump) VALUES
 	('payment_received', 'en', 'We received your payment of {amount} {currency} for ticket {ticket_id}. Thank you.', false),
 	('payment_received', 'zh-CN', '已收到您为工单 {ticket_id} 支付的 {amount} {currency}，谢谢。', false),
 	('follow_up_survey', 'en', 'Dear {customer_name}, how was the repair of ticket {ticket_id}? We will call you shortly.', false),
-	('follow_up_survey', 'zh-CN', '尊敬的{customer_name}，工单 {ticket_id} 的维修您满意吗？我们将很快回访。', false);
+	('follow_up_survey', 'zh-CN', '尊敬的{customer_name}，工单 {ticket_id} 的维修您满意吗？我们将很快回访。', false),
+	('technician_arrived', 'en', 'Dear {customer_name}, technician {technician_name} has arrived for ticket {ticket_id}.', false),
+	('technician_arrived', 'zh-CN', '尊敬的{customer_name}，维修工程师{technician_name}已到达，为您处理工单 {ticket_id}。', false),
+	('estimate_to_approve', 'en', 'Dear {customer_name}, the estimate of ticket {ticket_id} was revised (revision {revision}: {low} to {high}). Please approve it before we go on.', false),
+	('estimate_to_approve', 'zh-CN', '尊敬的{customer_name}，工单 {ticket_id} 的报价已更新（第 {revision} 版：{low} 至 {high}），请确认后我们继续维修。', false),
+	('visit_reminder', 'en', 'Dear {customer_name}, technician {technician_name} is on the way and will visit you at {visit_time} (ticket {ticket_id}).', false),
+	('visit_reminder', 'zh-CN', '尊敬的{customer_name}，维修工程师{technician_name}将于 {visit_time} 上门（工单 {ticket_id}），已在路上。', false);
 
 CREATE TABLE repairsys.notification (
 	event_id          bigint PRIMARY KEY,
@@ -5599,7 +5606,7 @@ CREATE TABLE repairsys.notification (
 COMMENT ON TABLE repairsys.notification IS 'Notifications a customer should get, one per event a customer hears about, rendered by run_jobs() from notification_template in the customer''s language';
 COMMENT ON COLUMN repairsys.notification.event_id IS 'The event (repairsys.event.id) the notification tells of';
 COMMENT ON COLUMN repairsys.notification.at IS 'When the event happened';
-COMMENT ON COLUMN repairsys.notification.kind IS 'Template kind: technician_assigned, ticket_resolved, bill_ready, payment_received, follow_up_survey';
+COMMENT ON COLUMN repairsys.notification.kind IS 'Template kind: technician_assigned, ticket_resolved, bill_ready, payment_received, follow_up_survey, technician_arrived, estimate_to_approve, visit_reminder';
 COMMENT ON COLUMN repairsys.notification.ticket_id IS 'Ticket';
 COMMENT ON COLUMN repairsys.notification.customer_id IS 'Customer told';
 COMMENT ON COLUMN repairsys.notification.service_center_id IS 'Service center of the ticket';
@@ -6078,9 +6085,12 @@ BEGIN ATOMIC
 		WHEN 'technician_assigned' THEN ARRAY['technician_name']
 		WHEN 'bill_ready' THEN ARRAY['invoice_no', 'total', 'currency']
 		WHEN 'payment_received' THEN ARRAY['amount', 'currency']
+		WHEN 'technician_arrived' THEN ARRAY['technician_name']
+		WHEN 'estimate_to_approve' THEN ARRAY['revision', 'low', 'high']
+		WHEN 'visit_reminder' THEN ARRAY['technician_name', 'visit_time']
 		ELSE ARRAY[]::text[] END;
 END;
-COMMENT ON FUNCTION repairsys.notification_placeholders(text) IS 'The {placeholders} a notification template of the kind may use: ticket_id and customer_name, and technician_name (technician_assigned), invoice_no, total, currency (bill_ready), amount, currency (payment_received)';
+COMMENT ON FUNCTION repairsys.notification_placeholders(text) IS 'The {placeholders} a notification template of the kind may use: ticket_id and customer_name, and technician_name (technician_assigned, technician_arrived, visit_reminder), visit_time (visit_reminder), invoice_no, total, currency (bill_ready), amount, currency (payment_received), revision, low, high (estimate_to_approve)';
 
 -- BEFORE INSERT OR UPDATE on notification_template: every {...} is a
 -- placeholder of its kind (23514), braces balanced.
@@ -6167,6 +6177,9 @@ BEGIN
 				WHEN e.kind = 'invoice_issued' THEN 'bill_ready'
 				WHEN e.kind = 'payment_recorded' THEN 'payment_received'
 				WHEN e.kind = 'follow_up_due' AND e.payload ->> 'reason' = 'after_closure' THEN 'follow_up_survey'
+				WHEN e.kind = 'appointment_checked_in' THEN 'technician_arrived'
+				WHEN e.kind = 'estimate_revised' THEN 'estimate_to_approve'
+				WHEN e.kind = 'appointment_reminder' THEN 'visit_reminder'
 				END;
 			CONTINUE WHEN nkind IS NULL OR e.ticket_id IS NULL;
 			SELECT * INTO t FROM repairsys.ticket x WHERE x.id = e.ticket_id;
@@ -6203,7 +6216,7 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION repairsys.run_notifications() IS 'Renders one notification per event a customer hears about (technician assigned, resolved, bill ready, payment received, follow-up survey) in the customer''s language and channel, reading the log as consumer repairsys_notifications; returns how many';
+COMMENT ON FUNCTION repairsys.run_notifications() IS 'Renders one notification per event a customer hears about (technician assigned, resolved, bill ready, payment received, follow-up survey, technician arrived, estimate to approve, visit reminder) in the customer''s language and channel, reading the log as consumer repairsys_notifications; returns how many';
 
 -- Everything that is due.  Safe from several sessions at once: one run at a
 -- time per database (transaction advisory lock; a run that finds it taken
@@ -6229,10 +6242,12 @@ BEGIN
 	RETURN QUERY SELECT 'sla_escalation'::text, repairsys.run_escalations(at);
 	RETURN QUERY SELECT 'follow_up_due'::text, repairsys.run_follow_ups_due(at);
 	RETURN QUERY SELECT 'ticket_stuck'::text, repairsys.run_stuck_tickets(at);
+	RETURN QUERY SELECT 'appointment_reminder'::text, repairsys.run_appointment_reminders(at);
+	RETURN QUERY SELECT 'churn_refit'::text, repairsys.run_churn_refit(at);
 	RETURN QUERY SELECT 'notifications'::text, repairsys.run_notifications();
 END
 $$;
-COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
+COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, visit reminders (76_events_more.sql), the churn refit at most once per churn_refit_every, then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
 
 -- Registers run_jobs() with pg_cron, in this database, as job
 -- "repairsys_run_jobs" (again: the schedule is replaced).  Every whole
