@@ -5510,7 +5510,7 @@ CREATE TABLE repairsys.event (
 COMMENT ON TABLE repairsys.event IS 'Durable event log (outbox): every change applications hear about, written in the changing transaction; append-only; read with read_events() / ack_events()';
 COMMENT ON COLUMN repairsys.event.id IS 'Event id: increases with the writing transaction''s id (the total order of read_events); not dense';
 COMMENT ON COLUMN repairsys.event.at IS 'When the change happened (transaction time); the partition key of a monthly range partition';
-COMMENT ON COLUMN repairsys.event.kind IS 'What happened: ticket_opened, status_changed, technician_changed, estimate_approved, invoice_issued, payment_recorded, part_reserved, sla_warning, sla_breached, follow_up_due, ticket_stuck';
+COMMENT ON COLUMN repairsys.event.kind IS 'What happened: ticket_opened, status_changed, technician_changed, estimate_approved, invoice_issued, payment_recorded, part_reserved, sla_warning, sla_breached, follow_up_due, ticket_stuck, estimate_revised, estimate_revision_approved, signed_off, appointment_booked, appointment_rescheduled, appointment_cancelled, appointment_checked_in, appointment_reminder';
 COMMENT ON COLUMN repairsys.event.ticket_id IS 'Ticket the event is about (row-level security follows the ticket''s)';
 COMMENT ON COLUMN repairsys.event.service_center_id IS 'Service center of the ticket';
 COMMENT ON COLUMN repairsys.event.payload IS 'Details of the event, a JSON object (docs/events.md lists the keys of each kind)';
@@ -5582,16 +5582,16 @@ COMMENT ON COLUMN repairsys.sla_escalation_fired.fired_at IS 'When run_jobs() fi
 -- Jobs already done once (follow-ups due, stuck tickets): the key makes
 -- run_jobs() idempotent.
 CREATE TABLE repairsys.job_done (
-	job       text NOT NULL CHECK (job IN ('follow_up_due', 'ticket_stuck')),
+	job       text NOT NULL CHECK (job IN ('follow_up_due', 'ticket_stuck', 'appointment_reminder', 'churn_refit')),
 	object_id bigint NOT NULL,
 	since     timestamptz NOT NULL,
 	done_at   timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (job, object_id, since)
 );
-COMMENT ON TABLE repairsys.job_done IS 'What run_jobs() has already reported once: a follow-up due (object: follow_up id), a ticket stuck in its state (object: ticket id, since: when it entered the state)';
-COMMENT ON COLUMN repairsys.job_done.job IS 'follow_up_due or ticket_stuck';
-COMMENT ON COLUMN repairsys.job_done.object_id IS 'Follow-up or ticket id';
-COMMENT ON COLUMN repairsys.job_done.since IS 'Due instant of the follow-up, or when the ticket entered the state it is stuck in';
+COMMENT ON TABLE repairsys.job_done IS 'What run_jobs() has already reported once: a follow-up due (object: follow_up id), a ticket stuck in its state (object: ticket id, since: when it entered the state), a visit reminded (object: appointment id, since: its start), a churn refit (object 0, since: the start of its churn_refit_every interval)';
+COMMENT ON COLUMN repairsys.job_done.job IS 'follow_up_due, ticket_stuck, appointment_reminder or churn_refit';
+COMMENT ON COLUMN repairsys.job_done.object_id IS 'Follow-up, ticket or appointment id (0 for churn_refit)';
+COMMENT ON COLUMN repairsys.job_done.since IS 'Due instant of the follow-up, when the ticket entered the state it is stuck in, the start of the visit, or the start of the refit''s interval';
 COMMENT ON COLUMN repairsys.job_done.done_at IS 'When it was reported';
 
 -- Customer notifications (主动告知维修进展): how each customer is told, the
@@ -5609,14 +5609,15 @@ COMMENT ON COLUMN repairsys.customer_preference.channel IS 'Preferred channel: s
 COMMENT ON COLUMN repairsys.customer_preference.wechat_id IS 'WeChat id (openid) of the customer';
 
 CREATE TABLE repairsys.notification_template (
-	kind     text NOT NULL CHECK (kind IN ('technician_assigned', 'ticket_resolved', 'bill_ready', 'payment_received', 'follow_up_survey')),
+	kind     text NOT NULL CHECK (kind IN ('technician_assigned', 'ticket_resolved', 'bill_ready', 'payment_received', 'follow_up_survey',
+	                            'technician_arrived', 'estimate_to_approve', 'visit_reminder')),
 	language text NOT NULL CHECK (language IN ('en', 'zh-CN')),
 	body     text NOT NULL CHECK (body <> ''),
 	dump     boolean NOT NULL DEFAULT true,
 	PRIMARY KEY (kind, language)
 );
 COMMENT ON TABLE repairsys.notification_template IS 'Texts of the customer notifications per kind and language, with {placeholders} checked when written (repairsys.notification_placeholders())';
-COMMENT ON COLUMN repairsys.notification_template.kind IS 'technician_assigned, ticket_resolved, bill_ready, payment_received or follow_up_survey';
+COMMENT ON COLUMN repairsys.notification_template.kind IS 'technician_assigned, ticket_resolved, bill_ready, payment_received, follow_up_survey, technician_arrived, estimate_to_approve or visit_reminder';
 COMMENT ON COLUMN repairsys.notification_template.language IS 'en or zh-CN';
 COMMENT ON COLUMN repairsys.notification_template.body IS 'The text; {name} is replaced by the value of that placeholder';
 COMMENT ON COLUMN repairsys.notification_template.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
@@ -5630,7 +5631,13 @@ INSERT INTO repairsys.notification_template (kind, language, body, dump) VALUES
 	('payment_received', 'en', 'We received your payment of {amount} {currency} for ticket {ticket_id}. Thank you.', false),
 	('payment_received', 'zh-CN', '已收到您为工单 {ticket_id} 支付的 {amount} {currency}，谢谢。', false),
 	('follow_up_survey', 'en', 'Dear {customer_name}, how was the repair of ticket {ticket_id}? We will call you shortly.', false),
-	('follow_up_survey', 'zh-CN', '尊敬的{customer_name}，工单 {ticket_id} 的维修您满意吗？我们将很快回访。', false);
+	('follow_up_survey', 'zh-CN', '尊敬的{customer_name}，工单 {ticket_id} 的维修您满意吗？我们将很快回访。', false),
+	('technician_arrived', 'en', 'Dear {customer_name}, technician {technician_name} has arrived for ticket {ticket_id}.', false),
+	('technician_arrived', 'zh-CN', '尊敬的{customer_name}，维修工程师{technician_name}已到达，为您处理工单 {ticket_id}。', false),
+	('estimate_to_approve', 'en', 'Dear {customer_name}, the estimate of ticket {ticket_id} was revised (revision {revision}: {low} to {high}). Please approve it before we go on.', false),
+	('estimate_to_approve', 'zh-CN', '尊敬的{customer_name}，工单 {ticket_id} 的报价已更新（第 {revision} 版：{low} 至 {high}），请确认后我们继续维修。', false),
+	('visit_reminder', 'en', 'Dear {customer_name}, technician {technician_name} is on the way and will visit you at {visit_time} (ticket {ticket_id}).', false),
+	('visit_reminder', 'zh-CN', '尊敬的{customer_name}，维修工程师{technician_name}将于 {visit_time} 上门（工单 {ticket_id}），已在路上。', false);
 
 CREATE TABLE repairsys.notification (
 	event_id          bigint PRIMARY KEY,
@@ -5648,7 +5655,7 @@ CREATE TABLE repairsys.notification (
 COMMENT ON TABLE repairsys.notification IS 'Notifications a customer should get, one per event a customer hears about, rendered by run_jobs() from notification_template in the customer''s language';
 COMMENT ON COLUMN repairsys.notification.event_id IS 'The event (repairsys.event.id) the notification tells of';
 COMMENT ON COLUMN repairsys.notification.at IS 'When the event happened';
-COMMENT ON COLUMN repairsys.notification.kind IS 'Template kind: technician_assigned, ticket_resolved, bill_ready, payment_received, follow_up_survey';
+COMMENT ON COLUMN repairsys.notification.kind IS 'Template kind: technician_assigned, ticket_resolved, bill_ready, payment_received, follow_up_survey, technician_arrived, estimate_to_approve, visit_reminder';
 COMMENT ON COLUMN repairsys.notification.ticket_id IS 'Ticket';
 COMMENT ON COLUMN repairsys.notification.customer_id IS 'Customer told';
 COMMENT ON COLUMN repairsys.notification.service_center_id IS 'Service center of the ticket';
@@ -6127,9 +6134,12 @@ BEGIN ATOMIC
 		WHEN 'technician_assigned' THEN ARRAY['technician_name']
 		WHEN 'bill_ready' THEN ARRAY['invoice_no', 'total', 'currency']
 		WHEN 'payment_received' THEN ARRAY['amount', 'currency']
+		WHEN 'technician_arrived' THEN ARRAY['technician_name']
+		WHEN 'estimate_to_approve' THEN ARRAY['revision', 'low', 'high']
+		WHEN 'visit_reminder' THEN ARRAY['technician_name', 'visit_time']
 		ELSE ARRAY[]::text[] END;
 END;
-COMMENT ON FUNCTION repairsys.notification_placeholders(text) IS 'The {placeholders} a notification template of the kind may use: ticket_id and customer_name, and technician_name (technician_assigned), invoice_no, total, currency (bill_ready), amount, currency (payment_received)';
+COMMENT ON FUNCTION repairsys.notification_placeholders(text) IS 'The {placeholders} a notification template of the kind may use: ticket_id and customer_name, and technician_name (technician_assigned, technician_arrived, visit_reminder), visit_time (visit_reminder), invoice_no, total, currency (bill_ready), amount, currency (payment_received), revision, low, high (estimate_to_approve)';
 
 -- BEFORE INSERT OR UPDATE on notification_template: every {...} is a
 -- placeholder of its kind (23514), braces balanced.
@@ -6216,6 +6226,9 @@ BEGIN
 				WHEN e.kind = 'invoice_issued' THEN 'bill_ready'
 				WHEN e.kind = 'payment_recorded' THEN 'payment_received'
 				WHEN e.kind = 'follow_up_due' AND e.payload ->> 'reason' = 'after_closure' THEN 'follow_up_survey'
+				WHEN e.kind = 'appointment_checked_in' THEN 'technician_arrived'
+				WHEN e.kind = 'estimate_revised' THEN 'estimate_to_approve'
+				WHEN e.kind = 'appointment_reminder' THEN 'visit_reminder'
 				END;
 			CONTINUE WHEN nkind IS NULL OR e.ticket_id IS NULL;
 			SELECT * INTO t FROM repairsys.ticket x WHERE x.id = e.ticket_id;
@@ -6252,7 +6265,7 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION repairsys.run_notifications() IS 'Renders one notification per event a customer hears about (technician assigned, resolved, bill ready, payment received, follow-up survey) in the customer''s language and channel, reading the log as consumer repairsys_notifications; returns how many';
+COMMENT ON FUNCTION repairsys.run_notifications() IS 'Renders one notification per event a customer hears about (technician assigned, resolved, bill ready, payment received, follow-up survey, technician arrived, estimate to approve, visit reminder) in the customer''s language and channel, reading the log as consumer repairsys_notifications; returns how many';
 
 -- Everything that is due.  Safe from several sessions at once: one run at a
 -- time per database (transaction advisory lock; a run that finds it taken
@@ -6278,10 +6291,12 @@ BEGIN
 	RETURN QUERY SELECT 'sla_escalation'::text, repairsys.run_escalations(at);
 	RETURN QUERY SELECT 'follow_up_due'::text, repairsys.run_follow_ups_due(at);
 	RETURN QUERY SELECT 'ticket_stuck'::text, repairsys.run_stuck_tickets(at);
+	RETURN QUERY SELECT 'appointment_reminder'::text, repairsys.run_appointment_reminders(at);
+	RETURN QUERY SELECT 'churn_refit'::text, repairsys.run_churn_refit(at);
 	RETURN QUERY SELECT 'notifications'::text, repairsys.run_notifications();
 END
 $$;
-COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
+COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, visit reminders (76_events_more.sql), the churn refit at most once per churn_refit_every, then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
 
 -- Registers run_jobs() with pg_cron, in this database, as job
 -- "repairsys_run_jobs" (again: the schedule is replaced).  Every whole
@@ -7787,6 +7802,339 @@ CREATE TRIGGER ticket_75_diagnosis_delete BEFORE DELETE ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_diagnosis_trg();
 
 ------------------------------------------------------------------------------
+-- 3g. Languages: the language setting, customer.language, bills in the customer's language (issue 17 item 5)
+------------------------------------------------------------------------------
+-- 20_tables.sql: the language a customer reads (NULL: the setting)
+ALTER TABLE repairsys.customer ADD COLUMN language text CHECK (language IN ('en', 'zh-CN'));
+COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html): en or zh-CN; NULL: the language setting';
+
+-- (src/sql/39_language.sql)
+-- Languages of what a customer reads (docs/billing.md, "Languages"): the
+-- setting language (en, zh-CN) and customer.language, which overrides it.
+-- The bill's lines are computed and frozen in one canonical wording
+-- (English: invoice_line, the text a sign-off hashes), so that a customer
+-- changing language never changes a signed or issued bill; bill_detail and
+-- bill_html word each line in the reader's language when they show it.  The
+-- amounts are the same numbers in every language: only words change.
+
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, choices) VALUES
+	('language', 'en', 'Language of what customers read (bills) and of the centers'' reports, unless customer.language or service_center.language says otherwise: en or zh-CN', false, 'choice', NULL,
+	 ARRAY['en', 'zh-CN']);
+
+-- The language a customer reads: customer.language, else the setting.
+CREATE FUNCTION repairsys.customer_language(customer_id bigint)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT coalesce((SELECT c.language FROM repairsys.customer c WHERE c.id = customer_language.customer_id),
+	                (SELECT s.value FROM repairsys.setting s WHERE s.name = 'language'), 'en');
+END;
+COMMENT ON FUNCTION repairsys.customer_language(bigint) IS 'The language a customer reads: customer.language, else the setting language, else en';
+
+-- A bill line's description (the canonical English wording of compute_bill
+-- and schedule_lines) in a language.  Each wording compute_bill produces has
+-- its pattern here, tried in order; a text no pattern knows (a line of an
+-- older invoice) is shown as it is.  Numbers, names and SKUs are kept.
+CREATE FUNCTION repairsys.bill_line_text(language text, description text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	r record;
+BEGIN
+	IF language IS DISTINCT FROM 'zh-CN' OR description IS NULL THEN
+		RETURN description;
+	END IF;
+	FOR r IN SELECT v.p, v.s FROM (VALUES
+			(1, '^Call-out fee$', '上门费'),
+			(2, '^Labor: base fee$', '人工费：基本费'),
+			(3, '^Travel: base fee$', '路程费：基本费'),
+			(4, '^Labor: ([^ ]+) ([^ ]+) in the tier ([^ ]+) [^ ]+, at ([^ ]+) per [^ ]+$', '人工费：\3 \2 档 \1 \2，单价 \4/\2'),
+			(5, '^Travel: ([^ ]+) ([^ ]+) in the tier ([^ ]+) [^ ]+, at ([^ ]+) per [^ ]+$', '路程费：\3 \2 档 \1 \2，单价 \4/\2'),
+			(6, '^Labor: raised to the minimum charge of the schedule$', '人工费：按最低收费补足'),
+			(7, '^Travel: raised to the minimum charge of the schedule$', '路程费：按最低收费补足'),
+			(8, '^Labor: lowered to the maximum charge of the schedule$', '人工费：按最高收费封顶'),
+			(9, '^Travel: lowered to the maximum charge of the schedule$', '路程费：按最高收费封顶'),
+			(10, '^Complexity level ([^ ]+): labor x ([^ ]+)$', '复杂度 \1 级：人工费 x \2'),
+			(11, '^Urgency "(.*)": ([^ ]+)% of labor$', '加急费（\1）：人工费的 \2%'),
+			(12, '^Product warranty covers part (.*) \(([^()]*)\)$', '保修减免：配件 \1（\2）'),
+			(13, '^Product warranty \(until ([^)]*)\) covers labor, complexity and urgency surcharge$', '保修减免（保修至 \1）：人工费、复杂度费与加急费'),
+			(14, '^Product warranty covers the call-out fee$', '保修减免：上门费'),
+			(15, '^Product warranty covers travel$', '保修减免：路程费'),
+			(16, '^Part (.*) \(([^()]*)\)$', '配件 \1（\2）'),
+			(17, '^Repeat repair within (.*) of ticket ([0-9]+): labor is free$', '返修（工单 \2 后 \1 内）：免人工费'),
+			(18, '^Discount: (.*) \(on parts\)$', '折扣：\1（配件部分）'),
+			(19, '^Discount: (.*)$', '折扣：\1')) AS v(o, p, s)
+	               ORDER BY v.o
+	LOOP
+		IF description ~ r.p THEN
+			RETURN regexp_replace(description, r.p, r.s);
+		END IF;
+	END LOOP;
+	RETURN description;
+END
+$$;
+COMMENT ON FUNCTION repairsys.bill_line_text(text, text) IS 'A bill line''s description in a language (en: as computed; zh-CN: translated, numbers, names and SKUs kept; an unknown wording unchanged)';
+
+-- The texts of bill_html in its two languages.
+CREATE FUNCTION repairsys.bill_label(language text, key text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN language = 'zh-CN' THEN v.zh ELSE v.en END
+	  FROM (VALUES
+		('title', 'Bill for ticket %s', '工单 %s 的维修账单'),
+		('customer', 'Customer', '客户'),
+		('service', 'Service', '服务'),
+		('status', 'Status', '状态'),
+		('invoice', 'Invoice', '发票'),
+		('not_invoiced', 'Not invoiced yet.', '尚未开票。'),
+		('no_estimate', 'No estimate was approved (warranty work needs none).', '未审批预估费用（保修服务无需预估）。'),
+		('revised', 'Revised estimate %s approved on %s (%s): between <b>%s</b> and <b>%s</b> %s, tax included.', '第 %s 版修订预估于 %s 审批（%s）：<b>%s</b> 至 <b>%s</b> %s，含税。'),
+		('estimate', 'Estimate approved on %s: between <b>%s</b> and <b>%s</b> %s, tax included.', '预估费用于 %s 审批：<b>%s</b> 至 <b>%s</b> %s，含税。'),
+		('lines', 'Lines', '费用明细'),
+		('what', 'What', '项目'),
+		('quantity', 'Quantity', '数量'),
+		('unit', 'Unit', '单位'),
+		('unit_price', 'Unit price', '单价'),
+		('amount', 'Amount', '金额'),
+		('tax_rate', 'Tax rate', '税率'),
+		('tax', 'Tax', '税额'),
+		('no_charge', 'No charge so far.', '暂无费用。'),
+		('labor', 'Labor', '人工费'),
+		('parts', 'Parts', '配件'),
+		('travel', 'Travel', '路程费'),
+		('surcharges', 'Call-out and surcharges', '上门费与加急费'),
+		('coverage', 'Warranty and repeat-repair coverage', '保修减免与返修减免'),
+		('discounts', 'Discounts', '折扣'),
+		('subtotal', 'Subtotal', '小计'),
+		('total', 'Total', '合计'),
+		('payments', 'Payments', '付款记录'),
+		('when', 'When', '时间'),
+		('method', 'Method', '方式'),
+		('none_yet', 'None yet.', '暂无。'),
+		('balance', 'Balance due', '待付余额')
+	  ) AS v(k, en, zh)
+	 WHERE v.k = key;
+END;
+COMMENT ON FUNCTION repairsys.bill_label(text, text) IS 'A text of bill_html in the language (en, zh-CN)';
+
+-- (the changed column, view and comments)
+-- 40_billing.sql: bill_detail words each line in the customer's language
+-- (bill_html, in the customer's language, is in section 3e above)
+CREATE OR REPLACE VIEW repairsys.bill_detail AS
+SELECT t.id AS ticket_id, b.line_no, b.kind,
+       repairsys.bill_line_text(repairsys.customer_language(t.customer_id), b.description) AS description,
+       b.quantity, b.unit, b.unit_price, b.amount, b.tax_rate, b.tax_amount
+  FROM repairsys.ticket t
+ CROSS JOIN LATERAL repairsys.bill_lines(t) b;
+ALTER VIEW repairsys.bill_detail SET (security_invoker = true);
+COMMENT ON COLUMN repairsys.bill_detail.description IS 'What the line charges for, in words a customer can check, in the customer''s language (customer_language)';
+
+------------------------------------------------------------------------------
+-- 3h. Events of estimate revisions, sign-off and visits; visit reminders and the churn refit (issue 20, round 2)
+------------------------------------------------------------------------------
+-- (src/sql/76_events_more.sql)
+-- Events of the features merged after the event log (issue 20, DESIGN.md
+-- section 16, docs/events.md): estimate revisions and their approval
+-- (42_consent.sql), the customer's sign-off, and the visits
+-- (52_dispatch.sql: booked, rescheduled, cancelled, checked in).  Each is
+-- written in the changing transaction by an AFTER trigger of the table that
+-- changes, exactly like the invoice and payment events of 75_events.sql, so
+-- an application that writes the table directly gets its events too; rows
+-- restored or migrated with a time of their own write none (is_import()).
+-- None of these triggers is on repairsys.ticket: an ordinary status change
+-- fires nothing of this piece.
+
+------------------------------------------------------------------------------
+-- Estimate revisions and sign-off
+------------------------------------------------------------------------------
+-- AFTER INSERT on estimate_revision: estimate_revised for a revision after
+-- the first (revision 1 is the estimate approved before work, reported as
+-- estimate_approved by the ticket); AFTER UPDATE of approved_at:
+-- estimate_revision_approved.
+CREATE FUNCTION repairsys.estimate_revision_event_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		IF NEW.revision = 1 OR repairsys.is_import(NEW.created_at, TG_RELID) THEN
+			RETURN NULL;
+		END IF;
+		PERFORM repairsys.emit_event('estimate_revised', NEW.ticket_id,
+			(SELECT t.service_center_id FROM repairsys.ticket t WHERE t.id = NEW.ticket_id),
+			pg_catalog.jsonb_build_object('revision', NEW.revision, 'low', NEW.low, 'high', NEW.high,
+			                              'reason', NEW.reason, 'created_by', NEW.created_by));
+	ELSE
+		PERFORM repairsys.emit_event('estimate_revision_approved', NEW.ticket_id,
+			(SELECT t.service_center_id FROM repairsys.ticket t WHERE t.id = NEW.ticket_id),
+			pg_catalog.jsonb_build_object('revision', NEW.revision, 'low', NEW.low, 'high', NEW.high,
+			                              'approved_by', NEW.approved_by, 'tolerance_pct', NEW.tolerance_pct));
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.estimate_revision_event_trg() IS 'AFTER INSERT OR UPDATE trigger of estimate_revision: writes estimate_revised (a revision after the first; not for a restored or migrated row: is_import()) and estimate_revision_approved (approved_at set)';
+CREATE TRIGGER estimate_revision_90_event AFTER INSERT ON repairsys.estimate_revision
+	FOR EACH ROW EXECUTE FUNCTION repairsys.estimate_revision_event_trg();
+CREATE TRIGGER estimate_revision_91_approved_event AFTER UPDATE OF approved_at ON repairsys.estimate_revision
+	FOR EACH ROW WHEN (OLD.approved_at IS NULL AND NEW.approved_at IS NOT NULL)
+	EXECUTE FUNCTION repairsys.estimate_revision_event_trg();
+
+-- AFTER INSERT on ticket_sign_off: signed_off.
+CREATE FUNCTION repairsys.ticket_sign_off_event_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF repairsys.is_import(NEW.signed_at, TG_RELID) THEN
+		RETURN NULL;
+	END IF;
+	PERFORM repairsys.emit_event('signed_off', NEW.ticket_id,
+		(SELECT t.service_center_id FROM repairsys.ticket t WHERE t.id = NEW.ticket_id),
+		pg_catalog.jsonb_build_object('sign_off_id', NEW.id, 'signed_by', NEW.signed_by,
+		                              'bill_total', NEW.bill_total, 'recorded_by', NEW.recorded_by));
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_sign_off_event_trg() IS 'AFTER INSERT trigger of ticket_sign_off: writes the signed_off event (not for a restored or migrated row: is_import())';
+CREATE TRIGGER ticket_sign_off_90_event AFTER INSERT ON repairsys.ticket_sign_off
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_sign_off_event_trg();
+
+------------------------------------------------------------------------------
+-- Visits
+------------------------------------------------------------------------------
+-- AFTER INSERT on appointment: appointment_booked, or appointment_rescheduled
+-- for the visit that replaces another (reschedule_visit()); AFTER UPDATE of
+-- state from booked: appointment_cancelled, or appointment_checked_in when
+-- the arrival (check_in(), ticket.arrived_at) marks it done.  (A visit that
+-- becomes "rescheduled" writes nothing itself: its successor's insert, in
+-- the same transaction, reports both.)
+CREATE FUNCTION repairsys.appointment_event_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t    repairsys.ticket;
+	kind text;
+	info jsonb;
+BEGIN
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id;
+	info := pg_catalog.jsonb_build_object('appointment_id', NEW.id, 'technician_id', NEW.technician_id,
+	                                      'slot_start', NEW.slot_start, 'slot_end', NEW.slot_end);
+	IF TG_OP = 'INSERT' THEN
+		IF repairsys.is_import(NEW.booked_at, TG_RELID) THEN
+			RETURN NULL;
+		END IF;
+		IF NEW.replaces IS NULL THEN
+			kind := 'appointment_booked';
+		ELSE
+			kind := 'appointment_rescheduled';
+			info := info || pg_catalog.jsonb_build_object('replaces', NEW.replaces, 'reason', NEW.reason,
+				'previous_slot_start', (SELECT a.slot_start FROM repairsys.appointment a WHERE a.id = NEW.replaces));
+		END IF;
+	ELSIF NEW.state = 'cancelled' THEN
+		kind := 'appointment_cancelled';
+		info := info || pg_catalog.jsonb_build_object('reason', NEW.reason);
+	ELSE
+		kind := 'appointment_checked_in';
+		info := info || pg_catalog.jsonb_build_object('arrived_at', t.arrived_at);
+	END IF;
+	PERFORM repairsys.emit_event(kind, NEW.ticket_id, t.service_center_id, info);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.appointment_event_trg() IS 'AFTER INSERT OR UPDATE trigger of appointment: writes appointment_booked, appointment_rescheduled (a visit replacing another), appointment_cancelled and appointment_checked_in (the arrival marks the visit done); not for a restored or migrated row (is_import())';
+CREATE TRIGGER appointment_90_event AFTER INSERT ON repairsys.appointment
+	FOR EACH ROW EXECUTE FUNCTION repairsys.appointment_event_trg();
+CREATE TRIGGER appointment_91_state_event AFTER UPDATE OF state ON repairsys.appointment
+	FOR EACH ROW WHEN (OLD.state = 'booked' AND NEW.state IN ('cancelled', 'done'))
+	EXECUTE FUNCTION repairsys.appointment_event_trg();
+
+------------------------------------------------------------------------------
+-- Jobs: visit reminders and the churn refit (run by run_jobs())
+------------------------------------------------------------------------------
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value) VALUES
+	('appointment_reminder_lead', '2 hours', 'run_jobs(): a booked visit starting within this interval gets one appointment_reminder event (and its customer the visit_reminder notification)', false, 'interval', NULL),
+	('churn_refit_every', '1 day', 'run_jobs(): refits the churn model (refit_churn_model()) at most once per this interval (days, hours or minutes; counted from 2000-01-01 UTC)', false, 'interval', NULL);
+
+-- One appointment_reminder event per booked visit that starts within the
+-- lead time after the instant (once per visit and start: a rescheduled
+-- visit is a new row and is reminded again).  Returns how many.
+CREATE FUNCTION repairsys.run_appointment_reminders(at timestamptz)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	lead interval := repairsys.setting_value('appointment_reminder_lead')::interval;
+	r    record;
+	n    integer := 0;
+BEGIN
+	FOR r IN
+		SELECT a.id, a.ticket_id, a.technician_id, a.slot_start, a.slot_end, t.service_center_id,
+		       pg_catalog.to_char(a.slot_start AT TIME ZONE coalesce(c.time_zone, 'UTC'), 'YYYY-MM-DD HH24:MI') AS visit_time
+		  FROM repairsys.appointment a
+		  JOIN repairsys.ticket t ON t.id = a.ticket_id
+		  LEFT JOIN repairsys.service_center c ON c.id = t.service_center_id
+		 WHERE a.state = 'booked' AND a.slot_start > at AND a.slot_start <= at + lead
+		 ORDER BY a.slot_start, a.id
+	LOOP
+		INSERT INTO repairsys.job_done (job, object_id, since, done_at) VALUES ('appointment_reminder', r.id, r.slot_start, at)
+		ON CONFLICT DO NOTHING;
+		IF FOUND THEN
+			PERFORM repairsys.emit_event('appointment_reminder', r.ticket_id, r.service_center_id,
+				pg_catalog.jsonb_build_object('appointment_id', r.id, 'technician_id', r.technician_id,
+				                              'slot_start', r.slot_start, 'slot_end', r.slot_end, 'visit_time', r.visit_time));
+			n := n + 1;
+		END IF;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION repairsys.run_appointment_reminders(timestamptz) IS 'Writes one appointment_reminder event per booked visit starting within setting appointment_reminder_lead after the instant (once per visit); returns how many';
+
+-- The churn model refitted as of the instant, at most once per interval of
+-- setting churn_refit_every (the interval's bucket is the key in job_done).
+-- Too little history to fit (22023 of refit_churn_model()) counts as the
+-- bucket's try: 0 is returned and the next bucket tries again.
+CREATE FUNCTION repairsys.run_churn_refit(at timestamptz)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	every  interval := repairsys.setting_value('churn_refit_every')::interval;
+	bucket timestamptz;
+BEGIN
+	IF NOT every > interval '0' OR pg_catalog.date_part('month', every) <> 0 OR pg_catalog.date_part('year', every) <> 0 THEN
+		RAISE EXCEPTION 'invalid setting churn_refit_every "%"', every
+			USING ERRCODE = '22023', HINT = 'A positive interval of days, hours or minutes.';
+	END IF;
+	bucket := pg_catalog.date_bin(every, at, timestamptz '2000-01-01 00:00+00');
+	INSERT INTO repairsys.job_done (job, object_id, since, done_at) VALUES ('churn_refit', 0, bucket, at)
+	ON CONFLICT DO NOTHING;
+	IF NOT FOUND THEN
+		RETURN 0;
+	END IF;
+	BEGIN
+		PERFORM repairsys.refit_churn_model(at);
+	EXCEPTION WHEN invalid_parameter_value THEN
+		RETURN 0;
+	END;
+	RETURN 1;
+END
+$$;
+COMMENT ON FUNCTION repairsys.run_churn_refit(timestamptz) IS 'Refits the churn model (refit_churn_model(at)) at most once per interval of setting churn_refit_every; returns 1 when it refitted, 0 otherwise (already done in this interval, or too little history)';
+
+------------------------------------------------------------------------------
 -- 3z. Functions that several parts of 1.2 changed, as the pieces have them
 ------------------------------------------------------------------------------
 
@@ -8017,139 +8365,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generator: 3 centers, 12 technicians, customers with assets, demo_* service types with SLA policies, stocked parts, and the given number of tickets moved through the life cycle with labor, estimate revisions, parts, sign-offs, feedback, invoices and payments; reproducible for a seed (docs/reports.md)';
-
-------------------------------------------------------------------------------
--- 3g. Languages: the language setting, customer.language, bills in the customer's language (issue 17 item 5)
-------------------------------------------------------------------------------
--- 20_tables.sql: the language a customer reads (NULL: the setting)
-ALTER TABLE repairsys.customer ADD COLUMN language text CHECK (language IN ('en', 'zh-CN'));
-COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html): en or zh-CN; NULL: the language setting';
-
--- (src/sql/39_language.sql)
--- Languages of what a customer reads (docs/billing.md, "Languages"): the
--- setting language (en, zh-CN) and customer.language, which overrides it.
--- The bill's lines are computed and frozen in one canonical wording
--- (English: invoice_line, the text a sign-off hashes), so that a customer
--- changing language never changes a signed or issued bill; bill_detail and
--- bill_html word each line in the reader's language when they show it.  The
--- amounts are the same numbers in every language: only words change.
-
-INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, choices) VALUES
-	('language', 'en', 'Language of what customers read (bills) and of the centers'' reports, unless customer.language or service_center.language says otherwise: en or zh-CN', false, 'choice', NULL,
-	 ARRAY['en', 'zh-CN']);
-
--- The language a customer reads: customer.language, else the setting.
-CREATE FUNCTION repairsys.customer_language(customer_id bigint)
-RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = repairsys, pg_catalog, pg_temp
-BEGIN ATOMIC
-	SELECT coalesce((SELECT c.language FROM repairsys.customer c WHERE c.id = customer_language.customer_id),
-	                (SELECT s.value FROM repairsys.setting s WHERE s.name = 'language'), 'en');
-END;
-COMMENT ON FUNCTION repairsys.customer_language(bigint) IS 'The language a customer reads: customer.language, else the setting language, else en';
-
--- A bill line's description (the canonical English wording of compute_bill
--- and schedule_lines) in a language.  Each wording compute_bill produces has
--- its pattern here, tried in order; a text no pattern knows (a line of an
--- older invoice) is shown as it is.  Numbers, names and SKUs are kept.
-CREATE FUNCTION repairsys.bill_line_text(language text, description text)
-RETURNS text
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-SET search_path = repairsys, pg_catalog, pg_temp
-AS $$
-DECLARE
-	r record;
-BEGIN
-	IF language IS DISTINCT FROM 'zh-CN' OR description IS NULL THEN
-		RETURN description;
-	END IF;
-	FOR r IN SELECT v.p, v.s FROM (VALUES
-			(1, '^Call-out fee$', '上门费'),
-			(2, '^Labor: base fee$', '人工费：基本费'),
-			(3, '^Travel: base fee$', '路程费：基本费'),
-			(4, '^Labor: ([^ ]+) ([^ ]+) in the tier ([^ ]+) [^ ]+, at ([^ ]+) per [^ ]+$', '人工费：\3 \2 档 \1 \2，单价 \4/\2'),
-			(5, '^Travel: ([^ ]+) ([^ ]+) in the tier ([^ ]+) [^ ]+, at ([^ ]+) per [^ ]+$', '路程费：\3 \2 档 \1 \2，单价 \4/\2'),
-			(6, '^Labor: raised to the minimum charge of the schedule$', '人工费：按最低收费补足'),
-			(7, '^Travel: raised to the minimum charge of the schedule$', '路程费：按最低收费补足'),
-			(8, '^Labor: lowered to the maximum charge of the schedule$', '人工费：按最高收费封顶'),
-			(9, '^Travel: lowered to the maximum charge of the schedule$', '路程费：按最高收费封顶'),
-			(10, '^Complexity level ([^ ]+): labor x ([^ ]+)$', '复杂度 \1 级：人工费 x \2'),
-			(11, '^Urgency "(.*)": ([^ ]+)% of labor$', '加急费（\1）：人工费的 \2%'),
-			(12, '^Product warranty covers part (.*) \(([^()]*)\)$', '保修减免：配件 \1（\2）'),
-			(13, '^Product warranty \(until ([^)]*)\) covers labor, complexity and urgency surcharge$', '保修减免（保修至 \1）：人工费、复杂度费与加急费'),
-			(14, '^Product warranty covers the call-out fee$', '保修减免：上门费'),
-			(15, '^Product warranty covers travel$', '保修减免：路程费'),
-			(16, '^Part (.*) \(([^()]*)\)$', '配件 \1（\2）'),
-			(17, '^Repeat repair within (.*) of ticket ([0-9]+): labor is free$', '返修（工单 \2 后 \1 内）：免人工费'),
-			(18, '^Discount: (.*) \(on parts\)$', '折扣：\1（配件部分）'),
-			(19, '^Discount: (.*)$', '折扣：\1')) AS v(o, p, s)
-	               ORDER BY v.o
-	LOOP
-		IF description ~ r.p THEN
-			RETURN regexp_replace(description, r.p, r.s);
-		END IF;
-	END LOOP;
-	RETURN description;
-END
-$$;
-COMMENT ON FUNCTION repairsys.bill_line_text(text, text) IS 'A bill line''s description in a language (en: as computed; zh-CN: translated, numbers, names and SKUs kept; an unknown wording unchanged)';
-
--- The texts of bill_html in its two languages.
-CREATE FUNCTION repairsys.bill_label(language text, key text)
-RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = repairsys, pg_catalog, pg_temp
-BEGIN ATOMIC
-	SELECT CASE WHEN language = 'zh-CN' THEN v.zh ELSE v.en END
-	  FROM (VALUES
-		('title', 'Bill for ticket %s', '工单 %s 的维修账单'),
-		('customer', 'Customer', '客户'),
-		('service', 'Service', '服务'),
-		('status', 'Status', '状态'),
-		('invoice', 'Invoice', '发票'),
-		('not_invoiced', 'Not invoiced yet.', '尚未开票。'),
-		('no_estimate', 'No estimate was approved (warranty work needs none).', '未审批预估费用（保修服务无需预估）。'),
-		('revised', 'Revised estimate %s approved on %s (%s): between <b>%s</b> and <b>%s</b> %s, tax included.', '第 %s 版修订预估于 %s 审批（%s）：<b>%s</b> 至 <b>%s</b> %s，含税。'),
-		('estimate', 'Estimate approved on %s: between <b>%s</b> and <b>%s</b> %s, tax included.', '预估费用于 %s 审批：<b>%s</b> 至 <b>%s</b> %s，含税。'),
-		('lines', 'Lines', '费用明细'),
-		('what', 'What', '项目'),
-		('quantity', 'Quantity', '数量'),
-		('unit', 'Unit', '单位'),
-		('unit_price', 'Unit price', '单价'),
-		('amount', 'Amount', '金额'),
-		('tax_rate', 'Tax rate', '税率'),
-		('tax', 'Tax', '税额'),
-		('no_charge', 'No charge so far.', '暂无费用。'),
-		('labor', 'Labor', '人工费'),
-		('parts', 'Parts', '配件'),
-		('travel', 'Travel', '路程费'),
-		('surcharges', 'Call-out and surcharges', '上门费与加急费'),
-		('coverage', 'Warranty and repeat-repair coverage', '保修减免与返修减免'),
-		('discounts', 'Discounts', '折扣'),
-		('subtotal', 'Subtotal', '小计'),
-		('total', 'Total', '合计'),
-		('payments', 'Payments', '付款记录'),
-		('when', 'When', '时间'),
-		('method', 'Method', '方式'),
-		('none_yet', 'None yet.', '暂无。'),
-		('balance', 'Balance due', '待付余额')
-	  ) AS v(k, en, zh)
-	 WHERE v.k = key;
-END;
-COMMENT ON FUNCTION repairsys.bill_label(text, text) IS 'A text of bill_html in the language (en, zh-CN)';
-
--- (the changed column, view and comments)
--- 40_billing.sql: bill_detail words each line in the customer's language
--- (bill_html, in the customer's language, is in section 3e above)
-CREATE OR REPLACE VIEW repairsys.bill_detail AS
-SELECT t.id AS ticket_id, b.line_no, b.kind,
-       repairsys.bill_line_text(repairsys.customer_language(t.customer_id), b.description) AS description,
-       b.quantity, b.unit, b.unit_price, b.amount, b.tax_rate, b.tax_amount
-  FROM repairsys.ticket t
- CROSS JOIN LATERAL repairsys.bill_lines(t) b;
-ALTER VIEW repairsys.bill_detail SET (security_invoker = true);
-COMMENT ON COLUMN repairsys.bill_detail.description IS 'What the line charges for, in words a customer can check, in the customer''s language (customer_language)';
 
 ------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)

@@ -22,7 +22,7 @@ CREATE TABLE repairsys.event (
 COMMENT ON TABLE repairsys.event IS 'Durable event log (outbox): every change applications hear about, written in the changing transaction; append-only; read with read_events() / ack_events()';
 COMMENT ON COLUMN repairsys.event.id IS 'Event id: increases with the writing transaction''s id (the total order of read_events); not dense';
 COMMENT ON COLUMN repairsys.event.at IS 'When the change happened (transaction time); the partition key of a monthly range partition';
-COMMENT ON COLUMN repairsys.event.kind IS 'What happened: ticket_opened, status_changed, technician_changed, estimate_approved, invoice_issued, payment_recorded, part_reserved, sla_warning, sla_breached, follow_up_due, ticket_stuck';
+COMMENT ON COLUMN repairsys.event.kind IS 'What happened: ticket_opened, status_changed, technician_changed, estimate_approved, invoice_issued, payment_recorded, part_reserved, sla_warning, sla_breached, follow_up_due, ticket_stuck, estimate_revised, estimate_revision_approved, signed_off, appointment_booked, appointment_rescheduled, appointment_cancelled, appointment_checked_in, appointment_reminder';
 COMMENT ON COLUMN repairsys.event.ticket_id IS 'Ticket the event is about (row-level security follows the ticket''s)';
 COMMENT ON COLUMN repairsys.event.service_center_id IS 'Service center of the ticket';
 COMMENT ON COLUMN repairsys.event.payload IS 'Details of the event, a JSON object (docs/events.md lists the keys of each kind)';
@@ -94,16 +94,16 @@ COMMENT ON COLUMN repairsys.sla_escalation_fired.fired_at IS 'When run_jobs() fi
 -- Jobs already done once (follow-ups due, stuck tickets): the key makes
 -- run_jobs() idempotent.
 CREATE TABLE repairsys.job_done (
-	job       text NOT NULL CHECK (job IN ('follow_up_due', 'ticket_stuck')),
+	job       text NOT NULL CHECK (job IN ('follow_up_due', 'ticket_stuck', 'appointment_reminder', 'churn_refit')),
 	object_id bigint NOT NULL,
 	since     timestamptz NOT NULL,
 	done_at   timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (job, object_id, since)
 );
-COMMENT ON TABLE repairsys.job_done IS 'What run_jobs() has already reported once: a follow-up due (object: follow_up id), a ticket stuck in its state (object: ticket id, since: when it entered the state)';
-COMMENT ON COLUMN repairsys.job_done.job IS 'follow_up_due or ticket_stuck';
-COMMENT ON COLUMN repairsys.job_done.object_id IS 'Follow-up or ticket id';
-COMMENT ON COLUMN repairsys.job_done.since IS 'Due instant of the follow-up, or when the ticket entered the state it is stuck in';
+COMMENT ON TABLE repairsys.job_done IS 'What run_jobs() has already reported once: a follow-up due (object: follow_up id), a ticket stuck in its state (object: ticket id, since: when it entered the state), a visit reminded (object: appointment id, since: its start), a churn refit (object 0, since: the start of its churn_refit_every interval)';
+COMMENT ON COLUMN repairsys.job_done.job IS 'follow_up_due, ticket_stuck, appointment_reminder or churn_refit';
+COMMENT ON COLUMN repairsys.job_done.object_id IS 'Follow-up, ticket or appointment id (0 for churn_refit)';
+COMMENT ON COLUMN repairsys.job_done.since IS 'Due instant of the follow-up, when the ticket entered the state it is stuck in, the start of the visit, or the start of the refit''s interval';
 COMMENT ON COLUMN repairsys.job_done.done_at IS 'When it was reported';
 
 -- Customer notifications (主动告知维修进展): how each customer is told, the
@@ -121,14 +121,15 @@ COMMENT ON COLUMN repairsys.customer_preference.channel IS 'Preferred channel: s
 COMMENT ON COLUMN repairsys.customer_preference.wechat_id IS 'WeChat id (openid) of the customer';
 
 CREATE TABLE repairsys.notification_template (
-	kind     text NOT NULL CHECK (kind IN ('technician_assigned', 'ticket_resolved', 'bill_ready', 'payment_received', 'follow_up_survey')),
+	kind     text NOT NULL CHECK (kind IN ('technician_assigned', 'ticket_resolved', 'bill_ready', 'payment_received', 'follow_up_survey',
+	                            'technician_arrived', 'estimate_to_approve', 'visit_reminder')),
 	language text NOT NULL CHECK (language IN ('en', 'zh-CN')),
 	body     text NOT NULL CHECK (body <> ''),
 	dump     boolean NOT NULL DEFAULT true,
 	PRIMARY KEY (kind, language)
 );
 COMMENT ON TABLE repairsys.notification_template IS 'Texts of the customer notifications per kind and language, with {placeholders} checked when written (repairsys.notification_placeholders())';
-COMMENT ON COLUMN repairsys.notification_template.kind IS 'technician_assigned, ticket_resolved, bill_ready, payment_received or follow_up_survey';
+COMMENT ON COLUMN repairsys.notification_template.kind IS 'technician_assigned, ticket_resolved, bill_ready, payment_received, follow_up_survey, technician_arrived, estimate_to_approve or visit_reminder';
 COMMENT ON COLUMN repairsys.notification_template.language IS 'en or zh-CN';
 COMMENT ON COLUMN repairsys.notification_template.body IS 'The text; {name} is replaced by the value of that placeholder';
 COMMENT ON COLUMN repairsys.notification_template.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
@@ -142,7 +143,13 @@ INSERT INTO repairsys.notification_template (kind, language, body, dump) VALUES
 	('payment_received', 'en', 'We received your payment of {amount} {currency} for ticket {ticket_id}. Thank you.', false),
 	('payment_received', 'zh-CN', '已收到您为工单 {ticket_id} 支付的 {amount} {currency}，谢谢。', false),
 	('follow_up_survey', 'en', 'Dear {customer_name}, how was the repair of ticket {ticket_id}? We will call you shortly.', false),
-	('follow_up_survey', 'zh-CN', '尊敬的{customer_name}，工单 {ticket_id} 的维修您满意吗？我们将很快回访。', false);
+	('follow_up_survey', 'zh-CN', '尊敬的{customer_name}，工单 {ticket_id} 的维修您满意吗？我们将很快回访。', false),
+	('technician_arrived', 'en', 'Dear {customer_name}, technician {technician_name} has arrived for ticket {ticket_id}.', false),
+	('technician_arrived', 'zh-CN', '尊敬的{customer_name}，维修工程师{technician_name}已到达，为您处理工单 {ticket_id}。', false),
+	('estimate_to_approve', 'en', 'Dear {customer_name}, the estimate of ticket {ticket_id} was revised (revision {revision}: {low} to {high}). Please approve it before we go on.', false),
+	('estimate_to_approve', 'zh-CN', '尊敬的{customer_name}，工单 {ticket_id} 的报价已更新（第 {revision} 版：{low} 至 {high}），请确认后我们继续维修。', false),
+	('visit_reminder', 'en', 'Dear {customer_name}, technician {technician_name} is on the way and will visit you at {visit_time} (ticket {ticket_id}).', false),
+	('visit_reminder', 'zh-CN', '尊敬的{customer_name}，维修工程师{technician_name}将于 {visit_time} 上门（工单 {ticket_id}），已在路上。', false);
 
 CREATE TABLE repairsys.notification (
 	event_id          bigint PRIMARY KEY,
@@ -160,7 +167,7 @@ CREATE TABLE repairsys.notification (
 COMMENT ON TABLE repairsys.notification IS 'Notifications a customer should get, one per event a customer hears about, rendered by run_jobs() from notification_template in the customer''s language';
 COMMENT ON COLUMN repairsys.notification.event_id IS 'The event (repairsys.event.id) the notification tells of';
 COMMENT ON COLUMN repairsys.notification.at IS 'When the event happened';
-COMMENT ON COLUMN repairsys.notification.kind IS 'Template kind: technician_assigned, ticket_resolved, bill_ready, payment_received, follow_up_survey';
+COMMENT ON COLUMN repairsys.notification.kind IS 'Template kind: technician_assigned, ticket_resolved, bill_ready, payment_received, follow_up_survey, technician_arrived, estimate_to_approve, visit_reminder';
 COMMENT ON COLUMN repairsys.notification.ticket_id IS 'Ticket';
 COMMENT ON COLUMN repairsys.notification.customer_id IS 'Customer told';
 COMMENT ON COLUMN repairsys.notification.service_center_id IS 'Service center of the ticket';

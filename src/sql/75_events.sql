@@ -465,9 +465,12 @@ BEGIN ATOMIC
 		WHEN 'technician_assigned' THEN ARRAY['technician_name']
 		WHEN 'bill_ready' THEN ARRAY['invoice_no', 'total', 'currency']
 		WHEN 'payment_received' THEN ARRAY['amount', 'currency']
+		WHEN 'technician_arrived' THEN ARRAY['technician_name']
+		WHEN 'estimate_to_approve' THEN ARRAY['revision', 'low', 'high']
+		WHEN 'visit_reminder' THEN ARRAY['technician_name', 'visit_time']
 		ELSE ARRAY[]::text[] END;
 END;
-COMMENT ON FUNCTION repairsys.notification_placeholders(text) IS 'The {placeholders} a notification template of the kind may use: ticket_id and customer_name, and technician_name (technician_assigned), invoice_no, total, currency (bill_ready), amount, currency (payment_received)';
+COMMENT ON FUNCTION repairsys.notification_placeholders(text) IS 'The {placeholders} a notification template of the kind may use: ticket_id and customer_name, and technician_name (technician_assigned, technician_arrived, visit_reminder), visit_time (visit_reminder), invoice_no, total, currency (bill_ready), amount, currency (payment_received), revision, low, high (estimate_to_approve)';
 
 -- BEFORE INSERT OR UPDATE on notification_template: every {...} is a
 -- placeholder of its kind (23514), braces balanced.
@@ -554,6 +557,9 @@ BEGIN
 				WHEN e.kind = 'invoice_issued' THEN 'bill_ready'
 				WHEN e.kind = 'payment_recorded' THEN 'payment_received'
 				WHEN e.kind = 'follow_up_due' AND e.payload ->> 'reason' = 'after_closure' THEN 'follow_up_survey'
+				WHEN e.kind = 'appointment_checked_in' THEN 'technician_arrived'
+				WHEN e.kind = 'estimate_revised' THEN 'estimate_to_approve'
+				WHEN e.kind = 'appointment_reminder' THEN 'visit_reminder'
 				END;
 			CONTINUE WHEN nkind IS NULL OR e.ticket_id IS NULL;
 			SELECT * INTO t FROM repairsys.ticket x WHERE x.id = e.ticket_id;
@@ -590,7 +596,7 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION repairsys.run_notifications() IS 'Renders one notification per event a customer hears about (technician assigned, resolved, bill ready, payment received, follow-up survey) in the customer''s language and channel, reading the log as consumer repairsys_notifications; returns how many';
+COMMENT ON FUNCTION repairsys.run_notifications() IS 'Renders one notification per event a customer hears about (technician assigned, resolved, bill ready, payment received, follow-up survey, technician arrived, estimate to approve, visit reminder) in the customer''s language and channel, reading the log as consumer repairsys_notifications; returns how many';
 
 -- Everything that is due.  Safe from several sessions at once: one run at a
 -- time per database (transaction advisory lock; a run that finds it taken
@@ -616,10 +622,12 @@ BEGIN
 	RETURN QUERY SELECT 'sla_escalation'::text, repairsys.run_escalations(at);
 	RETURN QUERY SELECT 'follow_up_due'::text, repairsys.run_follow_ups_due(at);
 	RETURN QUERY SELECT 'ticket_stuck'::text, repairsys.run_stuck_tickets(at);
+	RETURN QUERY SELECT 'appointment_reminder'::text, repairsys.run_appointment_reminders(at);
+	RETURN QUERY SELECT 'churn_refit'::text, repairsys.run_churn_refit(at);
 	RETURN QUERY SELECT 'notifications'::text, repairsys.run_notifications();
 END
 $$;
-COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
+COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, visit reminders (76_events_more.sql), the churn refit at most once per churn_refit_every, then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
 
 -- Registers run_jobs() with pg_cron, in this database, as job
 -- "repairsys_run_jobs" (again: the schedule is replaced).  Every whole

@@ -11,35 +11,36 @@ SELECT plan(30);
 
 SELECT functions_are('repairsys', ARRAY[
 	'absence_check_trg', 'absence_ranges', 'ack_events', 'adjust_stock', 'appointment_assign_trg',
-	'appointment_check_trg', 'appointment_visible_trg', 'approve_estimate', 'approve_estimate',
-	'approved_ceiling', 'asset_bill_facts_trg', 'assign_policy_row', 'assigned_state',
-	'assignment_solve', 'auto_assign', 'auto_assign_pending', 'available_slots', 'bill_canonical_text',
-	'bill_html', 'bill_is_agreed', 'bill_label', 'bill_line_text', 'bill_lines', 'book_visit',
-	'cancel_visit', 'candidates', 'candidates_base', 'center_dates', 'center_time_zone', 'charge',
-	'charge_lines', 'check_guard', 'check_in', 'check_invariants', 'check_qty', 'check_time_zone',
-	'churn_features', 'churn_risk', 'closed_dates', 'commit_plan', 'complete_follow_up',
-	'compute_bill', 'consume_part', 'continuity_technicians', 'customer_language', 'daily_issues',
-	'demo_load', 'diagnosis_forget', 'diagnosis_grams', 'diagnosis_learn', 'diagnosis_scores',
-	'emit_event', 'estimate', 'estimate_figures', 'estimate_km', 'estimate_revision_approve_trg',
-	'estimate_revision_figures_trg', 'estimate_revision_rules_trg', 'event_consumer_row',
-	'event_consumer_trg', 'event_horizon', 'event_id_offset', 'fee_tier_cmp', 'fee_tier_eq',
-	'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash', 'fee_tier_hash_extended', 'fee_tier_in',
-	'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne', 'fee_tier_out', 'fee_tier_recv', 'fee_tier_send',
-	'feedback_check_trg', 'feedback_complaint_trg', 'feedback_load_trg', 'fmt_num', 'fmt_price',
-	'forbid_change', 'forecast_demand', 'guard_estimate_approved', 'guard_has_technician',
-	'guard_labor_recorded', 'guard_reopen_window', 'guard_settled', 'haversine_km', 'html_escape',
-	'invoice_center_trg', 'invoice_event_trg', 'is_import', 'is_table_owner', 'is_valid_time_zone',
-	'issue_invoice', 'local_midnight', 'lock_invoice', 'lock_stock', 'lock_technician', 'logistic_fit',
-	'logistic_predict', 'month_elapsed', 'month_start', 'nearest_service_center', 'next_event_id',
-	'next_state', 'normal_quantile', 'notification_placeholders', 'notification_template_trg',
-	'open_dates', 'open_recall', 'open_ticket', 'open_ticket_count', 'part_row',
-	'part_units_agree_trg', 'payment_admit', 'payment_event_trg', 'payment_rules_trg', 'plan_day',
-	'plan_installments', 'plan_technician', 'read_events', 'rebuild_diagnosis_model', 'receive_part',
-	'record_payment', 'refit_churn_model', 'release_part', 'render_template', 'report_html',
-	'report_label', 'required_state_roles', 'reschedule_visit', 'reserve_part', 'return_part',
-	'revise_estimate', 'rework_of', 'roster_check_trg', 'roster_ranges', 'route_solve',
-	'run_escalations', 'run_follow_ups_due', 'run_jobs', 'run_notifications', 'run_stuck_tickets',
-	'schedule_jobs', 'schedule_lines', 'score_candidates', 'seed_row_changed',
+	'appointment_check_trg', 'appointment_event_trg', 'appointment_visible_trg', 'approve_estimate',
+	'approve_estimate', 'approved_ceiling', 'asset_bill_facts_trg', 'assign_policy_row',
+	'assigned_state', 'assignment_solve', 'auto_assign', 'auto_assign_pending', 'available_slots',
+	'bill_canonical_text', 'bill_html', 'bill_is_agreed', 'bill_label', 'bill_line_text', 'bill_lines',
+	'book_visit', 'cancel_visit', 'candidates', 'candidates_base', 'center_dates', 'center_time_zone',
+	'charge', 'charge_lines', 'check_guard', 'check_in', 'check_invariants', 'check_qty',
+	'check_time_zone', 'churn_features', 'churn_risk', 'closed_dates', 'commit_plan',
+	'complete_follow_up', 'compute_bill', 'consume_part', 'continuity_technicians',
+	'customer_language', 'daily_issues', 'demo_load', 'diagnosis_forget', 'diagnosis_grams',
+	'diagnosis_learn', 'diagnosis_scores', 'emit_event', 'estimate', 'estimate_figures', 'estimate_km',
+	'estimate_revision_approve_trg', 'estimate_revision_event_trg', 'estimate_revision_figures_trg',
+	'estimate_revision_rules_trg', 'event_consumer_row', 'event_consumer_trg', 'event_horizon',
+	'event_id_offset', 'fee_tier_cmp', 'fee_tier_eq', 'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash',
+	'fee_tier_hash_extended', 'fee_tier_in', 'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne',
+	'fee_tier_out', 'fee_tier_recv', 'fee_tier_send', 'feedback_check_trg', 'feedback_complaint_trg',
+	'feedback_load_trg', 'fmt_num', 'fmt_price', 'forbid_change', 'forecast_demand',
+	'guard_estimate_approved', 'guard_has_technician', 'guard_labor_recorded', 'guard_reopen_window',
+	'guard_settled', 'haversine_km', 'html_escape', 'invoice_center_trg', 'invoice_event_trg',
+	'is_import', 'is_table_owner', 'is_valid_time_zone', 'issue_invoice', 'local_midnight',
+	'lock_invoice', 'lock_stock', 'lock_technician', 'logistic_fit', 'logistic_predict',
+	'month_elapsed', 'month_start', 'nearest_service_center', 'next_event_id', 'next_state',
+	'normal_quantile', 'notification_placeholders', 'notification_template_trg', 'open_dates',
+	'open_recall', 'open_ticket', 'open_ticket_count', 'part_row', 'part_units_agree_trg',
+	'payment_admit', 'payment_event_trg', 'payment_rules_trg', 'plan_day', 'plan_installments',
+	'plan_technician', 'read_events', 'rebuild_diagnosis_model', 'receive_part', 'record_payment',
+	'refit_churn_model', 'release_part', 'render_template', 'report_html', 'report_label',
+	'required_state_roles', 'reschedule_visit', 'reserve_part', 'return_part', 'revise_estimate',
+	'rework_of', 'roster_check_trg', 'roster_ranges', 'route_solve', 'run_appointment_reminders',
+	'run_churn_refit', 'run_escalations', 'run_follow_ups_due', 'run_jobs', 'run_notifications',
+	'run_stuck_tickets', 'schedule_jobs', 'schedule_lines', 'score_candidates', 'seed_row_changed',
 	'service_center_check_trg', 'set_status', 'setting_check', 'setting_valid_trg', 'setting_value',
 	'sign_off', 'signed_off', 'sla_add', 'sla_advance', 'sla_calendar', 'sla_deadline', 'sla_elapsed',
 	'sla_interval_cmp', 'sla_interval_eq', 'sla_interval_ge', 'sla_interval_gt', 'sla_interval_hash',
@@ -55,11 +56,11 @@ SELECT functions_are('repairsys', ARRAY[
 	'ticket_log_trg', 'ticket_open_trg', 'ticket_part_coverage_sync_trg', 'ticket_part_event_trg',
 	'ticket_part_open_trg', 'ticket_part_snapshot_trg', 'ticket_part_state_trg', 'ticket_part_trg',
 	'ticket_parts_on_status_trg', 'ticket_price_snapshot_trg', 'ticket_row',
-	'ticket_sign_off_hash_trg', 'ticket_sign_off_required_trg', 'ticket_sign_off_rules_trg',
-	'ticket_sla_guard_trg', 'ticket_sla_open_trg', 'ticket_sla_pause_trg', 'ticket_status_check_trg',
-	'ticket_status_trg', 'ticket_times_trg', 'ticket_transition_trg', 'ticket_visible',
-	'ticket_visit_trg', 'transfer_part', 'travel_time', 'under_warranty', 'urgency_rank',
-	'visit_conflict'
+	'ticket_sign_off_event_trg', 'ticket_sign_off_hash_trg', 'ticket_sign_off_required_trg',
+	'ticket_sign_off_rules_trg', 'ticket_sla_guard_trg', 'ticket_sla_open_trg', 'ticket_sla_pause_trg',
+	'ticket_status_check_trg', 'ticket_status_trg', 'ticket_times_trg', 'ticket_transition_trg',
+	'ticket_visible', 'ticket_visit_trg', 'transfer_part', 'travel_time', 'under_warranty',
+	'urgency_rank', 'visit_conflict'
 ], 'the functions of schema repairsys');
 
 SELECT triggers_are('repairsys', 'ticket', ARRAY[
@@ -121,11 +122,11 @@ SELECT is((SELECT count(*)::int FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_
             WHERE t.tgrelid = 'repairsys.ticket'::regclass AND NOT t.tgisinternal AND t.tgtype & 1 = 0),
           0, 'every trigger of ticket is a row trigger');
 
-SELECT triggers_are('repairsys', 'appointment', ARRAY['appointment_05_visible', 'appointment_10_check', 'appointment_20_assign'], 'the triggers of appointment');
+SELECT triggers_are('repairsys', 'appointment', ARRAY['appointment_05_visible', 'appointment_10_check', 'appointment_20_assign', 'appointment_90_event', 'appointment_91_state_event'], 'the triggers of appointment');
 SELECT triggers_are('repairsys', 'asset', ARRAY['asset_10_bill_facts'], 'the triggers of asset');
 SELECT triggers_are('repairsys', 'assign_policy', ARRAY['assign_policy_seed'], 'the triggers of assign_policy');
 SELECT triggers_are('repairsys', 'complexity_rule', ARRAY['complexity_rule_seed'], 'the triggers of complexity_rule');
-SELECT triggers_are('repairsys', 'estimate_revision', ARRAY['estimate_revision_10_rules', 'estimate_revision_20_figures', 'estimate_revision_30_approve'], 'the triggers of estimate_revision');
+SELECT triggers_are('repairsys', 'estimate_revision', ARRAY['estimate_revision_10_rules', 'estimate_revision_20_figures', 'estimate_revision_30_approve', 'estimate_revision_90_event', 'estimate_revision_91_approved_event'], 'the triggers of estimate_revision');
 SELECT triggers_are('repairsys', 'event', ARRAY['event_append_only', 'event_no_truncate'], 'the triggers of event');
 SELECT triggers_are('repairsys', 'event_consumer', ARRAY['event_consumer_10_check'], 'the triggers of event_consumer');
 SELECT triggers_are('repairsys', 'feedback', ARRAY['feedback_10_check', 'feedback_20_complaint', 'feedback_30_load', 'feedback_30_load_update'], 'the triggers of feedback');
@@ -143,7 +144,7 @@ SELECT triggers_are('repairsys', 'technician_roster', ARRAY['technician_roster_1
 SELECT triggers_are('repairsys', 'ticket_discount', ARRAY['ticket_discount_10_rules'], 'the triggers of ticket_discount');
 SELECT triggers_are('repairsys', 'ticket_event', ARRAY['ticket_event_append_only', 'ticket_event_no_truncate'], 'the triggers of ticket_event');
 SELECT triggers_are('repairsys', 'ticket_part', ARRAY['ticket_part_05_open', 'ticket_part_05_snapshot', 'ticket_part_06_state', 'ticket_part_06_state_insert', 'ticket_part_10_reserved', 'ticket_part_90_event'], 'the triggers of ticket_part');
-SELECT triggers_are('repairsys', 'ticket_sign_off', ARRAY['ticket_sign_off_10_rules', 'ticket_sign_off_20_hash', 'ticket_sign_off_append_only', 'ticket_sign_off_no_truncate'], 'the triggers of ticket_sign_off');
+SELECT triggers_are('repairsys', 'ticket_sign_off', ARRAY['ticket_sign_off_10_rules', 'ticket_sign_off_20_hash', 'ticket_sign_off_90_event', 'ticket_sign_off_append_only', 'ticket_sign_off_no_truncate'], 'the triggers of ticket_sign_off');
 SELECT triggers_are('repairsys', 'ticket_status', ARRAY['ticket_status_10_check', 'ticket_status_90_roles', 'ticket_status_seed'], 'the triggers of ticket_status');
 SELECT triggers_are('repairsys', 'ticket_transition', ARRAY['ticket_transition_seed'], 'the triggers of ticket_transition');
 SELECT triggers_are('repairsys', 'urgency_rule', ARRAY['urgency_rule_seed'], 'the triggers of urgency_rule');
