@@ -6322,11 +6322,17 @@ BEGIN
 			USING ERRCODE = '22023',
 			      HINT = 'pg_cron runs jobs every whole number of minutes from 1 to 59.';
 	END IF;
-	-- the schema pg_cron was created in (a variable, so that a check of this
-	-- function where pg_cron is missing resolves nothing)
-	SELECT n.nspname INTO cron
-	  FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace
-	 WHERE x.extname = 'pg_cron';
+	-- the schema of pg_cron's schedule() (its functions live in schema cron,
+	-- the extension itself in pg_catalog), found in the catalog: a variable,
+	-- so that a check of this function where pg_cron is missing resolves
+	-- nothing
+	SELECT p.pronamespace::pg_catalog.regnamespace::name INTO cron
+	  FROM pg_catalog.pg_extension x
+	  JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.refobjid = x.oid
+	                             AND d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.deptype = 'e'
+	  JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+	 WHERE x.extname = 'pg_cron' AND p.proname = 'schedule' AND p.pronargs = 3
+	 LIMIT 1;
 	IF cron IS NULL THEN
 		RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
 			USING ERRCODE = '0A000',
