@@ -7951,12 +7951,19 @@ $$;
 -- owner (trigger repairsys.forbid_change()); a piece may have added the
 -- triggers already, so they are added here only where missing.
 ------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION repairsys.append_only_tables()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+RETURN ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event', 'ticket_sign_off'];
+COMMENT ON FUNCTION repairsys.append_only_tables() IS 'The append-only tables of schema repairsys (docs/security.md): this loop gives them their forbid_change() triggers and security_audit checks them';
+
 DO $$
 DECLARE
 	t   text;
 	fn  oid := 'repairsys.forbid_change()'::pg_catalog.regprocedure;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event', 'ticket_sign_off'] LOOP
+	FOREACH t IN ARRAY repairsys.append_only_tables() LOOP
 		-- tgtype bits: 1 row, 2 before, 8 delete, 16 update, 32 truncate
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
 		                WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
@@ -8332,6 +8339,84 @@ REVOKE ALL ON FUNCTION repairsys.emit_event(text, bigint, bigint, jsonb) FROM PU
 -- The security audit view is the admin's and the auditor's only
 -- (97_security_audit.sql), not every role's as the view loop above decided.
 REVOKE ALL ON repairsys.security_audit FROM repairsys_dispatcher, repairsys_technician, repairsys_customer;
+
+-- The security audit view (97_security_audit.sql) reads the list of
+-- append-only tables that the loop above uses, which 1.2 added.
+CREATE OR REPLACE VIEW repairsys.security_audit AS
+	-- tables without row-level security, or without the admin and auditor policies
+	SELECT 'table'::text AS object_type, c.oid::pg_catalog.regclass::text AS object_name,
+	       'row-level security disabled'::text AS problem,
+	       'Without row-level security every role with a grant on the table sees and changes every row.'::text AS detail
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND NOT c.relispartition
+	   AND NOT c.relrowsecurity
+	UNION ALL
+	SELECT 'table', c.oid::pg_catalog.regclass::text, r.problem, r.detail
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN (VALUES ('admin'::name, 'no admin policy'::text, 'The repairsys_admin role does not reach the rows of this table.'::text),
+	                    ('auditor'::name, 'no auditor policy', 'The repairsys_auditor role does not reach the rows of this table.')) AS r(polname, problem, detail)
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND NOT c.relispartition
+	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
+	                    WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid AND p.polname OPERATOR(pg_catalog.=) r.polname)
+	UNION ALL
+	-- privileges granted to PUBLIC on tables and views
+	SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::"char"[]) THEN 'view' ELSE 'table' END,
+	       c.oid::pg_catalog.regclass::text, 'PUBLIC holds ' || a.privilege_type,
+	       'Every role of the cluster may use this privilege; grant it to the repairsys roles instead.'
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm']::"char"[])
+	   AND a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+	UNION ALL
+	-- views that run with their owner's rights (they bypass row-level security)
+	SELECT 'view', c.oid::pg_catalog.regclass::text, 'view runs with its owner''s rights',
+	       'Set security_invoker = true so that row-level security of the tables under it applies to the caller.'
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) 'v'
+	   AND pg_catalog.current_setting('server_version_num')::integer OPERATOR(pg_catalog.>=) 150000
+	   AND NOT coalesce('security_invoker=true' OPERATOR(pg_catalog.=) ANY (c.reloptions), false)
+	UNION ALL
+	-- SECURITY DEFINER functions: fixed search_path, not callable by PUBLIC
+	SELECT 'function', p.oid::pg_catalog.regprocedure::text, 'SECURITY DEFINER function without search_path',
+	       'A caller could plant objects in a schema of its search_path that the function would run with its owner''s rights.'
+	  FROM pg_catalog.pg_proc p
+	 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace AND p.prosecdef
+	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) AS s(setting)
+	                    WHERE s.setting OPERATOR(pg_catalog.~~) 'search_path=%')
+	UNION ALL
+	SELECT 'function', p.oid::pg_catalog.regprocedure::text, 'SECURITY DEFINER function executable by PUBLIC',
+	       'Revoke EXECUTE from PUBLIC and grant it to the repairsys roles that need it.'
+	  FROM pg_catalog.pg_proc p
+	 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace AND p.prosecdef
+	   AND (p.proacl IS NULL
+	        OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) a WHERE a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid))
+	UNION ALL
+	-- the append-only ledgers: their triggers, and nobody but the owner may rewrite them
+	SELECT 'table', ('repairsys.' || t.name), 'append-only trigger for ' || e.event || ' missing',
+	       'Add a BEFORE ' || pg_catalog.upper(e.event) || ' trigger executing repairsys.forbid_change().'
+	  FROM pg_catalog.unnest(repairsys.append_only_tables()) AS t(name)
+	 CROSS JOIN (VALUES ('update', 19), ('delete', 11), ('truncate', 34)) AS e(event, bits)
+	 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
+	                    WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('repairsys.' || t.name)
+	                      AND g.tgfoid OPERATOR(pg_catalog.=) 'repairsys.forbid_change()'::pg_catalog.regprocedure
+	                      AND g.tgenabled OPERATOR(pg_catalog.<>) 'D'
+	                      AND (g.tgtype::integer OPERATOR(pg_catalog.&) e.bits) OPERATOR(pg_catalog.=) e.bits)
+	UNION ALL
+	SELECT 'table', c.oid::pg_catalog.regclass::text,
+	       pg_catalog.format('%s holds %s on an append-only table', a.grantee::pg_catalog.regrole, a.privilege_type),
+	       'Rows of the append-only tables are never changed or removed; revoke the privilege.'
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relname OPERATOR(pg_catalog.=) ANY (repairsys.append_only_tables())
+	   AND a.privilege_type OPERATOR(pg_catalog.=) ANY (ARRAY['UPDATE', 'DELETE', 'TRUNCATE'])
+	   AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+	   AND a.grantee OPERATOR(pg_catalog.<>) 0::pg_catalog.oid;
+ALTER VIEW repairsys.security_audit SET (security_invoker = true);
 
 ------------------------------------------------------------------------------
 -- 5. The end of the install script (99_finish.sql)
