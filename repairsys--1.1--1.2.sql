@@ -2811,7 +2811,7 @@ ALTER OPERATOR FAMILY repairsys.fee_tier_hash_ops USING hash
 ------------------------------------------------------------------------------
 -- service_center.language (src/sql/20_tables.sql)
 ALTER TABLE repairsys.service_center ADD COLUMN language text CHECK (language IN ('en', 'zh-CN'));
-COMMENT ON COLUMN repairsys.service_center.language IS 'Language of the center''s reports (report_html): en or zh-CN; NULL: the language setting where there is one, else en';
+COMMENT ON COLUMN repairsys.service_center.language IS 'Language of the center''s reports (report_html): en or zh-CN; NULL: the setting language';
 
 
 -- (src/sql/26_tables_cost.sql)
@@ -7308,7 +7308,7 @@ CREATE TRIGGER ticket_75_diagnosis_delete BEFORE DELETE ON repairsys.ticket
 ------------------------------------------------------------------------------
 -- 20_tables.sql: the language a customer reads (NULL: the setting)
 ALTER TABLE repairsys.customer ADD COLUMN language text CHECK (language IN ('en', 'zh-CN'));
-COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html): en or zh-CN; NULL: the language setting';
+COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html, notifications unless customer_preference.language says otherwise): en or zh-CN; NULL: the setting language';
 
 -- (src/sql/39_language.sql)
 -- Languages of what a customer reads (docs/billing.md, "Languages"): the

@@ -53,7 +53,7 @@ COMMENT ON COLUMN repairsys.service_center.lon IS 'Longitude in degrees (WGS 84)
 COMMENT ON COLUMN repairsys.service_center.time_zone IS 'IANA time zone of the center (business hours and holidays are local to it)';
 COMMENT ON COLUMN repairsys.service_center.address IS 'Postal address';
 COMMENT ON COLUMN repairsys.service_center.created_at IS 'When the row was created';
-COMMENT ON COLUMN repairsys.service_center.language IS 'Language of the center''s reports (report_html): en or zh-CN; NULL: the language setting where there is one, else en';
+COMMENT ON COLUMN repairsys.service_center.language IS 'Language of the center''s reports (report_html): en or zh-CN; NULL: the setting language';
 
 CREATE TABLE repairsys.customer (
 	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -76,7 +76,7 @@ COMMENT ON COLUMN repairsys.customer.email IS 'E-mail address';
 COMMENT ON COLUMN repairsys.customer.address IS 'Service address';
 COMMENT ON COLUMN repairsys.customer.lat IS 'Latitude of the service address in degrees';
 COMMENT ON COLUMN repairsys.customer.lon IS 'Longitude of the service address in degrees';
-COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html): en or zh-CN; NULL: the language setting';
+COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html, notifications unless customer_preference.language says otherwise): en or zh-CN; NULL: the setting language';
 COMMENT ON COLUMN repairsys.customer.service_center_id IS 'Home service center; when NULL a new ticket goes to the center nearest to its location';
 COMMENT ON COLUMN repairsys.customer.db_role IS 'Database login role of the customer (row-level security maps it to this row)';
 COMMENT ON COLUMN repairsys.customer.created_at IS 'When the customer was registered';
