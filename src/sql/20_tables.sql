@@ -179,8 +179,9 @@ COMMENT ON COLUMN repairsys.complexity_rule.dump IS 'True for rows pg_dump must 
 CREATE TABLE repairsys.urgency_rule (
 	urgency       text PRIMARY KEY CHECK (urgency ~ '^[a-z][a-z0-9_]*$'),
 	surcharge_pct numeric(6,2) NOT NULL CHECK (surcharge_pct >= 0),
-	rank          integer NOT NULL DEFAULT 100,
-	dump          boolean NOT NULL DEFAULT true
+	dump          boolean NOT NULL DEFAULT true,
+	-- (1.2's column last, where the update from 1.1 adds it)
+	rank          integer NOT NULL DEFAULT 100
 );
 COMMENT ON TABLE repairsys.urgency_rule IS 'Surcharge for each urgency';
 COMMENT ON COLUMN repairsys.urgency_rule.urgency IS 'Urgency code (seeded: normal, urgent, emergency)';
@@ -229,15 +230,16 @@ CREATE UNIQUE INDEX holiday_center_day_key ON repairsys.holiday (coalesce(servic
 CREATE TABLE repairsys.ticket_status (
 	code        text PRIMARY KEY CHECK (code ~ '^[^[:space:][:cntrl:]"]+$'),
 	name        text NOT NULL DEFAULT '',
-	role        text NOT NULL DEFAULT 'active'
-	            CHECK (role IN ('initial', 'assigned', 'active', 'on_hold', 'resolved', 'closed', 'cancelled')),
-	is_initial  boolean NOT NULL GENERATED ALWAYS AS (role = 'initial') STORED,
-	is_terminal boolean NOT NULL GENERATED ALWAYS AS (role IN ('closed', 'cancelled')) STORED,
 	pauses_sla  boolean NOT NULL DEFAULT false,
 	max_dwell   interval CHECK (max_dwell > interval '0' AND isfinite(max_dwell)),
 	sort_order  integer NOT NULL DEFAULT 100,
+	dump        boolean NOT NULL DEFAULT true,
+	-- (1.2's columns last, in the order the update from 1.1 adds them)
+	role        text NOT NULL DEFAULT 'active'
+	            CHECK (role IN ('initial', 'assigned', 'active', 'on_hold', 'resolved', 'closed', 'cancelled')),
 	seed_code   text UNIQUE,
-	dump        boolean NOT NULL DEFAULT true
+	is_initial  boolean NOT NULL GENERATED ALWAYS AS (role = 'initial') STORED,
+	is_terminal boolean NOT NULL GENERATED ALWAYS AS (role IN ('closed', 'cancelled')) STORED
 );
 CREATE UNIQUE INDEX ticket_status_one_initial ON repairsys.ticket_status (role) WHERE role = 'initial';
 COMMENT ON TABLE repairsys.ticket_status IS 'States of the ticket workflow (自定义工单流程: add rows for states of your own; every state has a role the rules read)';
