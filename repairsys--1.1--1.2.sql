@@ -2811,7 +2811,7 @@ ALTER OPERATOR FAMILY repairsys.fee_tier_hash_ops USING hash
 ------------------------------------------------------------------------------
 -- service_center.language (src/sql/20_tables.sql)
 ALTER TABLE repairsys.service_center ADD COLUMN language text CHECK (language IN ('en', 'zh-CN'));
-COMMENT ON COLUMN repairsys.service_center.language IS 'Language of the center''s reports (report_html): en or zh-CN; NULL: the language setting where there is one, else en';
+COMMENT ON COLUMN repairsys.service_center.language IS 'Language of the center''s reports (report_html): en or zh-CN; NULL: the setting language';
 
 
 -- (src/sql/26_tables_cost.sql)
@@ -5094,13 +5094,13 @@ COMMENT ON COLUMN repairsys.job_done.done_at IS 'When it was reported';
 -- editable texts, and the notifications run_jobs() renders from the events.
 CREATE TABLE repairsys.customer_preference (
 	customer_id bigint PRIMARY KEY REFERENCES repairsys.customer ON DELETE CASCADE,
-	language    text NOT NULL DEFAULT 'zh-CN' CHECK (language IN ('en', 'zh-CN')),
+	language    text CHECK (language IN ('en', 'zh-CN')),
 	channel     text CHECK (channel IN ('sms', 'wechat', 'email')),
 	wechat_id   text CHECK (wechat_id <> '')
 );
-COMMENT ON TABLE repairsys.customer_preference IS 'How a customer is told about their tickets: language and channel (a customer without a row: zh-CN, the first contact of wechat, phone, e-mail)';
+COMMENT ON TABLE repairsys.customer_preference IS 'How a customer is told about their tickets: language and channel (a customer without a row, or a NULL language: the customer''s language, customer_language(); the first contact of wechat, phone, e-mail)';
 COMMENT ON COLUMN repairsys.customer_preference.customer_id IS 'Customer';
-COMMENT ON COLUMN repairsys.customer_preference.language IS 'Language of the notifications: en or zh-CN';
+COMMENT ON COLUMN repairsys.customer_preference.language IS 'Language of the notifications: en or zh-CN (NULL: the customer''s language, customer_language())';
 COMMENT ON COLUMN repairsys.customer_preference.channel IS 'Preferred channel: sms (customer.phone), wechat (wechat_id) or email (customer.email); NULL or a channel without its contact: the first of wechat, sms, email that has one';
 COMMENT ON COLUMN repairsys.customer_preference.wechat_id IS 'WeChat id (openid) of the customer';
 
@@ -5731,7 +5731,7 @@ BEGIN
 			CONTINUE WHEN NOT FOUND;
 			SELECT * INTO c FROM repairsys.customer x WHERE x.id = t.customer_id;
 			SELECT * INTO pref FROM repairsys.customer_preference x WHERE x.customer_id = c.id;
-			lang := coalesce(pref.language, 'zh-CN');
+			lang := coalesce(pref.language, repairsys.customer_language(c.id));
 			-- the preferred channel when its contact is known, else the first known
 			SELECT v.ch, v.addr INTO chan, recip
 			  FROM (VALUES ('wechat', pref.wechat_id, 2), ('sms', c.phone, 3), ('email', c.email, 4)) AS v(ch, addr, ord)
@@ -7142,15 +7142,19 @@ $$;
 COMMENT ON FUNCTION repairsys.ticket_diagnosis_trg() IS 'Trigger of ticket: learns a ticket with a fault code entering a resolved- or closed-role state into the diagnosis model, and corrects the model when its fault code, description or labor changes afterwards, it is reopened or deleted';
 
 -- Learns every resolved or closed ticket with a fault code from scratch
--- (after a migration that inserted resolved tickets, or to check the counts).
+-- (after a migration that inserted resolved tickets, or to check the counts),
+-- set-based: each count is one GROUP BY over the samples, so the cost grows
+-- with the tickets (learning them one by one in one transaction would update
+-- the same class and model rows once per ticket, and each update walks the
+-- row versions of the earlier ones).  The counts are exactly those the
+-- learning trigger keeps (sql/models.sql compares them).
 CREATE FUNCTION repairsys.rebuild_diagnosis_model()
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
-	t repairsys.ticket;
-	n bigint := 0;
+	n bigint;
 BEGIN
 	LOCK TABLE repairsys.diagnosis_model, repairsys.diagnosis_sample IN EXCLUSIVE MODE;
 	DELETE FROM repairsys.diagnosis_sample;
@@ -7158,11 +7162,34 @@ BEGIN
 	DELETE FROM repairsys.diagnosis_gram;
 	DELETE FROM repairsys.diagnosis_class;
 	DELETE FROM repairsys.diagnosis_model;
-	FOR t IN SELECT * FROM repairsys.ticket x
-	          WHERE x.status_role IN ('resolved', 'closed') AND x.fault_code IS NOT NULL ORDER BY x.id LOOP
-		PERFORM repairsys.diagnosis_learn(t);
-		n := n + 1;
-	END LOOP;
+	-- the classes first (the samples, grams and parts refer to them)
+	INSERT INTO repairsys.diagnosis_class (fault_code, docs, grams, minutes_sum, minutes_count)
+	SELECT x.fault_code, pg_catalog.count(*), coalesce(pg_catalog.sum(g.total), 0),
+	       pg_catalog.sum(coalesce(x.labor_minutes, 0)), pg_catalog.count(x.labor_minutes)
+	  FROM repairsys.ticket x
+	  LEFT JOIN LATERAL (SELECT pg_catalog.sum(d.n) AS total FROM repairsys.diagnosis_grams(coalesce(x.description, '')) d) g ON true
+	 WHERE x.status_role IN ('resolved', 'closed') AND x.fault_code IS NOT NULL
+	 GROUP BY x.fault_code;
+	INSERT INTO repairsys.diagnosis_sample (ticket_id, fault_code, description, labor_minutes, parts)
+	SELECT x.id, x.fault_code, coalesce(x.description, ''), x.labor_minutes,
+	       ARRAY(SELECT DISTINCT p.sku FROM repairsys.ticket_part p WHERE p.ticket_id = x.id AND p.state = 'used' ORDER BY 1)
+	  FROM repairsys.ticket x
+	 WHERE x.status_role IN ('resolved', 'closed') AND x.fault_code IS NOT NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	INSERT INTO repairsys.diagnosis_gram (gram, fault_code, count)
+	SELECT d.gram, s.fault_code, pg_catalog.sum(d.n)
+	  FROM repairsys.diagnosis_sample s
+	 CROSS JOIN LATERAL repairsys.diagnosis_grams(s.description) d
+	 GROUP BY d.gram, s.fault_code;
+	INSERT INTO repairsys.diagnosis_part (fault_code, sku, tickets)
+	SELECT s.fault_code, u.sku, pg_catalog.count(*)
+	  FROM repairsys.diagnosis_sample s
+	 CROSS JOIN LATERAL pg_catalog.unnest(s.parts) AS u(sku)
+	 GROUP BY s.fault_code, u.sku;
+	IF n > 0 THEN
+		INSERT INTO repairsys.diagnosis_model (id, samples, vocabulary)
+		VALUES (true, n, (SELECT pg_catalog.count(DISTINCT g.gram) FROM repairsys.diagnosis_gram g));
+	END IF;
 	RETURN n;
 END
 $$;
@@ -7308,7 +7335,7 @@ CREATE TRIGGER ticket_75_diagnosis_delete BEFORE DELETE ON repairsys.ticket
 ------------------------------------------------------------------------------
 -- 20_tables.sql: the language a customer reads (NULL: the setting)
 ALTER TABLE repairsys.customer ADD COLUMN language text CHECK (language IN ('en', 'zh-CN'));
-COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html): en or zh-CN; NULL: the language setting';
+COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html, notifications unless customer_preference.language says otherwise): en or zh-CN; NULL: the setting language';
 
 -- (src/sql/39_language.sql)
 -- Languages of what a customer reads (docs/billing.md, "Languages"): the
@@ -7869,6 +7896,145 @@ $$;
 COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generator: 3 centers, 12 technicians, customers with assets, demo_* service types with SLA policies, stocked parts, and the given number of tickets moved through the life cycle with labor, estimate revisions, parts, sign-offs, feedback, invoices and payments; reproducible for a seed (docs/reports.md)';
 
 ------------------------------------------------------------------------------
+-- 3i. Booked visits survive calendar changes: holidays, a center's time zone, a technician's move or deactivation (issue 18)
+------------------------------------------------------------------------------
+-- (/tmp/recheck_upgrade.sql)
+-- The booked visits of the technicians of some centers (of every center when
+-- every_center) on the local dates d0 - 1 .. d1 + 1 (every date when d0 is
+-- NULL) stay within the technicians' rostered hours: 23514 otherwise.  Every
+-- technician of those centers is locked first, in id order: a booking takes
+-- its technician's lock before it reads the calendar, so a booking and a
+-- calendar change are serialized whichever comes first, and the second sees
+-- what the first committed.  (A night window of the day before reaches into
+-- a day: hence the day before.)
+CREATE FUNCTION repairsys.recheck_visits(centers bigint[], every_center boolean, d0 date, d1 date)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	tech bigint;
+	v    record;
+BEGIN
+	FOR tech IN SELECT te.id FROM repairsys.technician te
+	             WHERE every_center OR te.service_center_id = ANY (centers)
+	             ORDER BY te.id
+	LOOP
+		PERFORM repairsys.lock_technician(tech);
+	END LOOP;
+	SELECT a.id, a.ticket_id, a.slot_start, a.technician_id INTO v
+	  FROM repairsys.appointment a
+	  JOIN repairsys.technician te ON te.id = a.technician_id
+	 WHERE a.state = 'booked'
+	   AND (every_center OR te.service_center_id = ANY (centers))
+	   AND (d0 IS NULL
+	        OR (a.slot_start AT TIME ZONE repairsys.center_time_zone(te.service_center_id))::date BETWEEN d0 - 1 AND d1 + 1)
+	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end))
+	 ORDER BY a.slot_start, a.id LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'technician % would have a booked visit outside his rostered hours', v.technician_id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Appointment %s of ticket %s at %s.', v.id, v.ticket_id, v.slot_start),
+			      HINT = 'Reschedule or cancel the visits first (repairsys.reschedule_visit()).';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.recheck_visits(bigint[], boolean, date, date) IS 'After a calendar change: the booked visits of the centers'' technicians (on the dates around d0..d1, all when d0 is NULL) are within their rostered hours (23514 otherwise), checked under the technicians'' row locks';
+
+-- AFTER INSERT OR UPDATE OR DELETE on holiday: a closed date added, or a
+-- make-up working day taken away, keeps the booked visits of the center (of
+-- every center, for an all-center row) within the rostered hours.  Rows the
+-- table owner inserts (a restore, a migration) are taken as they are: a
+-- restore loads the holidays before the rosters that the check reads.
+CREATE FUNCTION repairsys.holiday_visits_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'INSERT' AND repairsys.is_table_owner(TG_RELID) THEN
+		RETURN NULL;
+	END IF;
+	IF TG_OP = 'INSERT' THEN
+		PERFORM repairsys.recheck_visits(ARRAY[NEW.service_center_id], NEW.service_center_id IS NULL, NEW.day, NEW.day);
+	ELSIF TG_OP = 'DELETE' THEN
+		PERFORM repairsys.recheck_visits(ARRAY[OLD.service_center_id], OLD.service_center_id IS NULL, OLD.day, OLD.day);
+	ELSE
+		PERFORM repairsys.recheck_visits(ARRAY[NEW.service_center_id, OLD.service_center_id],
+		                                 NEW.service_center_id IS NULL OR OLD.service_center_id IS NULL,
+		                                 least(NEW.day, OLD.day), greatest(NEW.day, OLD.day));
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.holiday_visits_trg() IS 'AFTER trigger of holiday: a closed date added or a make-up working day removed keeps every booked visit of the center''s technicians within their rostered hours (recheck_visits, 23514); rows the table owner inserts (restore) are taken as they are';
+CREATE TRIGGER holiday_10_visits AFTER INSERT OR UPDATE OR DELETE ON repairsys.holiday
+	FOR EACH ROW EXECUTE FUNCTION repairsys.holiday_visits_trg();
+
+-- AFTER UPDATE OF time_zone on service_center: the center's shifts move with
+-- its time zone, and its booked visits must stay within them.
+CREATE FUNCTION repairsys.center_visits_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM repairsys.recheck_visits(ARRAY[NEW.id], false, NULL, NULL);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.center_visits_trg() IS 'AFTER UPDATE trigger of service_center: a new time zone keeps every booked visit of the center''s technicians within their rostered hours (recheck_visits, 23514)';
+CREATE TRIGGER service_center_10_visits AFTER UPDATE OF time_zone ON repairsys.service_center
+	FOR EACH ROW WHEN (OLD.time_zone IS DISTINCT FROM NEW.time_zone)
+	EXECUTE FUNCTION repairsys.center_visits_trg();
+
+-- AFTER UPDATE OF active, service_center_id on technician: a technician with
+-- booked visits is not deactivated (he could not make them), and moving him
+-- to another center (its time zone, holidays and make-up days) leaves his
+-- booked visits within his rostered hours (23514 otherwise).  The row being
+-- updated is locked, like lock_technician() locks it for a booking.
+CREATE FUNCTION repairsys.technician_visits_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	v record;
+BEGIN
+	IF NOT NEW.active AND OLD.active THEN
+		SELECT a.id, a.ticket_id, a.slot_start INTO v
+		  FROM repairsys.appointment a
+		 WHERE a.technician_id = NEW.id AND a.state = 'booked'
+		 ORDER BY a.slot_start, a.id LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'technician % has booked visits and cannot be deactivated', NEW.id
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('Appointment %s of ticket %s at %s.', v.id, v.ticket_id, v.slot_start),
+				      HINT = 'Reschedule or cancel the visits first (repairsys.reschedule_visit()).';
+		END IF;
+	END IF;
+	IF NEW.service_center_id IS DISTINCT FROM OLD.service_center_id THEN
+		SELECT a.id, a.ticket_id, a.slot_start INTO v
+		  FROM repairsys.appointment a
+		 WHERE a.technician_id = NEW.id AND a.state = 'booked'
+		   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end))
+		 ORDER BY a.slot_start, a.id LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'technician % would have a booked visit outside his rostered hours in center %', NEW.id, NEW.service_center_id
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('Appointment %s of ticket %s at %s.', v.id, v.ticket_id, v.slot_start),
+				      HINT = 'Reschedule or cancel the visits first (repairsys.reschedule_visit()).';
+		END IF;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.technician_visits_trg() IS 'AFTER UPDATE trigger of technician: a technician with booked visits is not deactivated, and a move to another center keeps his booked visits within his rostered hours (23514)';
+CREATE TRIGGER technician_10_visits AFTER UPDATE OF active, service_center_id ON repairsys.technician
+	FOR EACH ROW WHEN (OLD.active IS DISTINCT FROM NEW.active OR OLD.service_center_id IS DISTINCT FROM NEW.service_center_id)
+	EXECUTE FUNCTION repairsys.technician_visits_trg();
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp
@@ -7951,12 +8117,19 @@ $$;
 -- owner (trigger repairsys.forbid_change()); a piece may have added the
 -- triggers already, so they are added here only where missing.
 ------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION repairsys.append_only_tables()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+RETURN ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event', 'ticket_sign_off'];
+COMMENT ON FUNCTION repairsys.append_only_tables() IS 'The append-only tables of schema repairsys (docs/security.md): this loop gives them their forbid_change() triggers and security_audit checks them';
+
 DO $$
 DECLARE
 	t   text;
 	fn  oid := 'repairsys.forbid_change()'::pg_catalog.regprocedure;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event', 'ticket_sign_off'] LOOP
+	FOREACH t IN ARRAY repairsys.append_only_tables() LOOP
 		-- tgtype bits: 1 row, 2 before, 8 delete, 16 update, 32 truncate
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
 		                WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
@@ -8332,6 +8505,84 @@ REVOKE ALL ON FUNCTION repairsys.emit_event(text, bigint, bigint, jsonb) FROM PU
 -- The security audit view is the admin's and the auditor's only
 -- (97_security_audit.sql), not every role's as the view loop above decided.
 REVOKE ALL ON repairsys.security_audit FROM repairsys_dispatcher, repairsys_technician, repairsys_customer;
+
+-- The security audit view (97_security_audit.sql) reads the list of
+-- append-only tables that the loop above uses, which 1.2 added.
+CREATE OR REPLACE VIEW repairsys.security_audit AS
+	-- tables without row-level security, or without the admin and auditor policies
+	SELECT 'table'::text AS object_type, c.oid::pg_catalog.regclass::text AS object_name,
+	       'row-level security disabled'::text AS problem,
+	       'Without row-level security every role with a grant on the table sees and changes every row.'::text AS detail
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND NOT c.relispartition
+	   AND NOT c.relrowsecurity
+	UNION ALL
+	SELECT 'table', c.oid::pg_catalog.regclass::text, r.problem, r.detail
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN (VALUES ('admin'::name, 'no admin policy'::text, 'The repairsys_admin role does not reach the rows of this table.'::text),
+	                    ('auditor'::name, 'no auditor policy', 'The repairsys_auditor role does not reach the rows of this table.')) AS r(polname, problem, detail)
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND NOT c.relispartition
+	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
+	                    WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid AND p.polname OPERATOR(pg_catalog.=) r.polname)
+	UNION ALL
+	-- privileges granted to PUBLIC on tables and views
+	SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::"char"[]) THEN 'view' ELSE 'table' END,
+	       c.oid::pg_catalog.regclass::text, 'PUBLIC holds ' || a.privilege_type,
+	       'Every role of the cluster may use this privilege; grant it to the repairsys roles instead.'
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm']::"char"[])
+	   AND a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+	UNION ALL
+	-- views that run with their owner's rights (they bypass row-level security)
+	SELECT 'view', c.oid::pg_catalog.regclass::text, 'view runs with its owner''s rights',
+	       'Set security_invoker = true so that row-level security of the tables under it applies to the caller.'
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) 'v'
+	   AND pg_catalog.current_setting('server_version_num')::integer OPERATOR(pg_catalog.>=) 150000
+	   AND NOT coalesce('security_invoker=true' OPERATOR(pg_catalog.=) ANY (c.reloptions), false)
+	UNION ALL
+	-- SECURITY DEFINER functions: fixed search_path, not callable by PUBLIC
+	SELECT 'function', p.oid::pg_catalog.regprocedure::text, 'SECURITY DEFINER function without search_path',
+	       'A caller could plant objects in a schema of its search_path that the function would run with its owner''s rights.'
+	  FROM pg_catalog.pg_proc p
+	 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace AND p.prosecdef
+	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) AS s(setting)
+	                    WHERE s.setting OPERATOR(pg_catalog.~~) 'search_path=%')
+	UNION ALL
+	SELECT 'function', p.oid::pg_catalog.regprocedure::text, 'SECURITY DEFINER function executable by PUBLIC',
+	       'Revoke EXECUTE from PUBLIC and grant it to the repairsys roles that need it.'
+	  FROM pg_catalog.pg_proc p
+	 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace AND p.prosecdef
+	   AND (p.proacl IS NULL
+	        OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) a WHERE a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid))
+	UNION ALL
+	-- the append-only ledgers: their triggers, and nobody but the owner may rewrite them
+	SELECT 'table', ('repairsys.' || t.name), 'append-only trigger for ' || e.event || ' missing',
+	       'Add a BEFORE ' || pg_catalog.upper(e.event) || ' trigger executing repairsys.forbid_change().'
+	  FROM pg_catalog.unnest(repairsys.append_only_tables()) AS t(name)
+	 CROSS JOIN (VALUES ('update', 19), ('delete', 11), ('truncate', 34)) AS e(event, bits)
+	 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
+	                    WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('repairsys.' || t.name)
+	                      AND g.tgfoid OPERATOR(pg_catalog.=) 'repairsys.forbid_change()'::pg_catalog.regprocedure
+	                      AND g.tgenabled OPERATOR(pg_catalog.<>) 'D'
+	                      AND (g.tgtype::integer OPERATOR(pg_catalog.&) e.bits) OPERATOR(pg_catalog.=) e.bits)
+	UNION ALL
+	SELECT 'table', c.oid::pg_catalog.regclass::text,
+	       pg_catalog.format('%s holds %s on an append-only table', a.grantee::pg_catalog.regrole, a.privilege_type),
+	       'Rows of the append-only tables are never changed or removed; revoke the privilege.'
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relname OPERATOR(pg_catalog.=) ANY (repairsys.append_only_tables())
+	   AND a.privilege_type OPERATOR(pg_catalog.=) ANY (ARRAY['UPDATE', 'DELETE', 'TRUNCATE'])
+	   AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+	   AND a.grantee OPERATOR(pg_catalog.<>) 0::pg_catalog.oid;
+ALTER VIEW repairsys.security_audit SET (security_invoker = true);
 
 ------------------------------------------------------------------------------
 -- 5. The end of the install script (99_finish.sql)

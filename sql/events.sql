@@ -22,9 +22,10 @@ INSERT INTO service_center (name, time_zone) VALUES ('ev center', 'UTC');
 INSERT INTO customer (name, service_center_id, db_role) VALUES ('ev customer', 1, 'ev_cust'), ('ev other', 1, NULL);
 INSERT INTO technician (name, service_center_id, db_role) VALUES ('ev tech', 1, 'ev_tech'), ('ev tech 2', 1, 'ev_tech2');
 -- how the customers are told: the first by SMS in English, the second by
--- WeChat in Chinese (no preference row: zh-CN, the first contact known)
+-- WeChat in Chinese (no preference row: the customer's language, here
+-- customer.language zh-CN, and the first contact known)
 UPDATE customer SET phone = '+86 138 0000 0001', email = 'first@example.com' WHERE id = 1;
-UPDATE customer SET email = 'second@example.com' WHERE id = 2;
+UPDATE customer SET email = 'second@example.com', language = 'zh-CN' WHERE id = 2;
 INSERT INTO customer_preference (customer_id, language, channel) VALUES (1, 'en', 'sms');
 -- a wall-clock SLA: 1 minute to respond, 10 minutes to resolve
 INSERT INTO service_type (code, name, labor_fee) VALUES ('ev', 'ev service', '0+:1.00');
@@ -199,6 +200,13 @@ UPDATE ticket SET status = 'assigned', technician_id = 1 WHERE id = :t5;
 SELECT job, done FROM run_jobs(:'t4_open'::timestamptz + interval '31 days') WHERE job = 'notifications';
 SELECT job, done FROM run_jobs(:'t4_open'::timestamptz + interval '31 days') WHERE job = 'notifications';
 SELECT n.kind, n.language, n.channel, n.recipient, n.text FROM notification n ORDER BY n.event_id DESC LIMIT 1;
+-- a preference without a language follows the customer's language
+UPDATE customer SET language = 'en' WHERE id = 2;
+SELECT open_ticket(2, 'ev', 'notified in English') AS t6 \gset
+UPDATE ticket SET status = 'assigned', technician_id = 1 WHERE id = :t6;
+SELECT job, done FROM run_jobs(:'t4_open'::timestamptz + interval '31 days') WHERE job = 'notifications';
+SELECT n.kind, n.ticket_id = :t6 AS t6, n.language, n.channel, n.recipient FROM notification n ORDER BY n.event_id DESC LIMIT 1;
+UPDATE customer SET language = 'zh-CN' WHERE id = 2;
 -- templates are checked when written
 UPDATE notification_template SET body = 'Bill {invoice_no} for {technician_name}' WHERE kind = 'bill_ready' AND language = 'en';
 UPDATE notification_template SET body = 'Bill {invoice_no' WHERE kind = 'bill_ready' AND language = 'en';

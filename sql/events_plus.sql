@@ -20,7 +20,8 @@ SET search_path = repairsys, pg_catalog;
 
 INSERT INTO service_center (name, time_zone) VALUES ('ep center', 'UTC');
 INSERT INTO customer (name, service_center_id, db_role, phone) VALUES ('ep customer', 1, 'ep_cust', '+86 138 0000 0009');
-INSERT INTO customer (name, service_center_id, email) VALUES ('ep other', 1, 'other@example.com');
+-- the second customer reads Chinese (customer.language; no preference row)
+INSERT INTO customer (name, service_center_id, email, language) VALUES ('ep other', 1, 'other@example.com', 'zh-CN');
 INSERT INTO customer_preference (customer_id, language, channel) VALUES (1, 'en', 'sms');
 INSERT INTO technician (name, service_center_id, db_role, capacity) VALUES ('ep tech', 1, 'ep_tech', 20), ('ep tech 2', 1, NULL, 20);
 INSERT INTO technician_roster (technician_id, calendar, valid_from) VALUES (1, 'mon-sun 00:00-24:00', '2030-01-01'), (2, 'mon-sun 00:00-24:00', '2030-01-01');

@@ -53,7 +53,7 @@ COMMENT ON COLUMN repairsys.service_center.lon IS 'Longitude in degrees (WGS 84)
 COMMENT ON COLUMN repairsys.service_center.time_zone IS 'IANA time zone of the center (business hours and holidays are local to it)';
 COMMENT ON COLUMN repairsys.service_center.address IS 'Postal address';
 COMMENT ON COLUMN repairsys.service_center.created_at IS 'When the row was created';
-COMMENT ON COLUMN repairsys.service_center.language IS 'Language of the center''s reports (report_html): en or zh-CN; NULL: the language setting where there is one, else en';
+COMMENT ON COLUMN repairsys.service_center.language IS 'Language of the center''s reports (report_html): en or zh-CN; NULL: the setting language';
 
 CREATE TABLE repairsys.customer (
 	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -76,7 +76,7 @@ COMMENT ON COLUMN repairsys.customer.email IS 'E-mail address';
 COMMENT ON COLUMN repairsys.customer.address IS 'Service address';
 COMMENT ON COLUMN repairsys.customer.lat IS 'Latitude of the service address in degrees';
 COMMENT ON COLUMN repairsys.customer.lon IS 'Longitude of the service address in degrees';
-COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html): en or zh-CN; NULL: the language setting';
+COMMENT ON COLUMN repairsys.customer.language IS 'Language of what this customer reads (bill_detail, bill_html, notifications unless customer_preference.language says otherwise): en or zh-CN; NULL: the setting language';
 COMMENT ON COLUMN repairsys.customer.service_center_id IS 'Home service center; when NULL a new ticket goes to the center nearest to its location';
 COMMENT ON COLUMN repairsys.customer.db_role IS 'Database login role of the customer (row-level security maps it to this row)';
 COMMENT ON COLUMN repairsys.customer.created_at IS 'When the customer was registered';
@@ -179,8 +179,9 @@ COMMENT ON COLUMN repairsys.complexity_rule.dump IS 'True for rows pg_dump must 
 CREATE TABLE repairsys.urgency_rule (
 	urgency       text PRIMARY KEY CHECK (urgency ~ '^[a-z][a-z0-9_]*$'),
 	surcharge_pct numeric(6,2) NOT NULL CHECK (surcharge_pct >= 0),
-	rank          integer NOT NULL DEFAULT 100,
-	dump          boolean NOT NULL DEFAULT true
+	dump          boolean NOT NULL DEFAULT true,
+	-- (1.2's column last, where the update from 1.1 adds it)
+	rank          integer NOT NULL DEFAULT 100
 );
 COMMENT ON TABLE repairsys.urgency_rule IS 'Surcharge for each urgency';
 COMMENT ON COLUMN repairsys.urgency_rule.urgency IS 'Urgency code (seeded: normal, urgent, emergency)';
@@ -229,15 +230,16 @@ CREATE UNIQUE INDEX holiday_center_day_key ON repairsys.holiday (coalesce(servic
 CREATE TABLE repairsys.ticket_status (
 	code        text PRIMARY KEY CHECK (code ~ '^[^[:space:][:cntrl:]"]+$'),
 	name        text NOT NULL DEFAULT '',
-	role        text NOT NULL DEFAULT 'active'
-	            CHECK (role IN ('initial', 'assigned', 'active', 'on_hold', 'resolved', 'closed', 'cancelled')),
-	is_initial  boolean NOT NULL GENERATED ALWAYS AS (role = 'initial') STORED,
-	is_terminal boolean NOT NULL GENERATED ALWAYS AS (role IN ('closed', 'cancelled')) STORED,
 	pauses_sla  boolean NOT NULL DEFAULT false,
 	max_dwell   interval CHECK (max_dwell > interval '0' AND isfinite(max_dwell)),
 	sort_order  integer NOT NULL DEFAULT 100,
+	dump        boolean NOT NULL DEFAULT true,
+	-- (1.2's columns last, in the order the update from 1.1 adds them)
+	role        text NOT NULL DEFAULT 'active'
+	            CHECK (role IN ('initial', 'assigned', 'active', 'on_hold', 'resolved', 'closed', 'cancelled')),
 	seed_code   text UNIQUE,
-	dump        boolean NOT NULL DEFAULT true
+	is_initial  boolean NOT NULL GENERATED ALWAYS AS (role = 'initial') STORED,
+	is_terminal boolean NOT NULL GENERATED ALWAYS AS (role IN ('closed', 'cancelled')) STORED
 );
 CREATE UNIQUE INDEX ticket_status_one_initial ON repairsys.ticket_status (role) WHERE role = 'initial';
 COMMENT ON TABLE repairsys.ticket_status IS 'States of the ticket workflow (自定义工单流程: add rows for states of your own; every state has a role the rules read)';

@@ -110,13 +110,13 @@ COMMENT ON COLUMN repairsys.job_done.done_at IS 'When it was reported';
 -- editable texts, and the notifications run_jobs() renders from the events.
 CREATE TABLE repairsys.customer_preference (
 	customer_id bigint PRIMARY KEY REFERENCES repairsys.customer ON DELETE CASCADE,
-	language    text NOT NULL DEFAULT 'zh-CN' CHECK (language IN ('en', 'zh-CN')),
+	language    text CHECK (language IN ('en', 'zh-CN')),
 	channel     text CHECK (channel IN ('sms', 'wechat', 'email')),
 	wechat_id   text CHECK (wechat_id <> '')
 );
-COMMENT ON TABLE repairsys.customer_preference IS 'How a customer is told about their tickets: language and channel (a customer without a row: zh-CN, the first contact of wechat, phone, e-mail)';
+COMMENT ON TABLE repairsys.customer_preference IS 'How a customer is told about their tickets: language and channel (a customer without a row, or a NULL language: the customer''s language, customer_language(); the first contact of wechat, phone, e-mail)';
 COMMENT ON COLUMN repairsys.customer_preference.customer_id IS 'Customer';
-COMMENT ON COLUMN repairsys.customer_preference.language IS 'Language of the notifications: en or zh-CN';
+COMMENT ON COLUMN repairsys.customer_preference.language IS 'Language of the notifications: en or zh-CN (NULL: the customer''s language, customer_language())';
 COMMENT ON COLUMN repairsys.customer_preference.channel IS 'Preferred channel: sms (customer.phone), wechat (wechat_id) or email (customer.email); NULL or a channel without its contact: the first of wechat, sms, email that has one';
 COMMENT ON COLUMN repairsys.customer_preference.wechat_id IS 'WeChat id (openid) of the customer';
 

@@ -576,6 +576,141 @@ COMMENT ON FUNCTION repairsys.roster_check_trg() IS 'AFTER trigger of technician
 CREATE TRIGGER technician_roster_10_check AFTER INSERT OR UPDATE OR DELETE ON repairsys.technician_roster
 	FOR EACH ROW EXECUTE FUNCTION repairsys.roster_check_trg();
 
+-- The booked visits of the technicians of some centers (of every center when
+-- every_center) on the local dates d0 - 1 .. d1 + 1 (every date when d0 is
+-- NULL) stay within the technicians' rostered hours: 23514 otherwise.  Every
+-- technician of those centers is locked first, in id order: a booking takes
+-- its technician's lock before it reads the calendar, so a booking and a
+-- calendar change are serialized whichever comes first, and the second sees
+-- what the first committed.  (A night window of the day before reaches into
+-- a day: hence the day before.)
+CREATE FUNCTION repairsys.recheck_visits(centers bigint[], every_center boolean, d0 date, d1 date)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	tech bigint;
+	v    record;
+BEGIN
+	FOR tech IN SELECT te.id FROM repairsys.technician te
+	             WHERE every_center OR te.service_center_id = ANY (centers)
+	             ORDER BY te.id
+	LOOP
+		PERFORM repairsys.lock_technician(tech);
+	END LOOP;
+	SELECT a.id, a.ticket_id, a.slot_start, a.technician_id INTO v
+	  FROM repairsys.appointment a
+	  JOIN repairsys.technician te ON te.id = a.technician_id
+	 WHERE a.state = 'booked'
+	   AND (every_center OR te.service_center_id = ANY (centers))
+	   AND (d0 IS NULL
+	        OR (a.slot_start AT TIME ZONE repairsys.center_time_zone(te.service_center_id))::date BETWEEN d0 - 1 AND d1 + 1)
+	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end))
+	 ORDER BY a.slot_start, a.id LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'technician % would have a booked visit outside his rostered hours', v.technician_id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Appointment %s of ticket %s at %s.', v.id, v.ticket_id, v.slot_start),
+			      HINT = 'Reschedule or cancel the visits first (repairsys.reschedule_visit()).';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.recheck_visits(bigint[], boolean, date, date) IS 'After a calendar change: the booked visits of the centers'' technicians (on the dates around d0..d1, all when d0 is NULL) are within their rostered hours (23514 otherwise), checked under the technicians'' row locks';
+
+-- AFTER INSERT OR UPDATE OR DELETE on holiday: a closed date added, or a
+-- make-up working day taken away, keeps the booked visits of the center (of
+-- every center, for an all-center row) within the rostered hours.  Rows the
+-- table owner inserts (a restore, a migration) are taken as they are: a
+-- restore loads the holidays before the rosters that the check reads.
+CREATE FUNCTION repairsys.holiday_visits_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'INSERT' AND repairsys.is_table_owner(TG_RELID) THEN
+		RETURN NULL;
+	END IF;
+	IF TG_OP = 'INSERT' THEN
+		PERFORM repairsys.recheck_visits(ARRAY[NEW.service_center_id], NEW.service_center_id IS NULL, NEW.day, NEW.day);
+	ELSIF TG_OP = 'DELETE' THEN
+		PERFORM repairsys.recheck_visits(ARRAY[OLD.service_center_id], OLD.service_center_id IS NULL, OLD.day, OLD.day);
+	ELSE
+		PERFORM repairsys.recheck_visits(ARRAY[NEW.service_center_id, OLD.service_center_id],
+		                                 NEW.service_center_id IS NULL OR OLD.service_center_id IS NULL,
+		                                 least(NEW.day, OLD.day), greatest(NEW.day, OLD.day));
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.holiday_visits_trg() IS 'AFTER trigger of holiday: a closed date added or a make-up working day removed keeps every booked visit of the center''s technicians within their rostered hours (recheck_visits, 23514); rows the table owner inserts (restore) are taken as they are';
+CREATE TRIGGER holiday_10_visits AFTER INSERT OR UPDATE OR DELETE ON repairsys.holiday
+	FOR EACH ROW EXECUTE FUNCTION repairsys.holiday_visits_trg();
+
+-- AFTER UPDATE OF time_zone on service_center: the center's shifts move with
+-- its time zone, and its booked visits must stay within them.
+CREATE FUNCTION repairsys.center_visits_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM repairsys.recheck_visits(ARRAY[NEW.id], false, NULL, NULL);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.center_visits_trg() IS 'AFTER UPDATE trigger of service_center: a new time zone keeps every booked visit of the center''s technicians within their rostered hours (recheck_visits, 23514)';
+CREATE TRIGGER service_center_10_visits AFTER UPDATE OF time_zone ON repairsys.service_center
+	FOR EACH ROW WHEN (OLD.time_zone IS DISTINCT FROM NEW.time_zone)
+	EXECUTE FUNCTION repairsys.center_visits_trg();
+
+-- AFTER UPDATE OF active, service_center_id on technician: a technician with
+-- booked visits is not deactivated (he could not make them), and moving him
+-- to another center (its time zone, holidays and make-up days) leaves his
+-- booked visits within his rostered hours (23514 otherwise).  The row being
+-- updated is locked, like lock_technician() locks it for a booking.
+CREATE FUNCTION repairsys.technician_visits_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	v record;
+BEGIN
+	IF NOT NEW.active AND OLD.active THEN
+		SELECT a.id, a.ticket_id, a.slot_start INTO v
+		  FROM repairsys.appointment a
+		 WHERE a.technician_id = NEW.id AND a.state = 'booked'
+		 ORDER BY a.slot_start, a.id LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'technician % has booked visits and cannot be deactivated', NEW.id
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('Appointment %s of ticket %s at %s.', v.id, v.ticket_id, v.slot_start),
+				      HINT = 'Reschedule or cancel the visits first (repairsys.reschedule_visit()).';
+		END IF;
+	END IF;
+	IF NEW.service_center_id IS DISTINCT FROM OLD.service_center_id THEN
+		SELECT a.id, a.ticket_id, a.slot_start INTO v
+		  FROM repairsys.appointment a
+		 WHERE a.technician_id = NEW.id AND a.state = 'booked'
+		   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end))
+		 ORDER BY a.slot_start, a.id LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION 'technician % would have a booked visit outside his rostered hours in center %', NEW.id, NEW.service_center_id
+				USING ERRCODE = '23514',
+				      DETAIL = pg_catalog.format('Appointment %s of ticket %s at %s.', v.id, v.ticket_id, v.slot_start),
+				      HINT = 'Reschedule or cancel the visits first (repairsys.reschedule_visit()).';
+		END IF;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.technician_visits_trg() IS 'AFTER UPDATE trigger of technician: a technician with booked visits is not deactivated, and a move to another center keeps his booked visits within his rostered hours (23514)';
+CREATE TRIGGER technician_10_visits AFTER UPDATE OF active, service_center_id ON repairsys.technician
+	FOR EACH ROW WHEN (OLD.active IS DISTINCT FROM NEW.active OR OLD.service_center_id IS DISTINCT FROM NEW.service_center_id)
+	EXECUTE FUNCTION repairsys.technician_visits_trg();
+
 -- Functions of triggers on repairsys.ticket (the triggers, with their order:
 -- 80_ticket_triggers.sql)
 --

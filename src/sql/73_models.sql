@@ -156,15 +156,19 @@ $$;
 COMMENT ON FUNCTION repairsys.ticket_diagnosis_trg() IS 'Trigger of ticket: learns a ticket with a fault code entering a resolved- or closed-role state into the diagnosis model, and corrects the model when its fault code, description or labor changes afterwards, it is reopened or deleted';
 
 -- Learns every resolved or closed ticket with a fault code from scratch
--- (after a migration that inserted resolved tickets, or to check the counts).
+-- (after a migration that inserted resolved tickets, or to check the counts),
+-- set-based: each count is one GROUP BY over the samples, so the cost grows
+-- with the tickets (learning them one by one in one transaction would update
+-- the same class and model rows once per ticket, and each update walks the
+-- row versions of the earlier ones).  The counts are exactly those the
+-- learning trigger keeps (sql/models.sql compares them).
 CREATE FUNCTION repairsys.rebuild_diagnosis_model()
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
-	t repairsys.ticket;
-	n bigint := 0;
+	n bigint;
 BEGIN
 	LOCK TABLE repairsys.diagnosis_model, repairsys.diagnosis_sample IN EXCLUSIVE MODE;
 	DELETE FROM repairsys.diagnosis_sample;
@@ -172,11 +176,34 @@ BEGIN
 	DELETE FROM repairsys.diagnosis_gram;
 	DELETE FROM repairsys.diagnosis_class;
 	DELETE FROM repairsys.diagnosis_model;
-	FOR t IN SELECT * FROM repairsys.ticket x
-	          WHERE x.status_role IN ('resolved', 'closed') AND x.fault_code IS NOT NULL ORDER BY x.id LOOP
-		PERFORM repairsys.diagnosis_learn(t);
-		n := n + 1;
-	END LOOP;
+	-- the classes first (the samples, grams and parts refer to them)
+	INSERT INTO repairsys.diagnosis_class (fault_code, docs, grams, minutes_sum, minutes_count)
+	SELECT x.fault_code, pg_catalog.count(*), coalesce(pg_catalog.sum(g.total), 0),
+	       pg_catalog.sum(coalesce(x.labor_minutes, 0)), pg_catalog.count(x.labor_minutes)
+	  FROM repairsys.ticket x
+	  LEFT JOIN LATERAL (SELECT pg_catalog.sum(d.n) AS total FROM repairsys.diagnosis_grams(coalesce(x.description, '')) d) g ON true
+	 WHERE x.status_role IN ('resolved', 'closed') AND x.fault_code IS NOT NULL
+	 GROUP BY x.fault_code;
+	INSERT INTO repairsys.diagnosis_sample (ticket_id, fault_code, description, labor_minutes, parts)
+	SELECT x.id, x.fault_code, coalesce(x.description, ''), x.labor_minutes,
+	       ARRAY(SELECT DISTINCT p.sku FROM repairsys.ticket_part p WHERE p.ticket_id = x.id AND p.state = 'used' ORDER BY 1)
+	  FROM repairsys.ticket x
+	 WHERE x.status_role IN ('resolved', 'closed') AND x.fault_code IS NOT NULL;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	INSERT INTO repairsys.diagnosis_gram (gram, fault_code, count)
+	SELECT d.gram, s.fault_code, pg_catalog.sum(d.n)
+	  FROM repairsys.diagnosis_sample s
+	 CROSS JOIN LATERAL repairsys.diagnosis_grams(s.description) d
+	 GROUP BY d.gram, s.fault_code;
+	INSERT INTO repairsys.diagnosis_part (fault_code, sku, tickets)
+	SELECT s.fault_code, u.sku, pg_catalog.count(*)
+	  FROM repairsys.diagnosis_sample s
+	 CROSS JOIN LATERAL pg_catalog.unnest(s.parts) AS u(sku)
+	 GROUP BY s.fault_code, u.sku;
+	IF n > 0 THEN
+		INSERT INTO repairsys.diagnosis_model (id, samples, vocabulary)
+		VALUES (true, n, (SELECT pg_catalog.count(DISTINCT g.gram) FROM repairsys.diagnosis_gram g));
+	END IF;
 	RETURN n;
 END
 $$;

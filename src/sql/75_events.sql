@@ -566,7 +566,7 @@ BEGIN
 			CONTINUE WHEN NOT FOUND;
 			SELECT * INTO c FROM repairsys.customer x WHERE x.id = t.customer_id;
 			SELECT * INTO pref FROM repairsys.customer_preference x WHERE x.customer_id = c.id;
-			lang := coalesce(pref.language, 'zh-CN');
+			lang := coalesce(pref.language, repairsys.customer_language(c.id));
 			-- the preferred channel when its contact is known, else the first known
 			SELECT v.ch, v.addr INTO chan, recip
 			  FROM (VALUES ('wechat', pref.wechat_id, 2), ('sms', c.phone, 3), ('email', c.email, 4)) AS v(ch, addr, ord)

@@ -41,12 +41,19 @@ $$;
 -- owner (trigger repairsys.forbid_change()); a piece may have added the
 -- triggers already, so they are added here only where missing.
 ------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION repairsys.append_only_tables()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+RETURN ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event', 'ticket_sign_off'];
+COMMENT ON FUNCTION repairsys.append_only_tables() IS 'The append-only tables of schema repairsys (docs/security.md): this loop gives them their forbid_change() triggers and security_audit checks them';
+
 DO $$
 DECLARE
 	t   text;
 	fn  oid := 'repairsys.forbid_change()'::pg_catalog.regprocedure;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment', 'event', 'ticket_sign_off'] LOOP
+	FOREACH t IN ARRAY repairsys.append_only_tables() LOOP
 		-- tgtype bits: 1 row, 2 before, 8 delete, 16 update, 32 truncate
 		IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
 		                WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass

@@ -62,7 +62,7 @@ CREATE VIEW repairsys.security_audit AS
 	-- the append-only ledgers: their triggers, and nobody but the owner may rewrite them
 	SELECT 'table', ('repairsys.' || t.name), 'append-only trigger for ' || e.event || ' missing',
 	       'Add a BEFORE ' || pg_catalog.upper(e.event) || ' trigger executing repairsys.forbid_change().'
-	  FROM (VALUES ('ticket_event'), ('stock_movement'), ('invoice'), ('invoice_line'), ('payment')) AS t(name)
+	  FROM pg_catalog.unnest(repairsys.append_only_tables()) AS t(name)
 	 CROSS JOIN (VALUES ('update', 19), ('delete', 11), ('truncate', 34)) AS e(event, bits)
 	 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
 	                    WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('repairsys.' || t.name)
@@ -76,7 +76,7 @@ CREATE VIEW repairsys.security_audit AS
 	  FROM pg_catalog.pg_class c
 	 CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
 	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
-	   AND c.relname OPERATOR(pg_catalog.=) ANY (ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment']::name[])
+	   AND c.relname OPERATOR(pg_catalog.=) ANY (repairsys.append_only_tables())
 	   AND a.privilege_type OPERATOR(pg_catalog.=) ANY (ARRAY['UPDATE', 'DELETE', 'TRUNCATE'])
 	   AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
 	   AND a.grantee OPERATOR(pg_catalog.<>) 0::pg_catalog.oid;

@@ -74,6 +74,25 @@ for ((lo = 1; lo <= n - 2000; lo += 1000)); do
 done
 t1=$(date +%s.%N)
 echo "learned in $(python3 -c "print(round($t1 - $t0, 1))") s: $(python3 -c "print(round(($t1 - $t0) * 1000 / ($n - 2000), 2))") ms a resolved ticket (all its triggers)"
+# the set-based rebuild learns the same tickets from scratch in one
+# transaction: it must give exactly the counts the trigger kept
+psql -X -At -v ON_ERROR_STOP=1 -d repairsys_bench <<'SQL' || rs_die "the rebuild failed"
+CREATE FUNCTION pg_temp.counts() RETURNS text LANGUAGE sql AS $$
+	SELECT md5(concat_ws('|',
+		(SELECT format('%s %s', vocabulary, samples) FROM repairsys.diagnosis_model),
+		(SELECT string_agg(format('%s %s %s %s %s', fault_code, docs, grams, minutes_sum, minutes_count), ',' ORDER BY fault_code)
+		   FROM repairsys.diagnosis_class WHERE docs > 0),
+		(SELECT string_agg(format('%s %s %s', gram, fault_code, count), ',' ORDER BY gram COLLATE "C", fault_code) FROM repairsys.diagnosis_gram),
+		(SELECT string_agg(format('%s %s %s', fault_code, sku, tickets), ',' ORDER BY fault_code, sku) FROM repairsys.diagnosis_part),
+		(SELECT string_agg(format('%s %s %s %s', ticket_id, fault_code, labor_minutes, parts), ',' ORDER BY ticket_id) FROM repairsys.diagnosis_sample)))
+$$;
+CREATE TEMP TABLE kept AS SELECT pg_temp.counts() AS c;
+SELECT clock_timestamp() AS t0 \gset
+SELECT repairsys.rebuild_diagnosis_model() AS learned \gset
+SELECT format('rebuild_diagnosis_model(): %s tickets learned from scratch in %s s, set-based, one transaction; the same counts as the trigger kept: %s',
+              :learned, round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2),
+              CASE WHEN (SELECT c FROM kept) = pg_temp.counts() THEN 'yes' ELSE 'NO' END);
+SQL
 psql -X -At -v ON_ERROR_STOP=1 -v n="$n" -d repairsys_bench <<'SQL'
 SELECT 'model: ' || vocabulary || ' distinct n-grams, ' || samples || ' tickets, ' || (SELECT count(*) FROM repairsys.diagnosis_gram) || ' count rows' FROM repairsys.diagnosis_model;
 SELECT 'example: ' || description || ' (' || code || ') -> ' ||

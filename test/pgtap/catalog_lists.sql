@@ -7,35 +7,36 @@
 -- are all created in src/sql/80_ticket_triggers.sql, which says why each is
 -- where it is).
 BEGIN;
-SELECT plan(30);
+SELECT plan(32);
 
 SELECT functions_are('repairsys', ARRAY[
-	'absence_check_trg', 'absence_ranges', 'ack_events', 'adjust_stock', 'appointment_assign_trg',
-	'appointment_check_trg', 'appointment_event_trg', 'appointment_visible_trg', 'approve_estimate',
-	'approve_estimate', 'approved_ceiling', 'asset_bill_facts_trg', 'assign_policy_row',
-	'assigned_state', 'assignment_solve', 'auto_assign', 'auto_assign_pending', 'available_slots',
-	'bill_canonical_text', 'bill_html', 'bill_is_agreed', 'bill_label', 'bill_line_text', 'bill_lines',
-	'book_visit', 'cancel_visit', 'candidates', 'candidates_base', 'center_dates', 'center_time_zone',
-	'charge', 'charge_lines', 'check_guard', 'check_in', 'check_invariants', 'check_qty',
-	'check_time_zone', 'churn_features', 'churn_risk', 'closed_dates', 'commit_plan',
-	'complete_follow_up', 'compute_bill', 'consume_part', 'continuity_technicians',
-	'customer_language', 'daily_issues', 'demo_load', 'diagnosis_forget', 'diagnosis_grams',
-	'diagnosis_learn', 'diagnosis_scores', 'emit_event', 'estimate', 'estimate_figures', 'estimate_km',
-	'estimate_revision_approve_trg', 'estimate_revision_event_trg', 'estimate_revision_figures_trg',
-	'estimate_revision_rules_trg', 'event_consumer_row', 'event_consumer_trg', 'event_horizon',
-	'event_id_offset', 'fee_tier_cmp', 'fee_tier_eq', 'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash',
-	'fee_tier_hash_extended', 'fee_tier_in', 'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne',
-	'fee_tier_out', 'fee_tier_recv', 'fee_tier_send', 'feedback_check_trg', 'feedback_complaint_trg',
-	'feedback_load_trg', 'fmt_num', 'fmt_price', 'forbid_change', 'forecast_demand',
-	'guard_estimate_approved', 'guard_has_technician', 'guard_labor_recorded', 'guard_reopen_window',
-	'guard_settled', 'haversine_km', 'html_escape', 'invoice_center_trg', 'invoice_event_trg',
-	'is_import', 'is_table_owner', 'is_valid_time_zone', 'issue_invoice', 'local_midnight',
-	'lock_invoice', 'lock_stock', 'lock_technician', 'logistic_fit', 'logistic_predict',
-	'month_elapsed', 'month_start', 'nearest_service_center', 'next_event_id', 'next_state',
-	'normal_quantile', 'notification_placeholders', 'notification_template_trg', 'open_dates',
-	'open_recall', 'open_ticket', 'open_ticket_count', 'part_row', 'part_units_agree_trg',
-	'payment_admit', 'payment_event_trg', 'payment_rules_trg', 'plan_day', 'plan_installments',
-	'plan_technician', 'read_events', 'rebuild_diagnosis_model', 'receive_part', 'record_payment',
+	'absence_check_trg', 'absence_ranges', 'ack_events', 'adjust_stock', 'append_only_tables',
+	'appointment_assign_trg', 'appointment_check_trg', 'appointment_event_trg',
+	'appointment_visible_trg', 'approve_estimate', 'approve_estimate', 'approved_ceiling',
+	'asset_bill_facts_trg', 'assign_policy_row', 'assigned_state', 'assignment_solve', 'auto_assign',
+	'auto_assign_pending', 'available_slots', 'bill_canonical_text', 'bill_html', 'bill_is_agreed',
+	'bill_label', 'bill_line_text', 'bill_lines', 'book_visit', 'cancel_visit', 'candidates',
+	'candidates_base', 'center_dates', 'center_time_zone', 'center_visits_trg', 'charge',
+	'charge_lines', 'check_guard', 'check_in', 'check_invariants', 'check_qty', 'check_time_zone',
+	'churn_features', 'churn_risk', 'closed_dates', 'commit_plan', 'complete_follow_up',
+	'compute_bill', 'consume_part', 'continuity_technicians', 'customer_language', 'daily_issues',
+	'demo_load', 'diagnosis_forget', 'diagnosis_grams', 'diagnosis_learn', 'diagnosis_scores',
+	'emit_event', 'estimate', 'estimate_figures', 'estimate_km', 'estimate_revision_approve_trg',
+	'estimate_revision_event_trg', 'estimate_revision_figures_trg', 'estimate_revision_rules_trg',
+	'event_consumer_row', 'event_consumer_trg', 'event_horizon', 'event_id_offset', 'fee_tier_cmp',
+	'fee_tier_eq', 'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash', 'fee_tier_hash_extended',
+	'fee_tier_in', 'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne', 'fee_tier_out', 'fee_tier_recv',
+	'fee_tier_send', 'feedback_check_trg', 'feedback_complaint_trg', 'feedback_load_trg', 'fmt_num',
+	'fmt_price', 'forbid_change', 'forecast_demand', 'guard_estimate_approved', 'guard_has_technician',
+	'guard_labor_recorded', 'guard_reopen_window', 'guard_settled', 'haversine_km',
+	'holiday_visits_trg', 'html_escape', 'invoice_center_trg', 'invoice_event_trg', 'is_import',
+	'is_table_owner', 'is_valid_time_zone', 'issue_invoice', 'local_midnight', 'lock_invoice',
+	'lock_stock', 'lock_technician', 'logistic_fit', 'logistic_predict', 'month_elapsed',
+	'month_start', 'nearest_service_center', 'next_event_id', 'next_state', 'normal_quantile',
+	'notification_placeholders', 'notification_template_trg', 'open_dates', 'open_recall',
+	'open_ticket', 'open_ticket_count', 'part_row', 'part_units_agree_trg', 'payment_admit',
+	'payment_event_trg', 'payment_rules_trg', 'plan_day', 'plan_installments', 'plan_technician',
+	'read_events', 'rebuild_diagnosis_model', 'receive_part', 'recheck_visits', 'record_payment',
 	'refit_churn_model', 'release_part', 'render_template', 'report_html', 'report_label',
 	'required_state_roles', 'reschedule_visit', 'reserve_part', 'return_part', 'revise_estimate',
 	'rework_of', 'roster_check_trg', 'roster_ranges', 'route_solve', 'run_appointment_reminders',
@@ -49,8 +50,8 @@ SELECT functions_are('repairsys', ARRAY[
 	'sla_target', 'sla_windows', 'slots_for', 'solve_pending', 'status_takes_parts',
 	'stock_movement_order_trg', 'stock_movement_rules_trg', 'stock_movement_trg',
 	'stock_transfer_allocation', 'suggest_diagnosis', 'svg_bar_chart', 'technician_fits',
-	'technician_load_add', 'technician_shifts', 'ticket_approved_ceiling_trg', 'ticket_arrival_trg',
-	'ticket_assign_check_trg', 'ticket_auto_assign_trg', 'ticket_bill_facts_trg',
+	'technician_load_add', 'technician_shifts', 'technician_visits_trg', 'ticket_approved_ceiling_trg',
+	'ticket_arrival_trg', 'ticket_assign_check_trg', 'ticket_auto_assign_trg', 'ticket_bill_facts_trg',
 	'ticket_diagnosis_trg', 'ticket_discount_trg', 'ticket_estimate_event_trg',
 	'ticket_first_revision_trg', 'ticket_follow_up_trg', 'ticket_is_billable', 'ticket_load_trg',
 	'ticket_log_trg', 'ticket_open_trg', 'ticket_part_coverage_sync_trg', 'ticket_part_event_trg',
@@ -130,15 +131,17 @@ SELECT triggers_are('repairsys', 'estimate_revision', ARRAY['estimate_revision_1
 SELECT triggers_are('repairsys', 'event', ARRAY['event_append_only', 'event_no_truncate'], 'the triggers of event');
 SELECT triggers_are('repairsys', 'event_consumer', ARRAY['event_consumer_10_check'], 'the triggers of event_consumer');
 SELECT triggers_are('repairsys', 'feedback', ARRAY['feedback_10_check', 'feedback_20_complaint', 'feedback_30_load', 'feedback_30_load_update'], 'the triggers of feedback');
+SELECT triggers_are('repairsys', 'holiday', ARRAY['holiday_10_visits'], 'the triggers of holiday');
 SELECT triggers_are('repairsys', 'invoice', ARRAY['invoice_10_center', 'invoice_90_event', 'invoice_append_only', 'invoice_no_truncate'], 'the triggers of invoice');
 SELECT triggers_are('repairsys', 'invoice_line', ARRAY['invoice_line_append_only', 'invoice_line_no_truncate'], 'the triggers of invoice_line');
 SELECT triggers_are('repairsys', 'notification_template', ARRAY['notification_template_10_check', 'notification_template_seed'], 'the triggers of notification_template');
 SELECT triggers_are('repairsys', 'part_unit', ARRAY['part_unit_20_units'], 'the triggers of part_unit');
 SELECT triggers_are('repairsys', 'payment', ARRAY['payment_10_rules', 'payment_90_event', 'payment_append_only', 'payment_no_truncate'], 'the triggers of payment');
-SELECT triggers_are('repairsys', 'service_center', ARRAY['service_center_10_check'], 'the triggers of service_center');
+SELECT triggers_are('repairsys', 'service_center', ARRAY['service_center_10_check', 'service_center_10_visits'], 'the triggers of service_center');
 SELECT triggers_are('repairsys', 'setting', ARRAY['setting_10_valid', 'setting_seed'], 'the triggers of setting');
 SELECT triggers_are('repairsys', 'sla_escalation', ARRAY['sla_escalation_seed'], 'the triggers of sla_escalation');
 SELECT triggers_are('repairsys', 'stock_movement', ARRAY['stock_movement_05_order', 'stock_movement_07_rules', 'stock_movement_10_stock', 'stock_movement_20_units', 'stock_movement_append_only', 'stock_movement_no_truncate'], 'the triggers of stock_movement');
+SELECT triggers_are('repairsys', 'technician', ARRAY['technician_10_visits'], 'the triggers of technician');
 SELECT triggers_are('repairsys', 'technician_absence', ARRAY['technician_absence_10_check'], 'the triggers of technician_absence');
 SELECT triggers_are('repairsys', 'technician_roster', ARRAY['technician_roster_10_check'], 'the triggers of technician_roster');
 SELECT triggers_are('repairsys', 'ticket_discount', ARRAY['ticket_discount_10_rules'], 'the triggers of ticket_discount');

@@ -433,12 +433,18 @@ SELECT is_empty('SELECT * FROM repairsys.security_audit', 'repairsys.security_au
 ALTER TABLE repairsys.holiday DISABLE ROW LEVEL SECURITY;
 CREATE FUNCTION repairsys.tap_definer() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';
 GRANT UPDATE ON repairsys.payment TO repairsys_dispatcher;
-SELECT results_eq($$SELECT object_name, problem FROM repairsys.security_audit ORDER BY 1, 2$$,
-                  $$VALUES ('repairsys.holiday', 'row-level security disabled'),
+-- the tables 1.2 made append-only (the event log, sign-offs) are checked too
+ALTER TABLE repairsys.event DISABLE TRIGGER event_append_only;
+GRANT DELETE ON repairsys.ticket_sign_off TO repairsys_technician;
+SELECT results_eq($$SELECT object_name, problem FROM repairsys.security_audit ORDER BY object_name COLLATE "C", problem COLLATE "C"$$,
+                  $$VALUES ('repairsys.event', 'append-only trigger for delete missing'),
+                           ('repairsys.event', 'append-only trigger for update missing'),
+                           ('repairsys.holiday', 'row-level security disabled'),
                            ('repairsys.payment', 'repairsys_dispatcher holds UPDATE on an append-only table'),
                            ('repairsys.tap_definer()', 'SECURITY DEFINER function executable by PUBLIC'),
-                           ('repairsys.tap_definer()', 'SECURITY DEFINER function without search_path')$$,
-                  'repairsys.security_audit reports a table without row-level security, a rewritable ledger and a careless SECURITY DEFINER function');
+                           ('repairsys.tap_definer()', 'SECURITY DEFINER function without search_path'),
+                           ('repairsys.ticket_sign_off', 'repairsys_technician holds DELETE on an append-only table')$$,
+                  'repairsys.security_audit reports a table without row-level security, rewritable ledgers (also the event log and sign-offs) and a careless SECURITY DEFINER function');
 SET LOCAL ROLE repairsys_customer;
 SELECT throws_ok('SELECT * FROM repairsys.security_audit', '42501', NULL, 'a customer cannot read the security audit');
 RESET ROLE;

@@ -31,6 +31,15 @@ tap_tmp
 psql -X -q -d postgres -c "CREATE ROLE sec_data_tech IN ROLE repairsys_technician" -c "CREATE ROLE sec_data_cust IN ROLE repairsys_customer" >/dev/null 2>&1
 
 version() { q -d "$1" -c "SELECT extversion FROM pg_extension WHERE extname = 'repairsys'"; }
+# One line per table and view of database $1: its columns in their order
+colorder() {
+	q -d $1 -c "SELECT string_agg(x, E'\\n' ORDER BY x) FROM (
+	              SELECT c.relname || ': ' || string_agg(a.attname, ',' ORDER BY a.attnum) AS x
+	                FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+	               WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+	               GROUP BY c.relname) y"
+}
+
 # {"table": ["column", ...], ...}: the columns of every table of database $1
 columns() {
 	q -d "$1" -c "SELECT coalesce(jsonb_object_agg(relname, cols), '{}') FROM (
@@ -136,6 +145,7 @@ for v in 1.0 1.1; do
 	# to 300 characters, the first 60
 	ok $? "$v + update has the catalog of a fresh 1.2 ($(wc -l <"$tmp/cat-new") lines compared)" \
 		"$(grep '^[<>]' "$tmp/cat-$v.diff" | cut -c1-300 | head -60)"
+	is "$(colorder $db)" "$(colorder $new)" "$v + update: every table and view has its columns in the order of a fresh 1.2 (SELECT * agrees)"
 	is "$(invariants $db)" "$inv_new" "$v + update: check_invariants() finds what it finds on the fresh database"
 	is "$(q -d $db -c "SELECT count(*) FROM repairsys.security_audit")" "0" "$v + update: security_audit finds nothing"
 done
