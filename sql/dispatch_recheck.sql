@@ -65,13 +65,13 @@ RESET ROLE;
 SELECT day, name, kind FROM repairsys.holiday WHERE name LIKE 'rc %' ORDER BY day, name;
 SELECT te.name, te.service_center_id, te.active, te.capacity, sc.time_zone
   FROM repairsys.technician te JOIN repairsys.service_center sc ON sc.id = te.service_center_id WHERE te.id = 810001;
-SELECT count(*) AS findings FROM repairsys.check_invariants();
+SELECT count(*) AS findings FROM repairsys.check_invariants() c WHERE c.ticket_id > 810000 OR c.technician_id > 810000;
 
 -- the table owner's insert (a restore, a migration) is taken as it is, and
 -- check_invariants() reports what it broke
 SAVEPOINT owner_insert;
 INSERT INTO repairsys.holiday (service_center_id, day, name) VALUES (810001, '2030-03-06', 'rc restored');
-SELECT invariant, ticket_id - 810000 AS ticket FROM repairsys.check_invariants();
+SELECT invariant, ticket_id - 810000 AS ticket FROM repairsys.check_invariants() c WHERE c.ticket_id > 810000 OR c.technician_id > 810000;
 ROLLBACK TO SAVEPOINT owner_insert;
 
 -- once the visits are moved or cancelled, the changes pass
@@ -90,7 +90,7 @@ UPDATE repairsys.service_center SET time_zone = 'America/New_York' WHERE id = 81
 RESET ROLE;
 SELECT a.id - 810000 AS appointment, a.state, a.slot_start AT TIME ZONE 'Asia/Shanghai' AS local_start
   FROM repairsys.appointment a WHERE a.technician_id = 810001 ORDER BY a.id;
-SELECT count(*) AS findings FROM repairsys.check_invariants();
+SELECT count(*) AS findings FROM repairsys.check_invariants() c WHERE c.ticket_id > 810000 OR c.technician_id > 810000;
 
 ROLLBACK;
 SELECT bool_and(CASE WHEN last_value IS NULL THEN setval(seq, start_value, false) ELSE setval(seq, last_value) END IS NOT NULL) AS ids_back
