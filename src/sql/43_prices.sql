@@ -107,9 +107,9 @@ BEGIN
 	IF TG_OP = 'DELETE' THEN
 		IF OLD.effective_from < now()
 		   AND EXISTS (SELECT 1 FROM repairsys.service_type s WHERE s.code = OLD.service_type) THEN
-			RAISE EXCEPTION 'cannot withdraw the prices of service type "%" effective from %: they have taken effect', OLD.service_type, OLD.effective_from
+			RAISE EXCEPTION 'cannot withdraw prices of service type "%" that have taken effect', OLD.service_type
 				USING ERRCODE = '23514',
-				      DETAIL = 'A version in force or past is kept for audits (price_at); only a scheduled one may be withdrawn.',
+				      DETAIL = pg_catalog.format('The version effective from %s is in force or past: it is kept for audits (price_at); only a scheduled one may be withdrawn.', OLD.effective_from),
 				      HINT = 'Schedule a new version instead.';
 		END IF;
 		RETURN OLD;
@@ -123,9 +123,9 @@ BEGIN
 			RETURN NEW;		-- the service type renamed, or nothing changed
 		END IF;
 		IF OLD.effective_from < now() THEN
-			RAISE EXCEPTION 'cannot change the prices of service type "%" effective from %: they have taken effect', OLD.service_type, OLD.effective_from
+			RAISE EXCEPTION 'cannot change prices of service type "%" that have taken effect', OLD.service_type
 				USING ERRCODE = '23514',
-				      DETAIL = 'A version in force or past is kept for audits (price_at); only a scheduled one may be changed.',
+				      DETAIL = pg_catalog.format('The version effective from %s is in force or past: it is kept for audits (price_at); only a scheduled one may be changed.', OLD.effective_from),
 				      HINT = 'Schedule a new version instead.';
 		END IF;
 	ELSE
@@ -254,7 +254,7 @@ BEGIN ATOMIC
 		('labor', 'Labor', '人工费'),
 		('travel', 'Travel', '路程费'),
 		('base', '%s: base fee', '%s：基本费'),
-		('tier', '%s: %s %s, per %s', '%s：%s %s 档，每 %s'),
+		('tier', '%s: %s %s, per %s', '%s：%s %s，每%s'),
 		('volume', '%s: the whole quantity at the rate of the tier it falls in', '%s：全部数量按所在档的单价计'),
 		('min', '%s: minimum charge', '%s：最低收费'),
 		('max', '%s: maximum charge', '%s：最高收费'),
