@@ -325,7 +325,7 @@ BEGIN
 	IF v.travel_fee IS NULL THEN
 		k := k + 1; line_no := k; kind := 'travel';
 		description := pg_catalog.format(repairsys.price_label(price_lines.language, 'free'), repairsys.price_label(price_lines.language, 'travel'));
-		unit := NULL; price := 0;
+		unit := NULL; price := 0.00;
 		RETURN NEXT;
 	END IF;
 	FOR l IN SELECT * FROM repairsys.schedule_price_lines(v.travel_fee, 'travel', 'km_unit', price_lines.language) LOOP
