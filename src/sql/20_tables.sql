@@ -160,9 +160,9 @@ COMMENT ON COLUMN repairsys.service_type.code IS 'Short code (lower case letters
 COMMENT ON COLUMN repairsys.service_type.name IS 'Name shown to customers';
 COMMENT ON COLUMN repairsys.service_type.required_skill IS 'Skill a technician needs for this service (NULL: any)';
 COMMENT ON COLUMN repairsys.service_type.min_skill_level IS 'Minimum level of the required skill';
-COMMENT ON COLUMN repairsys.service_type.labor_fee IS 'Labor price schedule per minute of work';
-COMMENT ON COLUMN repairsys.service_type.travel_fee IS 'Travel price schedule per km (NULL: travel is free)';
-COMMENT ON COLUMN repairsys.service_type.callout_fee IS 'Fixed call-out fee per visit';
+COMMENT ON COLUMN repairsys.service_type.labor_fee IS 'Labor price schedule per minute of work: the published version in force (service_price; an UPDATE is a new version in force now; no rule reads this column, they read price_at())';
+COMMENT ON COLUMN repairsys.service_type.travel_fee IS 'Travel price schedule per km (NULL: travel is free): the published version in force (service_price, as labor_fee)';
+COMMENT ON COLUMN repairsys.service_type.callout_fee IS 'Fixed call-out fee per visit: the published version in force (service_price, as labor_fee)';
 COMMENT ON COLUMN repairsys.service_type.est_minutes_low IS 'Estimated labor minutes, low end';
 COMMENT ON COLUMN repairsys.service_type.est_minutes_high IS 'Estimated labor minutes, high end';
 

@@ -72,7 +72,9 @@ COMMENT ON FUNCTION repairsys.schedule_lines(repairsys.fee_tier, numeric, text, 
 -- The bill lines of ticket t for the given labor minutes and travel km (NULL:
 -- none recorded).  With for_estimate, reserved parts count as well as used
 -- ones.  Prices come from the ticket's snapshot when the estimate was
--- approved, else from the price list of now.
+-- approved, else from the published version in force when the ticket was
+-- opened (price_at(service_type, opened_at), 43_prices.sql): a price change
+-- scheduled later never changes the estimate of a ticket already open.
 CREATE FUNCTION repairsys.compute_bill(t repairsys.ticket, minutes numeric, km numeric, for_estimate boolean DEFAULT false,
 	OUT line_no integer, OUT kind text, OUT description text, OUT quantity numeric, OUT unit text,
 	OUT unit_price numeric, OUT amount numeric, OUT tax_rate numeric, OUT tax_amount numeric)
@@ -81,7 +83,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
-	st        repairsys.service_type;
+	pv        repairsys.service_price;
 	labor_fee repairsys.fee_tier;
 	travel_fee repairsys.fee_tier;
 	callout   numeric;
@@ -111,10 +113,12 @@ DECLARE
 	piece     numeric;
 	share     record;
 BEGIN
-	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
-	labor_fee := coalesce(t.price_labor_fee, st.labor_fee);
-	travel_fee := CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE st.travel_fee END;
-	callout := coalesce(t.price_callout_fee, st.callout_fee, 0);
+	IF t.price_labor_fee IS NULL THEN
+		pv := repairsys.price_at(t.service_type, coalesce(t.opened_at, now()));
+	END IF;
+	labor_fee := coalesce(t.price_labor_fee, pv.labor_fee);
+	travel_fee := CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE pv.travel_fee END;
+	callout := coalesce(t.price_callout_fee, pv.callout_fee, 0);
 	factor := coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1);
 	pct := coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0);
 	rate_l := round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4);
@@ -421,6 +425,7 @@ SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
 	st repairsys.service_type;
+	pv repairsys.service_price;
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		-- (the trigger's WHEN: the approval or a snapshot column is given)
@@ -437,10 +442,13 @@ BEGIN
 	END IF;
 	IF OLD.estimate_approved_at IS NULL AND NEW.estimate_approved_at IS NOT NULL THEN
 		SELECT * INTO st FROM repairsys.service_type s WHERE s.code = NEW.service_type;
+		-- the published prices in force when the ticket was opened (what
+		-- its estimate showed), whatever version is in force now
+		pv := repairsys.price_at(NEW.service_type, NEW.opened_at);
 		NEW.estimate_approved_by := CURRENT_USER;
-		NEW.price_labor_fee := st.labor_fee;
-		NEW.price_travel_fee := st.travel_fee;
-		NEW.price_callout_fee := st.callout_fee;
+		NEW.price_labor_fee := pv.labor_fee;
+		NEW.price_travel_fee := pv.travel_fee;
+		NEW.price_callout_fee := pv.callout_fee;
 		NEW.price_complexity_factor := (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = NEW.complexity);
 		NEW.price_surcharge_pct := (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = NEW.urgency);
 		NEW.price_tax_rate_labor := repairsys.setting_value('tax_rate_labor')::numeric;
@@ -465,7 +473,7 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: snapshots the price inputs and the estimate totals (and who approved) when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514), and a new ticket that comes approved or with a snapshot (428C9, but from the table owner: restore)';
+COMMENT ON FUNCTION repairsys.ticket_price_snapshot_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket: snapshots the price inputs (the service type''s published version in force when the ticket was opened, the rules and settings of now) and the estimate totals (and who approved) when the estimate is approved; refuses changes of the snapshot (428C9) and of an approval (23514), and a new ticket that comes approved or with a snapshot (428C9, but from the table owner: restore)';
 
 ------------------------------------------------------------------------------
 -- The facts a bill depends on

@@ -624,10 +624,13 @@ BEGIN
 	RETURN QUERY SELECT 'ticket_stuck'::text, repairsys.run_stuck_tickets(at);
 	RETURN QUERY SELECT 'appointment_reminder'::text, repairsys.run_appointment_reminders(at);
 	RETURN QUERY SELECT 'churn_refit'::text, repairsys.run_churn_refit(at);
+	-- (the prices in force now, whatever the instant asked: service_type's
+	-- price columns mirror them, no rule reads the columns; 43_prices.sql)
+	RETURN QUERY SELECT 'current_prices'::text, repairsys.sync_current_prices();
 	RETURN QUERY SELECT 'notifications'::text, repairsys.run_notifications();
 END
 $$;
-COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, visit reminders (76_events_more.sql), the churn refit at most once per churn_refit_every, then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
+COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, visit reminders (76_events_more.sql), the churn refit at most once per churn_refit_every, service_type''s price columns brought to the version in force now (current_prices), then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
 
 -- Registers run_jobs() with pg_cron, in this database, as job
 -- "repairsys_run_jobs" (again: the schedule is replaced).  Every whole

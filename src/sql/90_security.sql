@@ -127,6 +127,9 @@ BEGIN
 	('setting',           'reader', 'SELECT', 'SELECT', 'true', NULL),
 	('service_center',    'reader', 'SELECT', 'SELECT', 'true', NULL),
 	('service_type',      'reader', 'SELECT', 'SELECT', 'true', NULL),
+	-- (the published prices, every version: the admin schedules them,
+	-- under the rules of 43_prices.sql)
+	('service_price',     'reader', 'SELECT', 'SELECT', 'true', NULL),
 	('complexity_rule',   'reader', 'SELECT', 'SELECT', 'true', NULL),
 	('urgency_rule',      'reader', 'SELECT', 'SELECT', 'true', NULL),
 	('sla_policy',        'reader', 'SELECT', 'SELECT', 'true', NULL),

@@ -7,7 +7,7 @@
 -- are all created in src/sql/80_ticket_triggers.sql, which says why each is
 -- where it is).
 BEGIN;
-SELECT plan(32);
+SELECT plan(34);
 
 SELECT functions_are('repairsys', ARRAY[
 	'absence_check_trg', 'absence_ranges', 'ack_events', 'adjust_stock', 'append_only_tables',
@@ -36,26 +36,29 @@ SELECT functions_are('repairsys', ARRAY[
 	'notification_placeholders', 'notification_template_trg', 'open_dates', 'open_recall',
 	'open_ticket', 'open_ticket_count', 'part_row', 'part_units_agree_trg', 'payment_admit',
 	'payment_event_trg', 'payment_rules_trg', 'plan_day', 'plan_installments', 'plan_technician',
-	'read_events', 'rebuild_diagnosis_model', 'receive_part', 'recheck_visits', 'record_payment',
-	'refit_churn_model', 'release_part', 'render_template', 'report_html', 'report_label',
-	'required_state_roles', 'reschedule_visit', 'reserve_part', 'return_part', 'revise_estimate',
-	'rework_of', 'roster_check_trg', 'roster_ranges', 'route_solve', 'run_appointment_reminders',
-	'run_churn_refit', 'run_escalations', 'run_follow_ups_due', 'run_jobs', 'run_notifications',
-	'run_stuck_tickets', 'schedule_jobs', 'schedule_lines', 'score_candidates', 'seed_row_changed',
-	'service_center_check_trg', 'set_status', 'setting_check', 'setting_valid_trg', 'setting_value',
+	'price_at', 'price_label', 'price_lines', 'price_version_at', 'read_events', 'reader_language',
+	'rebuild_diagnosis_model', 'receive_part', 'recheck_visits', 'record_payment', 'refit_churn_model',
+	'release_part', 'render_template', 'report_html', 'report_label', 'required_state_roles',
+	'reschedule_visit', 'reserve_part', 'return_part', 'revise_estimate', 'rework_of',
+	'roster_check_trg', 'roster_ranges', 'route_solve', 'run_appointment_reminders', 'run_churn_refit',
+	'run_escalations', 'run_follow_ups_due', 'run_jobs', 'run_notifications', 'run_stuck_tickets',
+	'schedule_jobs', 'schedule_lines', 'schedule_price_lines', 'score_candidates', 'seed_row_changed',
+	'service_center_check_trg', 'service_price_current_trg', 'service_price_rules_trg',
+	'service_type_prices_trg', 'set_status', 'setting_check', 'setting_valid_trg', 'setting_value',
 	'sign_off', 'signed_off', 'sla_add', 'sla_advance', 'sla_calendar', 'sla_deadline', 'sla_elapsed',
 	'sla_interval_cmp', 'sla_interval_eq', 'sla_interval_ge', 'sla_interval_gt', 'sla_interval_hash',
 	'sla_interval_hash_extended', 'sla_interval_in', 'sla_interval_le', 'sla_interval_lt',
 	'sla_interval_ne', 'sla_interval_out', 'sla_interval_recv', 'sla_interval_send', 'sla_reached_at',
 	'sla_target', 'sla_windows', 'slots_for', 'solve_pending', 'status_takes_parts',
 	'stock_movement_order_trg', 'stock_movement_rules_trg', 'stock_movement_trg',
-	'stock_transfer_allocation', 'suggest_diagnosis', 'svg_bar_chart', 'technician_fits',
-	'technician_load_add', 'technician_shifts', 'technician_visits_trg', 'ticket_approved_ceiling_trg',
-	'ticket_arrival_trg', 'ticket_assign_check_trg', 'ticket_auto_assign_trg', 'ticket_bill_facts_trg',
-	'ticket_diagnosis_trg', 'ticket_discount_trg', 'ticket_estimate_event_trg',
-	'ticket_first_revision_trg', 'ticket_follow_up_trg', 'ticket_is_billable', 'ticket_load_trg',
-	'ticket_log_trg', 'ticket_open_trg', 'ticket_part_coverage_sync_trg', 'ticket_part_event_trg',
-	'ticket_part_open_trg', 'ticket_part_snapshot_trg', 'ticket_part_state_trg', 'ticket_part_trg',
+	'stock_transfer_allocation', 'suggest_diagnosis', 'svg_bar_chart', 'sync_current_prices',
+	'technician_fits', 'technician_load_add', 'technician_shifts', 'technician_visits_trg',
+	'ticket_approved_ceiling_trg', 'ticket_arrival_trg', 'ticket_assign_check_trg',
+	'ticket_auto_assign_trg', 'ticket_bill_facts_trg', 'ticket_diagnosis_trg', 'ticket_discount_trg',
+	'ticket_estimate_event_trg', 'ticket_first_revision_trg', 'ticket_follow_up_trg',
+	'ticket_is_billable', 'ticket_load_trg', 'ticket_log_trg', 'ticket_open_trg',
+	'ticket_part_coverage_sync_trg', 'ticket_part_event_trg', 'ticket_part_open_trg',
+	'ticket_part_snapshot_trg', 'ticket_part_state_trg', 'ticket_part_trg',
 	'ticket_parts_on_status_trg', 'ticket_price_snapshot_trg', 'ticket_row',
 	'ticket_sign_off_event_trg', 'ticket_sign_off_hash_trg', 'ticket_sign_off_required_trg',
 	'ticket_sign_off_rules_trg', 'ticket_sla_guard_trg', 'ticket_sla_open_trg', 'ticket_sla_pause_trg',
@@ -138,6 +141,8 @@ SELECT triggers_are('repairsys', 'notification_template', ARRAY['notification_te
 SELECT triggers_are('repairsys', 'part_unit', ARRAY['part_unit_20_units'], 'the triggers of part_unit');
 SELECT triggers_are('repairsys', 'payment', ARRAY['payment_10_rules', 'payment_90_event', 'payment_append_only', 'payment_no_truncate'], 'the triggers of payment');
 SELECT triggers_are('repairsys', 'service_center', ARRAY['service_center_10_check', 'service_center_10_visits'], 'the triggers of service_center');
+SELECT triggers_are('repairsys', 'service_price', ARRAY['service_price_10_rules', 'service_price_20_current'], 'the triggers of service_price');
+SELECT triggers_are('repairsys', 'service_type', ARRAY['service_type_10_first_price', 'service_type_20_price_version'], 'the triggers of service_type');
 SELECT triggers_are('repairsys', 'setting', ARRAY['setting_10_valid', 'setting_seed'], 'the triggers of setting');
 SELECT triggers_are('repairsys', 'sla_escalation', ARRAY['sla_escalation_seed'], 'the triggers of sla_escalation');
 SELECT triggers_are('repairsys', 'stock_movement', ARRAY['stock_movement_05_order', 'stock_movement_07_rules', 'stock_movement_10_stock', 'stock_movement_20_units', 'stock_movement_append_only', 'stock_movement_no_truncate'], 'the triggers of stock_movement');

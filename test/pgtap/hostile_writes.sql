@@ -15,6 +15,12 @@ CREATE ROLE tap_hw_disp IN ROLE repairsys_dispatcher;
 CREATE ROLE tap_hw_tech IN ROLE repairsys_technician;
 CREATE ROLE tap_hw_cust IN ROLE repairsys_customer;
 CREATE ROLE tap_hw_aud IN ROLE repairsys_auditor;
+-- (the whole file is one transaction, in which the demo's first price
+-- versions take effect at now(): still the transaction's own to replace.
+-- A version of the same prices in force since 2020, written by the table
+-- owner as an import would, is history that nobody may rewrite.)
+INSERT INTO repairsys.service_price (service_type, effective_from, labor_fee, travel_fee, callout_fee, created_at)
+SELECT code, '2020-01-01 00:00+00', labor_fee, travel_fee, callout_fee, '2020-01-01 00:00+00' FROM repairsys.service_type;
 
 -- the ids the statements aim at
 CREATE TEMP TABLE hw AS
@@ -277,6 +283,29 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.service_center SET time_zone = 'Mars/Olympus'$$, '22023'),
 ('tap_hw_admin', 'sets a NaN call-out fee',
  $$UPDATE repairsys.service_type SET callout_fee = 'NaN'$$, '23514'),
+-- published prices (43_prices.sql): history is never rewritten, not by the admin
+('tap_hw_admin', 'changes a published price in force',
+ $$UPDATE repairsys.service_price SET callout_fee = callout_fee + 1$$, '23514'),
+('tap_hw_admin', 'moves a published price in force to later',
+ $$UPDATE repairsys.service_price SET effective_from = now() + interval '1 day'$$, '23514'),
+('tap_hw_admin', 'withdraws a published price in force',
+ $$DELETE FROM repairsys.service_price$$, '23514'),
+('tap_hw_admin', 'schedules a price in the past',
+ $$INSERT INTO repairsys.service_price (service_type, effective_from, labor_fee) SELECT min(code), now() - interval '1 day', '0+:0.01' FROM repairsys.service_type$$, '23514'),
+('tap_hw_admin', 'schedules a NaN call-out fee',
+ $$INSERT INTO repairsys.service_price (service_type, effective_from, labor_fee, callout_fee) SELECT min(code), now() + interval '1 day', '0+:1.00', 'NaN' FROM repairsys.service_type$$, '23514'),
+('tap_hw_admin', 'schedules a price that never takes effect',
+ $$INSERT INTO repairsys.service_price (service_type, effective_from, labor_fee) SELECT min(code), 'infinity', '0+:1.00' FROM repairsys.service_type$$, '23514'),
+('tap_hw_disp', 'schedules a price',
+ $$INSERT INTO repairsys.service_price (service_type, effective_from, labor_fee) SELECT min(code), now() + interval '1 day', '0+:0.01' FROM repairsys.service_type$$, '42501'),
+('tap_hw_disp', 'changes a published price',
+ $$UPDATE repairsys.service_price SET callout_fee = 0$$, '42501'),
+('tap_hw_tech', 'withdraws published prices',
+ $$DELETE FROM repairsys.service_price$$, '42501'),
+('tap_hw_cust', 'schedules a price of their own',
+ $$INSERT INTO repairsys.service_price (service_type, effective_from, labor_fee) SELECT min(code), now() + interval '1 day', '0+:0.01' FROM repairsys.service_type$$, '42501'),
+('tap_hw_aud', 'changes a published price',
+ $$UPDATE repairsys.service_price SET callout_fee = 0$$, '42501'),
 ('tap_hw_admin', 'sets a NaN complexity factor',
  $$UPDATE repairsys.complexity_rule SET factor = 'NaN' WHERE level = 2$$, '23514'),
 ('tap_hw_admin', 'sets a NaN urgency surcharge',

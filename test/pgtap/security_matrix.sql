@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(1177 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(1197 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -22,6 +22,7 @@ INSERT INTO matrix VALUES
 	('setting',           'rawd', 'r',   'r',   'r',  'r'),
 	('service_center',    'rawd', 'r',   'r',   'r',  'r'),
 	('service_type',      'rawd', 'r',   'r',   'r',  'r'),
+	('service_price',     'rawd', 'r',   'r',   'r',  'r'),
 	('complexity_rule',   'rawd', 'r',   'r',   'r',  'r'),
 	('urgency_rule',      'rawd', 'r',   'r',   'r',  'r'),
 	('sla_policy',        'rawd', 'r',   'r',   'r',  'r'),

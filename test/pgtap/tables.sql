@@ -114,7 +114,7 @@ SELECT is_empty($$
 	SELECT c.relname::text
 	  FROM pg_class c
 	 WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p')
-	   AND c.relname NOT IN ('service_center', 'service_type', 'complexity_rule', 'urgency_rule', 'sla_policy',
+	   AND c.relname NOT IN ('service_center', 'service_type', 'service_price', 'complexity_rule', 'urgency_rule', 'sla_policy',
 	                         'ticket_status', 'ticket_transition', 'part', 'assign_policy', 'setting', 'recall',
 	                         'sla_escalation', 'event_clock', 'event_consumer', 'job_done', 'notification_template',
 	                         -- the fault codes and the learned models: one per company
