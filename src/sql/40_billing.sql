@@ -1177,7 +1177,7 @@ SELECT x.ticket_id, 'discount without the required approval',
        CASE WHEN x.approved_by IS NULL
             THEN pg_catalog.format('Discount %s of %s is approved, but nobody approved it.', x.id, x.amount)
             ELSE pg_catalog.format('Discount %s of %s (discounts %s of a bill of %s) was approved by %s, whose approval limit does not cover it.',
-                                   x.id, x.amount, x.upto, coalesce(x.bill_basis::text, 'unknown'), x.approved_by) END
+                                   x.id, x.amount, x.upto, coalesce(x.bill_basis::text, 'unknown'), x.approved_by::text COLLATE pg_catalog."default") END
   FROM (SELECT d.*, sum(d.amount) OVER (PARTITION BY d.ticket_id ORDER BY d.approved_at, d.id) AS upto
           FROM repairsys.ticket_discount d
          WHERE d.status = 'approved') x
