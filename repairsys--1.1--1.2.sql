@@ -5006,7 +5006,7 @@ CREATE TABLE repairsys.event (
 COMMENT ON TABLE repairsys.event IS 'Durable event log (outbox): every change applications hear about, written in the changing transaction; append-only; read with read_events() / ack_events()';
 COMMENT ON COLUMN repairsys.event.id IS 'Event id: increases with the writing transaction''s id (the total order of read_events); not dense';
 COMMENT ON COLUMN repairsys.event.at IS 'When the change happened (transaction time); the partition key of a monthly range partition';
-COMMENT ON COLUMN repairsys.event.kind IS 'What happened: ticket_opened, status_changed, technician_changed, estimate_approved, invoice_issued, payment_recorded, part_reserved, sla_warning, sla_breached, follow_up_due, ticket_stuck, estimate_revised, estimate_revision_approved, signed_off, appointment_booked, appointment_rescheduled, appointment_cancelled, appointment_checked_in, appointment_reminder';
+COMMENT ON COLUMN repairsys.event.kind IS 'What happened: ticket_opened, status_changed, technician_changed, estimate_approved, invoice_issued, payment_recorded, part_reserved, sla_warning, sla_breached, follow_up_due, ticket_stuck, estimate_revised, estimate_revision_approved, signed_off, appointment_booked, appointment_rescheduled, appointment_cancelled, appointment_checked_in, appointment_reminder, discount_requested, discount_approved, discount_rejected';
 COMMENT ON COLUMN repairsys.event.ticket_id IS 'Ticket the event is about (row-level security follows the ticket''s)';
 COMMENT ON COLUMN repairsys.event.service_center_id IS 'Service center of the ticket';
 COMMENT ON COLUMN repairsys.event.payload IS 'Details of the event, a JSON object (docs/events.md lists the keys of each kind)';
@@ -8674,6 +8674,701 @@ SELECT s.code, now(), s.labor_fee, s.travel_fee, s.callout_fee, true, now(), CUR
  ORDER BY s.code;
 
 ------------------------------------------------------------------------------
+-- 3i. Approval authority for fees (issue 17 item 6)
+------------------------------------------------------------------------------
+-- 20_tables.sql: ticket_discount gains its approval; the discounts given
+-- before 1.2 were on the bill, so they become approved, by who gave them,
+-- when they gave them, measured on the bill of now
+ALTER TABLE repairsys.ticket_discount
+	ADD COLUMN status text CHECK (status IN ('pending', 'approved', 'rejected')),
+	ADD COLUMN requested_by name NOT NULL DEFAULT current_user,
+	ADD COLUMN approved_by name,
+	ADD COLUMN approved_at timestamptz,
+	ADD COLUMN bill_basis numeric(14,2),
+	ADD CONSTRAINT ticket_discount_decision_check CHECK ((approved_by IS NULL) = (approved_at IS NULL)),
+	ADD CONSTRAINT ticket_discount_pending_check CHECK (status <> 'pending' OR approved_by IS NULL);
+COMMENT ON TABLE repairsys.ticket_discount IS 'Discounts granted on a ticket''s bill (each a discount line, before tax); only approved ones are on the bill';
+COMMENT ON COLUMN repairsys.ticket_discount.status IS 'pending (above the approval limit of who gave it: not on the bill), approved (on the bill) or rejected (never on the bill); set by repairsys';
+COMMENT ON COLUMN repairsys.ticket_discount.requested_by IS 'Role that asked for it (set by repairsys)';
+COMMENT ON COLUMN repairsys.ticket_discount.approved_by IS 'Role that approved or rejected it (the giver when within their limit; set by repairsys); NULL while pending';
+COMMENT ON COLUMN repairsys.ticket_discount.approved_at IS 'When it was approved or rejected (set by repairsys); NULL while pending';
+COMMENT ON COLUMN repairsys.ticket_discount.bill_basis IS 'The bill before discounts and tax that the last decision measured the percent limit against (set by repairsys)';
+
+-- (src/sql/29_tables_approval.sql)
+------------------------------------------------------------------------------
+-- Approval authority for fees (费用审批, docs/billing.md "Approval authority";
+-- functions and triggers in 44_approval.sql): how large a discount each role
+-- may give or approve.  A discount above the limit of the role that gives it
+-- waits (ticket_discount.status 'pending') for a role whose limit covers it.
+------------------------------------------------------------------------------
+-- A role's limit is both an amount and a percent of the bill: a discount is
+-- within it when the ticket's approved discounts with it stay at most
+-- max_amount and at most max_pct percent of the bill before discounts and
+-- tax.  NULL is no limit on that measure (the admin's seeded row: NULL,
+-- NULL).  A role may be a repairsys group role or any other role (a senior
+-- dispatcher's own role, say); a person is covered when any row of a role
+-- whose rights they use (pg_has_role(..., 'USAGE')) covers the discount.  A
+-- person no row names may approve nothing.  Seeded rows are dumped once
+-- changed (the dump flag), user rows always.
+CREATE TABLE repairsys.approval_limit (
+	role       name PRIMARY KEY,
+	max_amount numeric(14,2) CHECK (max_amount >= 0),
+	max_pct    numeric(6,2) CHECK (max_pct >= 0 AND max_pct <= 100),
+	dump       boolean NOT NULL DEFAULT true
+);
+COMMENT ON TABLE repairsys.approval_limit IS 'Approval authority for discounts (费用审批): per role, the most the ticket''s discounts may take off, in money and in percent of the bill before discounts; above it a discount waits for a role whose limit covers it';
+COMMENT ON COLUMN repairsys.approval_limit.role IS 'Database role (a repairsys group role or a person''s role); whoever has its rights (pg_has_role USAGE) has its limit';
+COMMENT ON COLUMN repairsys.approval_limit.max_amount IS 'Most the ticket''s approved discounts may total, in the bill''s currency, before tax (NULL: no limit)';
+COMMENT ON COLUMN repairsys.approval_limit.max_pct IS 'Most the ticket''s approved discounts may total, in percent of the bill before discounts and tax (NULL: no limit)';
+COMMENT ON COLUMN repairsys.approval_limit.dump IS 'True for rows pg_dump must keep: user rows and seeded rows the user changed (kept by trigger)';
+INSERT INTO repairsys.approval_limit (role, max_amount, max_pct, dump) VALUES
+	('repairsys_admin', NULL, NULL, false),
+	('repairsys_dispatcher', 100.00, 20.00, false),
+	('repairsys_technician', 0.00, 0.00, false),
+	('repairsys_customer', 0.00, 0.00, false),
+	('repairsys_auditor', 0.00, 0.00, false);
+
+-- 40_billing.sql: only approved discounts are on the bill; what a discount
+-- is measured against and who may approve it; the rules of the table
+-- The bill lines of ticket t for the given labor minutes and travel km (NULL:
+-- none recorded).  With for_estimate, reserved parts count as well as used
+-- ones.  Prices come from the ticket's snapshot when the estimate was
+-- approved, else from the price list of now.
+CREATE OR REPLACE FUNCTION repairsys.compute_bill(t repairsys.ticket, minutes numeric, km numeric, for_estimate boolean DEFAULT false,
+	OUT line_no integer, OUT kind text, OUT description text, OUT quantity numeric, OUT unit text,
+	OUT unit_price numeric, OUT amount numeric, OUT tax_rate numeric, OUT tax_amount numeric)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	pv        repairsys.service_price;
+	labor_fee repairsys.fee_tier;
+	travel_fee repairsys.fee_tier;
+	callout   numeric;
+	factor    numeric;
+	pct       numeric;
+	rate_l    numeric;
+	rate_p    numeric;
+	l         record;
+	n         integer := 0;
+	labor     numeric := 0;
+	cx        numeric := 0;
+	sur       numeric := 0;
+	travel    numeric := 0;
+	subtotal  numeric := 0;
+	tx_labor  numeric := 0;
+	tx_call   numeric := 0;
+	tx_travel numeric := 0;
+	warranty  boolean := repairsys.under_warranty(t);
+	rework    bigint := repairsys.rework_of(t);
+	wdate     date;
+	d         numeric;
+	-- what is left to discount per tax rate: amounts and their taxes
+	left_l    numeric := 0;
+	left_tl   numeric := 0;
+	left_p    numeric := 0;
+	left_tp   numeric := 0;
+	piece     numeric;
+	share     record;
+BEGIN
+	IF t.price_labor_fee IS NULL THEN
+		pv := repairsys.price_at(t.service_type, coalesce(t.opened_at, now()));
+	END IF;
+	labor_fee := coalesce(t.price_labor_fee, pv.labor_fee);
+	travel_fee := CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE pv.travel_fee END;
+	callout := coalesce(t.price_callout_fee, pv.callout_fee, 0);
+	factor := coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1);
+	pct := coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0);
+	rate_l := round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4);
+	rate_p := round(coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric), 4);
+	SELECT a.warranty_until INTO wdate FROM repairsys.asset a WHERE a.id = t.asset_id;
+
+	-- call-out
+	IF callout > 0 THEN
+		n := n + 1; line_no := n; kind := 'callout'; description := 'Call-out fee';
+		quantity := 1; unit := 'visit'; unit_price := callout; amount := callout;
+		tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+		subtotal := subtotal + amount; tx_call := tax_amount;
+		RETURN NEXT;
+	END IF;
+
+	-- labor, one line per tier slice of the schedule
+	IF minutes IS NOT NULL THEN
+		FOR l IN SELECT * FROM repairsys.schedule_lines(labor_fee, minutes, 'Labor', 'min') LOOP
+			n := n + 1; line_no := n; kind := 'labor'; description := l.description;
+			quantity := l.quantity; unit := l.line_unit; unit_price := l.unit_price; amount := l.amount;
+			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+			labor := labor + amount; subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
+			RETURN NEXT;
+		END LOOP;
+		IF factor <> 1 AND labor > 0 THEN
+			cx := round(labor * (factor - 1), 2);
+			n := n + 1; line_no := n; kind := 'complexity';
+			description := pg_catalog.format('Complexity level %s: labor x %s', t.complexity, repairsys.fmt_num(factor));
+			quantity := NULL; unit := NULL; unit_price := NULL; amount := cx;
+			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+			subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
+			RETURN NEXT;
+		END IF;
+		IF pct > 0 AND labor + cx > 0 THEN
+			sur := round((labor + cx) * pct / 100, 2);
+			n := n + 1; line_no := n; kind := 'surcharge';
+			description := pg_catalog.format('Urgency "%s": %s%% of labor', t.urgency, repairsys.fmt_num(pct));
+			quantity := NULL; unit := NULL; unit_price := NULL; amount := sur;
+			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+			subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
+			RETURN NEXT;
+		END IF;
+	END IF;
+
+	-- travel, one line per tier slice
+	IF km IS NOT NULL AND travel_fee IS NOT NULL THEN
+		FOR l IN SELECT * FROM repairsys.schedule_lines(travel_fee, km, 'Travel', 'km') LOOP
+			n := n + 1; line_no := n; kind := 'travel'; description := l.description;
+			quantity := l.quantity; unit := l.line_unit; unit_price := l.unit_price; amount := l.amount;
+			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
+			travel := travel + amount; subtotal := subtotal + amount; tx_travel := tx_travel + tax_amount;
+			RETURN NEXT;
+		END LOOP;
+	END IF;
+
+	-- parts, at the price of when they were reserved
+	FOR l IN SELECT tp.sku, p.name, sum(tp.qty) AS qty, tp.unit_price, tp.covered
+	           FROM repairsys.ticket_part tp JOIN repairsys.part p ON p.sku = tp.sku
+	          WHERE tp.ticket_id = t.id AND (tp.state = 'used' OR (for_estimate AND tp.state = 'reserved'))
+	          GROUP BY tp.sku, p.name, tp.unit_price, tp.covered
+	          ORDER BY tp.sku, tp.unit_price
+	LOOP
+		n := n + 1; line_no := n; kind := 'part';
+		description := pg_catalog.format('Part %s (%s)', l.name, l.sku);
+		quantity := l.qty; unit := 'pcs'; unit_price := l.unit_price; amount := l.qty * l.unit_price;
+		tax_rate := rate_p; tax_amount := round(amount * rate_p, 2);
+		subtotal := subtotal + amount;
+		IF NOT l.covered THEN
+			left_p := left_p + amount; left_tp := left_tp + tax_amount;
+		END IF;
+		RETURN NEXT;
+		IF l.covered THEN
+			n := n + 1; line_no := n; kind := 'coverage';
+			description := pg_catalog.format('Product warranty covers part %s (%s)', l.name, l.sku);
+			quantity := NULL; unit := NULL; unit_price := NULL; amount := -(l.qty * l.unit_price);
+			tax_rate := rate_p; tax_amount := -tax_amount;	-- exactly the part line's tax
+			subtotal := subtotal + amount;
+			RETURN NEXT;
+		END IF;
+	END LOOP;
+
+	-- coverage of the service: product warranty covers it all, a repeat repair its labor
+	quantity := NULL; unit := NULL; unit_price := NULL;
+	-- (a coverage line takes off exactly the amounts and taxes it covers, so
+	-- covered work nets to zero to the cent)
+	IF warranty THEN
+		FOR l IN SELECT * FROM (VALUES
+				(1, 'Product warranty (until ' || pg_catalog.to_char(wdate, 'YYYY-MM-DD') || ') covers labor, complexity and urgency surcharge', labor + cx + sur, tx_labor),
+				(2, 'Product warranty covers the call-out fee', callout, tx_call),
+				(3, 'Product warranty covers travel', travel, tx_travel)) AS x(o, what, amt, tx)
+			WHERE amt > 0 ORDER BY o
+		LOOP
+			n := n + 1; line_no := n; kind := 'coverage'; description := l.what; amount := -l.amt;
+			tax_rate := rate_l; tax_amount := -l.tx;
+			subtotal := subtotal + amount;
+			RETURN NEXT;
+		END LOOP;
+	ELSIF rework IS NOT NULL AND labor + cx + sur > 0 THEN
+		n := n + 1; line_no := n; kind := 'coverage';
+		description := pg_catalog.format('Repeat repair within %s of ticket %s: labor is free',
+		                                 coalesce(t.price_rework_window, repairsys.setting_value('rework_window')), rework);
+		amount := -(labor + cx + sur);
+		tax_rate := rate_l; tax_amount := -tx_labor;
+		subtotal := subtotal + amount;
+		RETURN NEXT;
+	END IF;
+
+	-- discounts, never below zero: a discount takes from the amounts taxed at
+	-- the labor rate first, then from the parts; each share is its own line
+	-- at its own rate, and the tax it takes off never exceeds the tax left on
+	-- that share (so a full waiver nets to exactly 0.00, never below)
+	left_l := labor + cx + sur + callout + travel; left_tl := tx_labor + tx_call + tx_travel;
+	IF warranty THEN
+		left_l := 0; left_tl := 0;
+	ELSIF rework IS NOT NULL THEN
+		left_l := left_l - (labor + cx + sur); left_tl := left_tl - tx_labor;
+	END IF;
+	-- (only approved discounts: a pending or rejected one is not on the bill,
+	-- docs/billing.md "Approval authority")
+	FOR l IN SELECT x.description, x.amount FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id AND x.status = 'approved' ORDER BY x.id LOOP
+		d := l.amount;
+		FOR share IN SELECT * FROM (VALUES (1, rate_l), (2, rate_p)) AS v(o, rate) ORDER BY o LOOP
+			piece := LEAST(d, CASE share.o WHEN 1 THEN left_l ELSE left_p END);
+			CONTINUE WHEN piece <= 0;
+			n := n + 1; line_no := n; kind := 'discount';
+			description := 'Discount: ' || l.description || CASE WHEN share.o = 2 THEN ' (on parts)' ELSE '' END;
+			quantity := NULL; unit := NULL; unit_price := NULL;
+			amount := -piece; tax_rate := share.rate;
+			IF share.o = 1 THEN
+				tax_amount := -LEAST(round(piece * rate_l, 2), left_tl);
+				left_l := left_l - piece; left_tl := left_tl + tax_amount;
+				IF left_l = 0 THEN tax_amount := tax_amount - left_tl; left_tl := 0; END IF;
+			ELSE
+				tax_amount := -LEAST(round(piece * rate_p, 2), left_tp);
+				left_p := left_p - piece; left_tp := left_tp + tax_amount;
+				IF left_p = 0 THEN tax_amount := tax_amount - left_tp; left_tp := 0; END IF;
+			END IF;
+			d := d - piece;
+			RETURN NEXT;
+		END LOOP;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION repairsys.compute_bill(repairsys.ticket, numeric, numeric, boolean) IS 'Bill lines of a ticket for given labor minutes and travel km: call-out, labor tier slices, complexity, urgency surcharge, travel slices, parts, warranty and rework coverage, discounts; each with its tax';
+
+-- The bill a discount is measured against: the ticket's bill before discounts
+-- and tax (what is left after coverage), from the work recorded; before labor
+-- is recorded, the high estimate's (with the reserved parts).
+CREATE FUNCTION repairsys.discount_basis(t repairsys.ticket)
+RETURNS numeric
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	st   repairsys.service_type;
+	bill numeric;
+BEGIN
+	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
+	SELECT coalesce(sum(b.amount), 0) INTO bill
+	  FROM repairsys.compute_bill(t, coalesce(t.labor_minutes, st.est_minutes_high, st.est_minutes_low, 0),
+	                              coalesce(t.travel_km, repairsys.estimate_km(t)), t.labor_minutes IS NULL) b
+	 WHERE b.kind <> 'discount';
+	RETURN bill;
+END
+$$;
+COMMENT ON FUNCTION repairsys.discount_basis(repairsys.ticket) IS 'The bill a discount is measured against: the ticket''s bill before discounts and tax, after coverage (before labor is recorded: the high estimate''s)';
+
+-- Approval authority (docs/billing.md; the table is 29_tables_approval.sql,
+-- the rules 44_approval.sql): whether role who may give or approve
+-- discounts that take total off a bill whose basis (discount_basis) is
+-- basis: some row of approval_limit of a role whose rights who has
+-- (USAGE: directly or through inherited membership; a superuser has every
+-- role's) allows both the amount and the percent (NULL: no limit).  An
+-- unknown role may approve nothing.
+CREATE FUNCTION repairsys.may_grant_discount(who name, total numeric, basis numeric)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT EXISTS (
+		SELECT 1
+		  FROM repairsys.approval_limit l
+		  JOIN pg_catalog.pg_roles r ON r.rolname = l.role
+		  JOIN pg_catalog.pg_roles w ON w.rolname = may_grant_discount.who
+		 WHERE pg_catalog.pg_has_role(w.oid, r.oid, 'USAGE')
+		   AND (l.max_amount IS NULL OR total <= l.max_amount)
+		   AND (l.max_pct IS NULL OR total * 100 <= l.max_pct * basis));
+END;
+COMMENT ON FUNCTION repairsys.may_grant_discount(name, numeric, numeric) IS 'Approval authority: true when a row of approval_limit of a role whose rights the role has (pg_has_role USAGE) allows discounts totalling total on a bill (before discounts and tax) of basis, in amount and in percent (NULL: no limit)';
+
+-- BEFORE INSERT OR UPDATE on ticket_discount: no discount on an invoiced
+-- ticket (its bill is frozen), and the discounts of a ticket that are not
+-- rejected (approved or pending) never exceed its bill before discounts
+-- (discount_basis), 23514, for every role but the table owner: checked when a
+-- discount is given and again when it is approved.  Rejecting a pending
+-- discount changes no bill and is never refused here.  NaN and amounts not above zero are the
+-- table's CHECK constraints'.  Who may approve what: 44_approval.sql.
+CREATE OR REPLACE FUNCTION repairsys.ticket_discount_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t      repairsys.ticket;
+	bill   numeric;
+	others numeric;
+BEGIN
+	IF repairsys.is_table_owner(TG_RELID)
+	   OR NEW.amount IS NULL OR NEW.amount = 'NaN' OR NEW.amount <= 0 THEN
+		RETURN NEW;
+	END IF;
+	IF TG_OP = 'UPDATE' AND NEW.status = 'rejected' AND OLD.status IS DISTINCT FROM 'rejected' THEN
+		RETURN NEW;
+	END IF;
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NEW;		-- the foreign key names it
+	END IF;
+	IF EXISTS (SELECT 1 FROM repairsys.invoice i WHERE i.ticket_id = t.id) THEN
+		RAISE EXCEPTION 'cannot discount ticket %: it was invoiced', t.id
+			USING ERRCODE = '23514', DETAIL = 'An issued invoice never changes.';
+	END IF;
+	bill := repairsys.discount_basis(t);
+	SELECT coalesce(sum(x.amount), 0) INTO others
+	  FROM repairsys.ticket_discount x
+	 WHERE x.ticket_id = t.id AND x.status <> 'rejected' AND (TG_OP = 'INSERT' OR x.id <> OLD.id);
+	IF others + NEW.amount > bill THEN
+		RAISE EXCEPTION 'a discount of % on ticket % would exceed its bill', NEW.amount, t.id
+			USING ERRCODE = '23514',
+			      DETAIL = pg_catalog.format('Bill before discounts and tax %s, discounts so far %s.', bill, others);
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_discount_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_discount: refuses (23514) a discount on an invoiced ticket and discounts not rejected above the bill before discounts (checked when given and when approved; a rejection passes); the table owner may';
+
+UPDATE repairsys.ticket_discount x
+   SET status = 'approved', requested_by = x.created_by, approved_by = x.created_by, approved_at = x.created_at,
+       bill_basis = (SELECT repairsys.discount_basis(t) FROM repairsys.ticket t WHERE t.id = x.ticket_id);
+ALTER TABLE repairsys.ticket_discount ALTER COLUMN status SET NOT NULL;
+
+-- (src/sql/44_approval.sql)
+-- Approval authority for fees (费用审批, DESIGN.md section 13, docs/billing.md
+-- "Approval authority").  The limits are repairsys.approval_limit
+-- (29_tables_approval.sql); the bill skips discounts that are not approved
+-- (compute_bill, 40_billing.sql), billing_audit reports an approved discount
+-- its approver's limit does not cover, and the check itself is
+-- may_grant_discount() (40_billing.sql, before the view that uses it).
+--
+-- The one way a person lowers what a customer pays is a discount
+-- (ticket_discount: a waiver is a discount of the whole bill, which the
+-- table allows up to the bill).  There is no other: coverage lines are
+-- computed from the warranty rules, part prices are the list price
+-- (ticket_part_snapshot_trg refuses another, 428C9), the price inputs of an
+-- approved ticket are its snapshot (ticket_price_snapshot_trg) and invoices
+-- are written only by issue_invoice().
+--
+-- The rule holds at the table: a plain INSERT or UPDATE of ticket_discount
+-- gets it from the trigger below, whoever writes it but the table owner's
+-- import of rows with a status (restore).  The acting role is CURRENT_USER
+-- (the person's role, SET ROLE of an application included).
+
+------------------------------------------------------------------------------
+-- The limits: admin only (90_security.sql), a role that exists, dumped once
+-- changed
+------------------------------------------------------------------------------
+-- BEFORE INSERT OR UPDATE on approval_limit: the role must exist (22023),
+-- for every writer but the table owner (a restore may come before the roles
+-- of the people).
+CREATE FUNCTION repairsys.approval_limit_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT repairsys.is_table_owner(TG_RELID)
+	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = NEW.role) THEN
+		RAISE EXCEPTION 'role "%" does not exist', NEW.role
+			USING ERRCODE = '22023', DETAIL = 'An approval limit is given to an existing database role.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.approval_limit_trg() IS 'BEFORE INSERT OR UPDATE trigger of approval_limit: the role must exist (22023); the table owner may (restore)';
+CREATE TRIGGER approval_limit_10_check BEFORE INSERT OR UPDATE ON repairsys.approval_limit
+	FOR EACH ROW EXECUTE FUNCTION repairsys.approval_limit_trg();
+CREATE TRIGGER approval_limit_seed BEFORE INSERT OR UPDATE ON repairsys.approval_limit
+	FOR EACH ROW EXECUTE FUNCTION repairsys.seed_row_changed('role');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.approval_limit', 'WHERE dump');
+
+------------------------------------------------------------------------------
+-- The rule at the table
+------------------------------------------------------------------------------
+-- The sentence that says why a role's limit does not cover a discount.
+CREATE FUNCTION repairsys.discount_limit_detail(who name, ticket_id bigint, total numeric, basis numeric)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT pg_catalog.format('With it the approved discounts of ticket %s would total %s%s; the limits of role %s: %s.',
+	           discount_limit_detail.ticket_id, total,
+	           CASE WHEN basis > 0 THEN pg_catalog.format(', %s%% of its bill before discounts of %s',
+	                                                      pg_catalog.round(total * 100 / basis, 2), basis) ELSE '' END,
+	           who,
+	           coalesce((SELECT pg_catalog.string_agg(pg_catalog.format('%s up to %s and %s', l.role,
+	                                                 coalesce(l.max_amount::text, 'any amount'),
+	                                                 coalesce(l.max_pct || '%', 'any percent')), ', ' ORDER BY l.role)
+	                       FROM repairsys.approval_limit l
+	                       JOIN pg_catalog.pg_roles r ON r.rolname = l.role
+	                       JOIN pg_catalog.pg_roles w ON w.rolname = discount_limit_detail.who
+	                      WHERE pg_catalog.pg_has_role(w.oid, r.oid, 'USAGE')), 'none'));
+END;
+COMMENT ON FUNCTION repairsys.discount_limit_detail(name, bigint, numeric, numeric) IS 'The DETAIL of a refused approval: what the ticket''s approved discounts would total, in percent of the bill, and the approval limits the role has';
+
+-- BEFORE INSERT OR UPDATE on ticket_discount (after ticket_discount_10_rules,
+-- which locks the ticket and keeps the discounts within the bill):
+--   INSERT  the discount is approved at once (approved_by = the giver) when
+--           the giver's limit covers the ticket's approved discounts with it
+--           (may_grant_discount), else recorded pending; requested_by and
+--           created_by are the giver; status, approved_by, approved_at and
+--           bill_basis are repairsys's (428C9 when given).  The table owner's
+--           rows with a status are taken as they are (restore, migration).
+--   UPDATE  only a pending discount is decided (23514 for one already
+--           approved or rejected): approving needs a limit that covers it,
+--           rejecting too unless it is the requester's own (a withdrawal);
+--           42501 otherwise.  Who decided and when are recorded.  Its amount
+--           and ticket never change (23514), who asked and when never
+--           (428C9).  The table owner decides without a limit.
+CREATE FUNCTION repairsys.ticket_discount_approval_trg()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	owner  boolean := repairsys.is_table_owner(TG_RELID);
+	me     name := CURRENT_USER;
+	t      repairsys.ticket;
+	basis  numeric;
+	others numeric;
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		IF owner AND NEW.status IS NOT NULL THEN
+			RETURN NEW;		-- restore or migration: the row as it was
+		END IF;
+		IF NOT owner AND (NEW.status IS NOT NULL OR NEW.approved_by IS NOT NULL OR NEW.approved_at IS NOT NULL OR NEW.bill_basis IS NOT NULL) THEN
+			RAISE EXCEPTION 'columns status, approved_by, approved_at and bill_basis of ticket_discount are set by repairsys'
+				USING ERRCODE = '428C9',
+				      DETAIL = 'A discount is approved at once when it is within the approval limit of who gives it, else it waits for repairsys.approve_discount().';
+		END IF;
+		IF NOT owner THEN
+			NEW.requested_by := me;
+			NEW.created_by := me;
+		END IF;
+		NEW.status := 'pending';
+		IF NEW.amount IS NULL OR NEW.amount = 'NaN' OR NEW.amount <= 0 THEN
+			RETURN NEW;		-- the CHECK constraints name it
+		END IF;
+		SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id;
+		IF NOT FOUND THEN
+			RETURN NEW;		-- the foreign key names it
+		END IF;
+		basis := repairsys.discount_basis(t);
+		SELECT coalesce(sum(x.amount), 0) INTO others
+		  FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id AND x.status = 'approved';
+		NEW.bill_basis := basis;
+		IF repairsys.may_grant_discount(me, others + NEW.amount, basis) THEN
+			NEW.status := 'approved';
+			NEW.approved_by := me;
+			NEW.approved_at := pg_catalog.clock_timestamp();
+		END IF;
+		RETURN NEW;
+	END IF;
+
+	-- UPDATE
+	IF NOT owner THEN
+		IF NEW.amount IS DISTINCT FROM OLD.amount OR NEW.ticket_id IS DISTINCT FROM OLD.ticket_id THEN
+			RAISE EXCEPTION 'cannot change the amount or the ticket of discount %', OLD.id
+				USING ERRCODE = '23514', DETAIL = 'A discount is approved for its amount on its ticket.',
+				      HINT = 'Reject it, or delete it, and give a new one.';
+		END IF;
+		IF (NEW.requested_by, NEW.created_by, NEW.created_at, NEW.approved_by, NEW.approved_at, NEW.bill_basis)
+		   IS DISTINCT FROM (OLD.requested_by, OLD.created_by, OLD.created_at, OLD.approved_by, OLD.approved_at, OLD.bill_basis) THEN
+			RAISE EXCEPTION 'columns requested_by, created_by, created_at, approved_by, approved_at and bill_basis of ticket_discount are set by repairsys'
+				USING ERRCODE = '428C9';
+		END IF;
+	END IF;
+	IF NEW.status IS NOT DISTINCT FROM OLD.status OR NEW.status IS NULL THEN
+		RETURN NEW;
+	END IF;
+	IF OLD.status <> 'pending' THEN
+		RAISE EXCEPTION 'discount % was already %', OLD.id, OLD.status
+			USING ERRCODE = '23514', DETAIL = 'A decision on a discount is never changed.';
+	END IF;
+	IF NEW.status = 'pending' THEN
+		RETURN NEW;
+	END IF;
+	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id;
+	basis := CASE WHEN FOUND THEN repairsys.discount_basis(t) END;
+	SELECT coalesce(sum(x.amount), 0) INTO others
+	  FROM repairsys.ticket_discount x WHERE x.ticket_id = NEW.ticket_id AND x.status = 'approved' AND x.id <> OLD.id;
+	IF NOT owner AND NOT (NEW.status = 'rejected' AND OLD.requested_by = me)
+	   AND NOT repairsys.may_grant_discount(me, others + NEW.amount, coalesce(basis, 0)) THEN
+		RAISE EXCEPTION 'the approval limit of role "%" does not cover discount %', me, OLD.id
+			USING ERRCODE = '42501',
+			      DETAIL = repairsys.discount_limit_detail(me, NEW.ticket_id, others + NEW.amount, basis),
+			      HINT = 'A role whose approval limit (repairsys.approval_limit) covers it approves or rejects it.';
+	END IF;
+	IF owner AND NEW.approved_by IS DISTINCT FROM OLD.approved_by THEN
+		RETURN NEW;		-- the owner wrote the decision in full
+	END IF;
+	NEW.approved_by := me;
+	NEW.approved_at := pg_catalog.clock_timestamp();
+	NEW.bill_basis := basis;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_discount_approval_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_discount (approval authority): a new discount is approved at once within the giver''s approval limit, else pending; a pending one is approved, or rejected, by a role whose limit covers it (42501 otherwise; the requester may withdraw their own); decisions are final (23514); who asked and who decided are recorded (428C9 when given); the table owner''s rows with a status are taken as they are';
+CREATE TRIGGER ticket_discount_20_approval
+	BEFORE INSERT OR UPDATE ON repairsys.ticket_discount
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_discount_approval_trg();
+
+------------------------------------------------------------------------------
+-- The functions: the same route as a plain UPDATE of status
+------------------------------------------------------------------------------
+-- Decides a pending discount (approved or rejected): unknown id 22023, a
+-- discount already decided 23514, a limit that does not cover it 42501 (the
+-- trigger).  With the caller's rights: a role without UPDATE on
+-- ticket_discount gets 42501.
+CREATE FUNCTION repairsys.decide_discount(discount_id bigint, decision text)
+RETURNS repairsys.ticket_discount
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	d repairsys.ticket_discount;
+BEGIN
+	IF decision IS NULL OR decision NOT IN ('approved', 'rejected') THEN
+		RAISE EXCEPTION 'invalid decision on a discount: "%"', coalesce(decision, 'NULL')
+			USING ERRCODE = '22023', DETAIL = 'A discount is approved or rejected.';
+	END IF;
+	IF discount_id IS NULL THEN
+		RAISE EXCEPTION 'invalid discount id: NULL' USING ERRCODE = '22023';
+	END IF;
+	UPDATE repairsys.ticket_discount x SET status = decide_discount.decision
+	 WHERE x.id = decide_discount.discount_id AND x.status = 'pending'
+	RETURNING x.* INTO d;
+	IF NOT FOUND THEN
+		SELECT x.* INTO d FROM repairsys.ticket_discount x WHERE x.id = decide_discount.discount_id;
+		IF FOUND THEN
+			RAISE EXCEPTION 'discount % was already %', d.id, d.status
+				USING ERRCODE = '23514', DETAIL = 'A decision on a discount is never changed.';
+		END IF;
+		RAISE EXCEPTION 'discount % does not exist', discount_id USING ERRCODE = '22023';
+	END IF;
+	RETURN d;
+END
+$$;
+COMMENT ON FUNCTION repairsys.decide_discount(bigint, text) IS 'Approves or rejects a pending discount (decision: approved or rejected) by the caller''s approval limit and returns its row; unknown id or decision 22023, already decided 23514, limit too small 42501';
+
+CREATE FUNCTION repairsys.approve_discount(discount_id bigint)
+RETURNS repairsys.ticket_discount
+LANGUAGE sql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT * FROM repairsys.decide_discount(approve_discount.discount_id, 'approved');
+END;
+COMMENT ON FUNCTION repairsys.approve_discount(bigint) IS 'Approves a pending discount: the caller''s approval limit must cover the ticket''s approved discounts with it (42501 otherwise); then it is on the bill; unknown id 22023, already decided 23514; returns its row';
+
+CREATE FUNCTION repairsys.reject_discount(discount_id bigint)
+RETURNS repairsys.ticket_discount
+LANGUAGE sql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT * FROM repairsys.decide_discount(reject_discount.discount_id, 'rejected');
+END;
+COMMENT ON FUNCTION repairsys.reject_discount(bigint) IS 'Rejects a pending discount (never on the bill): by a role whose approval limit covers it, or by the role that asked for it (a withdrawal); 42501 otherwise; unknown id 22023, already decided 23514; returns its row';
+
+------------------------------------------------------------------------------
+-- Events (docs/events.md), in the transaction of the change
+------------------------------------------------------------------------------
+-- AFTER INSERT OR UPDATE OF status on ticket_discount: discount_requested (a
+-- pending discount), discount_approved (at once or later), discount_rejected.
+CREATE FUNCTION repairsys.ticket_discount_event_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'INSERT' AND repairsys.is_import(NEW.created_at, TG_RELID)
+	   OR TG_OP = 'UPDATE' AND NEW.status IS NOT DISTINCT FROM OLD.status THEN
+		RETURN NULL;
+	END IF;
+	PERFORM repairsys.emit_event(CASE NEW.status WHEN 'pending' THEN 'discount_requested' ELSE 'discount_' || NEW.status END,
+		NEW.ticket_id, (SELECT t.service_center_id FROM repairsys.ticket t WHERE t.id = NEW.ticket_id),
+		pg_catalog.jsonb_build_object('discount_id', NEW.id, 'amount', NEW.amount, 'description', NEW.description,
+		                              'requested_by', NEW.requested_by, 'approved_by', NEW.approved_by,
+		                              'bill_basis', NEW.bill_basis));
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_discount_event_trg() IS 'AFTER INSERT OR UPDATE trigger of ticket_discount: writes discount_requested (pending), discount_approved or discount_rejected (not for a restored or migrated row: is_import())';
+CREATE TRIGGER ticket_discount_90_event AFTER INSERT OR UPDATE OF status ON repairsys.ticket_discount
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_discount_event_trg();
+
+-- 40_billing.sql: billing_audit reports a discount without the required approval
+CREATE OR REPLACE VIEW repairsys.billing_audit AS
+SELECT i.ticket_id, 'invoice total differs from its lines' AS problem,
+       pg_catalog.format('Invoice %s: total %s, lines %s.', i.invoice_no, i.total, coalesce(l.s, 0)) AS detail
+  FROM repairsys.invoice i
+  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+ WHERE i.total <> coalesce(l.s, 0)
+UNION ALL
+SELECT t.id, 'bill changed after approval',
+       CASE WHEN t.price_labor_fee IS NULL
+            THEN 'The estimate is marked approved but no prices were snapshotted (approved without repairsys.approve_estimate).'
+            ELSE pg_catalog.format('Invoice %s: total %s, but the approved prices and the recorded work give %s.',
+                                   i.invoice_no, i.total, c.total) END
+  FROM repairsys.ticket t
+  LEFT JOIN repairsys.invoice i ON i.ticket_id = t.id
+  LEFT JOIN LATERAL (SELECT sum(b.amount + b.tax_amount) AS total
+                       FROM repairsys.compute_bill(t, t.labor_minutes, t.travel_km, false) b
+                      WHERE i.id IS NOT NULL AND t.price_labor_fee IS NOT NULL) c ON true
+ WHERE t.estimate_approved_at IS NOT NULL
+   AND (t.price_labor_fee IS NULL OR (i.id IS NOT NULL AND i.total <> coalesce(c.total, 0)))
+UNION ALL
+SELECT i.ticket_id, 'payments exceed the invoice total',
+       pg_catalog.format('Invoice %s: total %s, paid %s.', i.invoice_no, i.total, p.s)
+  FROM repairsys.invoice i
+  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+ WHERE p.s > i.total
+UNION ALL
+SELECT t.id, 'closed with a balance',
+       pg_catalog.format('Total %s, paid %s.', b.total, b.paid)
+  FROM repairsys.ticket t
+  JOIN repairsys.ticket_status s ON s.code = t.status
+  JOIN repairsys.bill_summary b ON b.ticket_id = t.id
+ WHERE s.role = 'closed' AND b.balance > 0
+UNION ALL
+SELECT tp.ticket_id, 'parts used but neither billed nor covered',
+       pg_catalog.format('%s x %s used at a unit price of %s%s.', tp.qty, tp.sku, tp.unit_price,
+                         CASE WHEN i.id IS NOT NULL THEN ', missing from invoice ' || i.invoice_no ELSE '' END)
+  FROM repairsys.ticket_part tp
+  LEFT JOIN repairsys.invoice i ON i.ticket_id = tp.ticket_id
+ WHERE tp.state = 'used' AND NOT tp.covered
+   AND (tp.unit_price = 0
+        OR (i.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM repairsys.invoice_line l
+                                              WHERE l.invoice_id = i.id AND l.kind = 'part' AND l.description LIKE '%(' || tp.sku || ')')))
+UNION ALL
+SELECT t.id, 'labor billed without work recorded',
+       pg_catalog.format('Labor lines of %s, but the ticket records %s minutes.', l.s, coalesce(t.labor_minutes, 0))
+  FROM repairsys.ticket t
+  JOIN repairsys.invoice i ON i.ticket_id = t.id
+  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id AND x.kind = 'labor') l ON true
+ WHERE l.s > 0 AND coalesce(t.labor_minutes, 0) = 0
+UNION ALL
+SELECT t.id, 'bill exceeds the approved estimate',
+       pg_catalog.format('Bill total %s, approved estimate high %s%s: at most %s with the tolerance of %s%%.', b.total, c.high,
+                         coalesce(' (revision ' || c.revision || ')', ''), c.ceiling, repairsys.fmt_num(c.tolerance_pct))
+  FROM repairsys.ticket t
+  CROSS JOIN LATERAL repairsys.approved_ceiling(t) c
+  JOIN repairsys.bill_summary b ON b.ticket_id = t.id
+ WHERE t.status_role IN ('resolved', 'closed') AND NOT repairsys.under_warranty(t) AND b.total > c.ceiling
+UNION ALL
+SELECT t.id, 'bill changed after sign-off',
+       pg_catalog.format('Signed by %s on %s for a total of %s; the bill now totals %s and hashes differently.', s.signed_by,
+                         pg_catalog.to_char(s.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), s.bill_total, b.total)
+  FROM repairsys.ticket t
+  JOIN LATERAL (SELECT x.* FROM repairsys.ticket_sign_off x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) s ON true
+  JOIN repairsys.bill_summary b ON b.ticket_id = t.id
+ WHERE s.bill_sha256 <> pg_catalog.sha256(pg_catalog.convert_to(repairsys.bill_canonical_text(t), 'UTF8'))
+UNION ALL
+-- an approved discount nobody approved (written so by the table owner), or
+-- one above the limit of whoever approved it: the ticket's approved
+-- discounts up to it (in the order approved) against the bill it was
+-- measured on (docs/billing.md "Approval authority")
+SELECT x.ticket_id, 'discount without the required approval',
+       CASE WHEN x.approved_by IS NULL
+            THEN pg_catalog.format('Discount %s of %s is approved, but nobody approved it.', x.id, x.amount)
+            ELSE pg_catalog.format('Discount %s of %s (discounts %s of a bill of %s) was approved by %s, whose approval limit does not cover it.',
+                                   x.id, x.amount, x.upto, coalesce(x.bill_basis::text, 'unknown'), x.approved_by::text COLLATE pg_catalog."default") END
+  FROM (SELECT d.*, sum(d.amount) OVER (PARTITION BY d.ticket_id ORDER BY d.approved_at, d.id) AS upto
+          FROM repairsys.ticket_discount d
+         WHERE d.status = 'approved') x
+ WHERE x.approved_by IS NULL OR NOT repairsys.may_grant_discount(x.approved_by, x.upto, coalesce(x.bill_basis, 0));
+COMMENT ON VIEW repairsys.billing_audit IS 'One row per billing problem found; empty on a healthy database';
+COMMENT ON COLUMN repairsys.billing_audit.ticket_id IS 'Ticket concerned';
+COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded, bill exceeds the approved estimate, bill changed after sign-off, discount without the required approval';
+COMMENT ON COLUMN repairsys.billing_audit.detail IS 'The figures behind the finding';
+ALTER VIEW repairsys.billing_audit SET (security_invoker = true);
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp
@@ -8944,8 +9639,14 @@ BEGIN
 	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
 	('ticket_sign_off',   'repairsys_customer',   'SELECT, INSERT (ticket_id, signed_by, signature)', 'ALL',
 	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
-	('ticket_discount',   'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	-- discounts (approval authority, 44_approval.sql): the dispatcher gives
+	-- them and decides pending ones (UPDATE of status; the trigger checks the
+	-- approval limit and records who); who asked and who decided are
+	-- repairsys's.  The limits are the admin's; staff read them.
+	('ticket_discount',   'repairsys_dispatcher', 'SELECT, INSERT (ticket_id, description, amount), UPDATE (status)', 'ALL', 'true', 'true'),
 	('ticket_discount',   'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('approval_limit',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('approval_limit',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
 	-- follow-ups: the dispatcher's call list
 	('follow_up',         'repairsys_dispatcher', 'SELECT, UPDATE (done_at, outcome)', 'ALL', 'true', 'true'),
 	-- time-aware dispatch (52_dispatch.sql): the dispatcher keeps rosters and

@@ -682,15 +682,30 @@ CREATE TABLE repairsys.ticket_discount (
 	description text NOT NULL CHECK (description <> ''),
 	amount      numeric(14,2) NOT NULL CHECK (amount > 0),
 	created_at  timestamptz NOT NULL DEFAULT now(),
-	created_by  name NOT NULL DEFAULT current_user
+	created_by  name NOT NULL DEFAULT current_user,
+	-- approval authority (29_tables_approval.sql, 44_approval.sql): no
+	-- default, the trigger decides (the table owner's import keeps a status
+	-- given)
+	status       text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+	requested_by name NOT NULL DEFAULT current_user,
+	approved_by  name,
+	approved_at  timestamptz,
+	bill_basis   numeric(14,2),
+	CONSTRAINT ticket_discount_decision_check CHECK ((approved_by IS NULL) = (approved_at IS NULL)),
+	CONSTRAINT ticket_discount_pending_check CHECK (status <> 'pending' OR approved_by IS NULL)
 );
-COMMENT ON TABLE repairsys.ticket_discount IS 'Discounts granted on a ticket''s bill (each a discount line, before tax)';
+COMMENT ON TABLE repairsys.ticket_discount IS 'Discounts granted on a ticket''s bill (each a discount line, before tax); only approved ones are on the bill';
 COMMENT ON COLUMN repairsys.ticket_discount.id IS 'Discount id';
 COMMENT ON COLUMN repairsys.ticket_discount.ticket_id IS 'Ticket';
 COMMENT ON COLUMN repairsys.ticket_discount.description IS 'Why the discount was granted, shown on the bill';
 COMMENT ON COLUMN repairsys.ticket_discount.amount IS 'Amount taken off before tax';
 COMMENT ON COLUMN repairsys.ticket_discount.created_at IS 'When it was granted';
 COMMENT ON COLUMN repairsys.ticket_discount.created_by IS 'Role that granted it';
+COMMENT ON COLUMN repairsys.ticket_discount.status IS 'pending (above the approval limit of who gave it: not on the bill), approved (on the bill) or rejected (never on the bill); set by repairsys';
+COMMENT ON COLUMN repairsys.ticket_discount.requested_by IS 'Role that asked for it (set by repairsys)';
+COMMENT ON COLUMN repairsys.ticket_discount.approved_by IS 'Role that approved or rejected it (the giver when within their limit; set by repairsys); NULL while pending';
+COMMENT ON COLUMN repairsys.ticket_discount.approved_at IS 'When it was approved or rejected (set by repairsys); NULL while pending';
+COMMENT ON COLUMN repairsys.ticket_discount.bill_basis IS 'The bill before discounts and tax that the last decision measured the percent limit against (set by repairsys)';
 CREATE INDEX ticket_discount_ticket_idx ON repairsys.ticket_discount (ticket_id);
 SELECT pg_catalog.pg_extension_config_dump('repairsys.ticket_discount', '');
 

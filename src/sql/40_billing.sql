@@ -236,7 +236,9 @@ BEGIN
 	ELSIF rework IS NOT NULL THEN
 		left_l := left_l - (labor + cx + sur); left_tl := left_tl - tx_labor;
 	END IF;
-	FOR l IN SELECT x.description, x.amount FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id ORDER BY x.id LOOP
+	-- (only approved discounts: a pending or rejected one is not on the bill,
+	-- docs/billing.md "Approval authority")
+	FOR l IN SELECT x.description, x.amount FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id AND x.status = 'approved' ORDER BY x.id LOOP
 		d := l.amount;
 		FOR share IN SELECT * FROM (VALUES (1, rate_l), (2, rate_p)) AS v(o, rate) ORDER BY o LOOP
 			piece := LEAST(d, CASE share.o WHEN 1 THEN left_l ELSE left_p END);
@@ -661,11 +663,58 @@ CREATE TRIGGER asset_10_bill_facts
 	BEFORE UPDATE OF customer_id, warranty_until ON repairsys.asset
 	FOR EACH ROW EXECUTE FUNCTION repairsys.asset_bill_facts_trg();
 
+-- The bill a discount is measured against: the ticket's bill before discounts
+-- and tax (what is left after coverage), from the work recorded; before labor
+-- is recorded, the high estimate's (with the reserved parts).
+CREATE FUNCTION repairsys.discount_basis(t repairsys.ticket)
+RETURNS numeric
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	st   repairsys.service_type;
+	bill numeric;
+BEGIN
+	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
+	SELECT coalesce(sum(b.amount), 0) INTO bill
+	  FROM repairsys.compute_bill(t, coalesce(t.labor_minutes, st.est_minutes_high, st.est_minutes_low, 0),
+	                              coalesce(t.travel_km, repairsys.estimate_km(t)), t.labor_minutes IS NULL) b
+	 WHERE b.kind <> 'discount';
+	RETURN bill;
+END
+$$;
+COMMENT ON FUNCTION repairsys.discount_basis(repairsys.ticket) IS 'The bill a discount is measured against: the ticket''s bill before discounts and tax, after coverage (before labor is recorded: the high estimate''s)';
+
+-- Approval authority (docs/billing.md; the table is 29_tables_approval.sql,
+-- the rules 44_approval.sql): whether role who may give or approve
+-- discounts that take total off a bill whose basis (discount_basis) is
+-- basis: some row of approval_limit of a role whose rights who has
+-- (USAGE: directly or through inherited membership; a superuser has every
+-- role's) allows both the amount and the percent (NULL: no limit).  An
+-- unknown role may approve nothing.
+CREATE FUNCTION repairsys.may_grant_discount(who name, total numeric, basis numeric)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT EXISTS (
+		SELECT 1
+		  FROM repairsys.approval_limit l
+		  JOIN pg_catalog.pg_roles r ON r.rolname = l.role
+		  JOIN pg_catalog.pg_roles w ON w.rolname = may_grant_discount.who
+		 WHERE pg_catalog.pg_has_role(w.oid, r.oid, 'USAGE')
+		   AND (l.max_amount IS NULL OR total <= l.max_amount)
+		   AND (l.max_pct IS NULL OR total * 100 <= l.max_pct * basis));
+END;
+COMMENT ON FUNCTION repairsys.may_grant_discount(name, numeric, numeric) IS 'Approval authority: true when a row of approval_limit of a role whose rights the role has (pg_has_role USAGE) allows discounts totalling total on a bill (before discounts and tax) of basis, in amount and in percent (NULL: no limit)';
+
 -- BEFORE INSERT OR UPDATE on ticket_discount: no discount on an invoiced
--- ticket (its bill is frozen), and the discounts of a ticket never exceed its
--- bill before discounts (what is left after coverage; before labor is recorded,
--- the high estimate's), 23514, for every role but the table owner.  NaN and
--- amounts not above zero are the table's CHECK constraints'.
+-- ticket (its bill is frozen), and the discounts of a ticket that are not
+-- rejected (approved or pending) never exceed its bill before discounts
+-- (discount_basis), 23514, for every role but the table owner: checked when a
+-- discount is given and again when it is approved.  Rejecting a pending
+-- discount changes no bill and is never refused here.  NaN and amounts not above zero are the
+-- table's CHECK constraints'.  Who may approve what: 44_approval.sql.
 CREATE FUNCTION repairsys.ticket_discount_trg()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -673,12 +722,14 @@ SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
 	t      repairsys.ticket;
-	st     repairsys.service_type;
 	bill   numeric;
 	others numeric;
 BEGIN
 	IF repairsys.is_table_owner(TG_RELID)
 	   OR NEW.amount IS NULL OR NEW.amount = 'NaN' OR NEW.amount <= 0 THEN
+		RETURN NEW;
+	END IF;
+	IF TG_OP = 'UPDATE' AND NEW.status = 'rejected' AND OLD.status IS DISTINCT FROM 'rejected' THEN
 		RETURN NEW;
 	END IF;
 	SELECT * INTO t FROM repairsys.ticket x WHERE x.id = NEW.ticket_id FOR UPDATE;
@@ -689,13 +740,10 @@ BEGIN
 		RAISE EXCEPTION 'cannot discount ticket %: it was invoiced', t.id
 			USING ERRCODE = '23514', DETAIL = 'An issued invoice never changes.';
 	END IF;
-	SELECT * INTO st FROM repairsys.service_type s WHERE s.code = t.service_type;
-	SELECT coalesce(sum(b.amount), 0) INTO bill
-	  FROM repairsys.compute_bill(t, coalesce(t.labor_minutes, st.est_minutes_high, st.est_minutes_low, 0),
-	                              coalesce(t.travel_km, repairsys.estimate_km(t)), t.labor_minutes IS NULL) b
-	 WHERE b.kind <> 'discount';
+	bill := repairsys.discount_basis(t);
 	SELECT coalesce(sum(x.amount), 0) INTO others
-	  FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id AND (TG_OP = 'INSERT' OR x.id <> OLD.id);
+	  FROM repairsys.ticket_discount x
+	 WHERE x.ticket_id = t.id AND x.status <> 'rejected' AND (TG_OP = 'INSERT' OR x.id <> OLD.id);
 	IF others + NEW.amount > bill THEN
 		RAISE EXCEPTION 'a discount of % on ticket % would exceed its bill', NEW.amount, t.id
 			USING ERRCODE = '23514',
@@ -704,7 +752,7 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ticket_discount_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_discount: refuses (23514) a discount on an invoiced ticket and discounts above the bill before discounts; the table owner may';
+COMMENT ON FUNCTION repairsys.ticket_discount_trg() IS 'BEFORE INSERT OR UPDATE trigger of ticket_discount: refuses (23514) a discount on an invoiced ticket and discounts not rejected above the bill before discounts (checked when given and when approved; a rejection passes); the table owner may';
 CREATE TRIGGER ticket_discount_10_rules
 	BEFORE INSERT OR UPDATE ON repairsys.ticket_discount
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_discount_trg();
@@ -1127,10 +1175,24 @@ SELECT t.id, 'bill changed after sign-off',
   FROM repairsys.ticket t
   JOIN LATERAL (SELECT x.* FROM repairsys.ticket_sign_off x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) s ON true
   JOIN repairsys.bill_summary b ON b.ticket_id = t.id
- WHERE s.bill_sha256 <> pg_catalog.sha256(pg_catalog.convert_to(repairsys.bill_canonical_text(t), 'UTF8'));
+ WHERE s.bill_sha256 <> pg_catalog.sha256(pg_catalog.convert_to(repairsys.bill_canonical_text(t), 'UTF8'))
+UNION ALL
+-- an approved discount nobody approved (written so by the table owner), or
+-- one above the limit of whoever approved it: the ticket's approved
+-- discounts up to it (in the order approved) against the bill it was
+-- measured on (docs/billing.md "Approval authority")
+SELECT x.ticket_id, 'discount without the required approval',
+       CASE WHEN x.approved_by IS NULL
+            THEN pg_catalog.format('Discount %s of %s is approved, but nobody approved it.', x.id, x.amount)
+            ELSE pg_catalog.format('Discount %s of %s (discounts %s of a bill of %s) was approved by %s, whose approval limit does not cover it.',
+                                   x.id, x.amount, x.upto, coalesce(x.bill_basis::text, 'unknown'), x.approved_by::text COLLATE pg_catalog."default") END
+  FROM (SELECT d.*, sum(d.amount) OVER (PARTITION BY d.ticket_id ORDER BY d.approved_at, d.id) AS upto
+          FROM repairsys.ticket_discount d
+         WHERE d.status = 'approved') x
+ WHERE x.approved_by IS NULL OR NOT repairsys.may_grant_discount(x.approved_by, x.upto, coalesce(x.bill_basis, 0));
 COMMENT ON VIEW repairsys.billing_audit IS 'One row per billing problem found; empty on a healthy database';
 COMMENT ON COLUMN repairsys.billing_audit.ticket_id IS 'Ticket concerned';
-COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded, bill exceeds the approved estimate, bill changed after sign-off';
+COMMENT ON COLUMN repairsys.billing_audit.problem IS 'invoice total differs from its lines, bill changed after approval, payments exceed the invoice total, closed with a balance, parts used but neither billed nor covered, labor billed without work recorded, bill exceeds the approved estimate, bill changed after sign-off, discount without the required approval';
 COMMENT ON COLUMN repairsys.billing_audit.detail IS 'The figures behind the finding';
 
 ------------------------------------------------------------------------------

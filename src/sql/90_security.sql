@@ -229,8 +229,14 @@ BEGIN
 	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
 	('ticket_sign_off',   'repairsys_customer',   'SELECT, INSERT (ticket_id, signed_by, signature)', 'ALL',
 	                      'ticket_id = ANY (' || tickets || ')', 'ticket_id = ANY (' || tickets || ')'),
-	('ticket_discount',   'repairsys_dispatcher', 'SELECT, INSERT', 'ALL', 'true', 'true'),
+	-- discounts (approval authority, 44_approval.sql): the dispatcher gives
+	-- them and decides pending ones (UPDATE of status; the trigger checks the
+	-- approval limit and records who); who asked and who decided are
+	-- repairsys's.  The limits are the admin's; staff read them.
+	('ticket_discount',   'repairsys_dispatcher', 'SELECT, INSERT (ticket_id, description, amount), UPDATE (status)', 'ALL', 'true', 'true'),
 	('ticket_discount',   'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('approval_limit',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('approval_limit',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
 	-- follow-ups: the dispatcher's call list
 	('follow_up',         'repairsys_dispatcher', 'SELECT, UPDATE (done_at, outcome)', 'ALL', 'true', 'true'),
 	-- time-aware dispatch (52_dispatch.sql): the dispatcher keeps rosters and

@@ -7,42 +7,44 @@
 -- are all created in src/sql/80_ticket_triggers.sql, which says why each is
 -- where it is).
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 
 SELECT functions_are('repairsys', ARRAY[
 	'absence_check_trg', 'absence_ranges', 'ack_events', 'adjust_stock', 'append_only_tables',
 	'appointment_assign_trg', 'appointment_check_trg', 'appointment_event_trg',
-	'appointment_visible_trg', 'approve_estimate', 'approve_estimate', 'approved_ceiling',
-	'asset_bill_facts_trg', 'assign_policy_row', 'assigned_state', 'assignment_solve', 'auto_assign',
-	'auto_assign_pending', 'available_slots', 'bill_canonical_text', 'bill_html', 'bill_is_agreed',
-	'bill_label', 'bill_line_text', 'bill_lines', 'book_visit', 'cancel_visit', 'candidates',
-	'candidates_base', 'center_dates', 'center_time_zone', 'center_visits_trg', 'charge',
-	'charge_lines', 'check_guard', 'check_in', 'check_invariants', 'check_qty', 'check_time_zone',
-	'churn_features', 'churn_risk', 'closed_dates', 'commit_plan', 'complete_follow_up',
-	'compute_bill', 'consume_part', 'continuity_technicians', 'customer_language', 'daily_issues',
-	'demo_load', 'diagnosis_forget', 'diagnosis_grams', 'diagnosis_learn', 'diagnosis_scores',
-	'emit_event', 'estimate', 'estimate_figures', 'estimate_km', 'estimate_revision_approve_trg',
-	'estimate_revision_event_trg', 'estimate_revision_figures_trg', 'estimate_revision_rules_trg',
-	'event_consumer_row', 'event_consumer_trg', 'event_horizon', 'event_id_offset', 'fee_tier_cmp',
-	'fee_tier_eq', 'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash', 'fee_tier_hash_extended',
-	'fee_tier_in', 'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne', 'fee_tier_out', 'fee_tier_recv',
-	'fee_tier_send', 'feedback_check_trg', 'feedback_complaint_trg', 'feedback_load_trg', 'fmt_num',
-	'fmt_price', 'forbid_change', 'forecast_demand', 'guard_estimate_approved', 'guard_has_technician',
-	'guard_labor_recorded', 'guard_reopen_window', 'guard_settled', 'haversine_km',
-	'holiday_visits_trg', 'html_escape', 'invoice_center_trg', 'invoice_event_trg', 'is_import',
-	'is_table_owner', 'is_valid_time_zone', 'issue_invoice', 'local_midnight', 'lock_invoice',
-	'lock_stock', 'lock_technician', 'logistic_fit', 'logistic_predict', 'month_elapsed',
-	'month_start', 'nearest_service_center', 'next_event_id', 'next_state', 'normal_quantile',
-	'notification_placeholders', 'notification_template_trg', 'open_dates', 'open_recall',
-	'open_ticket', 'open_ticket_count', 'part_row', 'part_units_agree_trg', 'payment_admit',
-	'payment_event_trg', 'payment_rules_trg', 'plan_day', 'plan_installments', 'plan_technician',
-	'price_at', 'price_label', 'price_lines', 'price_version_at', 'read_events', 'reader_language',
-	'rebuild_diagnosis_model', 'receive_part', 'recheck_visits', 'record_payment', 'refit_churn_model',
-	'release_part', 'render_template', 'report_html', 'report_label', 'required_state_roles',
-	'reschedule_visit', 'reserve_part', 'return_part', 'revise_estimate', 'rework_of',
-	'roster_check_trg', 'roster_ranges', 'route_solve', 'run_appointment_reminders', 'run_churn_refit',
-	'run_escalations', 'run_follow_ups_due', 'run_jobs', 'run_notifications', 'run_stuck_tickets',
-	'schedule_jobs', 'schedule_lines', 'schedule_price_lines', 'score_candidates', 'seed_row_changed',
+	'appointment_visible_trg', 'approval_limit_trg', 'approve_discount', 'approve_estimate',
+	'approve_estimate', 'approved_ceiling', 'asset_bill_facts_trg', 'assign_policy_row',
+	'assigned_state', 'assignment_solve', 'auto_assign', 'auto_assign_pending', 'available_slots',
+	'bill_canonical_text', 'bill_html', 'bill_is_agreed', 'bill_label', 'bill_line_text', 'bill_lines',
+	'book_visit', 'cancel_visit', 'candidates', 'candidates_base', 'center_dates', 'center_time_zone',
+	'center_visits_trg', 'charge', 'charge_lines', 'check_guard', 'check_in', 'check_invariants',
+	'check_qty', 'check_time_zone', 'churn_features', 'churn_risk', 'closed_dates', 'commit_plan',
+	'complete_follow_up', 'compute_bill', 'consume_part', 'continuity_technicians',
+	'customer_language', 'daily_issues', 'decide_discount', 'demo_load', 'diagnosis_forget',
+	'diagnosis_grams', 'diagnosis_learn', 'diagnosis_scores', 'discount_basis',
+	'discount_limit_detail', 'emit_event', 'estimate', 'estimate_figures', 'estimate_km',
+	'estimate_revision_approve_trg', 'estimate_revision_event_trg', 'estimate_revision_figures_trg',
+	'estimate_revision_rules_trg', 'event_consumer_row', 'event_consumer_trg', 'event_horizon',
+	'event_id_offset', 'fee_tier_cmp', 'fee_tier_eq', 'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash',
+	'fee_tier_hash_extended', 'fee_tier_in', 'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne',
+	'fee_tier_out', 'fee_tier_recv', 'fee_tier_send', 'feedback_check_trg', 'feedback_complaint_trg',
+	'feedback_load_trg', 'fmt_num', 'fmt_price', 'forbid_change', 'forecast_demand',
+	'guard_estimate_approved', 'guard_has_technician', 'guard_labor_recorded', 'guard_reopen_window',
+	'guard_settled', 'haversine_km', 'holiday_visits_trg', 'html_escape', 'invoice_center_trg',
+	'invoice_event_trg', 'is_import', 'is_table_owner', 'is_valid_time_zone', 'issue_invoice',
+	'local_midnight', 'lock_invoice', 'lock_stock', 'lock_technician', 'logistic_fit',
+	'logistic_predict', 'may_grant_discount', 'month_elapsed', 'month_start', 'nearest_service_center',
+	'next_event_id', 'next_state', 'normal_quantile', 'notification_placeholders',
+	'notification_template_trg', 'open_dates', 'open_recall', 'open_ticket', 'open_ticket_count',
+	'part_row', 'part_units_agree_trg', 'payment_admit', 'payment_event_trg', 'payment_rules_trg',
+	'plan_day', 'plan_installments', 'plan_technician', 'price_at', 'price_label', 'price_lines',
+	'price_version_at', 'read_events', 'reader_language', 'rebuild_diagnosis_model', 'receive_part',
+	'recheck_visits', 'record_payment', 'refit_churn_model', 'reject_discount', 'release_part',
+	'render_template', 'report_html', 'report_label', 'required_state_roles', 'reschedule_visit',
+	'reserve_part', 'return_part', 'revise_estimate', 'rework_of', 'roster_check_trg', 'roster_ranges',
+	'route_solve', 'run_appointment_reminders', 'run_churn_refit', 'run_escalations',
+	'run_follow_ups_due', 'run_jobs', 'run_notifications', 'run_stuck_tickets', 'schedule_jobs',
+	'schedule_lines', 'schedule_price_lines', 'score_candidates', 'seed_row_changed',
 	'service_center_check_trg', 'service_price_current_trg', 'service_price_rules_trg',
 	'service_type_prices_trg', 'set_status', 'setting_check', 'setting_valid_trg', 'setting_value',
 	'sign_off', 'signed_off', 'sla_add', 'sla_advance', 'sla_calendar', 'sla_deadline', 'sla_elapsed',
@@ -54,7 +56,8 @@ SELECT functions_are('repairsys', ARRAY[
 	'stock_transfer_allocation', 'suggest_diagnosis', 'svg_bar_chart', 'sync_current_prices',
 	'technician_fits', 'technician_load_add', 'technician_shifts', 'technician_visits_trg',
 	'ticket_approved_ceiling_trg', 'ticket_arrival_trg', 'ticket_assign_check_trg',
-	'ticket_auto_assign_trg', 'ticket_bill_facts_trg', 'ticket_diagnosis_trg', 'ticket_discount_trg',
+	'ticket_auto_assign_trg', 'ticket_bill_facts_trg', 'ticket_diagnosis_trg',
+	'ticket_discount_approval_trg', 'ticket_discount_event_trg', 'ticket_discount_trg',
 	'ticket_estimate_event_trg', 'ticket_first_revision_trg', 'ticket_follow_up_trg',
 	'ticket_is_billable', 'ticket_load_trg', 'ticket_log_trg', 'ticket_open_trg',
 	'ticket_part_coverage_sync_trg', 'ticket_part_event_trg', 'ticket_part_open_trg',
@@ -127,6 +130,7 @@ SELECT is((SELECT count(*)::int FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_
           0, 'every trigger of ticket is a row trigger');
 
 SELECT triggers_are('repairsys', 'appointment', ARRAY['appointment_05_visible', 'appointment_10_check', 'appointment_20_assign', 'appointment_90_event', 'appointment_91_state_event'], 'the triggers of appointment');
+SELECT triggers_are('repairsys', 'approval_limit', ARRAY['approval_limit_10_check', 'approval_limit_seed'], 'the triggers of approval_limit');
 SELECT triggers_are('repairsys', 'asset', ARRAY['asset_10_bill_facts'], 'the triggers of asset');
 SELECT triggers_are('repairsys', 'assign_policy', ARRAY['assign_policy_seed'], 'the triggers of assign_policy');
 SELECT triggers_are('repairsys', 'complexity_rule', ARRAY['complexity_rule_seed'], 'the triggers of complexity_rule');
@@ -149,7 +153,7 @@ SELECT triggers_are('repairsys', 'stock_movement', ARRAY['stock_movement_05_orde
 SELECT triggers_are('repairsys', 'technician', ARRAY['technician_10_visits'], 'the triggers of technician');
 SELECT triggers_are('repairsys', 'technician_absence', ARRAY['technician_absence_10_check'], 'the triggers of technician_absence');
 SELECT triggers_are('repairsys', 'technician_roster', ARRAY['technician_roster_10_check'], 'the triggers of technician_roster');
-SELECT triggers_are('repairsys', 'ticket_discount', ARRAY['ticket_discount_10_rules'], 'the triggers of ticket_discount');
+SELECT triggers_are('repairsys', 'ticket_discount', ARRAY['ticket_discount_10_rules', 'ticket_discount_20_approval', 'ticket_discount_90_event'], 'the triggers of ticket_discount');
 SELECT triggers_are('repairsys', 'ticket_event', ARRAY['ticket_event_append_only', 'ticket_event_no_truncate'], 'the triggers of ticket_event');
 SELECT triggers_are('repairsys', 'ticket_part', ARRAY['ticket_part_05_open', 'ticket_part_05_snapshot', 'ticket_part_06_state', 'ticket_part_06_state_insert', 'ticket_part_10_reserved', 'ticket_part_90_event'], 'the triggers of ticket_part');
 SELECT triggers_are('repairsys', 'ticket_sign_off', ARRAY['ticket_sign_off_10_rules', 'ticket_sign_off_20_hash', 'ticket_sign_off_90_event', 'ticket_sign_off_append_only', 'ticket_sign_off_no_truncate'], 'the triggers of ticket_sign_off');

@@ -73,6 +73,15 @@ INSERT INTO repairsys.technician_roster (technician_id, calendar, valid_from) SE
 INSERT INTO repairsys.appointment (ticket_id, technician_id, slot_start, slot_end, booked_at)
 	SELECT visit_ticket, tech, '2030-03-04 10:00+00', '2030-03-04 12:00+00', '2029-01-01' FROM hw;
 GRANT SELECT ON hw TO PUBLIC;
+-- a discount the dispatcher asked for above their approval limit (half the
+-- bill of the customer's new ticket: pending)
+ALTER TABLE hw ADD pending_discount bigint;
+SET LOCAL ROLE tap_hw_disp;
+INSERT INTO repairsys.ticket_discount (ticket_id, description, amount)
+	SELECT t.id, 'hw pending', round(repairsys.discount_basis(t) / 2, 2) FROM repairsys.ticket t
+	 WHERE t.id = (SELECT new_ticket FROM hw);
+RESET ROLE;
+UPDATE hw SET pending_discount = (SELECT id FROM repairsys.ticket_discount WHERE description = 'hw pending' AND status = 'pending');
 
 
 -- Row count and content checksum of every table of the extension.
@@ -142,6 +151,10 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$INSERT INTO repairsys.payment (invoice_id, method, amount, idempotency_key) SELECT other_invoice, 'wechat', 0.01, 'hw-4' FROM hw$$, '42501'),
 ('tap_hw_cust', 'approves another customer''s estimate',
  $$UPDATE repairsys.ticket SET estimate_approved_at = now() WHERE id = (SELECT other_ticket FROM hw)$$, 'noop'),
+('tap_hw_cust', 'approves a discount on their own ticket',
+ $$UPDATE repairsys.ticket_discount SET status = 'approved' WHERE id = (SELECT pending_discount FROM hw)$$, '42501'),
+('tap_hw_cust', 'approves a discount on their own ticket through approve_discount',
+ $$SELECT repairsys.approve_discount(pending_discount) FROM hw$$, '42501'),
 ('tap_hw_cust', 'records labor on their own ticket',
  $$UPDATE repairsys.ticket SET labor_minutes = 1 WHERE id = (SELECT new_ticket FROM hw)$$, '42501'),
 ('tap_hw_cust', 'rates a ticket that is not resolved',
@@ -176,6 +189,10 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
 ('tap_hw_cust', 'signs off with a hash of their own',
  $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by, bill_sha256, bill_total) SELECT invoiced_ticket, 'hw', sha256('x'), 0 FROM hw$$, '42501'),
 -- technician
+('tap_hw_tech', 'gives a discount on his own ticket',
+ $$INSERT INTO repairsys.ticket_discount (ticket_id, description, amount) SELECT tech_ticket, 'hw', 1 FROM hw$$, '42501'),
+('tap_hw_tech', 'approves a discount',
+ $$SELECT repairsys.approve_discount(pending_discount) FROM hw$$, '42501'),
 ('tap_hw_tech', 'grants himself leave',
  $$INSERT INTO repairsys.technician_absence (technician_id, during, reason, status) SELECT tech, '[2030-03-10, 2030-03-11)', 'hw', 'approved' FROM hw$$, '42501'),
 ('tap_hw_tech', 'asks for leave for another technician',
@@ -233,6 +250,18 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$INSERT INTO repairsys.ticket (customer_id, service_type, opened_at) SELECT cust, (SELECT code FROM repairsys.service_type ORDER BY code LIMIT 1), '2100-01-01' FROM hw$$, '23514'),
 ('tap_hw_disp', 'grants a NaN discount',
  $$INSERT INTO repairsys.ticket_discount (ticket_id, description, amount) SELECT new_ticket, 'hw', 'NaN' FROM hw$$, '23514'),
+('tap_hw_disp', 'approves its own discount above its approval limit by plain UPDATE',
+ $$UPDATE repairsys.ticket_discount SET status = 'approved' WHERE id = (SELECT pending_discount FROM hw)$$, '42501'),
+('tap_hw_disp', 'approves its own discount above its approval limit through approve_discount',
+ $$SELECT repairsys.approve_discount(pending_discount) FROM hw$$, '42501'),
+('tap_hw_disp', 'names who approved a discount',
+ $$UPDATE repairsys.ticket_discount SET approved_by = 'tap_hw_admin', approved_at = now() WHERE id = (SELECT pending_discount FROM hw)$$, '42501'),
+('tap_hw_disp', 'gives a discount marked approved',
+ $$INSERT INTO repairsys.ticket_discount (ticket_id, description, amount, status) SELECT new_ticket, 'hw', 1, 'approved' FROM hw$$, '42501'),
+('tap_hw_disp', 'raises its own approval limit',
+ $$UPDATE repairsys.approval_limit SET max_amount = NULL, max_pct = NULL WHERE role = 'repairsys_dispatcher'$$, '42501'),
+('tap_hw_disp', 'gives itself an approval limit',
+ $$INSERT INTO repairsys.approval_limit (role, max_amount, max_pct) VALUES ('tap_hw_disp', NULL, NULL)$$, '42501'),
 ('tap_hw_disp', 'reserves a part on a closed ticket',
  $$SELECT repairsys.reserve_part(closed_ticket, (SELECT sku FROM repairsys.part ORDER BY sku LIMIT 1), 1) FROM hw$$, '23514'),
 ('tap_hw_disp', 'mints parts with a return of what was never issued',
@@ -347,6 +376,16 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$DELETE FROM repairsys.estimate_revision WHERE ticket_id = (SELECT resolved_ticket FROM hw)$$, '42501'),
 ('tap_hw_admin', 'signs off with a hash of its own',
  $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by, bill_sha256, bill_total) SELECT resolved_ticket, 'hw', sha256('x'), 0 FROM hw$$, '428C9'),
+('tap_hw_admin', 'gives a discount marked approved by someone else',
+ $$INSERT INTO repairsys.ticket_discount (ticket_id, description, amount, status, approved_by, approved_at) SELECT new_ticket, 'hw', 1, 'approved', 'tap_hw_disp', now() FROM hw$$, '428C9'),
+('tap_hw_admin', 'names another approver of a pending discount',
+ $$UPDATE repairsys.ticket_discount SET approved_by = 'tap_hw_disp', approved_at = now() WHERE id = (SELECT pending_discount FROM hw)$$, '428C9'),
+('tap_hw_admin', 'raises the amount of a pending discount',
+ $$UPDATE repairsys.ticket_discount SET amount = amount + 1 WHERE id = (SELECT pending_discount FROM hw)$$, '23514'),
+('tap_hw_admin', 'gives an approval limit to a role that does not exist',
+ $$INSERT INTO repairsys.approval_limit (role, max_amount, max_pct) VALUES ('hw_nobody_has_this_role', 1, 1)$$, '22023'),
+('tap_hw_admin', 'sets a NaN approval limit',
+ $$UPDATE repairsys.approval_limit SET max_pct = 'NaN' WHERE role = 'repairsys_dispatcher'$$, '23514'),
 ('tap_hw_admin', 'rewrites a sign-off',
  $$UPDATE repairsys.ticket_sign_off SET bill_total = 0$$, '42501'),
 -- auditor
@@ -368,12 +407,14 @@ INSERT INTO attempt (role, what, stmt, want) VALUES
  $$UPDATE repairsys.estimate_revision SET approved_at = now()$$, '42501'),
 ('tap_hw_aud', 'signs off a ticket',
  $$INSERT INTO repairsys.ticket_sign_off (ticket_id, signed_by) SELECT resolved_ticket, 'hw' FROM hw$$, '42501'),
+('tap_hw_aud', 'approves a discount',
+ $$SELECT repairsys.approve_discount(pending_discount) FROM hw$$, '42501'),
 ('tap_hw_aud', 'removes feedback',
  $$DELETE FROM repairsys.feedback$$, '42501');
 
 SELECT plan(3 + 4 * (SELECT count(*)::int FROM attempt));
 SELECT ok((SELECT count(*) FROM hw WHERE invoice_id IS NOT NULL AND other_invoice IS NOT NULL AND tech_ticket IS NOT NULL
-             AND closed_ticket IS NOT NULL AND other_asset IS NOT NULL AND resolved_ticket IS NOT NULL)
+             AND closed_ticket IS NOT NULL AND other_asset IS NOT NULL AND resolved_ticket IS NOT NULL AND pending_discount IS NOT NULL)
              + (SELECT count(*) FROM reserved WHERE line IS NOT NULL) = 2,
           'the demo company has every kind of row the catalogue aims at');
 

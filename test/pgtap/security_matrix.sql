@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(1197 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(1217 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -46,7 +46,10 @@ INSERT INTO matrix VALUES
 	('invoice_line',      'r',    'r',   '-',   'r',  'r'),
 	('payment',           'ra',   'ra',  '-',   'ra', 'r'),
 	('installment',       'rd',   'r',   '-',   'r',  'r'),
-	('ticket_discount',   'rawd', 'ra',  '-',   'r',  'r'),
+	-- (the dispatcher's UPDATE is of status only: deciding a pending
+	-- discount within the approval limit, sql/approval.sql)
+	('ticket_discount',   'rawd', 'raw', '-',   'r',  'r'),
+	('approval_limit',    'rawd', 'r',   'r',   '-',  'r'),
 	-- (the admin's UPDATE and DELETE are granted, but the triggers refuse all
 	-- but an approval, and every DELETE: sql/consent.sql)
 	('estimate_revision', 'rawd', 'raw', 'ra',  'rw', 'r'),

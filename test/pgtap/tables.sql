@@ -117,6 +117,8 @@ SELECT is_empty($$
 	   AND c.relname NOT IN ('service_center', 'service_type', 'service_price', 'complexity_rule', 'urgency_rule', 'sla_policy',
 	                         'ticket_status', 'ticket_transition', 'part', 'assign_policy', 'setting', 'recall',
 	                         'sla_escalation', 'event_clock', 'event_consumer', 'job_done', 'notification_template',
+	                         -- approval authority: one set of limits per company
+	                         'approval_limit',
 	                         -- the fault codes and the learned models: one per company
 	                         'fault_code', 'diagnosis_model', 'diagnosis_class', 'diagnosis_gram', 'diagnosis_part', 'churn_model')
 	   AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'service_center_id' AND NOT a.attisdropped)

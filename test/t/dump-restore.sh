@@ -59,6 +59,16 @@ INSERT INTO repairsys.ticket_discount (ticket_id, description, amount)
 	SELECT t.id, 'loyal customer', 1.00 FROM repairsys.ticket t
 	 WHERE t.status IN ('assigned', 'in_progress') AND NOT EXISTS (SELECT 1 FROM repairsys.invoice i WHERE i.ticket_id = t.id)
 	 ORDER BY t.id LIMIT 1;
+-- approval authority: a changed seeded limit, a limit of a role of the
+-- user's, and a discount a dispatcher asked for above their limit (pending)
+UPDATE repairsys.approval_limit SET max_amount = 120.00 WHERE role = 'repairsys_dispatcher';
+INSERT INTO repairsys.approval_limit (role, max_amount, max_pct) VALUES ('pg_monitor', 1.00, 1.00);
+SET ROLE repairsys_dispatcher;
+INSERT INTO repairsys.ticket_discount (ticket_id, description, amount)
+	SELECT t.id, 'asked for', round(repairsys.discount_basis(t) / 2, 2) FROM repairsys.ticket t
+	 WHERE t.status IN ('assigned', 'in_progress') AND NOT EXISTS (SELECT 1 FROM repairsys.invoice i WHERE i.ticket_id = t.id)
+	 ORDER BY t.id DESC LIMIT 1;
+RESET ROLE;
 INSERT INTO repairsys.part (sku, name, unit_cost, unit_price, serialized) VALUES ('DR-BOARD', 'Main board (dump test)', 100.00, 250.00, true);
 SELECT repairsys.receive_part('DR-BOARD', (SELECT min(id) FROM repairsys.service_center), 2, serials => ARRAY['DR-1', 'DR-2']);
 UPDATE repairsys.setting SET value = '14 days' WHERE name = 'reopen_window';
@@ -127,6 +137,10 @@ for t in $(tables $src); do
 	ok $? "$t: same rows after the restore" "  before: $(echo "$a" | cut -d'|' -f2) rows, after: $(echo "$b" | cut -d'|' -f2) rows"
 done
 is "$(tables $dst | tr '\n' ' ')" "$(tables $src | tr '\n' ' ')" "the restored database has the same tables"
+is "$(q -d $dst -c "SELECT string_agg(role || ' ' || coalesce(max_amount::text, '-'), ', ' ORDER BY role) FROM repairsys.approval_limit WHERE dump")
+$(q -d $dst -c "SELECT string_agg(status, ' ' ORDER BY status) FROM repairsys.ticket_discount")" \
+	"pg_monitor 1.00, repairsys_dispatcher 120.00
+approved pending" "the changed and the added approval limits and the pending discount survive the restore"
 is "$(q -d $dst -c "SELECT count(*) FROM repairsys.check_invariants()")" "0" "check_invariants() is empty after the restore"
 q -d $dst -c "SELECT * FROM repairsys.check_invariants() LIMIT 5" | sed 's/^/# /'
 is "$(q -d $dst -c "SELECT count(*) FROM repairsys.billing_audit")" "0" "billing_audit is empty after the restore"

@@ -101,8 +101,10 @@ is "$(q -d $new -c "SELECT string_agg(source || '>' || target || ' ' || path, ',
 	"1.0>1.1 1.0--1.1, 1.0>1.2 1.0--1.1--1.2, 1.1>1.2 1.1--1.2" "the update paths: 1.0 -> 1.1 -> 1.2"
 
 # The columns new in 1.2 of tables that existed before that a user sets (no
-# update can know their values; every other new column the update derives)
-user_new='{"service_center": ["language"], "customer": ["language"], "ticket": ["estimate_approved_by", "arrived_at", "fault_code"]}'
+# update can know their values; every other new column the update derives;
+# ticket_discount.approved_at: an update takes the discount's created_at, a
+# fresh install the instant of the decision)
+user_new='{"service_center": ["language"], "customer": ["language"], "ticket": ["estimate_approved_by", "arrived_at", "fault_code"], "ticket_discount": ["approved_at"]}'
 for v in 1.0 1.1; do
 	dbvar=v${v/./}; db=${!dbvar}
 	q -d $db -c "CREATE EXTENSION repairsys VERSION '$v'"
