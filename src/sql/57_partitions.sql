@@ -237,6 +237,12 @@ BEGIN
 			      DETAIL = 'Only months that ended before the current month (UTC) can be detached.';
 	END IF;
 	part := t || '_' || pg_catalog.to_char(m, 'YYYY_MM');
+	IF EXISTS (SELECT 1 FROM repairsys.archived_month a
+	            WHERE a.table_name OPERATOR(pg_catalog.=) t AND a.month OPERATOR(pg_catalog.=) m::date) THEN
+		RAISE EXCEPTION 'month % of repairsys.% is detached already', pg_catalog.to_char(m, 'YYYY-MM'), t
+			USING ERRCODE = '22023',
+			      DETAIL = 'repairsys.archived_month records it.';
+	END IF;
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i
 	                JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
 	               WHERE i.inhparent OPERATOR(pg_catalog.=) "table" AND c.relname OPERATOR(pg_catalog.=) part) THEN
