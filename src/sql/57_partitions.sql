@@ -82,6 +82,16 @@ BEGIN
 	LOOP
 		EXECUTE pg_catalog.format('CREATE %s IF NOT EXISTS %I ON %s %s', ix.kind, relname || '_' || ix.suffix, part, ix.def);
 	END LOOP;
+	-- the parent's column comments (psql's \d+ of a partition shows them)
+	FOR ix IN
+		SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS comment
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', tbl)::pg_catalog.regclass
+		   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+		   AND pg_catalog.col_description(a.attrelid, a.attnum) IS NOT NULL
+	LOOP
+		EXECUTE pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', part, ix.attname, ix.comment);
+	END LOOP;
 	EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', part);
 	EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', part);
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
@@ -92,7 +102,7 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION repairsys.partition_setup(text, regclass) IS 'Gives a partition of ticket_event, stock_movement or event what PostgreSQL does not clone from the parent: its primary key (id, at) and indexes, row-level security on, no grants, the append-only TRUNCATE trigger (used by ensure_partitions() and the install)';
+COMMENT ON FUNCTION repairsys.partition_setup(text, regclass) IS 'Gives a partition of ticket_event, stock_movement or event what PostgreSQL does not clone from the parent: its primary key (id, at) and indexes, the parent''s column comments, row-level security on, no grants, the append-only TRUNCATE trigger (used by ensure_partitions() and the install)';
 REVOKE ALL ON FUNCTION repairsys.partition_setup(text, regclass) FROM PUBLIC;
 
 SELECT repairsys.partition_setup('ticket_event', 'repairsys.ticket_event_default');
@@ -183,6 +193,14 @@ BEGIN
 				  USING lo, hi;
 				EXECUTE pg_catalog.format('DELETE FROM repairsys.%I x WHERE x.at >= $1 AND x.at < $2', dflt)
 				  USING lo, hi;
+			END IF;
+			-- (made by an extension script, ALTER EXTENSION UPDATE, the table
+			-- is a member: month partitions never are, see above)
+			IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+			            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+			              AND d.objid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', part)::pg_catalog.regclass
+			              AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
+				EXECUTE pg_catalog.format('ALTER EXTENSION repairsys DROP TABLE repairsys.%I', part);
 			END IF;
 			PERFORM repairsys.partition_setup(t, pg_catalog.format('repairsys.%I', part)::pg_catalog.regclass);
 			EXECUTE pg_catalog.format('ALTER TABLE repairsys.%I ATTACH PARTITION repairsys.%I FOR VALUES FROM (%L) TO (%L)', t, part, lo, hi);
