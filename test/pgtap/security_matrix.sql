@@ -65,6 +65,8 @@ INSERT INTO matrix VALUES
 	('sla_escalation',    'rawd', 'r',   'r',   '-',  'r'),
 	('sla_escalation_fired', 'rd', 'r',  '-',   '-',  'r'),
 	('job_done',          'rd',   '-',   '-',   '-',  'r'),
+	('archived_month',    'rd',   '-',   '-',   '-',  'r'),
+	('archived_stock',    'rd',   '-',   '-',   '-',  'r'),
 	('customer_preference', 'rawd', 'raw', '-', 'raw', 'r'),
 	('notification_template', 'rawd', 'r', '-', '-',  'r'),
 	('notification',      'rd',   'r',   '-',   'r',  'r'),
@@ -376,9 +378,29 @@ SELECT set_eq($$SELECT relname::text FROM pg_class WHERE relnamespace = 'repairs
 SELECT is_empty($$SELECT relname FROM pg_class WHERE relnamespace = 'repairsys'::regnamespace AND relkind IN ('r', 'p') AND NOT relrowsecurity$$,
                 'every table has row-level security enabled');
 SELECT is_empty($$SELECT c.relname, r FROM pg_class c CROSS JOIN unnest(ARRAY['admin', 'auditor']) r
-                   WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p')
+                   WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
                      AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = r)$$,
                 'every table has its admin and auditor policies');
+-- partitions (docs/scaling.md): read and written through the parent only;
+-- no grant, row-level security on and no policy, so that a role granted one
+-- by mistake still reads no row of it
+SELECT ok(repairsys.ensure_partitions('2020-01-01', '2020-01-31') >= 0, 'a month of partitions made (January 2020)');
+SELECT is_empty($$SELECT c.relname, a.grantee::regrole FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+                   WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relispartition AND a.grantee <> c.relowner$$,
+                'no partition is granted to anyone but its owner');
+SELECT is_empty($$SELECT c.relname FROM pg_class c
+                   WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relispartition
+                     AND (NOT c.relrowsecurity OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))$$,
+                'every partition has row-level security on and no policy');
+SELECT is(count(*)::int, 12, 'the DEFAULT partitions and January 2020 are partitions of ticket_event, stock_movement and event')
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent IN ('repairsys.ticket_event'::regclass, 'repairsys.stock_movement'::regclass, 'repairsys.event'::regclass)
+   AND c.relname ~ '_(default|2020_01)$';
+SELECT throws_ok(format('SET LOCAL ROLE %I; SELECT count(*) FROM repairsys.%I', r, p), '42501', NULL,
+                 format('%s cannot read partition %s directly', r, p))
+  FROM unnest(ARRAY['repairsys_admin', 'repairsys_dispatcher', 'repairsys_technician', 'repairsys_customer', 'repairsys_auditor']) r
+ CROSS JOIN unnest(ARRAY['ticket_event_default', 'ticket_event_2020_01', 'stock_movement_default', 'stock_movement_2020_01', 'event_default', 'event_2020_01']) p;
+RESET ROLE;
 SELECT is_empty($$SELECT c.relname, g.rolname
                     FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a JOIN pg_roles g ON g.oid = a.grantee
                    WHERE c.relnamespace = 'repairsys'::regnamespace
