@@ -42,12 +42,12 @@ SELECT pg_catalog.pg_extension_config_dump('repairsys.stock_movement_default', '
 SELECT pg_catalog.pg_extension_config_dump('repairsys.event_default', '');
 
 -- The first instant of the UTC month that holds an instant.
-CREATE FUNCTION repairsys.month_start(at timestamptz)
+CREATE FUNCTION repairsys.partition_month(at timestamptz)
 RETURNS timestamptz
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = repairsys, pg_catalog, pg_temp
 RETURN pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', at)));
-COMMENT ON FUNCTION repairsys.month_start(timestamptz) IS 'First instant of the UTC month holding the instant: the lower bound of its monthly partition';
+COMMENT ON FUNCTION repairsys.partition_month(timestamptz) IS 'First instant of the UTC month holding the instant: the lower bound of its monthly partition';
 
 -- Makes what every partition has and PostgreSQL does not clone (see above):
 -- its keys and indexes (each partition's own: see ticket_event in
@@ -69,19 +69,15 @@ BEGIN
 	                WHERE k.conrelid OPERATOR(pg_catalog.=) part AND k.contype OPERATOR(pg_catalog.=) 'p') THEN
 		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id, at)', part, relname || '_pkey');
 	END IF;
-	FOR ix IN
-		SELECT * FROM (VALUES
-			('ticket_event',   'ticket_idx',        'INDEX',        '(ticket_id, id)'),
-			('ticket_event',   'at_idx',            'INDEX',        '(at)'),
-			('stock_movement', 'seq_idx',           'UNIQUE INDEX', '(seq, at)'),
-			('stock_movement', 'sku_center_at_idx', 'INDEX',        '(sku, service_center_id, at)'),
-			('stock_movement', 'ticket_idx',        'INDEX',        '(ticket_id) WHERE ticket_id IS NOT NULL'),
-			('stock_movement', 'at_idx',            'INDEX',        '(at)')
-		) AS v(tbl, suffix, kind, def)
-		 WHERE v.tbl OPERATOR(pg_catalog.=) partition_setup.tbl
-	LOOP
-		EXECUTE pg_catalog.format('CREATE %s IF NOT EXISTS %I ON %s %s', ix.kind, relname || '_' || ix.suffix, part, ix.def);
-	END LOOP;
+	IF tbl OPERATOR(pg_catalog.=) 'ticket_event' THEN
+		EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (ticket_id, id)', relname || '_ticket_idx', part);
+		EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (at)', relname || '_at_idx', part);
+	ELSIF tbl OPERATOR(pg_catalog.=) 'stock_movement' THEN
+		EXECUTE pg_catalog.format('CREATE UNIQUE INDEX IF NOT EXISTS %I ON %s (seq, at)', relname || '_seq_idx', part);
+		EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (sku, service_center_id, at)', relname || '_sku_center_at_idx', part);
+		EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (ticket_id) WHERE ticket_id IS NOT NULL', relname || '_ticket_idx', part);
+		EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (at)', relname || '_at_idx', part);
+	END IF;
 	-- the parent's column comments (psql's \d+ of a partition shows them)
 	FOR ix IN
 		SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS comment
@@ -110,7 +106,7 @@ SELECT repairsys.partition_setup('stock_movement', 'repairsys.stock_movement_def
 SELECT repairsys.partition_setup('event', 'repairsys.event_default');
 
 -- Creates the monthly partitions of the three tables for every UTC month
--- from the one holding "from" to the one holding "to" (inclusive) that has
+-- from the one holding from_at to the one holding to_at (inclusive) that has
 -- none; idempotent; one call at a time (advisory lock "RSJB", 2).  Rows the
 -- DEFAULT partition holds for such a month move into its new partition in
 -- the same transaction: the month is made as a plain table, the rows are
@@ -121,7 +117,7 @@ SELECT repairsys.partition_setup('event', 'repairsys.event_default');
 -- of other months go on.  A month detached by detach_month() is not made
 -- again (its rows, should any be written, stay in the DEFAULT partition).
 -- Returns how many partitions it made.
-CREATE FUNCTION repairsys.ensure_partitions("from" timestamptz, "to" timestamptz)
+CREATE FUNCTION repairsys.ensure_partitions(from_at timestamptz, to_at timestamptz)
 RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
@@ -138,25 +134,25 @@ DECLARE
 	moved       boolean;
 	made        integer := 0;
 BEGIN
-	IF "from" IS NULL OR "to" IS NULL OR NOT pg_catalog.isfinite("from") OR NOT pg_catalog.isfinite("to") THEN
-		RAISE EXCEPTION 'invalid partition range from % to %', coalesce("from"::text, 'NULL'), coalesce("to"::text, 'NULL')
+	IF from_at IS NULL OR to_at IS NULL OR NOT pg_catalog.isfinite(from_at) OR NOT pg_catalog.isfinite(to_at) THEN
+		RAISE EXCEPTION 'invalid partition range from % to %', coalesce(from_at::text, 'NULL'), coalesce(to_at::text, 'NULL')
 			USING ERRCODE = '22023',
 			      HINT = 'ensure_partitions() takes two finite instants.';
 	END IF;
-	IF "from" > "to" THEN
-		RAISE EXCEPTION 'invalid partition range from % to %', "from", "to"
+	IF from_at > to_at THEN
+		RAISE EXCEPTION 'invalid partition range from % to %', from_at, to_at
 			USING ERRCODE = '22023',
 			      DETAIL = 'The start of the range is after its end.';
 	END IF;
-	first_month := repairsys.month_start("from") AT TIME ZONE 'UTC';
-	last_month := repairsys.month_start("to") AT TIME ZONE 'UTC';
+	first_month := repairsys.partition_month(from_at) AT TIME ZONE 'UTC';
+	last_month := repairsys.partition_month(to_at) AT TIME ZONE 'UTC';
 	IF last_month > first_month + interval '120 months' THEN
-		RAISE EXCEPTION 'invalid partition range from % to %', "from", "to"
+		RAISE EXCEPTION 'invalid partition range from % to %', from_at, to_at
 			USING ERRCODE = '22023',
 			      DETAIL = 'At most 121 months are made in one call.';
 	END IF;
 	IF pg_catalog.date_part('year', first_month) < 1000 OR pg_catalog.date_part('year', last_month) > 9998 THEN
-		RAISE EXCEPTION 'invalid partition range from % to %', "from", "to"
+		RAISE EXCEPTION 'invalid partition range from % to %', from_at, to_at
 			USING ERRCODE = '22023',
 			      DETAIL = 'Months are made for the years 1000 to 9998.';
 	END IF;
@@ -213,7 +209,7 @@ BEGIN
 	RETURN made;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ensure_partitions(timestamptz, timestamptz) IS 'Creates the monthly partitions (UTC months, named <table>_YYYY_MM) of ticket_event, stock_movement and event for every month from the one holding "from" to the one holding "to" that has none, moving the rows the DEFAULT partition holds for it in the same transaction; idempotent, one call at a time (advisory lock); returns how many it made; 22023 for a bad range (at most 121 months)';
+COMMENT ON FUNCTION repairsys.ensure_partitions(timestamptz, timestamptz) IS 'Creates the monthly partitions (UTC months, named <table>_YYYY_MM) of ticket_event, stock_movement and event for every month from the one holding from_at to the one holding to_at that has none, moving the rows the DEFAULT partition holds for it in the same transaction; idempotent, one call at a time (advisory lock); returns how many it made; 22023 for a bad range (at most 121 months)';
 
 -- Detaches one month of a partitioned table: its rows leave the table (and
 -- every view), the table is moved to schema repairsys_archive under the same
@@ -221,7 +217,7 @@ COMMENT ON FUNCTION repairsys.ensure_partitions(timestamptz, timestamptz) IS 'Cr
 -- archived_month (and, for the stock ledger, its sums in archived_stock) so
 -- that check_invariants() still holds and ensure_partitions() does not make
 -- the month again.  Only a month that ended before the current one may go.
-CREATE FUNCTION repairsys.detach_month("table" regclass, month date)
+CREATE FUNCTION repairsys.detach_month(tbl regclass, month date)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
@@ -235,10 +231,10 @@ DECLARE
 	n     bigint;
 BEGIN
 	t := (SELECT c.relname FROM pg_catalog.pg_class c
-	       WHERE c.oid OPERATOR(pg_catalog.=) "table"
+	       WHERE c.oid OPERATOR(pg_catalog.=) tbl
 	         AND c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace);
 	IF t IS NULL OR t OPERATOR(pg_catalog.<>) ALL (ARRAY['ticket_event', 'stock_movement', 'event']) THEN
-		RAISE EXCEPTION 'invalid table %', coalesce("table"::text, 'NULL')
+		RAISE EXCEPTION 'invalid table %', coalesce(tbl::text, 'NULL')
 			USING ERRCODE = '22023',
 			      HINT = 'detach_month() detaches months of repairsys.ticket_event, repairsys.stock_movement and repairsys.event.';
 	END IF;
@@ -249,7 +245,7 @@ BEGIN
 	m := pg_catalog.date_trunc('month', month::timestamp);
 	lo := m AT TIME ZONE 'UTC';
 	hi := (m + interval '1 month') AT TIME ZONE 'UTC';
-	IF hi > repairsys.month_start(pg_catalog.now()) THEN
+	IF hi > repairsys.partition_month(pg_catalog.now()) THEN
 		RAISE EXCEPTION 'cannot detach month % of repairsys.%', pg_catalog.to_char(m, 'YYYY-MM'), t
 			USING ERRCODE = '22023',
 			      DETAIL = 'Only months that ended before the current month (UTC) can be detached.';
@@ -263,7 +259,7 @@ BEGIN
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i
 	                JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
-	               WHERE i.inhparent OPERATOR(pg_catalog.=) "table" AND c.relname OPERATOR(pg_catalog.=) part) THEN
+	               WHERE i.inhparent OPERATOR(pg_catalog.=) tbl AND c.relname OPERATOR(pg_catalog.=) part) THEN
 		RAISE EXCEPTION 'month % of repairsys.% has no partition', pg_catalog.to_char(m, 'YYYY-MM'), t
 			USING ERRCODE = '22023',
 			      HINT = 'ensure_partitions() makes the partitions of months; rows of a month without one are in the DEFAULT partition.';

@@ -7,7 +7,7 @@
 -- are all created in src/sql/80_ticket_triggers.sql, which says why each is
 -- where it is).
 BEGIN;
-SELECT plan(30);
+SELECT plan(33);
 
 SELECT functions_are('repairsys', ARRAY[
 	'absence_check_trg', 'absence_ranges', 'ack_events', 'adjust_stock', 'appointment_assign_trg',
@@ -19,31 +19,32 @@ SELECT functions_are('repairsys', ARRAY[
 	'charge', 'charge_lines', 'check_guard', 'check_in', 'check_invariants', 'check_qty',
 	'check_time_zone', 'churn_features', 'churn_risk', 'closed_dates', 'commit_plan',
 	'complete_follow_up', 'compute_bill', 'consume_part', 'continuity_technicians',
-	'customer_language', 'daily_issues', 'demo_load', 'diagnosis_forget', 'diagnosis_grams',
-	'diagnosis_learn', 'diagnosis_scores', 'emit_event', 'estimate', 'estimate_figures', 'estimate_km',
-	'estimate_revision_approve_trg', 'estimate_revision_event_trg', 'estimate_revision_figures_trg',
-	'estimate_revision_rules_trg', 'event_consumer_row', 'event_consumer_trg', 'event_horizon',
-	'event_id_offset', 'fee_tier_cmp', 'fee_tier_eq', 'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash',
-	'fee_tier_hash_extended', 'fee_tier_in', 'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne',
-	'fee_tier_out', 'fee_tier_recv', 'fee_tier_send', 'feedback_check_trg', 'feedback_complaint_trg',
-	'feedback_load_trg', 'fmt_num', 'fmt_price', 'forbid_change', 'forecast_demand',
-	'guard_estimate_approved', 'guard_has_technician', 'guard_labor_recorded', 'guard_reopen_window',
-	'guard_settled', 'haversine_km', 'html_escape', 'invoice_center_trg', 'invoice_event_trg',
-	'is_import', 'is_table_owner', 'is_valid_time_zone', 'issue_invoice', 'local_midnight',
-	'lock_invoice', 'lock_stock', 'lock_technician', 'logistic_fit', 'logistic_predict',
-	'month_elapsed', 'month_start', 'nearest_service_center', 'next_event_id', 'next_state',
-	'normal_quantile', 'notification_placeholders', 'notification_template_trg', 'open_dates',
-	'open_recall', 'open_ticket', 'open_ticket_count', 'part_row', 'part_units_agree_trg',
-	'payment_admit', 'payment_event_trg', 'payment_rules_trg', 'plan_day', 'plan_installments',
-	'plan_technician', 'read_events', 'rebuild_diagnosis_model', 'receive_part', 'record_payment',
-	'refit_churn_model', 'release_part', 'render_template', 'report_html', 'report_label',
-	'required_state_roles', 'reschedule_visit', 'reserve_part', 'return_part', 'revise_estimate',
-	'rework_of', 'roster_check_trg', 'roster_ranges', 'route_solve', 'run_appointment_reminders',
-	'run_churn_refit', 'run_escalations', 'run_follow_ups_due', 'run_jobs', 'run_notifications',
-	'run_stuck_tickets', 'schedule_jobs', 'schedule_lines', 'score_candidates', 'seed_row_changed',
-	'service_center_check_trg', 'set_status', 'setting_check', 'setting_valid_trg', 'setting_value',
-	'sign_off', 'signed_off', 'sla_add', 'sla_advance', 'sla_calendar', 'sla_deadline', 'sla_elapsed',
-	'sla_interval_cmp', 'sla_interval_eq', 'sla_interval_ge', 'sla_interval_gt', 'sla_interval_hash',
+	'customer_language', 'daily_issues', 'demo_load', 'detach_month', 'diagnosis_forget',
+	'diagnosis_grams', 'diagnosis_learn', 'diagnosis_scores', 'emit_event', 'ensure_partitions',
+	'estimate', 'estimate_figures', 'estimate_km', 'estimate_revision_approve_trg',
+	'estimate_revision_event_trg', 'estimate_revision_figures_trg', 'estimate_revision_rules_trg',
+	'event_consumer_row', 'event_consumer_trg', 'event_horizon', 'event_id_offset', 'fee_tier_cmp',
+	'fee_tier_eq', 'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash', 'fee_tier_hash_extended',
+	'fee_tier_in', 'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne', 'fee_tier_out', 'fee_tier_recv',
+	'fee_tier_send', 'feedback_check_trg', 'feedback_complaint_trg', 'feedback_load_trg', 'fmt_num',
+	'fmt_price', 'forbid_change', 'forecast_demand', 'guard_estimate_approved', 'guard_has_technician',
+	'guard_labor_recorded', 'guard_reopen_window', 'guard_settled', 'haversine_km', 'html_escape',
+	'invoice_center_trg', 'invoice_event_trg', 'is_import', 'is_table_owner', 'is_valid_time_zone',
+	'issue_invoice', 'local_midnight', 'lock_invoice', 'lock_stock', 'lock_technician', 'logistic_fit',
+	'logistic_predict', 'month_elapsed', 'month_start', 'nearest_service_center', 'next_event_id',
+	'next_state', 'normal_quantile', 'notification_placeholders', 'notification_template_trg',
+	'open_dates', 'open_recall', 'open_ticket', 'open_ticket_count', 'part_row',
+	'part_units_agree_trg', 'partition_month', 'partition_setup', 'payment_admit', 'payment_event_trg',
+	'payment_rules_trg', 'plan_day', 'plan_installments', 'plan_technician', 'read_events',
+	'rebuild_diagnosis_model', 'receive_part', 'record_payment', 'refit_churn_model', 'release_part',
+	'render_template', 'report_html', 'report_label', 'required_state_roles', 'reschedule_visit',
+	'reserve_part', 'return_part', 'revise_estimate', 'rework_of', 'roster_check_trg', 'roster_ranges',
+	'route_solve', 'run_appointment_reminders', 'run_churn_refit', 'run_escalations',
+	'run_follow_ups_due', 'run_jobs', 'run_notifications', 'run_stuck_tickets', 'schedule_jobs',
+	'schedule_lines', 'score_candidates', 'seed_row_changed', 'service_center_check_trg', 'set_status',
+	'setting_check', 'setting_valid_trg', 'setting_value', 'sign_off', 'signed_off', 'sla_add',
+	'sla_advance', 'sla_calendar', 'sla_deadline', 'sla_elapsed', 'sla_interval_cmp',
+	'sla_interval_eq', 'sla_interval_ge', 'sla_interval_gt', 'sla_interval_hash',
 	'sla_interval_hash_extended', 'sla_interval_in', 'sla_interval_le', 'sla_interval_lt',
 	'sla_interval_ne', 'sla_interval_out', 'sla_interval_recv', 'sla_interval_send', 'sla_reached_at',
 	'sla_target', 'sla_windows', 'slots_for', 'solve_pending', 'status_takes_parts',
@@ -129,6 +130,7 @@ SELECT triggers_are('repairsys', 'complexity_rule', ARRAY['complexity_rule_seed'
 SELECT triggers_are('repairsys', 'estimate_revision', ARRAY['estimate_revision_10_rules', 'estimate_revision_20_figures', 'estimate_revision_30_approve', 'estimate_revision_90_event', 'estimate_revision_91_approved_event'], 'the triggers of estimate_revision');
 SELECT triggers_are('repairsys', 'event', ARRAY['event_append_only', 'event_no_truncate'], 'the triggers of event');
 SELECT triggers_are('repairsys', 'event_consumer', ARRAY['event_consumer_10_check'], 'the triggers of event_consumer');
+SELECT triggers_are('repairsys', 'event_default', ARRAY['event_append_only', 'event_default_no_truncate'], 'the triggers of event_default');
 SELECT triggers_are('repairsys', 'feedback', ARRAY['feedback_10_check', 'feedback_20_complaint', 'feedback_30_load', 'feedback_30_load_update'], 'the triggers of feedback');
 SELECT triggers_are('repairsys', 'invoice', ARRAY['invoice_10_center', 'invoice_90_event', 'invoice_append_only', 'invoice_no_truncate'], 'the triggers of invoice');
 SELECT triggers_are('repairsys', 'invoice_line', ARRAY['invoice_line_append_only', 'invoice_line_no_truncate'], 'the triggers of invoice_line');
@@ -139,10 +141,12 @@ SELECT triggers_are('repairsys', 'service_center', ARRAY['service_center_10_chec
 SELECT triggers_are('repairsys', 'setting', ARRAY['setting_10_valid', 'setting_seed'], 'the triggers of setting');
 SELECT triggers_are('repairsys', 'sla_escalation', ARRAY['sla_escalation_seed'], 'the triggers of sla_escalation');
 SELECT triggers_are('repairsys', 'stock_movement', ARRAY['stock_movement_05_order', 'stock_movement_07_rules', 'stock_movement_10_stock', 'stock_movement_20_units', 'stock_movement_append_only', 'stock_movement_no_truncate'], 'the triggers of stock_movement');
+SELECT triggers_are('repairsys', 'stock_movement_default', ARRAY['stock_movement_05_order', 'stock_movement_07_rules', 'stock_movement_10_stock', 'stock_movement_20_units', 'stock_movement_append_only', 'stock_movement_default_no_truncate'], 'the triggers of stock_movement_default');
 SELECT triggers_are('repairsys', 'technician_absence', ARRAY['technician_absence_10_check'], 'the triggers of technician_absence');
 SELECT triggers_are('repairsys', 'technician_roster', ARRAY['technician_roster_10_check'], 'the triggers of technician_roster');
 SELECT triggers_are('repairsys', 'ticket_discount', ARRAY['ticket_discount_10_rules'], 'the triggers of ticket_discount');
 SELECT triggers_are('repairsys', 'ticket_event', ARRAY['ticket_event_append_only', 'ticket_event_no_truncate'], 'the triggers of ticket_event');
+SELECT triggers_are('repairsys', 'ticket_event_default', ARRAY['ticket_event_append_only', 'ticket_event_default_no_truncate'], 'the triggers of ticket_event_default');
 SELECT triggers_are('repairsys', 'ticket_part', ARRAY['ticket_part_05_open', 'ticket_part_05_snapshot', 'ticket_part_06_state', 'ticket_part_06_state_insert', 'ticket_part_10_reserved', 'ticket_part_90_event'], 'the triggers of ticket_part');
 SELECT triggers_are('repairsys', 'ticket_sign_off', ARRAY['ticket_sign_off_10_rules', 'ticket_sign_off_20_hash', 'ticket_sign_off_90_event', 'ticket_sign_off_append_only', 'ticket_sign_off_no_truncate'], 'the triggers of ticket_sign_off');
 SELECT triggers_are('repairsys', 'ticket_status', ARRAY['ticket_status_10_check', 'ticket_status_90_roles', 'ticket_status_seed'], 'the triggers of ticket_status');

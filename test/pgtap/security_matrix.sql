@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(1177 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(1251 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -392,7 +392,7 @@ SELECT is_empty($$SELECT c.relname FROM pg_class c
                    WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relispartition
                      AND (NOT c.relrowsecurity OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))$$,
                 'every partition has row-level security on and no policy');
-SELECT is(count(*)::int, 12, 'the DEFAULT partitions and January 2020 are partitions of ticket_event, stock_movement and event')
+SELECT is(count(*)::int, 6, 'the DEFAULT partitions and January 2020 are partitions of ticket_event, stock_movement and event')
   FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
  WHERE i.inhparent IN ('repairsys.ticket_event'::regclass, 'repairsys.stock_movement'::regclass, 'repairsys.event'::regclass)
    AND c.relname ~ '_(default|2020_01)$';
@@ -429,6 +429,8 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                        ('repairsys.open_recall(text,text,text,text,text)'),
                        ('repairsys.slots_for(bigint,text,double precision,double precision,date,integer)'),
                        ('repairsys.run_jobs(timestamp with time zone)'),
+                       ('repairsys.ensure_partitions(timestamp with time zone,timestamp with time zone)'),
+                       ('repairsys.detach_month(regclass,date)'),
                        ('repairsys.rebuild_diagnosis_model()'), ('repairsys.refit_churn_model(timestamp with time zone,interval)')$$,
               'the SECURITY DEFINER functions callable by roles are the documented ones (they take ids, not rows)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text, g.rolname FROM pg_proc p
