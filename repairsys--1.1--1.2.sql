@@ -7882,8 +7882,8 @@ COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generato
 ------------------------------------------------------------------------------
 -- (src/sql/28_tables_partitions.sql)
 ------------------------------------------------------------------------------
--- Months detached from the partitioned history, ledger and event log
--- (docs/scaling.md "Partitions by month"; functions in 57_partitions.sql).
+-- Months detached from the partitioned history and event log (docs/scaling.md
+-- "Partitions by month"; functions in 57_partitions.sql).
 ------------------------------------------------------------------------------
 
 -- Where repairsys.detach_month() puts a detached month: out of schema
@@ -7891,11 +7891,11 @@ COMMENT ON FUNCTION repairsys.demo_load(integer, integer) IS 'Demo data generato
 -- catalog tests cover), readable by nobody but the owner, to be dumped with
 -- pg_dump -t and dropped.  DROP EXTENSION refuses while it holds a table.
 CREATE SCHEMA repairsys_archive;
-COMMENT ON SCHEMA repairsys_archive IS 'Months detached from repairsys.ticket_event, stock_movement and event by repairsys.detach_month(): plain tables, the owner''s only, to archive with pg_dump -t and drop';
+COMMENT ON SCHEMA repairsys_archive IS 'Months detached from repairsys.ticket_event and event by repairsys.detach_month(): plain tables, the owner''s only, to archive with pg_dump -t and drop';
 REVOKE ALL ON SCHEMA repairsys_archive FROM PUBLIC;
 
 CREATE TABLE repairsys.archived_month (
-	table_name  text NOT NULL CHECK (table_name IN ('ticket_event', 'stock_movement', 'event')),
+	table_name  text NOT NULL CHECK (table_name IN ('ticket_event', 'event')),
 	month       date NOT NULL CHECK (pg_catalog.date_trunc('month', month) = month),
 	lower_bound timestamptz NOT NULL,
 	upper_bound timestamptz NOT NULL,
@@ -7907,7 +7907,7 @@ CREATE TABLE repairsys.archived_month (
 	CHECK (lower_bound < upper_bound)
 );
 COMMENT ON TABLE repairsys.archived_month IS 'Months detached from a partitioned table by detach_month(): their rows are no longer in the table, and check_invariants() accounts for them (written by detach_month() only)';
-COMMENT ON COLUMN repairsys.archived_month.table_name IS 'ticket_event, stock_movement or event';
+COMMENT ON COLUMN repairsys.archived_month.table_name IS 'ticket_event or event';
 COMMENT ON COLUMN repairsys.archived_month.month IS 'First day of the month (UTC months)';
 COMMENT ON COLUMN repairsys.archived_month.lower_bound IS 'First instant of the month (UTC midnight), inclusive';
 COMMENT ON COLUMN repairsys.archived_month.upper_bound IS 'First instant of the next month, exclusive';
@@ -7916,31 +7916,7 @@ COMMENT ON COLUMN repairsys.archived_month.row_count IS 'Rows the month held whe
 COMMENT ON COLUMN repairsys.archived_month.detached_at IS 'When it was detached';
 COMMENT ON COLUMN repairsys.archived_month.detached_by IS 'Role that detached it (session user of detach_month())';
 
--- The stock ledger's detached months, summed: stock.on_hand stays the sum of
--- the ledger kept plus these, and a ticket's returns stay within its issues
--- (check_invariants()).
-CREATE TABLE repairsys.archived_stock (
-	month             date NOT NULL,
-	sku               text NOT NULL,
-	service_center_id bigint NOT NULL,
-	kind              text NOT NULL,
-	ticket_id         bigint,
-	qty               bigint NOT NULL,
-	movements         bigint NOT NULL CHECK (movements > 0)
-);
-COMMENT ON TABLE repairsys.archived_stock IS 'Sums of the stock movements of each detached month of stock_movement, per part, center, kind and ticket (written by detach_month() only)';
-COMMENT ON COLUMN repairsys.archived_stock.month IS 'The detached month (archived_month.month)';
-COMMENT ON COLUMN repairsys.archived_stock.sku IS 'Part';
-COMMENT ON COLUMN repairsys.archived_stock.service_center_id IS 'Center whose stock moved';
-COMMENT ON COLUMN repairsys.archived_stock.kind IS 'Kind of the movements (stock_movement.kind)';
-COMMENT ON COLUMN repairsys.archived_stock.ticket_id IS 'Ticket of the movements (NULL: none)';
-COMMENT ON COLUMN repairsys.archived_stock.qty IS 'Sum of their signed quantities';
-COMMENT ON COLUMN repairsys.archived_stock.movements IS 'How many movements';
-CREATE UNIQUE INDEX archived_stock_key_idx ON repairsys.archived_stock (month, sku, service_center_id, kind, ticket_id) NULLS NOT DISTINCT;
-CREATE INDEX archived_stock_ticket_idx ON repairsys.archived_stock (ticket_id) WHERE ticket_id IS NOT NULL;
-
 SELECT pg_catalog.pg_extension_config_dump('repairsys.archived_month', '');
-SELECT pg_catalog.pg_extension_config_dump('repairsys.archived_stock', '');
 
 -- (the tables made partitioned: 20_tables.sql, 24_tables_events.sql)
 -- The history, the stock ledger and the event log become partitioned by
@@ -8206,8 +8182,8 @@ SELECT repairsys.partition_setup('stock_movement', 'repairsys.stock_movement_def
 SELECT repairsys.partition_setup('event', 'repairsys.event_default');
 
 -- Creates the monthly partitions of the three tables for every UTC month
--- from the one holding from_at to the one holding to_at (inclusive) that has
--- none; idempotent; one call at a time (advisory lock "RSJB", 2).  Rows the
+-- from the one holding from_at to the one holding to_at (inclusive), and for
+-- every month the DEFAULT partitions hold rows of, that has none; idempotent; one call at a time (advisory lock "RSJB", 2).  Rows the
 -- DEFAULT partition holds for such a month move into its new partition in
 -- the same transaction: the month is made as a plain table, the rows are
 -- copied into it and deleted from the DEFAULT partition (as the owner, whom
@@ -8258,8 +8234,20 @@ BEGIN
 	END IF;
 	-- (the key: "RSJB", and 2 for the partitions)
 	PERFORM pg_catalog.pg_advisory_xact_lock(1381190210, 2);
-	m := first_month;
-	WHILE m <= last_month LOOP
+	-- the months asked for, and every month the DEFAULT partitions hold rows
+	-- of (so that they hold none for long, and a restore, which loads them
+	-- after the months, replays the ledger in time order)
+	FOR m IN
+		SELECT x.m FROM pg_catalog.generate_series(first_month, last_month, interval '1 month') AS x(m)
+		UNION
+		SELECT pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', d.at))
+		  FROM (SELECT x.at FROM repairsys.ticket_event_default x
+		        UNION ALL SELECT x.at FROM repairsys.stock_movement_default x
+		        UNION ALL SELECT x.at FROM repairsys.event_default x) d
+		 WHERE NOT EXISTS (SELECT 1 FROM repairsys.archived_month a
+		                    WHERE a.month OPERATOR(pg_catalog.=) pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', d.at))::date)
+		ORDER BY 1
+	LOOP
 		lo := m AT TIME ZONE 'UTC';
 		hi := (m + interval '1 month') AT TIME ZONE 'UTC';
 		FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'event'] LOOP
@@ -8304,19 +8292,20 @@ BEGIN
 				pg_catalog.format('Partition of repairsys.%s: the month %s (UTC); read and written through repairsys.%s', t, pg_catalog.to_char(m, 'YYYY-MM'), t));
 			made := made + 1;
 		END LOOP;
-		m := m + interval '1 month';
 	END LOOP;
 	RETURN made;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ensure_partitions(timestamptz, timestamptz) IS 'Creates the monthly partitions (UTC months, named <table>_YYYY_MM) of ticket_event, stock_movement and event for every month from the one holding from_at to the one holding to_at that has none, moving the rows the DEFAULT partition holds for it in the same transaction; idempotent, one call at a time (advisory lock); returns how many it made; 22023 for a bad range (at most 121 months)';
+COMMENT ON FUNCTION repairsys.ensure_partitions(timestamptz, timestamptz) IS 'Creates the monthly partitions (UTC months, named <table>_YYYY_MM) of ticket_event, stock_movement and event for every month from the one holding from_at to the one holding to_at, and every month the DEFAULT partitions hold rows of, that has none, moving the rows the DEFAULT partition holds for it in the same transaction; idempotent, one call at a time (advisory lock); returns how many it made; 22023 for a bad range (at most 121 months)';
 
--- Detaches one month of a partitioned table: its rows leave the table (and
--- every view), the table is moved to schema repairsys_archive under the same
--- name, to be dumped (pg_dump -t) and dropped; the month is recorded in
--- archived_month (and, for the stock ledger, its sums in archived_stock) so
--- that check_invariants() still holds and ensure_partitions() does not make
--- the month again.  Only a month that ended before the current one may go.
+-- Detaches one month of the history or the event log: its rows leave the
+-- table (and every view), the table is moved to schema repairsys_archive
+-- under the same name, to be dumped (pg_dump -t) and dropped; the month is
+-- recorded in archived_month so that check_invariants() still holds and
+-- ensure_partitions() does not make the month again.  Only a month that
+-- ended before the current one may go.  The stock ledger's months stay:
+-- stock.on_hand is the ledger's sum (a restore rebuilds it from the rows),
+-- and a return is checked against the ticket's issues.
 CREATE FUNCTION repairsys.detach_month(tbl regclass, month date)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -8333,10 +8322,15 @@ BEGIN
 	t := (SELECT c.relname FROM pg_catalog.pg_class c
 	       WHERE c.oid OPERATOR(pg_catalog.=) tbl
 	         AND c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace);
-	IF t IS NULL OR t OPERATOR(pg_catalog.<>) ALL (ARRAY['ticket_event', 'stock_movement', 'event']) THEN
+	IF t OPERATOR(pg_catalog.=) 'stock_movement' THEN
+		RAISE EXCEPTION 'cannot detach months of repairsys.stock_movement'
+			USING ERRCODE = '22023',
+			      DETAIL = 'The ledger is the stock: stock.on_hand is its sum, rebuilt from it by a restore, and returns are checked against its issues.';
+	END IF;
+	IF t IS NULL OR t OPERATOR(pg_catalog.<>) ALL (ARRAY['ticket_event', 'event']) THEN
 		RAISE EXCEPTION 'invalid table %', coalesce(tbl::text, 'NULL')
 			USING ERRCODE = '22023',
-			      HINT = 'detach_month() detaches months of repairsys.ticket_event, repairsys.stock_movement and repairsys.event.';
+			      HINT = 'detach_month() detaches months of repairsys.ticket_event and repairsys.event.';
 	END IF;
 	IF month IS NULL OR NOT pg_catalog.isfinite(month) THEN
 		RAISE EXCEPTION 'invalid month %', coalesce(month::text, 'NULL')
@@ -8370,12 +8364,6 @@ BEGIN
 	END IF;
 	EXECUTE pg_catalog.format('ALTER TABLE repairsys.%I DETACH PARTITION repairsys.%I', t, part);
 	EXECUTE pg_catalog.format('SELECT count(*) FROM repairsys.%I', part) INTO n;
-	IF t OPERATOR(pg_catalog.=) 'stock_movement' THEN
-		EXECUTE pg_catalog.format(
-			'INSERT INTO repairsys.archived_stock (month, sku, service_center_id, kind, ticket_id, qty, movements)
-			 SELECT $1, x.sku, x.service_center_id, x.kind, x.ticket_id, sum(x.qty), count(*)
-			   FROM repairsys.%I x GROUP BY x.sku, x.service_center_id, x.kind, x.ticket_id', part) USING m::date;
-	END IF;
 	EXECUTE pg_catalog.format('ALTER TABLE repairsys.%I SET SCHEMA repairsys_archive', part);
 	EXECUTE pg_catalog.format('COMMENT ON TABLE repairsys_archive.%I IS %L', part,
 		pg_catalog.format('The month %s (UTC) of repairsys.%s, detached by detach_month(): archive it with pg_dump -t, then drop it', pg_catalog.to_char(m, 'YYYY-MM'), t));
@@ -8384,7 +8372,7 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION repairsys.detach_month(regclass, date) IS 'Detaches the partition of one month (UTC) that ended before the current one from ticket_event, stock_movement or event, moves it to schema repairsys_archive (to dump with pg_dump -t and drop) and records it in archived_month (the ledger''s sums in archived_stock) so check_invariants() still holds; returns its rows; 22023 for another table, a current or future month or a month without partition';
+COMMENT ON FUNCTION repairsys.detach_month(regclass, date) IS 'Detaches the partition of one month (UTC) that ended before the current one from ticket_event or event, moves it to schema repairsys_archive (to dump with pg_dump -t and drop) and records it in archived_month so check_invariants() still holds; returns its rows; 22023 for another table (the stock ledger included), a current or future month, a month without partition or one detached already';
 
 -- (the rows moved, the triggers, what read the old tables, check_invariants, security_audit)
 -- The rows move into the partitioned tables (see the start of this
@@ -8461,7 +8449,7 @@ SELECT pg_catalog.pg_extension_config_dump('repairsys.ticket_event', '');
 SELECT pg_catalog.pg_extension_config_dump('repairsys.stock_movement', 'ORDER BY seq');
 SELECT pg_catalog.pg_extension_config_dump('repairsys.event', '');
 
--- 95_invariants.sql: check_invariants() accounts for the detached months
+-- 95_invariants.sql: check_invariants() leaves out tickets whose history was detached
 CREATE OR REPLACE FUNCTION repairsys.check_invariants()
 RETURNS TABLE (invariant text, ticket_id bigint, sku text, service_center_id bigint, invoice_id bigint, technician_id bigint, detail text)
 LANGUAGE sql STABLE
@@ -8483,11 +8471,7 @@ BEGIN ATOMIC
 	SELECT 'stock equals the ledger sum', NULL, coalesce(s.sku, m.sku), coalesce(s.service_center_id, m.service_center_id), NULL, NULL,
 	       pg_catalog.format('on_hand %s, ledger %s', coalesce(s.on_hand, 0), coalesce(m.total, 0))
 	  FROM repairsys.stock s
-	  FULL JOIN (SELECT y.sku, y.service_center_id, sum(y.qty) AS total
-	               FROM (SELECT x.sku, x.service_center_id, x.qty FROM repairsys.stock_movement x
-	                     UNION ALL	-- the sums of the detached months (57_partitions.sql)
-	                     SELECT a.sku, a.service_center_id, a.qty FROM repairsys.archived_stock a) y
-	              GROUP BY 1, 2) m
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.stock_movement x GROUP BY 1, 2) m
 	    ON m.sku = s.sku AND m.service_center_id = s.service_center_id
 	 WHERE coalesce(s.on_hand, 0) <> coalesce(m.total, 0)
 	UNION ALL
@@ -8522,9 +8506,7 @@ BEGIN ATOMIC
 	  FROM (SELECT x.ticket_id, x.sku,
 	               coalesce(sum(-x.qty) FILTER (WHERE x.kind = 'issue'), 0) AS issued,
 	               coalesce(sum(x.qty) FILTER (WHERE x.kind = 'return'), 0) AS returned
-	          FROM (SELECT y.ticket_id, y.sku, y.kind, y.qty FROM repairsys.stock_movement y
-	                UNION ALL	-- the sums of the detached months
-	                SELECT a.ticket_id, a.sku, a.kind, a.qty FROM repairsys.archived_stock a) x
+	          FROM repairsys.stock_movement x
 	         WHERE x.kind IN ('issue', 'return') AND x.ticket_id IS NOT NULL
 	         GROUP BY 1, 2) m
 	 WHERE m.returned > m.issued
@@ -8843,7 +8825,7 @@ DECLARE
 	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'recall', 'recall_ticket', 'event', 'event_clock',
 	                                        'sla_escalation_fired', 'job_done', 'notification',
 	                                        -- (the detached months: detach_month() only)
-	                                        'archived_month', 'archived_stock'];
+	                                        'archived_month'];
 	-- the learned models: written only by the SECURITY DEFINER functions
 	-- and triggers of 73_models.sql (the admin refits and rebuilds them
 	-- through those), read by everybody who needs them

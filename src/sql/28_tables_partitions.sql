@@ -1,6 +1,6 @@
 ------------------------------------------------------------------------------
--- Months detached from the partitioned history, ledger and event log
--- (docs/scaling.md "Partitions by month"; functions in 57_partitions.sql).
+-- Months detached from the partitioned history and event log (docs/scaling.md
+-- "Partitions by month"; functions in 57_partitions.sql).
 ------------------------------------------------------------------------------
 
 -- Where repairsys.detach_month() puts a detached month: out of schema
@@ -8,11 +8,11 @@
 -- catalog tests cover), readable by nobody but the owner, to be dumped with
 -- pg_dump -t and dropped.  DROP EXTENSION refuses while it holds a table.
 CREATE SCHEMA repairsys_archive;
-COMMENT ON SCHEMA repairsys_archive IS 'Months detached from repairsys.ticket_event, stock_movement and event by repairsys.detach_month(): plain tables, the owner''s only, to archive with pg_dump -t and drop';
+COMMENT ON SCHEMA repairsys_archive IS 'Months detached from repairsys.ticket_event and event by repairsys.detach_month(): plain tables, the owner''s only, to archive with pg_dump -t and drop';
 REVOKE ALL ON SCHEMA repairsys_archive FROM PUBLIC;
 
 CREATE TABLE repairsys.archived_month (
-	table_name  text NOT NULL CHECK (table_name IN ('ticket_event', 'stock_movement', 'event')),
+	table_name  text NOT NULL CHECK (table_name IN ('ticket_event', 'event')),
 	month       date NOT NULL CHECK (pg_catalog.date_trunc('month', month) = month),
 	lower_bound timestamptz NOT NULL,
 	upper_bound timestamptz NOT NULL,
@@ -24,7 +24,7 @@ CREATE TABLE repairsys.archived_month (
 	CHECK (lower_bound < upper_bound)
 );
 COMMENT ON TABLE repairsys.archived_month IS 'Months detached from a partitioned table by detach_month(): their rows are no longer in the table, and check_invariants() accounts for them (written by detach_month() only)';
-COMMENT ON COLUMN repairsys.archived_month.table_name IS 'ticket_event, stock_movement or event';
+COMMENT ON COLUMN repairsys.archived_month.table_name IS 'ticket_event or event';
 COMMENT ON COLUMN repairsys.archived_month.month IS 'First day of the month (UTC months)';
 COMMENT ON COLUMN repairsys.archived_month.lower_bound IS 'First instant of the month (UTC midnight), inclusive';
 COMMENT ON COLUMN repairsys.archived_month.upper_bound IS 'First instant of the next month, exclusive';
@@ -33,28 +33,4 @@ COMMENT ON COLUMN repairsys.archived_month.row_count IS 'Rows the month held whe
 COMMENT ON COLUMN repairsys.archived_month.detached_at IS 'When it was detached';
 COMMENT ON COLUMN repairsys.archived_month.detached_by IS 'Role that detached it (session user of detach_month())';
 
--- The stock ledger's detached months, summed: stock.on_hand stays the sum of
--- the ledger kept plus these, and a ticket's returns stay within its issues
--- (check_invariants()).
-CREATE TABLE repairsys.archived_stock (
-	month             date NOT NULL,
-	sku               text NOT NULL,
-	service_center_id bigint NOT NULL,
-	kind              text NOT NULL,
-	ticket_id         bigint,
-	qty               bigint NOT NULL,
-	movements         bigint NOT NULL CHECK (movements > 0)
-);
-COMMENT ON TABLE repairsys.archived_stock IS 'Sums of the stock movements of each detached month of stock_movement, per part, center, kind and ticket (written by detach_month() only)';
-COMMENT ON COLUMN repairsys.archived_stock.month IS 'The detached month (archived_month.month)';
-COMMENT ON COLUMN repairsys.archived_stock.sku IS 'Part';
-COMMENT ON COLUMN repairsys.archived_stock.service_center_id IS 'Center whose stock moved';
-COMMENT ON COLUMN repairsys.archived_stock.kind IS 'Kind of the movements (stock_movement.kind)';
-COMMENT ON COLUMN repairsys.archived_stock.ticket_id IS 'Ticket of the movements (NULL: none)';
-COMMENT ON COLUMN repairsys.archived_stock.qty IS 'Sum of their signed quantities';
-COMMENT ON COLUMN repairsys.archived_stock.movements IS 'How many movements';
-CREATE UNIQUE INDEX archived_stock_key_idx ON repairsys.archived_stock (month, sku, service_center_id, kind, ticket_id) NULLS NOT DISTINCT;
-CREATE INDEX archived_stock_ticket_idx ON repairsys.archived_stock (ticket_id) WHERE ticket_id IS NOT NULL;
-
 SELECT pg_catalog.pg_extension_config_dump('repairsys.archived_month', '');
-SELECT pg_catalog.pg_extension_config_dump('repairsys.archived_stock', '');

@@ -106,8 +106,8 @@ SELECT repairsys.partition_setup('stock_movement', 'repairsys.stock_movement_def
 SELECT repairsys.partition_setup('event', 'repairsys.event_default');
 
 -- Creates the monthly partitions of the three tables for every UTC month
--- from the one holding from_at to the one holding to_at (inclusive) that has
--- none; idempotent; one call at a time (advisory lock "RSJB", 2).  Rows the
+-- from the one holding from_at to the one holding to_at (inclusive), and for
+-- every month the DEFAULT partitions hold rows of, that has none; idempotent; one call at a time (advisory lock "RSJB", 2).  Rows the
 -- DEFAULT partition holds for such a month move into its new partition in
 -- the same transaction: the month is made as a plain table, the rows are
 -- copied into it and deleted from the DEFAULT partition (as the owner, whom
@@ -158,8 +158,20 @@ BEGIN
 	END IF;
 	-- (the key: "RSJB", and 2 for the partitions)
 	PERFORM pg_catalog.pg_advisory_xact_lock(1381190210, 2);
-	m := first_month;
-	WHILE m <= last_month LOOP
+	-- the months asked for, and every month the DEFAULT partitions hold rows
+	-- of (so that they hold none for long, and a restore, which loads them
+	-- after the months, replays the ledger in time order)
+	FOR m IN
+		SELECT x.m FROM pg_catalog.generate_series(first_month, last_month, interval '1 month') AS x(m)
+		UNION
+		SELECT pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', d.at))
+		  FROM (SELECT x.at FROM repairsys.ticket_event_default x
+		        UNION ALL SELECT x.at FROM repairsys.stock_movement_default x
+		        UNION ALL SELECT x.at FROM repairsys.event_default x) d
+		 WHERE NOT EXISTS (SELECT 1 FROM repairsys.archived_month a
+		                    WHERE a.month OPERATOR(pg_catalog.=) pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', d.at))::date)
+		ORDER BY 1
+	LOOP
 		lo := m AT TIME ZONE 'UTC';
 		hi := (m + interval '1 month') AT TIME ZONE 'UTC';
 		FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'event'] LOOP
@@ -204,19 +216,20 @@ BEGIN
 				pg_catalog.format('Partition of repairsys.%s: the month %s (UTC); read and written through repairsys.%s', t, pg_catalog.to_char(m, 'YYYY-MM'), t));
 			made := made + 1;
 		END LOOP;
-		m := m + interval '1 month';
 	END LOOP;
 	RETURN made;
 END
 $$;
-COMMENT ON FUNCTION repairsys.ensure_partitions(timestamptz, timestamptz) IS 'Creates the monthly partitions (UTC months, named <table>_YYYY_MM) of ticket_event, stock_movement and event for every month from the one holding from_at to the one holding to_at that has none, moving the rows the DEFAULT partition holds for it in the same transaction; idempotent, one call at a time (advisory lock); returns how many it made; 22023 for a bad range (at most 121 months)';
+COMMENT ON FUNCTION repairsys.ensure_partitions(timestamptz, timestamptz) IS 'Creates the monthly partitions (UTC months, named <table>_YYYY_MM) of ticket_event, stock_movement and event for every month from the one holding from_at to the one holding to_at, and every month the DEFAULT partitions hold rows of, that has none, moving the rows the DEFAULT partition holds for it in the same transaction; idempotent, one call at a time (advisory lock); returns how many it made; 22023 for a bad range (at most 121 months)';
 
--- Detaches one month of a partitioned table: its rows leave the table (and
--- every view), the table is moved to schema repairsys_archive under the same
--- name, to be dumped (pg_dump -t) and dropped; the month is recorded in
--- archived_month (and, for the stock ledger, its sums in archived_stock) so
--- that check_invariants() still holds and ensure_partitions() does not make
--- the month again.  Only a month that ended before the current one may go.
+-- Detaches one month of the history or the event log: its rows leave the
+-- table (and every view), the table is moved to schema repairsys_archive
+-- under the same name, to be dumped (pg_dump -t) and dropped; the month is
+-- recorded in archived_month so that check_invariants() still holds and
+-- ensure_partitions() does not make the month again.  Only a month that
+-- ended before the current one may go.  The stock ledger's months stay:
+-- stock.on_hand is the ledger's sum (a restore rebuilds it from the rows),
+-- and a return is checked against the ticket's issues.
 CREATE FUNCTION repairsys.detach_month(tbl regclass, month date)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -233,10 +246,15 @@ BEGIN
 	t := (SELECT c.relname FROM pg_catalog.pg_class c
 	       WHERE c.oid OPERATOR(pg_catalog.=) tbl
 	         AND c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace);
-	IF t IS NULL OR t OPERATOR(pg_catalog.<>) ALL (ARRAY['ticket_event', 'stock_movement', 'event']) THEN
+	IF t OPERATOR(pg_catalog.=) 'stock_movement' THEN
+		RAISE EXCEPTION 'cannot detach months of repairsys.stock_movement'
+			USING ERRCODE = '22023',
+			      DETAIL = 'The ledger is the stock: stock.on_hand is its sum, rebuilt from it by a restore, and returns are checked against its issues.';
+	END IF;
+	IF t IS NULL OR t OPERATOR(pg_catalog.<>) ALL (ARRAY['ticket_event', 'event']) THEN
 		RAISE EXCEPTION 'invalid table %', coalesce(tbl::text, 'NULL')
 			USING ERRCODE = '22023',
-			      HINT = 'detach_month() detaches months of repairsys.ticket_event, repairsys.stock_movement and repairsys.event.';
+			      HINT = 'detach_month() detaches months of repairsys.ticket_event and repairsys.event.';
 	END IF;
 	IF month IS NULL OR NOT pg_catalog.isfinite(month) THEN
 		RAISE EXCEPTION 'invalid month %', coalesce(month::text, 'NULL')
@@ -270,12 +288,6 @@ BEGIN
 	END IF;
 	EXECUTE pg_catalog.format('ALTER TABLE repairsys.%I DETACH PARTITION repairsys.%I', t, part);
 	EXECUTE pg_catalog.format('SELECT count(*) FROM repairsys.%I', part) INTO n;
-	IF t OPERATOR(pg_catalog.=) 'stock_movement' THEN
-		EXECUTE pg_catalog.format(
-			'INSERT INTO repairsys.archived_stock (month, sku, service_center_id, kind, ticket_id, qty, movements)
-			 SELECT $1, x.sku, x.service_center_id, x.kind, x.ticket_id, sum(x.qty), count(*)
-			   FROM repairsys.%I x GROUP BY x.sku, x.service_center_id, x.kind, x.ticket_id', part) USING m::date;
-	END IF;
 	EXECUTE pg_catalog.format('ALTER TABLE repairsys.%I SET SCHEMA repairsys_archive', part);
 	EXECUTE pg_catalog.format('COMMENT ON TABLE repairsys_archive.%I IS %L', part,
 		pg_catalog.format('The month %s (UTC) of repairsys.%s, detached by detach_month(): archive it with pg_dump -t, then drop it', pg_catalog.to_char(m, 'YYYY-MM'), t));
@@ -284,4 +296,4 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION repairsys.detach_month(regclass, date) IS 'Detaches the partition of one month (UTC) that ended before the current one from ticket_event, stock_movement or event, moves it to schema repairsys_archive (to dump with pg_dump -t and drop) and records it in archived_month (the ledger''s sums in archived_stock) so check_invariants() still holds; returns its rows; 22023 for another table, a current or future month or a month without partition';
+COMMENT ON FUNCTION repairsys.detach_month(regclass, date) IS 'Detaches the partition of one month (UTC) that ended before the current one from ticket_event or event, moves it to schema repairsys_archive (to dump with pg_dump -t and drop) and records it in archived_month so check_invariants() still holds; returns its rows; 22023 for another table (the stock ledger included), a current or future month, a month without partition or one detached already';

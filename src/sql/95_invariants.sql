@@ -23,11 +23,7 @@ BEGIN ATOMIC
 	SELECT 'stock equals the ledger sum', NULL, coalesce(s.sku, m.sku), coalesce(s.service_center_id, m.service_center_id), NULL, NULL,
 	       pg_catalog.format('on_hand %s, ledger %s', coalesce(s.on_hand, 0), coalesce(m.total, 0))
 	  FROM repairsys.stock s
-	  FULL JOIN (SELECT y.sku, y.service_center_id, sum(y.qty) AS total
-	               FROM (SELECT x.sku, x.service_center_id, x.qty FROM repairsys.stock_movement x
-	                     UNION ALL	-- the sums of the detached months (57_partitions.sql)
-	                     SELECT a.sku, a.service_center_id, a.qty FROM repairsys.archived_stock a) y
-	              GROUP BY 1, 2) m
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.stock_movement x GROUP BY 1, 2) m
 	    ON m.sku = s.sku AND m.service_center_id = s.service_center_id
 	 WHERE coalesce(s.on_hand, 0) <> coalesce(m.total, 0)
 	UNION ALL
@@ -62,9 +58,7 @@ BEGIN ATOMIC
 	  FROM (SELECT x.ticket_id, x.sku,
 	               coalesce(sum(-x.qty) FILTER (WHERE x.kind = 'issue'), 0) AS issued,
 	               coalesce(sum(x.qty) FILTER (WHERE x.kind = 'return'), 0) AS returned
-	          FROM (SELECT y.ticket_id, y.sku, y.kind, y.qty FROM repairsys.stock_movement y
-	                UNION ALL	-- the sums of the detached months
-	                SELECT a.ticket_id, a.sku, a.kind, a.qty FROM repairsys.archived_stock a) x
+	          FROM repairsys.stock_movement x
 	         WHERE x.kind IN ('issue', 'return') AND x.ticket_id IS NOT NULL
 	         GROUP BY 1, 2) m
 	 WHERE m.returned > m.issued
