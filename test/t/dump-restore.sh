@@ -96,6 +96,11 @@ SELECT samples FROM repairsys.refit_churn_model(now() + interval '1 day', interv
 -- partitions) and the next two, and rows dated in them and in a month
 -- without partition (the DEFAULT partitions), in time order, as the owner
 -- migrating rows would write them
+-- (and a month of history detached, kept in schema repairsys_archive)
+SELECT repairsys.ensure_partitions('2021-01-01', '2021-01-31') > 0;
+INSERT INTO repairsys.ticket_event (ticket_id, from_status, to_status, at, note)
+	SELECT t.id, t.status, t.status, '2021-01-10 10:00+00', 'archived' FROM repairsys.ticket t ORDER BY t.id LIMIT 2;
+SELECT repairsys.detach_month('repairsys.ticket_event', '2021-01-01') = 2;
 SELECT repairsys.ensure_partitions(now(), now() + interval '2 months') > 0;
 INSERT INTO repairsys.ticket_event (ticket_id, from_status, to_status, at, note)
 	SELECT t.id, t.status, t.status, v.at, 'dump test'
@@ -143,6 +148,7 @@ ok $? "pg_restore into a fresh database"
 is "$(grep -c . "$tmp/restore.err")" "0" "pg_restore reports no error or warning"
 sed 's/^/# /' "$tmp/restore.err" | head -20
 fingerprint $dst >"$tmp/dst"
+is "$(q -d $dst -c "SELECT count(*) FROM repairsys_archive.ticket_event_2021_01")" "2" "the detached month, a table of schema repairsys_archive, is restored with its rows"
 is "$(spread $dst)" "$(cat "$tmp/spread-src")" "every row of the partitioned tables is restored into its month's partition (or the DEFAULT one)"
 is "$(q -d $dst -c "SELECT count(*) FILTER (WHERE NOT c.relrowsecurity OR c.relacl::text ~ 'repairsys_'), count(*)
                      FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
