@@ -7929,8 +7929,10 @@ SELECT pg_catalog.pg_extension_config_dump('repairsys.archived_month', '');
 -- old tables by oid is made again on the new ones, from its own definition:
 -- views (CREATE OR REPLACE VIEW), functions with an SQL body (CREATE OR
 -- REPLACE FUNCTION) and functions of the tables' row types (dropped and
--- made again, with their comments).  Grants, policies and the append-only
--- triggers are section 4's, as for every table.
+-- made again, with their comments), those of the extension; an object of
+-- your own that reads them stops the update where the old table is dropped
+-- (2BP01, naming it; docs/upgrading.md).  Grants, policies and the
+-- append-only triggers are section 4's, as for every table.
 DO $$
 DECLARE
 	t text;
@@ -7947,6 +7949,9 @@ BEGIN
 		 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
 		   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
 		   AND d.refobjid OPERATOR(pg_catalog.=) ANY (types)
+		   AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend m
+		                WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND m.objid OPERATOR(pg_catalog.=) p.oid
+		                  AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND m.deptype OPERATOR(pg_catalog.=) 'e')
 	LOOP
 		INSERT INTO pg_temp.repairsys_partition_redo (sql) VALUES
 			(pg_catalog.format('DROP FUNCTION %s', r.fn)),
@@ -7963,6 +7968,9 @@ BEGIN
 		   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
 		                    WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid OPERATOR(pg_catalog.=) p.oid
 		                      AND e.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass AND e.refobjid OPERATOR(pg_catalog.=) ANY (types))
+		   AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend m
+		                WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND m.objid OPERATOR(pg_catalog.=) p.oid
+		                  AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND m.deptype OPERATOR(pg_catalog.=) 'e')
 	LOOP
 		INSERT INTO pg_temp.repairsys_partition_redo (sql) VALUES (pg_catalog.pg_get_functiondef(r.fn));
 	END LOOP;
@@ -7974,6 +7982,9 @@ BEGIN
 		 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
 		   AND d.refobjid OPERATOR(pg_catalog.=) ANY (rels)
 		   AND w.ev_class OPERATOR(pg_catalog.<>) ALL (rels)
+		   AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend m
+		                WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND m.objid OPERATOR(pg_catalog.=) w.ev_class
+		                  AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND m.deptype OPERATOR(pg_catalog.=) 'e')
 	LOOP
 		INSERT INTO pg_temp.repairsys_partition_redo (sql) VALUES
 			(pg_catalog.format('CREATE OR REPLACE VIEW %s AS %s', r.v, pg_catalog.pg_get_viewdef(r.v)));
