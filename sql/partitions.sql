@@ -91,7 +91,7 @@ CREATE TEMPORARY TABLE before_move AS
 	SELECT 'ticket_event' AS t, id, at FROM ticket_event WHERE at >= '2021-06-01' AND at < '2021-07-01'
 	UNION ALL SELECT 'stock_movement', seq, at FROM stock_movement WHERE at >= '2021-06-01' AND at < '2021-07-01'
 	UNION ALL SELECT 'event', id, at FROM event WHERE at >= '2021-06-01' AND at < '2021-07-01';
-SELECT ensure_partitions('2021-06-01', '2021-06-30') AS made;
+SELECT ensure_partitions('2021-06-01', '2021-06-30') >= 3 AS june_made;
 SELECT tableoid::regclass::text AS partition, count(*) FROM ticket_event WHERE at < '2022-01-01' GROUP BY 1 ORDER BY 1;
 SELECT tableoid::regclass::text AS partition, count(*) FROM stock_movement GROUP BY 1 ORDER BY 1;
 SELECT tableoid::regclass::text AS partition, count(*) FROM event WHERE at < '2022-01-01' GROUP BY 1 ORDER BY 1;
@@ -157,7 +157,7 @@ SELECT count(*) AS still_there FROM ticket_event_2021_01;
 -- partition_months_ahead (3) months ahead; April and May are missing.
 SELECT value FROM setting WHERE name = 'partition_months_ahead';
 SET ROLE pt_disp;
-SELECT job, done FROM run_jobs('2021-03-20 00:00+00') WHERE job = 'partitions';
+SELECT job, done >= 6 AS april_and_may_made FROM run_jobs('2021-03-20 00:00+00') WHERE job = 'partitions';
 SELECT job, done FROM run_jobs('2021-03-20 00:00+00') WHERE job = 'partitions';
 RESET ROLE;
 SELECT string_agg(c.relname, ' ' ORDER BY c.relname) AS ticket_event_months
@@ -228,7 +228,7 @@ SET ROLE pt_cust;
 SELECT detach_month('repairsys.ticket_event', '2021-02-01');
 RESET ROLE;
 SET ROLE repairsys_admin;
-SELECT ensure_partitions('2021-08-01', '2021-08-01') AS admin_made;
+SELECT ensure_partitions('2021-08-01', '2021-08-01') >= 3 AS admin_made;
 RESET ROLE;
 
 \connect :regdb
