@@ -461,7 +461,12 @@ BEGIN
 		END IF;
 		RETURN NEW;
 	END IF;
-	RAISE EXCEPTION 'cannot % rows of append-only table %.%', pg_catalog.lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+	-- (a partition of ticket_event, stock_movement or event is named by its
+	-- table, 57_partitions.sql)
+	RAISE EXCEPTION 'cannot % rows of append-only table %', pg_catalog.lower(TG_OP),
+		(SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+		   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		  WHERE c.oid OPERATOR(pg_catalog.=) coalesce(pg_catalog.pg_partition_root(TG_RELID), TG_RELID))
 		USING ERRCODE = '42501',
 		      DETAIL = 'Rows of this table are never changed or removed once written.',
 		      HINT = 'Record a correcting row instead.';
@@ -5784,6 +5789,10 @@ BEGIN
 		RETURN QUERY SELECT 'locked'::text, 0;
 		RETURN;
 	END IF;
+	-- the monthly partitions first (57_partitions.sql), so what the jobs
+	-- write lands in its month's
+	RETURN QUERY SELECT 'partitions'::text, repairsys.ensure_partitions(at,
+		at + pg_catalog.make_interval(months => repairsys.setting_value('partition_months_ahead')::integer));
 	RETURN QUERY SELECT 'sla_escalation'::text, repairsys.run_escalations(at);
 	RETURN QUERY SELECT 'follow_up_due'::text, repairsys.run_follow_ups_due(at);
 	RETURN QUERY SELECT 'ticket_stuck'::text, repairsys.run_stuck_tickets(at);
@@ -5795,7 +5804,7 @@ BEGIN
 	RETURN QUERY SELECT 'notifications'::text, repairsys.run_notifications();
 END
 $$;
-COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, visit reminders (76_events_more.sql), the churn refit at most once per churn_refit_every, service_type''s price columns brought to the version in force now (current_prices), then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
+COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): the monthly partitions from its month to partition_months_ahead months ahead (ensure_partitions()), SLA escalations, follow-ups due, stuck tickets, visit reminders (76_events_more.sql), the churn refit at most once per churn_refit_every, service_type''s price columns brought to the version in force now (current_prices), then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
 
 -- Registers run_jobs() with pg_cron, in this database, as job
 -- "repairsys_run_jobs" (again: the schedule is replaced).  Every whole
@@ -9369,6 +9378,827 @@ COMMENT ON COLUMN repairsys.billing_audit.detail IS 'The figures behind the find
 ALTER VIEW repairsys.billing_audit SET (security_invoker = true);
 
 ------------------------------------------------------------------------------
+-- 3i. The history, the stock ledger and the event log partitioned by month (issue 22 item 3)
+------------------------------------------------------------------------------
+-- (src/sql/28_tables_partitions.sql)
+------------------------------------------------------------------------------
+-- Months detached from the partitioned history and event log (docs/scaling.md
+-- "Partitions by month"; functions in 57_partitions.sql).
+------------------------------------------------------------------------------
+
+-- Where repairsys.detach_month() puts a detached month: out of schema
+-- repairsys (whose tables the security loops of 90_security.sql and the
+-- catalog tests cover), readable by nobody but the owner, to be dumped with
+-- pg_dump -t and dropped.  DROP EXTENSION refuses while it holds a table.
+CREATE SCHEMA repairsys_archive;
+COMMENT ON SCHEMA repairsys_archive IS 'Months detached from repairsys.ticket_event and event by repairsys.detach_month(): plain tables, the owner''s only, to archive with pg_dump -t and drop';
+REVOKE ALL ON SCHEMA repairsys_archive FROM PUBLIC;
+
+CREATE TABLE repairsys.archived_month (
+	table_name  text NOT NULL CHECK (table_name IN ('ticket_event', 'event')),
+	month       date NOT NULL CHECK (pg_catalog.date_trunc('month', month) = month),
+	lower_bound timestamptz NOT NULL,
+	upper_bound timestamptz NOT NULL,
+	archived_as text NOT NULL,
+	row_count   bigint NOT NULL CHECK (row_count >= 0),
+	detached_at timestamptz NOT NULL DEFAULT now(),
+	detached_by name NOT NULL DEFAULT current_user,
+	PRIMARY KEY (table_name, month),
+	CHECK (lower_bound < upper_bound)
+);
+COMMENT ON TABLE repairsys.archived_month IS 'Months detached from a partitioned table by detach_month(): their rows are no longer in the table, and check_invariants() accounts for them (written by detach_month() only)';
+COMMENT ON COLUMN repairsys.archived_month.table_name IS 'ticket_event or event';
+COMMENT ON COLUMN repairsys.archived_month.month IS 'First day of the month (UTC months)';
+COMMENT ON COLUMN repairsys.archived_month.lower_bound IS 'First instant of the month (UTC midnight), inclusive';
+COMMENT ON COLUMN repairsys.archived_month.upper_bound IS 'First instant of the next month, exclusive';
+COMMENT ON COLUMN repairsys.archived_month.archived_as IS 'The detached table (schema repairsys_archive) while it is kept';
+COMMENT ON COLUMN repairsys.archived_month.row_count IS 'Rows the month held when it was detached';
+COMMENT ON COLUMN repairsys.archived_month.detached_at IS 'When it was detached';
+COMMENT ON COLUMN repairsys.archived_month.detached_by IS 'Role that detached it (session user of detach_month())';
+
+SELECT pg_catalog.pg_extension_config_dump('repairsys.archived_month', '');
+
+-- (the tables made partitioned: 20_tables.sql, 24_tables_events.sql)
+-- The history, the stock ledger and the event log become partitioned by
+-- month (20_tables.sql, 24_tables_events.sql, 57_partitions.sql).  A table
+-- cannot be turned into a partitioned one: each is renamed <table>_1_1, the
+-- partitioned table is made under its name, and once 57_partitions.sql is
+-- there (below) the rows move month by month into their partitions, ids
+-- and seq kept, the identity sequence goes on where the old one was, the
+-- triggers are made again and the old table is dropped.  What refers to the
+-- old tables by oid is made again on the new ones, from its own definition:
+-- views (CREATE OR REPLACE VIEW), functions with an SQL body (CREATE OR
+-- REPLACE FUNCTION) and functions of the tables' row types (dropped and
+-- made again, with their comments), those of the extension; an object of
+-- your own that reads them stops the update where the old table is dropped
+-- (2BP01, naming it; docs/upgrading.md).  Grants, policies and the
+-- append-only triggers are section 4's, as for every table.
+DO $$
+DECLARE
+	t text;
+	r record;
+	tbls constant text[] := ARRAY['ticket_event', 'stock_movement', 'event'];
+	rels oid[] := ARRAY(SELECT pg_catalog.format('repairsys.%I', x)::pg_catalog.regclass::oid FROM pg_catalog.unnest(tbls) AS x);
+	types oid[] := ARRAY(SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) ANY (rels));
+BEGIN
+	CREATE TEMPORARY TABLE repairsys_partition_redo (n integer GENERATED ALWAYS AS IDENTITY, sql text NOT NULL) ON COMMIT DROP;
+	-- functions of the row types: dropped and made again
+	FOR r IN
+		SELECT DISTINCT p.oid::pg_catalog.regprocedure AS fn
+		  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) d.objid
+		 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+		   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+		   AND d.refobjid OPERATOR(pg_catalog.=) ANY (types)
+		   AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend m
+		                WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND m.objid OPERATOR(pg_catalog.=) p.oid
+		                  AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND m.deptype OPERATOR(pg_catalog.=) 'e')
+	LOOP
+		INSERT INTO pg_temp.repairsys_partition_redo (sql) VALUES
+			(pg_catalog.format('DROP FUNCTION %s', r.fn)),
+			(pg_catalog.pg_get_functiondef(r.fn)),
+			(pg_catalog.format('COMMENT ON FUNCTION %s IS %L', r.fn, pg_catalog.obj_description(r.fn, 'pg_proc')));
+	END LOOP;
+	-- functions with an SQL body that read the tables
+	FOR r IN
+		SELECT DISTINCT p.oid::pg_catalog.regprocedure AS fn
+		  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) d.objid
+		 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+		   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+		   AND d.refobjid OPERATOR(pg_catalog.=) ANY (rels)
+		   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
+		                    WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid OPERATOR(pg_catalog.=) p.oid
+		                      AND e.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass AND e.refobjid OPERATOR(pg_catalog.=) ANY (types))
+		   AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend m
+		                WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND m.objid OPERATOR(pg_catalog.=) p.oid
+		                  AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND m.deptype OPERATOR(pg_catalog.=) 'e')
+	LOOP
+		INSERT INTO pg_temp.repairsys_partition_redo (sql) VALUES (pg_catalog.pg_get_functiondef(r.fn));
+	END LOOP;
+	-- views that read them
+	FOR r IN
+		SELECT DISTINCT w.ev_class::pg_catalog.regclass AS v, c.reloptions
+		  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite w ON w.oid OPERATOR(pg_catalog.=) d.objid
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) w.ev_class
+		 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+		   AND d.refobjid OPERATOR(pg_catalog.=) ANY (rels)
+		   AND w.ev_class OPERATOR(pg_catalog.<>) ALL (rels)
+		   AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend m
+		                WHERE m.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND m.objid OPERATOR(pg_catalog.=) w.ev_class
+		                  AND m.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass AND m.deptype OPERATOR(pg_catalog.=) 'e')
+	LOOP
+		INSERT INTO pg_temp.repairsys_partition_redo (sql) VALUES
+			(pg_catalog.format('CREATE OR REPLACE VIEW %s AS %s', r.v, pg_catalog.pg_get_viewdef(r.v)));
+		IF r.reloptions IS NOT NULL THEN
+			INSERT INTO pg_temp.repairsys_partition_redo (sql) VALUES
+				(pg_catalog.format('ALTER VIEW %s SET (%s)', r.v, pg_catalog.array_to_string(r.reloptions, ', ')));
+		END IF;
+	END LOOP;
+	FOREACH t IN ARRAY tbls LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE repairsys.%I RENAME TO %I', t, t || '_1_1');
+		-- (constraint names are chosen unique in the schema: the new tables'
+		-- must be the ones a fresh install gives)
+		FOR r IN
+			SELECT k.conname FROM pg_catalog.pg_constraint k
+			 WHERE k.conrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t || '_1_1')::pg_catalog.regclass
+		LOOP
+			EXECUTE pg_catalog.format('ALTER TABLE repairsys.%I RENAME CONSTRAINT %I TO %I', t || '_1_1', r.conname, r.conname || '_1_1');
+		END LOOP;
+	END LOOP;
+	ALTER SEQUENCE repairsys.ticket_event_id_seq RENAME TO ticket_event_id_seq_1_1;
+	ALTER SEQUENCE repairsys.stock_movement_id_seq RENAME TO stock_movement_id_seq_1_1;
+	ALTER SEQUENCE repairsys.stock_movement_seq OWNED BY NONE;
+END
+$$;
+
+CREATE TABLE repairsys.ticket_event (
+	id          bigint GENERATED ALWAYS AS IDENTITY,
+	ticket_id   bigint NOT NULL REFERENCES repairsys.ticket,
+	from_status text,
+	to_status   text NOT NULL,
+	at          timestamptz NOT NULL DEFAULT now(),
+	actor       name NOT NULL DEFAULT current_user,
+	note        text,
+	technician_id bigint
+) PARTITION BY RANGE (at);
+CREATE TABLE repairsys.ticket_event_default PARTITION OF repairsys.ticket_event DEFAULT;
+COMMENT ON TABLE repairsys.ticket_event IS 'Append-only history of every status change of every ticket (partitioned by month of at)';
+COMMENT ON TABLE repairsys.ticket_event_default IS 'Default partition of repairsys.ticket_event: rows of a month that has no partition yet (ensure_partitions() moves them into it)';
+COMMENT ON COLUMN repairsys.ticket_event.id IS 'Event id (increases with time)';
+COMMENT ON COLUMN repairsys.ticket_event.ticket_id IS 'Ticket';
+COMMENT ON COLUMN repairsys.ticket_event.from_status IS 'State left (NULL when the ticket was opened)';
+COMMENT ON COLUMN repairsys.ticket_event.to_status IS 'State entered';
+COMMENT ON COLUMN repairsys.ticket_event.at IS 'When the change happened (transaction time)';
+COMMENT ON COLUMN repairsys.ticket_event.actor IS 'Database role that made the change (current_user)';
+COMMENT ON COLUMN repairsys.ticket_event.note IS 'Note given with the change (setting repairsys.note), if any';
+COMMENT ON COLUMN repairsys.ticket_event.technician_id IS 'Technician of the ticket after the change';
+
+CREATE TABLE repairsys.stock_movement (
+	id                bigint GENERATED ALWAYS AS IDENTITY,
+	sku               text NOT NULL REFERENCES repairsys.part ON UPDATE CASCADE,
+	service_center_id bigint NOT NULL REFERENCES repairsys.service_center,
+	kind              text NOT NULL CHECK (kind IN ('receipt', 'issue', 'return', 'transfer_out', 'transfer_in', 'adjust')),
+	qty               integer NOT NULL CHECK (qty <> 0),
+	ticket_id         bigint REFERENCES repairsys.ticket,
+	unit_cost         numeric(14,2) CHECK (unit_cost >= 0),
+	at                timestamptz NOT NULL DEFAULT now(),
+	actor             name NOT NULL DEFAULT current_user,
+	note              text,
+	seq               bigint NOT NULL,
+	CHECK (CASE kind WHEN 'receipt' THEN qty > 0 WHEN 'return' THEN qty > 0 WHEN 'transfer_in' THEN qty > 0
+	                 WHEN 'issue' THEN qty < 0 WHEN 'transfer_out' THEN qty < 0 ELSE true END)
+) PARTITION BY RANGE (at);
+CREATE TABLE repairsys.stock_movement_default PARTITION OF repairsys.stock_movement DEFAULT;
+COMMENT ON TABLE repairsys.stock_movement IS 'Append-only stock ledger: every receipt, issue, return, transfer and adjustment (partitioned by month of at)';
+COMMENT ON TABLE repairsys.stock_movement_default IS 'Default partition of repairsys.stock_movement: rows of a month that has no partition yet (ensure_partitions() moves them into it)';
+COMMENT ON COLUMN repairsys.stock_movement.id IS 'Movement id';
+COMMENT ON COLUMN repairsys.stock_movement.sku IS 'Part';
+COMMENT ON COLUMN repairsys.stock_movement.service_center_id IS 'Center whose stock moves';
+COMMENT ON COLUMN repairsys.stock_movement.kind IS 'receipt, issue, return, transfer_out, transfer_in or adjust';
+COMMENT ON COLUMN repairsys.stock_movement.qty IS 'Signed quantity: positive into stock, negative out of it';
+COMMENT ON COLUMN repairsys.stock_movement.ticket_id IS 'Ticket the parts were issued to or returned from';
+COMMENT ON COLUMN repairsys.stock_movement.unit_cost IS 'Cost of one unit in this movement';
+COMMENT ON COLUMN repairsys.stock_movement.at IS 'When the movement happened';
+COMMENT ON COLUMN repairsys.stock_movement.actor IS 'Database role that recorded it';
+COMMENT ON COLUMN repairsys.stock_movement.note IS 'Free text';
+COMMENT ON COLUMN repairsys.stock_movement.seq IS 'Order in which the movements of one stock row were checked: taken under that row''s lock (set by trigger; renumbered, in the same order, on restore)';
+-- Indexes: each partition's own (see ticket_event above): PRIMARY KEY (id, at);
+-- UNIQUE (seq, at) (seq comes from one sequence, unique on its own);
+-- (sku, service_center_id, at); (ticket_id) WHERE ticket_id IS NOT NULL; (at)
+
+CREATE TABLE repairsys.event (
+	id                bigint NOT NULL,
+	at                timestamptz NOT NULL DEFAULT now(),
+	kind              text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
+	ticket_id         bigint,
+	service_center_id bigint,
+	payload           jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(payload) = 'object')
+) PARTITION BY RANGE (at);
+-- (each partition's PRIMARY KEY (id, at): see ticket_event in 20_tables.sql)
+CREATE TABLE repairsys.event_default PARTITION OF repairsys.event DEFAULT;
+COMMENT ON TABLE repairsys.event IS 'Durable event log (outbox): every change applications hear about, written in the changing transaction; append-only; read with read_events() / ack_events() (partitioned by month of at)';
+COMMENT ON TABLE repairsys.event_default IS 'Default partition of repairsys.event: rows of a month that has no partition yet (ensure_partitions() moves them into it)';
+COMMENT ON COLUMN repairsys.event.id IS 'Event id: increases with the writing transaction''s id (the total order of read_events); not dense';
+COMMENT ON COLUMN repairsys.event.at IS 'When the change happened (transaction time); the partition key of a monthly range partition';
+COMMENT ON COLUMN repairsys.event.kind IS 'What happened: ticket_opened, status_changed, technician_changed, estimate_approved, invoice_issued, payment_recorded, part_reserved, sla_warning, sla_breached, follow_up_due, ticket_stuck, estimate_revised, estimate_revision_approved, signed_off, appointment_booked, appointment_rescheduled, appointment_cancelled, appointment_checked_in, appointment_reminder, discount_requested, discount_approved, discount_rejected';
+COMMENT ON COLUMN repairsys.event.ticket_id IS 'Ticket the event is about (row-level security follows the ticket''s)';
+COMMENT ON COLUMN repairsys.event.service_center_id IS 'Service center of the ticket';
+COMMENT ON COLUMN repairsys.event.payload IS 'Details of the event, a JSON object (docs/events.md lists the keys of each kind)';
+
+-- (src/sql/57_partitions.sql)
+------------------------------------------------------------------------------
+-- Monthly partitions of the history, the stock ledger and the event log
+-- (DESIGN.md section 12, docs/scaling.md "Partitions by month").
+------------------------------------------------------------------------------
+-- repairsys.ticket_event, stock_movement and event are partitioned by range
+-- of "at" (20_tables.sql, 24_tables_events.sql).  Months are UTC months
+-- (the bounds do not depend on any session's TimeZone); a month's partition
+-- is named <table>_YYYY_MM and lives in schema repairsys.  The DEFAULT
+-- partition <table>_default takes a row whose month has no partition yet, so
+-- no write fails for lack of one; ensure_partitions() moves such rows into
+-- the month's partition when it makes it.
+--
+-- What every partition has (decided here, for every table the same):
+--   owner        the extension's owner (the functions below are SECURITY
+--                DEFINER), so only it and superusers may write a partition
+--                directly
+--   grants       none: every role reads and writes through the parent, whose
+--                grants and policies (90_security.sql) decide
+--   row-level    enabled with no policy: should the owner ever grant a
+--   security     partition to a role, that role still reads no row of it
+--   triggers     the parent's row triggers, cloned by PostgreSQL (append-only
+--                forbid_change(), the stock triggers); the statement trigger
+--                <partition>_no_truncate, which is not cloned
+--   keys and     each partition's own primary key (id, at) and indexes
+--   indexes      (partition_setup(); 20_tables.sql says why not partitioned
+--                indexes of the parent)
+--   membership   month partitions are not members of the extension: pg_dump
+--                dumps them whole (table, ATTACH PARTITION, rows) and the
+--                restore's CREATE EXTENSION makes only the parent and the
+--                DEFAULT partition, which are members, registered with
+--                pg_extension_config_dump so their rows are dumped too
+------------------------------------------------------------------------------
+
+INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, choices) VALUES
+	('partition_months_ahead', '3', 'run_jobs(): the monthly partitions of ticket_event, stock_movement and event are kept ready from the current month to this many months ahead (ensure_partitions())', false, 'integer', 0, NULL);
+
+-- The rows of the DEFAULT partitions are dumped like the parents' ought to be
+-- (pg_dump dumps no rows of a partitioned table itself, only of its
+-- partitions); the ledger's in the order of its stock checks (60_parts.sql).
+SELECT pg_catalog.pg_extension_config_dump('repairsys.ticket_event_default', '');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.stock_movement_default', 'ORDER BY seq');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.event_default', '');
+
+-- The first instant of the UTC month that holds an instant.
+CREATE FUNCTION repairsys.partition_month(at timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+RETURN pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', at)));
+COMMENT ON FUNCTION repairsys.partition_month(timestamptz) IS 'First instant of the UTC month holding the instant: the lower bound of its monthly partition';
+
+-- Makes what every partition has and PostgreSQL does not clone (see above):
+-- its keys and indexes (each partition's own: see ticket_event in
+-- 20_tables.sql for why), row-level security on, no grants, the TRUNCATE
+-- trigger.  Idempotent.
+CREATE FUNCTION repairsys.partition_setup(tbl text, part regclass)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	relname text := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) part);
+	ix      record;
+BEGIN
+	IF tbl IS NULL OR tbl OPERATOR(pg_catalog.<>) ALL (ARRAY['ticket_event', 'stock_movement', 'event']) THEN
+		RAISE EXCEPTION 'invalid partitioned table %', coalesce(tbl, 'NULL') USING ERRCODE = '22023';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+	                WHERE k.conrelid OPERATOR(pg_catalog.=) part AND k.contype OPERATOR(pg_catalog.=) 'p') THEN
+		EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id, at)', part, relname || '_pkey');
+	END IF;
+	IF tbl OPERATOR(pg_catalog.=) 'ticket_event' THEN
+		EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (ticket_id, id)', relname || '_ticket_idx', part);
+		EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (at)', relname || '_at_idx', part);
+	ELSIF tbl OPERATOR(pg_catalog.=) 'stock_movement' THEN
+		EXECUTE pg_catalog.format('CREATE UNIQUE INDEX IF NOT EXISTS %I ON %s (seq, at)', relname || '_seq_idx', part);
+		EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (sku, service_center_id, at)', relname || '_sku_center_at_idx', part);
+		EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (ticket_id) WHERE ticket_id IS NOT NULL', relname || '_ticket_idx', part);
+		EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (at)', relname || '_at_idx', part);
+	END IF;
+	-- the parent's column comments (psql's \d+ of a partition shows them)
+	FOR ix IN
+		SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS comment
+		  FROM pg_catalog.pg_attribute a
+		 WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', tbl)::pg_catalog.regclass
+		   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+		   AND pg_catalog.col_description(a.attrelid, a.attnum) IS NOT NULL
+	LOOP
+		EXECUTE pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', part, ix.attname, ix.comment);
+	END LOOP;
+	EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', part);
+	EXECUTE pg_catalog.format('REVOKE ALL ON %s FROM PUBLIC', part);
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
+	                WHERE g.tgrelid OPERATOR(pg_catalog.=) part
+	                  AND g.tgname OPERATOR(pg_catalog.=) (relname || '_no_truncate')) THEN
+		EXECUTE pg_catalog.format('CREATE TRIGGER %I BEFORE TRUNCATE ON %s
+			FOR EACH STATEMENT EXECUTE FUNCTION repairsys.forbid_change()', relname || '_no_truncate', part);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.partition_setup(text, regclass) IS 'Gives a partition of ticket_event, stock_movement or event what PostgreSQL does not clone from the parent: its primary key (id, at) and indexes, the parent''s column comments, row-level security on, no grants, the append-only TRUNCATE trigger (used by ensure_partitions() and the install)';
+REVOKE ALL ON FUNCTION repairsys.partition_setup(text, regclass) FROM PUBLIC;
+
+SELECT repairsys.partition_setup('ticket_event', 'repairsys.ticket_event_default');
+SELECT repairsys.partition_setup('stock_movement', 'repairsys.stock_movement_default');
+SELECT repairsys.partition_setup('event', 'repairsys.event_default');
+
+-- Creates the monthly partitions of the three tables for every UTC month
+-- from the one holding from_at to the one holding to_at (inclusive), and for
+-- every month the DEFAULT partitions hold rows of, that has none; idempotent; one call at a time (advisory lock "RSJB", 2).  Rows the
+-- DEFAULT partition holds for such a month move into its new partition in
+-- the same transaction: the month is made as a plain table, the rows are
+-- copied into it and deleted from the DEFAULT partition (as the owner, whom
+-- forbid_change() lets), and it is attached, so no trigger fires for a moved
+-- row (ids, seq and the stock they made stay as they are).  ATTACH PARTITION
+-- takes only a SHARE UPDATE EXCLUSIVE lock on the parent: reads and writes
+-- of other months go on.  A month detached by detach_month() is not made
+-- again (its rows, should any be written, stay in the DEFAULT partition).
+-- Returns how many partitions it made.
+CREATE FUNCTION repairsys.ensure_partitions(from_at timestamptz, to_at timestamptz)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	first_month timestamp;
+	last_month  timestamp;
+	m           timestamp;
+	lo          timestamptz;
+	hi          timestamptz;
+	t           text;
+	part        text;
+	dflt        text;
+	moved       boolean;
+	made        integer := 0;
+BEGIN
+	IF from_at IS NULL OR to_at IS NULL OR NOT pg_catalog.isfinite(from_at) OR NOT pg_catalog.isfinite(to_at) THEN
+		RAISE EXCEPTION 'invalid partition range from % to %', coalesce(from_at::text, 'NULL'), coalesce(to_at::text, 'NULL')
+			USING ERRCODE = '22023',
+			      HINT = 'ensure_partitions() takes two finite instants.';
+	END IF;
+	IF from_at > to_at THEN
+		RAISE EXCEPTION 'invalid partition range from % to %', from_at, to_at
+			USING ERRCODE = '22023',
+			      DETAIL = 'The start of the range is after its end.';
+	END IF;
+	first_month := repairsys.partition_month(from_at) AT TIME ZONE 'UTC';
+	last_month := repairsys.partition_month(to_at) AT TIME ZONE 'UTC';
+	IF last_month > first_month + interval '120 months' THEN
+		RAISE EXCEPTION 'invalid partition range from % to %', from_at, to_at
+			USING ERRCODE = '22023',
+			      DETAIL = 'At most 121 months are made in one call.';
+	END IF;
+	IF pg_catalog.date_part('year', first_month) < 1000 OR pg_catalog.date_part('year', last_month) > 9998 THEN
+		RAISE EXCEPTION 'invalid partition range from % to %', from_at, to_at
+			USING ERRCODE = '22023',
+			      DETAIL = 'Months are made for the years 1000 to 9998.';
+	END IF;
+	-- (the key: "RSJB", and 2 for the partitions)
+	PERFORM pg_catalog.pg_advisory_xact_lock(1381190210, 2);
+	-- the months asked for, and every month the DEFAULT partitions hold rows
+	-- of (so that they hold none for long, and a restore, which loads them
+	-- after the months, replays the ledger in time order)
+	FOR m IN
+		SELECT x.m FROM pg_catalog.generate_series(first_month, last_month, interval '1 month') AS x(m)
+		UNION
+		SELECT pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', d.at))
+		  FROM (SELECT x.at FROM repairsys.ticket_event_default x
+		        UNION ALL SELECT x.at FROM repairsys.stock_movement_default x
+		        UNION ALL SELECT x.at FROM repairsys.event_default x) d
+		 WHERE NOT EXISTS (SELECT 1 FROM repairsys.archived_month a
+		                    WHERE a.month OPERATOR(pg_catalog.=) pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', d.at))::date)
+		ORDER BY 1
+	LOOP
+		lo := m AT TIME ZONE 'UTC';
+		hi := (m + interval '1 month') AT TIME ZONE 'UTC';
+		FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'event'] LOOP
+			part := t || '_' || pg_catalog.to_char(m, 'YYYY_MM');
+			dflt := t || '_default';
+			CONTINUE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i
+			                       JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+			                      WHERE i.inhparent OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
+			                        AND c.relname OPERATOR(pg_catalog.=) part);
+			CONTINUE WHEN EXISTS (SELECT 1 FROM repairsys.archived_month a
+			                       WHERE a.table_name OPERATOR(pg_catalog.=) t AND a.month OPERATOR(pg_catalog.=) m::date);
+			IF pg_catalog.to_regclass(pg_catalog.format('repairsys.%I', part)) IS NOT NULL THEN
+				RAISE EXCEPTION 'relation "repairsys.%" already exists and is not a partition of repairsys.%', part, t
+					USING ERRCODE = '42P07',
+					      HINT = 'Rename or drop it; ensure_partitions() makes the month''s partition under this name.';
+			END IF;
+			-- the parent first, as every writer locks it (no deadlock with
+			-- them), then the DEFAULT partition, whose rows of the month
+			-- must not change until the month is attached
+			EXECUTE pg_catalog.format('LOCK TABLE repairsys.%I IN SHARE UPDATE EXCLUSIVE MODE', t);
+			EXECUTE pg_catalog.format('LOCK TABLE repairsys.%I IN ACCESS EXCLUSIVE MODE', dflt);
+			EXECUTE pg_catalog.format('CREATE TABLE repairsys.%I (LIKE repairsys.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part, t);
+			EXECUTE pg_catalog.format('SELECT EXISTS (SELECT 1 FROM repairsys.%I x WHERE x.at >= $1 AND x.at < $2)', dflt)
+			   INTO moved USING lo, hi;
+			IF moved THEN
+				EXECUTE pg_catalog.format('INSERT INTO repairsys.%I SELECT x.* FROM repairsys.%I x WHERE x.at >= $1 AND x.at < $2', part, dflt)
+				  USING lo, hi;
+				EXECUTE pg_catalog.format('DELETE FROM repairsys.%I x WHERE x.at >= $1 AND x.at < $2', dflt)
+				  USING lo, hi;
+			END IF;
+			-- (made by an extension script, ALTER EXTENSION UPDATE, the table
+			-- is a member: month partitions never are, see above)
+			IF EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+			            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+			              AND d.objid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', part)::pg_catalog.regclass
+			              AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
+				EXECUTE pg_catalog.format('ALTER EXTENSION repairsys DROP TABLE repairsys.%I', part);
+			END IF;
+			PERFORM repairsys.partition_setup(t, pg_catalog.format('repairsys.%I', part)::pg_catalog.regclass);
+			EXECUTE pg_catalog.format('ALTER TABLE repairsys.%I ATTACH PARTITION repairsys.%I FOR VALUES FROM (%L) TO (%L)', t, part, lo, hi);
+			EXECUTE pg_catalog.format('COMMENT ON TABLE repairsys.%I IS %L', part,
+				pg_catalog.format('Partition of repairsys.%s: the month %s (UTC); read and written through repairsys.%s', t, pg_catalog.to_char(m, 'YYYY-MM'), t));
+			made := made + 1;
+		END LOOP;
+	END LOOP;
+	RETURN made;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ensure_partitions(timestamptz, timestamptz) IS 'Creates the monthly partitions (UTC months, named <table>_YYYY_MM) of ticket_event, stock_movement and event for every month from the one holding from_at to the one holding to_at, and every month the DEFAULT partitions hold rows of, that has none, moving the rows the DEFAULT partition holds for it in the same transaction; idempotent, one call at a time (advisory lock); returns how many it made; 22023 for a bad range (at most 121 months)';
+
+-- Detaches one month of the history or the event log: its rows leave the
+-- table (and every view), the table is moved to schema repairsys_archive
+-- under the same name, to be dumped (pg_dump -t) and dropped; the month is
+-- recorded in archived_month so that check_invariants() still holds and
+-- ensure_partitions() does not make the month again.  Only a month that
+-- ended before the current one may go.  The stock ledger's months stay:
+-- stock.on_hand is the ledger's sum (a restore rebuilds it from the rows),
+-- and a return is checked against the ticket's issues.
+CREATE FUNCTION repairsys.detach_month(tbl regclass, month date)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	t     text;
+	m     timestamp;
+	lo    timestamptz;
+	hi    timestamptz;
+	part  text;
+	n     bigint;
+BEGIN
+	t := (SELECT c.relname FROM pg_catalog.pg_class c
+	       WHERE c.oid OPERATOR(pg_catalog.=) tbl
+	         AND c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace);
+	IF t OPERATOR(pg_catalog.=) 'stock_movement' THEN
+		RAISE EXCEPTION 'cannot detach months of repairsys.stock_movement'
+			USING ERRCODE = '22023',
+			      DETAIL = 'The ledger is the stock: stock.on_hand is its sum, rebuilt from it by a restore, and returns are checked against its issues.';
+	END IF;
+	IF t IS NULL OR t OPERATOR(pg_catalog.<>) ALL (ARRAY['ticket_event', 'event']) THEN
+		RAISE EXCEPTION 'invalid table %', coalesce(tbl::text, 'NULL')
+			USING ERRCODE = '22023',
+			      HINT = 'detach_month() detaches months of repairsys.ticket_event and repairsys.event.';
+	END IF;
+	IF month IS NULL OR NOT pg_catalog.isfinite(month) THEN
+		RAISE EXCEPTION 'invalid month %', coalesce(month::text, 'NULL')
+			USING ERRCODE = '22023';
+	END IF;
+	m := pg_catalog.date_trunc('month', month::timestamp);
+	lo := m AT TIME ZONE 'UTC';
+	hi := (m + interval '1 month') AT TIME ZONE 'UTC';
+	IF hi > repairsys.partition_month(pg_catalog.now()) THEN
+		RAISE EXCEPTION 'cannot detach month % of repairsys.%', pg_catalog.to_char(m, 'YYYY-MM'), t
+			USING ERRCODE = '22023',
+			      DETAIL = 'Only months that ended before the current month (UTC) can be detached.';
+	END IF;
+	part := t || '_' || pg_catalog.to_char(m, 'YYYY_MM');
+	IF EXISTS (SELECT 1 FROM repairsys.archived_month a
+	            WHERE a.table_name OPERATOR(pg_catalog.=) t AND a.month OPERATOR(pg_catalog.=) m::date) THEN
+		RAISE EXCEPTION 'month % of repairsys.% is detached already', pg_catalog.to_char(m, 'YYYY-MM'), t
+			USING ERRCODE = '22023',
+			      DETAIL = 'repairsys.archived_month records it.';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i
+	                JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+	               WHERE i.inhparent OPERATOR(pg_catalog.=) tbl AND c.relname OPERATOR(pg_catalog.=) part) THEN
+		RAISE EXCEPTION 'month % of repairsys.% has no partition', pg_catalog.to_char(m, 'YYYY-MM'), t
+			USING ERRCODE = '22023',
+			      HINT = 'ensure_partitions() makes the partitions of months; rows of a month without one are in the DEFAULT partition.';
+	END IF;
+	IF pg_catalog.to_regclass(pg_catalog.format('repairsys_archive.%I', part)) IS NOT NULL THEN
+		RAISE EXCEPTION 'relation "repairsys_archive.%" already exists', part
+			USING ERRCODE = '42P07';
+	END IF;
+	EXECUTE pg_catalog.format('ALTER TABLE repairsys.%I DETACH PARTITION repairsys.%I', t, part);
+	EXECUTE pg_catalog.format('SELECT count(*) FROM repairsys.%I', part) INTO n;
+	EXECUTE pg_catalog.format('ALTER TABLE repairsys.%I SET SCHEMA repairsys_archive', part);
+	EXECUTE pg_catalog.format('COMMENT ON TABLE repairsys_archive.%I IS %L', part,
+		pg_catalog.format('The month %s (UTC) of repairsys.%s, detached by detach_month(): archive it with pg_dump -t, then drop it', pg_catalog.to_char(m, 'YYYY-MM'), t));
+	INSERT INTO repairsys.archived_month (table_name, month, lower_bound, upper_bound, archived_as, row_count, detached_by)
+	VALUES (t, m::date, lo, hi, 'repairsys_archive.' || pg_catalog.quote_ident(part), n, SESSION_USER);
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION repairsys.detach_month(regclass, date) IS 'Detaches the partition of one month (UTC) that ended before the current one from ticket_event or event, moves it to schema repairsys_archive (to dump with pg_dump -t and drop) and records it in archived_month so check_invariants() still holds; returns its rows; 22023 for another table (the stock ledger included), a current or future month, a month without partition or one detached already';
+
+-- (the rows moved, the triggers, what read the old tables, check_invariants, security_audit)
+-- The rows move into the partitioned tables (see the start of this
+-- section), month by month, with their ids, seq and instants.  No trigger
+-- is on the new tables yet, so none fires for a moved row.
+DO $$
+DECLARE
+	t    text;
+	old  text;
+	cols text;
+	lo   timestamptz;
+	hi   timestamptz;
+	m    timestamptz;
+	r    record;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['ticket_event', 'stock_movement', 'event'] LOOP
+		old := t || '_1_1';
+		EXECUTE pg_catalog.format('SELECT min(x.at), max(x.at) FROM repairsys.%I x', old) INTO lo, hi;
+		m := repairsys.partition_month(lo);
+		WHILE m <= hi LOOP
+			PERFORM repairsys.ensure_partitions(m, LEAST(hi, pg_catalog.timezone('UTC', pg_catalog.timezone('UTC', m) + interval '120 months')));
+			m := pg_catalog.timezone('UTC', pg_catalog.timezone('UTC', m) + interval '121 months');
+		END LOOP;
+		cols := (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
+		           FROM pg_catalog.pg_attribute a
+		          WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.format('repairsys.%I', t)::pg_catalog.regclass
+		            AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped);
+		FOR r IN EXECUTE pg_catalog.format('SELECT DISTINCT repairsys.partition_month(x.at) AS m FROM repairsys.%I x ORDER BY 1', old) LOOP
+			EXECUTE pg_catalog.format('INSERT INTO repairsys.%I (%s) %s SELECT %s FROM repairsys.%I x WHERE x.at >= $1 AND x.at < $2 ORDER BY x.id',
+			                          t, cols, CASE WHEN t OPERATOR(pg_catalog.=) 'event' THEN '' ELSE 'OVERRIDING SYSTEM VALUE' END, cols, old)
+			  USING r.m, pg_catalog.timezone('UTC', pg_catalog.timezone('UTC', r.m) + interval '1 month');
+		END LOOP;
+	END LOOP;
+	PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('repairsys.ticket_event', 'id'), s.last_value, s.is_called)
+	   FROM repairsys.ticket_event_id_seq_1_1 s;
+	PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('repairsys.stock_movement', 'id'), s.last_value, s.is_called)
+	   FROM repairsys.stock_movement_id_seq_1_1 s;
+END
+$$;
+ALTER SEQUENCE repairsys.stock_movement_seq OWNED BY repairsys.stock_movement.seq;
+
+-- the ledger's triggers (60_parts.sql; the append-only ones are section 4's)
+CREATE TRIGGER stock_movement_05_order BEFORE INSERT ON repairsys.stock_movement
+	FOR EACH ROW EXECUTE FUNCTION repairsys.stock_movement_order_trg();
+CREATE TRIGGER stock_movement_07_rules BEFORE INSERT ON repairsys.stock_movement
+	FOR EACH ROW WHEN (NOT repairsys.is_table_owner('repairsys.stock_movement')
+	                   AND (NEW.ticket_id IS NULL OR repairsys.ticket_visible(NEW.ticket_id)))
+	EXECUTE FUNCTION repairsys.stock_movement_rules_trg();
+CREATE TRIGGER stock_movement_10_stock AFTER INSERT ON repairsys.stock_movement
+	FOR EACH ROW EXECUTE FUNCTION repairsys.stock_movement_trg();
+CREATE CONSTRAINT TRIGGER stock_movement_20_units AFTER INSERT ON repairsys.stock_movement
+	DEFERRABLE INITIALLY DEFERRED
+	FOR EACH ROW WHEN (NOT repairsys.is_table_owner('repairsys.stock_movement'))
+	EXECUTE FUNCTION repairsys.part_units_agree_trg();
+
+-- what read the old tables, made again on the new ones; then they go
+DO $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT x.sql FROM pg_temp.repairsys_partition_redo x ORDER BY x.n LOOP
+		EXECUTE r.sql;
+	END LOOP;
+	DROP TABLE pg_temp.repairsys_partition_redo;
+END
+$$;
+ALTER EXTENSION repairsys DROP SEQUENCE repairsys.ticket_event_id_seq_1_1;
+ALTER EXTENSION repairsys DROP SEQUENCE repairsys.stock_movement_id_seq_1_1;
+ALTER EXTENSION repairsys DROP TABLE repairsys.ticket_event_1_1;
+ALTER EXTENSION repairsys DROP TABLE repairsys.stock_movement_1_1;
+ALTER EXTENSION repairsys DROP TABLE repairsys.event_1_1;
+DROP TABLE repairsys.ticket_event_1_1, repairsys.stock_movement_1_1, repairsys.event_1_1;
+SELECT pg_catalog.pg_extension_config_dump('repairsys.ticket_event', '');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.stock_movement', 'ORDER BY seq');
+SELECT pg_catalog.pg_extension_config_dump('repairsys.event', '');
+
+-- 95_invariants.sql: check_invariants() leaves out tickets whose history was detached
+CREATE OR REPLACE FUNCTION repairsys.check_invariants()
+RETURNS TABLE (invariant text, ticket_id bigint, sku text, service_center_id bigint, invoice_id bigint, technician_id bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	-- every ticket's status is its last history row's
+	SELECT 'ticket status equals its last event', t.id, NULL::text, t.service_center_id, NULL::bigint, t.technician_id,
+	       pg_catalog.format('status "%s", last event to "%s"', t.status, coalesce(e.to_status, '(no history)'))
+	  FROM repairsys.ticket t
+	  LEFT JOIN LATERAL (SELECT x.to_status FROM repairsys.ticket_event x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) e ON true
+	 WHERE e.to_status IS DISTINCT FROM t.status
+	   -- (a ticket whose whole history is in months detached by
+	   -- detach_month(), 57_partitions.sql, has no history left to compare)
+	   AND NOT (e.to_status IS NULL
+	            AND t.status_changed_at < coalesce((SELECT max(a.upper_bound) FROM repairsys.archived_month a WHERE a.table_name = 'ticket_event'),
+	                                               '-infinity'))
+	UNION ALL
+	-- stock is the ledger, never negative
+	SELECT 'stock equals the ledger sum', NULL, coalesce(s.sku, m.sku), coalesce(s.service_center_id, m.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, ledger %s', coalesce(s.on_hand, 0), coalesce(m.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.stock_movement x GROUP BY 1, 2) m
+	    ON m.sku = s.sku AND m.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(m.total, 0)
+	UNION ALL
+	SELECT 'stock is never negative', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.on_hand < 0 OR s.reserved < 0
+	UNION ALL
+	-- reservations: stock.reserved is their sum and never exceeds on_hand
+	SELECT 'reserved equals the reservations', NULL, coalesce(s.sku, r.sku), coalesce(s.service_center_id, r.service_center_id), NULL, NULL,
+	       pg_catalog.format('reserved %s, reservations %s', coalesce(s.reserved, 0), coalesce(r.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.ticket_part x WHERE x.state = 'reserved' GROUP BY 1, 2) r
+	    ON r.sku = s.sku AND r.service_center_id = s.service_center_id
+	 WHERE coalesce(s.reserved, 0) <> coalesce(r.total, 0)
+	UNION ALL
+	SELECT 'reservations never exceed on hand', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.reserved > s.on_hand
+	UNION ALL
+	-- serialized parts: the units in stock (or reserved) at a center are its on_hand
+	SELECT 'serialized units equal stock', NULL, coalesce(s.sku, u.sku), coalesce(s.service_center_id, u.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, units in stock %s', coalesce(s.on_hand, 0), coalesce(u.n, 0))
+	  FROM (SELECT x.* FROM repairsys.stock x JOIN repairsys.part p ON p.sku = x.sku WHERE p.serialized) s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, count(*) AS n FROM repairsys.part_unit x
+	              WHERE x.state IN ('in_stock', 'reserved') AND x.service_center_id IS NOT NULL GROUP BY 1, 2) u
+	    ON u.sku = s.sku AND u.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(u.n, 0)
+	UNION ALL
+	-- a ticket's returns of a part never exceed its issues of it
+	SELECT 'returns never exceed issues', m.ticket_id, m.sku, NULL, NULL, NULL,
+	       pg_catalog.format('issued %s, returned %s', m.issued, m.returned)
+	  FROM (SELECT x.ticket_id, x.sku,
+	               coalesce(sum(-x.qty) FILTER (WHERE x.kind = 'issue'), 0) AS issued,
+	               coalesce(sum(x.qty) FILTER (WHERE x.kind = 'return'), 0) AS returned
+	          FROM repairsys.stock_movement x
+	         WHERE x.kind IN ('issue', 'return') AND x.ticket_id IS NOT NULL
+	         GROUP BY 1, 2) m
+	 WHERE m.returned > m.issued
+	UNION ALL
+	-- reservations only on tickets that can still use them
+	SELECT 'reservations only on open tickets', r.ticket_id, r.sku, r.service_center_id, NULL, t.technician_id,
+	       pg_catalog.format('%s units reserved, ticket in status "%s"', r.qty, t.status)
+	  FROM repairsys.ticket_part r JOIN repairsys.ticket t ON t.id = r.ticket_id
+	 WHERE r.state = 'reserved' AND NOT repairsys.status_takes_parts(t.status)
+	UNION ALL
+	-- no technician over capacity (open tickets: non-terminal states)
+	SELECT 'no technician over capacity', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('technician %s: %s open tickets, capacity %s', tech.id, o.n, tech.capacity)
+	  FROM repairsys.technician tech
+	  JOIN (SELECT x.technician_id, count(*) AS n FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	         WHERE NOT st.is_terminal AND x.technician_id IS NOT NULL GROUP BY 1) o ON o.technician_id = tech.id
+	 WHERE o.n > tech.capacity
+	UNION ALL
+	-- the role kept on the ticket is its state's (rules and reports read it)
+	SELECT 'status_role is the role of the status', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status "%s" has role %s, status_role %s', x.status, st.role, x.status_role)
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.role IS DISTINCT FROM x.status_role
+	UNION ALL
+	-- closed_at is set exactly while the status is terminal (open tickets are
+	-- counted by it)
+	SELECT 'closed_at set exactly in terminal states', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status %s, closed_at %s', x.status, coalesce(x.closed_at::text, 'NULL'))
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.is_terminal <> (x.closed_at IS NOT NULL)
+	UNION ALL
+	-- each technician's kept load equals a recount of his open tickets and
+	-- of the feedback on his tickets
+	SELECT 'technician load equals a recount', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('kept: %s open, %s ratings summing to %s; recounted: %s open, %s ratings summing to %s',
+	                         coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0),
+	                         r.open_tickets, r.rating_count, r.rating_sum)
+	  FROM repairsys.technician tech
+	  LEFT JOIN repairsys.technician_load l ON l.technician_id = tech.id
+	  CROSS JOIN LATERAL (
+		SELECT (SELECT count(*) FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+		         WHERE x.technician_id = tech.id AND NOT st.is_terminal) AS open_tickets,
+		       (SELECT count(*) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_count,
+		       (SELECT coalesce(sum(f.rating), 0) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_sum) r
+	 WHERE (coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0))
+	       IS DISTINCT FROM (r.open_tickets, r.rating_count, r.rating_sum)
+	UNION ALL
+	-- every bill's lines sum to its total
+	SELECT 'bill lines sum to the total', b.ticket_id, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('total %s, lines %s', b.total, coalesce(d.s, 0))
+	  FROM repairsys.bill_summary b
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.bill_detail x WHERE x.ticket_id = b.ticket_id) d ON true
+	 WHERE b.total <> coalesce(d.s, 0)
+	UNION ALL
+	-- every invoice equals its lines
+	SELECT 'invoice equals its lines', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, lines %s', i.total, coalesce(l.s, 0))
+	  FROM repairsys.invoice i
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+	 WHERE i.total <> coalesce(l.s, 0)
+	UNION ALL
+	-- payments never exceed invoices
+	SELECT 'payments never exceed the invoice', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, paid %s', i.total, p.s)
+	  FROM repairsys.invoice i
+	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+	 WHERE p.s > i.total
+	UNION ALL
+	-- time-aware dispatch: no technician is in two visits at once, none is
+	-- booked while absent (approved) or outside his rostered hours
+	SELECT 'no technician has overlapping visits', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointments %s and %s overlap', a.id, b.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.appointment b ON b.technician_id = a.technician_id AND b.id > a.id
+	   AND b.state IN ('booked', 'done') AND b.slot_start < a.slot_end AND a.slot_start < b.slot_end
+	 WHERE a.state IN ('booked', 'done')
+	UNION ALL
+	SELECT 'no visit is booked inside an approved absence', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s meets absence %s', a.id, x.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.technician_absence x ON x.technician_id = a.technician_id AND x.status = 'approved'
+	   AND x.during && pg_catalog.tstzrange(a.slot_start, a.slot_end)
+	 WHERE a.state = 'booked'
+	UNION ALL
+	SELECT 'no visit is booked outside a shift', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s at %s is not within the rostered hours', a.id, a.slot_start)
+	  FROM repairsys.appointment a
+	 WHERE a.state = 'booked'
+	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end));
+END;
+
+-- 97_security_audit.sql: partitions granted to a role or without row-level security
+CREATE OR REPLACE VIEW repairsys.security_audit AS
+	-- tables without row-level security, or without the admin and auditor policies
+	SELECT 'table'::text AS object_type, c.oid::pg_catalog.regclass::text AS object_name,
+	       'row-level security disabled'::text AS problem,
+	       'Without row-level security every role with a grant on the table sees and changes every row.'::text AS detail
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND NOT c.relispartition
+	   AND NOT c.relrowsecurity
+	UNION ALL
+	SELECT 'table', c.oid::pg_catalog.regclass::text, r.problem, r.detail
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN (VALUES ('admin'::name, 'no admin policy'::text, 'The repairsys_admin role does not reach the rows of this table.'::text),
+	                    ('auditor'::name, 'no auditor policy', 'The repairsys_auditor role does not reach the rows of this table.')) AS r(polname, problem, detail)
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND NOT c.relispartition
+	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
+	                    WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid AND p.polname OPERATOR(pg_catalog.=) r.polname)
+	UNION ALL
+	-- partitions (57_partitions.sql): read and written through the parent
+	-- only; none may be granted, each has row-level security on
+	SELECT 'table', c.oid::pg_catalog.regclass::text, 'partition readable around its parent',
+	       'Every role reads and writes a partition through its parent, whose policies apply; revoke the grants on the partition and enable its row-level security.'
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND c.relispartition
+	   AND (NOT c.relrowsecurity
+	        OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) a WHERE a.grantee OPERATOR(pg_catalog.<>) c.relowner))
+	UNION ALL
+	-- privileges granted to PUBLIC on tables and views
+	SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::"char"[]) THEN 'view' ELSE 'table' END,
+	       c.oid::pg_catalog.regclass::text, 'PUBLIC holds ' || a.privilege_type,
+	       'Every role of the cluster may use this privilege; grant it to the repairsys roles instead.'
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'v', 'm']::"char"[])
+	   AND a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid
+	UNION ALL
+	-- views that run with their owner's rights (they bypass row-level security)
+	SELECT 'view', c.oid::pg_catalog.regclass::text, 'view runs with its owner''s rights',
+	       'Set security_invoker = true so that row-level security of the tables under it applies to the caller.'
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) 'v'
+	   AND pg_catalog.current_setting('server_version_num')::integer OPERATOR(pg_catalog.>=) 150000
+	   AND NOT coalesce('security_invoker=true' OPERATOR(pg_catalog.=) ANY (c.reloptions), false)
+	UNION ALL
+	-- SECURITY DEFINER functions: fixed search_path, not callable by PUBLIC
+	SELECT 'function', p.oid::pg_catalog.regprocedure::text, 'SECURITY DEFINER function without search_path',
+	       'A caller could plant objects in a schema of its search_path that the function would run with its owner''s rights.'
+	  FROM pg_catalog.pg_proc p
+	 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace AND p.prosecdef
+	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.unnest(p.proconfig) AS s(setting)
+	                    WHERE s.setting OPERATOR(pg_catalog.~~) 'search_path=%')
+	UNION ALL
+	SELECT 'function', p.oid::pg_catalog.regprocedure::text, 'SECURITY DEFINER function executable by PUBLIC',
+	       'Revoke EXECUTE from PUBLIC and grant it to the repairsys roles that need it.'
+	  FROM pg_catalog.pg_proc p
+	 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace AND p.prosecdef
+	   AND (p.proacl IS NULL
+	        OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(p.proacl) a WHERE a.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid))
+	UNION ALL
+	-- the append-only ledgers: their triggers, and nobody but the owner may rewrite them
+	SELECT 'table', ('repairsys.' || t.name), 'append-only trigger for ' || e.event || ' missing',
+	       'Add a BEFORE ' || pg_catalog.upper(e.event) || ' trigger executing repairsys.forbid_change().'
+	  FROM (VALUES ('ticket_event'), ('stock_movement'), ('invoice'), ('invoice_line'), ('payment')) AS t(name)
+	 CROSS JOIN (VALUES ('update', 19), ('delete', 11), ('truncate', 34)) AS e(event, bits)
+	 WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g
+	                    WHERE g.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('repairsys.' || t.name)
+	                      AND g.tgfoid OPERATOR(pg_catalog.=) 'repairsys.forbid_change()'::pg_catalog.regprocedure
+	                      AND g.tgenabled OPERATOR(pg_catalog.<>) 'D'
+	                      AND (g.tgtype::integer OPERATOR(pg_catalog.&) e.bits) OPERATOR(pg_catalog.=) e.bits)
+	UNION ALL
+	SELECT 'table', c.oid::pg_catalog.regclass::text,
+	       pg_catalog.format('%s holds %s on an append-only table', a.grantee::pg_catalog.regrole, a.privilege_type),
+	       'Rows of the append-only tables are never changed or removed; revoke the privilege.'
+	  FROM pg_catalog.pg_class c
+	 CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) a
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relname OPERATOR(pg_catalog.=) ANY (ARRAY['ticket_event', 'stock_movement', 'invoice', 'invoice_line', 'payment']::name[])
+	   AND a.privilege_type OPERATOR(pg_catalog.=) ANY (ARRAY['UPDATE', 'DELETE', 'TRUNCATE'])
+	   AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
+	   AND a.grantee OPERATOR(pg_catalog.<>) 0::pg_catalog.oid;
+COMMENT ON VIEW repairsys.security_audit IS 'One row per departure from the security model (docs/security.md) found in the catalog: tables without row-level security or without the admin/auditor policies, PUBLIC privileges, views with owner''s rights, SECURITY DEFINER functions without search_path or executable by PUBLIC, append-only tables that can be rewritten, partitions granted to a role or without row-level security; empty on a healthy database';
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp
@@ -9511,7 +10341,9 @@ DECLARE
 	-- (the event log and what run_jobs() has done are written only by the
 	-- extension's triggers and jobs, the clock only by next_event_id())
 	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'recall', 'recall_ticket', 'event', 'event_clock',
-	                                        'sla_escalation_fired', 'job_done', 'notification'];
+	                                        'sla_escalation_fired', 'job_done', 'notification',
+	                                        -- (the detached months: detach_month() only)
+	                                        'archived_month'];
 	-- the learned models: written only by the SECURITY DEFINER functions
 	-- and triggers of 73_models.sql (the admin refits and rebuilds them
 	-- through those), read by everybody who needs them
@@ -9869,6 +10701,16 @@ CREATE OR REPLACE VIEW repairsys.security_audit AS
 	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND NOT c.relispartition
 	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
 	                    WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid AND p.polname OPERATOR(pg_catalog.=) r.polname)
+	UNION ALL
+	-- partitions (57_partitions.sql): read and written through the parent
+	-- only; none may be granted, each has row-level security on
+	SELECT 'table', c.oid::pg_catalog.regclass::text, 'partition readable around its parent',
+	       'Every role reads and writes a partition through its parent, whose policies apply; revoke the grants on the partition and enable its row-level security.'
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND c.relispartition
+	   AND (NOT c.relrowsecurity
+	        OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) a WHERE a.grantee OPERATOR(pg_catalog.<>) c.relowner))
 	UNION ALL
 	-- privileges granted to PUBLIC on tables and views
 	SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::"char"[]) THEN 'view' ELSE 'table' END,

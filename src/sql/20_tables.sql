@@ -398,8 +398,28 @@ CREATE INDEX ticket_status_idx ON repairsys.ticket (status, status_changed_at);
 CREATE INDEX ticket_center_opened_idx ON repairsys.ticket (service_center_id, opened_at);
 CREATE INDEX ticket_service_type_idx ON repairsys.ticket (service_type);
 
+-- The history, the stock ledger and the event log (24_tables_events.sql)
+-- are range-partitioned by month of "at" (docs/scaling.md): the identity
+-- lives on the parent (one sequence, so ids increase across months and never
+-- collide), triggers and foreign keys are cloned to every partition, and
+-- grants and policies are the parent's (90_security.sql; partitions have
+-- row-level security on and no grants).  The install creates only the
+-- DEFAULT partition, which catches a row of a month without a partition;
+-- month partitions are made by repairsys.ensure_partitions()
+-- (57_partitions.sql), which run_jobs() calls, and are not members of the
+-- extension so that pg_dump dumps and restores them whole.
+--
+-- The primary key (id, at) and the indexes are each partition's own, made by
+-- repairsys.partition_setup() (57_partitions.sql), not partitioned indexes
+-- of the parent: a restore's CREATE EXTENSION makes the parent, and the
+-- dump's ATTACH PARTITION of a month would then clone a partitioned index
+-- into the month before the dump's own CREATE INDEX of it, which fails
+-- ("multiple primary keys", "relation already exists").  Since every key
+-- holds the partition key "at", a key of each partition is a key of the
+-- table.  Per partition:
+--   ticket_event    PRIMARY KEY (id, at); (ticket_id, id); (at)
 CREATE TABLE repairsys.ticket_event (
-	id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id          bigint GENERATED ALWAYS AS IDENTITY,
 	ticket_id   bigint NOT NULL REFERENCES repairsys.ticket,
 	from_status text,
 	to_status   text NOT NULL,
@@ -407,8 +427,10 @@ CREATE TABLE repairsys.ticket_event (
 	actor       name NOT NULL DEFAULT current_user,
 	note        text,
 	technician_id bigint
-);
-COMMENT ON TABLE repairsys.ticket_event IS 'Append-only history of every status change of every ticket';
+) PARTITION BY RANGE (at);
+CREATE TABLE repairsys.ticket_event_default PARTITION OF repairsys.ticket_event DEFAULT;
+COMMENT ON TABLE repairsys.ticket_event IS 'Append-only history of every status change of every ticket (partitioned by month of at)';
+COMMENT ON TABLE repairsys.ticket_event_default IS 'Default partition of repairsys.ticket_event: rows of a month that has no partition yet (ensure_partitions() moves them into it)';
 COMMENT ON COLUMN repairsys.ticket_event.id IS 'Event id (increases with time)';
 COMMENT ON COLUMN repairsys.ticket_event.ticket_id IS 'Ticket';
 COMMENT ON COLUMN repairsys.ticket_event.from_status IS 'State left (NULL when the ticket was opened)';
@@ -417,8 +439,6 @@ COMMENT ON COLUMN repairsys.ticket_event.at IS 'When the change happened (transa
 COMMENT ON COLUMN repairsys.ticket_event.actor IS 'Database role that made the change (current_user)';
 COMMENT ON COLUMN repairsys.ticket_event.note IS 'Note given with the change (setting repairsys.note), if any';
 COMMENT ON COLUMN repairsys.ticket_event.technician_id IS 'Technician of the ticket after the change';
-CREATE INDEX ticket_event_ticket_idx ON repairsys.ticket_event (ticket_id, id);
-CREATE INDEX ticket_event_at_idx ON repairsys.ticket_event (at);
 
 ------------------------------------------------------------------------------
 -- Spare parts
@@ -459,7 +479,7 @@ COMMENT ON COLUMN repairsys.stock.reserved IS 'Units reserved for tickets and no
 CREATE INDEX stock_center_idx ON repairsys.stock (service_center_id);
 
 CREATE TABLE repairsys.stock_movement (
-	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	id                bigint GENERATED ALWAYS AS IDENTITY,
 	sku               text NOT NULL REFERENCES repairsys.part ON UPDATE CASCADE,
 	service_center_id bigint NOT NULL REFERENCES repairsys.service_center,
 	kind              text NOT NULL CHECK (kind IN ('receipt', 'issue', 'return', 'transfer_out', 'transfer_in', 'adjust')),
@@ -472,8 +492,10 @@ CREATE TABLE repairsys.stock_movement (
 	seq               bigint NOT NULL,
 	CHECK (CASE kind WHEN 'receipt' THEN qty > 0 WHEN 'return' THEN qty > 0 WHEN 'transfer_in' THEN qty > 0
 	                 WHEN 'issue' THEN qty < 0 WHEN 'transfer_out' THEN qty < 0 ELSE true END)
-);
-COMMENT ON TABLE repairsys.stock_movement IS 'Append-only stock ledger: every receipt, issue, return, transfer and adjustment';
+) PARTITION BY RANGE (at);
+CREATE TABLE repairsys.stock_movement_default PARTITION OF repairsys.stock_movement DEFAULT;
+COMMENT ON TABLE repairsys.stock_movement IS 'Append-only stock ledger: every receipt, issue, return, transfer and adjustment (partitioned by month of at)';
+COMMENT ON TABLE repairsys.stock_movement_default IS 'Default partition of repairsys.stock_movement: rows of a month that has no partition yet (ensure_partitions() moves them into it)';
 COMMENT ON COLUMN repairsys.stock_movement.id IS 'Movement id';
 COMMENT ON COLUMN repairsys.stock_movement.sku IS 'Part';
 COMMENT ON COLUMN repairsys.stock_movement.service_center_id IS 'Center whose stock moves';
@@ -487,10 +509,9 @@ COMMENT ON COLUMN repairsys.stock_movement.note IS 'Free text';
 COMMENT ON COLUMN repairsys.stock_movement.seq IS 'Order in which the movements of one stock row were checked: taken under that row''s lock (set by trigger; renumbered, in the same order, on restore)';
 CREATE SEQUENCE repairsys.stock_movement_seq OWNED BY repairsys.stock_movement.seq;
 COMMENT ON SEQUENCE repairsys.stock_movement_seq IS 'Numbers stock movements in the order their stock checks ran (stock_movement.seq)';
-CREATE UNIQUE INDEX stock_movement_seq_idx ON repairsys.stock_movement (seq);
-CREATE INDEX stock_movement_sku_center_at_idx ON repairsys.stock_movement (sku, service_center_id, at);
-CREATE INDEX stock_movement_ticket_idx ON repairsys.stock_movement (ticket_id) WHERE ticket_id IS NOT NULL;
-CREATE INDEX stock_movement_at_idx ON repairsys.stock_movement (at);
+-- Indexes: each partition's own (see ticket_event above): PRIMARY KEY (id, at);
+-- UNIQUE (seq, at) (seq comes from one sequence, unique on its own);
+-- (sku, service_center_id, at); (ticket_id) WHERE ticket_id IS NOT NULL; (at)
 
 CREATE TABLE repairsys.part_unit (
 	serial            text NOT NULL,

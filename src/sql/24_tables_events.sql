@@ -6,7 +6,8 @@
 
 -- The event log (outbox): one row per change an application may want to hear
 -- about, written in the transaction of the change.  Append-only.  The key
--- (id, at) holds the column a monthly range partition on "at" needs; ids
+-- (id, at) holds the partition key of its monthly range partitions (see
+-- ticket_event in 20_tables.sql); ids
 -- come from repairsys.next_event_id() (src/events.c), which orders them by
 -- the writing transaction, so read_events() can read below the horizon of
 -- the transactions still running.
@@ -16,10 +17,12 @@ CREATE TABLE repairsys.event (
 	kind              text NOT NULL CHECK (kind ~ '^[a-z][a-z0-9_]*$'),
 	ticket_id         bigint,
 	service_center_id bigint,
-	payload           jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(payload) = 'object'),
-	PRIMARY KEY (id, at)
-);
-COMMENT ON TABLE repairsys.event IS 'Durable event log (outbox): every change applications hear about, written in the changing transaction; append-only; read with read_events() / ack_events()';
+	payload           jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(payload) = 'object')
+) PARTITION BY RANGE (at);
+-- (each partition's PRIMARY KEY (id, at): see ticket_event in 20_tables.sql)
+CREATE TABLE repairsys.event_default PARTITION OF repairsys.event DEFAULT;
+COMMENT ON TABLE repairsys.event IS 'Durable event log (outbox): every change applications hear about, written in the changing transaction; append-only; read with read_events() / ack_events() (partitioned by month of at)';
+COMMENT ON TABLE repairsys.event_default IS 'Default partition of repairsys.event: rows of a month that has no partition yet (ensure_partitions() moves them into it)';
 COMMENT ON COLUMN repairsys.event.id IS 'Event id: increases with the writing transaction''s id (the total order of read_events); not dense';
 COMMENT ON COLUMN repairsys.event.at IS 'When the change happened (transaction time); the partition key of a monthly range partition';
 COMMENT ON COLUMN repairsys.event.kind IS 'What happened: ticket_opened, status_changed, technician_changed, estimate_approved, invoice_issued, payment_recorded, part_reserved, sla_warning, sla_breached, follow_up_due, ticket_stuck, estimate_revised, estimate_revision_approved, signed_off, appointment_booked, appointment_rescheduled, appointment_cancelled, appointment_checked_in, appointment_reminder, discount_requested, discount_approved, discount_rejected';

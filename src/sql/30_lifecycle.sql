@@ -46,7 +46,12 @@ BEGIN
 		END IF;
 		RETURN NEW;
 	END IF;
-	RAISE EXCEPTION 'cannot % rows of append-only table %.%', pg_catalog.lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+	-- (a partition of ticket_event, stock_movement or event is named by its
+	-- table, 57_partitions.sql)
+	RAISE EXCEPTION 'cannot % rows of append-only table %', pg_catalog.lower(TG_OP),
+		(SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+		   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+		  WHERE c.oid OPERATOR(pg_catalog.=) coalesce(pg_catalog.pg_partition_root(TG_RELID), TG_RELID))
 		USING ERRCODE = '42501',
 		      DETAIL = 'Rows of this table are never changed or removed once written.',
 		      HINT = 'Record a correcting row instead.';

@@ -619,6 +619,10 @@ BEGIN
 		RETURN QUERY SELECT 'locked'::text, 0;
 		RETURN;
 	END IF;
+	-- the monthly partitions first (57_partitions.sql), so what the jobs
+	-- write lands in its month's
+	RETURN QUERY SELECT 'partitions'::text, repairsys.ensure_partitions(at,
+		at + pg_catalog.make_interval(months => repairsys.setting_value('partition_months_ahead')::integer));
 	RETURN QUERY SELECT 'sla_escalation'::text, repairsys.run_escalations(at);
 	RETURN QUERY SELECT 'follow_up_due'::text, repairsys.run_follow_ups_due(at);
 	RETURN QUERY SELECT 'ticket_stuck'::text, repairsys.run_stuck_tickets(at);
@@ -630,7 +634,7 @@ BEGIN
 	RETURN QUERY SELECT 'notifications'::text, repairsys.run_notifications();
 END
 $$;
-COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): SLA escalations, follow-ups due, stuck tickets, visit reminders (76_events_more.sql), the churn refit at most once per churn_refit_every, service_type''s price columns brought to the version in force now (current_prices), then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
+COMMENT ON FUNCTION repairsys.run_jobs(timestamptz) IS 'Runs what is due at the given instant (default now()): the monthly partitions from its month to partition_months_ahead months ahead (ensure_partitions()), SLA escalations, follow-ups due, stuck tickets, visit reminders (76_events_more.sql), the churn refit at most once per churn_refit_every, service_type''s price columns brought to the version in force now (current_prices), then the customer notifications of the events so far; idempotent, one run at a time (advisory lock: a concurrent call returns "locked"); one row per job with how many items it did';
 
 -- Registers run_jobs() with pg_cron, in this database, as job
 -- "repairsys_run_jobs" (again: the schedule is replaced).  Every whole

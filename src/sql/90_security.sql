@@ -101,7 +101,9 @@ DECLARE
 	-- (the event log and what run_jobs() has done are written only by the
 	-- extension's triggers and jobs, the clock only by next_event_id())
 	system_written constant text[] := ARRAY['invoice', 'invoice_line', 'installment', 'recall', 'recall_ticket', 'event', 'event_clock',
-	                                        'sla_escalation_fired', 'job_done', 'notification'];
+	                                        'sla_escalation_fired', 'job_done', 'notification',
+	                                        -- (the detached months: detach_month() only)
+	                                        'archived_month'];
 	-- the learned models: written only by the SECURITY DEFINER functions
 	-- and triggers of 73_models.sql (the admin refits and rebuilds them
 	-- through those), read by everybody who needs them

@@ -25,6 +25,16 @@ CREATE VIEW repairsys.security_audit AS
 	   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy p
 	                    WHERE p.polrelid OPERATOR(pg_catalog.=) c.oid AND p.polname OPERATOR(pg_catalog.=) r.polname)
 	UNION ALL
+	-- partitions (57_partitions.sql): read and written through the parent
+	-- only; none may be granted, each has row-level security on
+	SELECT 'table', c.oid::pg_catalog.regclass::text, 'partition readable around its parent',
+	       'Every role reads and writes a partition through its parent, whose policies apply; revoke the grants on the partition and enable its row-level security.'
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relnamespace OPERATOR(pg_catalog.=) 'repairsys'::pg_catalog.regnamespace
+	   AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p']::"char"[]) AND c.relispartition
+	   AND (NOT c.relrowsecurity
+	        OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) a WHERE a.grantee OPERATOR(pg_catalog.<>) c.relowner))
+	UNION ALL
 	-- privileges granted to PUBLIC on tables and views
 	SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['v', 'm']::"char"[]) THEN 'view' ELSE 'table' END,
 	       c.oid::pg_catalog.regclass::text, 'PUBLIC holds ' || a.privilege_type,
@@ -80,7 +90,7 @@ CREATE VIEW repairsys.security_audit AS
 	   AND a.privilege_type OPERATOR(pg_catalog.=) ANY (ARRAY['UPDATE', 'DELETE', 'TRUNCATE'])
 	   AND a.grantee OPERATOR(pg_catalog.<>) c.relowner
 	   AND a.grantee OPERATOR(pg_catalog.<>) 0::pg_catalog.oid;
-COMMENT ON VIEW repairsys.security_audit IS 'One row per departure from the security model (docs/security.md) found in the catalog: tables without row-level security or without the admin/auditor policies, PUBLIC privileges, views with owner''s rights, SECURITY DEFINER functions without search_path or executable by PUBLIC, append-only tables that can be rewritten; empty on a healthy database';
+COMMENT ON VIEW repairsys.security_audit IS 'One row per departure from the security model (docs/security.md) found in the catalog: tables without row-level security or without the admin/auditor policies, PUBLIC privileges, views with owner''s rights, SECURITY DEFINER functions without search_path or executable by PUBLIC, append-only tables that can be rewritten, partitions granted to a role or without row-level security; empty on a healthy database';
 COMMENT ON COLUMN repairsys.security_audit.object_type IS 'table, view or function';
 COMMENT ON COLUMN repairsys.security_audit.object_name IS 'Qualified name of the object (functions with their argument types)';
 COMMENT ON COLUMN repairsys.security_audit.problem IS 'What is wrong, in a few words';

@@ -7,7 +7,7 @@
 -- are all created in src/sql/80_ticket_triggers.sql, which says why each is
 -- where it is).
 BEGIN;
-SELECT plan(35);
+SELECT plan(38);
 
 SELECT functions_are('repairsys', ARRAY[
 	'absence_check_trg', 'absence_ranges', 'ack_events', 'adjust_stock', 'append_only_tables',
@@ -20,23 +20,24 @@ SELECT functions_are('repairsys', ARRAY[
 	'center_visits_trg', 'charge', 'charge_lines', 'check_guard', 'check_in', 'check_invariants',
 	'check_qty', 'check_time_zone', 'churn_features', 'churn_risk', 'closed_dates', 'commit_plan',
 	'complete_follow_up', 'compute_bill', 'consume_part', 'continuity_technicians',
-	'customer_language', 'daily_issues', 'decide_discount', 'demo_load', 'diagnosis_forget',
-	'diagnosis_grams', 'diagnosis_learn', 'diagnosis_scores', 'discount_basis',
-	'discount_limit_detail', 'emit_event', 'estimate', 'estimate_figures', 'estimate_km',
-	'estimate_revision_approve_trg', 'estimate_revision_event_trg', 'estimate_revision_figures_trg',
-	'estimate_revision_rules_trg', 'event_consumer_row', 'event_consumer_trg', 'event_horizon',
-	'event_id_offset', 'fee_tier_cmp', 'fee_tier_eq', 'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash',
-	'fee_tier_hash_extended', 'fee_tier_in', 'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne',
-	'fee_tier_out', 'fee_tier_recv', 'fee_tier_send', 'feedback_check_trg', 'feedback_complaint_trg',
-	'feedback_load_trg', 'fmt_num', 'fmt_price', 'forbid_change', 'forecast_demand',
-	'guard_estimate_approved', 'guard_has_technician', 'guard_labor_recorded', 'guard_reopen_window',
-	'guard_settled', 'haversine_km', 'holiday_visits_trg', 'html_escape', 'invoice_center_trg',
-	'invoice_event_trg', 'is_import', 'is_table_owner', 'is_valid_time_zone', 'issue_invoice',
-	'local_midnight', 'lock_invoice', 'lock_stock', 'lock_technician', 'logistic_fit',
-	'logistic_predict', 'may_grant_discount', 'month_elapsed', 'month_start', 'nearest_service_center',
-	'next_event_id', 'next_state', 'normal_quantile', 'notification_placeholders',
-	'notification_template_trg', 'open_dates', 'open_recall', 'open_ticket', 'open_ticket_count',
-	'part_row', 'part_units_agree_trg', 'payment_admit', 'payment_event_trg', 'payment_rules_trg',
+	'customer_language', 'daily_issues', 'decide_discount', 'demo_load', 'detach_month',
+	'diagnosis_forget', 'diagnosis_grams', 'diagnosis_learn', 'diagnosis_scores', 'discount_basis',
+	'discount_limit_detail', 'emit_event', 'ensure_partitions', 'estimate', 'estimate_figures',
+	'estimate_km', 'estimate_revision_approve_trg', 'estimate_revision_event_trg',
+	'estimate_revision_figures_trg', 'estimate_revision_rules_trg', 'event_consumer_row',
+	'event_consumer_trg', 'event_horizon', 'event_id_offset', 'fee_tier_cmp', 'fee_tier_eq',
+	'fee_tier_ge', 'fee_tier_gt', 'fee_tier_hash', 'fee_tier_hash_extended', 'fee_tier_in',
+	'fee_tier_le', 'fee_tier_lt', 'fee_tier_ne', 'fee_tier_out', 'fee_tier_recv', 'fee_tier_send',
+	'feedback_check_trg', 'feedback_complaint_trg', 'feedback_load_trg', 'fmt_num', 'fmt_price',
+	'forbid_change', 'forecast_demand', 'guard_estimate_approved', 'guard_has_technician',
+	'guard_labor_recorded', 'guard_reopen_window', 'guard_settled', 'haversine_km',
+	'holiday_visits_trg', 'html_escape', 'invoice_center_trg', 'invoice_event_trg', 'is_import',
+	'is_table_owner', 'is_valid_time_zone', 'issue_invoice', 'local_midnight', 'lock_invoice',
+	'lock_stock', 'lock_technician', 'logistic_fit', 'logistic_predict', 'may_grant_discount',
+	'month_elapsed', 'month_start', 'nearest_service_center', 'next_event_id', 'next_state',
+	'normal_quantile', 'notification_placeholders', 'notification_template_trg', 'open_dates',
+	'open_recall', 'open_ticket', 'open_ticket_count', 'part_row', 'part_units_agree_trg',
+	'partition_month', 'partition_setup', 'payment_admit', 'payment_event_trg', 'payment_rules_trg',
 	'plan_day', 'plan_installments', 'plan_technician', 'price_at', 'price_label', 'price_lines',
 	'price_version_at', 'read_events', 'reader_language', 'rebuild_diagnosis_model', 'receive_part',
 	'recheck_visits', 'record_payment', 'refit_churn_model', 'reject_discount', 'release_part',
@@ -137,6 +138,7 @@ SELECT triggers_are('repairsys', 'complexity_rule', ARRAY['complexity_rule_seed'
 SELECT triggers_are('repairsys', 'estimate_revision', ARRAY['estimate_revision_10_rules', 'estimate_revision_20_figures', 'estimate_revision_30_approve', 'estimate_revision_90_event', 'estimate_revision_91_approved_event'], 'the triggers of estimate_revision');
 SELECT triggers_are('repairsys', 'event', ARRAY['event_append_only', 'event_no_truncate'], 'the triggers of event');
 SELECT triggers_are('repairsys', 'event_consumer', ARRAY['event_consumer_10_check'], 'the triggers of event_consumer');
+SELECT triggers_are('repairsys', 'event_default', ARRAY['event_append_only', 'event_default_no_truncate'], 'the triggers of event_default');
 SELECT triggers_are('repairsys', 'feedback', ARRAY['feedback_10_check', 'feedback_20_complaint', 'feedback_30_load', 'feedback_30_load_update'], 'the triggers of feedback');
 SELECT triggers_are('repairsys', 'holiday', ARRAY['holiday_10_visits'], 'the triggers of holiday');
 SELECT triggers_are('repairsys', 'invoice', ARRAY['invoice_10_center', 'invoice_90_event', 'invoice_append_only', 'invoice_no_truncate'], 'the triggers of invoice');
@@ -150,11 +152,13 @@ SELECT triggers_are('repairsys', 'service_type', ARRAY['service_type_10_first_pr
 SELECT triggers_are('repairsys', 'setting', ARRAY['setting_10_valid', 'setting_seed'], 'the triggers of setting');
 SELECT triggers_are('repairsys', 'sla_escalation', ARRAY['sla_escalation_seed'], 'the triggers of sla_escalation');
 SELECT triggers_are('repairsys', 'stock_movement', ARRAY['stock_movement_05_order', 'stock_movement_07_rules', 'stock_movement_10_stock', 'stock_movement_20_units', 'stock_movement_append_only', 'stock_movement_no_truncate'], 'the triggers of stock_movement');
+SELECT triggers_are('repairsys', 'stock_movement_default', ARRAY['stock_movement_05_order', 'stock_movement_07_rules', 'stock_movement_10_stock', 'stock_movement_20_units', 'stock_movement_append_only', 'stock_movement_default_no_truncate'], 'the triggers of stock_movement_default');
 SELECT triggers_are('repairsys', 'technician', ARRAY['technician_10_visits'], 'the triggers of technician');
 SELECT triggers_are('repairsys', 'technician_absence', ARRAY['technician_absence_10_check'], 'the triggers of technician_absence');
 SELECT triggers_are('repairsys', 'technician_roster', ARRAY['technician_roster_10_check'], 'the triggers of technician_roster');
 SELECT triggers_are('repairsys', 'ticket_discount', ARRAY['ticket_discount_10_rules', 'ticket_discount_20_approval', 'ticket_discount_90_event'], 'the triggers of ticket_discount');
 SELECT triggers_are('repairsys', 'ticket_event', ARRAY['ticket_event_append_only', 'ticket_event_no_truncate'], 'the triggers of ticket_event');
+SELECT triggers_are('repairsys', 'ticket_event_default', ARRAY['ticket_event_append_only', 'ticket_event_default_no_truncate'], 'the triggers of ticket_event_default');
 SELECT triggers_are('repairsys', 'ticket_part', ARRAY['ticket_part_05_open', 'ticket_part_05_snapshot', 'ticket_part_06_state', 'ticket_part_06_state_insert', 'ticket_part_10_reserved', 'ticket_part_90_event'], 'the triggers of ticket_part');
 SELECT triggers_are('repairsys', 'ticket_sign_off', ARRAY['ticket_sign_off_10_rules', 'ticket_sign_off_20_hash', 'ticket_sign_off_90_event', 'ticket_sign_off_append_only', 'ticket_sign_off_no_truncate'], 'the triggers of ticket_sign_off');
 SELECT triggers_are('repairsys', 'ticket_status', ARRAY['ticket_status_10_check', 'ticket_status_90_roles', 'ticket_status_seed'], 'the triggers of ticket_status');

@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(1217 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(1271 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -69,6 +69,7 @@ INSERT INTO matrix VALUES
 	('sla_escalation',    'rawd', 'r',   'r',   '-',  'r'),
 	('sla_escalation_fired', 'rd', 'r',  '-',   '-',  'r'),
 	('job_done',          'rd',   '-',   '-',   '-',  'r'),
+	('archived_month',    'rd',   '-',   '-',   '-',  'r'),
 	('customer_preference', 'rawd', 'raw', '-', 'raw', 'r'),
 	('notification_template', 'rawd', 'r', '-', '-',  'r'),
 	('notification',      'rd',   'r',   '-',   'r',  'r'),
@@ -380,9 +381,29 @@ SELECT set_eq($$SELECT relname::text FROM pg_class WHERE relnamespace = 'repairs
 SELECT is_empty($$SELECT relname FROM pg_class WHERE relnamespace = 'repairsys'::regnamespace AND relkind IN ('r', 'p') AND NOT relrowsecurity$$,
                 'every table has row-level security enabled');
 SELECT is_empty($$SELECT c.relname, r FROM pg_class c CROSS JOIN unnest(ARRAY['admin', 'auditor']) r
-                   WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p')
+                   WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
                      AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = r)$$,
                 'every table has its admin and auditor policies');
+-- partitions (docs/scaling.md): read and written through the parent only;
+-- no grant, row-level security on and no policy, so that a role granted one
+-- by mistake still reads no row of it
+SELECT ok(repairsys.ensure_partitions('2020-01-01', '2020-01-31') >= 0, 'a month of partitions made (January 2020)');
+SELECT is_empty($$SELECT c.relname, a.grantee::regrole FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+                   WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relispartition AND a.grantee <> c.relowner$$,
+                'no partition is granted to anyone but its owner');
+SELECT is_empty($$SELECT c.relname FROM pg_class c
+                   WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relispartition
+                     AND (NOT c.relrowsecurity OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))$$,
+                'every partition has row-level security on and no policy');
+SELECT is(count(*)::int, 6, 'the DEFAULT partitions and January 2020 are partitions of ticket_event, stock_movement and event')
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent IN ('repairsys.ticket_event'::regclass, 'repairsys.stock_movement'::regclass, 'repairsys.event'::regclass)
+   AND c.relname ~ '_(default|2020_01)$';
+SELECT throws_ok(format('SET LOCAL ROLE %I; SELECT count(*) FROM repairsys.%I', r, p), '42501', NULL,
+                 format('%s cannot read partition %s directly', r, p))
+  FROM unnest(ARRAY['repairsys_admin', 'repairsys_dispatcher', 'repairsys_technician', 'repairsys_customer', 'repairsys_auditor']) r
+ CROSS JOIN unnest(ARRAY['ticket_event_default', 'ticket_event_2020_01', 'stock_movement_default', 'stock_movement_2020_01', 'event_default', 'event_2020_01']) p;
+RESET ROLE;
 SELECT is_empty($$SELECT c.relname, g.rolname
                     FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a JOIN pg_roles g ON g.oid = a.grantee
                    WHERE c.relnamespace = 'repairsys'::regnamespace
@@ -411,6 +432,8 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                        ('repairsys.open_recall(text,text,text,text,text)'),
                        ('repairsys.slots_for(bigint,text,double precision,double precision,date,integer)'),
                        ('repairsys.run_jobs(timestamp with time zone)'),
+                       ('repairsys.ensure_partitions(timestamp with time zone,timestamp with time zone)'),
+                       ('repairsys.detach_month(regclass,date)'),
                        ('repairsys.rebuild_diagnosis_model()'), ('repairsys.refit_churn_model(timestamp with time zone,interval)')$$,
               'the SECURITY DEFINER functions callable by roles are the documented ones (they take ids, not rows)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text, g.rolname FROM pg_proc p

@@ -93,6 +93,7 @@ SELECT is_empty($$
 	SELECT r.relname, a.attname
 	  FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid
 	 WHERE r.relnamespace = 'repairsys'::regnamespace AND r.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+	   AND NOT r.relispartition	-- (a partition has its table's constraint, under the table's name)
 	   AND a.atttypid IN ('numeric'::regtype, 'real'::regtype, 'double precision'::regtype, 'date'::regtype,
 	                      'timestamp'::regtype, 'timestamptz'::regtype, 'interval'::regtype)
 	   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = r.oid AND k.contype = 'c'
@@ -116,7 +117,7 @@ SELECT is_empty($$
 	 WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p')
 	   AND c.relname NOT IN ('service_center', 'service_type', 'service_price', 'complexity_rule', 'urgency_rule', 'sla_policy',
 	                         'ticket_status', 'ticket_transition', 'part', 'assign_policy', 'setting', 'recall',
-	                         'sla_escalation', 'event_clock', 'event_consumer', 'job_done', 'notification_template',
+	                         'sla_escalation', 'event_clock', 'event_consumer', 'job_done', 'notification_template', 'archived_month',
 	                         -- approval authority: one set of limits per company
 	                         'approval_limit',
 	                         -- the fault codes and the learned models: one per company

@@ -105,6 +105,29 @@ SELECT repairsys.ack_events('dump_test', (SELECT max(id) FROM repairsys.read_eve
 INSERT INTO repairsys.fault_code (code, name) VALUES ('dr_a', '压缩机故障'), ('dr_b', '电路板故障');
 UPDATE repairsys.ticket SET fault_code = CASE WHEN id % 2 = 0 THEN 'dr_a' ELSE 'dr_b' END WHERE status_role IN ('resolved', 'closed');
 SELECT samples FROM repairsys.refit_churn_model(now() + interval '1 day', interval '3 days');
+-- the history, the ledger and the event log in several months (docs/scaling.md):
+-- this month's partitions (the rows so far move into them from the DEFAULT
+-- partitions) and the next two, and rows dated in them and in a month
+-- without partition (the DEFAULT partitions), in time order, as the owner
+-- migrating rows would write them
+-- (and a month of history detached, kept in schema repairsys_archive)
+SELECT repairsys.ensure_partitions('2021-01-01', '2021-01-31') > 0;
+INSERT INTO repairsys.ticket_event (ticket_id, from_status, to_status, at, note)
+	SELECT t.id, t.status, t.status, '2021-01-10 10:00+00', 'archived' FROM repairsys.ticket t ORDER BY t.id LIMIT 2;
+SELECT repairsys.detach_month('repairsys.ticket_event', '2021-01-01') = 2;
+SELECT repairsys.ensure_partitions(now(), now() + interval '2 months') > 0;
+INSERT INTO repairsys.ticket_event (ticket_id, from_status, to_status, at, note)
+	SELECT t.id, t.status, t.status, v.at, 'dump test'
+	  FROM (SELECT id, status FROM repairsys.ticket ORDER BY id LIMIT 3) t,
+	       (VALUES (now() + interval '1 month'), (now() + interval '2 months'), (now() + interval '30 months')) v(at)
+	 ORDER BY v.at, t.id;
+INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, unit_cost, at, note)
+	SELECT p.sku, c.id, 'receipt', 2, 1.00, v.at, 'dump test'
+	  FROM (SELECT min(sku) AS sku FROM repairsys.part WHERE NOT serialized) p, (SELECT min(id) AS id FROM repairsys.service_center) c,
+	       (VALUES (now() + interval '1 month'), (now() + interval '2 months'), (now() + interval '30 months')) v(at);
+INSERT INTO repairsys.event (id, at, kind, ticket_id, service_center_id, payload)
+	SELECT repairsys.next_event_id(), v.at, 'dump_test', NULL, NULL, '{}'
+	  FROM (VALUES (now() + interval '1 month'), (now() + interval '30 months')) v(at);
 SQL
 ok $? "a holiday, an installment plan, a discount, serialized units, a changed setting, an overhead, a budget, a recall, visits, the jobs' rows, an event consumer and the learned models on top"
 sed 's/^/# /' "$tmp/more.out" | grep -iE 'error|detail'
@@ -119,6 +142,17 @@ is "$(q -d $src -c "SELECT (SELECT count(*) > 0 FROM repairsys.follow_up WHERE r
                           AND (SELECT count(*) > 0 FROM repairsys.stock_movement)")" \
 	"t" "the company has complaints, both kinds of follow-up, payments and a parts ledger"
 fingerprint $src >"$tmp/src"
+# where the rows of the partitioned tables are: partition and count
+spread() {
+	q -d "$1" -c "SELECT string_agg(p || ':' || n, ' ' ORDER BY p) FROM (
+	                SELECT tableoid::regclass::text AS p, count(*) AS n FROM repairsys.ticket_event GROUP BY 1
+	                UNION ALL SELECT tableoid::regclass::text, count(*) FROM repairsys.stock_movement GROUP BY 1
+	                UNION ALL SELECT tableoid::regclass::text, count(*) FROM repairsys.event GROUP BY 1) x"
+}
+spread $src >"$tmp/spread-src"
+is "$(tr ' ' '\n' <"$tmp/spread-src" | sed -n 's/^repairsys\.\(ticket_event\|stock_movement\|event\)_\([0-9_]*\|default\):[0-9]*$/\1 \2/p' \
+        | awk '{ n[$1]++; if ($2 == "default") d[$1]++ } END { printf "%s %s %s %s %s %s", n["ticket_event"], d["ticket_event"], n["stock_movement"], d["stock_movement"], n["event"], d["event"] }')" \
+	"4 1 4 1 3 1" "rows of the history, the ledger and the event log in three months and in the DEFAULT partitions (ticket_event, stock_movement: 3 months; event: 2)"
 
 "${RS_BINDIR:+$RS_BINDIR/}pg_dump" -Fc -d $src -f "$tmp/dump" 2>"$tmp/dump.err"
 ok $? "pg_dump -Fc"
@@ -128,6 +162,12 @@ ok $? "pg_restore into a fresh database"
 is "$(grep -c . "$tmp/restore.err")" "0" "pg_restore reports no error or warning"
 sed 's/^/# /' "$tmp/restore.err" | head -20
 fingerprint $dst >"$tmp/dst"
+is "$(q -d $dst -c "SELECT count(*) FROM repairsys_archive.ticket_event_2021_01")" "2" "the detached month, a table of schema repairsys_archive, is restored with its rows"
+is "$(spread $dst)" "$(cat "$tmp/spread-src")" "every row of the partitioned tables is restored into its month's partition (or the DEFAULT one)"
+is "$(q -d $dst -c "SELECT count(*) FILTER (WHERE NOT c.relrowsecurity OR c.relacl::text ~ 'repairsys_'), count(*)
+                     FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid
+                    WHERE i.inhparent IN ('repairsys.ticket_event'::regclass, 'repairsys.stock_movement'::regclass, 'repairsys.event'::regclass)
+                      AND c.relname ~ '_[0-9]{4}_[0-9]{2}$'")" "0|$(q -d $src -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'repairsys'::regnamespace AND relispartition AND relname ~ '_[0-9]{4}_[0-9]{2}$'")" "the restored month partitions (all of them) keep row-level security and have no grants"
 
 # table by table: same count and checksum
 for t in $(tables $src); do

@@ -12,9 +12,15 @@
 -- collation and comment; constraints, indexes, triggers (and whether enabled),
 -- policies, types, operators, operator classes, each with its comment; the
 -- schema; initial privileges; and the rows of the seeded tables (config-dump
--- filter WHERE dump), as JSON, so columns are matched by name.
+-- filter WHERE dump), as JSON, so columns are matched by name.  The month
+-- partitions of ticket_event, stock_movement and event (<table>_YYYY_MM,
+-- and their indexes, constraints and triggers) are left out: which months
+-- exist depends on the rows and the day (docs/scaling.md); the parents and
+-- the DEFAULT partitions are compared.
 WITH ext AS (SELECT oid, extconfig, extcondition, extversion FROM pg_extension WHERE extname = 'repairsys'),
-ns AS (SELECT 'repairsys'::regnamespace AS oid)
+ns AS (SELECT 'repairsys'::regnamespace AS oid),
+months AS (SELECT c.oid FROM pg_class c, ns
+            WHERE c.relnamespace = ns.oid AND c.relname ~ '^(ticket_event|stock_movement|event)_[0-9]{4}_[0-9]{2}(_|$)')
 SELECT line FROM (
 	SELECT 'extension ' || extversion || ' config ' ||
 	       (SELECT string_agg(cfg::regclass::text || ' ' || coalesce(cond, ''), ', ' ORDER BY cfg::regclass::text)
@@ -36,7 +42,7 @@ SELECT line FROM (
 	       ' comment ' || coalesce(obj_description(c.oid, 'pg_class'), '-') ||
 	       CASE WHEN c.relkind IN ('v', 'm')
 	            THEN E'\n' || regexp_replace(pg_get_viewdef(c.oid), '^', 'view ' || c.relname || ' | ', 'gn') ELSE '' END
-	  FROM pg_class c, ns WHERE c.relnamespace = ns.oid
+	  FROM pg_class c, ns WHERE c.relnamespace = ns.oid AND c.oid NOT IN (SELECT oid FROM months)
 	UNION ALL
 	SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ||
 	       CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || ' identity ' || a.attidentity::text ||
@@ -47,26 +53,29 @@ SELECT line FROM (
 	  FROM pg_class c JOIN ns ON c.relnamespace = ns.oid
 	  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 	  LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+	 WHERE c.oid NOT IN (SELECT oid FROM months)
 	UNION ALL
 	SELECT 'constraint ' || c.conrelid::regclass::text || ' ' || c.conname || ' ' ||
 	       regexp_replace(pg_get_constraintdef(c.oid), '\s*\n\s*', ' ', 'g') ||
 	       coalesce(' comment ' || obj_description(c.oid, 'pg_constraint'), '')
-	  FROM pg_constraint c, ns WHERE c.connamespace = ns.oid
+	  FROM pg_constraint c, ns WHERE c.connamespace = ns.oid AND c.conrelid NOT IN (SELECT oid FROM months)
 	UNION ALL
 	SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid, ns WHERE c.relnamespace = ns.oid
+	   AND c.oid NOT IN (SELECT oid FROM months)
 	UNION ALL
 	SELECT 'trigger ' || pg_get_triggerdef(t.oid) || ' ' || t.tgenabled::text ||
 	       coalesce(' comment ' || obj_description(t.oid, 'pg_trigger'), '')
 	  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid, ns WHERE c.relnamespace = ns.oid AND NOT t.tgisinternal
+	   AND c.oid NOT IN (SELECT oid FROM months)
 	UNION ALL
 	SELECT 'policy ' || tablename || ' ' || policyname || ' ' || permissive || ' ' || roles::text || ' ' || cmd || ' using ' ||
 	       regexp_replace(coalesce(qual, '-'), '\s*\n\s*', ' ', 'g') || ' check ' ||
 	       regexp_replace(coalesce(with_check, '-'), '\s*\n\s*', ' ', 'g')
-	  FROM pg_policies WHERE schemaname = 'repairsys'
+	  FROM pg_policies WHERE schemaname = 'repairsys' AND tablename !~ '^(ticket_event|stock_movement|event)_[0-9]{4}_[0-9]{2}$'
 	UNION ALL
 	SELECT 'type ' || t.oid::regtype::text || ' ' || t.typtype::text || ' acl ' || coalesce(t.typacl::text, 'default') ||
 	       coalesce(' comment ' || obj_description(t.oid, 'pg_type'), '')
-	  FROM pg_type t, ns WHERE t.typnamespace = ns.oid
+	  FROM pg_type t, ns WHERE t.typnamespace = ns.oid AND t.typname !~ '^_?(ticket_event|stock_movement|event)_[0-9]{4}_[0-9]{2}$'
 	UNION ALL
 	SELECT 'operator ' || o.oid::regoperator::text || ' ' || o.oprcode::text || ' ' || o.oprrest::text || ' ' || o.oprjoin::text ||
 	       ' commutator ' || o.oprcom::regoperator::text || ' negator ' || o.oprnegate::regoperator::text ||

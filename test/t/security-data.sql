@@ -127,3 +127,9 @@ INSERT INTO repairsys.customer_preference (customer_id, language, channel)
 	SELECT id, 'en', 'sms' FROM repairsys.customer WHERE name = 'Li Lei';
 SELECT count(*) FROM repairsys.run_jobs(now() + interval '60 days');
 SELECT repairsys.ack_events('security_test', (SELECT max(id) FROM repairsys.read_events('security_test', 5)));
+-- a month of history detached (57_partitions.sql): a ticket's history row
+-- of January 2020, archived
+SELECT repairsys.ensure_partitions('2020-01-01', '2020-01-31');
+INSERT INTO repairsys.ticket_event (ticket_id, from_status, to_status, at, note)
+	SELECT t.id, t.status, t.status, '2020-01-10 10:00+00', 'archived' FROM repairsys.ticket t WHERE t.description = 'noisy';
+SELECT repairsys.detach_month('repairsys.ticket_event', '2020-01-01');

@@ -33,7 +33,10 @@ q -d $dst -f "$here/security-snapshot.sql" >"$tmp/dst"
 diff "$tmp/src" "$tmp/dst" >"$tmp/data.diff"
 ok $? "every table has the same rows after the round trip"
 sed 's/^/# /' "$tmp/data.diff"
-is "$(grep -v '^stock ' "$tmp/src" | awk '$2 == 0' | tr '\n' ' ')" "" "every table (but stock, derived from the ledger) held rows"
+# (month partitions the jobs made ahead of time are empty, and so are the
+# DEFAULT partitions once the months are made: docs/scaling.md)
+is "$(grep -vE '^(stock|(ticket_event|stock_movement|event)_([0-9]{4}_[0-9]{2}|default)) ' "$tmp/src" | awk '$2 == 0' | tr '\n' ' ')" "" \
+	"every table (but stock, derived from the ledger, and empty partitions) held rows"
 
 q -d $src -f "$here/security-catalog.sql" >"$tmp/cat-src"
 q -d $dst -f "$here/security-catalog.sql" >"$tmp/cat-dst"

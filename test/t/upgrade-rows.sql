@@ -39,5 +39,6 @@ SELECT c.relname || ' ' || x.n || ' ' || x.h
 	         E'\n', :'cols', c.relname, :'cols', c.relname, :'drop', c.relname, c.relname,
 	         :'keys', c.relname, :'keys', c.relname, 'in', :'keys', c.relname, 'col'), false, true, '') AS r) AS x
  WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p')
+   AND NOT c.relispartition	-- (the rows of a partition are its table's)
    AND (:'tables' = '' OR c.relname = ANY (string_to_array(:'tables', ',')))
  ORDER BY c.relname;

@@ -37,6 +37,8 @@ colorder() {
 	              SELECT c.relname || ': ' || string_agg(a.attname, ',' ORDER BY a.attnum) AS x
 	                FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 	               WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+	                 -- (the month partitions, which run_jobs() makes as the months come)
+	                 AND NOT (c.relispartition AND c.relname ~ '_[0-9]{4}_[0-9]{2}$')
 	               GROUP BY c.relname) y"
 }
 
