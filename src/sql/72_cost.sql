@@ -115,9 +115,9 @@ SELECT d.ticket_id, d.revenue, d.labor_cost, d.parts_cost, d.travel_cost, d.cost
 	SELECT f.ticket_id, f.service_center_id, f.month, f.revenue, f.labor_cost, f.parts_cost, f.travel_cost,
 	       f.labor_cost + f.parts_cost + f.travel_cost AS cost
 	  FROM (
-		SELECT x.ticket_id, x.service_center_id, x.month, x.revenue,
+		SELECT x.ticket_id, x.service_center_id, x.month, x.revenue::numeric AS revenue,
 		       round(coalesce(tech.hourly_cost, 0) * coalesce(x.labor_minutes, 0) / 60, 2) AS labor_cost,
-		       x.parts_cost,
+		       x.parts_cost::numeric AS parts_cost,
 		       round(coalesce(x.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS travel_cost
 		  FROM repairsys.ticket_fact x
 		  LEFT JOIN repairsys.technician tech ON tech.id = x.technician_id
