@@ -151,8 +151,12 @@ BEGIN ATOMIC
 	-- feedback, column for column
 	SELECT 'roll-up ticket_fact equals a recomputation', coalesce(k.ticket_id, r.ticket_id), NULL,
 	       coalesce(k.service_center_id, r.service_center_id), NULL, coalesce(k.technician_id, r.technician_id),
-	       pg_catalog.format('kept %s, recomputed %s', CASE WHEN k.ticket_id IS NULL THEN '(no row)' ELSE k::text END,
-	                         CASE WHEN r.ticket_id IS NULL THEN '(no ticket)' ELSE r::text END)
+	       CASE WHEN k.ticket_id IS NULL THEN 'kept (no row)'
+	            WHEN r.ticket_id IS NULL THEN 'kept a row, no ticket'
+	            ELSE (SELECT pg_catalog.string_agg(pg_catalog.format('%s kept %s, recomputed %s', kv.key, kv.value, rv.value), '; ' ORDER BY kv.key)
+	                    FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(k)) kv
+	                    JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(r)) rv ON rv.key = kv.key
+	                   WHERE kv.value::text IS DISTINCT FROM rv.value::text) END
 	  FROM repairsys.ticket_fact k
 	  FULL JOIN repairsys.ticket_fact_recomputed() r ON r.ticket_id = k.ticket_id
 	 WHERE k.ticket_id IS NULL OR r.ticket_id IS NULL OR k::text <> r::text;
