@@ -10199,6 +10199,707 @@ CREATE OR REPLACE VIEW repairsys.security_audit AS
 COMMENT ON VIEW repairsys.security_audit IS 'One row per departure from the security model (docs/security.md) found in the catalog: tables without row-level security or without the admin/auditor policies, PUBLIC privileges, views with owner''s rights, SECURITY DEFINER functions without search_path or executable by PUBLIC, append-only tables that can be rewritten, partitions granted to a role or without row-level security; empty on a healthy database';
 
 ------------------------------------------------------------------------------
+-- 3i. Roll-ups of the report views (issue 22 item 2)
+------------------------------------------------------------------------------
+-- (/tmp/rdev/sec3i.sql)
+-- (src/sql/27b_tables_rollups.sql)
+-- Roll-ups of the report views (DESIGN.md section 12, docs/performance.md
+-- "Roll-ups"): what a report needs of each ticket, kept by triggers in the
+-- writing transaction (74_rollups.sql), so that a report of one month and one
+-- center reads the rows of that month and center through an index instead of
+-- every ticket ever written and its invoices, parts and feedback.
+--
+-- One row per ticket, written only by the transactions that write that
+-- ticket (or its invoice lines, stock movements and feedback): two
+-- transactions on different tickets never touch the same row, so the
+-- roll-up adds no lock conflict (test/isolation/specs/rollups-concurrent.spec).
+-- Sums of the ticket's rows (revenue, parts cost) are kept by signed deltas
+-- (revenue = revenue + x), which a concurrent writer of the same ticket
+-- applies to the latest row version, never to a stale one.  Figures that
+-- depend on a setting or on another table that changes (labor cost from the
+-- technician's hourly_cost, travel cost from travel_cost_per_km, the
+-- overheads' allocation) are computed by the views when read, from the
+-- columns kept here.  Written only by the SECURITY DEFINER triggers and
+-- repairsys.rollup_rebuild(); every role, the admin too, only reads it
+-- (90_security.sql), with the row-level security of the ticket it belongs
+-- to.  repairsys.check_invariants() compares it with a recomputation.
+--
+-- Derived data, as technician_load: not dumped.  A restore loads tickets
+-- before their invoice lines, stock movements and feedback (foreign keys),
+-- and the triggers rebuild every row as they come (test/t/dump-restore.sh);
+-- after a load with triggers disabled, repairsys.rollup_rebuild().
+
+CREATE TABLE repairsys.ticket_fact (
+	ticket_id         bigint PRIMARY KEY REFERENCES repairsys.ticket ON DELETE CASCADE,
+	service_center_id bigint,
+	month             date NOT NULL,
+	service_type      text NOT NULL,
+	counted           boolean NOT NULL,
+	technician_id     bigint,
+	labor_minutes     numeric(10,2),
+	travel_km         numeric(10,3),
+	opened_at         timestamptz NOT NULL,
+	resolved_at       timestamptz,
+	resolve_by        timestamptz,
+	invoice_lines     integer NOT NULL DEFAULT 0 CHECK (invoice_lines >= 0),
+	revenue           numeric(16,2) NOT NULL DEFAULT 0.00,
+	parts_cost        numeric(16,2) NOT NULL DEFAULT 0.00,
+	rating            integer CHECK (rating BETWEEN 1 AND 5)
+);
+COMMENT ON TABLE repairsys.ticket_fact IS 'Roll-up: one row per ticket with what the report views (ticket_cost, service_benefit, overhead_allocation, budget_status) read of it, kept by triggers in the writing transaction; equal to a recomputation (check_invariants, rollup_rebuild)';
+COMMENT ON COLUMN repairsys.ticket_fact.ticket_id IS 'Ticket';
+COMMENT ON COLUMN repairsys.ticket_fact.service_center_id IS 'Service center of the ticket';
+COMMENT ON COLUMN repairsys.ticket_fact.month IS 'First day of the month the ticket was opened in, in its center''s time zone (UTC without a center)';
+COMMENT ON COLUMN repairsys.ticket_fact.service_type IS 'Service type of the ticket';
+COMMENT ON COLUMN repairsys.ticket_fact.counted IS 'False while the ticket is in a cancelled-role state (the reports leave it out)';
+COMMENT ON COLUMN repairsys.ticket_fact.technician_id IS 'Technician of the ticket (labor cost is his hourly_cost when read)';
+COMMENT ON COLUMN repairsys.ticket_fact.labor_minutes IS 'Labor recorded on the ticket';
+COMMENT ON COLUMN repairsys.ticket_fact.travel_km IS 'Travel recorded on the ticket (travel cost is km x travel_cost_per_km when read)';
+COMMENT ON COLUMN repairsys.ticket_fact.opened_at IS 'When the ticket was opened';
+COMMENT ON COLUMN repairsys.ticket_fact.resolved_at IS 'When the ticket was resolved';
+COMMENT ON COLUMN repairsys.ticket_fact.resolve_by IS 'Resolution deadline of the ticket';
+COMMENT ON COLUMN repairsys.ticket_fact.invoice_lines IS 'Invoice lines of the ticket';
+COMMENT ON COLUMN repairsys.ticket_fact.revenue IS 'Sum of the amounts (before tax) of the ticket''s invoice lines';
+COMMENT ON COLUMN repairsys.ticket_fact.parts_cost IS 'Units issued to the ticket less returns, at the unit cost of their ledger row (the part''s unit_cost where the row has none)';
+COMMENT ON COLUMN repairsys.ticket_fact.rating IS 'The customer''s rating of the ticket (feedback)';
+-- the month x center query of every report reads this index
+CREATE INDEX ticket_fact_center_month_idx ON repairsys.ticket_fact (service_center_id, month);
+
+-- (src/sql/71_rollups.sql)
+-- Roll-ups of the report views (DESIGN.md section 12, docs/performance.md
+-- "Roll-ups"): the triggers that keep repairsys.ticket_fact (27b_tables_rollups.sql)
+-- in the writing transaction, its recomputation from the base tables, and
+-- repairsys.rollup_rebuild().  The triggers on repairsys.ticket are in
+-- 80_ticket_triggers.sql (ticket_50_rollup_*); the views that read the
+-- roll-up are in 72_cost.sql.
+--
+-- Every trigger writes only the rows of the tickets its statement touched:
+-- the ticket's own columns are copied from the row (the ticket's row lock
+-- orders its writers), the sums of its invoice lines and stock movements are
+-- moved by signed deltas, so no write path recomputes anything but its own
+-- rows, and two transactions on different tickets share no row.  The
+-- triggers on invoice lines and stock movements are per statement with
+-- transition tables, so an invoice of eight lines or a set-based import
+-- moves each ticket's row once per statement.
+
+------------------------------------------------------------------------------
+-- The recomputation (what the roll-up must equal)
+------------------------------------------------------------------------------
+-- The month a ticket belongs to: the month of its opening, in its center's
+-- time zone (UTC without a center), as the reports have always counted it.
+CREATE FUNCTION repairsys.ticket_month(opened_at timestamptz, time_zone text)
+RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT pg_catalog.date_trunc('month', opened_at AT TIME ZONE coalesce(time_zone, 'UTC'))::date;
+END;
+COMMENT ON FUNCTION repairsys.ticket_month(timestamptz, text) IS 'First day of the month an instant falls in, in the time zone (NULL: UTC): the month a ticket opened then belongs to in the reports';
+
+-- Every ticket's roll-up row computed from the base tables, set-based.
+CREATE FUNCTION repairsys.ticket_fact_recomputed()
+RETURNS SETOF repairsys.ticket_fact
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT t.id, t.service_center_id, repairsys.ticket_month(t.opened_at, sc.time_zone), t.service_type,
+	       t.status_role <> 'cancelled', t.technician_id, t.labor_minutes, t.travel_km, t.opened_at, t.resolved_at, t.resolve_by,
+	       coalesce(r.lines, 0)::integer, coalesce(r.revenue, 0.00), coalesce(p.parts_cost, 0.00), fb.rating
+	  FROM repairsys.ticket t
+	  LEFT JOIN repairsys.service_center sc ON sc.id = t.service_center_id
+	  LEFT JOIN (SELECT i.ticket_id, count(*) AS lines, sum(l.amount) AS revenue
+	               FROM repairsys.invoice i JOIN repairsys.invoice_line l ON l.invoice_id = i.id
+	              GROUP BY i.ticket_id) r ON r.ticket_id = t.id
+	  LEFT JOIN (SELECT m.ticket_id, sum(-m.qty * coalesce(m.unit_cost, pt.unit_cost)) AS parts_cost
+	               FROM repairsys.stock_movement m JOIN repairsys.part pt ON pt.sku = m.sku
+	              WHERE m.kind IN ('issue', 'return') AND m.ticket_id IS NOT NULL
+	              GROUP BY m.ticket_id) p ON p.ticket_id = t.id
+	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id;
+END;
+COMMENT ON FUNCTION repairsys.ticket_fact_recomputed() IS 'Every ticket''s roll-up row (repairsys.ticket_fact) recomputed from the tickets, invoice lines, stock movements and feedback (check_invariants compares, rollup_rebuild writes)';
+
+-- Recomputes every roll-up from the base tables, set-based: after a load
+-- with triggers disabled, a data-only restore, or to repair what
+-- check_invariants() reports.  Takes the roll-up's lock for the rebuild, so
+-- writers of tickets wait for it rather than change what it is rebuilding.
+CREATE FUNCTION repairsys.rollup_rebuild()
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	LOCK TABLE repairsys.ticket_fact IN EXCLUSIVE MODE;
+	DELETE FROM repairsys.ticket_fact;
+	INSERT INTO repairsys.ticket_fact SELECT * FROM repairsys.ticket_fact_recomputed();
+	GET DIAGNOSTICS n = ROW_COUNT;
+	ANALYZE repairsys.ticket_fact;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION repairsys.rollup_rebuild() IS 'Recomputes every roll-up of the report views (ticket_fact) from the base tables, set-based (after an import or restore with triggers disabled); returns the rows written';
+
+------------------------------------------------------------------------------
+-- The triggers
+------------------------------------------------------------------------------
+-- AFTER INSERT on ticket: the new ticket's row (its invoice lines, stock
+-- movements and feedback, which reference it, come later, also on restore).
+CREATE FUNCTION repairsys.ticket_fact_insert_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	INSERT INTO repairsys.ticket_fact (ticket_id, service_center_id, month, service_type, counted, technician_id,
+	                                   labor_minutes, travel_km, opened_at, resolved_at, resolve_by)
+	VALUES (NEW.id, NEW.service_center_id,
+	        repairsys.ticket_month(NEW.opened_at, (SELECT sc.time_zone FROM repairsys.service_center sc WHERE sc.id = NEW.service_center_id)),
+	        NEW.service_type, NEW.status_role <> 'cancelled', NEW.technician_id, NEW.labor_minutes, NEW.travel_km,
+	        NEW.opened_at, NEW.resolved_at, NEW.resolve_by);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_fact_insert_trg() IS 'AFTER INSERT trigger of ticket: the new ticket''s roll-up row (ticket_fact)';
+
+-- AFTER UPDATE on ticket, per row, only when a column the reports read
+-- changed (WHEN clause in 80_ticket_triggers.sql): copies them.  The ticket's
+-- row lock orders the writers of one ticket, so the last one wins with the
+-- last values.
+CREATE FUNCTION repairsys.ticket_fact_update_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE repairsys.ticket_fact f
+	   SET service_center_id = NEW.service_center_id,
+	       month = CASE WHEN NEW.opened_at IS DISTINCT FROM OLD.opened_at OR NEW.service_center_id IS DISTINCT FROM OLD.service_center_id
+	                    THEN repairsys.ticket_month(NEW.opened_at, (SELECT sc.time_zone FROM repairsys.service_center sc WHERE sc.id = NEW.service_center_id))
+	                    ELSE f.month END,
+	       service_type = NEW.service_type, counted = NEW.status_role <> 'cancelled', technician_id = NEW.technician_id,
+	       labor_minutes = NEW.labor_minutes, travel_km = NEW.travel_km, opened_at = NEW.opened_at,
+	       resolved_at = NEW.resolved_at, resolve_by = NEW.resolve_by
+	 WHERE f.ticket_id = NEW.id;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_fact_update_trg() IS 'AFTER UPDATE trigger of ticket (when a column the reports read changed): copies them to its roll-up row (ticket_fact)';
+
+-- AFTER INSERT / UPDATE / DELETE on invoice_line, per statement: the
+-- invoiced revenue and the line count of the tickets, by signed deltas.
+-- (Lines are frozen: only the table owner may change or delete one.)
+CREATE FUNCTION repairsys.invoice_line_fact_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		UPDATE repairsys.ticket_fact f
+		   SET invoice_lines = f.invoice_lines - d.n, revenue = f.revenue - d.amount
+		  FROM (SELECT i.ticket_id, count(*) AS n, sum(o.amount) AS amount
+		          FROM old_lines o JOIN repairsys.invoice i ON i.id = o.invoice_id GROUP BY i.ticket_id) d
+		 WHERE f.ticket_id = d.ticket_id;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		UPDATE repairsys.ticket_fact f
+		   SET invoice_lines = f.invoice_lines + d.n, revenue = f.revenue + d.amount
+		  FROM (SELECT i.ticket_id, count(*) AS n, sum(x.amount) AS amount
+		          FROM new_lines x JOIN repairsys.invoice i ON i.id = x.invoice_id GROUP BY i.ticket_id) d
+		 WHERE f.ticket_id = d.ticket_id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.invoice_line_fact_trg() IS 'AFTER statement trigger of invoice_line: moves the tickets'' invoiced revenue and line count in ticket_fact by signed deltas';
+
+-- AFTER UPDATE OF ticket_id on invoice (the table owner only): the lines'
+-- revenue moves to the other ticket.
+CREATE FUNCTION repairsys.invoice_fact_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	n      bigint;
+	amount numeric;
+BEGIN
+	SELECT count(*), coalesce(sum(l.amount), 0) INTO n, amount FROM repairsys.invoice_line l WHERE l.invoice_id = NEW.id;
+	UPDATE repairsys.ticket_fact f SET invoice_lines = f.invoice_lines - n, revenue = f.revenue - amount WHERE f.ticket_id = OLD.ticket_id;
+	UPDATE repairsys.ticket_fact f SET invoice_lines = f.invoice_lines + n, revenue = f.revenue + amount WHERE f.ticket_id = NEW.ticket_id;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.invoice_fact_trg() IS 'AFTER UPDATE OF ticket_id trigger of invoice: moves the invoice''s revenue between the tickets'' ticket_fact rows';
+
+-- AFTER INSERT / UPDATE on stock_movement, per row: the parts cost of the
+-- ticket (issues less returns at the row's unit cost, the part's where it has
+-- none), by signed deltas.  Per row, not per statement: the ledger is
+-- partitioned by month, and a restore COPYs into the month partitions, where
+-- only the parent's row triggers (cloned to every partition) fire.  Not on
+-- DELETE: the ledger is append-only, and ensure_partitions() moving a month
+-- out of the DEFAULT partition deletes its rows there (the table owner's
+-- corrections of the ledger: repairsys.rollup_rebuild()).
+CREATE FUNCTION repairsys.stock_movement_fact_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'UPDATE' AND OLD.kind IN ('issue', 'return') AND OLD.ticket_id IS NOT NULL THEN
+		UPDATE repairsys.ticket_fact f
+		   SET parts_cost = f.parts_cost - coalesce(-OLD.qty * coalesce(OLD.unit_cost, (SELECT pt.unit_cost FROM repairsys.part pt WHERE pt.sku = OLD.sku)), 0)
+		 WHERE f.ticket_id = OLD.ticket_id;
+	END IF;
+	IF NEW.kind IN ('issue', 'return') AND NEW.ticket_id IS NOT NULL THEN
+		UPDATE repairsys.ticket_fact f
+		   SET parts_cost = f.parts_cost + coalesce(-NEW.qty * coalesce(NEW.unit_cost, (SELECT pt.unit_cost FROM repairsys.part pt WHERE pt.sku = NEW.sku)), 0)
+		 WHERE f.ticket_id = NEW.ticket_id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.stock_movement_fact_trg() IS 'AFTER INSERT OR UPDATE row trigger of stock_movement: moves the ticket''s parts cost in ticket_fact by signed deltas';
+
+-- AFTER UPDATE OF unit_cost on part: ledger rows without a unit cost of
+-- their own are costed at the part's, so the tickets they were issued to
+-- change by the difference.
+CREATE FUNCTION repairsys.part_fact_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE repairsys.ticket_fact f
+	   SET parts_cost = f.parts_cost + d.qty * (NEW.unit_cost - OLD.unit_cost)
+	  FROM (SELECT m.ticket_id, sum(-m.qty) AS qty FROM repairsys.stock_movement m
+	         WHERE m.sku = NEW.sku AND m.unit_cost IS NULL AND m.kind IN ('issue', 'return') AND m.ticket_id IS NOT NULL
+	         GROUP BY m.ticket_id) d
+	 WHERE f.ticket_id = d.ticket_id;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.part_fact_trg() IS 'AFTER UPDATE OF unit_cost trigger of part: the parts cost in ticket_fact of tickets issued units without a ledger unit cost follows the part''s';
+
+-- AFTER INSERT / UPDATE / DELETE on feedback: the ticket's rating.
+CREATE FUNCTION repairsys.feedback_fact_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.ticket_id IS DISTINCT FROM OLD.ticket_id) THEN
+		UPDATE repairsys.ticket_fact f SET rating = NULL WHERE f.ticket_id = OLD.ticket_id;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		UPDATE repairsys.ticket_fact f SET rating = NEW.rating WHERE f.ticket_id = NEW.ticket_id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.feedback_fact_trg() IS 'AFTER trigger of feedback: the ticket''s rating in ticket_fact';
+
+-- AFTER UPDATE OF time_zone on service_center: its tickets' months are
+-- counted in the new zone (one UPDATE of the center's rows, through the
+-- index on center and month).
+CREATE FUNCTION repairsys.service_center_fact_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE repairsys.ticket_fact f SET month = repairsys.ticket_month(f.opened_at, NEW.time_zone)
+	 WHERE f.service_center_id = NEW.id AND f.month IS DISTINCT FROM repairsys.ticket_month(f.opened_at, NEW.time_zone);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.service_center_fact_trg() IS 'AFTER UPDATE OF time_zone trigger of service_center: its tickets'' months in ticket_fact follow the new zone';
+
+CREATE TRIGGER invoice_line_50_fact_insert AFTER INSERT ON repairsys.invoice_line
+	REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION repairsys.invoice_line_fact_trg();
+CREATE TRIGGER invoice_line_50_fact_update AFTER UPDATE ON repairsys.invoice_line
+	REFERENCING OLD TABLE AS old_lines NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION repairsys.invoice_line_fact_trg();
+CREATE TRIGGER invoice_line_50_fact_delete AFTER DELETE ON repairsys.invoice_line
+	REFERENCING OLD TABLE AS old_lines FOR EACH STATEMENT EXECUTE FUNCTION repairsys.invoice_line_fact_trg();
+CREATE TRIGGER invoice_50_fact AFTER UPDATE OF ticket_id ON repairsys.invoice
+	FOR EACH ROW WHEN (NEW.ticket_id IS DISTINCT FROM OLD.ticket_id) EXECUTE FUNCTION repairsys.invoice_fact_trg();
+CREATE TRIGGER stock_movement_50_fact AFTER INSERT OR UPDATE ON repairsys.stock_movement
+	FOR EACH ROW EXECUTE FUNCTION repairsys.stock_movement_fact_trg();
+CREATE TRIGGER part_50_fact AFTER UPDATE OF unit_cost ON repairsys.part
+	FOR EACH ROW WHEN (NEW.unit_cost IS DISTINCT FROM OLD.unit_cost) EXECUTE FUNCTION repairsys.part_fact_trg();
+CREATE TRIGGER feedback_50_fact AFTER INSERT OR DELETE ON repairsys.feedback
+	FOR EACH ROW EXECUTE FUNCTION repairsys.feedback_fact_trg();
+CREATE TRIGGER feedback_50_fact_update AFTER UPDATE ON repairsys.feedback
+	FOR EACH ROW WHEN (NEW.ticket_id IS DISTINCT FROM OLD.ticket_id OR NEW.rating IS DISTINCT FROM OLD.rating)
+	EXECUTE FUNCTION repairsys.feedback_fact_trg();
+CREATE TRIGGER service_center_50_fact AFTER UPDATE OF time_zone ON repairsys.service_center
+	FOR EACH ROW WHEN (NEW.time_zone IS DISTINCT FROM OLD.time_zone) EXECUTE FUNCTION repairsys.service_center_fact_trg();
+
+-- (src/sql/72_cost.sql: overhead_allocation reads the roll-up)
+CREATE OR REPLACE VIEW repairsys.overhead_allocation AS
+WITH drv AS (
+	SELECT repairsys.setting_value('overhead_driver') AS driver
+), w AS (
+	SELECT o.id AS overhead_id, o.service_center_id, o.month, o.cost_class, o.amount, d.driver, f.ticket_id,
+	       CASE d.driver WHEN 'tickets' THEN 1::numeric
+	                     WHEN 'labor_minutes' THEN coalesce(f.labor_minutes, 0)
+	                     ELSE greatest(coalesce(CASE WHEN f.invoice_lines > 0 THEN f.revenue END, 0), 0) END AS driver_value
+	  FROM repairsys.overhead o
+	 CROSS JOIN drv d
+	  JOIN repairsys.ticket_fact f ON f.service_center_id = o.service_center_id AND f.month = o.month AND f.counted
+), units AS (
+	SELECT w.*, pg_catalog.round(w.amount * 100) AS cents,
+	       CASE WHEN sum(w.driver_value) OVER (PARTITION BY w.service_center_id, w.month, w.overhead_id) > 0
+	            THEN pg_catalog.round(w.driver_value * 100) ELSE 1 END AS weight
+	  FROM w
+), shares AS (
+	SELECT u.*, pg_catalog.div(u.cents * u.weight, sum(u.weight) OVER (PARTITION BY u.service_center_id, u.month, u.overhead_id)) AS whole,
+	       pg_catalog.mod(u.cents * u.weight, sum(u.weight) OVER (PARTITION BY u.service_center_id, u.month, u.overhead_id)) AS rest
+	  FROM units u
+), ranked AS (
+	SELECT s.*, s.cents - sum(s.whole) OVER (PARTITION BY s.service_center_id, s.month, s.overhead_id) AS left_over,
+	       row_number() OVER (PARTITION BY s.service_center_id, s.month, s.overhead_id ORDER BY s.rest DESC, s.ticket_id) AS place
+	  FROM shares s
+)
+SELECT x.overhead_id, x.service_center_id, x.month, x.cost_class, x.ticket_id, x.driver, x.driver_value,
+       ((x.whole + CASE WHEN x.place <= x.left_over THEN 1 ELSE 0 END) / 100.0)::numeric(14,2) AS amount
+  FROM ranked x;
+COMMENT ON VIEW repairsys.overhead_allocation IS 'Each overhead''s share of each ticket of its center and month, by the driver of setting overhead_driver; the shares of one overhead sum exactly to it (largest remainder, to the cent)';
+COMMENT ON COLUMN repairsys.overhead_allocation.overhead_id IS 'Overhead allocated';
+COMMENT ON COLUMN repairsys.overhead_allocation.service_center_id IS 'Service center of the overhead and the ticket';
+COMMENT ON COLUMN repairsys.overhead_allocation.month IS 'Month of the overhead (the ticket was opened in it, in the center''s time zone)';
+COMMENT ON COLUMN repairsys.overhead_allocation.cost_class IS 'Indirect cost class of the overhead';
+COMMENT ON COLUMN repairsys.overhead_allocation.ticket_id IS 'Ticket that bears the share';
+COMMENT ON COLUMN repairsys.overhead_allocation.driver IS 'Driver used: labor_minutes, tickets or revenue';
+COMMENT ON COLUMN repairsys.overhead_allocation.driver_value IS 'The ticket''s quantity of the driver: labor minutes, 1, or revenue before tax (when it is 0 for every ticket of the month, the overhead is shared equally)';
+COMMENT ON COLUMN repairsys.overhead_allocation.amount IS 'Share of the overhead borne by the ticket';
+ALTER VIEW repairsys.overhead_allocation SET (security_invoker = true);
+
+-- (src/sql/72_cost.sql: ticket_cost reads the roll-up)
+CREATE OR REPLACE VIEW repairsys.ticket_cost AS
+SELECT d.ticket_id, d.revenue, d.labor_cost, d.parts_cost, d.travel_cost, d.cost, d.revenue - d.cost AS margin,
+       d.cost AS direct_cost,
+       coalesce(a.indirect, 0.00) AS indirect_cost,
+       d.cost + coalesce(a.indirect, 0.00) AS full_cost,
+       d.revenue - d.cost - coalesce(a.indirect, 0.00) AS full_margin
+  FROM (
+	SELECT f.ticket_id, f.service_center_id, f.month, f.revenue, f.labor_cost, f.parts_cost, f.travel_cost,
+	       f.labor_cost + f.parts_cost + f.travel_cost AS cost
+	  FROM (
+		SELECT x.ticket_id, x.service_center_id, x.month, x.revenue::numeric AS revenue,
+		       round(coalesce(tech.hourly_cost, 0) * coalesce(x.labor_minutes, 0) / 60, 2) AS labor_cost,
+		       x.parts_cost::numeric AS parts_cost,
+		       round(coalesce(x.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS travel_cost
+		  FROM repairsys.ticket_fact x
+		  LEFT JOIN repairsys.technician tech ON tech.id = x.technician_id
+	  ) f
+  ) d
+  LEFT JOIN (SELECT oa.service_center_id, oa.month, oa.ticket_id, sum(oa.amount) AS indirect
+               FROM repairsys.overhead_allocation oa GROUP BY oa.service_center_id, oa.month, oa.ticket_id) a
+    ON a.ticket_id = d.ticket_id AND a.service_center_id = d.service_center_id AND a.month = d.month;
+COMMENT ON VIEW repairsys.ticket_cost IS 'Revenue and cost of each ticket: direct cost (labor, parts, travel) and its share of the overheads (indirect cost)';
+COMMENT ON COLUMN repairsys.ticket_cost.ticket_id IS 'Ticket';
+COMMENT ON COLUMN repairsys.ticket_cost.revenue IS 'Invoiced amount before tax (0 until invoiced)';
+COMMENT ON COLUMN repairsys.ticket_cost.labor_cost IS 'Technician hourly_cost x labor_minutes / 60';
+COMMENT ON COLUMN repairsys.ticket_cost.parts_cost IS 'Units issued to the ticket (less returns) at their ledger unit cost';
+COMMENT ON COLUMN repairsys.ticket_cost.travel_cost IS 'travel_km x setting travel_cost_per_km';
+COMMENT ON COLUMN repairsys.ticket_cost.cost IS 'labor_cost + parts_cost + travel_cost (the direct cost)';
+COMMENT ON COLUMN repairsys.ticket_cost.margin IS 'revenue - cost (before overheads)';
+COMMENT ON COLUMN repairsys.ticket_cost.direct_cost IS 'labor_cost + parts_cost + travel_cost (the same as cost)';
+COMMENT ON COLUMN repairsys.ticket_cost.indirect_cost IS 'The ticket''s share of its center''s overheads of its month (overhead_allocation)';
+COMMENT ON COLUMN repairsys.ticket_cost.full_cost IS 'direct_cost + indirect_cost';
+COMMENT ON COLUMN repairsys.ticket_cost.full_margin IS 'revenue - full_cost';
+ALTER VIEW repairsys.ticket_cost SET (security_invoker = true);
+
+-- (src/sql/72_cost.sql: service_benefit reads the roll-up)
+CREATE OR REPLACE VIEW repairsys.service_benefit AS
+SELECT c.month,
+       c.service_center_id,
+       c.service_type,
+       count(*) AS tickets,
+       sum(c.revenue) AS revenue,
+       sum(c.labor_cost) AS labor_cost,
+       sum(c.parts_cost) AS parts_cost,
+       sum(c.travel_cost) AS travel_cost,
+       sum(c.margin) AS margin,
+       CASE WHEN sum(c.cost) > 0 THEN round(sum(c.margin) / sum(c.cost), 4) END AS roi,
+       round(avg(c.rating), 2) AS avg_rating,
+       round(100.0 * count(*) FILTER (WHERE c.resolved_at <= c.resolve_by)
+             / nullif(count(*) FILTER (WHERE c.resolved_at IS NOT NULL AND c.resolve_by IS NOT NULL), 0), 1) AS sla_met_pct,
+       round((avg(extract(epoch FROM c.resolved_at - c.opened_at)) / 3600)::numeric, 2) AS mean_resolution_hours,
+       sum(c.cost) AS direct_cost,
+       sum(c.indirect_cost) AS indirect_cost,
+       sum(c.full_cost) AS full_cost,
+       sum(c.full_margin) AS full_margin,
+       CASE WHEN sum(c.full_cost) > 0 THEN round(sum(c.full_margin) / sum(c.full_cost), 4) END AS full_roi
+  FROM (
+	SELECT d.*, d.revenue - d.cost AS margin,
+	       coalesce(a.indirect, 0.00) AS indirect_cost,
+	       d.cost + coalesce(a.indirect, 0.00) AS full_cost,
+	       d.revenue - d.cost - coalesce(a.indirect, 0.00) AS full_margin
+	  FROM (
+		SELECT f.*, f.labor_cost + f.parts_cost + f.travel_cost AS cost
+		  FROM (
+			SELECT x.ticket_id, x.month, x.service_center_id, x.service_type, x.revenue, x.parts_cost, x.rating,
+			       x.opened_at, x.resolved_at, x.resolve_by,
+			       round(coalesce(tech.hourly_cost, 0) * coalesce(x.labor_minutes, 0) / 60, 2) AS labor_cost,
+			       round(coalesce(x.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS travel_cost
+			  FROM repairsys.ticket_fact x
+			  LEFT JOIN repairsys.technician tech ON tech.id = x.technician_id
+			 WHERE x.counted
+		  ) f
+	  ) d
+	  LEFT JOIN (SELECT oa.service_center_id, oa.month, oa.ticket_id, sum(oa.amount) AS indirect
+	               FROM repairsys.overhead_allocation oa GROUP BY oa.service_center_id, oa.month, oa.ticket_id) a
+	    ON a.ticket_id = d.ticket_id AND a.service_center_id = d.service_center_id AND a.month = d.month
+  ) c
+ GROUP BY c.month, c.service_center_id, c.service_type;
+COMMENT ON VIEW repairsys.service_benefit IS 'Cost and benefit of the service per month (of opening, in the center''s time zone), service center and service type';
+COMMENT ON COLUMN repairsys.service_benefit.month IS 'First day of the month the tickets were opened';
+COMMENT ON COLUMN repairsys.service_benefit.service_center_id IS 'Service center';
+COMMENT ON COLUMN repairsys.service_benefit.service_type IS 'Service type';
+COMMENT ON COLUMN repairsys.service_benefit.tickets IS 'Tickets opened (cancelled ones left out)';
+COMMENT ON COLUMN repairsys.service_benefit.revenue IS 'Invoiced amounts before tax';
+COMMENT ON COLUMN repairsys.service_benefit.labor_cost IS 'Labor cost';
+COMMENT ON COLUMN repairsys.service_benefit.parts_cost IS 'Parts cost';
+COMMENT ON COLUMN repairsys.service_benefit.travel_cost IS 'Travel cost';
+COMMENT ON COLUMN repairsys.service_benefit.margin IS 'revenue - (labor + parts + travel cost)';
+COMMENT ON COLUMN repairsys.service_benefit.roi IS '(revenue - cost) / cost on the direct cost (NULL when the cost is 0); full_roi counts the overheads';
+COMMENT ON COLUMN repairsys.service_benefit.avg_rating IS 'Average customer rating (1..5)';
+COMMENT ON COLUMN repairsys.service_benefit.sla_met_pct IS 'Percent of resolved tickets resolved by resolve_by';
+COMMENT ON COLUMN repairsys.service_benefit.mean_resolution_hours IS 'Mean wall-clock hours from opening to resolution';
+COMMENT ON COLUMN repairsys.service_benefit.direct_cost IS 'labor_cost + parts_cost + travel_cost';
+COMMENT ON COLUMN repairsys.service_benefit.indirect_cost IS 'Overheads allocated to the tickets (overhead_allocation)';
+COMMENT ON COLUMN repairsys.service_benefit.full_cost IS 'direct_cost + indirect_cost';
+COMMENT ON COLUMN repairsys.service_benefit.full_margin IS 'revenue - full_cost';
+COMMENT ON COLUMN repairsys.service_benefit.full_roi IS '(revenue - full_cost) / full_cost: the ROI on the full cost (NULL when it is 0)';
+ALTER VIEW repairsys.service_benefit SET (security_invoker = true);
+
+-- (src/sql/73_cost_reports.sql: budget_status reads the roll-up)
+CREATE OR REPLACE VIEW repairsys.budget_status AS
+SELECT x.service_center_id, x.month, x.cost_class, x.budget, x.actual, x.projected,
+       x.actual - x.budget AS variance,
+       CASE WHEN x.actual > x.budget THEN 'over_budget'
+            WHEN x.projected > x.budget THEN 'projected_over'
+            ELSE 'ok' END AS alert
+  FROM (
+	SELECT b.service_center_id, b.month, b.cost_class, b.amount AS budget, a.actual,
+	       CASE WHEN b.cost_class NOT IN ('labor', 'parts', 'travel') OR e.share <= 0 OR e.share >= 1 THEN a.actual
+	            ELSE round(a.actual / e.share, 2) END AS projected
+	  FROM repairsys.budget b
+	  JOIN repairsys.service_center sc ON sc.id = b.service_center_id
+	 CROSS JOIN LATERAL (SELECT repairsys.month_elapsed(b.month, sc.time_zone, pg_catalog.now()) AS share) e
+	 CROSS JOIN LATERAL (
+		SELECT CASE b.cost_class WHEN 'labor' THEN d.labor WHEN 'parts' THEN d.parts WHEN 'travel' THEN d.travel
+		         ELSE (SELECT coalesce(sum(o.amount), 0.00) FROM repairsys.overhead o
+		                WHERE o.service_center_id = b.service_center_id AND o.month = b.month AND o.cost_class = b.cost_class)
+		       END AS actual
+		  FROM (SELECT coalesce(sum(s.labor_cost), 0.00) AS labor, coalesce(sum(s.parts_cost), 0.00) AS parts,
+		               coalesce(sum(s.travel_cost), 0.00) AS travel
+		          FROM repairsys.service_benefit s
+		         WHERE s.service_center_id = b.service_center_id AND s.month = b.month) d
+		-- (OFFSET 0: computed once per budget, not once for each use of actual)
+		OFFSET 0
+	 ) a
+  ) x;
+COMMENT ON VIEW repairsys.budget_status IS 'Budgets (预算控制) against the actual and projected cost of each center, month and cost class, with an alert';
+COMMENT ON COLUMN repairsys.budget_status.service_center_id IS 'Service center';
+COMMENT ON COLUMN repairsys.budget_status.month IS 'First day of the month';
+COMMENT ON COLUMN repairsys.budget_status.cost_class IS 'labor, parts, travel (direct) or an indirect class of overhead';
+COMMENT ON COLUMN repairsys.budget_status.budget IS 'Budgeted amount';
+COMMENT ON COLUMN repairsys.budget_status.actual IS 'Cost so far: the class''s column of service_benefit for the center and month (direct), or the overhead of the class (indirect)';
+COMMENT ON COLUMN repairsys.budget_status.projected IS 'Projected cost at the month''s end: actual / share of the month passed in the center''s time zone for a direct class of the current month, else actual';
+COMMENT ON COLUMN repairsys.budget_status.variance IS 'actual - budget (positive: over budget so far)';
+COMMENT ON COLUMN repairsys.budget_status.alert IS 'over_budget (actual > budget), projected_over (projected > budget) or ok';
+ALTER VIEW repairsys.budget_status SET (security_invoker = true);
+
+-- (src/sql/80_ticket_triggers.sql: the roll-up's triggers on ticket)
+CREATE TRIGGER ticket_50_rollup_insert AFTER INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_fact_insert_trg();
+CREATE TRIGGER ticket_50_rollup_update AFTER UPDATE ON repairsys.ticket
+	FOR EACH ROW
+	WHEN ((NEW.service_center_id, NEW.opened_at, NEW.service_type, NEW.status_role = 'cancelled', NEW.technician_id,
+	       NEW.labor_minutes, NEW.travel_km, NEW.resolved_at, NEW.resolve_by)
+	      IS DISTINCT FROM (OLD.service_center_id, OLD.opened_at, OLD.service_type, OLD.status_role = 'cancelled', OLD.technician_id,
+	       OLD.labor_minutes, OLD.travel_km, OLD.resolved_at, OLD.resolve_by))
+	EXECUTE FUNCTION repairsys.ticket_fact_update_trg();
+
+-- (src/sql/95_invariants.sql: the roll-up's invariant)
+-- repairsys.check_invariants(): one row per violation of the invariants the
+-- rest of the extension maintains (docs/performance.md).  Empty on a healthy
+-- database; the load tests run it after concurrent work and after a crash.
+
+CREATE OR REPLACE FUNCTION repairsys.check_invariants()
+RETURNS TABLE (invariant text, ticket_id bigint, sku text, service_center_id bigint, invoice_id bigint, technician_id bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	-- every ticket's status is its last history row's
+	SELECT 'ticket status equals its last event', t.id, NULL::text, t.service_center_id, NULL::bigint, t.technician_id,
+	       pg_catalog.format('status "%s", last event to "%s"', t.status, coalesce(e.to_status, '(no history)'))
+	  FROM repairsys.ticket t
+	  LEFT JOIN LATERAL (SELECT x.to_status FROM repairsys.ticket_event x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) e ON true
+	 WHERE e.to_status IS DISTINCT FROM t.status
+	   -- (a ticket whose whole history is in months detached by
+	   -- detach_month(), 57_partitions.sql, has no history left to compare)
+	   AND NOT (e.to_status IS NULL
+	            AND t.status_changed_at < coalesce((SELECT max(a.upper_bound) FROM repairsys.archived_month a WHERE a.table_name = 'ticket_event'),
+	                                               '-infinity'))
+	UNION ALL
+	-- stock is the ledger, never negative
+	SELECT 'stock equals the ledger sum', NULL, coalesce(s.sku, m.sku), coalesce(s.service_center_id, m.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, ledger %s', coalesce(s.on_hand, 0), coalesce(m.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.stock_movement x GROUP BY 1, 2) m
+	    ON m.sku = s.sku AND m.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(m.total, 0)
+	UNION ALL
+	SELECT 'stock is never negative', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.on_hand < 0 OR s.reserved < 0
+	UNION ALL
+	-- reservations: stock.reserved is their sum and never exceeds on_hand
+	SELECT 'reserved equals the reservations', NULL, coalesce(s.sku, r.sku), coalesce(s.service_center_id, r.service_center_id), NULL, NULL,
+	       pg_catalog.format('reserved %s, reservations %s', coalesce(s.reserved, 0), coalesce(r.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.ticket_part x WHERE x.state = 'reserved' GROUP BY 1, 2) r
+	    ON r.sku = s.sku AND r.service_center_id = s.service_center_id
+	 WHERE coalesce(s.reserved, 0) <> coalesce(r.total, 0)
+	UNION ALL
+	SELECT 'reservations never exceed on hand', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.reserved > s.on_hand
+	UNION ALL
+	-- serialized parts: the units in stock (or reserved) at a center are its on_hand
+	SELECT 'serialized units equal stock', NULL, coalesce(s.sku, u.sku), coalesce(s.service_center_id, u.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, units in stock %s', coalesce(s.on_hand, 0), coalesce(u.n, 0))
+	  FROM (SELECT x.* FROM repairsys.stock x JOIN repairsys.part p ON p.sku = x.sku WHERE p.serialized) s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, count(*) AS n FROM repairsys.part_unit x
+	              WHERE x.state IN ('in_stock', 'reserved') AND x.service_center_id IS NOT NULL GROUP BY 1, 2) u
+	    ON u.sku = s.sku AND u.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(u.n, 0)
+	UNION ALL
+	-- a ticket's returns of a part never exceed its issues of it
+	SELECT 'returns never exceed issues', m.ticket_id, m.sku, NULL, NULL, NULL,
+	       pg_catalog.format('issued %s, returned %s', m.issued, m.returned)
+	  FROM (SELECT x.ticket_id, x.sku,
+	               coalesce(sum(-x.qty) FILTER (WHERE x.kind = 'issue'), 0) AS issued,
+	               coalesce(sum(x.qty) FILTER (WHERE x.kind = 'return'), 0) AS returned
+	          FROM repairsys.stock_movement x
+	         WHERE x.kind IN ('issue', 'return') AND x.ticket_id IS NOT NULL
+	         GROUP BY 1, 2) m
+	 WHERE m.returned > m.issued
+	UNION ALL
+	-- reservations only on tickets that can still use them
+	SELECT 'reservations only on open tickets', r.ticket_id, r.sku, r.service_center_id, NULL, t.technician_id,
+	       pg_catalog.format('%s units reserved, ticket in status "%s"', r.qty, t.status)
+	  FROM repairsys.ticket_part r JOIN repairsys.ticket t ON t.id = r.ticket_id
+	 WHERE r.state = 'reserved' AND NOT repairsys.status_takes_parts(t.status)
+	UNION ALL
+	-- no technician over capacity (open tickets: non-terminal states)
+	SELECT 'no technician over capacity', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('technician %s: %s open tickets, capacity %s', tech.id, o.n, tech.capacity)
+	  FROM repairsys.technician tech
+	  JOIN (SELECT x.technician_id, count(*) AS n FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	         WHERE NOT st.is_terminal AND x.technician_id IS NOT NULL GROUP BY 1) o ON o.technician_id = tech.id
+	 WHERE o.n > tech.capacity
+	UNION ALL
+	-- the role kept on the ticket is its state's (rules and reports read it)
+	SELECT 'status_role is the role of the status', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status "%s" has role %s, status_role %s', x.status, st.role, x.status_role)
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.role IS DISTINCT FROM x.status_role
+	UNION ALL
+	-- closed_at is set exactly while the status is terminal (open tickets are
+	-- counted by it)
+	SELECT 'closed_at set exactly in terminal states', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status %s, closed_at %s', x.status, coalesce(x.closed_at::text, 'NULL'))
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.is_terminal <> (x.closed_at IS NOT NULL)
+	UNION ALL
+	-- each technician's kept load equals a recount of his open tickets and
+	-- of the feedback on his tickets
+	SELECT 'technician load equals a recount', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('kept: %s open, %s ratings summing to %s; recounted: %s open, %s ratings summing to %s',
+	                         coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0),
+	                         r.open_tickets, r.rating_count, r.rating_sum)
+	  FROM repairsys.technician tech
+	  LEFT JOIN repairsys.technician_load l ON l.technician_id = tech.id
+	  CROSS JOIN LATERAL (
+		SELECT (SELECT count(*) FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+		         WHERE x.technician_id = tech.id AND NOT st.is_terminal) AS open_tickets,
+		       (SELECT count(*) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_count,
+		       (SELECT coalesce(sum(f.rating), 0) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_sum) r
+	 WHERE (coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0))
+	       IS DISTINCT FROM (r.open_tickets, r.rating_count, r.rating_sum)
+	UNION ALL
+	-- every bill's lines sum to its total
+	SELECT 'bill lines sum to the total', b.ticket_id, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('total %s, lines %s', b.total, coalesce(d.s, 0))
+	  FROM repairsys.bill_summary b
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.bill_detail x WHERE x.ticket_id = b.ticket_id) d ON true
+	 WHERE b.total <> coalesce(d.s, 0)
+	UNION ALL
+	-- every invoice equals its lines
+	SELECT 'invoice equals its lines', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, lines %s', i.total, coalesce(l.s, 0))
+	  FROM repairsys.invoice i
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+	 WHERE i.total <> coalesce(l.s, 0)
+	UNION ALL
+	-- payments never exceed invoices
+	SELECT 'payments never exceed the invoice', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, paid %s', i.total, p.s)
+	  FROM repairsys.invoice i
+	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+	 WHERE p.s > i.total
+	UNION ALL
+	-- time-aware dispatch: no technician is in two visits at once, none is
+	-- booked while absent (approved) or outside his rostered hours
+	SELECT 'no technician has overlapping visits', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointments %s and %s overlap', a.id, b.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.appointment b ON b.technician_id = a.technician_id AND b.id > a.id
+	   AND b.state IN ('booked', 'done') AND b.slot_start < a.slot_end AND a.slot_start < b.slot_end
+	 WHERE a.state IN ('booked', 'done')
+	UNION ALL
+	SELECT 'no visit is booked inside an approved absence', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s meets absence %s', a.id, x.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.technician_absence x ON x.technician_id = a.technician_id AND x.status = 'approved'
+	   AND x.during && pg_catalog.tstzrange(a.slot_start, a.slot_end)
+	 WHERE a.state = 'booked'
+	UNION ALL
+	SELECT 'no visit is booked outside a shift', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s at %s is not within the rostered hours', a.id, a.slot_start)
+	  FROM repairsys.appointment a
+	 WHERE a.state = 'booked'
+	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end))
+	UNION ALL
+	-- the roll-up of the report views (71_rollups.sql) equals a
+	-- recomputation from the tickets, invoice lines, stock movements and
+	-- feedback, column for column
+	SELECT 'roll-up ticket_fact equals a recomputation', coalesce(k.ticket_id, r.ticket_id), NULL,
+	       coalesce(k.service_center_id, r.service_center_id), NULL, coalesce(k.technician_id, r.technician_id),
+	       CASE WHEN k.ticket_id IS NULL THEN 'kept (no row)'
+	            WHEN r.ticket_id IS NULL THEN 'kept a row, no ticket'
+	            ELSE (SELECT pg_catalog.string_agg(pg_catalog.format('%s kept %s, recomputed %s', kv.key, kv.value, rv.value), '; ' ORDER BY kv.key)
+	                    FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(k)) kv
+	                    JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(r)) rv ON rv.key = kv.key
+	                   WHERE kv.value::text IS DISTINCT FROM rv.value::text) END
+	  FROM repairsys.ticket_fact k
+	  FULL JOIN repairsys.ticket_fact_recomputed() r ON r.ticket_id = k.ticket_id
+	 WHERE k.ticket_id IS NULL OR r.ticket_id IS NULL OR k::text <> r::text;
+END;
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice, no technician in two visits at once or booked inside an approved absence or outside his rostered hours, the roll-up of the report views (ticket_fact) = a recomputation; empty on a healthy database';
+
+-- the roll-up of the tickets the database holds
+INSERT INTO repairsys.ticket_fact SELECT * FROM repairsys.ticket_fact_recomputed();
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp
@@ -10348,7 +11049,10 @@ DECLARE
 	-- and triggers of 73_models.sql (the admin refits and rebuilds them
 	-- through those), read by everybody who needs them
 	model_written constant text[] := ARRAY['diagnosis_model', 'diagnosis_class', 'diagnosis_gram', 'diagnosis_part',
-	                                       'diagnosis_sample', 'churn_model'];
+	                                       'diagnosis_sample', 'churn_model',
+	                                       -- the roll-ups of the reports (71_rollups.sql): their triggers
+	                                       -- and rollup_rebuild() only
+	                                       'ticket_fact'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -10393,6 +11097,12 @@ BEGIN
 	('diagnosis_part',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('diagnosis_part',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
 	('churn_model',       'reader', 'SELECT', 'SELECT', 'true', NULL),
+	-- the roll-ups of the report views (71_rollups.sql): each role reads the
+	-- rows of the tickets it may see, so a report over them shows what it
+	-- showed over the tickets
+	('ticket_fact',       'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('ticket_fact',       'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('ticket_fact',       'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	-- assignment rules and stock: staff read
 	('assign_policy',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('stock',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),

@@ -35,7 +35,7 @@ SELECT * FROM new_findings;
 
 BEGIN;
 ALTER TABLE ticket DISABLE TRIGGER USER;
-UPDATE ticket SET status = 'assigned', technician_id = 9501 WHERE id = :t;   -- no history row
+UPDATE ticket SET status = 'assigned', technician_id = 9501 WHERE id = :t;   -- no history row, the roll-up not told
 ALTER TABLE stock DISABLE TRIGGER USER;
 UPDATE stock SET on_hand = 1, reserved = 1 WHERE sku = 'INV-P';               -- off the ledger and the reservations
 ALTER TABLE technician DISABLE TRIGGER USER;

@@ -180,6 +180,7 @@ DELETE FROM ticket WHERE description = 'wst planned';
 BEGIN;
 ALTER TABLE ticket DISABLE TRIGGER ticket_35_times;
 ALTER TABLE ticket DROP CONSTRAINT ticket_resolve_by_finite;
+ALTER TABLE ticket_fact DROP CONSTRAINT ticket_fact_resolve_by_finite;   -- (the reports' roll-up copies it)
 UPDATE ticket SET resolve_by = 'infinity' WHERE id = (SELECT t FROM ids);
 SELECT count(*) > 0 AS full_read_works, count(*) FILTER (WHERE business_hours_left IS NULL AND ticket_id = (SELECT t FROM ids)) AS bad_row_reads_null
   FROM sla_status;

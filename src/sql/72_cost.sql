@@ -50,36 +50,36 @@ COMMENT ON FUNCTION repairsys.month_elapsed(date, text, timestamptz) IS 'Share (
 -- revenue in cents), so no rounding happens anywhere else.  When the driver is
 -- 0 for every ticket of the month (no labor recorded yet), the overhead is
 -- shared equally.  An overhead of a month without tickets is not allocated
--- (budget_status still counts it).
+-- (budget_status still counts it).  The tickets and their driver values come
+-- from the roll-up (ticket_fact, 71_rollups.sql), and every window is
+-- partitioned by center and month too (the overhead determines them), so a
+-- query of one center and month reads that month's tickets through the
+-- roll-up's index and computes only that month's shares, at read time: a
+-- share depends on every ticket of its month, so keeping it would rewrite the
+-- whole month on each ticket's change.
 CREATE VIEW repairsys.overhead_allocation AS
 WITH drv AS (
 	SELECT repairsys.setting_value('overhead_driver') AS driver
 ), w AS (
-	SELECT o.id AS overhead_id, o.service_center_id, o.month, o.cost_class, o.amount, d.driver, t.id AS ticket_id,
+	SELECT o.id AS overhead_id, o.service_center_id, o.month, o.cost_class, o.amount, d.driver, f.ticket_id,
 	       CASE d.driver WHEN 'tickets' THEN 1::numeric
-	                     WHEN 'labor_minutes' THEN coalesce(t.labor_minutes, 0)
-	                     ELSE greatest(coalesce(r.revenue, 0), 0) END AS driver_value
+	                     WHEN 'labor_minutes' THEN coalesce(f.labor_minutes, 0)
+	                     ELSE greatest(coalesce(CASE WHEN f.invoice_lines > 0 THEN f.revenue END, 0), 0) END AS driver_value
 	  FROM repairsys.overhead o
-	  JOIN repairsys.service_center sc ON sc.id = o.service_center_id
 	 CROSS JOIN drv d
-	  JOIN repairsys.ticket t ON t.service_center_id = o.service_center_id
-	   AND t.opened_at >= repairsys.month_start(o.month, sc.time_zone)
-	   AND t.opened_at < repairsys.month_start((o.month + interval '1 month')::date, sc.time_zone)
-	   AND t.status_role <> 'cancelled'
-	  LEFT JOIN LATERAL (SELECT sum(l.amount) AS revenue
-	                       FROM repairsys.invoice i JOIN repairsys.invoice_line l ON l.invoice_id = i.id
-	                      WHERE i.ticket_id = t.id AND d.driver = 'revenue') r ON true
+	  JOIN repairsys.ticket_fact f ON f.service_center_id = o.service_center_id AND f.month = o.month AND f.counted
 ), units AS (
 	SELECT w.*, pg_catalog.round(w.amount * 100) AS cents,
-	       CASE WHEN sum(w.driver_value) OVER (PARTITION BY w.overhead_id) > 0 THEN pg_catalog.round(w.driver_value * 100) ELSE 1 END AS weight
+	       CASE WHEN sum(w.driver_value) OVER (PARTITION BY w.service_center_id, w.month, w.overhead_id) > 0
+	            THEN pg_catalog.round(w.driver_value * 100) ELSE 1 END AS weight
 	  FROM w
 ), shares AS (
-	SELECT u.*, pg_catalog.div(u.cents * u.weight, sum(u.weight) OVER (PARTITION BY u.overhead_id)) AS whole,
-	       pg_catalog.mod(u.cents * u.weight, sum(u.weight) OVER (PARTITION BY u.overhead_id)) AS rest
+	SELECT u.*, pg_catalog.div(u.cents * u.weight, sum(u.weight) OVER (PARTITION BY u.service_center_id, u.month, u.overhead_id)) AS whole,
+	       pg_catalog.mod(u.cents * u.weight, sum(u.weight) OVER (PARTITION BY u.service_center_id, u.month, u.overhead_id)) AS rest
 	  FROM units u
 ), ranked AS (
-	SELECT s.*, s.cents - sum(s.whole) OVER (PARTITION BY s.overhead_id) AS left_over,
-	       row_number() OVER (PARTITION BY s.overhead_id ORDER BY s.rest DESC, s.ticket_id) AS place
+	SELECT s.*, s.cents - sum(s.whole) OVER (PARTITION BY s.service_center_id, s.month, s.overhead_id) AS left_over,
+	       row_number() OVER (PARTITION BY s.service_center_id, s.month, s.overhead_id ORDER BY s.rest DESC, s.ticket_id) AS place
 	  FROM shares s
 )
 SELECT x.overhead_id, x.service_center_id, x.month, x.cost_class, x.ticket_id, x.driver, x.driver_value,
@@ -98,6 +98,13 @@ COMMENT ON COLUMN repairsys.overhead_allocation.amount IS 'Share of the overhead
 ------------------------------------------------------------------------------
 -- Cost and benefit
 ------------------------------------------------------------------------------
+-- Both read the roll-up (ticket_fact, 71_rollups.sql): the invoiced revenue
+-- and the parts cost kept per ticket, the labor and travel cost computed when
+-- read from the kept minutes and km at the technician's hourly_cost and the
+-- setting travel_cost_per_km of the moment (so a change of either shows at
+-- once), and the overheads' shares from overhead_allocation, joined on the
+-- center and month as well as the ticket, so that a query of one center and
+-- month computes only that month's shares.
 CREATE VIEW repairsys.ticket_cost AS
 SELECT d.ticket_id, d.revenue, d.labor_cost, d.parts_cost, d.travel_cost, d.cost, d.revenue - d.cost AS margin,
        d.cost AS direct_cost,
@@ -105,23 +112,20 @@ SELECT d.ticket_id, d.revenue, d.labor_cost, d.parts_cost, d.travel_cost, d.cost
        d.cost + coalesce(a.indirect, 0.00) AS full_cost,
        d.revenue - d.cost - coalesce(a.indirect, 0.00) AS full_margin
   FROM (
-	SELECT t.id AS ticket_id,
-	       coalesce(r.revenue, 0.00) AS revenue,
-	       round(coalesce(tech.hourly_cost, 0) * coalesce(t.labor_minutes, 0) / 60, 2) AS labor_cost,
-	       coalesce(p.parts_cost, 0.00) AS parts_cost,
-	       round(coalesce(t.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS travel_cost,
-	       round(coalesce(tech.hourly_cost, 0) * coalesce(t.labor_minutes, 0) / 60, 2) + coalesce(p.parts_cost, 0.00)
-	         + round(coalesce(t.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS cost
-	  FROM repairsys.ticket t
-	  LEFT JOIN repairsys.technician tech ON tech.id = t.technician_id
-	  LEFT JOIN LATERAL (SELECT sum(l.amount) AS revenue FROM repairsys.invoice i JOIN repairsys.invoice_line l ON l.invoice_id = i.id
-	                      WHERE i.ticket_id = t.id) r ON true
-	  LEFT JOIN LATERAL (SELECT sum(-m.qty * coalesce(m.unit_cost, pt.unit_cost)) AS parts_cost
-	                       FROM repairsys.stock_movement m JOIN repairsys.part pt ON pt.sku = m.sku
-	                      WHERE m.ticket_id = t.id AND m.kind IN ('issue', 'return')) p ON true
+	SELECT f.ticket_id, f.service_center_id, f.month, f.revenue, f.labor_cost, f.parts_cost, f.travel_cost,
+	       f.labor_cost + f.parts_cost + f.travel_cost AS cost
+	  FROM (
+		SELECT x.ticket_id, x.service_center_id, x.month, x.revenue::numeric AS revenue,
+		       round(coalesce(tech.hourly_cost, 0) * coalesce(x.labor_minutes, 0) / 60, 2) AS labor_cost,
+		       x.parts_cost::numeric AS parts_cost,
+		       round(coalesce(x.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS travel_cost
+		  FROM repairsys.ticket_fact x
+		  LEFT JOIN repairsys.technician tech ON tech.id = x.technician_id
+	  ) f
   ) d
-  LEFT JOIN (SELECT oa.ticket_id, sum(oa.amount) AS indirect FROM repairsys.overhead_allocation oa GROUP BY oa.ticket_id) a
-    ON a.ticket_id = d.ticket_id;
+  LEFT JOIN (SELECT oa.service_center_id, oa.month, oa.ticket_id, sum(oa.amount) AS indirect
+               FROM repairsys.overhead_allocation oa GROUP BY oa.service_center_id, oa.month, oa.ticket_id) a
+    ON a.ticket_id = d.ticket_id AND a.service_center_id = d.service_center_id AND a.month = d.month;
 COMMENT ON VIEW repairsys.ticket_cost IS 'Revenue and cost of each ticket: direct cost (labor, parts, travel) and its share of the overheads (indirect cost)';
 COMMENT ON COLUMN repairsys.ticket_cost.ticket_id IS 'Ticket';
 COMMENT ON COLUMN repairsys.ticket_cost.revenue IS 'Invoiced amount before tax (0 until invoiced)';
@@ -136,9 +140,9 @@ COMMENT ON COLUMN repairsys.ticket_cost.full_cost IS 'direct_cost + indirect_cos
 COMMENT ON COLUMN repairsys.ticket_cost.full_margin IS 'revenue - full_cost';
 
 CREATE VIEW repairsys.service_benefit AS
-SELECT date_trunc('month', t.opened_at AT TIME ZONE coalesce(sc.time_zone, 'UTC'))::date AS month,
-       t.service_center_id,
-       t.service_type,
+SELECT c.month,
+       c.service_center_id,
+       c.service_type,
        count(*) AS tickets,
        sum(c.revenue) AS revenue,
        sum(c.labor_cost) AS labor_cost,
@@ -146,21 +150,37 @@ SELECT date_trunc('month', t.opened_at AT TIME ZONE coalesce(sc.time_zone, 'UTC'
        sum(c.travel_cost) AS travel_cost,
        sum(c.margin) AS margin,
        CASE WHEN sum(c.cost) > 0 THEN round(sum(c.margin) / sum(c.cost), 4) END AS roi,
-       round(avg(fb.rating), 2) AS avg_rating,
-       round(100.0 * count(*) FILTER (WHERE t.resolved_at <= t.resolve_by)
-             / nullif(count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.resolve_by IS NOT NULL), 0), 1) AS sla_met_pct,
-       round((avg(extract(epoch FROM t.resolved_at - t.opened_at)) / 3600)::numeric, 2) AS mean_resolution_hours,
-       sum(c.direct_cost) AS direct_cost,
+       round(avg(c.rating), 2) AS avg_rating,
+       round(100.0 * count(*) FILTER (WHERE c.resolved_at <= c.resolve_by)
+             / nullif(count(*) FILTER (WHERE c.resolved_at IS NOT NULL AND c.resolve_by IS NOT NULL), 0), 1) AS sla_met_pct,
+       round((avg(extract(epoch FROM c.resolved_at - c.opened_at)) / 3600)::numeric, 2) AS mean_resolution_hours,
+       sum(c.cost) AS direct_cost,
        sum(c.indirect_cost) AS indirect_cost,
        sum(c.full_cost) AS full_cost,
        sum(c.full_margin) AS full_margin,
        CASE WHEN sum(c.full_cost) > 0 THEN round(sum(c.full_margin) / sum(c.full_cost), 4) END AS full_roi
-  FROM repairsys.ticket t
-  LEFT JOIN repairsys.service_center sc ON sc.id = t.service_center_id
-  JOIN repairsys.ticket_cost c ON c.ticket_id = t.id
-  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
- WHERE t.status_role <> 'cancelled'
- GROUP BY 1, 2, 3;
+  FROM (
+	SELECT d.*, d.revenue - d.cost AS margin,
+	       coalesce(a.indirect, 0.00) AS indirect_cost,
+	       d.cost + coalesce(a.indirect, 0.00) AS full_cost,
+	       d.revenue - d.cost - coalesce(a.indirect, 0.00) AS full_margin
+	  FROM (
+		SELECT f.*, f.labor_cost + f.parts_cost + f.travel_cost AS cost
+		  FROM (
+			SELECT x.ticket_id, x.month, x.service_center_id, x.service_type, x.revenue, x.parts_cost, x.rating,
+			       x.opened_at, x.resolved_at, x.resolve_by,
+			       round(coalesce(tech.hourly_cost, 0) * coalesce(x.labor_minutes, 0) / 60, 2) AS labor_cost,
+			       round(coalesce(x.travel_km, 0) * repairsys.setting_value('travel_cost_per_km')::numeric, 2) AS travel_cost
+			  FROM repairsys.ticket_fact x
+			  LEFT JOIN repairsys.technician tech ON tech.id = x.technician_id
+			 WHERE x.counted
+		  ) f
+	  ) d
+	  LEFT JOIN (SELECT oa.service_center_id, oa.month, oa.ticket_id, sum(oa.amount) AS indirect
+	               FROM repairsys.overhead_allocation oa GROUP BY oa.service_center_id, oa.month, oa.ticket_id) a
+	    ON a.ticket_id = d.ticket_id AND a.service_center_id = d.service_center_id AND a.month = d.month
+  ) c
+ GROUP BY c.month, c.service_center_id, c.service_type;
 COMMENT ON VIEW repairsys.service_benefit IS 'Cost and benefit of the service per month (of opening, in the center''s time zone), service center and service type';
 COMMENT ON COLUMN repairsys.service_benefit.month IS 'First day of the month the tickets were opened';
 COMMENT ON COLUMN repairsys.service_benefit.service_center_id IS 'Service center';

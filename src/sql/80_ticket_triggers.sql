@@ -2,7 +2,7 @@
 -- (docs/lifecycle.md "The triggers of a ticket").  The functions they run
 -- are defined by the pieces of their features (30_lifecycle.sql,
 -- 35_sla.sql, 40_billing.sql, 42_consent.sql, 50_assign.sql, 52_dispatch.sql, 60_parts.sql,
--- 70_reports.sql, 73_models.sql, 75_events.sql);
+-- 70_reports.sql, 71_rollups.sql, 73_models.sql, 75_events.sql);
 -- this piece runs after all of them.
 --
 -- PostgreSQL fires the row triggers of one timing and event in the order of
@@ -146,6 +146,10 @@ CREATE TRIGGER ticket_75_diagnosis_delete BEFORE DELETE ON repairsys.ticket
 ------------------------------------------------------------------------------
 -- AFTER INSERT
 ------------------------------------------------------------------------------
+-- 50: the new ticket's roll-up row (ticket_fact, 71_rollups.sql); before
+-- 95, whose automatic assignment then changes it as an UPDATE does.
+CREATE TRIGGER ticket_50_rollup_insert AFTER INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_fact_insert_trg();
 -- 55: the technician's load counts a ticket opened with him.
 CREATE TRIGGER ticket_55_load_insert AFTER INSERT ON repairsys.ticket
 	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL)
@@ -162,6 +166,18 @@ CREATE TRIGGER ticket_95_auto_assign AFTER INSERT ON repairsys.ticket
 ------------------------------------------------------------------------------
 -- AFTER UPDATE (90_log is the AFTER INSERT OR UPDATE trigger above)
 ------------------------------------------------------------------------------
+-- 50: the roll-up row (ticket_fact, 71_rollups.sql) follows the columns the
+-- reports read; it reads only the row and writes only its roll-up row, so
+-- its place among the others does not matter.  The WHEN clause keeps it off
+-- the status changes that change none of them (in_progress <-> on hold moves
+-- resolve_by, so those pay for it).
+CREATE TRIGGER ticket_50_rollup_update AFTER UPDATE ON repairsys.ticket
+	FOR EACH ROW
+	WHEN ((NEW.service_center_id, NEW.opened_at, NEW.service_type, NEW.status_role = 'cancelled', NEW.technician_id,
+	       NEW.labor_minutes, NEW.travel_km, NEW.resolved_at, NEW.resolve_by)
+	      IS DISTINCT FROM (OLD.service_center_id, OLD.opened_at, OLD.service_type, OLD.status_role = 'cancelled', OLD.technician_id,
+	       OLD.labor_minutes, OLD.travel_km, OLD.resolved_at, OLD.resolve_by))
+	EXECUTE FUNCTION repairsys.ticket_fact_update_trg();
 -- 52: an approval records the approved first estimate as revision 1; it
 -- reads only the row and writes only estimate_revision.
 CREATE TRIGGER ticket_52_first_revision AFTER UPDATE OF estimate_approved_at ON repairsys.ticket

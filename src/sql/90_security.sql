@@ -108,7 +108,10 @@ DECLARE
 	-- and triggers of 73_models.sql (the admin refits and rebuilds them
 	-- through those), read by everybody who needs them
 	model_written constant text[] := ARRAY['diagnosis_model', 'diagnosis_class', 'diagnosis_gram', 'diagnosis_part',
-	                                       'diagnosis_sample', 'churn_model'];
+	                                       'diagnosis_sample', 'churn_model',
+	                                       -- the roll-ups of the reports (71_rollups.sql): their triggers
+	                                       -- and rollup_rebuild() only
+	                                       'ticket_fact'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -153,6 +156,12 @@ BEGIN
 	('diagnosis_part',    'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('diagnosis_part',    'repairsys_technician', 'SELECT', 'SELECT', 'true', NULL),
 	('churn_model',       'reader', 'SELECT', 'SELECT', 'true', NULL),
+	-- the roll-ups of the report views (71_rollups.sql): each role reads the
+	-- rows of the tickets it may see, so a report over them shows what it
+	-- showed over the tickets
+	('ticket_fact',       'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('ticket_fact',       'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	('ticket_fact',       'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	-- assignment rules and stock: staff read
 	('assign_policy',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('stock',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),

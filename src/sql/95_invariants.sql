@@ -149,6 +149,21 @@ BEGIN ATOMIC
 	       pg_catalog.format('appointment %s at %s is not within the rostered hours', a.id, a.slot_start)
 	  FROM repairsys.appointment a
 	 WHERE a.state = 'booked'
-	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end));
+	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end))
+	UNION ALL
+	-- the roll-up of the report views (71_rollups.sql) equals a
+	-- recomputation from the tickets, invoice lines, stock movements and
+	-- feedback, column for column
+	SELECT 'roll-up ticket_fact equals a recomputation', coalesce(k.ticket_id, r.ticket_id), NULL,
+	       coalesce(k.service_center_id, r.service_center_id), NULL, coalesce(k.technician_id, r.technician_id),
+	       CASE WHEN k.ticket_id IS NULL THEN 'kept (no row)'
+	            WHEN r.ticket_id IS NULL THEN 'kept a row, no ticket'
+	            ELSE (SELECT pg_catalog.string_agg(pg_catalog.format('%s kept %s, recomputed %s', kv.key, kv.value, rv.value), '; ' ORDER BY kv.key)
+	                    FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(k)) kv
+	                    JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(r)) rv ON rv.key = kv.key
+	                   WHERE kv.value::text IS DISTINCT FROM rv.value::text) END
+	  FROM repairsys.ticket_fact k
+	  FULL JOIN repairsys.ticket_fact_recomputed() r ON r.ticket_id = k.ticket_id
+	 WHERE k.ticket_id IS NULL OR r.ticket_id IS NULL OR k::text <> r::text;
 END;
-COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice, no technician in two visits at once or booked inside an approved absence or outside his rostered hours; empty on a healthy database';
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice, no technician in two visits at once or booked inside an approved absence or outside his rostered hours, the roll-up of the report views (ticket_fact) = a recomputation; empty on a healthy database';

@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(1271 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(1291 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -33,6 +33,7 @@ INSERT INTO matrix VALUES
 	('assign_policy',     'rawd', 'r',   '-',   '-',  'r'),
 	('stock',             'rawd', 'r',   'r',   '-',  'r'),
 	('technician_load',   'rawd', 'r',   'r',   '-',  'r'),
+	('ticket_fact',       'r',    'r',   'r',   'r',  'r'),
 	('technician',        'rawd', 'rw',  'r',   '-',  'r'),
 	('technician_skill',  'rawd', 'r',   'r',   '-',  'r'),
 	('customer',          'rawd', 'raw', 'r',   'r',  'r'),
@@ -434,7 +435,8 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                        ('repairsys.run_jobs(timestamp with time zone)'),
                        ('repairsys.ensure_partitions(timestamp with time zone,timestamp with time zone)'),
                        ('repairsys.detach_month(regclass,date)'),
-                       ('repairsys.rebuild_diagnosis_model()'), ('repairsys.refit_churn_model(timestamp with time zone,interval)')$$,
+                       ('repairsys.rebuild_diagnosis_model()'), ('repairsys.refit_churn_model(timestamp with time zone,interval)'),
+                       ('repairsys.rollup_rebuild()')$$,
               'the SECURITY DEFINER functions callable by roles are the documented ones (they take ids, not rows)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text, g.rolname FROM pg_proc p
                    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a

@@ -29,15 +29,19 @@ WITH fns AS (
 	  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 	 WHERE p.pronamespace = 'repairsys'::regnamespace AND l.lanname = 'plpgsql'
 ), targets AS (
-	SELECT f.oid, f.fn, coalesce(t.tgrelid, 0::oid) AS relid
+	-- (a statement trigger's transition tables, by the names its triggers
+	-- give them: the roll-up's triggers, 71_rollups.sql)
+	SELECT f.oid, f.fn, coalesce(t.tgrelid, 0::oid) AS relid, t.oldtable, t.newtable
 	  FROM fns f
-	  LEFT JOIN LATERAL (SELECT DISTINCT g.tgrelid FROM pg_trigger g WHERE g.tgfoid = f.oid) t ON f.trg
+	  LEFT JOIN LATERAL (SELECT g.tgrelid, max(g.tgoldtable) AS oldtable, max(g.tgnewtable) AS newtable
+	                       FROM pg_trigger g WHERE g.tgfoid = f.oid GROUP BY g.tgrelid) t ON f.trg
 )
 SELECT x.fn, CASE WHEN x.relid <> 0 THEN x.relid::regclass::text ELSE '' END,
        count(c.level),
        coalesce(string_agg(format('%s at line %s: %s', c.level, c.lineno, c.message), '; '), '')
   FROM targets x
-  LEFT JOIN LATERAL plpgsql_check_function_tb(x.oid, x.relid, fatal_errors => false, other_warnings => true,
+  LEFT JOIN LATERAL plpgsql_check_function_tb(x.oid, x.relid, oldtable => x.oldtable, newtable => x.newtable,
+                                              fatal_errors => false, other_warnings => true,
                                               extra_warnings => true, security_warnings => true,
                                               performance_warnings => false) c ON true
  GROUP BY x.fn, x.relid

@@ -1,0 +1,341 @@
+-- Roll-ups of the report views (docs/performance.md "Roll-ups"): the views
+-- that read repairsys.ticket_fact (service_benefit, ticket_cost,
+-- overhead_allocation, and budget_status, which reads service_benefit) give
+-- exactly the rows of their old definitions, which recomputed everything from
+-- the tickets (kept below as test-only temporary views), after a demo
+-- company and after every kind of write; check_invariants() finds the
+-- roll-up equal to its recomputation; a rolled-back write leaves nothing;
+-- rollup_rebuild() repairs a roll-up written around its triggers; and the
+-- month x center query reads the roll-up's index, not the tickets.  Rows are
+-- compared as text, so a 0 where the old view gave 0.00 would show.  In a
+-- database of its own, so that the ids the other files print do not depend
+-- on the rows made here.  (The demo's history ends today, so only counts and
+-- booleans are printed.)
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+SELECT current_database() AS regress_db \gset
+DROP DATABASE IF EXISTS repairsys_rollups;
+CREATE DATABASE repairsys_rollups;
+\c repairsys_rollups
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'Postgres, MDY';
+SET IntervalStyle = 'postgres';
+SET client_min_messages = warning;
+-- (the old definitions compile to hundreds of JIT functions on this data)
+SET jit = off;
+CREATE EXTENSION repairsys;
+SET search_path = repairsys, public;
+SELECT demo_load(300, 42) AS tickets;
+
+-- the definitions before the roll-ups (1.2 before issue 22), test-only
+CREATE TEMP VIEW old_overhead_allocation AS
+WITH drv AS (
+	SELECT setting_value('overhead_driver') AS driver
+), w AS (
+	SELECT o.id AS overhead_id, o.service_center_id, o.month, o.cost_class, o.amount, d.driver, t.id AS ticket_id,
+	       CASE d.driver WHEN 'tickets' THEN 1::numeric
+	                     WHEN 'labor_minutes' THEN coalesce(t.labor_minutes, 0)
+	                     ELSE greatest(coalesce(r.revenue, 0), 0) END AS driver_value
+	  FROM overhead o
+	  JOIN service_center sc ON sc.id = o.service_center_id
+	 CROSS JOIN drv d
+	  JOIN ticket t ON t.service_center_id = o.service_center_id
+	   AND t.opened_at >= month_start(o.month, sc.time_zone)
+	   AND t.opened_at < month_start((o.month + interval '1 month')::date, sc.time_zone)
+	   AND t.status_role <> 'cancelled'
+	  LEFT JOIN LATERAL (SELECT sum(l.amount) AS revenue
+	                       FROM invoice i JOIN invoice_line l ON l.invoice_id = i.id
+	                      WHERE i.ticket_id = t.id AND d.driver = 'revenue') r ON true
+), units AS (
+	SELECT w.*, pg_catalog.round(w.amount * 100) AS cents,
+	       CASE WHEN sum(w.driver_value) OVER (PARTITION BY w.overhead_id) > 0 THEN pg_catalog.round(w.driver_value * 100) ELSE 1 END AS weight
+	  FROM w
+), shares AS (
+	SELECT u.*, pg_catalog.div(u.cents * u.weight, sum(u.weight) OVER (PARTITION BY u.overhead_id)) AS whole,
+	       pg_catalog.mod(u.cents * u.weight, sum(u.weight) OVER (PARTITION BY u.overhead_id)) AS rest
+	  FROM units u
+), ranked AS (
+	SELECT s.*, s.cents - sum(s.whole) OVER (PARTITION BY s.overhead_id) AS left_over,
+	       row_number() OVER (PARTITION BY s.overhead_id ORDER BY s.rest DESC, s.ticket_id) AS place
+	  FROM shares s
+)
+SELECT x.overhead_id, x.service_center_id, x.month, x.cost_class, x.ticket_id, x.driver, x.driver_value,
+       ((x.whole + CASE WHEN x.place <= x.left_over THEN 1 ELSE 0 END) / 100.0)::numeric(14,2) AS amount
+  FROM ranked x;
+
+CREATE TEMP VIEW old_ticket_cost AS
+SELECT d.ticket_id, d.revenue, d.labor_cost, d.parts_cost, d.travel_cost, d.cost, d.revenue - d.cost AS margin,
+       d.cost AS direct_cost,
+       coalesce(a.indirect, 0.00) AS indirect_cost,
+       d.cost + coalesce(a.indirect, 0.00) AS full_cost,
+       d.revenue - d.cost - coalesce(a.indirect, 0.00) AS full_margin
+  FROM (
+	SELECT t.id AS ticket_id,
+	       coalesce(r.revenue, 0.00) AS revenue,
+	       round(coalesce(tech.hourly_cost, 0) * coalesce(t.labor_minutes, 0) / 60, 2) AS labor_cost,
+	       coalesce(p.parts_cost, 0.00) AS parts_cost,
+	       round(coalesce(t.travel_km, 0) * setting_value('travel_cost_per_km')::numeric, 2) AS travel_cost,
+	       round(coalesce(tech.hourly_cost, 0) * coalesce(t.labor_minutes, 0) / 60, 2) + coalesce(p.parts_cost, 0.00)
+	         + round(coalesce(t.travel_km, 0) * setting_value('travel_cost_per_km')::numeric, 2) AS cost
+	  FROM ticket t
+	  LEFT JOIN technician tech ON tech.id = t.technician_id
+	  LEFT JOIN LATERAL (SELECT sum(l.amount) AS revenue FROM invoice i JOIN invoice_line l ON l.invoice_id = i.id
+	                      WHERE i.ticket_id = t.id) r ON true
+	  LEFT JOIN LATERAL (SELECT sum(-m.qty * coalesce(m.unit_cost, pt.unit_cost)) AS parts_cost
+	                       FROM stock_movement m JOIN part pt ON pt.sku = m.sku
+	                      WHERE m.ticket_id = t.id AND m.kind IN ('issue', 'return')) p ON true
+  ) d
+  LEFT JOIN (SELECT oa.ticket_id, sum(oa.amount) AS indirect FROM old_overhead_allocation oa GROUP BY oa.ticket_id) a
+    ON a.ticket_id = d.ticket_id;
+
+CREATE TEMP VIEW old_service_benefit AS
+SELECT date_trunc('month', t.opened_at AT TIME ZONE coalesce(sc.time_zone, 'UTC'))::date AS month,
+       t.service_center_id,
+       t.service_type,
+       count(*) AS tickets,
+       sum(c.revenue) AS revenue,
+       sum(c.labor_cost) AS labor_cost,
+       sum(c.parts_cost) AS parts_cost,
+       sum(c.travel_cost) AS travel_cost,
+       sum(c.margin) AS margin,
+       CASE WHEN sum(c.cost) > 0 THEN round(sum(c.margin) / sum(c.cost), 4) END AS roi,
+       round(avg(fb.rating), 2) AS avg_rating,
+       round(100.0 * count(*) FILTER (WHERE t.resolved_at <= t.resolve_by)
+             / nullif(count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.resolve_by IS NOT NULL), 0), 1) AS sla_met_pct,
+       round((avg(extract(epoch FROM t.resolved_at - t.opened_at)) / 3600)::numeric, 2) AS mean_resolution_hours,
+       sum(c.direct_cost) AS direct_cost,
+       sum(c.indirect_cost) AS indirect_cost,
+       sum(c.full_cost) AS full_cost,
+       sum(c.full_margin) AS full_margin,
+       CASE WHEN sum(c.full_cost) > 0 THEN round(sum(c.full_margin) / sum(c.full_cost), 4) END AS full_roi
+  FROM ticket t
+  LEFT JOIN service_center sc ON sc.id = t.service_center_id
+  JOIN old_ticket_cost c ON c.ticket_id = t.id
+  LEFT JOIN feedback fb ON fb.ticket_id = t.id
+ WHERE t.status_role <> 'cancelled'
+ GROUP BY 1, 2, 3;
+
+CREATE TEMP VIEW old_budget_status AS
+SELECT x.service_center_id, x.month, x.cost_class, x.budget, x.actual, x.projected,
+       x.actual - x.budget AS variance,
+       CASE WHEN x.actual > x.budget THEN 'over_budget'
+            WHEN x.projected > x.budget THEN 'projected_over'
+            ELSE 'ok' END AS alert
+  FROM (
+	SELECT b.service_center_id, b.month, b.cost_class, b.amount AS budget, a.actual,
+	       CASE WHEN b.cost_class NOT IN ('labor', 'parts', 'travel') OR e.share <= 0 OR e.share >= 1 THEN a.actual
+	            ELSE round(a.actual / e.share, 2) END AS projected
+	  FROM budget b
+	  JOIN service_center sc ON sc.id = b.service_center_id
+	 CROSS JOIN LATERAL (SELECT month_elapsed(b.month, sc.time_zone, pg_catalog.now()) AS share) e
+	 CROSS JOIN LATERAL (
+		SELECT CASE b.cost_class
+		         WHEN 'labor' THEN (SELECT coalesce(sum(s.labor_cost), 0.00) FROM old_service_benefit s
+		                             WHERE s.service_center_id = b.service_center_id AND s.month = b.month)
+		         WHEN 'parts' THEN (SELECT coalesce(sum(s.parts_cost), 0.00) FROM old_service_benefit s
+		                             WHERE s.service_center_id = b.service_center_id AND s.month = b.month)
+		         WHEN 'travel' THEN (SELECT coalesce(sum(s.travel_cost), 0.00) FROM old_service_benefit s
+		                              WHERE s.service_center_id = b.service_center_id AND s.month = b.month)
+		         ELSE (SELECT coalesce(sum(o.amount), 0.00) FROM overhead o
+		                WHERE o.service_center_id = b.service_center_id AND o.month = b.month AND o.cost_class = b.cost_class)
+		       END AS actual
+	 ) a
+  ) x;
+
+-- one row per view: rows only in the new view, rows only in the old one
+-- (as text), rows in all; and the roll-up's invariant
+CREATE FUNCTION pg_temp.diff(v text) RETURNS TABLE (view text, only_new bigint, only_old bigint, rows bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	-- (each side materialized once: planned together, the two sides of
+	-- EXCEPT ALL over budget_status's lateral subqueries took minutes)
+	EXECUTE format('CREATE TEMP TABLE new_rows AS SELECT s::text AS r FROM repairsys.%I s', v);
+	EXECUTE format('CREATE TEMP TABLE old_rows AS SELECT s::text AS r FROM pg_temp.%I s', 'old_' || v);
+	RETURN QUERY SELECT v, (SELECT count(*) FROM (SELECT r FROM new_rows EXCEPT ALL SELECT r FROM old_rows) x),
+	                    (SELECT count(*) FROM (SELECT r FROM old_rows EXCEPT ALL SELECT r FROM new_rows) x),
+	                    (SELECT count(*) FROM new_rows);
+	DROP TABLE new_rows;
+	DROP TABLE old_rows;
+END
+$$;
+CREATE FUNCTION pg_temp.same() RETURNS TABLE (view text, only_new bigint, only_old bigint, rows bigint)
+LANGUAGE sql AS $$
+	SELECT d.* FROM unnest(ARRAY['service_benefit', 'ticket_cost', 'overhead_allocation', 'budget_status']) v, pg_temp.diff(v) d
+	UNION ALL
+	SELECT 'check_invariants', (SELECT count(*) FROM check_invariants()), 0, (SELECT count(*) FROM ticket_fact)
+$$;
+-- the same, printed as one line: every view equal, with how many rows
+CREATE FUNCTION pg_temp.ok() RETURNS text
+LANGUAGE sql AS $$
+	SELECT string_agg(view || CASE WHEN only_new = 0 AND only_old = 0 THEN ' same' ELSE ' DIFFERS (' || only_new || ' new, ' || only_old || ' old)' END
+	                  || CASE WHEN rows > 0 THEN '' ELSE ' (EMPTY)' END, ', ' ORDER BY view)
+	  FROM pg_temp.same()
+$$;
+
+-- overheads and budgets for every center and month with tickets, and a
+-- center month with an overhead and no ticket
+INSERT INTO overhead (service_center_id, month, cost_class, amount)
+SELECT DISTINCT f.service_center_id, f.month, c, CASE c WHEN 'rent' THEN 1000.01 ELSE 333.33 END
+  FROM ticket_fact f CROSS JOIN unnest(ARRAY['rent', 'vehicles']) c WHERE f.service_center_id IS NOT NULL;
+INSERT INTO overhead (service_center_id, month, cost_class, amount) SELECT min(id), '2001-01-01', 'rent', 5.00 FROM service_center;
+INSERT INTO budget (service_center_id, month, cost_class, amount)
+SELECT DISTINCT f.service_center_id, f.month, c, 100.00
+  FROM ticket_fact f CROSS JOIN unnest(ARRAY['labor', 'parts', 'travel', 'rent']) c WHERE f.service_center_id IS NOT NULL;
+SELECT pg_temp.ok() AS after_demo_load;
+SELECT count(*) > 0 AS some_revenue, bool_and(invoice_lines > 0 OR revenue = 0) AS revenue_only_invoiced FROM ticket_fact WHERE revenue <> 0;
+SELECT count(*) > 0 AS some_parts FROM ticket_fact WHERE parts_cost <> 0;
+SELECT count(*) > 0 AS some_rated FROM ticket_fact WHERE rating IS NOT NULL;
+SELECT count(*) > 0 AS some_cancelled FROM ticket_fact WHERE NOT counted;
+
+-- the tickets the writes below work on, by state (the lowest ids)
+CREATE TEMP TABLE pick AS
+SELECT (SELECT min(id) FROM ticket WHERE status = 'new' AND technician_id IS NULL) AS new1,
+       (SELECT min(id) FROM ticket WHERE status = 'in_progress') AS work1,
+       (SELECT max(id) FROM ticket WHERE status = 'in_progress') AS work2,
+       (SELECT min(t.id) FROM ticket t WHERE t.status = 'resolved' AND NOT EXISTS (SELECT 1 FROM invoice i WHERE i.ticket_id = t.id)) AS res1,
+       (SELECT min(t.id) FROM ticket t WHERE t.status = 'closed' AND EXISTS (SELECT 1 FROM feedback f WHERE f.ticket_id = t.id)) AS closed1,
+       (SELECT min(t.id) FROM ticket t WHERE t.status = 'resolved' AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.ticket_id = t.id)) AS res2,
+       (SELECT min(m.ticket_id) FROM stock_movement m WHERE m.kind = 'issue') AS parts1;
+SELECT new1 IS NOT NULL AND work1 IS NOT NULL AND work1 <> work2 AND res1 IS NOT NULL AND closed1 IS NOT NULL
+       AND res2 IS NOT NULL AND parts1 IS NOT NULL AS picked FROM pick;
+SELECT new1, work1, work2, res1, closed1, res2, parts1 FROM pick \gset
+
+-- status changes: on hold and back (resolve_by moves), labor and travel
+-- recorded, resolved
+UPDATE ticket SET status = 'waiting_parts' WHERE id = :work1;
+UPDATE ticket SET status = 'in_progress' WHERE id = :work1;
+UPDATE ticket SET labor_minutes = 95, travel_km = 12.5 WHERE id = :work1;
+UPDATE ticket SET status = 'resolved' WHERE id = :work1;
+SELECT pg_temp.ok() AS after_status_changes;
+-- an invoice (its lines, per statement) and a payment
+SELECT issue_invoice(:res1) > 0 AS invoiced;
+SELECT record_payment((SELECT id FROM invoice WHERE ticket_id = :res1), 'cash', 1.00, 'rollups-1') > 0 AS paid;
+SELECT pg_temp.ok() AS after_invoice;
+-- parts issued and returned
+SELECT receive_part(p.sku, t.service_center_id, 5) > 0 AS received
+  FROM ticket t, (SELECT min(sku) AS sku FROM part WHERE NOT serialized) p WHERE t.id = :work2;
+SELECT reserve_part(:work2, (SELECT min(sku) FROM part WHERE NOT serialized), 2) > 0 AS reserved;
+UPDATE ticket SET labor_minutes = 30 WHERE id = :work2;
+UPDATE ticket SET status = 'resolved' WHERE id = :work2;
+SELECT return_part(:work2, (SELECT min(sku) FROM part WHERE NOT serialized), 1) > 0 AS returned;
+SELECT parts_cost > 0 AS parts_costed FROM ticket_fact WHERE ticket_id = :work2;
+SELECT pg_temp.ok() AS after_parts;
+-- feedback given, changed, withdrawn
+INSERT INTO feedback (ticket_id, rating, complaint) VALUES (:res2, 2, true);
+UPDATE feedback SET rating = 5 WHERE ticket_id = :closed1;
+SELECT pg_temp.ok() AS after_feedback;
+DELETE FROM feedback WHERE ticket_id = :res2;
+SELECT rating IS NULL AS unrated FROM ticket_fact WHERE ticket_id = :res2;
+SELECT pg_temp.ok() AS after_feedback_deleted;
+-- an overhead changed, one deleted, a budget changed
+UPDATE overhead SET amount = amount + 0.05 WHERE cost_class = 'rent';
+DELETE FROM overhead WHERE cost_class = 'vehicles' AND month = (SELECT min(month) FROM overhead WHERE cost_class = 'vehicles');
+UPDATE budget SET amount = 1.00 WHERE cost_class = 'parts';
+SELECT pg_temp.ok() AS after_overheads;
+-- a cancellation, an assignment, a reopen
+UPDATE ticket SET status = 'cancelled' WHERE id = :new1;
+SELECT NOT counted AS not_counted FROM ticket_fact WHERE ticket_id = :new1;
+UPDATE ticket SET technician_id = (SELECT min(id) FROM technician WHERE active) WHERE id = (SELECT min(id) FROM ticket WHERE status = 'new' AND technician_id IS NULL);
+UPDATE ticket SET status = 'in_progress' WHERE id = :work1;
+SELECT pg_temp.ok() AS after_cancel_and_reopen;
+-- what the views read at read time: the technician's hourly cost, the cost
+-- of a km, the overhead driver; a part's cost (ledger rows without a cost
+-- of their own are costed at it: one made so by the table owner)
+UPDATE technician SET hourly_cost = hourly_cost + 7.25;
+UPDATE setting SET value = '1.35' WHERE name = 'travel_cost_per_km';
+SELECT pg_temp.ok() AS after_costs;
+UPDATE setting SET value = 'revenue' WHERE name = 'overhead_driver';
+SELECT pg_temp.ok() AS driver_revenue;
+UPDATE setting SET value = 'tickets' WHERE name = 'overhead_driver';
+SELECT pg_temp.ok() AS driver_tickets;
+ALTER TABLE stock_movement DISABLE TRIGGER stock_movement_append_only;
+UPDATE stock_movement SET unit_cost = NULL WHERE id = (SELECT min(id) FROM stock_movement WHERE kind = 'issue' AND ticket_id = :parts1);
+ALTER TABLE stock_movement ENABLE TRIGGER stock_movement_append_only;
+UPDATE part SET unit_cost = unit_cost + 3.00 WHERE sku = (SELECT sku FROM stock_movement WHERE kind = 'issue' AND ticket_id = :parts1 AND unit_cost IS NULL LIMIT 1);
+SELECT pg_temp.ok() AS after_part_cost;
+-- a center moves to another time zone: its tickets change month
+UPDATE service_center SET time_zone = 'Pacific/Kiritimati' WHERE id = (SELECT min(id) FROM service_center);
+SELECT pg_temp.ok() AS after_time_zone;
+UPDATE service_center SET time_zone = 'Pacific/Pago_Pago' WHERE id = (SELECT min(id) FROM service_center);
+SELECT pg_temp.ok() AS after_time_zone_back;
+-- a new ticket
+SELECT open_ticket((SELECT min(id) FROM customer), (SELECT min(code) FROM service_type WHERE code LIKE 'demo%'), 'rollups') > 0 AS opened;
+SELECT pg_temp.ok() AS after_insert;
+
+-- a rollback leaves nothing half-written: the roll-up is as before
+CREATE TEMP TABLE before AS SELECT f::text AS r FROM ticket_fact f;
+BEGIN;
+UPDATE ticket SET labor_minutes = 999 WHERE id = :work2;
+SELECT issue_invoice(:work2) > 0 AS invoiced_then_rolled_back;
+INSERT INTO feedback (ticket_id, rating) VALUES (:work2, 1);
+ROLLBACK;
+SELECT (SELECT count(*) FROM (SELECT f::text FROM ticket_fact f EXCEPT SELECT r FROM before) x) AS changed_by_rollback;
+-- so does a statement that fails: two lines, the second refused, add nothing
+SELECT revenue AS revenue_before FROM ticket_fact WHERE ticket_id = :res1 \gset
+INSERT INTO invoice_line (invoice_id, line_no, kind, description, amount)
+SELECT i.id, n, 'labor', 'x', 10.00 FROM invoice i, (VALUES (1000), (1)) v (n) WHERE i.ticket_id = :res1;
+SELECT revenue = :revenue_before AS revenue_unchanged FROM ticket_fact WHERE ticket_id = :res1;
+SELECT pg_temp.ok() AS after_rollback;
+
+-- the roll-up is written only by its triggers: nobody, the admin neither,
+-- writes it directly
+SET ROLE repairsys_admin;
+UPDATE ticket_fact SET revenue = 0 WHERE ticket_id = :res1;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM ticket_fact;
+\echo :LAST_ERROR_SQLSTATE
+SELECT rollup_rebuild() > 0 AS admin_rebuilds;
+RESET ROLE;
+SET ROLE repairsys_dispatcher;
+SELECT rollup_rebuild();
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+
+-- written around the triggers (the table owner), the roll-up is found
+-- wrong by check_invariants(), with the tickets, and rollup_rebuild()
+-- repairs it
+UPDATE ticket_fact SET revenue = revenue + 1 WHERE ticket_id = :res1;
+DELETE FROM ticket_fact WHERE ticket_id = :closed1;
+SELECT invariant, ticket_id = :res1 AS res1, ticket_id = :closed1 AS closed1, detail LIKE 'kept (no row)%' AS missing
+  FROM check_invariants() ORDER BY ticket_id;
+SELECT rollup_rebuild() = (SELECT count(*) FROM ticket) AS rebuilt;
+SELECT pg_temp.ok() AS after_rebuild;
+
+-- the month x center query reads the roll-up through its index: no
+-- sequential scan, of the tickets or of anything else
+SET enable_seqscan = off;
+SELECT f.service_center_id AS c, f.month AS m FROM ticket_fact f WHERE f.service_center_id IS NOT NULL
+ GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2 LIMIT 1 \gset
+CREATE FUNCTION pg_temp.plan(q text) RETURNS TABLE (seq_scans bigint, reads_the_index boolean, reads_ticket boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+	lines text[];
+BEGIN
+	SELECT array_agg(l) INTO lines FROM (SELECT x AS l FROM pg_temp.explain_lines(q) x) y;
+	RETURN QUERY SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%'), bool_or(l LIKE '%ticket_fact_center_month_idx%'),
+	                    bool_or(l ~ ' on ticket( |$)')
+	  FROM unnest(lines) l;
+END
+$$;
+CREATE FUNCTION pg_temp.explain_lines(q text) RETURNS SETOF text
+LANGUAGE plpgsql AS $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+		RETURN NEXT r."QUERY PLAN";
+	END LOOP;
+END
+$$;
+SELECT 'service_benefit' AS view, * FROM pg_temp.plan(format('SELECT * FROM repairsys.service_benefit WHERE month = %L AND service_center_id = %s', :'m', :c))
+UNION ALL
+SELECT 'overhead_allocation', * FROM pg_temp.plan(format('SELECT * FROM repairsys.overhead_allocation WHERE month = %L AND service_center_id = %s', :'m', :c))
+UNION ALL
+SELECT 'budget_status', * FROM pg_temp.plan(format('SELECT * FROM repairsys.budget_status WHERE month = %L AND service_center_id = %s', :'m', :c));
+RESET enable_seqscan;
+
+\c :regress_db
+DROP DATABASE repairsys_rollups;
