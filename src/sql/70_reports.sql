@@ -585,6 +585,7 @@ DECLARE
 	lo       integer;
 	batch    integer := 50000;
 	v_rows   bigint;
+	v_written bigint := 0;
 BEGIN
 	IF NOT repairsys.is_table_owner('repairsys.ticket'::regclass) THEN
 		RAISE EXCEPTION 'only the owner of the repairsys tables may load more than 2000 tickets or more than one month'
@@ -984,6 +985,7 @@ BEGIN
 		       + (SELECT count(*) FROM ins_lines) + (SELECT count(*) FROM ins_payment) + (SELECT count(*) FROM ins_feedback)
 		       + (SELECT count(*) FROM ins_follow_up)
 		  INTO STRICT v_rows;
+		v_written := v_written + v_rows;
 		lo := lo + batch;
 	END LOOP;
 
@@ -1022,6 +1024,7 @@ BEGIN
 	FOR i IN 1..coalesce(pg_catalog.array_length(disabled, 1), 0) LOOP
 		EXECUTE disabled[i];
 	END LOOP;
+	RAISE DEBUG 'demo_load: % tickets and % rows of their stories written', tickets, v_written;
 	-- roll-ups and partitions: see docs/performance.md
 	RETURN tickets;
 END
