@@ -22,7 +22,7 @@ CREATE FUNCTION pg_temp.fingerprint() RETURNS text LANGUAGE sql AS $$
 $$;
 
 SELECT throws_ok('SELECT repairsys.demo_load(-1, 1)', '22023', NULL, 'a negative number of tickets is refused');
-SELECT throws_ok('SELECT repairsys.demo_load(100001, 1)', '54000', NULL, 'more than 100000 tickets at once is refused');
+SELECT throws_ok('SELECT repairsys.demo_load(100000001, 1)', '54000', NULL, 'more than 100000000 tickets at once is refused');
 SELECT throws_ok('SELECT repairsys.demo_load(10, NULL)', '22023', NULL, 'a NULL seed is refused');
 
 SAVEPOINT empty;
