@@ -538,12 +538,15 @@ COMMENT ON FUNCTION repairsys.demo_hash(bigint, bigint, integer) IS 'Uniform dra
 -- further apart than rework_window), holds, reopenings, discounts, revised
 -- estimates and sign-offs; the small path makes those.
 -- (jit off: the planner's estimate of the large statement below makes it
--- compile and optimize it, which costs far more than it runs.)
+-- compile and optimize it, which costs far more than it runs.  work_mem
+-- 256MB: the statement's materialized steps of a batch of 25,000 tickets
+-- then stay in memory instead of going to temporary files.)
 CREATE FUNCTION repairsys.demo_load_bulk(tickets integer, seed integer, months integer, tag text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
 SET jit = off
+SET work_mem = '256MB'
 AS $$
 DECLARE
 	types    text[] := ARRAY['demo_ac_repair', 'demo_washer_repair', 'demo_tv_repair', 'demo_fridge_repair', 'demo_phone_screen'];
@@ -579,11 +582,12 @@ DECLARE
 	v_cur    text := repairsys.setting_value('currency');
 	v_fu_days integer := repairsys.setting_value('follow_up_days')::integer;
 	v_fu_cpl interval := repairsys.setting_value('complaint_follow_up_within')::interval;
-	v_seq_first bigint;
+	v_receipt_seq bigint[];
+	v_replica boolean := false;
 	trg      record;
 	disabled text[] := '{}'::text[];
 	lo       integer;
-	batch    integer := 50000;
+	batch    integer := 25000;
 	v_rows   bigint;
 	v_written bigint := 0;
 BEGIN
@@ -660,24 +664,44 @@ BEGIN
 	-- stock movements are numbered (seq) in the order their checks would have
 	-- run: the receipts, written last when the issues are known, take the
 	-- first numbers
-	v_seq_first := pg_catalog.nextval('repairsys.stock_movement_seq');
-	PERFORM pg_catalog.setval('repairsys.stock_movement_seq', v_seq_first + n_center * pg_catalog.array_length(skus, 1));
+	v_receipt_seq := ARRAY(SELECT pg_catalog.nextval('repairsys.stock_movement_seq')
+	                         FROM pg_catalog.generate_series(1, n_center * pg_catalog.array_length(skus, 1)) k ORDER BY k);
 
 	-- the monthly partitions of the history, the ledger and the event log
 	-- for the months written (57_partitions.sql; at most 121 months: older
 	-- rows go to the DEFAULT partitions), made before the triggers go off so
 	-- that the new months clone them enabled
-	PERFORM repairsys.ensure_partitions(greatest(v_start - interval '1 day', pg_catalog.now() - interval '120 months'), pg_catalog.now());
+	-- (only when one is missing: ensure_partitions() holds its lock to the
+	-- end of the transaction, and loads that run side by side must not wait
+	-- for each other)
+	IF EXISTS (SELECT 1
+	             FROM pg_catalog.generate_series(repairsys.partition_month(greatest(v_start - interval '1 day', pg_catalog.now() - interval '120 months')),
+	                                             repairsys.partition_month(pg_catalog.now()), interval '1 month') AS x(m)
+	            CROSS JOIN pg_catalog.unnest(ARRAY['ticket_event', 'stock_movement', 'event']) AS t(name)
+	            WHERE pg_catalog.to_regclass(pg_catalog.format('repairsys.%I', t.name || '_' || pg_catalog.to_char(x.m AT TIME ZONE 'UTC', 'YYYY_MM'))) IS NULL) THEN
+		PERFORM repairsys.ensure_partitions(greatest(v_start - interval '1 day', pg_catalog.now() - interval '120 months'), pg_catalog.now());
+	END IF;
 
-	-- the rule triggers of the tables written below, off for this
-	-- transaction (each one by name, so that only those enabled are enabled
-	-- again)
+	-- the rule triggers of the tables written below, off while the stories
+	-- are written.  A superuser loads as pg_restore --disable-triggers does:
+	-- session_replication_role = replica for this part of the transaction,
+	-- which also skips the foreign-key checks (the rows are built from the
+	-- rows they reference; test/pgtap/demo_scale.sql checks every key
+	-- afterwards) and takes no table lock, so that loads of separate
+	-- companies run side by side (test/bench/scale.sh).  The owner who is not
+	-- a superuser disables the triggers by name (ALTER TABLE, which locks the
+	-- tables until commit: such loads run one after the other).
+	v_replica := (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER)
+	             AND pg_catalog.current_setting('session_replication_role') = 'origin';
+	IF v_replica THEN
+		PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+	END IF;
 	FOR trg IN
 		SELECT g.tgrelid::regclass AS rel, g.tgname
 		  FROM pg_catalog.pg_trigger g
 		 WHERE g.tgrelid = ANY (ARRAY['repairsys.ticket', 'repairsys.ticket_part', 'repairsys.stock_movement', 'repairsys.invoice',
 		                              'repairsys.payment', 'repairsys.feedback', 'repairsys.estimate_revision']::regclass[]::oid[])
-		   AND NOT g.tgisinternal AND g.tgenabled = 'O' AND (g.tgtype & 4) <> 0
+		   AND NOT g.tgisinternal AND g.tgenabled = 'O' AND (g.tgtype & 4) <> 0 AND NOT v_replica
 		 ORDER BY 1, 2
 	LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE %s DISABLE TRIGGER %I', trg.rel, trg.tgname);
@@ -686,7 +710,11 @@ BEGIN
 
 	lo := 1;
 	WHILE lo <= tickets LOOP
-		WITH g AS MATERIALIZED (
+		WITH cd AS MATERIALIZED (
+			-- each center's calendar, once (not once per ticket)
+			SELECT c AS center_id, repairsys.closed_dates(c) AS closed, od.days AS open_days, od.works_as
+			  FROM pg_catalog.unnest(v_centers) c CROSS JOIN LATERAL repairsys.open_dates(c) od
+		), g AS MATERIALIZED (
 			SELECT i, x.j, 1 + ((x.j - 1) % n_cust) % n_center AS ci,
 			       repairsys.demo_hash(v_seed, i, 101) AS r_cancel, repairsys.demo_hash(v_seed, i, 102) AS r_assign,
 			       repairsys.demo_hash(v_seed, i, 103) AS r_part, repairsys.demo_hash(v_seed, i, 104) AS r_approve,
@@ -754,16 +782,17 @@ BEGIN
 			-- the scenarios a bill is computed for: the estimate's low and high
 			-- (approved tickets; the part reserved before the approval counts) and
 			-- the bill of the work recorded (resolved tickets)
-			SELECT q3.id, s.scen, s.o, s.minutes, q3.km, q3.labor_fee, q3.travel_fee, q3.callout, q3.factor, q3.pct,
+			SELECT q3.id, s.scen, s.o, s.minutes, q3.km, q3.service_type, q3.labor_fee, q3.travel_fee, q3.callout, q3.factor, q3.pct,
 			       q3.complexity, q3.urgency, q3.warranty, q3.warranty_until, q3.sku
 			  FROM q3
 			 CROSS JOIN LATERAL (VALUES (1, 'low', q3.est_low, q3.did_approve), (2, 'high', q3.est_high, q3.did_approve),
 			                            (3, 'bill', q3.labor, q3.did_resolve)) AS s(o, scen, minutes, wanted)
 			 WHERE s.wanted
-		), lab AS MATERIALIZED (
-			-- (schedule_lines() worded inline: the C charge_lines() per row, not an
-			-- SQL function whose body is read again at every call)
-			SELECT sc.id, sc.o, l.line_no AS n, CASE l.kind
+		), lab_u AS MATERIALIZED (
+			-- the labor lines of each service type and minutes that occur, once
+			-- (schedule_lines() worded inline: the C charge_lines() per row, not
+			-- an SQL function whose body is read again at every call)
+			SELECT u.service_type, u.minutes, l.line_no AS n, CASE l.kind
 			                   WHEN 'base' THEN 'Labor: base fee'
 			                   WHEN 'tier' THEN pg_catalog.format('Labor: %s min in the tier %s min, at %s per min',
 			                                      pg_catalog.trim_scale(l.quantity), pg_catalog.trim_scale(l.qty_from) || coalesce('-' || pg_catalog.trim_scale(l.qty_to), '+'),
@@ -773,9 +802,14 @@ BEGIN
 			                   WHEN 'maximum' THEN 'Labor: lowered to the maximum charge of the schedule' END AS description,
 			       l.quantity, CASE WHEN l.kind = 'tier' THEN 'min' END AS line_unit, l.rate AS unit_price, l.amount,
 			       pg_catalog.round(l.amount * rate_l, 2) AS tax
-			  FROM sc CROSS JOIN LATERAL repairsys.charge_lines(sc.labor_fee, sc.minutes) l
-		), trv AS MATERIALIZED (
-			SELECT sc.id, sc.o, l.line_no AS n, CASE l.kind
+			  FROM (SELECT DISTINCT ON (x.service_type, x.minutes) x.service_type, x.minutes, x.labor_fee FROM sc x) u
+			 CROSS JOIN LATERAL repairsys.charge_lines(u.labor_fee, u.minutes) l
+		), lab AS MATERIALIZED (
+			SELECT sc.id, sc.o, lu.n, lu.description, lu.quantity, lu.line_unit, lu.unit_price, lu.amount, lu.tax
+			  FROM sc JOIN lab_u lu ON lu.service_type = sc.service_type AND lu.minutes = sc.minutes
+		), trv_u AS MATERIALIZED (
+			-- the travel lines of each service type and distance that occur, once
+			SELECT u.service_type, u.km, l.line_no AS n, CASE l.kind
 			                   WHEN 'base' THEN 'Travel: base fee'
 			                   WHEN 'tier' THEN pg_catalog.format('Travel: %s km in the tier %s km, at %s per km',
 			                                      pg_catalog.trim_scale(l.quantity), pg_catalog.trim_scale(l.qty_from) || coalesce('-' || pg_catalog.trim_scale(l.qty_to), '+'),
@@ -785,7 +819,11 @@ BEGIN
 			                   WHEN 'maximum' THEN 'Travel: lowered to the maximum charge of the schedule' END AS description,
 			       l.quantity, CASE WHEN l.kind = 'tier' THEN 'km' END AS line_unit, l.rate AS unit_price, l.amount,
 			       pg_catalog.round(l.amount * rate_l, 2) AS tax
-			  FROM sc CROSS JOIN LATERAL repairsys.charge_lines(sc.travel_fee, sc.km) l
+			  FROM (SELECT DISTINCT ON (x.service_type, x.km) x.service_type, x.km, x.travel_fee FROM sc x WHERE x.travel_fee IS NOT NULL) u
+			 CROSS JOIN LATERAL repairsys.charge_lines(u.travel_fee, u.km) l
+		), trv AS MATERIALIZED (
+			SELECT sc.id, sc.o, tu.n, tu.description, tu.quantity, tu.line_unit, tu.unit_price, tu.amount, tu.tax
+			  FROM sc JOIN trv_u tu ON tu.service_type = sc.service_type AND tu.km = sc.km
 			 WHERE sc.travel_fee IS NOT NULL
 		), a1 AS MATERIALIZED (
 			SELECT sc.*, coalesce(la.labor, 0) AS lab_amt, coalesce(la.tax, 0) AS lab_tax,
@@ -848,16 +886,13 @@ BEGIN
 			                    'scenario', CASE l.o WHEN 1 THEN 'low' ELSE 'high' END, 'line_no', l.line_no, 'kind', l.kind,
 			                    'description', l.description, 'quantity', l.quantity, 'unit', l.unit, 'unit_price', l.unit_price,
 			                    'amount', l.amount, 'tax_rate', l.tax_rate, 'tax_amount', l.tax_amount) ORDER BY l.o, l.line_no)
-			                FILTER (WHERE l.o < 3), '[]'::jsonb) AS est_lines,
-			       pg_catalog.array_agg(ROW(NULL, l.line_no, l.kind, l.description, l.quantity, l.unit, l.unit_price,
-			                                l.amount, l.tax_rate, l.tax_amount)::repairsys.invoice_line ORDER BY l.line_no)
-			         FILTER (WHERE l.o = 3) AS bill_lines
+			                FILTER (WHERE l.o < 3), '[]'::jsonb) AS est_lines
 			  FROM lines l GROUP BY l.id
 		), f AS MATERIALIZED (
 			-- the end of the story: invoiced once resolved (a bill to pay),
 			-- closed once paid (or at once when free), rated by most
 			SELECT q3.*, coalesce(t.low, 0) AS low, coalesce(t.high, 0) AS high, coalesce(t.bill, 0) AS bill,
-			       coalesce(t.est_lines, '[]'::jsonb) AS est_lines, t.bill_lines,
+			       coalesce(t.est_lines, '[]'::jsonb) AS est_lines,
 			       q3.did_resolve AND coalesce(t.bill, 0) > 0 AND q3.t_invoice <= v_now AS did_invoice,
 			       q3.did_resolve AND coalesce(t.bill, 0) > 0 AND q3.t_pay <= v_now AS did_pay,
 			       q3.did_resolve AND CASE WHEN coalesce(t.bill, 0) > 0 THEN q3.t_pay <= v_now ELSE q3.t_invoice <= v_now END AS did_close,
@@ -873,10 +908,7 @@ BEGIN
 			       CASE WHEN f.did_cancel THEN f.t_cancel WHEN f.did_close THEN f.t_close WHEN f.did_resolve THEN f.t_resolve
 			            WHEN f.did_approve THEN f.t_approve WHEN f.did_assign THEN f.t_assign ELSE f.opened_at END AS changed_at,
 			       cd.closed, cd.open_days, cd.works_as
-			  FROM f
-			  JOIN (SELECT c AS center_id, repairsys.closed_dates(c) AS closed, (repairsys.open_dates(c)).days AS open_days,
-			               (repairsys.open_dates(c)).works_as AS works_as
-			          FROM pg_catalog.unnest(v_centers) c) cd ON cd.center_id = f.center_id
+			  FROM f JOIN cd ON cd.center_id = f.center_id
 		), ins_ticket AS (
 			INSERT INTO repairsys.ticket (id, customer_id, asset_id, service_type, complexity, urgency, channel, description, lat, lon,
 			                              service_center_id, status, technician_id, opened_at, first_response_at, respond_by, resolve_by,
@@ -945,7 +977,7 @@ BEGIN
 			RETURNING 1
 		), inv AS MATERIALIZED (
 			SELECT s.id AS ticket_id, pg_catalog.nextval('repairsys.invoice_id_seq') AS invoice_id, s.center_id, s.bill, s.t_invoice,
-			       s.did_pay, s.t_pay, s.r_method, s.bill_lines
+			       s.did_pay, s.t_pay, s.r_method
 			  FROM s WHERE s.did_invoice
 		), ins_invoice AS (
 			INSERT INTO repairsys.invoice (id, invoice_no, ticket_id, service_center_id, total, currency, issued_at) OVERRIDING SYSTEM VALUE
@@ -955,7 +987,7 @@ BEGIN
 		), ins_lines AS (
 			INSERT INTO repairsys.invoice_line (invoice_id, line_no, kind, description, quantity, unit, unit_price, amount, tax_rate, tax_amount)
 			SELECT v.invoice_id, l.line_no, l.kind, l.description, l.quantity, l.unit, l.unit_price, l.amount, l.tax_rate, l.tax_amount
-			  FROM inv v CROSS JOIN LATERAL pg_catalog.unnest(v.bill_lines) l
+			  FROM inv v JOIN lines l ON l.id = v.ticket_id AND l.o = 3
 			RETURNING 1
 		), ins_payment AS (
 			INSERT INTO repairsys.payment (invoice_id, method, amount, paid_at, idempotency_key)
@@ -998,20 +1030,25 @@ BEGIN
 	-- load, and capacities that hold the open tickets the history left them
 	INSERT INTO repairsys.stock_movement (sku, service_center_id, kind, qty, unit_cost, at, actor, note, seq)
 	SELECT x.sku, x.center_id, 'receipt', x.need + 5 + (x.need / 10), pt.unit_cost, v_start - interval '1 day', CURRENT_USER,
-	       'Demo: opening stock', v_seq_first + x.o - 1
-	  FROM (SELECT c.center_id, k.sku, pg_catalog.row_number() OVER (ORDER BY c.o, k.o) AS o,
-	               (SELECT count(*) FROM repairsys.ticket_part tp
-	                 WHERE tp.service_center_id = c.center_id AND tp.sku = k.sku AND tp.state IN ('used', 'reserved'))::integer AS need
+	       'Demo: opening stock', v_receipt_seq[x.o]
+	  FROM (SELECT c.center_id, k.sku, pg_catalog.row_number() OVER (ORDER BY c.o, k.o) AS o, coalesce(u.need, 0)::integer AS need
 	          FROM pg_catalog.unnest(v_centers) WITH ORDINALITY AS c(center_id, o)
-	         CROSS JOIN pg_catalog.unnest(skus) WITH ORDINALITY AS k(sku, o)) x
+	         CROSS JOIN pg_catalog.unnest(skus) WITH ORDINALITY AS k(sku, o)
+	          LEFT JOIN (SELECT tp.service_center_id, tp.sku, count(*) AS need
+	                       FROM repairsys.ticket_part tp
+	                      WHERE tp.service_center_id = ANY (v_centers) AND tp.state IN ('used', 'reserved')
+	                      GROUP BY 1, 2) u ON u.service_center_id = c.center_id AND u.sku = k.sku) x
 	  JOIN repairsys.part pt ON pt.sku = x.sku;
 	INSERT INTO repairsys.stock (sku, service_center_id, on_hand, reserved)
-	SELECT m.sku, m.service_center_id, sum(m.qty),
-	       (SELECT count(*) FROM repairsys.ticket_part tp
-	         WHERE tp.service_center_id = m.service_center_id AND tp.sku = m.sku AND tp.state = 'reserved')
-	  FROM repairsys.stock_movement m
-	 WHERE m.service_center_id = ANY (v_centers)
-	 GROUP BY m.sku, m.service_center_id;
+	SELECT m.sku, m.service_center_id, m.on_hand, coalesce(r.reserved, 0)
+	  FROM (SELECT x.sku, x.service_center_id, sum(x.qty) AS on_hand
+	          FROM repairsys.stock_movement x
+	         WHERE x.service_center_id = ANY (v_centers)
+	         GROUP BY 1, 2) m
+	  LEFT JOIN (SELECT tp.service_center_id, tp.sku, count(*) AS reserved
+	               FROM repairsys.ticket_part tp
+	              WHERE tp.service_center_id = ANY (v_centers) AND tp.state = 'reserved'
+	              GROUP BY 1, 2) r ON r.service_center_id = m.service_center_id AND r.sku = m.sku;
 	INSERT INTO repairsys.technician_load AS l (technician_id, open_tickets, rating_count, rating_sum)
 	SELECT te.id, (SELECT count(*) FROM repairsys.ticket t WHERE t.technician_id = te.id AND t.closed_at IS NULL),
 	       (SELECT count(*) FROM repairsys.feedback fb JOIN repairsys.ticket t ON t.id = fb.ticket_id WHERE t.technician_id = te.id),
@@ -1021,17 +1058,22 @@ BEGIN
 	   SET open_tickets = l.open_tickets + excluded.open_tickets,
 	       rating_count = l.rating_count + excluded.rating_count,
 	       rating_sum = l.rating_sum + excluded.rating_sum;
-	UPDATE repairsys.technician te SET capacity = greatest(te.capacity, l.open_tickets)
-	  FROM repairsys.technician_load l
-	 WHERE l.technician_id = te.id AND te.id = ANY (v_techs) AND l.open_tickets > te.capacity;
-
 	FOR i IN 1..coalesce(pg_catalog.array_length(disabled, 1), 0) LOOP
 		EXECUTE disabled[i];
 	END LOOP;
+	IF v_replica THEN
+		PERFORM pg_catalog.set_config('session_replication_role', 'origin', true);
+	END IF;
+	UPDATE repairsys.technician te SET capacity = greatest(te.capacity, l.open_tickets)
+	  FROM repairsys.technician_load l
+	 WHERE l.technician_id = te.id AND te.id = ANY (v_techs) AND l.open_tickets > te.capacity;
 	RAISE DEBUG 'demo_load: % tickets and % rows of their stories written', tickets, v_written;
-	-- the roll-ups of the report views (71_rollups.sql), whose row triggers
-	-- were off with the others: recomputed from what was written
-	PERFORM repairsys.rollup_rebuild();
+	-- the statistics of what was written (the new centers are unknown to the
+	-- planner until then, and the rebuild below would plan for none of their
+	-- tickets), then the roll-ups of the report views (71_rollups.sql), whose
+	-- row triggers were off with the others: recomputed for the centers written
+	ANALYZE repairsys.ticket, repairsys.invoice, repairsys.invoice_line, repairsys.ticket_part, repairsys.feedback;
+	PERFORM repairsys.rollup_rebuild(v_centers);
 	RETURN tickets;
 END
 $$;

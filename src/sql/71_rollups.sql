@@ -28,33 +28,49 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION repairsys.ticket_month(timestamptz, text) IS 'First day of the month an instant falls in, in the time zone (NULL: UTC): the month a ticket opened then belongs to in the reports';
 
--- Every ticket's roll-up row computed from the base tables, set-based.
-CREATE FUNCTION repairsys.ticket_fact_recomputed()
+-- Every ticket's roll-up row computed from the base tables, set-based; or,
+-- given service centers, only the rows of their tickets (a load of new
+-- centers, demo_load's set-based path, recomputes what it wrote and not the
+-- whole history).  Custom plans: the NULL test folds away, so that a call for
+-- some centers reads their tickets through ticket_center_opened_idx and the
+-- invoices and ledger rows of those tickets only.
+CREATE FUNCTION repairsys.ticket_fact_recomputed(centers bigint[] DEFAULT NULL)
 RETURNS SETOF repairsys.ticket_fact
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = repairsys, pg_catalog, pg_temp
-BEGIN ATOMIC
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+	RETURN QUERY
 	SELECT t.id, t.service_center_id, repairsys.ticket_month(t.opened_at, sc.time_zone), t.service_type,
 	       t.status_role <> 'cancelled', t.technician_id, t.labor_minutes, t.travel_km, t.opened_at, t.resolved_at, t.resolve_by,
-	       coalesce(r.lines, 0)::integer, coalesce(r.revenue, 0.00), coalesce(p.parts_cost, 0.00), fb.rating
+	       coalesce(r.lines, 0)::integer, coalesce(r.revenue, 0.00)::numeric(16,2), coalesce(p.parts_cost, 0.00)::numeric(16,2), fb.rating
 	  FROM repairsys.ticket t
 	  LEFT JOIN repairsys.service_center sc ON sc.id = t.service_center_id
 	  LEFT JOIN (SELECT i.ticket_id, count(*) AS lines, sum(l.amount) AS revenue
 	               FROM repairsys.invoice i JOIN repairsys.invoice_line l ON l.invoice_id = i.id
+	              WHERE centers IS NULL
+	                 OR i.ticket_id IN (SELECT x.id FROM repairsys.ticket x WHERE x.service_center_id = ANY (centers))
 	              GROUP BY i.ticket_id) r ON r.ticket_id = t.id
 	  LEFT JOIN (SELECT m.ticket_id, sum(-m.qty * coalesce(m.unit_cost, pt.unit_cost)) AS parts_cost
 	               FROM repairsys.stock_movement m JOIN repairsys.part pt ON pt.sku = m.sku
 	              WHERE m.kind IN ('issue', 'return') AND m.ticket_id IS NOT NULL
+	                AND (centers IS NULL
+	                     OR m.ticket_id IN (SELECT x.id FROM repairsys.ticket x WHERE x.service_center_id = ANY (centers)))
 	              GROUP BY m.ticket_id) p ON p.ticket_id = t.id
-	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id;
-END;
-COMMENT ON FUNCTION repairsys.ticket_fact_recomputed() IS 'Every ticket''s roll-up row (repairsys.ticket_fact) recomputed from the tickets, invoice lines, stock movements and feedback (check_invariants compares, rollup_rebuild writes)';
+	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	 WHERE centers IS NULL OR t.service_center_id = ANY (centers);
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_fact_recomputed(bigint[]) IS 'Every ticket''s roll-up row (repairsys.ticket_fact) recomputed from the tickets, invoice lines, stock movements and feedback, or only those of the tickets of the given service centers (check_invariants compares, rollup_rebuild writes)';
 
 -- Recomputes every roll-up from the base tables, set-based: after a load
 -- with triggers disabled, a data-only restore, or to repair what
--- check_invariants() reports.  Takes the roll-up's lock for the rebuild, so
--- writers of tickets wait for it rather than change what it is rebuilding.
-CREATE FUNCTION repairsys.rollup_rebuild()
+-- check_invariants() reports.  Given service centers, only the rows of
+-- their tickets (after a load of those centers).  Takes the roll-up's lock
+-- for the rebuild, so writers of tickets wait for it rather than change what
+-- it is rebuilding.
+CREATE FUNCTION repairsys.rollup_rebuild(centers bigint[] DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
@@ -62,15 +78,25 @@ AS $$
 DECLARE
 	n bigint;
 BEGIN
+	IF centers IS NOT NULL AND pg_catalog.array_position(centers, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'the service centers to rebuild must not contain NULL'
+			USING ERRCODE = '22023', DETAIL = 'Pass NULL (the default) to rebuild every roll-up row.';
+	END IF;
 	LOCK TABLE repairsys.ticket_fact IN EXCLUSIVE MODE;
-	DELETE FROM repairsys.ticket_fact;
-	INSERT INTO repairsys.ticket_fact SELECT * FROM repairsys.ticket_fact_recomputed();
+	IF centers IS NULL THEN
+		DELETE FROM repairsys.ticket_fact;
+	ELSE
+		DELETE FROM repairsys.ticket_fact f
+		 WHERE f.service_center_id = ANY (centers)
+		    OR f.ticket_id IN (SELECT x.id FROM repairsys.ticket x WHERE x.service_center_id = ANY (centers));
+	END IF;
+	INSERT INTO repairsys.ticket_fact SELECT * FROM repairsys.ticket_fact_recomputed(centers);
 	GET DIAGNOSTICS n = ROW_COUNT;
 	ANALYZE repairsys.ticket_fact;
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION repairsys.rollup_rebuild() IS 'Recomputes every roll-up of the report views (ticket_fact) from the base tables, set-based (after an import or restore with triggers disabled); returns the rows written';
+COMMENT ON FUNCTION repairsys.rollup_rebuild(bigint[]) IS 'Recomputes every roll-up of the report views (ticket_fact) from the base tables, set-based (after an import or restore with triggers disabled), or only the rows of the tickets of the given service centers; returns the rows written';
 
 ------------------------------------------------------------------------------
 -- The triggers

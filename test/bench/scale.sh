@@ -12,8 +12,10 @@
 #                                     size, measures, adds the rest, measures again and
 #                                     prints each query's growth (big / small)
 # The month measured is the last full month, the center the first of the
-# first load.  Loads go in calls of at most 1,000,000 tickets (each call adds
-# a company of its own, as demo_load does).  With LIFECYCLE=1 it ends with
+# first load.  Loads go in calls of at most LOAD_CHUNK (250,000) tickets,
+# LOAD_SESSIONS (2) of them side by side (each call adds a company of its
+# own, as demo_load does; as a superuser its set-based path takes no table
+# lock, so the calls do not wait for each other).  With LIFECYCLE=1 it ends with
 # test/bench/lifecycle.sh (the life-cycle write ratio, trigger against
 # application; a cluster of its own).  The cluster and its data directory are
 # removed at the end.
@@ -49,21 +51,34 @@ psql -X -q -d postgres -c "CREATE DATABASE $db" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d $db -c 'CREATE EXTENSION repairsys' >/dev/null
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load average $(cut -d' ' -f1-3 /proc/loadavg); $(psql -X -At -d postgres -c 'SHOW server_version'); $(date -u '+%Y-%m-%d %H:%M UTC')"
 loaded=0
-load_to() {	# adds tickets until $1 are loaded; prints the rate
-	local want=$1 start end n chunk seed
+chunk_max=${LOAD_CHUNK:-250000}
+sessions=${LOAD_SESSIONS:-2}
+load_to() {	# adds tickets until $1 are loaded, in $sessions sessions side by side; prints the rate
+	local want=$1 start end n chunk seed pids rc
+	# the months' partitions first (demo_load makes missing ones itself, but
+	# under a lock that would make the sessions wait for each other)
+	psql -X -q -v ON_ERROR_STOP=1 -d $db -c "SELECT repairsys.ensure_partitions(now() - interval '$months months' - interval '1 day', now())" >/dev/null \
+		|| rs_die "ensure_partitions failed"
 	start=$(date +%s.%N)
 	while [ "$loaded" -lt "$want" ]; do
-		chunk=$(( want - loaded )); [ "$chunk" -gt 1000000 ] && chunk=1000000
-		seed=$(( 42 + loaded / 1000000 ))
-		PGOPTIONS='-c synchronous_commit=off' psql -X -q -v ON_ERROR_STOP=1 -d $db \
-			-c "SET client_min_messages = warning" -c "SELECT repairsys.demo_load($chunk, $seed, $months)" >/dev/null \
-			|| rs_die "demo_load($chunk, $seed, $months) failed"
-		loaded=$(( loaded + chunk ))
+		pids=""
+		for _ in $(seq 1 "$sessions"); do
+			[ "$loaded" -lt "$want" ] || break
+			chunk=$(( want - loaded )); [ "$chunk" -gt "$chunk_max" ] && chunk=$chunk_max
+			seed=$(( 42 + loaded / chunk_max ))
+			PGOPTIONS='-c synchronous_commit=off' psql -X -q -v ON_ERROR_STOP=1 -d $db \
+				-c "SET client_min_messages = warning" -c "SELECT repairsys.demo_load($chunk, $seed, $months)" >/dev/null &
+			pids="$pids $!"
+			loaded=$(( loaded + chunk ))
+		done
+		rc=0
+		for p in $pids; do wait "$p" || rc=1; done
+		[ "$rc" = 0 ] || rs_die "a demo_load call failed"
 	done
 	end=$(date +%s.%N)
 	psql -X -q -d $db -c 'VACUUM ANALYZE' >/dev/null
 	n=$(( want - ${2:-0} ))
-	echo "loaded $n tickets in $(python3 -c "print(round($end - $start, 1))") s: $(python3 -c "print(round($n / ($end - $start)))") tickets/s; database $(psql -X -At -d $db -c "SELECT pg_size_pretty(pg_database_size('$db'))")"
+	echo "loaded $n tickets in $(python3 -c "print(round($end - $start, 1))") s ($sessions sessions side by side, calls of at most $chunk_max): $(python3 -c "print(round($n / ($end - $start)))") tickets/s; database $(psql -X -At -d $db -c "SELECT pg_size_pretty(pg_database_size('$db'))")"
 }
 declare -A ms
 measure() {	# median of each BI query at the current size, into ms[<label>.<view>]

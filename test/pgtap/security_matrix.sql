@@ -436,7 +436,7 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                        ('repairsys.ensure_partitions(timestamp with time zone,timestamp with time zone)'),
                        ('repairsys.detach_month(regclass,date)'),
                        ('repairsys.rebuild_diagnosis_model()'), ('repairsys.refit_churn_model(timestamp with time zone,interval)'),
-                       ('repairsys.rollup_rebuild()')$$,
+                       ('repairsys.rollup_rebuild(bigint[])')$$,
               'the SECURITY DEFINER functions callable by roles are the documented ones (they take ids, not rows)');
 SELECT is_empty($$SELECT p.oid::regprocedure::text, g.rolname FROM pg_proc p
                    CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
