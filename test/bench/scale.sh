@@ -15,7 +15,8 @@
 # first load.  Loads go in calls of at most LOAD_CHUNK (250,000) tickets,
 # LOAD_SESSIONS (2) of them side by side (each call adds a company of its
 # own, as demo_load does; as a superuser its set-based path takes no table
-# lock, so the calls do not wait for each other).  With LIFECYCLE=1 it ends with
+# lock, so the calls do not wait for each other).  A query whose 5 runs take
+# longer than QUERY_TIMEOUT (600s) together is printed as "timeout".  With LIFECYCLE=1 it ends with
 # test/bench/lifecycle.sh (the life-cycle write ratio, trigger against
 # application; a cluster of its own).  The cluster and its data directory are
 # removed at the end.
@@ -81,14 +82,16 @@ load_to() {	# adds tickets until $1 are loaded, in $sessions sessions side by si
 	echo "loaded $n tickets in $(python3 -c "print(round($end - $start, 1))") s ($sessions sessions side by side, calls of at most $chunk_max): $(python3 -c "print(round($n / ($end - $start)))") tickets/s; database $(psql -X -At -d $db -c "SELECT pg_size_pretty(pg_database_size('$db'))")"
 }
 declare -A ms
+timeout=${QUERY_TIMEOUT:-600s}	# a query's 5 runs together; "timeout" is printed past it
 measure() {	# median of each BI query at the current size, into ms[<label>.<view>]
 	local label=$1 view query t
 	while IFS='|' read -r view query; do
 		[ -n "$view" ] || continue
-		t=$(psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT pg_temp.median_ms(\$q\$$query\$q\$)" | tail -1)
-		ms[$label.$view]=$t
+		t=$(PGOPTIONS="-c statement_timeout=$timeout" psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT pg_temp.median_ms(\$q\$$query\$q\$)" 2>/dev/null | tail -1)
+		ms[$label.$view]=${t:-timeout}
 	done < <(psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT view, query FROM pg_temp.bi_queries('$month', $center)" | grep '|')
-	ms[$label.all]=$(psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT pg_temp.median_ms('SELECT * FROM repairsys.service_benefit', 3)" | tail -1)
+	t=$(PGOPTIONS="-c statement_timeout=$timeout" psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT pg_temp.median_ms('SELECT * FROM repairsys.service_benefit', 3)" 2>/dev/null | tail -1)
+	ms[$label.all]=${t:-timeout}
 }
 views() { psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT view FROM pg_temp.bi_queries('$month', $center)" | grep -v '^$' | grep -v '^SET$\|^CREATE FUNCTION$'; }
 month=$(psql -X -At -d $db -c "SELECT (date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai') - interval '1 month')::date")
@@ -102,7 +105,7 @@ if [ -n "$two" ]; then
 	measure b
 	printf '\n%-26s %14s %14s %8s\n' "query (median ms)" "$small" "$big" "growth"
 	for v in $(views) all; do
-		printf '%-26s %14s %14s %8s\n' "$v" "${ms[a.$v]}" "${ms[b.$v]}" "$(python3 -c "print(round(${ms[b.$v]} / max(${ms[a.$v]}, 0.001), 2))")"
+		printf '%-26s %14s %14s %8s\n' "$v" "${ms[a.$v]}" "${ms[b.$v]}" "$(python3 -c "import sys; a, b = sys.argv[1:]; print(round(float(b) / max(float(a), 0.001), 2) if 'timeout' not in (a, b) else '-')" "${ms[a.$v]}" "${ms[b.$v]}")"
 	done
 else
 	printf '\n%-26s %14s\n' "query (median ms)" "$big"
