@@ -881,18 +881,21 @@ BEGIN
 			SELECT l.id,
 			       coalesce(sum(l.amount + l.tax_amount) FILTER (WHERE l.o = 1), 0) AS low,
 			       coalesce(sum(l.amount + l.tax_amount) FILTER (WHERE l.o = 2), 0) AS high,
-			       coalesce(sum(l.amount + l.tax_amount) FILTER (WHERE l.o = 3), 0) AS bill,
-			       coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-			                    'scenario', CASE l.o WHEN 1 THEN 'low' ELSE 'high' END, 'line_no', l.line_no, 'kind', l.kind,
-			                    'description', l.description, 'quantity', l.quantity, 'unit', l.unit, 'unit_price', l.unit_price,
-			                    'amount', l.amount, 'tax_rate', l.tax_rate, 'tax_amount', l.tax_amount) ORDER BY l.o, l.line_no)
-			                FILTER (WHERE l.o < 3), '[]'::jsonb) AS est_lines
+			       coalesce(sum(l.amount + l.tax_amount) FILTER (WHERE l.o = 3), 0) AS bill
 			  FROM lines l GROUP BY l.id
+		), est AS MATERIALIZED (
+			-- the estimate's lines (revision 1), apart: the documents are large
+			-- and only the revision's insert reads them
+			SELECT l.id,
+			       pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+			           'scenario', CASE l.o WHEN 1 THEN 'low' ELSE 'high' END, 'line_no', l.line_no, 'kind', l.kind,
+			           'description', l.description, 'quantity', l.quantity, 'unit', l.unit, 'unit_price', l.unit_price,
+			           'amount', l.amount, 'tax_rate', l.tax_rate, 'tax_amount', l.tax_amount) ORDER BY l.o, l.line_no) AS est_lines
+			  FROM lines l WHERE l.o < 3 GROUP BY l.id
 		), f AS MATERIALIZED (
 			-- the end of the story: invoiced once resolved (a bill to pay),
 			-- closed once paid (or at once when free), rated by most
 			SELECT q3.*, coalesce(t.low, 0) AS low, coalesce(t.high, 0) AS high, coalesce(t.bill, 0) AS bill,
-			       coalesce(t.est_lines, '[]'::jsonb) AS est_lines,
 			       q3.did_resolve AND coalesce(t.bill, 0) > 0 AND q3.t_invoice <= v_now AS did_invoice,
 			       q3.did_resolve AND coalesce(t.bill, 0) > 0 AND q3.t_pay <= v_now AS did_pay,
 			       q3.did_resolve AND CASE WHEN coalesce(t.bill, 0) > 0 THEN q3.t_pay <= v_now ELSE q3.t_invoice <= v_now END AS did_close,
@@ -956,9 +959,9 @@ BEGIN
 		), ins_revision AS (
 			INSERT INTO repairsys.estimate_revision (ticket_id, revision, low, high, lines, reason, created_at, created_by,
 			                                         approved_at, approved_by, tolerance_pct)
-			SELECT s.id, 1, s.low, greatest(s.high, s.low), s.est_lines, 'Estimate before work', s.t_approve, CURRENT_USER,
+			SELECT s.id, 1, s.low, greatest(s.high, s.low), coalesce(e.est_lines, '[]'::jsonb), 'Estimate before work', s.t_approve, CURRENT_USER,
 			       s.t_approve, CURRENT_USER, v_tol
-			  FROM s WHERE s.did_approve
+			  FROM s LEFT JOIN est e ON e.id = s.id WHERE s.did_approve
 			RETURNING 1
 		), ins_part AS (
 			INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, state, unit_price, unit_cost, covered, reserved_at, used_at)
