@@ -88,10 +88,12 @@ measure() {	# median of each BI query at the current size, into ms[<label>.<view
 	while IFS='|' read -r view query; do
 		[ -n "$view" ] || continue
 		t=$(PGOPTIONS="-c statement_timeout=$timeout" psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT pg_temp.median_ms(\$q\$$query\$q\$)" 2>/dev/null | tail -1)
-		ms[$label.$view]=${t:-timeout}
+		[[ "$t" =~ ^[0-9.]+$ ]] || t=timeout
+		ms[$label.$view]=$t
 	done < <(psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT view, query FROM pg_temp.bi_queries('$month', $center)" | grep '|')
 	t=$(PGOPTIONS="-c statement_timeout=$timeout" psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT pg_temp.median_ms('SELECT * FROM repairsys.service_benefit', 3)" 2>/dev/null | tail -1)
-	ms[$label.all]=${t:-timeout}
+	[[ "$t" =~ ^[0-9.]+$ ]] || t=timeout
+	ms[$label.all]=$t
 }
 views() { psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT view FROM pg_temp.bi_queries('$month', $center)" | grep -v '^$' | grep -v '^SET$\|^CREATE FUNCTION$'; }
 month=$(psql -X -At -d $db -c "SELECT (date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai') - interval '1 month')::date")
