@@ -467,7 +467,10 @@ RESET ROLE;
 -- repairs it
 UPDATE ticket_fact SET revenue = revenue + 1 WHERE ticket_id = :res1;
 DELETE FROM ticket_fact WHERE ticket_id = :closed1;
-SELECT invariant, ticket_id = :res1 AS res1, ticket_id = :closed1 AS closed1, detail LIKE 'kept (no row)%' AS missing
+-- (and the columns reputation and technician_performance read, each named)
+UPDATE ticket_fact SET closed = NOT closed, first_fix = NOT first_fix, resolution_hours = resolution_hours + 1 WHERE ticket_id = :work2;
+SELECT invariant, ticket_id = :res1 AS res1, ticket_id = :closed1 AS closed1, ticket_id = :work2 AS work2, detail LIKE 'kept (no row)%' AS missing,
+       detail ~ '^closed kept (true|false), recomputed (true|false); first_fix kept .*; resolution_hours kept ' AS columns_named
   FROM check_invariants() ORDER BY ticket_id;
 SELECT rollup_rebuild() = (SELECT count(*) FROM ticket) AS rebuilt;
 SELECT pg_temp.ok() AS after_rebuild;
