@@ -350,9 +350,18 @@ SELECT pg_temp.ok() AS after_closing;
 -- on the day a resolved ticket with an SLA calendar was open, an all-center
 -- holiday, each removed again (the business hours of resolution follow);
 -- the rework window widened and narrowed (the first-time fixes follow)
-SELECT t.service_center_id AS hc, (t.opened_at AT TIME ZONE t.sla_time_zone)::date AS hday, t.id AS hticket
-  FROM ticket t WHERE t.resolved_at IS NOT NULL AND t.sla_resolve_within IS NOT NULL AND t.resolved_at - t.opened_at > interval '1 day'
- ORDER BY t.id LIMIT 1 \gset
+-- (the first resolved ticket and local date between its opening and its
+-- resolution that a closed day would shorten, whatever today's weekday)
+SELECT t.service_center_id AS hc, d::date AS hday, t.id AS hticket
+  FROM ticket t
+ CROSS JOIN LATERAL open_dates(t.service_center_id) od
+ CROSS JOIN LATERAL generate_series((t.opened_at AT TIME ZONE t.sla_time_zone)::date, (t.resolved_at AT TIME ZONE t.sla_time_zone)::date, interval '1 day') d
+ WHERE t.resolved_at IS NOT NULL AND t.sla_resolve_within IS NOT NULL
+   AND resolution_hours(t.sla_resolve_within, t.opened_at, t.resolved_at,
+                        (SELECT array_agg(x ORDER BY x) FROM unnest(closed_dates(t.service_center_id) || d::date) x),
+                        t.sla_time_zone, od.days, od.works_as)
+       < resolution_hours(t.sla_resolve_within, t.opened_at, t.resolved_at, closed_dates(t.service_center_id), t.sla_time_zone, od.days, od.works_as)
+ ORDER BY t.id, d LIMIT 1 \gset
 SELECT resolution_hours AS hours_before FROM ticket_fact WHERE ticket_id = :hticket \gset
 INSERT INTO holiday (service_center_id, day, name) VALUES (:hc, :'hday', 'rollups holiday');
 SELECT resolution_hours < :hours_before AS fewer_hours FROM ticket_fact WHERE ticket_id = :hticket;
