@@ -11506,6 +11506,609 @@ COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invari
 INSERT INTO repairsys.ticket_fact SELECT * FROM repairsys.ticket_fact_recomputed();
 
 ------------------------------------------------------------------------------
+-- 3j. Roll-ups behind reputation and technician_performance (issue 22 item 2, second part)
+------------------------------------------------------------------------------
+-- (src/sql/27b_tables_rollups.sql, 71_rollups.sql, 73_cost_reports.sql, 70_reports.sql, 80_ticket_triggers.sql)
+-- ticket_fact gains what reputation reads (src/sql/27b_tables_rollups.sql)
+ALTER TABLE repairsys.ticket_fact ADD COLUMN closed_month date,
+	ADD COLUMN closed boolean NOT NULL DEFAULT false,
+	ADD COLUMN complaint boolean NOT NULL DEFAULT false,
+	ADD COLUMN first_fix boolean NOT NULL DEFAULT false,
+	ADD COLUMN resolution_hours double precision;
+
+COMMENT ON TABLE repairsys.ticket_fact IS 'Roll-up: one row per ticket with what the report views (ticket_cost, service_benefit, overhead_allocation, budget_status, reputation, technician_performance) read of it, kept by triggers in the writing transaction; equal to a recomputation (check_invariants, rollup_rebuild)';
+COMMENT ON COLUMN repairsys.ticket_fact.closed_month IS 'First day of the month the ticket was closed (closed_at) in, in its center''s time zone (UTC without a center); NULL while closed_at is';
+COMMENT ON COLUMN repairsys.ticket_fact.closed IS 'True while the ticket is in a closed-role state (reputation counts it in closed_month)';
+COMMENT ON COLUMN repairsys.ticket_fact.complaint IS 'The customer filed a complaint with the ticket''s feedback';
+COMMENT ON COLUMN repairsys.ticket_fact.first_fix IS 'Resolved, never reopened, and no later ticket (not cancelled) on the same asset and service type opened within rework_window after the resolution (ticket_first_fix)';
+COMMENT ON COLUMN repairsys.ticket_fact.resolution_hours IS 'Hours from opening to resolution in the business hours of the ticket''s resolve calendar with its center''s holidays and make-up days, wall-clock without an SLA (resolution_hours); NULL while unresolved';
+-- reputation's month x center query (and its previous month) reads this one:
+-- the closed tickets of a center by month of closing
+CREATE INDEX ticket_fact_center_closed_idx ON repairsys.ticket_fact (service_center_id, closed_month) WHERE closed;
+
+-- technician_performance reads a technician's tickets through this one
+CREATE INDEX ticket_fact_technician_idx ON repairsys.ticket_fact (technician_id) WHERE counted;
+
+
+-- (src/sql/71_rollups.sql: the recomputation and the triggers that keep the new columns)
+-- technician_performance's per-ticket figures.  The hours from opening to
+-- resolution: in the business hours of the ticket's resolve calendar (its
+-- SLA snapshot, with the center's closed and make-up working days) when it
+-- has one, else wall-clock; NULL while unresolved.
+CREATE OR REPLACE FUNCTION repairsys.resolution_hours(sla repairsys.sla_interval, opened_at timestamptz, resolved_at timestamptz,
+                                           closed date[], time_zone text, open date[], open_as integer[])
+RETURNS double precision
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN resolved_at IS NOT NULL
+	            THEN pg_catalog.date_part('epoch', CASE WHEN sla IS NOT NULL
+	                                                    THEN repairsys.sla_elapsed(sla, opened_at, resolved_at, closed, time_zone, open, open_as)
+	                                                    ELSE resolved_at - opened_at END) / 3600 END;
+END;
+COMMENT ON FUNCTION repairsys.resolution_hours(repairsys.sla_interval, timestamptz, timestamptz, date[], text, date[], integer[]) IS 'Hours from opening to resolution: business hours of the SLA calendar with the closed and make-up dates, wall-clock without one; NULL while unresolved';
+
+-- The same for one ticket, with its center's dates (read only when needed).
+CREATE OR REPLACE FUNCTION repairsys.ticket_resolution_hours(t repairsys.ticket)
+RETURNS double precision
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN t.resolved_at IS NULL THEN NULL
+	            WHEN t.sla_resolve_within IS NULL THEN repairsys.resolution_hours(NULL, t.opened_at, t.resolved_at, NULL, NULL, NULL, NULL)
+	            ELSE (SELECT repairsys.resolution_hours(t.sla_resolve_within, t.opened_at, t.resolved_at,
+	                                                     repairsys.closed_dates(t.service_center_id), t.sla_time_zone, od.days, od.works_as)
+	                    FROM repairsys.open_dates(t.service_center_id) od) END;
+END;
+COMMENT ON FUNCTION repairsys.ticket_resolution_hours(repairsys.ticket) IS 'resolution_hours of a ticket with its center''s holidays and make-up working days (technician_performance, ticket_fact.resolution_hours)';
+
+-- A first-time fix: resolved, never reopened, and no later ticket (not
+-- cancelled) on the same asset and service type opened within rework_window
+-- after the resolution.
+CREATE OR REPLACE FUNCTION repairsys.ticket_first_fix(t repairsys.ticket)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT CASE WHEN t.resolved_at IS NULL OR t.reopen_count <> 0 THEN false
+	            ELSE NOT EXISTS (SELECT 1 FROM repairsys.ticket r
+	                              WHERE r.asset_id = t.asset_id AND r.service_type = t.service_type AND r.id <> t.id
+	                                AND r.status_role <> 'cancelled'
+	                                AND r.opened_at > t.resolved_at
+	                                AND r.opened_at <= t.resolved_at + repairsys.setting_value('rework_window')::interval) END;
+END;
+COMMENT ON FUNCTION repairsys.ticket_first_fix(repairsys.ticket) IS 'True when the ticket is resolved, never reopened, and no later ticket (not cancelled) on the same asset and service type was opened within rework_window after its resolution';
+
+-- Every ticket's roll-up row computed from the base tables, set-based.
+CREATE OR REPLACE FUNCTION repairsys.ticket_fact_recomputed(centers bigint[] DEFAULT NULL)
+RETURNS SETOF repairsys.ticket_fact
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+	RETURN QUERY
+	-- each center's closed and make-up dates once (n: without a center;
+	-- materialized, or they would be computed again for every ticket)
+	WITH cd AS MATERIALIZED (
+		SELECT c.id, repairsys.closed_dates(c.id) AS closed, od.days, od.works_as
+		  FROM repairsys.service_center c CROSS JOIN LATERAL repairsys.open_dates(c.id) od
+		 WHERE centers IS NULL OR c.id = ANY (centers)
+	), n AS MATERIALIZED (
+		SELECT repairsys.closed_dates(NULL) AS closed, od.days, od.works_as FROM repairsys.open_dates(NULL) od
+	)
+	SELECT t.id, t.service_center_id, repairsys.ticket_month(t.opened_at, sc.time_zone), t.service_type,
+	       t.status_role <> 'cancelled', t.technician_id, t.labor_minutes, t.travel_km, t.opened_at, t.resolved_at, t.resolve_by,
+	       coalesce(r.lines, 0)::integer, coalesce(r.revenue, 0.00)::numeric(16,2), coalesce(p.parts_cost, 0.00)::numeric(16,2), fb.rating,
+	       repairsys.ticket_month(t.closed_at, sc.time_zone), t.status_role = 'closed', coalesce(fb.complaint, false),
+	       t.resolved_at IS NOT NULL AND t.reopen_count = 0 AND rw.id IS NULL,
+	       repairsys.resolution_hours(t.sla_resolve_within, t.opened_at, t.resolved_at,
+	                                  CASE WHEN t.service_center_id IS NULL THEN n.closed ELSE cd.closed END, t.sla_time_zone,
+	                                  CASE WHEN t.service_center_id IS NULL THEN n.days ELSE cd.days END,
+	                                  CASE WHEN t.service_center_id IS NULL THEN n.works_as ELSE cd.works_as END)
+	  FROM repairsys.ticket t
+	  LEFT JOIN repairsys.service_center sc ON sc.id = t.service_center_id
+	  LEFT JOIN cd ON cd.id = t.service_center_id
+	 CROSS JOIN n
+	  -- the resolved tickets repaired again: a later ticket on the asset within the window
+	  LEFT JOIN (SELECT DISTINCT p.id
+	               FROM repairsys.ticket p
+	               JOIN repairsys.ticket r ON r.asset_id = p.asset_id AND r.service_type = p.service_type AND r.id <> p.id
+	                AND r.status_role <> 'cancelled' AND r.opened_at > p.resolved_at
+	                AND r.opened_at <= p.resolved_at + repairsys.setting_value('rework_window')::interval
+	              WHERE p.resolved_at IS NOT NULL AND (centers IS NULL OR p.service_center_id = ANY (centers))) rw ON rw.id = t.id
+	  LEFT JOIN (SELECT i.ticket_id, count(*) AS lines, sum(l.amount) AS revenue
+	               FROM repairsys.invoice i JOIN repairsys.invoice_line l ON l.invoice_id = i.id
+	              WHERE centers IS NULL
+	                 OR i.ticket_id IN (SELECT x.id FROM repairsys.ticket x WHERE x.service_center_id = ANY (centers))
+	              GROUP BY i.ticket_id) r ON r.ticket_id = t.id
+	  LEFT JOIN (SELECT m.ticket_id, sum(-m.qty * coalesce(m.unit_cost, pt.unit_cost)) AS parts_cost
+	               FROM repairsys.stock_movement m JOIN repairsys.part pt ON pt.sku = m.sku
+	              WHERE m.kind IN ('issue', 'return') AND m.ticket_id IS NOT NULL
+	                AND (centers IS NULL
+	                     OR m.ticket_id IN (SELECT x.id FROM repairsys.ticket x WHERE x.service_center_id = ANY (centers)))
+	              GROUP BY m.ticket_id) p ON p.ticket_id = t.id
+	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	 WHERE centers IS NULL OR t.service_center_id = ANY (centers);
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_fact_recomputed(bigint[]) IS 'Every ticket''s roll-up row (repairsys.ticket_fact) recomputed from the tickets, invoice lines, stock movements and feedback, or only those of the tickets of the given service centers (check_invariants compares, rollup_rebuild writes)';
+
+------------------------------------------------------------------------------
+-- The triggers
+------------------------------------------------------------------------------
+-- The first-time fixes of the earlier tickets of an asset and service type
+-- that a ticket opened then (inserted, moved, cancelled, deleted) can change:
+-- those resolved within rework_window before it, through ticket_asset_type_idx.
+-- Writes only the rows whose flag changes.
+CREATE OR REPLACE FUNCTION repairsys.ticket_fact_rework(asset_id bigint, service_type text, opened_at timestamptz, ticket_id bigint)
+RETURNS void
+LANGUAGE sql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	UPDATE repairsys.ticket_fact f
+	   SET first_fix = x.first_fix
+	  FROM (SELECT p.id, repairsys.ticket_first_fix(p) AS first_fix
+	          FROM repairsys.ticket p
+	         WHERE p.asset_id = ticket_fact_rework.asset_id AND p.service_type = ticket_fact_rework.service_type
+	           AND p.id <> ticket_fact_rework.ticket_id AND p.opened_at < ticket_fact_rework.opened_at
+	           AND p.resolved_at < ticket_fact_rework.opened_at
+	           AND p.resolved_at >= ticket_fact_rework.opened_at - repairsys.setting_value('rework_window')::interval) x
+	 WHERE f.ticket_id = x.id AND f.first_fix IS DISTINCT FROM x.first_fix;
+END;
+COMMENT ON FUNCTION repairsys.ticket_fact_rework(bigint, text, timestamptz, bigint) IS 'Recomputes ticket_fact.first_fix of the earlier tickets of the asset and service type resolved within rework_window before the instant (a ticket opened then), but the given ticket';
+
+-- AFTER INSERT on ticket: the new ticket's row (its invoice lines, stock
+-- movements and feedback, which reference it, come later, also on restore).
+CREATE OR REPLACE FUNCTION repairsys.ticket_fact_insert_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	INSERT INTO repairsys.ticket_fact (ticket_id, service_center_id, month, service_type, counted, technician_id,
+	                                   labor_minutes, travel_km, opened_at, resolved_at, resolve_by, closed_month, closed,
+	                                   first_fix, resolution_hours)
+	SELECT NEW.id, NEW.service_center_id, repairsys.ticket_month(NEW.opened_at, z.time_zone),
+	       NEW.service_type, NEW.status_role <> 'cancelled', NEW.technician_id, NEW.labor_minutes, NEW.travel_km,
+	       NEW.opened_at, NEW.resolved_at, NEW.resolve_by, repairsys.ticket_month(NEW.closed_at, z.time_zone), NEW.status_role = 'closed',
+	       repairsys.ticket_first_fix(NEW), repairsys.ticket_resolution_hours(NEW)
+	  FROM (SELECT (SELECT sc.time_zone FROM repairsys.service_center sc WHERE sc.id = NEW.service_center_id) AS time_zone) z;
+	-- a new ticket on an asset may be the repeat of an earlier one
+	IF NEW.asset_id IS NOT NULL THEN
+		PERFORM repairsys.ticket_fact_rework(NEW.asset_id, NEW.service_type, NEW.opened_at, NEW.id);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_fact_insert_trg() IS 'AFTER INSERT trigger of ticket: the new ticket''s roll-up row (ticket_fact)';
+
+-- AFTER UPDATE on ticket, per row, only when a column the reports read
+-- changed (WHEN clause in 80_ticket_triggers.sql): copies them.  The ticket's
+-- row lock orders the writers of one ticket, so the last one wins with the
+-- last values.
+CREATE OR REPLACE FUNCTION repairsys.ticket_fact_update_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE repairsys.ticket_fact f
+	   SET service_center_id = NEW.service_center_id,
+	       month = CASE WHEN NEW.opened_at IS DISTINCT FROM OLD.opened_at OR NEW.service_center_id IS DISTINCT FROM OLD.service_center_id
+	                    THEN repairsys.ticket_month(NEW.opened_at, (SELECT sc.time_zone FROM repairsys.service_center sc WHERE sc.id = NEW.service_center_id))
+	                    ELSE f.month END,
+	       service_type = NEW.service_type, counted = NEW.status_role <> 'cancelled', technician_id = NEW.technician_id,
+	       labor_minutes = NEW.labor_minutes, travel_km = NEW.travel_km, opened_at = NEW.opened_at,
+	       resolved_at = NEW.resolved_at, resolve_by = NEW.resolve_by,
+	       closed_month = CASE WHEN NEW.closed_at IS NULL THEN NULL
+	                           WHEN NEW.closed_at IS DISTINCT FROM OLD.closed_at OR NEW.service_center_id IS DISTINCT FROM OLD.service_center_id
+	                           THEN repairsys.ticket_month(NEW.closed_at, (SELECT sc.time_zone FROM repairsys.service_center sc WHERE sc.id = NEW.service_center_id))
+	                           ELSE f.closed_month END,
+	       closed = NEW.status_role = 'closed',
+	       first_fix = CASE WHEN (NEW.resolved_at, NEW.reopen_count, NEW.asset_id, NEW.service_type)
+	                             IS NOT DISTINCT FROM (OLD.resolved_at, OLD.reopen_count, OLD.asset_id, OLD.service_type)
+	                        THEN f.first_fix ELSE repairsys.ticket_first_fix(NEW) END,
+	       resolution_hours = CASE WHEN (NEW.opened_at, NEW.resolved_at, NEW.sla_resolve_within::text, NEW.sla_time_zone, NEW.service_center_id)
+	                                    IS NOT DISTINCT FROM (OLD.opened_at, OLD.resolved_at, OLD.sla_resolve_within::text, OLD.sla_time_zone, OLD.service_center_id)
+	                               THEN f.resolution_hours ELSE repairsys.ticket_resolution_hours(NEW) END
+	 WHERE f.ticket_id = NEW.id;
+	-- a ticket that moved to another asset, service type or opening, or
+	-- that was cancelled or revived, changes whether the earlier tickets
+	-- of the asset were fixed the first time
+	IF (NEW.asset_id, NEW.service_type, NEW.opened_at, NEW.status_role = 'cancelled')
+	   IS DISTINCT FROM (OLD.asset_id, OLD.service_type, OLD.opened_at, OLD.status_role = 'cancelled') THEN
+		IF OLD.asset_id IS NOT NULL THEN
+			PERFORM repairsys.ticket_fact_rework(OLD.asset_id, OLD.service_type, OLD.opened_at, NEW.id);
+		END IF;
+		IF NEW.asset_id IS NOT NULL THEN
+			PERFORM repairsys.ticket_fact_rework(NEW.asset_id, NEW.service_type, NEW.opened_at, NEW.id);
+		END IF;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_fact_update_trg() IS 'AFTER UPDATE trigger of ticket (when a column the reports read changed): copies them to its roll-up row (ticket_fact)';
+
+-- AFTER INSERT / UPDATE / DELETE on feedback: the ticket's rating and
+-- complaint flag.
+CREATE OR REPLACE FUNCTION repairsys.feedback_fact_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.ticket_id IS DISTINCT FROM OLD.ticket_id) THEN
+		UPDATE repairsys.ticket_fact f SET rating = NULL, complaint = false WHERE f.ticket_id = OLD.ticket_id;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		UPDATE repairsys.ticket_fact f SET rating = NEW.rating, complaint = NEW.complaint WHERE f.ticket_id = NEW.ticket_id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.feedback_fact_trg() IS 'AFTER trigger of feedback: the ticket''s rating and complaint flag in ticket_fact';
+
+-- AFTER UPDATE OF time_zone on service_center: its tickets' months (of
+-- opening and of closing) are counted in the new zone (one UPDATE of the
+-- center's rows, through the index on center and month).
+CREATE OR REPLACE FUNCTION repairsys.service_center_fact_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE repairsys.ticket_fact f
+	   SET month = repairsys.ticket_month(f.opened_at, NEW.time_zone),
+	       closed_month = repairsys.ticket_month(t.closed_at, NEW.time_zone)
+	  FROM repairsys.ticket t
+	 WHERE f.service_center_id = NEW.id AND t.id = f.ticket_id
+	   AND (f.month IS DISTINCT FROM repairsys.ticket_month(f.opened_at, NEW.time_zone)
+	        OR f.closed_month IS DISTINCT FROM repairsys.ticket_month(t.closed_at, NEW.time_zone));
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.service_center_fact_trg() IS 'AFTER UPDATE OF time_zone trigger of service_center: its tickets'' months (opening, closing) in ticket_fact follow the new zone';
+
+-- AFTER DELETE on ticket (the table owner): its roll-up row goes with it
+-- (ON DELETE CASCADE); the earlier tickets of its asset it was a repeat of
+-- may be first-time fixes again.
+CREATE OR REPLACE FUNCTION repairsys.ticket_fact_delete_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM repairsys.ticket_fact_rework(OLD.asset_id, OLD.service_type, OLD.opened_at, OLD.id);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.ticket_fact_delete_trg() IS 'AFTER DELETE trigger of ticket (with an asset): the first-time fixes in ticket_fact of the earlier tickets of its asset';
+
+-- AFTER INSERT / UPDATE / DELETE on holiday: a closed or make-up working
+-- date of a center (or of all centers) changes the business hours of the
+-- tickets with an SLA calendar open across it (two days either side, for
+-- the time zones); those of the other dates are unchanged.  Writes only the
+-- rows whose hours change.
+CREATE OR REPLACE FUNCTION repairsys.holiday_fact_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	h repairsys.holiday;
+BEGIN
+	FOREACH h IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY[NEW] WHEN 'DELETE' THEN ARRAY[OLD] ELSE ARRAY[OLD, NEW] END LOOP
+		UPDATE repairsys.ticket_fact f
+		   SET resolution_hours = x.hours
+		  FROM (SELECT t.id, repairsys.ticket_resolution_hours(t) AS hours
+		          FROM repairsys.ticket t
+		         WHERE t.resolved_at IS NOT NULL AND t.sla_resolve_within IS NOT NULL
+		           AND (h.service_center_id IS NULL OR t.service_center_id = h.service_center_id)
+		           AND t.opened_at < (h.day + 2)::timestamp AT TIME ZONE 'UTC'
+		           AND t.resolved_at > (h.day - 2)::timestamp AT TIME ZONE 'UTC') x
+		 WHERE f.ticket_id = x.id AND f.resolution_hours IS DISTINCT FROM x.hours;
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.holiday_fact_trg() IS 'AFTER trigger of holiday: the business hours of resolution in ticket_fact of the tickets open across the date';
+
+-- AFTER UPDATE of the setting rework_window: every resolved ticket's
+-- first-time fix is judged by the new window.
+CREATE OR REPLACE FUNCTION repairsys.setting_fact_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE repairsys.ticket_fact f
+	   SET first_fix = x.first_fix
+	  FROM (SELECT t.id, repairsys.ticket_first_fix(t) AS first_fix FROM repairsys.ticket t
+	         WHERE t.resolved_at IS NOT NULL AND t.reopen_count = 0 AND t.asset_id IS NOT NULL) x
+	 WHERE f.ticket_id = x.id AND f.first_fix IS DISTINCT FROM x.first_fix;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.setting_fact_trg() IS 'AFTER UPDATE trigger of setting rework_window: the first-time fixes in ticket_fact follow the new window';
+
+CREATE TRIGGER holiday_50_fact AFTER INSERT OR UPDATE OR DELETE ON repairsys.holiday
+	FOR EACH ROW EXECUTE FUNCTION repairsys.holiday_fact_trg();
+
+CREATE TRIGGER setting_50_fact AFTER UPDATE ON repairsys.setting
+	FOR EACH ROW WHEN (NEW.name = 'rework_window' AND NEW.value IS DISTINCT FROM OLD.value)
+	EXECUTE FUNCTION repairsys.setting_fact_trg();
+
+DROP TRIGGER feedback_50_fact_update ON repairsys.feedback;
+CREATE TRIGGER feedback_50_fact_update AFTER UPDATE ON repairsys.feedback
+	FOR EACH ROW WHEN (NEW.ticket_id IS DISTINCT FROM OLD.ticket_id OR NEW.rating IS DISTINCT FROM OLD.rating
+	                   OR NEW.complaint IS DISTINCT FROM OLD.complaint)
+	EXECUTE FUNCTION repairsys.feedback_fact_trg();
+
+
+-- (src/sql/80_ticket_triggers.sql: the roll-up follows closing too)
+DROP TRIGGER ticket_50_rollup_update ON repairsys.ticket;
+CREATE TRIGGER ticket_50_rollup_update AFTER UPDATE ON repairsys.ticket
+	FOR EACH ROW
+	WHEN ((NEW.service_center_id, NEW.opened_at, NEW.service_type, NEW.status_role = 'cancelled', NEW.technician_id,
+	       NEW.labor_minutes, NEW.travel_km, NEW.resolved_at, NEW.resolve_by, NEW.status_role = 'closed', NEW.closed_at,
+	       NEW.reopen_count, NEW.asset_id, NEW.sla_resolve_within::text, NEW.sla_time_zone)
+	      IS DISTINCT FROM (OLD.service_center_id, OLD.opened_at, OLD.service_type, OLD.status_role = 'cancelled', OLD.technician_id,
+	       OLD.labor_minutes, OLD.travel_km, OLD.resolved_at, OLD.resolve_by, OLD.status_role = 'closed', OLD.closed_at,
+	       OLD.reopen_count, OLD.asset_id, OLD.sla_resolve_within::text, OLD.sla_time_zone))
+	EXECUTE FUNCTION repairsys.ticket_fact_update_trg();
+
+CREATE TRIGGER ticket_50_rollup_delete AFTER DELETE ON repairsys.ticket
+	FOR EACH ROW WHEN (OLD.asset_id IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_fact_delete_trg();
+
+
+-- (src/sql/70_reports.sql: technician_performance reads the roll-up)
+CREATE OR REPLACE VIEW repairsys.technician_performance AS
+SELECT tech.id AS technician_id,
+       tech.name,
+       tech.service_center_id,
+       coalesce(s.tickets, 0)::integer AS tickets,
+       coalesce(s.resolved, 0)::integer AS resolved,
+       round(s.first_fixes::numeric / nullif(s.resolved, 0), 4) AS first_time_fix_rate,
+       round((s.resolved - s.first_fixes)::numeric / nullif(s.resolved, 0), 4) AS rework_rate,
+       round(s.business_hours, 2) AS mean_resolution_business_hours,
+       round(100.0 * s.sla_met / nullif(s.sla_measured, 0), 1) AS sla_met_pct,
+       round(s.avg_rating, 2) AS avg_rating,
+       coalesce(s.labor_minutes_30d, 0)::numeric(12,2) AS labor_minutes_30d,
+       round(coalesce(s.labor_minutes_30d, 0)
+             / nullif(repairsys.setting_value('technician_available_hours_30d')::numeric * 60, 0), 4) AS utilization
+  FROM repairsys.technician tech
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS tickets,
+	       count(*) FILTER (WHERE f.resolved_at IS NOT NULL) AS resolved,
+	       count(*) FILTER (WHERE f.first_fix) AS first_fixes,
+	       avg(f.resolution_hours) FILTER (WHERE f.resolved_at IS NOT NULL)::numeric AS business_hours,
+	       count(*) FILTER (WHERE f.resolved_at <= f.resolve_by) AS sla_met,
+	       count(*) FILTER (WHERE f.resolved_at IS NOT NULL AND f.resolve_by IS NOT NULL) AS sla_measured,
+	       avg(f.rating) AS avg_rating,
+	       sum(f.labor_minutes) FILTER (WHERE f.resolved_at >= now() - interval '30 days') AS labor_minutes_30d
+	  FROM repairsys.ticket_fact f
+	 WHERE f.technician_id = tech.id AND f.counted
+  ) s ON true;
+
+ALTER VIEW repairsys.technician_performance SET (security_invoker = true);
+
+-- (src/sql/95_invariants.sql: check_invariants compares the roll-up with its new columns)
+-- repairsys.check_invariants(): one row per violation of the invariants the
+-- rest of the extension maintains (docs/performance.md).  Empty on a healthy
+-- database; the load tests run it after concurrent work and after a crash.
+CREATE OR REPLACE FUNCTION repairsys.check_invariants()
+RETURNS TABLE (invariant text, ticket_id bigint, sku text, service_center_id bigint, invoice_id bigint, technician_id bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	-- every ticket's status is its last history row's
+	SELECT 'ticket status equals its last event', t.id, NULL::text, t.service_center_id, NULL::bigint, t.technician_id,
+	       pg_catalog.format('status "%s", last event to "%s"', t.status, coalesce(e.to_status, '(no history)'))
+	  FROM repairsys.ticket t
+	  LEFT JOIN LATERAL (SELECT x.to_status FROM repairsys.ticket_event x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) e ON true
+	 WHERE e.to_status IS DISTINCT FROM t.status
+	   -- (a ticket whose whole history is in months detached by
+	   -- detach_month(), 57_partitions.sql, has no history left to compare)
+	   AND NOT (e.to_status IS NULL
+	            AND t.status_changed_at < coalesce((SELECT max(a.upper_bound) FROM repairsys.archived_month a WHERE a.table_name = 'ticket_event'),
+	                                               '-infinity'))
+	UNION ALL
+	-- stock is the ledger, never negative
+	SELECT 'stock equals the ledger sum', NULL, coalesce(s.sku, m.sku), coalesce(s.service_center_id, m.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, ledger %s', coalesce(s.on_hand, 0), coalesce(m.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.stock_movement x GROUP BY 1, 2) m
+	    ON m.sku = s.sku AND m.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(m.total, 0)
+	UNION ALL
+	SELECT 'stock is never negative', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.on_hand < 0 OR s.reserved < 0
+	UNION ALL
+	-- reservations: stock.reserved is their sum and never exceeds on_hand
+	SELECT 'reserved equals the reservations', NULL, coalesce(s.sku, r.sku), coalesce(s.service_center_id, r.service_center_id), NULL, NULL,
+	       pg_catalog.format('reserved %s, reservations %s', coalesce(s.reserved, 0), coalesce(r.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.ticket_part x WHERE x.state = 'reserved' GROUP BY 1, 2) r
+	    ON r.sku = s.sku AND r.service_center_id = s.service_center_id
+	 WHERE coalesce(s.reserved, 0) <> coalesce(r.total, 0)
+	UNION ALL
+	SELECT 'reservations never exceed on hand', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.reserved > s.on_hand
+	UNION ALL
+	-- serialized parts: the units in stock (or reserved) at a center are its on_hand
+	SELECT 'serialized units equal stock', NULL, coalesce(s.sku, u.sku), coalesce(s.service_center_id, u.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, units in stock %s', coalesce(s.on_hand, 0), coalesce(u.n, 0))
+	  FROM (SELECT x.* FROM repairsys.stock x JOIN repairsys.part p ON p.sku = x.sku WHERE p.serialized) s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, count(*) AS n FROM repairsys.part_unit x
+	              WHERE x.state IN ('in_stock', 'reserved') AND x.service_center_id IS NOT NULL GROUP BY 1, 2) u
+	    ON u.sku = s.sku AND u.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(u.n, 0)
+	UNION ALL
+	-- a ticket's returns of a part never exceed its issues of it
+	SELECT 'returns never exceed issues', m.ticket_id, m.sku, NULL, NULL, NULL,
+	       pg_catalog.format('issued %s, returned %s', m.issued, m.returned)
+	  FROM (SELECT x.ticket_id, x.sku,
+	               coalesce(sum(-x.qty) FILTER (WHERE x.kind = 'issue'), 0) AS issued,
+	               coalesce(sum(x.qty) FILTER (WHERE x.kind = 'return'), 0) AS returned
+	          FROM repairsys.stock_movement x
+	         WHERE x.kind IN ('issue', 'return') AND x.ticket_id IS NOT NULL
+	         GROUP BY 1, 2) m
+	 WHERE m.returned > m.issued
+	UNION ALL
+	-- reservations only on tickets that can still use them
+	SELECT 'reservations only on open tickets', r.ticket_id, r.sku, r.service_center_id, NULL, t.technician_id,
+	       pg_catalog.format('%s units reserved, ticket in status "%s"', r.qty, t.status)
+	  FROM repairsys.ticket_part r JOIN repairsys.ticket t ON t.id = r.ticket_id
+	 WHERE r.state = 'reserved' AND NOT repairsys.status_takes_parts(t.status)
+	UNION ALL
+	-- no technician over capacity (open tickets: non-terminal states)
+	SELECT 'no technician over capacity', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('technician %s: %s open tickets, capacity %s', tech.id, o.n, tech.capacity)
+	  FROM repairsys.technician tech
+	  JOIN (SELECT x.technician_id, count(*) AS n FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	         WHERE NOT st.is_terminal AND x.technician_id IS NOT NULL GROUP BY 1) o ON o.technician_id = tech.id
+	 WHERE o.n > tech.capacity
+	UNION ALL
+	-- the role kept on the ticket is its state's (rules and reports read it)
+	SELECT 'status_role is the role of the status', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status "%s" has role %s, status_role %s', x.status, st.role, x.status_role)
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.role IS DISTINCT FROM x.status_role
+	UNION ALL
+	-- closed_at is set exactly while the status is terminal (open tickets are
+	-- counted by it)
+	SELECT 'closed_at set exactly in terminal states', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status %s, closed_at %s', x.status, coalesce(x.closed_at::text, 'NULL'))
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.is_terminal <> (x.closed_at IS NOT NULL)
+	UNION ALL
+	-- each technician's kept load equals a recount of his open tickets and
+	-- of the feedback on his tickets
+	SELECT 'technician load equals a recount', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('kept: %s open, %s ratings summing to %s; recounted: %s open, %s ratings summing to %s',
+	                         coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0),
+	                         r.open_tickets, r.rating_count, r.rating_sum)
+	  FROM repairsys.technician tech
+	  LEFT JOIN repairsys.technician_load l ON l.technician_id = tech.id
+	  CROSS JOIN LATERAL (
+		SELECT (SELECT count(*) FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+		         WHERE x.technician_id = tech.id AND NOT st.is_terminal) AS open_tickets,
+		       (SELECT count(*) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_count,
+		       (SELECT coalesce(sum(f.rating), 0) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_sum) r
+	 WHERE (coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0))
+	       IS DISTINCT FROM (r.open_tickets, r.rating_count, r.rating_sum)
+	UNION ALL
+	-- every bill's lines sum to its total
+	SELECT 'bill lines sum to the total', b.ticket_id, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('total %s, lines %s', b.total, coalesce(d.s, 0))
+	  FROM repairsys.bill_summary b
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.bill_detail x WHERE x.ticket_id = b.ticket_id) d ON true
+	 WHERE b.total <> coalesce(d.s, 0)
+	UNION ALL
+	-- every invoice equals its lines
+	SELECT 'invoice equals its lines', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, lines %s', i.total, coalesce(l.s, 0))
+	  FROM repairsys.invoice i
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+	 WHERE i.total <> coalesce(l.s, 0)
+	UNION ALL
+	-- payments never exceed invoices
+	SELECT 'payments never exceed the invoice', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, paid %s', i.total, p.s)
+	  FROM repairsys.invoice i
+	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+	 WHERE p.s > i.total
+	UNION ALL
+	-- time-aware dispatch: no technician is in two visits at once, none is
+	-- booked while absent (approved) or outside his rostered hours
+	SELECT 'no technician has overlapping visits', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointments %s and %s overlap', a.id, b.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.appointment b ON b.technician_id = a.technician_id AND b.id > a.id
+	   AND b.state IN ('booked', 'done') AND b.slot_start < a.slot_end AND a.slot_start < b.slot_end
+	 WHERE a.state IN ('booked', 'done')
+	UNION ALL
+	SELECT 'no visit is booked inside an approved absence', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s meets absence %s', a.id, x.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.technician_absence x ON x.technician_id = a.technician_id AND x.status = 'approved'
+	   AND x.during && pg_catalog.tstzrange(a.slot_start, a.slot_end)
+	 WHERE a.state = 'booked'
+	UNION ALL
+	SELECT 'no visit is booked outside a shift', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s at %s is not within the rostered hours', a.id, a.slot_start)
+	  FROM repairsys.appointment a
+	 WHERE a.state = 'booked'
+	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end))
+	UNION ALL
+	-- the roll-up of the report views (71_rollups.sql) equals a
+	-- recomputation from the tickets, invoice lines, stock movements and
+	-- feedback, column for column
+	SELECT 'roll-up ticket_fact equals a recomputation', coalesce(k.ticket_id, r.ticket_id), NULL,
+	       coalesce(k.service_center_id, r.service_center_id), NULL, coalesce(k.technician_id, r.technician_id),
+	       CASE WHEN k.ticket_id IS NULL THEN 'kept (no row)'
+	            WHEN r.ticket_id IS NULL THEN 'kept a row, no ticket'
+	            ELSE (SELECT pg_catalog.string_agg(pg_catalog.format('%s kept %s, recomputed %s', kv.key, kv.value, rv.value), '; ' ORDER BY kv.key)
+	                    FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(k)) kv
+	                    JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(r)) rv ON rv.key = kv.key
+	                   WHERE kv.value::text IS DISTINCT FROM rv.value::text) END
+	  FROM repairsys.ticket_fact k
+	  FULL JOIN repairsys.ticket_fact_recomputed() r ON r.ticket_id = k.ticket_id
+	 WHERE k.ticket_id IS NULL OR r.ticket_id IS NULL OR k::text <> r::text;
+END;
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice, no technician in two visits at once or booked inside an approved absence or outside his rostered hours, the roll-up of the report views (ticket_fact) = a recomputation; empty on a healthy database';
+
+
+-- (src/sql/73_cost_reports.sql: reputation reads the roll-up)
+CREATE OR REPLACE VIEW repairsys.reputation AS
+SELECT m.month, m.service_center_id, m.closed_tickets, m.ratings, m.csat_pct, m.detractor_pct, m.complaint_rate, m.repeat_rate,
+       m.ratings - p.ratings AS ratings_change,
+       m.csat_pct - p.csat_pct AS csat_change,
+       m.detractor_pct - p.detractor_pct AS detractor_change,
+       m.complaint_rate - p.complaint_rate AS complaint_change,
+       m.repeat_rate - p.repeat_rate AS repeat_change
+  FROM (
+	SELECT f.closed_month AS month,
+	       f.service_center_id,
+	       count(*) AS closed_tickets,
+	       count(f.rating) AS ratings,
+	       round(100.0 * count(*) FILTER (WHERE f.rating >= 4) / nullif(count(f.rating), 0), 1) AS csat_pct,
+	       round(100.0 * count(*) FILTER (WHERE f.rating <= 2) / nullif(count(f.rating), 0), 1) AS detractor_pct,
+	       round(100.0 * count(*) FILTER (WHERE f.complaint) / count(*), 2) AS complaint_rate,
+	       round(100.0 * count(*) FILTER (WHERE repairsys.rework_of(t) IS NOT NULL) / count(*), 1) AS repeat_rate
+	  FROM repairsys.ticket_fact f
+	  JOIN repairsys.ticket t ON t.id = f.ticket_id
+	 WHERE f.closed AND f.closed_month IS NOT NULL AND f.service_center_id IS NOT NULL
+	 GROUP BY 1, 2
+  ) m
+  -- (no row when the previous month closed no ticket: the changes are NULL)
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS closed_tickets,
+	       count(f.rating) AS ratings,
+	       round(100.0 * count(*) FILTER (WHERE f.rating >= 4) / nullif(count(f.rating), 0), 1) AS csat_pct,
+	       round(100.0 * count(*) FILTER (WHERE f.rating <= 2) / nullif(count(f.rating), 0), 1) AS detractor_pct,
+	       round(100.0 * count(*) FILTER (WHERE f.complaint) / count(*), 2) AS complaint_rate,
+	       round(100.0 * count(*) FILTER (WHERE repairsys.rework_of(t) IS NOT NULL) / count(*), 1) AS repeat_rate
+	  FROM repairsys.ticket_fact f
+	  JOIN repairsys.ticket t ON t.id = f.ticket_id
+	 WHERE f.closed AND f.service_center_id = m.service_center_id AND f.closed_month = (m.month - interval '1 month')::date
+	HAVING count(*) > 0
+  ) p ON true;
+
+ALTER VIEW repairsys.reputation SET (security_invoker = true);
+
+
+-- the roll-up recomputed with its new columns
+DELETE FROM repairsys.ticket_fact;
+INSERT INTO repairsys.ticket_fact SELECT * FROM repairsys.ticket_fact_recomputed();
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp

@@ -145,6 +145,71 @@ SELECT x.service_center_id, x.month, x.cost_class, x.budget, x.actual, x.project
 	 ) a
   ) x;
 
+CREATE TEMP VIEW old_reputation AS
+WITH m AS (
+	SELECT date_trunc('month', t.closed_at AT TIME ZONE sc.time_zone)::date AS month,
+	       t.service_center_id,
+	       count(*) AS closed_tickets,
+	       count(fb.rating) AS ratings,
+	       round(100.0 * count(*) FILTER (WHERE fb.rating >= 4) / nullif(count(fb.rating), 0), 1) AS csat_pct,
+	       round(100.0 * count(*) FILTER (WHERE fb.rating <= 2) / nullif(count(fb.rating), 0), 1) AS detractor_pct,
+	       round(100.0 * count(*) FILTER (WHERE fb.complaint) / count(*), 2) AS complaint_rate,
+	       round(100.0 * count(*) FILTER (WHERE rework_of(t) IS NOT NULL) / count(*), 1) AS repeat_rate
+	  FROM ticket t
+	  JOIN service_center sc ON sc.id = t.service_center_id
+	  LEFT JOIN feedback fb ON fb.ticket_id = t.id
+	 WHERE t.status_role = 'closed' AND t.closed_at IS NOT NULL
+	 GROUP BY 1, 2
+)
+SELECT m.month, m.service_center_id, m.closed_tickets, m.ratings, m.csat_pct, m.detractor_pct, m.complaint_rate, m.repeat_rate,
+       m.ratings - p.ratings AS ratings_change,
+       m.csat_pct - p.csat_pct AS csat_change,
+       m.detractor_pct - p.detractor_pct AS detractor_change,
+       m.complaint_rate - p.complaint_rate AS complaint_change,
+       m.repeat_rate - p.repeat_rate AS repeat_change
+  FROM m
+  LEFT JOIN m p ON p.service_center_id = m.service_center_id AND p.month = (m.month - interval '1 month')::date;
+
+CREATE TEMP VIEW old_technician_performance AS
+SELECT tech.id AS technician_id,
+       tech.name,
+       tech.service_center_id,
+       coalesce(s.tickets, 0)::integer AS tickets,
+       coalesce(s.resolved, 0)::integer AS resolved,
+       round(s.first_fixes::numeric / nullif(s.resolved, 0), 4) AS first_time_fix_rate,
+       round((s.resolved - s.first_fixes)::numeric / nullif(s.resolved, 0), 4) AS rework_rate,
+       round(s.business_hours, 2) AS mean_resolution_business_hours,
+       round(100.0 * s.sla_met / nullif(s.sla_measured, 0), 1) AS sla_met_pct,
+       round(s.avg_rating, 2) AS avg_rating,
+       coalesce(s.labor_minutes_30d, 0)::numeric(12,2) AS labor_minutes_30d,
+       round(coalesce(s.labor_minutes_30d, 0)
+             / nullif(setting_value('technician_available_hours_30d')::numeric * 60, 0), 4) AS utilization
+  FROM technician tech
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS tickets,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS resolved,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.reopen_count = 0 AND NOT EXISTS (
+	            SELECT 1 FROM ticket r
+	             WHERE r.asset_id = t.asset_id AND r.service_type = t.service_type AND r.id <> t.id
+	               AND r.status_role <> 'cancelled'
+	               AND r.opened_at > t.resolved_at
+	               AND r.opened_at <= t.resolved_at + setting_value('rework_window')::interval)) AS first_fixes,
+	       avg(date_part('epoch', CASE WHEN t.sla_resolve_within IS NOT NULL
+	                                   THEN sla_elapsed(t.sla_resolve_within, t.opened_at, t.resolved_at,
+	                                                    closed_dates(t.service_center_id), t.sla_time_zone,
+	                                                    od.days, od.works_as)
+	                                   ELSE t.resolved_at - t.opened_at END) / 3600)
+	         FILTER (WHERE t.resolved_at IS NOT NULL)::numeric AS business_hours,
+	       count(*) FILTER (WHERE t.resolved_at <= t.resolve_by) AS sla_met,
+	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.resolve_by IS NOT NULL) AS sla_measured,
+	       avg(fb.rating) AS avg_rating,
+	       sum(t.labor_minutes) FILTER (WHERE t.resolved_at >= now() - interval '30 days') AS labor_minutes_30d
+	  FROM ticket t
+	 CROSS JOIN LATERAL open_dates(t.service_center_id) od
+	  LEFT JOIN feedback fb ON fb.ticket_id = t.id
+	 WHERE t.technician_id = tech.id AND t.status_role <> 'cancelled'
+  ) s ON true;
+
 -- one row per view: rows only in the new view, rows only in the old one
 -- (as text), rows in all; and the roll-up's invariant
 CREATE FUNCTION pg_temp.diff(v text) RETURNS TABLE (view text, only_new bigint, only_old bigint, rows bigint)
@@ -163,7 +228,8 @@ END
 $$;
 CREATE FUNCTION pg_temp.same() RETURNS TABLE (view text, only_new bigint, only_old bigint, rows bigint)
 LANGUAGE sql AS $$
-	SELECT d.* FROM unnest(ARRAY['service_benefit', 'ticket_cost', 'overhead_allocation', 'budget_status']) v, pg_temp.diff(v) d
+	SELECT d.* FROM unnest(ARRAY['service_benefit', 'ticket_cost', 'overhead_allocation', 'budget_status', 'reputation',
+	                                   'technician_performance']) v, pg_temp.diff(v) d
 	UNION ALL
 	SELECT 'check_invariants', (SELECT count(*) FROM check_invariants()), 0, (SELECT count(*) FROM ticket_fact)
 $$;
@@ -230,6 +296,117 @@ SELECT pg_temp.ok() AS after_feedback;
 DELETE FROM feedback WHERE ticket_id = :res2;
 SELECT rating IS NULL AS unrated FROM ticket_fact WHERE ticket_id = :res2;
 SELECT pg_temp.ok() AS after_feedback_deleted;
+-- reputation, per center and month of closing: tickets closed in earlier
+-- months, imported with their state and history row by the table owner (as a
+-- migration would), so that a month has a previous one; one closed half an
+-- hour before a month ends in UTC (its center's zone decides the month); then
+-- a later one on the same asset and service type within the rework window
+-- (a repeat repair), and feedback on them with and without a complaint
+CREATE TEMP TABLE imp AS
+SELECT t.service_center_id AS c, t.asset_id, t.customer_id, t.service_type, t.technician_id
+  FROM ticket t WHERE t.status = 'closed' AND t.asset_id IS NOT NULL ORDER BY t.id LIMIT 1;
+CREATE FUNCTION pg_temp.import_closed(n integer, opened timestamptz) RETURNS bigint
+LANGUAGE sql AS $$
+	WITH t AS (
+		INSERT INTO repairsys.ticket (customer_id, service_type, status, technician_id, service_center_id, asset_id, opened_at,
+		                              status_changed_at, first_response_at, resolved_at, closed_at, labor_minutes, changed_by, description)
+		SELECT i.customer_id, i.service_type, 'closed', i.technician_id, i.c, i.asset_id, opened, opened + interval '90 minutes',
+		       opened + interval '10 minutes', opened + interval '1 hour', opened + interval '90 minutes', 30, current_user,
+		       'rollups import ' || n
+		  FROM pg_temp.imp i
+		RETURNING id, status_changed_at
+	), h AS (
+		INSERT INTO repairsys.ticket_event (ticket_id, from_status, to_status, at, actor)
+		SELECT t.id, 'resolved', 'closed', t.status_changed_at, current_user FROM t
+	)
+	SELECT t.id FROM t
+$$;
+SELECT pg_temp.import_closed(1, '2020-01-03 10:00Z') > 0 AS imported,
+       pg_temp.import_closed(2, '2020-02-05 10:00Z') > 0 AS imported,
+       pg_temp.import_closed(3, '2020-02-29 22:00Z') > 0 AS imported;
+SELECT pg_temp.ok() AS after_closed_imports;
+SELECT pg_temp.import_closed(4, '2020-01-20 10:00Z') AS repeat1 \gset
+INSERT INTO feedback (ticket_id, rating, complaint)
+SELECT id, 1 + id % 5, description IN ('rollups import 1', 'rollups import 3') FROM ticket WHERE description LIKE 'rollups import %';
+SELECT pg_temp.ok() AS after_repeat_and_feedback;
+SELECT rework_of(t) IS NOT NULL AS repeat_repair FROM ticket t WHERE t.id = :repeat1;
+SELECT count(*) FILTER (WHERE ratings_change IS NOT NULL) AS months_with_a_previous, count(*) FILTER (WHERE repeat_rate > 0) AS months_with_repeats,
+       sum(closed_tickets) AS closed, count(*) FILTER (WHERE complaint_rate > 0) AS months_with_complaints
+  FROM reputation WHERE month < '2021-01-01' AND service_center_id = (SELECT c FROM imp);
+-- the complaint withdrawn, a rating changed
+UPDATE feedback SET complaint = false WHERE ticket_id = (SELECT id FROM ticket WHERE description = 'rollups import 1');
+UPDATE feedback SET rating = 5 WHERE ticket_id = :repeat1;
+SELECT complaint = false AS withdrawn FROM ticket_fact WHERE ticket_id = (SELECT id FROM ticket WHERE description = 'rollups import 1');
+SELECT pg_temp.ok() AS after_complaint_withdrawn;
+-- a ticket closed through the life cycle (its invoice paid in full, the
+-- resolved -> closed transition's guard), then rated with a complaint
+SELECT issue_invoice(:res2) > 0 AS invoiced;
+SELECT record_payment(i.id, 'cash', i.total, 'rollups-2') > 0 AS paid FROM invoice i WHERE i.ticket_id = :res2 AND i.total > 0;
+UPDATE ticket SET status = 'closed' WHERE id = :res2;
+SELECT closed AND closed_month IS NOT NULL AS closed_counted FROM ticket_fact WHERE ticket_id = :res2;
+INSERT INTO feedback (ticket_id, rating, complaint) VALUES (:res2, 1, true);
+SELECT pg_temp.ok() AS after_closing;
+-- technician_performance: a holiday and a make-up working day of a center
+-- on the day a resolved ticket with an SLA calendar was open, an all-center
+-- holiday, each removed again (the business hours of resolution follow);
+-- the rework window widened and narrowed (the first-time fixes follow)
+-- (the first resolved ticket and local date between its opening and its
+-- resolution that a closed day would shorten, whatever today's weekday)
+SELECT t.service_center_id AS hc, d::date AS hday, t.id AS hticket
+  FROM ticket t
+ CROSS JOIN LATERAL open_dates(t.service_center_id) od
+ CROSS JOIN LATERAL generate_series((t.opened_at AT TIME ZONE t.sla_time_zone)::date, (t.resolved_at AT TIME ZONE t.sla_time_zone)::date, interval '1 day') d
+ WHERE t.resolved_at IS NOT NULL AND t.sla_resolve_within IS NOT NULL
+   AND resolution_hours(t.sla_resolve_within, t.opened_at, t.resolved_at,
+                        (SELECT array_agg(x ORDER BY x) FROM unnest(closed_dates(t.service_center_id) || d::date) x),
+                        t.sla_time_zone, od.days, od.works_as)
+       < resolution_hours(t.sla_resolve_within, t.opened_at, t.resolved_at, closed_dates(t.service_center_id), t.sla_time_zone, od.days, od.works_as)
+ ORDER BY t.id, d LIMIT 1 \gset
+SELECT resolution_hours AS hours_before FROM ticket_fact WHERE ticket_id = :hticket \gset
+INSERT INTO holiday (service_center_id, day, name) VALUES (:hc, :'hday', 'rollups holiday');
+SELECT resolution_hours < :hours_before AS fewer_hours FROM ticket_fact WHERE ticket_id = :hticket;
+SELECT pg_temp.ok() AS after_holiday;
+UPDATE holiday SET day = day + 1 WHERE name = 'rollups holiday';
+SELECT pg_temp.ok() AS after_holiday_moved;
+DELETE FROM holiday WHERE name = 'rollups holiday';
+SELECT resolution_hours = :hours_before AS hours_back FROM ticket_fact WHERE ticket_id = :hticket;
+INSERT INTO holiday (service_center_id, day, name) VALUES (NULL, :'hday', 'rollups all centers');
+SELECT pg_temp.ok() AS after_all_center_holiday;
+INSERT INTO holiday (service_center_id, day, name, kind, works_as)
+SELECT :hc, d, 'rollups make-up day', 'workday', 1 FROM generate_series(:'hday'::date - 3, :'hday'::date + 3, '1 day') d
+ WHERE extract(isodow FROM d) IN (6, 7);
+SELECT pg_temp.ok() AS after_make_up_days;
+DELETE FROM holiday WHERE name LIKE 'rollups %';
+SELECT pg_temp.ok() AS after_holidays_removed;
+UPDATE setting SET value = '400 days' WHERE name = 'rework_window';
+SELECT pg_temp.ok() AS after_wider_rework_window;
+UPDATE setting SET value = '30 days' WHERE name = 'rework_window';
+SELECT pg_temp.ok() AS after_rework_window_back;
+-- a later ticket on the unit of a resolved first-time fix: the fix is a
+-- rework now; cancelled, it is a first-time fix again; deleted (the table
+-- owner), too
+SELECT t.id AS fixed1, t.asset_id AS fixed_asset FROM ticket t JOIN ticket_fact f ON f.ticket_id = t.id
+ WHERE f.first_fix AND t.status_role = 'resolved' ORDER BY t.id LIMIT 1 \gset
+SELECT open_ticket(t.customer_id, t.service_type, 'rollups repeat', asset_id => t.asset_id) AS repeat2 FROM ticket t WHERE t.id = :fixed1 \gset
+SELECT NOT first_fix AS reworked FROM ticket_fact WHERE ticket_id = :fixed1;
+SELECT pg_temp.ok() AS after_repeat_ticket;
+UPDATE ticket SET status = 'cancelled' WHERE id = :repeat2;
+SELECT first_fix AS fixed_again FROM ticket_fact WHERE ticket_id = :fixed1;
+SELECT pg_temp.ok() AS after_repeat_cancelled;
+SELECT open_ticket(t.customer_id, t.service_type, 'rollups repeat', asset_id => t.asset_id) AS repeat3 FROM ticket t WHERE t.id = :fixed1 \gset
+SELECT NOT first_fix AS reworked_again FROM ticket_fact WHERE ticket_id = :fixed1;
+DELETE FROM ticket_event WHERE ticket_id = :repeat3;
+DELETE FROM event WHERE ticket_id = :repeat3;
+DELETE FROM ticket WHERE id = :repeat3;
+SELECT first_fix AS fixed_after_delete FROM ticket_fact WHERE ticket_id = :fixed1;
+SELECT pg_temp.ok() AS after_repeat_deleted;
+-- a resolved ticket given to another technician, and reopened
+UPDATE ticket SET technician_id = (SELECT max(id) FROM technician WHERE active) WHERE id = :fixed1;
+SELECT pg_temp.ok() AS after_technician_change;
+UPDATE ticket SET status = 'in_progress' WHERE id = :fixed1;
+SELECT NOT first_fix AS reopened_not_first_fix FROM ticket_fact WHERE ticket_id = :fixed1;
+SELECT pg_temp.ok() AS after_reopen;
+
 -- an overhead changed, one deleted, a budget changed
 UPDATE overhead SET amount = amount + 0.05 WHERE cost_class = 'rent';
 DELETE FROM overhead WHERE cost_class = 'vehicles' AND month = (SELECT min(month) FROM overhead WHERE cost_class = 'vehicles');
@@ -299,7 +476,10 @@ RESET ROLE;
 -- repairs it
 UPDATE ticket_fact SET revenue = revenue + 1 WHERE ticket_id = :res1;
 DELETE FROM ticket_fact WHERE ticket_id = :closed1;
-SELECT invariant, ticket_id = :res1 AS res1, ticket_id = :closed1 AS closed1, detail LIKE 'kept (no row)%' AS missing
+-- (and the columns reputation and technician_performance read, each named)
+UPDATE ticket_fact SET closed = NOT closed, first_fix = NOT first_fix, resolution_hours = resolution_hours + 1 WHERE ticket_id = :work2;
+SELECT invariant, ticket_id = :res1 AS res1, ticket_id = :closed1 AS closed1, ticket_id = :work2 AS work2, detail LIKE 'kept (no row)%' AS missing,
+       detail ~ '^closed kept (true|false), recomputed (true|false); first_fix kept .*; resolution_hours kept ' AS columns_named
   FROM check_invariants() ORDER BY ticket_id;
 SELECT rollup_rebuild() = (SELECT count(*) FROM ticket) AS rebuilt;
 SELECT pg_temp.ok() AS after_rebuild;
@@ -335,6 +515,21 @@ UNION ALL
 SELECT 'overhead_allocation', * FROM pg_temp.plan(format('SELECT * FROM repairsys.overhead_allocation WHERE month = %L AND service_center_id = %s', :'m', :c))
 UNION ALL
 SELECT 'budget_status', * FROM pg_temp.plan(format('SELECT * FROM repairsys.budget_status WHERE month = %L AND service_center_id = %s', :'m', :c));
+-- technician_performance reads the technicians' rows of the roll-up through
+-- its index on the technician
+SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
+       count(*) FILTER (WHERE l ~ 'Index.* (on|using) ticket_fact_technician_idx') AS technician_index_scans,
+       count(*) FILTER (WHERE l ~ ' on ticket( |$)') AS ticket_reads
+  FROM pg_temp.explain_lines(format('SELECT * FROM repairsys.technician_performance WHERE service_center_id = %s', :c)) l;
+-- reputation reads its index on center and month of closing, for the month
+-- and the previous one only (both bounds in the index conditions)
+SELECT f.service_center_id AS rc, f.closed_month AS rm FROM ticket_fact f WHERE f.closed AND f.service_center_id IS NOT NULL
+ GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2 LIMIT 1 \gset
+SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
+       count(*) FILTER (WHERE l ~ 'Index.* (on|using) ticket_fact_center_closed_idx') AS closed_index_scans,
+       count(*) FILTER (WHERE l ~ 'Index Cond: .*closed_month = ') AS month_conditions,
+       count(*) FILTER (WHERE l ~ 'Index Cond: .*closed_month = \(\(') AS previous_month_conditions
+  FROM pg_temp.explain_lines(format('SELECT * FROM repairsys.reputation WHERE month = %L AND service_center_id = %s', :'rm', :rc)) l;
 RESET enable_seqscan;
 
 \c :regress_db

@@ -1,6 +1,6 @@
 -- Roll-ups of the report views (DESIGN.md section 12, docs/performance.md
 -- "Roll-ups"): what a report needs of each ticket, kept by triggers in the
--- writing transaction (74_rollups.sql), so that a report of one month and one
+-- writing transaction (71_rollups.sql), so that a report of one month and one
 -- center reads the rows of that month and center through an index instead of
 -- every ticket ever written and its invoices, parts and feedback.
 --
@@ -39,9 +39,14 @@ CREATE TABLE repairsys.ticket_fact (
 	invoice_lines     integer NOT NULL DEFAULT 0 CHECK (invoice_lines >= 0),
 	revenue           numeric(16,2) NOT NULL DEFAULT 0.00,
 	parts_cost        numeric(16,2) NOT NULL DEFAULT 0.00,
-	rating            integer CHECK (rating BETWEEN 1 AND 5)
+	rating            integer CHECK (rating BETWEEN 1 AND 5),
+	closed_month      date,
+	closed            boolean NOT NULL DEFAULT false,
+	complaint         boolean NOT NULL DEFAULT false,
+	first_fix         boolean NOT NULL DEFAULT false,
+	resolution_hours  double precision
 );
-COMMENT ON TABLE repairsys.ticket_fact IS 'Roll-up: one row per ticket with what the report views (ticket_cost, service_benefit, overhead_allocation, budget_status) read of it, kept by triggers in the writing transaction; equal to a recomputation (check_invariants, rollup_rebuild)';
+COMMENT ON TABLE repairsys.ticket_fact IS 'Roll-up: one row per ticket with what the report views (ticket_cost, service_benefit, overhead_allocation, budget_status, reputation, technician_performance) read of it, kept by triggers in the writing transaction; equal to a recomputation (check_invariants, rollup_rebuild)';
 COMMENT ON COLUMN repairsys.ticket_fact.ticket_id IS 'Ticket';
 COMMENT ON COLUMN repairsys.ticket_fact.service_center_id IS 'Service center of the ticket';
 COMMENT ON COLUMN repairsys.ticket_fact.month IS 'First day of the month the ticket was opened in, in its center''s time zone (UTC without a center)';
@@ -57,5 +62,15 @@ COMMENT ON COLUMN repairsys.ticket_fact.invoice_lines IS 'Invoice lines of the t
 COMMENT ON COLUMN repairsys.ticket_fact.revenue IS 'Sum of the amounts (before tax) of the ticket''s invoice lines';
 COMMENT ON COLUMN repairsys.ticket_fact.parts_cost IS 'Units issued to the ticket less returns, at the unit cost of their ledger row (the part''s unit_cost where the row has none)';
 COMMENT ON COLUMN repairsys.ticket_fact.rating IS 'The customer''s rating of the ticket (feedback)';
+COMMENT ON COLUMN repairsys.ticket_fact.closed_month IS 'First day of the month the ticket was closed (closed_at) in, in its center''s time zone (UTC without a center); NULL while closed_at is';
+COMMENT ON COLUMN repairsys.ticket_fact.closed IS 'True while the ticket is in a closed-role state (reputation counts it in closed_month)';
+COMMENT ON COLUMN repairsys.ticket_fact.complaint IS 'The customer filed a complaint with the ticket''s feedback';
+COMMENT ON COLUMN repairsys.ticket_fact.first_fix IS 'Resolved, never reopened, and no later ticket (not cancelled) on the same asset and service type opened within rework_window after the resolution (ticket_first_fix)';
+COMMENT ON COLUMN repairsys.ticket_fact.resolution_hours IS 'Hours from opening to resolution in the business hours of the ticket''s resolve calendar with its center''s holidays and make-up days, wall-clock without an SLA (resolution_hours); NULL while unresolved';
 -- the month x center query of every report reads this index
 CREATE INDEX ticket_fact_center_month_idx ON repairsys.ticket_fact (service_center_id, month);
+-- reputation's month x center query (and its previous month) reads this one:
+-- the closed tickets of a center by month of closing
+CREATE INDEX ticket_fact_center_closed_idx ON repairsys.ticket_fact (service_center_id, closed_month) WHERE closed;
+-- technician_performance reads a technician's tickets through this one
+CREATE INDEX ticket_fact_technician_idx ON repairsys.ticket_fact (technician_id) WHERE counted;

@@ -144,6 +144,14 @@ INSERT INTO repairsys.setting (name, value, description, dump, type, min_value) 
 CREATE INDEX ticket_technician_resolved_idx ON repairsys.ticket (technician_id, resolved_at) WHERE technician_id IS NOT NULL;
 CREATE INDEX ticket_asset_type_idx ON repairsys.ticket (asset_id, service_type, opened_at) WHERE asset_id IS NOT NULL;
 
+-- technician_performance reads the roll-up (ticket_fact, 71_rollups.sql)
+-- through its index on the technician: each ticket's first-time fix and
+-- business hours of resolution are kept there by the writing transaction
+-- (and by the triggers of what they depend on: the unit's later tickets,
+-- rework_window, the centers' holidays and make-up days), so a read sums
+-- the technician's rows with no per-ticket subquery or calendar walk.  The
+-- last-30-days figures depend on now() and are summed when read, from the
+-- same rows (docs/reports.md).
 CREATE VIEW repairsys.technician_performance AS
 SELECT tech.id AS technician_id,
        tech.name,
@@ -161,27 +169,15 @@ SELECT tech.id AS technician_id,
   FROM repairsys.technician tech
   LEFT JOIN LATERAL (
 	SELECT count(*) AS tickets,
-	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS resolved,
-	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.reopen_count = 0 AND NOT EXISTS (
-	            SELECT 1 FROM repairsys.ticket r
-	             WHERE r.asset_id = t.asset_id AND r.service_type = t.service_type AND r.id <> t.id
-	               AND r.status_role <> 'cancelled'
-	               AND r.opened_at > t.resolved_at
-	               AND r.opened_at <= t.resolved_at + repairsys.setting_value('rework_window')::interval)) AS first_fixes,
-	       avg(date_part('epoch', CASE WHEN t.sla_resolve_within IS NOT NULL
-	                                   THEN repairsys.sla_elapsed(t.sla_resolve_within, t.opened_at, t.resolved_at,
-	                                                              repairsys.closed_dates(t.service_center_id), t.sla_time_zone,
-	                                                              od.days, od.works_as)
-	                                   ELSE t.resolved_at - t.opened_at END) / 3600)
-	         FILTER (WHERE t.resolved_at IS NOT NULL)::numeric AS business_hours,
-	       count(*) FILTER (WHERE t.resolved_at <= t.resolve_by) AS sla_met,
-	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL AND t.resolve_by IS NOT NULL) AS sla_measured,
-	       avg(fb.rating) AS avg_rating,
-	       sum(t.labor_minutes) FILTER (WHERE t.resolved_at >= now() - interval '30 days') AS labor_minutes_30d
-	  FROM repairsys.ticket t
-	 CROSS JOIN LATERAL repairsys.open_dates(t.service_center_id) od
-	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
-	 WHERE t.technician_id = tech.id AND t.status_role <> 'cancelled'
+	       count(*) FILTER (WHERE f.resolved_at IS NOT NULL) AS resolved,
+	       count(*) FILTER (WHERE f.first_fix) AS first_fixes,
+	       avg(f.resolution_hours) FILTER (WHERE f.resolved_at IS NOT NULL)::numeric AS business_hours,
+	       count(*) FILTER (WHERE f.resolved_at <= f.resolve_by) AS sla_met,
+	       count(*) FILTER (WHERE f.resolved_at IS NOT NULL AND f.resolve_by IS NOT NULL) AS sla_measured,
+	       avg(f.rating) AS avg_rating,
+	       sum(f.labor_minutes) FILTER (WHERE f.resolved_at >= now() - interval '30 days') AS labor_minutes_30d
+	  FROM repairsys.ticket_fact f
+	 WHERE f.technician_id = tech.id AND f.counted
   ) s ON true;
 COMMENT ON VIEW repairsys.technician_performance IS 'Per technician: volume, first-time fix and rework rates, resolution time in business hours, SLA met, rating and utilization (docs/reports.md)';
 COMMENT ON COLUMN repairsys.technician_performance.technician_id IS 'Technician';

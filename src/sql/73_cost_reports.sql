@@ -66,30 +66,52 @@ COMMENT ON COLUMN repairsys.budget_status.alert IS 'over_budget (actual > budget
 -- within the rework window, as the bill counts it); then each figure's change
 -- against the previous calendar month of the same center (NULL when that
 -- month closed no ticket).
+--
+-- It reads the roll-up (ticket_fact, 71_rollups.sql: month of closing in the
+-- center's zone, closed role, rating, complaint flag, kept by the writing
+-- transaction) through its index on center and month of closing, for the
+-- month and, in the LATERAL subquery, the previous month of the same center:
+-- a filter on month and center reaches both, so the BI query reads the rows
+-- of two months of one center, not the history.  repeat_rate is computed
+-- when read, for the month's closed tickets only: rework_of() depends on the
+-- other tickets of the asset (an earlier one closed, reopened or cancelled
+-- changes it) and on the rework window, so keeping it would mean rewriting
+-- other tickets' rows on every write to an asset; read, it costs one probe of
+-- ticket_asset_type_idx per closed ticket of the month (docs/reports.md).
 CREATE VIEW repairsys.reputation AS
-WITH m AS (
-	SELECT date_trunc('month', t.closed_at AT TIME ZONE sc.time_zone)::date AS month,
-	       t.service_center_id,
-	       count(*) AS closed_tickets,
-	       count(fb.rating) AS ratings,
-	       round(100.0 * count(*) FILTER (WHERE fb.rating >= 4) / nullif(count(fb.rating), 0), 1) AS csat_pct,
-	       round(100.0 * count(*) FILTER (WHERE fb.rating <= 2) / nullif(count(fb.rating), 0), 1) AS detractor_pct,
-	       round(100.0 * count(*) FILTER (WHERE fb.complaint) / count(*), 2) AS complaint_rate,
-	       round(100.0 * count(*) FILTER (WHERE repairsys.rework_of(t) IS NOT NULL) / count(*), 1) AS repeat_rate
-	  FROM repairsys.ticket t
-	  JOIN repairsys.service_center sc ON sc.id = t.service_center_id
-	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
-	 WHERE t.status_role = 'closed' AND t.closed_at IS NOT NULL
-	 GROUP BY 1, 2
-)
 SELECT m.month, m.service_center_id, m.closed_tickets, m.ratings, m.csat_pct, m.detractor_pct, m.complaint_rate, m.repeat_rate,
        m.ratings - p.ratings AS ratings_change,
        m.csat_pct - p.csat_pct AS csat_change,
        m.detractor_pct - p.detractor_pct AS detractor_change,
        m.complaint_rate - p.complaint_rate AS complaint_change,
        m.repeat_rate - p.repeat_rate AS repeat_change
-  FROM m
-  LEFT JOIN m p ON p.service_center_id = m.service_center_id AND p.month = (m.month - interval '1 month')::date;
+  FROM (
+	SELECT f.closed_month AS month,
+	       f.service_center_id,
+	       count(*) AS closed_tickets,
+	       count(f.rating) AS ratings,
+	       round(100.0 * count(*) FILTER (WHERE f.rating >= 4) / nullif(count(f.rating), 0), 1) AS csat_pct,
+	       round(100.0 * count(*) FILTER (WHERE f.rating <= 2) / nullif(count(f.rating), 0), 1) AS detractor_pct,
+	       round(100.0 * count(*) FILTER (WHERE f.complaint) / count(*), 2) AS complaint_rate,
+	       round(100.0 * count(*) FILTER (WHERE repairsys.rework_of(t) IS NOT NULL) / count(*), 1) AS repeat_rate
+	  FROM repairsys.ticket_fact f
+	  JOIN repairsys.ticket t ON t.id = f.ticket_id
+	 WHERE f.closed AND f.closed_month IS NOT NULL AND f.service_center_id IS NOT NULL
+	 GROUP BY 1, 2
+  ) m
+  -- (no row when the previous month closed no ticket: the changes are NULL)
+  LEFT JOIN LATERAL (
+	SELECT count(*) AS closed_tickets,
+	       count(f.rating) AS ratings,
+	       round(100.0 * count(*) FILTER (WHERE f.rating >= 4) / nullif(count(f.rating), 0), 1) AS csat_pct,
+	       round(100.0 * count(*) FILTER (WHERE f.rating <= 2) / nullif(count(f.rating), 0), 1) AS detractor_pct,
+	       round(100.0 * count(*) FILTER (WHERE f.complaint) / count(*), 2) AS complaint_rate,
+	       round(100.0 * count(*) FILTER (WHERE repairsys.rework_of(t) IS NOT NULL) / count(*), 1) AS repeat_rate
+	  FROM repairsys.ticket_fact f
+	  JOIN repairsys.ticket t ON t.id = f.ticket_id
+	 WHERE f.closed AND f.service_center_id = m.service_center_id AND f.closed_month = (m.month - interval '1 month')::date
+	HAVING count(*) > 0
+  ) p ON true;
 COMMENT ON VIEW repairsys.reputation IS 'Reputation (品牌形象和声誉) of each service center per month of closing: ratings, CSAT, detractors, complaints and repeat repairs, with the change against the previous month';
 COMMENT ON COLUMN repairsys.reputation.month IS 'First day of the month the tickets were closed (in the center''s time zone)';
 COMMENT ON COLUMN repairsys.reputation.service_center_id IS 'Service center';

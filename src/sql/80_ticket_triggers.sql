@@ -174,9 +174,11 @@ CREATE TRIGGER ticket_95_auto_assign AFTER INSERT ON repairsys.ticket
 CREATE TRIGGER ticket_50_rollup_update AFTER UPDATE ON repairsys.ticket
 	FOR EACH ROW
 	WHEN ((NEW.service_center_id, NEW.opened_at, NEW.service_type, NEW.status_role = 'cancelled', NEW.technician_id,
-	       NEW.labor_minutes, NEW.travel_km, NEW.resolved_at, NEW.resolve_by)
+	       NEW.labor_minutes, NEW.travel_km, NEW.resolved_at, NEW.resolve_by, NEW.status_role = 'closed', NEW.closed_at,
+	       NEW.reopen_count, NEW.asset_id, NEW.sla_resolve_within::text, NEW.sla_time_zone)
 	      IS DISTINCT FROM (OLD.service_center_id, OLD.opened_at, OLD.service_type, OLD.status_role = 'cancelled', OLD.technician_id,
-	       OLD.labor_minutes, OLD.travel_km, OLD.resolved_at, OLD.resolve_by))
+	       OLD.labor_minutes, OLD.travel_km, OLD.resolved_at, OLD.resolve_by, OLD.status_role = 'closed', OLD.closed_at,
+	       OLD.reopen_count, OLD.asset_id, OLD.sla_resolve_within::text, OLD.sla_time_zone))
 	EXECUTE FUNCTION repairsys.ticket_fact_update_trg();
 -- 52: an approval records the approved first estimate as revision 1; it
 -- reads only the row and writes only estimate_revision.
@@ -227,3 +229,15 @@ CREATE TRIGGER ticket_75_diagnosis AFTER UPDATE ON repairsys.ticket
 CREATE TRIGGER ticket_91_event_estimate AFTER UPDATE OF estimate_approved_at ON repairsys.ticket
 	FOR EACH ROW WHEN (NEW.estimate_approved_at IS NOT NULL AND NEW.estimate_approved_at IS DISTINCT FROM OLD.estimate_approved_at)
 	EXECUTE FUNCTION repairsys.ticket_estimate_event_trg();
+
+------------------------------------------------------------------------------
+-- AFTER DELETE
+------------------------------------------------------------------------------
+-- 50: a deleted ticket (the table owner's) on an asset may have been the
+-- repeat of earlier tickets of the asset: their first-time fixes in the
+-- roll-up (ticket_fact, 71_rollups.sql) are judged again; AFTER, so the
+-- deleted ticket no longer counts.  Its own roll-up row goes by the foreign
+-- key's cascade.
+CREATE TRIGGER ticket_50_rollup_delete AFTER DELETE ON repairsys.ticket
+	FOR EACH ROW WHEN (OLD.asset_id IS NOT NULL)
+	EXECUTE FUNCTION repairsys.ticket_fact_delete_trg();

@@ -31,42 +31,43 @@ SELECT functions_are('repairsys', ARRAY[
 	'feedback_check_trg', 'feedback_complaint_trg', 'feedback_fact_trg', 'feedback_load_trg',
 	'fmt_num', 'fmt_price', 'forbid_change', 'forecast_demand', 'guard_estimate_approved',
 	'guard_has_technician', 'guard_labor_recorded', 'guard_reopen_window', 'guard_settled',
-	'haversine_km', 'holiday_visits_trg', 'html_escape', 'invoice_center_trg', 'invoice_event_trg',
-	'invoice_fact_trg', 'invoice_line_fact_trg', 'is_import', 'is_table_owner', 'is_valid_time_zone',
-	'issue_invoice', 'local_midnight', 'lock_invoice', 'lock_stock', 'lock_technician', 'logistic_fit',
-	'logistic_predict', 'may_grant_discount', 'month_elapsed', 'month_start', 'nearest_service_center',
-	'next_event_id', 'next_state', 'normal_quantile', 'notification_placeholders',
-	'notification_template_trg', 'open_dates', 'open_recall', 'open_ticket', 'open_ticket_count',
-	'part_fact_trg', 'part_row', 'part_units_agree_trg', 'partition_month', 'partition_setup',
-	'payment_admit', 'payment_event_trg', 'payment_rules_trg', 'plan_day', 'plan_installments',
-	'plan_technician', 'price_at', 'price_label', 'price_lines', 'price_version_at', 'read_events',
-	'reader_language', 'rebuild_diagnosis_model', 'receive_part', 'recheck_visits', 'record_payment',
-	'refit_churn_model', 'reject_discount', 'release_part', 'render_template', 'report_html',
-	'report_label', 'required_state_roles', 'reschedule_visit', 'reserve_part', 'return_part',
-	'revise_estimate', 'rework_of', 'rollup_rebuild', 'roster_check_trg', 'roster_ranges',
-	'route_solve', 'run_appointment_reminders', 'run_churn_refit', 'run_escalations',
-	'run_follow_ups_due', 'run_jobs', 'run_notifications', 'run_stuck_tickets', 'schedule_jobs',
-	'schedule_lines', 'schedule_price_lines', 'score_candidates', 'seed_row_changed',
-	'service_center_check_trg', 'service_center_fact_trg', 'service_price_current_trg',
-	'service_price_rules_trg', 'service_type_prices_trg', 'set_status', 'setting_check',
-	'setting_valid_trg', 'setting_value', 'sign_off', 'signed_off', 'sla_add', 'sla_advance',
-	'sla_calendar', 'sla_deadline', 'sla_elapsed', 'sla_interval_cmp', 'sla_interval_eq',
-	'sla_interval_ge', 'sla_interval_gt', 'sla_interval_hash', 'sla_interval_hash_extended',
-	'sla_interval_in', 'sla_interval_le', 'sla_interval_lt', 'sla_interval_ne', 'sla_interval_out',
-	'sla_interval_recv', 'sla_interval_send', 'sla_reached_at', 'sla_target', 'sla_windows',
-	'slots_for', 'solve_pending', 'status_takes_parts', 'stock_movement_fact_trg',
-	'stock_movement_order_trg', 'stock_movement_rules_trg', 'stock_movement_trg',
-	'stock_transfer_allocation', 'suggest_diagnosis', 'svg_bar_chart', 'sync_current_prices',
-	'technician_fits', 'technician_load_add', 'technician_shifts', 'technician_visits_trg',
-	'ticket_approved_ceiling_trg', 'ticket_arrival_trg', 'ticket_assign_check_trg',
-	'ticket_auto_assign_trg', 'ticket_bill_facts_trg', 'ticket_diagnosis_trg',
-	'ticket_discount_approval_trg', 'ticket_discount_event_trg', 'ticket_discount_trg',
-	'ticket_estimate_event_trg', 'ticket_fact_insert_trg', 'ticket_fact_recomputed',
-	'ticket_fact_update_trg', 'ticket_first_revision_trg', 'ticket_follow_up_trg',
-	'ticket_is_billable', 'ticket_load_trg', 'ticket_log_trg', 'ticket_month', 'ticket_open_trg',
+	'haversine_km', 'holiday_fact_trg', 'holiday_visits_trg', 'html_escape', 'invoice_center_trg',
+	'invoice_event_trg', 'invoice_fact_trg', 'invoice_line_fact_trg', 'is_import', 'is_table_owner',
+	'is_valid_time_zone', 'issue_invoice', 'local_midnight', 'lock_invoice', 'lock_stock',
+	'lock_technician', 'logistic_fit', 'logistic_predict', 'may_grant_discount', 'month_elapsed',
+	'month_start', 'nearest_service_center', 'next_event_id', 'next_state', 'normal_quantile',
+	'notification_placeholders', 'notification_template_trg', 'open_dates', 'open_recall',
+	'open_ticket', 'open_ticket_count', 'part_fact_trg', 'part_row', 'part_units_agree_trg',
+	'partition_month', 'partition_setup', 'payment_admit', 'payment_event_trg', 'payment_rules_trg',
+	'plan_day', 'plan_installments', 'plan_technician', 'price_at', 'price_label', 'price_lines',
+	'price_version_at', 'read_events', 'reader_language', 'rebuild_diagnosis_model', 'receive_part',
+	'recheck_visits', 'record_payment', 'refit_churn_model', 'reject_discount', 'release_part',
+	'render_template', 'report_html', 'report_label', 'required_state_roles', 'reschedule_visit',
+	'reserve_part', 'resolution_hours', 'return_part', 'revise_estimate', 'rework_of',
+	'rollup_rebuild', 'roster_check_trg', 'roster_ranges', 'route_solve', 'run_appointment_reminders',
+	'run_churn_refit', 'run_escalations', 'run_follow_ups_due', 'run_jobs', 'run_notifications',
+	'run_stuck_tickets', 'schedule_jobs', 'schedule_lines', 'schedule_price_lines', 'score_candidates',
+	'seed_row_changed', 'service_center_check_trg', 'service_center_fact_trg',
+	'service_price_current_trg', 'service_price_rules_trg', 'service_type_prices_trg', 'set_status',
+	'setting_check', 'setting_fact_trg', 'setting_valid_trg', 'setting_value', 'sign_off',
+	'signed_off', 'sla_add', 'sla_advance', 'sla_calendar', 'sla_deadline', 'sla_elapsed',
+	'sla_interval_cmp', 'sla_interval_eq', 'sla_interval_ge', 'sla_interval_gt', 'sla_interval_hash',
+	'sla_interval_hash_extended', 'sla_interval_in', 'sla_interval_le', 'sla_interval_lt',
+	'sla_interval_ne', 'sla_interval_out', 'sla_interval_recv', 'sla_interval_send', 'sla_reached_at',
+	'sla_target', 'sla_windows', 'slots_for', 'solve_pending', 'status_takes_parts',
+	'stock_movement_fact_trg', 'stock_movement_order_trg', 'stock_movement_rules_trg',
+	'stock_movement_trg', 'stock_transfer_allocation', 'suggest_diagnosis', 'svg_bar_chart',
+	'sync_current_prices', 'technician_fits', 'technician_load_add', 'technician_shifts',
+	'technician_visits_trg', 'ticket_approved_ceiling_trg', 'ticket_arrival_trg',
+	'ticket_assign_check_trg', 'ticket_auto_assign_trg', 'ticket_bill_facts_trg',
+	'ticket_diagnosis_trg', 'ticket_discount_approval_trg', 'ticket_discount_event_trg',
+	'ticket_discount_trg', 'ticket_estimate_event_trg', 'ticket_fact_delete_trg',
+	'ticket_fact_insert_trg', 'ticket_fact_recomputed', 'ticket_fact_rework', 'ticket_fact_update_trg',
+	'ticket_first_fix', 'ticket_first_revision_trg', 'ticket_follow_up_trg', 'ticket_is_billable',
+	'ticket_load_trg', 'ticket_log_trg', 'ticket_month', 'ticket_open_trg',
 	'ticket_part_coverage_sync_trg', 'ticket_part_event_trg', 'ticket_part_open_trg',
 	'ticket_part_snapshot_trg', 'ticket_part_state_trg', 'ticket_part_trg',
-	'ticket_parts_on_status_trg', 'ticket_price_snapshot_trg', 'ticket_row',
+	'ticket_parts_on_status_trg', 'ticket_price_snapshot_trg', 'ticket_resolution_hours', 'ticket_row',
 	'ticket_sign_off_event_trg', 'ticket_sign_off_hash_trg', 'ticket_sign_off_required_trg',
 	'ticket_sign_off_rules_trg', 'ticket_sla_guard_trg', 'ticket_sla_open_trg', 'ticket_sla_pause_trg',
 	'ticket_status_check_trg', 'ticket_status_trg', 'ticket_times_trg', 'ticket_transition_trg',
@@ -79,11 +80,12 @@ SELECT triggers_are('repairsys', 'ticket', ARRAY[
 	'ticket_15_price_snapshot_insert', 'ticket_16_bill_facts', 'ticket_20_transition',
 	'ticket_22_approved_ceiling', 'ticket_23_sign_off_required', 'ticket_25_assign_check',
 	'ticket_25_sla_guard', 'ticket_30_sla_open', 'ticket_30_sla_pause', 'ticket_35_times',
-	'ticket_36_arrival', 'ticket_36_arrival_update', 'ticket_50_rollup_insert',
-	'ticket_50_rollup_update', 'ticket_52_first_revision', 'ticket_55_load_delete',
-	'ticket_55_load_insert', 'ticket_55_load_update', 'ticket_57_visit_follow', 'ticket_58_visit_done',
-	'ticket_60_parts', 'ticket_65_part_coverage', 'ticket_70_follow_up', 'ticket_75_diagnosis',
-	'ticket_75_diagnosis_delete', 'ticket_90_log', 'ticket_91_event_estimate', 'ticket_95_auto_assign'
+	'ticket_36_arrival', 'ticket_36_arrival_update', 'ticket_50_rollup_delete',
+	'ticket_50_rollup_insert', 'ticket_50_rollup_update', 'ticket_52_first_revision',
+	'ticket_55_load_delete', 'ticket_55_load_insert', 'ticket_55_load_update',
+	'ticket_57_visit_follow', 'ticket_58_visit_done', 'ticket_60_parts', 'ticket_65_part_coverage',
+	'ticket_70_follow_up', 'ticket_75_diagnosis', 'ticket_75_diagnosis_delete', 'ticket_90_log',
+	'ticket_91_event_estimate', 'ticket_95_auto_assign'
 ], 'the triggers of ticket');
 
 -- The triggers of a ticket in firing order (name order within a timing and
@@ -113,6 +115,7 @@ SELECT results_eq(
 	('ticket_35_times', 'BEFORE', 'UPDATE', 'ticket_times_trg'),
 	('ticket_36_arrival', 'BEFORE', 'INSERT', 'ticket_arrival_trg'),
 	('ticket_36_arrival_update', 'BEFORE', 'UPDATE', 'ticket_arrival_trg'),
+	('ticket_50_rollup_delete', 'AFTER', 'DELETE', 'ticket_fact_delete_trg'),
 	('ticket_50_rollup_insert', 'AFTER', 'INSERT', 'ticket_fact_insert_trg'),
 	('ticket_50_rollup_update', 'AFTER', 'UPDATE', 'ticket_fact_update_trg'),
 	('ticket_52_first_revision', 'AFTER', 'UPDATE', 'ticket_first_revision_trg'),
@@ -145,7 +148,7 @@ SELECT triggers_are('repairsys', 'event', ARRAY['event_append_only', 'event_no_t
 SELECT triggers_are('repairsys', 'event_consumer', ARRAY['event_consumer_10_check'], 'the triggers of event_consumer');
 SELECT triggers_are('repairsys', 'event_default', ARRAY['event_append_only', 'event_default_no_truncate'], 'the triggers of event_default');
 SELECT triggers_are('repairsys', 'feedback', ARRAY['feedback_10_check', 'feedback_20_complaint', 'feedback_30_load', 'feedback_30_load_update', 'feedback_50_fact', 'feedback_50_fact_update'], 'the triggers of feedback');
-SELECT triggers_are('repairsys', 'holiday', ARRAY['holiday_10_visits'], 'the triggers of holiday');
+SELECT triggers_are('repairsys', 'holiday', ARRAY['holiday_10_visits', 'holiday_50_fact'], 'the triggers of holiday');
 SELECT triggers_are('repairsys', 'invoice', ARRAY['invoice_10_center', 'invoice_50_fact', 'invoice_90_event', 'invoice_append_only', 'invoice_no_truncate'], 'the triggers of invoice');
 SELECT triggers_are('repairsys', 'invoice_line', ARRAY['invoice_line_50_fact_delete', 'invoice_line_50_fact_insert', 'invoice_line_50_fact_update', 'invoice_line_append_only', 'invoice_line_no_truncate'], 'the triggers of invoice_line');
 SELECT triggers_are('repairsys', 'notification_template', ARRAY['notification_template_10_check', 'notification_template_seed'], 'the triggers of notification_template');
@@ -155,7 +158,7 @@ SELECT triggers_are('repairsys', 'payment', ARRAY['payment_10_rules', 'payment_9
 SELECT triggers_are('repairsys', 'service_center', ARRAY['service_center_10_check', 'service_center_10_visits', 'service_center_50_fact'], 'the triggers of service_center');
 SELECT triggers_are('repairsys', 'service_price', ARRAY['service_price_10_rules', 'service_price_20_current'], 'the triggers of service_price');
 SELECT triggers_are('repairsys', 'service_type', ARRAY['service_type_10_first_price', 'service_type_20_price_version'], 'the triggers of service_type');
-SELECT triggers_are('repairsys', 'setting', ARRAY['setting_10_valid', 'setting_seed'], 'the triggers of setting');
+SELECT triggers_are('repairsys', 'setting', ARRAY['setting_10_valid', 'setting_50_fact', 'setting_seed'], 'the triggers of setting');
 SELECT triggers_are('repairsys', 'sla_escalation', ARRAY['sla_escalation_seed'], 'the triggers of sla_escalation');
 SELECT triggers_are('repairsys', 'stock_movement', ARRAY['stock_movement_05_order', 'stock_movement_07_rules', 'stock_movement_10_stock', 'stock_movement_20_units', 'stock_movement_50_fact', 'stock_movement_append_only', 'stock_movement_no_truncate'], 'the triggers of stock_movement');
 SELECT triggers_are('repairsys', 'stock_movement_default', ARRAY['stock_movement_05_order', 'stock_movement_07_rules', 'stock_movement_10_stock', 'stock_movement_20_units', 'stock_movement_50_fact', 'stock_movement_append_only', 'stock_movement_default_no_truncate'], 'the triggers of stock_movement_default');
