@@ -61,16 +61,25 @@ SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
 	n bigint;
+	m bigint;  -- (customer_rollup)
 BEGIN
 	LOCK TABLE repairsys.ticket_fact IN EXCLUSIVE MODE;
 	DELETE FROM repairsys.ticket_fact;
 	INSERT INTO repairsys.ticket_fact SELECT * FROM repairsys.ticket_fact_recomputed();
 	GET DIAGNOSTICS n = ROW_COUNT;
 	ANALYZE repairsys.ticket_fact;
+	-- customer_rollup (customer_profile's roll-up, 71b_customer_rollup.sql)
+	LOCK TABLE repairsys.customer_rollup IN EXCLUSIVE MODE;
+	DELETE FROM repairsys.customer_rollup;
+	INSERT INTO repairsys.customer_rollup SELECT * FROM repairsys.customer_rollup_recomputed();
+	GET DIAGNOSTICS m = ROW_COUNT;
+	n := n + m;
+	ANALYZE repairsys.customer_rollup;
+	-- (end of customer_rollup)
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION repairsys.rollup_rebuild() IS 'Recomputes every roll-up of the report views (ticket_fact) from the base tables, set-based (after an import or restore with triggers disabled); returns the rows written';
+COMMENT ON FUNCTION repairsys.rollup_rebuild() IS 'Recomputes every roll-up of the report views (ticket_fact, customer_rollup) from the base tables, set-based (after an import or restore with triggers disabled); returns the rows written';
 
 ------------------------------------------------------------------------------
 -- The triggers

@@ -34,6 +34,7 @@ INSERT INTO matrix VALUES
 	('stock',             'rawd', 'r',   'r',   '-',  'r'),
 	('technician_load',   'rawd', 'r',   'r',   '-',  'r'),
 	('ticket_fact',       'r',    'r',   'r',   'r',  'r'),
+	('customer_rollup',   'r',    'r',   'r',   'r',  'r'),
 	('technician',        'rawd', 'rw',  'r',   '-',  'r'),
 	('technician_skill',  'rawd', 'r',   'r',   '-',  'r'),
 	('customer',          'rawd', 'raw', 'r',   'r',  'r'),
