@@ -235,29 +235,15 @@ SELECT c.id AS customer_id,
             ELSE 'regular' END AS segment,
        round(CASE WHEN m.id IS NULL OR coalesce(r.tickets, 0) = 0 THEN NULL
                   WHEN r.history_until > s.now THEN repairsys.churn_risk(c.id, s.now)
-                  ELSE repairsys.logistic_predict(m.coefficients, ARRAY(
-                           SELECT (coalesce(f.x[i], m.means[i]) - m.means[i]) / m.scales[i]
-                             FROM (SELECT ARRAY[
-                                          -- (the features of repairsys.churn_features() as of now(), in its order)
-                                          extract(epoch FROM s.now - r.last_ticket_at) / 86400,
-                                          CASE WHEN r.last_ticket_at > s.now - s.frequent_window THEN
-                                               (SELECT count(*) FROM repairsys.ticket t
-                                                 WHERE t.customer_id = c.id AND t.opened_at > s.now - s.frequent_window
-                                                   AND t.status_role <> 'cancelled') ELSE 0 END,
-                                          k.avg_rating,
-                                          r.complaints,
-                                          (SELECT count(*) FROM repairsys.ticket t
-                                            WHERE t.customer_id = c.id AND t.status_role <> 'cancelled' AND EXISTS (
-                                                  SELECT 1 FROM repairsys.ticket p
-                                                   WHERE p.asset_id = t.asset_id AND p.service_type = t.service_type AND p.id <> t.id
-                                                     AND p.resolved_at < t.opened_at
-                                                     AND t.opened_at <= p.resolved_at + s.rework_window)),
-                                          r.tickets - r.repairs
-                                          ]::float8[] AS x
-                                   -- (OFFSET 0: the features are computed once, not once per use)
-                                   OFFSET 0) f,
-                                  generate_subscripts(m.means, 1) i
-                            ORDER BY i)) END::numeric, 4) AS churn_risk
+                  -- (as churn_risk() standardizes them; the model has the six
+                  -- features of churn_features(), refit_churn_model() fits no other)
+                  ELSE repairsys.logistic_predict(m.coefficients, ARRAY[
+                           (coalesce(f.x[1], m.means[1]) - m.means[1]) / m.scales[1],
+                           (coalesce(f.x[2], m.means[2]) - m.means[2]) / m.scales[2],
+                           (coalesce(f.x[3], m.means[3]) - m.means[3]) / m.scales[3],
+                           (coalesce(f.x[4], m.means[4]) - m.means[4]) / m.scales[4],
+                           (coalesce(f.x[5], m.means[5]) - m.means[5]) / m.scales[5],
+                           (coalesce(f.x[6], m.means[6]) - m.means[6]) / m.scales[6]]) END::numeric, 4) AS churn_risk
   FROM repairsys.customer c
   LEFT JOIN repairsys.customer_rollup r ON r.customer_id = c.id
  CROSS JOIN LATERAL (SELECT r.rating_sum::numeric / nullif(r.rating_count, 0) AS avg_rating) k
@@ -270,7 +256,28 @@ SELECT c.id AS customer_id,
                     repairsys.setting_value('rework_window')::interval AS rework_window
              -- (OFFSET 0: the settings are read once, not once per customer)
              OFFSET 0) s
-  LEFT JOIN repairsys.churn_model m ON true;
+  LEFT JOIN repairsys.churn_model m ON m.id
+  -- the churn features of repairsys.churn_features() as of now(), in its
+  -- order, for the customers scored from their row (OFFSET 0: computed once
+  -- per customer, not once per use)
+  LEFT JOIN LATERAL (
+	SELECT ARRAY[extract(epoch FROM s.now - r.last_ticket_at) / 86400,
+	             CASE WHEN r.last_ticket_at > s.now - s.frequent_window THEN
+	                  (SELECT count(*) FROM repairsys.ticket t
+	                    WHERE t.customer_id = c.id AND t.opened_at > s.now - s.frequent_window
+	                      AND t.status_role <> 'cancelled') ELSE 0 END,
+	             k.avg_rating,
+	             r.complaints,
+	             (SELECT count(*) FROM repairsys.ticket t
+	               WHERE t.customer_id = c.id AND t.status_role <> 'cancelled' AND EXISTS (
+	                     SELECT 1 FROM repairsys.ticket p
+	                      WHERE p.asset_id = t.asset_id AND p.service_type = t.service_type AND p.id <> t.id
+	                        AND p.resolved_at < t.opened_at
+	                        AND t.opened_at <= p.resolved_at + s.rework_window)),
+	             r.tickets - r.repairs]::float8[] AS x
+	 WHERE m.id AND r.tickets > 0 AND r.history_until <= s.now
+	OFFSET 0
+  ) f ON true;
 COMMENT ON VIEW repairsys.customer_profile IS 'Customer archive (客户档案) with purchase and repair history, spending, satisfaction and a segment (thresholds: settings segment_*, docs/reports.md)';
 COMMENT ON COLUMN repairsys.customer_profile.customer_id IS 'Customer';
 COMMENT ON COLUMN repairsys.customer_profile.name IS 'Customer name';
