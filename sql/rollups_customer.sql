@@ -235,8 +235,15 @@ END
 $$;
 SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
        bool_or(l LIKE '%customer_rollup_pkey%') AS rollup_by_key,
-       bool_or(l LIKE '%ticket_customer_idx%') AS tickets_by_customer
+       bool_or(l LIKE '%customer_service_center_idx%') AS customers_by_center
   FROM pg_temp.explain_lines('SELECT * FROM repairsys.customer_profile WHERE service_center_id = 1') l;
+-- and what its functions read (69_customer_profile_reads.sql), per customer
+SELECT q.name, count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans, bool_or(l LIKE '%ticket_customer_idx%') AS tickets_by_customer
+  FROM (VALUES ('recent tickets', 'SELECT count(*) FROM repairsys.ticket t WHERE t.customer_id = 1 AND t.opened_at >= now() - interval ''365 days'' AND t.status_role <> ''cancelled'''),
+               ('recent complaint', 'SELECT 1 FROM repairsys.ticket t JOIN repairsys.feedback fb ON fb.ticket_id = t.id WHERE t.customer_id = 1 AND t.status_role <> ''cancelled'' AND fb.complaint AND fb.at >= now() - interval ''180 days'''),
+               ('repeat repairs', 'SELECT count(*) FROM repairsys.ticket t WHERE t.customer_id = 1 AND t.status_role <> ''cancelled'' AND EXISTS (SELECT 1 FROM repairsys.ticket p WHERE p.asset_id = t.asset_id AND p.service_type = t.service_type AND p.id <> t.id AND p.resolved_at < t.opened_at AND t.opened_at <= p.resolved_at + interval ''90 days'')')) q(name, sql)
+ CROSS JOIN LATERAL pg_temp.explain_lines(q.sql) l
+ GROUP BY q.name ORDER BY q.name;
 RESET enable_seqscan;
 
 \c :regress_db

@@ -199,15 +199,14 @@ COMMENT ON COLUMN repairsys.technician_performance.utilization IS 'labor_minutes
 
 -- Reads one roll-up row per customer (customer_rollup,
 -- 27c_tables_customer_rollup.sql) for the figures of the whole history;
--- what depends on now() is computed here, through ticket_customer_idx and
--- only for the customers who may have some (docs/reports.md "Customer
--- profile"): the complaints within segment_at_risk_window (only with a
--- complaint whose history reaches into the window), the tickets within
--- segment_frequent_window (only with a ticket opened in it), and the churn
--- features as of now() (recency from last_ticket_at, frequency and repeat
--- repairs from the customer's tickets, the rest from the row; churn_risk()
--- itself for a customer whose history has rows later than now()), scored
--- with the fitted model exactly as repairsys.churn_risk() scores them.
+-- what depends on now() is computed here by the functions of
+-- 69_customer_profile_reads.sql, each through ticket_customer_idx and only
+-- for the customers whose row says there may be something to find
+-- (docs/reports.md "Customer profile"): a complaint within
+-- segment_at_risk_window (only with a complaint and a history reaching into
+-- the window), the tickets within segment_frequent_window (only with a ticket
+-- opened in it), and the churn risk as of now() (churn_risk() itself for a
+-- customer whose history has rows later than now()).
 CREATE VIEW repairsys.customer_profile AS
 SELECT c.id AS customer_id,
        c.name,
@@ -222,28 +221,17 @@ SELECT c.id AS customer_id,
        coalesce(r.complaints, 0)::integer AS complaints,
        r.last_ticket_at,
        CASE WHEN (r.complaints > 0 AND r.history_until >= s.now - s.at_risk_window
-                  AND EXISTS (SELECT 1 FROM repairsys.ticket t JOIN repairsys.feedback fb ON fb.ticket_id = t.id
-                               WHERE t.customer_id = c.id AND t.status_role <> 'cancelled'
-                                 AND fb.complaint AND fb.at >= s.now - s.at_risk_window))
+                  AND repairsys.customer_recent_complaint(c.id, s.now - s.at_risk_window))
                  OR k.avg_rating < s.at_risk_rating THEN 'at_risk'
             WHEN coalesce(r.purchase_total, 0) + coalesce(r.total_spent, 0) >= s.high_value_total THEN 'high_value'
             WHEN s.frequent_repairs <= 0
                  OR (r.last_ticket_at >= s.now - s.frequent_window
-                 AND (SELECT count(*) FROM repairsys.ticket t
-                       WHERE t.customer_id = c.id AND t.opened_at >= s.now - s.frequent_window
-                         AND t.status_role <> 'cancelled') >= s.frequent_repairs) THEN 'frequent_repair'
+                     AND repairsys.customer_recent_tickets(c.id, s.now - s.frequent_window, true) >= s.frequent_repairs) THEN 'frequent_repair'
             ELSE 'regular' END AS segment,
        round(CASE WHEN m.id IS NULL OR coalesce(r.tickets, 0) = 0 THEN NULL
                   WHEN r.history_until > s.now THEN repairsys.churn_risk(c.id, s.now)
-                  -- (as churn_risk() standardizes them; the model has the six
-                  -- features of churn_features(), refit_churn_model() fits no other)
-                  ELSE repairsys.logistic_predict(m.coefficients, ARRAY[
-                           (coalesce(f.x[1], m.means[1]) - m.means[1]) / m.scales[1],
-                           (coalesce(f.x[2], m.means[2]) - m.means[2]) / m.scales[2],
-                           (coalesce(f.x[3], m.means[3]) - m.means[3]) / m.scales[3],
-                           (coalesce(f.x[4], m.means[4]) - m.means[4]) / m.scales[4],
-                           (coalesce(f.x[5], m.means[5]) - m.means[5]) / m.scales[5],
-                           (coalesce(f.x[6], m.means[6]) - m.means[6]) / m.scales[6]]) END::numeric, 4) AS churn_risk
+                  ELSE repairsys.customer_churn_risk(c.id, s.now, r.last_ticket_at, r.tickets - r.repairs, k.avg_rating,
+                                                     r.complaints, s.frequent_window, s.rework_window) END::numeric, 4) AS churn_risk
   FROM repairsys.customer c
   LEFT JOIN repairsys.customer_rollup r ON r.customer_id = c.id
  CROSS JOIN LATERAL (SELECT r.rating_sum::numeric / nullif(r.rating_count, 0) AS avg_rating) k
@@ -256,28 +244,7 @@ SELECT c.id AS customer_id,
                     repairsys.setting_value('rework_window')::interval AS rework_window
              -- (OFFSET 0: the settings are read once, not once per customer)
              OFFSET 0) s
-  LEFT JOIN repairsys.churn_model m ON m.id
-  -- the churn features of repairsys.churn_features() as of now(), in its
-  -- order, for the customers scored from their row (OFFSET 0: computed once
-  -- per customer, not once per use)
-  LEFT JOIN LATERAL (
-	SELECT ARRAY[extract(epoch FROM s.now - r.last_ticket_at) / 86400,
-	             CASE WHEN r.last_ticket_at > s.now - s.frequent_window THEN
-	                  (SELECT count(*) FROM repairsys.ticket t
-	                    WHERE t.customer_id = c.id AND t.opened_at > s.now - s.frequent_window
-	                      AND t.status_role <> 'cancelled') ELSE 0 END,
-	             k.avg_rating,
-	             r.complaints,
-	             (SELECT count(*) FROM repairsys.ticket t
-	               WHERE t.customer_id = c.id AND t.status_role <> 'cancelled' AND EXISTS (
-	                     SELECT 1 FROM repairsys.ticket p
-	                      WHERE p.asset_id = t.asset_id AND p.service_type = t.service_type AND p.id <> t.id
-	                        AND p.resolved_at < t.opened_at
-	                        AND t.opened_at <= p.resolved_at + s.rework_window)),
-	             r.tickets - r.repairs]::float8[] AS x
-	 WHERE m.id AND r.tickets > 0 AND r.history_until <= s.now
-	OFFSET 0
-  ) f ON true;
+  LEFT JOIN repairsys.churn_model m ON m.id;
 COMMENT ON VIEW repairsys.customer_profile IS 'Customer archive (客户档案) with purchase and repair history, spending, satisfaction and a segment (thresholds: settings segment_*, docs/reports.md)';
 COMMENT ON COLUMN repairsys.customer_profile.customer_id IS 'Customer';
 COMMENT ON COLUMN repairsys.customer_profile.name IS 'Customer name';
