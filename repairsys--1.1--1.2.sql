@@ -11559,7 +11559,10 @@ BEGIN ATOMIC
 	       -- (OFFSET 0: the features are computed once, not once per use)
 	       (SELECT ARRAY[extract(epoch FROM customer_churn_risk.as_of - customer_churn_risk.last_ticket_at) / 86400,
 	                     CASE WHEN customer_churn_risk.last_ticket_at > customer_churn_risk.as_of - customer_churn_risk.frequent_window
-	                          THEN repairsys.customer_recent_tickets(customer_churn_risk.customer, customer_churn_risk.as_of - customer_churn_risk.frequent_window, false) ELSE 0 END,
+	                          THEN (SELECT count(*) FROM repairsys.ticket t
+	                                 WHERE t.customer_id = customer_churn_risk.customer
+	                                   AND t.opened_at > customer_churn_risk.as_of - customer_churn_risk.frequent_window
+	                                   AND t.status_role <> 'cancelled') ELSE 0 END,
 	                     customer_churn_risk.avg_rating,
 	                     customer_churn_risk.complaints,
 	                     (SELECT count(*) FROM repairsys.ticket t
