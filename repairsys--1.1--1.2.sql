@@ -12109,6 +12109,789 @@ DELETE FROM repairsys.ticket_fact;
 INSERT INTO repairsys.ticket_fact SELECT * FROM repairsys.ticket_fact_recomputed();
 
 ------------------------------------------------------------------------------
+-- 3k. The roll-up of customer_profile: customer_rollup (issue 22 item 2, third part)
+------------------------------------------------------------------------------
+-- (src/sql/27c_tables_customer_rollup.sql, 69_customer_profile_reads.sql, 71b_customer_rollup.sql, then the changed pieces)
+-- Roll-up of customer_profile (DESIGN.md section 12, docs/reports.md
+-- "Customer profile", docs/performance.md "Roll-ups"): one row per customer
+-- with the figures of its whole history that do not depend on the time of
+-- the read, kept by triggers in the writing transaction (71b_customer_rollup.sql),
+-- so that the profile of a center's customers reads one row per customer
+-- instead of each customer's assets, tickets, feedback and payments.
+--
+-- One row per customer, written only by the transactions that write that
+-- customer's assets, tickets, feedback or payments: two transactions on
+-- different customers never touch the same row (no counter shared by a
+-- center or a month; test/isolation/specs/rollups-customer.spec); two on the
+-- same customer queue on its row, and each moves the figures by signed
+-- deltas applied to the latest row version, so the totals are exact.  What
+-- depends on now() (complaints and tickets within the segment windows, the
+-- churn features' recency and frequency) is computed by customer_profile
+-- when read, through the customer's index on its tickets' opening time.
+-- Written only by the SECURITY DEFINER triggers and
+-- repairsys.rollup_rebuild(); every role, the admin too, only reads it
+-- (90_security.sql), the rows of the customers it may see.
+-- repairsys.check_invariants() compares it with a recomputation.
+--
+-- Derived data, as ticket_fact: not dumped.  A restore loads customers
+-- before their assets and tickets, tickets before their feedback and
+-- invoices, invoices before their payments (foreign keys), and the triggers
+-- rebuild every row as they come (test/t/dump-restore.sh); after a load with
+-- triggers disabled, repairsys.rollup_rebuild().
+
+CREATE TABLE repairsys.customer_rollup (
+	customer_id    bigint PRIMARY KEY REFERENCES repairsys.customer ON DELETE CASCADE,
+	assets         integer NOT NULL DEFAULT 0 CHECK (assets >= 0),
+	purchase_total numeric(16,2) NOT NULL DEFAULT 0.00,
+	tickets        integer NOT NULL DEFAULT 0 CHECK (tickets >= 0),
+	repairs        integer NOT NULL DEFAULT 0 CHECK (repairs >= 0),
+	rating_sum     bigint NOT NULL DEFAULT 0 CHECK (rating_sum >= 0),
+	rating_count   integer NOT NULL DEFAULT 0 CHECK (rating_count >= 0),
+	complaints     integer NOT NULL DEFAULT 0 CHECK (complaints >= 0),
+	total_spent    numeric(16,2) NOT NULL DEFAULT 0.00,
+	last_ticket_at timestamptz,
+	history_until  timestamptz
+);
+COMMENT ON TABLE repairsys.customer_rollup IS 'Roll-up: one row per customer with what customer_profile reads of its assets, tickets, feedback and payments, kept by triggers in the writing transaction; equal to a recomputation (check_invariants, rollup_rebuild)';
+COMMENT ON COLUMN repairsys.customer_rollup.customer_id IS 'Customer';
+COMMENT ON COLUMN repairsys.customer_rollup.assets IS 'Asset rows of the customer';
+COMMENT ON COLUMN repairsys.customer_rollup.purchase_total IS 'Sum of the assets'' purchase prices';
+COMMENT ON COLUMN repairsys.customer_rollup.tickets IS 'Tickets of the customer not in a cancelled-role state';
+COMMENT ON COLUMN repairsys.customer_rollup.repairs IS 'Of these, tickets resolved';
+COMMENT ON COLUMN repairsys.customer_rollup.rating_sum IS 'Sum of the ratings of the feedback on these tickets';
+COMMENT ON COLUMN repairsys.customer_rollup.rating_count IS 'Feedback rows on these tickets';
+COMMENT ON COLUMN repairsys.customer_rollup.complaints IS 'Of these, complaints';
+COMMENT ON COLUMN repairsys.customer_rollup.total_spent IS 'Payments received on the invoices of all the customer''s tickets';
+COMMENT ON COLUMN repairsys.customer_rollup.last_ticket_at IS 'When the latest of these tickets was opened (NULL: none)';
+COMMENT ON COLUMN repairsys.customer_rollup.history_until IS 'Latest opening, resolution or feedback time of these tickets (NULL: none): customer_profile reads the figures as of now() from this row only when it is not later than now()';
+
+-- What customer_profile (70_reports.sql) computes when read, per customer,
+-- beside its roll-up row (customer_rollup, 27c_tables_customer_rollup.sql;
+-- docs/reports.md "Customer profile"): the figures that depend on now().
+-- Each reads only the customer's own tickets, through ticket_customer_idx
+-- (customer_id, opened_at), and the view calls them only for the customers
+-- whose row says there may be something to find.  Functions, not subqueries
+-- of the view: the planner then does not charge every row of a center's
+-- profile with their cost (which made it compile the whole query with JIT)
+-- and does not compute the churn features for a query that does not select
+-- churn_risk.
+
+-- The customer's tickets (not cancelled) opened since an instant (at it
+-- too when inclusive).
+CREATE FUNCTION repairsys.customer_recent_tickets(customer bigint, since timestamptz, inclusive boolean)
+RETURNS bigint
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+	SELECT count(*) FROM repairsys.ticket t
+	 WHERE t.customer_id = customer_recent_tickets.customer AND t.opened_at >= customer_recent_tickets.since
+	   AND (customer_recent_tickets.inclusive OR t.opened_at > customer_recent_tickets.since) AND t.status_role <> 'cancelled';
+END;
+COMMENT ON FUNCTION repairsys.customer_recent_tickets(bigint, timestamptz, boolean) IS 'customer_profile: the customer''s tickets (not cancelled) opened after an instant (or at it, when inclusive), through ticket_customer_idx';
+
+-- Whether the customer filed a complaint since an instant, on a ticket not
+-- cancelled.
+CREATE FUNCTION repairsys.customer_recent_complaint(customer bigint, since timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+	SELECT EXISTS (SELECT 1 FROM repairsys.ticket t JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	                WHERE t.customer_id = customer_recent_complaint.customer AND t.status_role <> 'cancelled' AND fb.complaint
+	                  AND fb.at >= customer_recent_complaint.since);
+END;
+COMMENT ON FUNCTION repairsys.customer_recent_complaint(bigint, timestamptz) IS 'customer_profile: whether the customer filed a complaint at or after an instant (on a ticket not cancelled), through ticket_customer_idx';
+
+-- repairsys.churn_risk(customer, as_of) for a customer whose history has
+-- nothing later than as_of, from its roll-up figures: recency from the
+-- latest opening, frequency and repeat repairs from its tickets, the average
+-- rating, the complaints and the unresolved tickets (tickets - repairs) from
+-- the row; standardized and scored as churn_risk() does (the model has the
+-- six features of churn_features(), refit_churn_model() fits no other).
+-- NULL without a model.
+CREATE FUNCTION repairsys.customer_churn_risk(customer bigint, as_of timestamptz, last_ticket_at timestamptz, unresolved integer,
+                                              avg_rating numeric, complaints integer, frequent_window interval,
+                                              rework_window interval)
+RETURNS float8
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+	SELECT repairsys.logistic_predict(m.coefficients, ARRAY[
+	           (coalesce(f.x[1], m.means[1]) - m.means[1]) / m.scales[1],
+	           (coalesce(f.x[2], m.means[2]) - m.means[2]) / m.scales[2],
+	           (coalesce(f.x[3], m.means[3]) - m.means[3]) / m.scales[3],
+	           (coalesce(f.x[4], m.means[4]) - m.means[4]) / m.scales[4],
+	           (coalesce(f.x[5], m.means[5]) - m.means[5]) / m.scales[5],
+	           (coalesce(f.x[6], m.means[6]) - m.means[6]) / m.scales[6]])
+	  FROM repairsys.churn_model m,
+	       -- (OFFSET 0: the features are computed once, not once per use)
+	       (SELECT ARRAY[extract(epoch FROM customer_churn_risk.as_of - customer_churn_risk.last_ticket_at) / 86400,
+	                     CASE WHEN customer_churn_risk.last_ticket_at > customer_churn_risk.as_of - customer_churn_risk.frequent_window
+	                          THEN (SELECT count(*) FROM repairsys.ticket t
+	                                 WHERE t.customer_id = customer_churn_risk.customer
+	                                   AND t.opened_at > customer_churn_risk.as_of - customer_churn_risk.frequent_window
+	                                   AND t.status_role <> 'cancelled') ELSE 0 END,
+	                     customer_churn_risk.avg_rating,
+	                     customer_churn_risk.complaints,
+	                     (SELECT count(*) FROM repairsys.ticket t
+	                       WHERE t.customer_id = customer_churn_risk.customer AND t.status_role <> 'cancelled' AND EXISTS (
+	                             SELECT 1 FROM repairsys.ticket p
+	                              WHERE p.asset_id = t.asset_id AND p.service_type = t.service_type AND p.id <> t.id
+	                                AND p.resolved_at < t.opened_at AND t.opened_at <= p.resolved_at + customer_churn_risk.rework_window)),
+	                     customer_churn_risk.unresolved]::float8[] AS x
+	        OFFSET 0) f;
+END;
+COMMENT ON FUNCTION repairsys.customer_churn_risk(bigint, timestamptz, timestamptz, integer, numeric, integer, interval, interval) IS 'customer_profile: churn_risk(customer, as_of) from the customer''s roll-up figures (latest opening, unresolved tickets, average rating, complaints) and its tickets (frequency within frequent_window, repeat repairs within rework_window), for a history with nothing later than as_of; NULL without a model';
+
+-- Roll-up of customer_profile (DESIGN.md section 12, docs/reports.md
+-- "Customer profile", docs/performance.md "Roll-ups"): the triggers that keep
+-- repairsys.customer_rollup (27c_tables_customer_rollup.sql) in the writing
+-- transaction, its recomputation from the base tables, and its part of
+-- repairsys.rollup_rebuild() (71_rollups.sql).  The triggers on
+-- repairsys.ticket are in 80_ticket_triggers.sql
+-- (ticket_51_customer_rollup_*, ticket_78_customer_rollup_delete).
+--
+-- Every trigger moves only the rows of the customers whose assets, tickets,
+-- feedback or payments its statement wrote, by signed deltas applied to the
+-- latest row version (UPDATE ... SET n = n + d), so two transactions on one
+-- customer queue on its row and both count, and two on different customers
+-- share no row.  The latest opening and history time are raised with
+-- greatest(); when a write may lower them (a ticket cancelled, moved to
+-- another customer, deleted, reopened or given an earlier time, a feedback
+-- removed) they are recounted from that customer's tickets through
+-- ticket_customer_idx, in a statement of its own after the row is locked, so
+-- that it sees what the writers it waited for committed.  The triggers of
+-- feedback and payments take a share lock on the ticket they count for, so
+-- that a ticket's cancellation or move and a feedback or payment on it are
+-- ordered and neither counts on a state the other is changing.
+
+------------------------------------------------------------------------------
+-- The recomputation (what the roll-up must equal)
+------------------------------------------------------------------------------
+CREATE FUNCTION repairsys.customer_rollup_recomputed(centers bigint[] DEFAULT NULL)
+RETURNS SETOF repairsys.customer_rollup
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+	RETURN QUERY
+	SELECT c.id, coalesce(a.assets, 0)::integer, coalesce(a.purchase_total, 0.00)::numeric(16,2),
+	       coalesce(k.tickets, 0)::integer, coalesce(k.repairs, 0)::integer, coalesce(k.rating_sum, 0)::bigint,
+	       coalesce(k.rating_count, 0)::integer, coalesce(k.complaints, 0)::integer, coalesce(p.total_spent, 0.00)::numeric(16,2),
+	       k.last_ticket_at, k.history_until
+	  FROM repairsys.customer c
+	  LEFT JOIN (SELECT x.customer_id, count(*) AS assets, sum(x.purchase_price) AS purchase_total
+	               FROM repairsys.asset x
+	              WHERE centers IS NULL
+	                 OR x.customer_id IN (SELECT y.id FROM repairsys.customer y WHERE y.service_center_id = ANY (centers))
+	              GROUP BY x.customer_id) a ON a.customer_id = c.id
+	  LEFT JOIN (SELECT t.customer_id, count(*) AS tickets, count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS repairs,
+	                    sum(fb.rating) AS rating_sum, count(fb.rating) AS rating_count,
+	                    count(*) FILTER (WHERE fb.complaint) AS complaints, max(t.opened_at) AS last_ticket_at,
+	                    greatest(max(t.opened_at), max(t.resolved_at), max(fb.at)) AS history_until
+	               FROM repairsys.ticket t
+	               LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	              WHERE t.status_role <> 'cancelled'
+	                AND (centers IS NULL
+	                     OR t.customer_id IN (SELECT y.id FROM repairsys.customer y WHERE y.service_center_id = ANY (centers)))
+	              GROUP BY t.customer_id) k ON k.customer_id = c.id
+	  LEFT JOIN (SELECT t.customer_id, sum(pm.amount) AS total_spent
+	               FROM repairsys.ticket t
+	               JOIN repairsys.invoice i ON i.ticket_id = t.id
+	               JOIN repairsys.payment pm ON pm.invoice_id = i.id
+	              WHERE centers IS NULL
+	                 OR t.customer_id IN (SELECT y.id FROM repairsys.customer y WHERE y.service_center_id = ANY (centers))
+	              GROUP BY t.customer_id) p ON p.customer_id = c.id
+	 WHERE centers IS NULL OR c.service_center_id = ANY (centers);
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_recomputed(bigint[]) IS 'Every customer''s roll-up row (repairsys.customer_rollup) recomputed from the assets, tickets, feedback and payments, or only those of the customers of the given service centers (check_invariants compares, rollup_rebuild writes)';
+
+------------------------------------------------------------------------------
+-- Moving one customer's row
+------------------------------------------------------------------------------
+-- Adds the deltas to the customer's row (made if it is missing), raises its
+-- latest times to last_at / until, and, when recount, recounts them from
+-- the customer's tickets (leaving out except_ticket, a ticket being
+-- deleted).  Called by the triggers below only (no grant).
+CREATE FUNCTION repairsys.customer_rollup_move(customer bigint, d_assets integer, d_purchase numeric, d_tickets integer,
+                                               d_repairs integer, d_rating_sum integer, d_rating_count integer,
+                                               d_complaints integer, d_spent numeric, last_at timestamptz, until timestamptz,
+                                               recount boolean, except_ticket bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF customer IS NULL THEN
+		RETURN;
+	END IF;
+	FOR i IN 1 .. 2 LOOP
+		UPDATE repairsys.customer_rollup r
+		   SET assets = r.assets + d_assets, purchase_total = r.purchase_total + d_purchase,
+		       tickets = r.tickets + d_tickets, repairs = r.repairs + d_repairs,
+		       rating_sum = r.rating_sum + d_rating_sum, rating_count = r.rating_count + d_rating_count,
+		       complaints = r.complaints + d_complaints, total_spent = r.total_spent + d_spent,
+		       last_ticket_at = greatest(r.last_ticket_at, last_at), history_until = greatest(r.history_until, until)
+		 WHERE r.customer_id = customer;
+		EXIT WHEN FOUND;
+		-- (a customer written around the triggers: its row from scratch)
+		INSERT INTO repairsys.customer_rollup (customer_id) VALUES (customer) ON CONFLICT DO NOTHING;
+	END LOOP;
+	IF recount THEN
+		-- (a statement of its own: the row is locked now, and this one's
+		-- snapshot sees what the writers it waited for committed)
+		UPDATE repairsys.customer_rollup r
+		   SET last_ticket_at = m.last_ticket_at, history_until = m.history_until
+		  FROM (SELECT max(t.opened_at) AS last_ticket_at, greatest(max(t.opened_at), max(t.resolved_at), max(fb.at)) AS history_until
+		          FROM repairsys.ticket t
+		          LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+		         WHERE t.customer_id = customer AND t.status_role <> 'cancelled' AND t.id IS DISTINCT FROM except_ticket) m
+		 WHERE r.customer_id = customer;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_move(bigint, integer, numeric, integer, integer, integer, integer, integer, numeric, timestamptz, timestamptz, boolean, bigint) IS 'Moves one customer''s roll-up row (customer_rollup) by signed deltas and raises or recounts its latest times (the roll-up triggers only)';
+
+-- Moves the customer's row by what one ticket counts for (sign +1 or -1):
+-- the ticket itself, its feedback when it is not cancelled, and with
+-- payments the payments on its invoice.
+CREATE FUNCTION repairsys.customer_rollup_ticket(t repairsys.ticket, sign integer, payments boolean, recount boolean, except_ticket bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	counted boolean := t.status_role IS DISTINCT FROM 'cancelled';
+	rating  integer;
+	complaint boolean;
+	fb_at   timestamptz;
+	spent   numeric := 0;
+BEGIN
+	IF counted THEN
+		SELECT fb.rating, fb.complaint, fb.at INTO rating, complaint, fb_at FROM repairsys.feedback fb WHERE fb.ticket_id = t.id;
+	END IF;
+	IF payments THEN
+		SELECT coalesce(sum(pm.amount), 0) INTO spent
+		  FROM repairsys.invoice i JOIN repairsys.payment pm ON pm.invoice_id = i.id
+		 WHERE i.ticket_id = t.id;
+	END IF;
+	PERFORM repairsys.customer_rollup_move(t.customer_id, 0, 0, sign * counted::integer,
+	                                       sign * (counted AND t.resolved_at IS NOT NULL)::integer,
+	                                       sign * coalesce(rating, 0), sign * (rating IS NOT NULL)::integer,
+	                                       sign * coalesce(complaint, false)::integer, sign * spent,
+	                                       CASE WHEN counted AND sign > 0 THEN t.opened_at END,
+	                                       CASE WHEN counted AND sign > 0 THEN greatest(t.opened_at, t.resolved_at, fb_at) END,
+	                                       recount AND counted AND sign < 0, except_ticket);
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_ticket(repairsys.ticket, integer, boolean, boolean, bigint) IS 'Adds (+1) or takes (-1) what one ticket counts for in its customer''s roll-up row (customer_rollup): the ticket, its feedback, optionally its payments (the roll-up triggers only)';
+
+------------------------------------------------------------------------------
+-- The triggers
+------------------------------------------------------------------------------
+-- AFTER INSERT / UPDATE on ticket (the UPDATE one when the customer, the
+-- cancelled role, the opening or the resolution changed: WHEN clause in
+-- 80_ticket_triggers.sql).  A ticket is written with its row locked, so the
+-- feedback and payments read here are those the ticket's other writers left.
+CREATE FUNCTION repairsys.customer_rollup_ticket_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		PERFORM repairsys.customer_rollup_ticket(NEW, 1, false, false, NULL);
+	ELSIF NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN
+		-- (the lower customer id first: two moves in opposite directions
+		-- lock the two rows in the same order)
+		IF OLD.customer_id < NEW.customer_id THEN
+			PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, NULL);
+			PERFORM repairsys.customer_rollup_ticket(NEW, 1, true, false, NULL);
+		ELSE
+			PERFORM repairsys.customer_rollup_ticket(NEW, 1, true, false, NULL);
+			PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, NULL);
+		END IF;
+	ELSE
+		-- the same customer: what the old row counted for goes, what the new
+		-- one counts for comes; the latest times are recounted only when they
+		-- may go down (the new row's are raised after the recount)
+		PERFORM repairsys.customer_rollup_ticket(OLD, -1, false,
+		            NEW.status_role = 'cancelled' OR NEW.opened_at < OLD.opened_at
+		            OR (OLD.resolved_at IS NOT NULL AND (NEW.resolved_at IS NULL OR NEW.resolved_at < OLD.resolved_at)), NULL);
+		PERFORM repairsys.customer_rollup_ticket(NEW, 1, false, false, NULL);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_ticket_trg() IS 'AFTER INSERT / UPDATE trigger of ticket (customer, cancelled role, opening or resolution changed): moves the customers'' roll-up rows (customer_rollup)';
+
+-- BEFORE DELETE on ticket (the table owner's): the ticket, its feedback
+-- (which the delete cascades to, and whose own trigger then finds no ticket)
+-- and its payments leave the customer's row.  The last BEFORE DELETE
+-- trigger, so that the row is deleted when it runs.
+CREATE FUNCTION repairsys.customer_rollup_ticket_delete_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, OLD.id);
+	RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_ticket_delete_trg() IS 'BEFORE DELETE trigger of ticket: the ticket, its feedback and payments leave its customer''s roll-up row (customer_rollup)';
+
+-- AFTER INSERT / UPDATE / DELETE on feedback, per row: the rating and the
+-- complaint count for the ticket's customer while the ticket is not
+-- cancelled.  The ticket's row is share-locked, so a concurrent cancellation
+-- or move of the ticket waits for this one or this one for it.
+CREATE FUNCTION repairsys.customer_rollup_feedback_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	customer bigint;
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		SELECT t.customer_id INTO customer FROM repairsys.ticket t
+		 WHERE t.id = OLD.ticket_id AND t.status_role <> 'cancelled' FOR SHARE;
+		-- (no ticket: it is being deleted, and its trigger took the feedback)
+		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, -OLD.rating, -1, -OLD.complaint::integer, 0,
+		                                       NULL, NULL, true, NULL);
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		customer := NULL;
+		SELECT t.customer_id INTO customer FROM repairsys.ticket t
+		 WHERE t.id = NEW.ticket_id AND t.status_role <> 'cancelled' FOR SHARE;
+		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, NEW.rating, 1, NEW.complaint::integer, 0,
+		                                       NULL, NEW.at, false, NULL);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_feedback_trg() IS 'AFTER trigger of feedback: the rating and complaint in the customer''s roll-up row (customer_rollup)';
+
+-- AFTER INSERT / UPDATE / DELETE on payment, per row (payments are
+-- append-only: changes and deletes are the table owner's): the amount counts
+-- for the customer of the invoice's ticket, share-locked as above.
+CREATE FUNCTION repairsys.customer_rollup_payment_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	customer bigint;
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		SELECT t.customer_id INTO customer FROM repairsys.invoice i JOIN repairsys.ticket t ON t.id = i.ticket_id
+		 WHERE i.id = OLD.invoice_id FOR SHARE OF t;
+		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, 0, 0, 0, -OLD.amount, NULL, NULL, false, NULL);
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		customer := NULL;
+		SELECT t.customer_id INTO customer FROM repairsys.invoice i JOIN repairsys.ticket t ON t.id = i.ticket_id
+		 WHERE i.id = NEW.invoice_id FOR SHARE OF t;
+		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, 0, 0, 0, NEW.amount, NULL, NULL, false, NULL);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_payment_trg() IS 'AFTER trigger of payment: the amount in the customer''s roll-up row (customer_rollup)';
+
+-- AFTER UPDATE OF ticket_id on invoice (the table owner only): its payments
+-- move to the other ticket's customer.
+CREATE FUNCTION repairsys.customer_rollup_invoice_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	spent numeric;
+BEGIN
+	SELECT coalesce(sum(pm.amount), 0) INTO spent FROM repairsys.payment pm WHERE pm.invoice_id = NEW.id;
+	PERFORM repairsys.customer_rollup_move((SELECT t.customer_id FROM repairsys.ticket t WHERE t.id = OLD.ticket_id),
+	                                       0, 0, 0, 0, 0, 0, 0, -spent, NULL, NULL, false, NULL);
+	PERFORM repairsys.customer_rollup_move((SELECT t.customer_id FROM repairsys.ticket t WHERE t.id = NEW.ticket_id),
+	                                       0, 0, 0, 0, 0, 0, 0, spent, NULL, NULL, false, NULL);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_invoice_trg() IS 'AFTER UPDATE OF ticket_id trigger of invoice: its payments move between the customers'' roll-up rows (customer_rollup)';
+
+-- AFTER INSERT / UPDATE / DELETE on asset, per statement (an import of a
+-- thousand units moves each customer's row once): the asset count and the
+-- purchase total of the customers, by signed deltas.
+CREATE FUNCTION repairsys.customer_rollup_asset_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		-- (a customer written around the triggers: its row from scratch)
+		INSERT INTO repairsys.customer_rollup (customer_id)
+		SELECT DISTINCT x.customer_id FROM new_assets x ON CONFLICT DO NOTHING;
+	END IF;
+	IF TG_OP = 'INSERT' THEN
+		UPDATE repairsys.customer_rollup r
+		   SET assets = r.assets + d.n, purchase_total = r.purchase_total + d.price
+		  FROM (SELECT x.customer_id, count(*) AS n, coalesce(sum(x.purchase_price), 0) AS price
+		          FROM new_assets x GROUP BY x.customer_id) d
+		 WHERE r.customer_id = d.customer_id;
+	ELSIF TG_OP = 'DELETE' THEN
+		UPDATE repairsys.customer_rollup r
+		   SET assets = r.assets - d.n, purchase_total = r.purchase_total - d.price
+		  FROM (SELECT o.customer_id, count(*) AS n, coalesce(sum(o.purchase_price), 0) AS price
+		          FROM old_assets o GROUP BY o.customer_id) d
+		 WHERE r.customer_id = d.customer_id;
+	ELSE
+		UPDATE repairsys.customer_rollup r
+		   SET assets = r.assets + d.n, purchase_total = r.purchase_total + d.price
+		  FROM (SELECT u.customer_id, sum(u.n) AS n, sum(u.price) AS price
+		          FROM (SELECT x.customer_id, 1 AS n, coalesce(x.purchase_price, 0) AS price FROM new_assets x
+		                UNION ALL
+		                SELECT o.customer_id, -1, -coalesce(o.purchase_price, 0) FROM old_assets o) u
+		         GROUP BY u.customer_id
+		        HAVING sum(u.n) <> 0 OR sum(u.price) <> 0) d
+		 WHERE r.customer_id = d.customer_id;
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_asset_trg() IS 'AFTER statement trigger of asset: moves the customers'' asset count and purchase total in customer_rollup by signed deltas';
+
+-- AFTER INSERT on customer, per statement: the new customers' rows (zero),
+-- so that their first asset or ticket finds one.
+CREATE FUNCTION repairsys.customer_rollup_customer_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	INSERT INTO repairsys.customer_rollup (customer_id) SELECT c.id FROM new_customers c ON CONFLICT DO NOTHING;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_customer_trg() IS 'AFTER INSERT statement trigger of customer: the new customers'' (empty) roll-up rows (customer_rollup)';
+
+CREATE TRIGGER customer_50_rollup AFTER INSERT ON repairsys.customer
+	REFERENCING NEW TABLE AS new_customers FOR EACH STATEMENT EXECUTE FUNCTION repairsys.customer_rollup_customer_trg();
+CREATE TRIGGER asset_50_rollup_insert AFTER INSERT ON repairsys.asset
+	REFERENCING NEW TABLE AS new_assets FOR EACH STATEMENT EXECUTE FUNCTION repairsys.customer_rollup_asset_trg();
+CREATE TRIGGER asset_50_rollup_update AFTER UPDATE ON repairsys.asset
+	REFERENCING OLD TABLE AS old_assets NEW TABLE AS new_assets FOR EACH STATEMENT EXECUTE FUNCTION repairsys.customer_rollup_asset_trg();
+CREATE TRIGGER asset_50_rollup_delete AFTER DELETE ON repairsys.asset
+	REFERENCING OLD TABLE AS old_assets FOR EACH STATEMENT EXECUTE FUNCTION repairsys.customer_rollup_asset_trg();
+CREATE TRIGGER feedback_51_rollup AFTER INSERT OR DELETE ON repairsys.feedback
+	FOR EACH ROW EXECUTE FUNCTION repairsys.customer_rollup_feedback_trg();
+CREATE TRIGGER feedback_51_rollup_update AFTER UPDATE ON repairsys.feedback
+	FOR EACH ROW WHEN ((NEW.ticket_id, NEW.rating, NEW.complaint, NEW.at) IS DISTINCT FROM (OLD.ticket_id, OLD.rating, OLD.complaint, OLD.at))
+	EXECUTE FUNCTION repairsys.customer_rollup_feedback_trg();
+CREATE TRIGGER payment_50_rollup AFTER INSERT OR DELETE ON repairsys.payment
+	FOR EACH ROW EXECUTE FUNCTION repairsys.customer_rollup_payment_trg();
+CREATE TRIGGER payment_50_rollup_update AFTER UPDATE ON repairsys.payment
+	FOR EACH ROW WHEN ((NEW.invoice_id, NEW.amount) IS DISTINCT FROM (OLD.invoice_id, OLD.amount))
+	EXECUTE FUNCTION repairsys.customer_rollup_payment_trg();
+CREATE TRIGGER invoice_51_rollup AFTER UPDATE OF ticket_id ON repairsys.invoice
+	FOR EACH ROW WHEN (NEW.ticket_id IS DISTINCT FROM OLD.ticket_id) EXECUTE FUNCTION repairsys.customer_rollup_invoice_trg();
+
+-- (src/sql/71_rollups.sql: rollup_rebuild() rebuilds customer_rollup too)
+CREATE OR REPLACE FUNCTION repairsys.rollup_rebuild(centers bigint[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	n bigint;
+	m bigint;  -- (customer_rollup)
+BEGIN
+	IF centers IS NOT NULL AND pg_catalog.array_position(centers, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'the service centers to rebuild must not contain NULL'
+			USING ERRCODE = '22023', DETAIL = 'Pass NULL (the default) to rebuild every roll-up row.';
+	END IF;
+	LOCK TABLE repairsys.ticket_fact IN EXCLUSIVE MODE;
+	IF centers IS NULL THEN
+		DELETE FROM repairsys.ticket_fact;
+	ELSE
+		DELETE FROM repairsys.ticket_fact f
+		 WHERE f.service_center_id = ANY (centers)
+		    OR f.ticket_id IN (SELECT x.id FROM repairsys.ticket x WHERE x.service_center_id = ANY (centers));
+	END IF;
+	INSERT INTO repairsys.ticket_fact SELECT * FROM repairsys.ticket_fact_recomputed(centers);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	ANALYZE repairsys.ticket_fact;
+	-- customer_rollup (customer_profile's roll-up, 71b_customer_rollup.sql)
+	LOCK TABLE repairsys.customer_rollup IN EXCLUSIVE MODE;
+	IF centers IS NULL THEN
+		DELETE FROM repairsys.customer_rollup;
+	ELSE
+		DELETE FROM repairsys.customer_rollup r
+		 WHERE r.customer_id IN (SELECT c.id FROM repairsys.customer c WHERE c.service_center_id = ANY (centers));
+	END IF;
+	INSERT INTO repairsys.customer_rollup SELECT * FROM repairsys.customer_rollup_recomputed(centers);
+	GET DIAGNOSTICS m = ROW_COUNT;
+	n := n + m;
+	ANALYZE repairsys.customer_rollup;
+	-- (end of customer_rollup)
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION repairsys.rollup_rebuild(bigint[]) IS 'Recomputes every roll-up of the report views (ticket_fact, customer_rollup) from the base tables, set-based (after an import or restore with triggers disabled), or only the rows of the tickets and customers of the given service centers; returns the rows written';
+
+-- (src/sql/70_reports.sql: customer_profile reads the roll-up)
+CREATE OR REPLACE VIEW repairsys.customer_profile AS
+SELECT c.id AS customer_id,
+       c.name,
+       c.phone,
+       c.service_center_id,
+       coalesce(r.assets, 0)::integer AS assets,
+       coalesce(r.purchase_total, 0)::numeric(14,2) AS purchase_total,
+       coalesce(r.tickets, 0)::integer AS tickets,
+       coalesce(r.repairs, 0)::integer AS repairs,
+       coalesce(r.total_spent, 0)::numeric(14,2) AS total_spent,
+       round(k.avg_rating, 2) AS avg_rating,
+       coalesce(r.complaints, 0)::integer AS complaints,
+       r.last_ticket_at,
+       CASE WHEN (r.complaints > 0 AND r.history_until >= s.now - s.at_risk_window
+                  AND repairsys.customer_recent_complaint(c.id, s.now - s.at_risk_window))
+                 OR k.avg_rating < s.at_risk_rating THEN 'at_risk'
+            WHEN coalesce(r.purchase_total, 0) + coalesce(r.total_spent, 0) >= s.high_value_total THEN 'high_value'
+            WHEN s.frequent_repairs <= 0
+                 OR (r.last_ticket_at >= s.now - s.frequent_window
+                     AND repairsys.customer_recent_tickets(c.id, s.now - s.frequent_window, true) >= s.frequent_repairs) THEN 'frequent_repair'
+            ELSE 'regular' END AS segment,
+       round(CASE WHEN m.id IS NULL OR coalesce(r.tickets, 0) = 0 THEN NULL
+                  WHEN r.history_until > s.now THEN repairsys.churn_risk(c.id, s.now)
+                  ELSE repairsys.customer_churn_risk(c.id, s.now, r.last_ticket_at, r.tickets - r.repairs, k.avg_rating,
+                                                     r.complaints, s.frequent_window, s.rework_window) END::numeric, 4) AS churn_risk
+  FROM repairsys.customer c
+  LEFT JOIN repairsys.customer_rollup r ON r.customer_id = c.id
+ CROSS JOIN LATERAL (SELECT r.rating_sum::numeric / nullif(r.rating_count, 0) AS avg_rating) k
+ CROSS JOIN (SELECT now() AS now,
+                    repairsys.setting_value('segment_at_risk_window')::interval AS at_risk_window,
+                    repairsys.setting_value('segment_at_risk_rating')::numeric AS at_risk_rating,
+                    repairsys.setting_value('segment_high_value_total')::numeric AS high_value_total,
+                    repairsys.setting_value('segment_frequent_window')::interval AS frequent_window,
+                    repairsys.setting_value('segment_frequent_repairs')::integer AS frequent_repairs,
+                    repairsys.setting_value('rework_window')::interval AS rework_window
+             -- (OFFSET 0: the settings are read once, not once per customer)
+             OFFSET 0) s
+  LEFT JOIN repairsys.churn_model m ON m.id;
+ALTER VIEW repairsys.customer_profile SET (security_invoker = true);
+
+-- (src/sql/80_ticket_triggers.sql: the customer roll-up's triggers on ticket)
+-- 78: the ticket, its feedback and payments leave its customer's roll-up
+-- row (customer_rollup, 71b_customer_rollup.sql); the last BEFORE DELETE
+-- trigger, so that no trigger after it keeps the row, and BEFORE, because the
+-- delete cascades to the feedback, which the AFTER triggers could no longer
+-- tie to the ticket's customer.
+CREATE TRIGGER ticket_78_customer_rollup_delete BEFORE DELETE ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.customer_rollup_ticket_delete_trg();
+-- 51: the customer's roll-up row (customer_rollup, 71b_customer_rollup.sql)
+-- counts the new ticket; it reads the row and writes only that row, so its
+-- place does not matter (before 95, whose assignment changes nothing it
+-- counts).
+CREATE TRIGGER ticket_51_customer_rollup_insert AFTER INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.customer_rollup_ticket_trg();
+-- 51: the customers' roll-up rows (customer_rollup, 71b_customer_rollup.sql)
+-- follow a change of customer, of the cancelled role, of the opening or of
+-- the resolution; it reads the row, its feedback and payments and writes only
+-- the customers' rows, so its place does not matter.  The WHEN clause keeps
+-- it off every other status change (the life cycle's in_progress <->
+-- waiting_parts does not pay for it).
+CREATE TRIGGER ticket_51_customer_rollup_update AFTER UPDATE ON repairsys.ticket
+	FOR EACH ROW
+	WHEN ((NEW.customer_id, NEW.status_role = 'cancelled', NEW.opened_at, NEW.resolved_at)
+	      IS DISTINCT FROM (OLD.customer_id, OLD.status_role = 'cancelled', OLD.opened_at, OLD.resolved_at))
+	EXECUTE FUNCTION repairsys.customer_rollup_ticket_trg();
+
+-- (src/sql/95_invariants.sql: the customer roll-up's invariant)
+CREATE OR REPLACE FUNCTION repairsys.check_invariants()
+RETURNS TABLE (invariant text, ticket_id bigint, sku text, service_center_id bigint, invoice_id bigint, technician_id bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	-- every ticket's status is its last history row's
+	SELECT 'ticket status equals its last event', t.id, NULL::text, t.service_center_id, NULL::bigint, t.technician_id,
+	       pg_catalog.format('status "%s", last event to "%s"', t.status, coalesce(e.to_status, '(no history)'))
+	  FROM repairsys.ticket t
+	  LEFT JOIN LATERAL (SELECT x.to_status FROM repairsys.ticket_event x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) e ON true
+	 WHERE e.to_status IS DISTINCT FROM t.status
+	   -- (a ticket whose whole history is in months detached by
+	   -- detach_month(), 57_partitions.sql, has no history left to compare)
+	   AND NOT (e.to_status IS NULL
+	            AND t.status_changed_at < coalesce((SELECT max(a.upper_bound) FROM repairsys.archived_month a WHERE a.table_name = 'ticket_event'),
+	                                               '-infinity'))
+	UNION ALL
+	-- stock is the ledger, never negative
+	SELECT 'stock equals the ledger sum', NULL, coalesce(s.sku, m.sku), coalesce(s.service_center_id, m.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, ledger %s', coalesce(s.on_hand, 0), coalesce(m.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.stock_movement x GROUP BY 1, 2) m
+	    ON m.sku = s.sku AND m.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(m.total, 0)
+	UNION ALL
+	SELECT 'stock is never negative', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.on_hand < 0 OR s.reserved < 0
+	UNION ALL
+	-- reservations: stock.reserved is their sum and never exceeds on_hand
+	SELECT 'reserved equals the reservations', NULL, coalesce(s.sku, r.sku), coalesce(s.service_center_id, r.service_center_id), NULL, NULL,
+	       pg_catalog.format('reserved %s, reservations %s', coalesce(s.reserved, 0), coalesce(r.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.ticket_part x WHERE x.state = 'reserved' GROUP BY 1, 2) r
+	    ON r.sku = s.sku AND r.service_center_id = s.service_center_id
+	 WHERE coalesce(s.reserved, 0) <> coalesce(r.total, 0)
+	UNION ALL
+	SELECT 'reservations never exceed on hand', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.reserved > s.on_hand
+	UNION ALL
+	-- serialized parts: the units in stock (or reserved) at a center are its on_hand
+	SELECT 'serialized units equal stock', NULL, coalesce(s.sku, u.sku), coalesce(s.service_center_id, u.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, units in stock %s', coalesce(s.on_hand, 0), coalesce(u.n, 0))
+	  FROM (SELECT x.* FROM repairsys.stock x JOIN repairsys.part p ON p.sku = x.sku WHERE p.serialized) s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, count(*) AS n FROM repairsys.part_unit x
+	              WHERE x.state IN ('in_stock', 'reserved') AND x.service_center_id IS NOT NULL GROUP BY 1, 2) u
+	    ON u.sku = s.sku AND u.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(u.n, 0)
+	UNION ALL
+	-- a ticket's returns of a part never exceed its issues of it
+	SELECT 'returns never exceed issues', m.ticket_id, m.sku, NULL, NULL, NULL,
+	       pg_catalog.format('issued %s, returned %s', m.issued, m.returned)
+	  FROM (SELECT x.ticket_id, x.sku,
+	               coalesce(sum(-x.qty) FILTER (WHERE x.kind = 'issue'), 0) AS issued,
+	               coalesce(sum(x.qty) FILTER (WHERE x.kind = 'return'), 0) AS returned
+	          FROM repairsys.stock_movement x
+	         WHERE x.kind IN ('issue', 'return') AND x.ticket_id IS NOT NULL
+	         GROUP BY 1, 2) m
+	 WHERE m.returned > m.issued
+	UNION ALL
+	-- reservations only on tickets that can still use them
+	SELECT 'reservations only on open tickets', r.ticket_id, r.sku, r.service_center_id, NULL, t.technician_id,
+	       pg_catalog.format('%s units reserved, ticket in status "%s"', r.qty, t.status)
+	  FROM repairsys.ticket_part r JOIN repairsys.ticket t ON t.id = r.ticket_id
+	 WHERE r.state = 'reserved' AND NOT repairsys.status_takes_parts(t.status)
+	UNION ALL
+	-- no technician over capacity (open tickets: non-terminal states)
+	SELECT 'no technician over capacity', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('technician %s: %s open tickets, capacity %s', tech.id, o.n, tech.capacity)
+	  FROM repairsys.technician tech
+	  JOIN (SELECT x.technician_id, count(*) AS n FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	         WHERE NOT st.is_terminal AND x.technician_id IS NOT NULL GROUP BY 1) o ON o.technician_id = tech.id
+	 WHERE o.n > tech.capacity
+	UNION ALL
+	-- the role kept on the ticket is its state's (rules and reports read it)
+	SELECT 'status_role is the role of the status', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status "%s" has role %s, status_role %s', x.status, st.role, x.status_role)
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.role IS DISTINCT FROM x.status_role
+	UNION ALL
+	-- closed_at is set exactly while the status is terminal (open tickets are
+	-- counted by it)
+	SELECT 'closed_at set exactly in terminal states', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status %s, closed_at %s', x.status, coalesce(x.closed_at::text, 'NULL'))
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.is_terminal <> (x.closed_at IS NOT NULL)
+	UNION ALL
+	-- each technician's kept load equals a recount of his open tickets and
+	-- of the feedback on his tickets
+	SELECT 'technician load equals a recount', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('kept: %s open, %s ratings summing to %s; recounted: %s open, %s ratings summing to %s',
+	                         coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0),
+	                         r.open_tickets, r.rating_count, r.rating_sum)
+	  FROM repairsys.technician tech
+	  LEFT JOIN repairsys.technician_load l ON l.technician_id = tech.id
+	  CROSS JOIN LATERAL (
+		SELECT (SELECT count(*) FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+		         WHERE x.technician_id = tech.id AND NOT st.is_terminal) AS open_tickets,
+		       (SELECT count(*) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_count,
+		       (SELECT coalesce(sum(f.rating), 0) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_sum) r
+	 WHERE (coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0))
+	       IS DISTINCT FROM (r.open_tickets, r.rating_count, r.rating_sum)
+	UNION ALL
+	-- every bill's lines sum to its total
+	SELECT 'bill lines sum to the total', b.ticket_id, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('total %s, lines %s', b.total, coalesce(d.s, 0))
+	  FROM repairsys.bill_summary b
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.bill_detail x WHERE x.ticket_id = b.ticket_id) d ON true
+	 WHERE b.total <> coalesce(d.s, 0)
+	UNION ALL
+	-- every invoice equals its lines
+	SELECT 'invoice equals its lines', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, lines %s', i.total, coalesce(l.s, 0))
+	  FROM repairsys.invoice i
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+	 WHERE i.total <> coalesce(l.s, 0)
+	UNION ALL
+	-- payments never exceed invoices
+	SELECT 'payments never exceed the invoice', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, paid %s', i.total, p.s)
+	  FROM repairsys.invoice i
+	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+	 WHERE p.s > i.total
+	UNION ALL
+	-- time-aware dispatch: no technician is in two visits at once, none is
+	-- booked while absent (approved) or outside his rostered hours
+	SELECT 'no technician has overlapping visits', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointments %s and %s overlap', a.id, b.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.appointment b ON b.technician_id = a.technician_id AND b.id > a.id
+	   AND b.state IN ('booked', 'done') AND b.slot_start < a.slot_end AND a.slot_start < b.slot_end
+	 WHERE a.state IN ('booked', 'done')
+	UNION ALL
+	SELECT 'no visit is booked inside an approved absence', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s meets absence %s', a.id, x.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.technician_absence x ON x.technician_id = a.technician_id AND x.status = 'approved'
+	   AND x.during && pg_catalog.tstzrange(a.slot_start, a.slot_end)
+	 WHERE a.state = 'booked'
+	UNION ALL
+	SELECT 'no visit is booked outside a shift', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s at %s is not within the rostered hours', a.id, a.slot_start)
+	  FROM repairsys.appointment a
+	 WHERE a.state = 'booked'
+	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end))
+	UNION ALL
+	-- the roll-up of the report views (71_rollups.sql) equals a
+	-- recomputation from the tickets, invoice lines, stock movements and
+	-- feedback, column for column
+	SELECT 'roll-up ticket_fact equals a recomputation', coalesce(k.ticket_id, r.ticket_id), NULL,
+	       coalesce(k.service_center_id, r.service_center_id), NULL, coalesce(k.technician_id, r.technician_id),
+	       CASE WHEN k.ticket_id IS NULL THEN 'kept (no row)'
+	            WHEN r.ticket_id IS NULL THEN 'kept a row, no ticket'
+	            ELSE (SELECT pg_catalog.string_agg(pg_catalog.format('%s kept %s, recomputed %s', kv.key, kv.value, rv.value), '; ' ORDER BY kv.key)
+	                    FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(k)) kv
+	                    JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(r)) rv ON rv.key = kv.key
+	                   WHERE kv.value::text IS DISTINCT FROM rv.value::text) END
+	  FROM repairsys.ticket_fact k
+	  FULL JOIN repairsys.ticket_fact_recomputed() r ON r.ticket_id = k.ticket_id
+	 WHERE k.ticket_id IS NULL OR r.ticket_id IS NULL OR k::text <> r::text
+	-- customer_rollup: customer_profile's roll-up (71b_customer_rollup.sql)
+	-- equals a recomputation from the assets, tickets, feedback and
+	-- payments, column for column; the detail names the customer
+	UNION ALL
+	SELECT 'roll-up customer_rollup equals a recomputation', NULL, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('customer %s: %s', coalesce(k.customer_id, r.customer_id),
+	       CASE WHEN k.customer_id IS NULL THEN 'kept (no row)'
+	            WHEN r.customer_id IS NULL THEN 'kept a row, no customer'
+	            ELSE (SELECT pg_catalog.string_agg(pg_catalog.format('%s kept %s, recomputed %s', kv.key, kv.value, rv.value), '; ' ORDER BY kv.key)
+	                    FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(k)) kv
+	                    JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(r)) rv ON rv.key = kv.key
+	                   WHERE kv.value::text IS DISTINCT FROM rv.value::text) END)
+	  FROM repairsys.customer_rollup k
+	  FULL JOIN repairsys.customer_rollup_recomputed() r ON r.customer_id = k.customer_id
+	 WHERE k.customer_id IS NULL OR r.customer_id IS NULL OR k::text <> r::text;
+	-- (end of customer_rollup)
+END;
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice, no technician in two visits at once or booked inside an approved absence or outside his rostered hours, the roll-ups of the report views (ticket_fact, customer_rollup) = a recomputation; empty on a healthy database';
+
+-- the existing customers' rows
+INSERT INTO repairsys.customer_rollup SELECT * FROM repairsys.customer_rollup_recomputed();
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp
@@ -12261,7 +13044,7 @@ DECLARE
 	                                       'diagnosis_sample', 'churn_model',
 	                                       -- the roll-ups of the reports (71_rollups.sql): their triggers
 	                                       -- and rollup_rebuild() only
-	                                       'ticket_fact'];
+	                                       'ticket_fact', 'customer_rollup'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -12312,6 +13095,10 @@ BEGIN
 	('ticket_fact',       'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('ticket_fact',       'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	('ticket_fact',       'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	-- (customer_profile's roll-up: the rows of the customers the role sees)
+	('customer_rollup',   'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('customer_rollup',   'repairsys_technician', 'SELECT', 'SELECT', 'customer_id = ANY (ARRAY(SELECT t.customer_id FROM repairsys.ticket t))', NULL),
+	('customer_rollup',   'repairsys_customer',   'SELECT', 'SELECT', 'customer_id = ' || me_c, NULL),
 	-- assignment rules and stock: staff read
 	('assign_policy',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('stock',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),

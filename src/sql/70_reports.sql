@@ -193,50 +193,54 @@ COMMENT ON COLUMN repairsys.technician_performance.avg_rating IS 'Average custom
 COMMENT ON COLUMN repairsys.technician_performance.labor_minutes_30d IS 'Labor minutes of the technician''s tickets resolved in the last 30 days';
 COMMENT ON COLUMN repairsys.technician_performance.utilization IS 'labor_minutes_30d / (setting technician_available_hours_30d x 60): share of the available working time of the last 30 days spent on recorded labor';
 
+-- Reads one roll-up row per customer (customer_rollup,
+-- 27c_tables_customer_rollup.sql) for the figures of the whole history;
+-- what depends on now() is computed here by the functions of
+-- 69_customer_profile_reads.sql, each through ticket_customer_idx and only
+-- for the customers whose row says there may be something to find
+-- (docs/reports.md "Customer profile"): a complaint within
+-- segment_at_risk_window (only with a complaint and a history reaching into
+-- the window), the tickets within segment_frequent_window (only with a ticket
+-- opened in it), and the churn risk as of now() (churn_risk() itself for a
+-- customer whose history has rows later than now()).
 CREATE VIEW repairsys.customer_profile AS
 SELECT c.id AS customer_id,
        c.name,
        c.phone,
        c.service_center_id,
-       coalesce(a.assets, 0)::integer AS assets,
-       coalesce(a.purchase_total, 0)::numeric(14,2) AS purchase_total,
-       coalesce(k.tickets, 0)::integer AS tickets,
-       coalesce(k.repairs, 0)::integer AS repairs,
-       coalesce(p.total_spent, 0)::numeric(14,2) AS total_spent,
+       coalesce(r.assets, 0)::integer AS assets,
+       coalesce(r.purchase_total, 0)::numeric(14,2) AS purchase_total,
+       coalesce(r.tickets, 0)::integer AS tickets,
+       coalesce(r.repairs, 0)::integer AS repairs,
+       coalesce(r.total_spent, 0)::numeric(14,2) AS total_spent,
        round(k.avg_rating, 2) AS avg_rating,
-       coalesce(k.complaints, 0)::integer AS complaints,
-       k.last_ticket_at,
-       CASE WHEN k.recent_complaints > 0
-                 OR k.avg_rating < repairsys.setting_value('segment_at_risk_rating')::numeric THEN 'at_risk'
-            WHEN coalesce(a.purchase_total, 0) + coalesce(p.total_spent, 0)
-                 >= repairsys.setting_value('segment_high_value_total')::numeric THEN 'high_value'
-            WHEN coalesce(k.recent_tickets, 0) >= repairsys.setting_value('segment_frequent_repairs')::integer THEN 'frequent_repair'
+       coalesce(r.complaints, 0)::integer AS complaints,
+       r.last_ticket_at,
+       CASE WHEN (r.complaints > 0 AND r.history_until >= s.now - s.at_risk_window
+                  AND repairsys.customer_recent_complaint(c.id, s.now - s.at_risk_window))
+                 OR k.avg_rating < s.at_risk_rating THEN 'at_risk'
+            WHEN coalesce(r.purchase_total, 0) + coalesce(r.total_spent, 0) >= s.high_value_total THEN 'high_value'
+            WHEN s.frequent_repairs <= 0
+                 OR (r.last_ticket_at >= s.now - s.frequent_window
+                     AND repairsys.customer_recent_tickets(c.id, s.now - s.frequent_window, true) >= s.frequent_repairs) THEN 'frequent_repair'
             ELSE 'regular' END AS segment,
-       round(repairsys.churn_risk(c.id, now())::numeric, 4) AS churn_risk
+       round(CASE WHEN m.id IS NULL OR coalesce(r.tickets, 0) = 0 THEN NULL
+                  WHEN r.history_until > s.now THEN repairsys.churn_risk(c.id, s.now)
+                  ELSE repairsys.customer_churn_risk(c.id, s.now, r.last_ticket_at, r.tickets - r.repairs, k.avg_rating,
+                                                     r.complaints, s.frequent_window, s.rework_window) END::numeric, 4) AS churn_risk
   FROM repairsys.customer c
-  LEFT JOIN LATERAL (
-	SELECT count(*) AS assets, sum(x.purchase_price) AS purchase_total
-	  FROM repairsys.asset x WHERE x.customer_id = c.id
-  ) a ON true
-  LEFT JOIN LATERAL (
-	SELECT count(*) AS tickets,
-	       count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS repairs,
-	       avg(fb.rating) AS avg_rating,
-	       count(*) FILTER (WHERE fb.complaint) AS complaints,
-	       count(*) FILTER (WHERE fb.complaint AND fb.at >= now() - repairsys.setting_value('segment_at_risk_window')::interval) AS recent_complaints,
-	       count(*) FILTER (WHERE t.opened_at >= now() - repairsys.setting_value('segment_frequent_window')::interval) AS recent_tickets,
-	       max(t.opened_at) AS last_ticket_at
-	  FROM repairsys.ticket t
-	  LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
-	 WHERE t.customer_id = c.id AND t.status_role <> 'cancelled'
-  ) k ON true
-  LEFT JOIN LATERAL (
-	SELECT sum(pm.amount) AS total_spent
-	  FROM repairsys.ticket t
-	  JOIN repairsys.invoice i ON i.ticket_id = t.id
-	  JOIN repairsys.payment pm ON pm.invoice_id = i.id
-	 WHERE t.customer_id = c.id
-  ) p ON true;
+  LEFT JOIN repairsys.customer_rollup r ON r.customer_id = c.id
+ CROSS JOIN LATERAL (SELECT r.rating_sum::numeric / nullif(r.rating_count, 0) AS avg_rating) k
+ CROSS JOIN (SELECT now() AS now,
+                    repairsys.setting_value('segment_at_risk_window')::interval AS at_risk_window,
+                    repairsys.setting_value('segment_at_risk_rating')::numeric AS at_risk_rating,
+                    repairsys.setting_value('segment_high_value_total')::numeric AS high_value_total,
+                    repairsys.setting_value('segment_frequent_window')::interval AS frequent_window,
+                    repairsys.setting_value('segment_frequent_repairs')::integer AS frequent_repairs,
+                    repairsys.setting_value('rework_window')::interval AS rework_window
+             -- (OFFSET 0: the settings are read once, not once per customer)
+             OFFSET 0) s
+  LEFT JOIN repairsys.churn_model m ON m.id;
 COMMENT ON VIEW repairsys.customer_profile IS 'Customer archive (客户档案) with purchase and repair history, spending, satisfaction and a segment (thresholds: settings segment_*, docs/reports.md)';
 COMMENT ON COLUMN repairsys.customer_profile.customer_id IS 'Customer';
 COMMENT ON COLUMN repairsys.customer_profile.name IS 'Customer name';

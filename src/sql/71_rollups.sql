@@ -149,6 +149,7 @@ SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
 	n bigint;
+	m bigint;  -- (customer_rollup)
 BEGIN
 	IF centers IS NOT NULL AND pg_catalog.array_position(centers, NULL) IS NOT NULL THEN
 		RAISE EXCEPTION 'the service centers to rebuild must not contain NULL'
@@ -165,10 +166,23 @@ BEGIN
 	INSERT INTO repairsys.ticket_fact SELECT * FROM repairsys.ticket_fact_recomputed(centers);
 	GET DIAGNOSTICS n = ROW_COUNT;
 	ANALYZE repairsys.ticket_fact;
+	-- customer_rollup (customer_profile's roll-up, 71b_customer_rollup.sql)
+	LOCK TABLE repairsys.customer_rollup IN EXCLUSIVE MODE;
+	IF centers IS NULL THEN
+		DELETE FROM repairsys.customer_rollup;
+	ELSE
+		DELETE FROM repairsys.customer_rollup r
+		 WHERE r.customer_id IN (SELECT c.id FROM repairsys.customer c WHERE c.service_center_id = ANY (centers));
+	END IF;
+	INSERT INTO repairsys.customer_rollup SELECT * FROM repairsys.customer_rollup_recomputed(centers);
+	GET DIAGNOSTICS m = ROW_COUNT;
+	n := n + m;
+	ANALYZE repairsys.customer_rollup;
+	-- (end of customer_rollup)
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION repairsys.rollup_rebuild(bigint[]) IS 'Recomputes every roll-up of the report views (ticket_fact) from the base tables, set-based (after an import or restore with triggers disabled), or only the rows of the tickets of the given service centers; returns the rows written';
+COMMENT ON FUNCTION repairsys.rollup_rebuild(bigint[]) IS 'Recomputes every roll-up of the report views (ticket_fact, customer_rollup) from the base tables, set-based (after an import or restore with triggers disabled), or only the rows of the tickets and customers of the given service centers; returns the rows written';
 
 ------------------------------------------------------------------------------
 -- The triggers

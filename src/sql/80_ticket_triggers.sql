@@ -142,6 +142,13 @@ CREATE TRIGGER ticket_55_load_delete BEFORE DELETE ON repairsys.ticket
 -- gone before the foreign key is checked.
 CREATE TRIGGER ticket_75_diagnosis_delete BEFORE DELETE ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_diagnosis_trg();
+-- 78: the ticket, its feedback and payments leave its customer's roll-up
+-- row (customer_rollup, 71b_customer_rollup.sql); the last BEFORE DELETE
+-- trigger, so that no trigger after it keeps the row, and BEFORE, because the
+-- delete cascades to the feedback, which the AFTER triggers could no longer
+-- tie to the ticket's customer.
+CREATE TRIGGER ticket_78_customer_rollup_delete BEFORE DELETE ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.customer_rollup_ticket_delete_trg();
 
 ------------------------------------------------------------------------------
 -- AFTER INSERT
@@ -150,6 +157,12 @@ CREATE TRIGGER ticket_75_diagnosis_delete BEFORE DELETE ON repairsys.ticket
 -- 95, whose automatic assignment then changes it as an UPDATE does.
 CREATE TRIGGER ticket_50_rollup_insert AFTER INSERT ON repairsys.ticket
 	FOR EACH ROW EXECUTE FUNCTION repairsys.ticket_fact_insert_trg();
+-- 51: the customer's roll-up row (customer_rollup, 71b_customer_rollup.sql)
+-- counts the new ticket; it reads the row and writes only that row, so its
+-- place does not matter (before 95, whose assignment changes nothing it
+-- counts).
+CREATE TRIGGER ticket_51_customer_rollup_insert AFTER INSERT ON repairsys.ticket
+	FOR EACH ROW EXECUTE FUNCTION repairsys.customer_rollup_ticket_trg();
 -- 55: the technician's load counts a ticket opened with him.
 CREATE TRIGGER ticket_55_load_insert AFTER INSERT ON repairsys.ticket
 	FOR EACH ROW WHEN (NEW.technician_id IS NOT NULL)
@@ -180,6 +193,17 @@ CREATE TRIGGER ticket_50_rollup_update AFTER UPDATE ON repairsys.ticket
 	       OLD.labor_minutes, OLD.travel_km, OLD.resolved_at, OLD.resolve_by, OLD.status_role = 'closed', OLD.closed_at,
 	       OLD.reopen_count, OLD.asset_id, OLD.sla_resolve_within::text, OLD.sla_time_zone))
 	EXECUTE FUNCTION repairsys.ticket_fact_update_trg();
+-- 51: the customers' roll-up rows (customer_rollup, 71b_customer_rollup.sql)
+-- follow a change of customer, of the cancelled role, of the opening or of
+-- the resolution; it reads the row, its feedback and payments and writes only
+-- the customers' rows, so its place does not matter.  The WHEN clause keeps
+-- it off every other status change (the life cycle's in_progress <->
+-- waiting_parts does not pay for it).
+CREATE TRIGGER ticket_51_customer_rollup_update AFTER UPDATE ON repairsys.ticket
+	FOR EACH ROW
+	WHEN ((NEW.customer_id, NEW.status_role = 'cancelled', NEW.opened_at, NEW.resolved_at)
+	      IS DISTINCT FROM (OLD.customer_id, OLD.status_role = 'cancelled', OLD.opened_at, OLD.resolved_at))
+	EXECUTE FUNCTION repairsys.customer_rollup_ticket_trg();
 -- 52: an approval records the approved first estimate as revision 1; it
 -- reads only the row and writes only estimate_revision.
 CREATE TRIGGER ticket_52_first_revision AFTER UPDATE OF estimate_approved_at ON repairsys.ticket

@@ -111,7 +111,7 @@ DECLARE
 	                                       'diagnosis_sample', 'churn_model',
 	                                       -- the roll-ups of the reports (71_rollups.sql): their triggers
 	                                       -- and rollup_rebuild() only
-	                                       'ticket_fact'];
+	                                       'ticket_fact', 'customer_rollup'];
 	tbl   record;
 	d     record;
 	-- the columns of customer a dispatcher may write: all but the id and the
@@ -162,6 +162,10 @@ BEGIN
 	('ticket_fact',       'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('ticket_fact',       'repairsys_technician', 'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
 	('ticket_fact',       'repairsys_customer',   'SELECT', 'SELECT', 'ticket_id = ANY (' || tickets || ')', NULL),
+	-- (customer_profile's roll-up: the rows of the customers the role sees)
+	('customer_rollup',   'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
+	('customer_rollup',   'repairsys_technician', 'SELECT', 'SELECT', 'customer_id = ANY (ARRAY(SELECT t.customer_id FROM repairsys.ticket t))', NULL),
+	('customer_rollup',   'repairsys_customer',   'SELECT', 'SELECT', 'customer_id = ' || me_c, NULL),
 	-- assignment rules and stock: staff read
 	('assign_policy',     'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),
 	('stock',             'repairsys_dispatcher', 'SELECT', 'SELECT', 'true', NULL),

@@ -164,6 +164,22 @@ BEGIN ATOMIC
 	                   WHERE kv.value::text IS DISTINCT FROM rv.value::text) END
 	  FROM repairsys.ticket_fact k
 	  FULL JOIN repairsys.ticket_fact_recomputed() r ON r.ticket_id = k.ticket_id
-	 WHERE k.ticket_id IS NULL OR r.ticket_id IS NULL OR k::text <> r::text;
+	 WHERE k.ticket_id IS NULL OR r.ticket_id IS NULL OR k::text <> r::text
+	-- customer_rollup: customer_profile's roll-up (71b_customer_rollup.sql)
+	-- equals a recomputation from the assets, tickets, feedback and
+	-- payments, column for column; the detail names the customer
+	UNION ALL
+	SELECT 'roll-up customer_rollup equals a recomputation', NULL, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('customer %s: %s', coalesce(k.customer_id, r.customer_id),
+	       CASE WHEN k.customer_id IS NULL THEN 'kept (no row)'
+	            WHEN r.customer_id IS NULL THEN 'kept a row, no customer'
+	            ELSE (SELECT pg_catalog.string_agg(pg_catalog.format('%s kept %s, recomputed %s', kv.key, kv.value, rv.value), '; ' ORDER BY kv.key)
+	                    FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(k)) kv
+	                    JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(r)) rv ON rv.key = kv.key
+	                   WHERE kv.value::text IS DISTINCT FROM rv.value::text) END)
+	  FROM repairsys.customer_rollup k
+	  FULL JOIN repairsys.customer_rollup_recomputed() r ON r.customer_id = k.customer_id
+	 WHERE k.customer_id IS NULL OR r.customer_id IS NULL OR k::text <> r::text;
+	-- (end of customer_rollup)
 END;
-COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice, no technician in two visits at once or booked inside an approved absence or outside his rostered hours, the roll-up of the report views (ticket_fact) = a recomputation; empty on a healthy database';
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice, no technician in two visits at once or booked inside an approved absence or outside his rostered hours, the roll-ups of the report views (ticket_fact, customer_rollup) = a recomputation; empty on a healthy database';

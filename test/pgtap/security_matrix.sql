@@ -6,7 +6,7 @@
 --   3. catalog checks that fail when a table, view or SECURITY DEFINER
 --      function added later was not decided.
 BEGIN;
-SELECT plan(1291 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+SELECT plan(1311 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
                     WHERE c.relnamespace = 'repairsys'::regnamespace AND c.relkind IN ('v', 'm')
                       AND a.attname IN ('ticket_id', 'customer_id'))
                 + (SELECT count(*)::int FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -34,6 +34,7 @@ INSERT INTO matrix VALUES
 	('stock',             'rawd', 'r',   'r',   '-',  'r'),
 	('technician_load',   'rawd', 'r',   'r',   '-',  'r'),
 	('ticket_fact',       'r',    'r',   'r',   'r',  'r'),
+	('customer_rollup',   'r',    'r',   'r',   'r',  'r'),
 	('technician',        'rawd', 'rw',  'r',   '-',  'r'),
 	('technician_skill',  'rawd', 'r',   'r',   '-',  'r'),
 	('customer',          'rawd', 'raw', 'r',   'r',  'r'),
