@@ -12892,6 +12892,14 @@ COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invari
 INSERT INTO repairsys.customer_rollup SELECT * FROM repairsys.customer_rollup_recomputed();
 
 ------------------------------------------------------------------------------
+-- 3l. The open tickets of a center through an index (issue 22 item 2)
+------------------------------------------------------------------------------
+-- (/tmp/idx.sql)
+-- the open tickets of a center (sla_status, the dispatch board): read
+-- without the center's history (src/sql/20_tables.sql)
+CREATE INDEX ticket_open_center_idx ON repairsys.ticket (service_center_id) WHERE resolved_at IS NULL;
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp

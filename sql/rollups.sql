@@ -530,6 +530,11 @@ SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
        count(*) FILTER (WHERE l ~ 'Index Cond: .*closed_month = ') AS month_conditions,
        count(*) FILTER (WHERE l ~ 'Index Cond: .*closed_month = \(\(') AS previous_month_conditions
   FROM pg_temp.explain_lines(format('SELECT * FROM repairsys.reputation WHERE month = %L AND service_center_id = %s', :'rm', :rc)) l;
+-- sla_status of one center reads that center's open tickets through the
+-- partial index, not its history
+SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
+       count(*) FILTER (WHERE l ~ 'Index.* (on|using) ticket_open_center_idx') AS open_ticket_index_scans
+  FROM pg_temp.explain_lines(format('SELECT * FROM repairsys.sla_status WHERE service_center_id = %s', :c)) l;
 RESET enable_seqscan;
 
 \c :regress_db

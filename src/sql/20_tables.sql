@@ -396,6 +396,9 @@ CREATE INDEX ticket_asset_idx ON repairsys.ticket (asset_id, opened_at) WHERE as
 CREATE INDEX ticket_technician_idx ON repairsys.ticket (technician_id, status) WHERE technician_id IS NOT NULL;
 CREATE INDEX ticket_status_idx ON repairsys.ticket (status, status_changed_at);
 CREATE INDEX ticket_center_opened_idx ON repairsys.ticket (service_center_id, opened_at);
+-- the open tickets of a center (sla_status, the dispatch board): read
+-- without the center's history
+CREATE INDEX ticket_open_center_idx ON repairsys.ticket (service_center_id) WHERE resolved_at IS NULL;
 CREATE INDEX ticket_service_type_idx ON repairsys.ticket (service_type);
 
 -- The history, the stock ledger and the event log (24_tables_events.sql)
