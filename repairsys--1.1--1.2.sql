@@ -7963,6 +7963,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
 SET jit = off
 SET work_mem = '256MB'
+SET enable_nestloop = off
 AS $$
 DECLARE
 	types    text[] := ARRAY['demo_ac_repair', 'demo_washer_repair', 'demo_tv_repair', 'demo_fridge_repair', 'demo_phone_screen'];

@@ -540,13 +540,18 @@ COMMENT ON FUNCTION repairsys.demo_hash(bigint, bigint, integer) IS 'Uniform dra
 -- (jit off: the planner's estimate of the large statement below makes it
 -- compile and optimize it, which costs far more than it runs.  work_mem
 -- 256MB: the statement's materialized steps of a batch of 25,000 tickets
--- then stay in memory instead of going to temporary files.)
+-- then stay in memory instead of going to temporary files.  No nested loops
+-- but those a LATERAL call needs: the planner estimates the steps at a few
+-- hundred rows, and a nested loop over one of them (the invoices against
+-- the bill lines) rescans it for every row, which at a million tickets
+-- took the load from minutes to hours.)
 CREATE FUNCTION repairsys.demo_load_bulk(tickets integer, seed integer, months integer, tag text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
 SET jit = off
 SET work_mem = '256MB'
+SET enable_nestloop = off
 AS $$
 DECLARE
 	types    text[] := ARRAY['demo_ac_repair', 'demo_washer_repair', 'demo_tv_repair', 'demo_fridge_repair', 'demo_phone_screen'];
