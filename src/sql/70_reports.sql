@@ -640,6 +640,16 @@ BEGIN
 	SELECT v_techs[k], s.skill, 3 + pg_catalog.floor(3 * repairsys.demo_hash(v_seed, k, 3 + s.o::integer))::integer
 	  FROM pg_catalog.generate_series(1, n_center * n_tech) k
 	 CROSS JOIN pg_catalog.unnest(ARRAY['hvac', 'appliance', 'electronics']) WITH ORDINALITY AS s(skill, o);
+	-- (as a superuser, from here on with session_replication_role = replica,
+	-- see below: the customers' and units' roll-up rows too are written by
+	-- the rebuild at the end, so that this transaction holds no lock on a
+	-- roll-up that another load's rebuild would wait for while that load
+	-- waits for this one)
+	v_replica := (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER)
+	             AND pg_catalog.current_setting('session_replication_role') = 'origin';
+	IF v_replica THEN
+		PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
+	END IF;
 	v_custs := ARRAY(SELECT pg_catalog.nextval('repairsys.customer_id_seq') FROM pg_catalog.generate_series(1, n_cust) k ORDER BY k);
 	INSERT INTO repairsys.customer (id, name, phone, service_center_id, lat, lon) OVERRIDING SYSTEM VALUE
 	SELECT v_custs[k], pg_catalog.format('%s customer %s', tag, k), '139' || pg_catalog.lpad((k % 100000000)::text, 8, '0'),
@@ -689,18 +699,14 @@ BEGIN
 
 	-- the rule triggers of the tables written below, off while the stories
 	-- are written.  A superuser loads as pg_restore --disable-triggers does:
-	-- session_replication_role = replica for this part of the transaction,
+	-- session_replication_role = replica for this part of the transaction
+	-- (set above, before the customers),
 	-- which also skips the foreign-key checks (the rows are built from the
 	-- rows they reference; test/pgtap/demo_scale.sql checks every key
 	-- afterwards) and takes no table lock, so that loads of separate
 	-- companies run side by side (test/bench/scale.sh).  The owner who is not
 	-- a superuser disables the triggers by name (ALTER TABLE, which locks the
 	-- tables until commit: such loads run one after the other).
-	v_replica := (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER)
-	             AND pg_catalog.current_setting('session_replication_role') = 'origin';
-	IF v_replica THEN
-		PERFORM pg_catalog.set_config('session_replication_role', 'replica', true);
-	END IF;
 	FOR trg IN
 		SELECT g.tgrelid::regclass AS rel, g.tgname
 		  FROM pg_catalog.pg_trigger g
