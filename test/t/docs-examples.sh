@@ -4,7 +4,9 @@
 # examples of the docs cannot rot
 # (issue 15: sla.md's sla_policy example failed with 42804, scaling.md's
 # partitioning recipe broke the history).  Blocks that are not statements
-# (policy expressions, grammar, output) are fenced without "sql".  Each file
+# (policy expressions, grammar, output) are fenced without "sql"; scaling.md's
+# Citus plan, which needs Citus, is fenced "sql citus" and checked against the
+# catalog by test/t/citus-plan.sh.  Each file
 # gets a fresh database holding the rows its examples name (technician 12,
 # customer 10042, ticket 5511, invoice 871, service types without SLA
 # policies); the blocks of a file run in order, each with ON_ERROR_STOP.
