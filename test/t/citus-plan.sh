@@ -17,6 +17,10 @@
 #   R6 a reference table refers to no distributed table;
 #   R7 the distribution columns of one co-location group have one type.
 #
+# It also checks the prerequisite the schema keeps today: a distributed
+# table has the center or reaches it through one foreign key (the reports
+# filter by center with at most one join).
+#
 # The plan is docs/scaling.md's ```sql citus block: every create_reference_table
 # and create_distributed_table call, in order.  This test fails when a table
 # of the extension is missing from the plan or the plan names one that does
@@ -90,6 +94,13 @@ v AS (
 		JOIN pg_attribute b ON b.attrelid = k.confrelid AND b.attnum = k.confkey[s] AND b.attname = t.dist_col)
 )
 SELECT tbl || ': ' || what AS line, tbl, r FROM v;
+-- the prerequisite: the center in the table or one foreign key away
+CREATE TEMP VIEW unreached AS
+	SELECT p.tbl FROM p WHERE p.kind = 'distributed'
+	AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.rel AND a.attname = p.dist_col AND NOT a.attisdropped)
+	AND NOT EXISTS (SELECT 1 FROM pg_constraint k
+	                  JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attname = p.dist_col AND NOT a.attisdropped
+	                 WHERE k.conrelid = p.rel AND k.contype = 'f');
 -- R6
 CREATE TEMP VIEW reference_to_distributed AS
 	SELECT r.tbl || ': ' || pg_get_constraintdef(k.oid) AS line
@@ -123,6 +134,8 @@ got=$(run "$db" "SELECT string_agg(DISTINCT dist_col, ' ') FROM plan WHERE kind 
 is "$got" "service_center_id" "the plan distributes every distributed table by service_center_id"
 got=$(run "$db" "SELECT string_agg(line, E'\n' ORDER BY line) FROM out_of_order;")
 is "$got" "" "each call comes after the calls for the tables its foreign keys refer to"
+got=$(run "$db" "SELECT string_agg(tbl, ' ' ORDER BY tbl) FROM unreached;")
+is "$got" "" "every distributed table has service_center_id or reaches it through one foreign key"
 got=$(run "$db" "SELECT string_agg(line, E'\n' ORDER BY line) FROM reference_to_distributed;")
 is "$got" "" "R6: no reference table refers to a distributed table"
 got=$(run "$db" "SELECT string_agg(type, ' ') FROM column_types;")
@@ -136,7 +149,8 @@ else
 	diag "${lines[@]}"
 fi
 
-# The checks can fail: a table added without a place in the plan, a reference
+# The checks can fail: a table added without a place in the plan, one
+# distributed that does not reach its center, a reference
 # table that refers to a distributed one, a unique key and a foreign key
 # without the center, a nullable center, and a distributed table without a key.
 probe="BEGIN;
@@ -157,6 +171,11 @@ citus_probe_dist: no primary key
 citus_probe_dist: service_center_id may be NULL
 citus_probe_ref: FOREIGN KEY (ticket_id) REFERENCES repairsys.ticket(id)"
 is "$got" "$want" "the rules find a probe table's violations"
+got=$(run "$db" "$probe
+INSERT INTO plan (kind, tbl, dist_col) VALUES ('distributed', 'citus_probe_unplanned', 'service_center_id');
+SELECT string_agg(tbl, ' ' ORDER BY tbl) FROM unreached;
+ROLLBACK;")
+is "$got" "citus_probe_unplanned" "a distributed table more than one join from its center is found"
 got=$(run "$db" "$probe
 INSERT INTO plan (kind, tbl, dist_col) VALUES ('distributed', 'citus_probe_dist', 'service_center_id');
 UPDATE plan SET n = 0 WHERE tbl = 'citus_probe_dist';
