@@ -12901,10 +12901,60 @@ INSERT INTO repairsys.customer_rollup SELECT * FROM repairsys.customer_rollup_re
 ------------------------------------------------------------------------------
 -- 3l. The open tickets of a center through an index (issue 22 item 2)
 ------------------------------------------------------------------------------
--- (/tmp/idx.sql)
 -- the open tickets of a center (sla_status, the dispatch board): read
 -- without the center's history (src/sql/20_tables.sql)
 CREATE INDEX ticket_open_center_idx ON repairsys.ticket (service_center_id) WHERE resolved_at IS NULL;
+
+------------------------------------------------------------------------------
+-- 3m. reputation: each month's figures from reputation_month() (issue 22 item 2)
+------------------------------------------------------------------------------
+-- (src/sql/73_cost_reports.sql: the planner charged the previous month's
+-- subquery once per (month, center) pair of the table and compiled the month
+-- x center query with JIT; the repeat repairs are a join, not a call of
+-- rework_of() per ticket)
+CREATE FUNCTION repairsys.reputation_month(center bigint, month date,
+	OUT closed_tickets bigint, OUT ratings bigint, OUT csat_pct numeric, OUT detractor_pct numeric,
+	OUT complaint_rate numeric, OUT repeat_rate numeric)
+RETURNS record
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+	SELECT count(*),
+	       count(f.rating),
+	       round(100.0 * count(*) FILTER (WHERE f.rating >= 4) / nullif(count(f.rating), 0), 1),
+	       round(100.0 * count(*) FILTER (WHERE f.rating <= 2) / nullif(count(f.rating), 0), 1),
+	       round(100.0 * count(*) FILTER (WHERE f.complaint) / nullif(count(*), 0), 2),
+	       round(100.0 * count(*) FILTER (WHERE r.repeat) / nullif(count(*), 0), 1)
+	  FROM repairsys.ticket_fact f
+	  JOIN repairsys.ticket t ON t.id = f.ticket_id
+	 CROSS JOIN (SELECT repairsys.setting_value('rework_window')::interval AS rework_window OFFSET 0) s
+	 -- rework_of(t) IS NOT NULL, as a join (rework_of()'s conditions, the
+	 -- setting read once): a call per ticket cost 20 us of executor set-up
+	 -- and a read of the setting for each earlier ticket it looked at
+	 CROSS JOIN LATERAL (SELECT EXISTS (
+	             SELECT 1 FROM repairsys.ticket p
+	              WHERE p.asset_id = t.asset_id AND p.service_type = t.service_type
+	                AND p.id <> t.id AND p.status_role = 'closed' AND p.closed_at <= t.opened_at
+	                AND p.closed_at >= t.opened_at - coalesce(t.price_rework_window::interval, s.rework_window)) AS repeat) r
+	 WHERE f.closed AND f.service_center_id = reputation_month.center AND f.closed_month = reputation_month.month;
+END;
+COMMENT ON FUNCTION repairsys.reputation_month(bigint, date) IS 'reputation: the figures of one center and month of closing (closed_tickets 0 and the rest NULL when the month closed no ticket), from ticket_fact through ticket_fact_center_closed_idx';
+
+CREATE OR REPLACE VIEW repairsys.reputation AS
+SELECT k.month, k.service_center_id, m.closed_tickets, m.ratings, m.csat_pct, m.detractor_pct, m.complaint_rate, m.repeat_rate,
+       m.ratings - p.ratings AS ratings_change,
+       m.csat_pct - p.csat_pct AS csat_change,
+       m.detractor_pct - p.detractor_pct AS detractor_change,
+       m.complaint_rate - p.complaint_rate AS complaint_change,
+       m.repeat_rate - p.repeat_rate AS repeat_change
+  FROM (SELECT DISTINCT f.closed_month AS month, f.service_center_id
+          FROM repairsys.ticket_fact f
+         WHERE f.closed AND f.closed_month IS NOT NULL AND f.service_center_id IS NOT NULL) k
+ CROSS JOIN LATERAL repairsys.reputation_month(k.service_center_id, k.month) m
+  -- (no row when the previous month closed no ticket: the changes are NULL)
+  LEFT JOIN LATERAL (SELECT q.* FROM repairsys.reputation_month(k.service_center_id, (k.month - interval '1 month')::date) q
+                      WHERE q.closed_tickets > 0) p ON true;
+
+ALTER VIEW repairsys.reputation SET (security_invoker = true);
 
 ------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)

@@ -524,15 +524,29 @@ SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
        count(*) FILTER (WHERE l ~ 'Index.* (on|using) ticket_fact_technician_idx') AS technician_index_scans,
        count(*) FILTER (WHERE l ~ ' on ticket( |$)') AS ticket_reads
   FROM pg_temp.explain_lines(format('SELECT * FROM repairsys.technician_performance WHERE service_center_id = %s', :c)) l;
--- reputation reads its index on center and month of closing, for the month
--- and the previous one only (both bounds in the index conditions)
+-- reputation reads its index on center and month of closing for the pairs
+-- of the month and center asked for, and calls reputation_month() for that
+-- month and the previous one
 SELECT f.service_center_id AS rc, f.closed_month AS rm FROM ticket_fact f WHERE f.closed AND f.service_center_id IS NOT NULL
  GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2 LIMIT 1 \gset
 SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
        count(*) FILTER (WHERE l ~ 'Index.* (on|using) ticket_fact_center_closed_idx') AS closed_index_scans,
        count(*) FILTER (WHERE l ~ 'Index Cond: .*closed_month = ') AS month_conditions,
-       count(*) FILTER (WHERE l ~ 'Index Cond: .*closed_month = \(\(') AS previous_month_conditions
+       count(*) FILTER (WHERE l ~ 'Function Scan on reputation_month') AS month_calls
   FROM pg_temp.explain_lines(format('SELECT * FROM repairsys.reputation WHERE month = %L AND service_center_id = %s', :'rm', :rc)) l;
+-- and reputation_month(), its body as stored with that center and month,
+-- reads the same index with both bounds in the index condition, the tickets
+-- by their key and the earlier tickets of the asset through
+-- ticket_asset_type_idx
+SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
+       count(*) FILTER (WHERE l ~ 'Index.* (on|using) ticket_fact_center_closed_idx') AS closed_index_scans,
+       count(*) FILTER (WHERE l ~ 'Index Cond: .*service_center_id = .*closed_month = ') AS both_bounds,
+       count(*) FILTER (WHERE l ~ 'Index.* (on|using) ticket_pkey') AS ticket_key_scans,
+       count(*) FILTER (WHERE l ~ 'Index.* (on|using) ticket_asset_type_idx') AS asset_scans
+  FROM pg_temp.explain_lines((
+	SELECT replace(replace(regexp_replace(pg_get_function_sqlbody('reputation_month(bigint, date)'::regprocedure),
+	                                      '^BEGIN ATOMIC|;\s*END\s*$', '', 'g'),
+	                       'reputation_month.center', :'rc'), 'reputation_month.month', quote_literal(:'rm') || '::date'))) l;
 -- sla_status of one center reads that center's tickets through an index
 -- on the center (the partial one of its open tickets, or, when the day's
 -- statistics make the planner prefer it, the one on center and opening),

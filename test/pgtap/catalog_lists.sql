@@ -46,7 +46,7 @@ SELECT functions_are('repairsys', ARRAY[
 	'payment_rules_trg', 'plan_day', 'plan_installments', 'plan_technician', 'price_at', 'price_label',
 	'price_lines', 'price_version_at', 'read_events', 'reader_language', 'rebuild_diagnosis_model',
 	'receive_part', 'recheck_visits', 'record_payment', 'refit_churn_model', 'reject_discount',
-	'release_part', 'render_template', 'report_html', 'report_label', 'required_state_roles',
+	'release_part', 'render_template', 'report_html', 'report_label', 'reputation_month', 'required_state_roles',
 	'reschedule_visit', 'reserve_part', 'resolution_hours', 'return_part', 'revise_estimate',
 	'rework_of', 'rollup_rebuild', 'roster_check_trg', 'roster_ranges', 'route_solve',
 	'run_appointment_reminders', 'run_churn_refit', 'run_escalations', 'run_follow_ups_due',
