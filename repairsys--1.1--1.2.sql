@@ -12957,6 +12957,504 @@ SELECT k.month, k.service_center_id, m.closed_tickets, m.ratings, m.csat_pct, m.
 ALTER VIEW repairsys.reputation SET (security_invoker = true);
 
 ------------------------------------------------------------------------------
+-- 3n. customer_profile's segment from the roll-up row: the latest complaint
+--     and the latest openings (issue 22 item 2)
+------------------------------------------------------------------------------
+-- (src/sql/27c_tables_customer_rollup.sql, 71b_customer_rollup.sql,
+-- 70_reports.sql: a center's profile probed each customer's tickets for a
+-- recent complaint and for the tickets within segment_frequent_window)
+CREATE FUNCTION repairsys.customer_recent_depth()
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN 10;
+COMMENT ON FUNCTION repairsys.customer_recent_depth() IS 'How many of a customer''s latest ticket openings customer_rollup.recent_opened keeps (10): segment_frequent_repairs up to this is read from the roll-up row';
+
+ALTER TABLE repairsys.customer_rollup
+	ADD COLUMN last_complaint_at timestamptz,
+	ADD COLUMN recent_opened timestamptz[] NOT NULL DEFAULT '{}' CHECK (cardinality(recent_opened) <= repairsys.customer_recent_depth());
+COMMENT ON COLUMN repairsys.customer_rollup.last_complaint_at IS 'When the latest complaint on these tickets was filed (feedback.at; NULL: none): customer_profile''s at_risk segment compares it with segment_at_risk_window';
+COMMENT ON COLUMN repairsys.customer_rollup.recent_opened IS 'When the latest of these tickets were opened, newest first, at most customer_recent_depth() of them: customer_profile''s frequent_repair segment compares the segment_frequent_repairs-th with segment_frequent_window';
+
+-- (two functions gain arguments: the old ones go)
+DROP FUNCTION repairsys.customer_rollup_move(bigint, integer, numeric, integer, integer, integer, integer, integer, numeric, timestamptz, timestamptz, boolean, bigint);
+DROP FUNCTION repairsys.customer_rollup_ticket(repairsys.ticket, integer, boolean, boolean, bigint);
+CREATE OR REPLACE FUNCTION repairsys.customer_rollup_recomputed(centers bigint[] DEFAULT NULL)
+RETURNS SETOF repairsys.customer_rollup
+LANGUAGE plpgsql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+	RETURN QUERY
+	SELECT c.id, coalesce(a.assets, 0)::integer, coalesce(a.purchase_total, 0.00)::numeric(16,2),
+	       coalesce(k.tickets, 0)::integer, coalesce(k.repairs, 0)::integer, coalesce(k.rating_sum, 0)::bigint,
+	       coalesce(k.rating_count, 0)::integer, coalesce(k.complaints, 0)::integer, coalesce(p.total_spent, 0.00)::numeric(16,2),
+	       k.last_ticket_at, k.history_until, k.last_complaint_at,
+	       coalesce(k.recent_opened[1:repairsys.customer_recent_depth()], '{}')
+	  FROM repairsys.customer c
+	  LEFT JOIN (SELECT x.customer_id, count(*) AS assets, sum(x.purchase_price) AS purchase_total
+	               FROM repairsys.asset x
+	              WHERE centers IS NULL
+	                 OR x.customer_id IN (SELECT y.id FROM repairsys.customer y WHERE y.service_center_id = ANY (centers))
+	              GROUP BY x.customer_id) a ON a.customer_id = c.id
+	  LEFT JOIN (SELECT t.customer_id, count(*) AS tickets, count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS repairs,
+	                    sum(fb.rating) AS rating_sum, count(fb.rating) AS rating_count,
+	                    count(*) FILTER (WHERE fb.complaint) AS complaints, max(t.opened_at) AS last_ticket_at,
+	                    greatest(max(t.opened_at), max(t.resolved_at), max(fb.at)) AS history_until,
+	                    max(fb.at) FILTER (WHERE fb.complaint) AS last_complaint_at,
+	                    array_agg(t.opened_at ORDER BY t.opened_at DESC) AS recent_opened
+	               FROM repairsys.ticket t
+	               LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+	              WHERE t.status_role <> 'cancelled'
+	                AND (centers IS NULL
+	                     OR t.customer_id IN (SELECT y.id FROM repairsys.customer y WHERE y.service_center_id = ANY (centers)))
+	              GROUP BY t.customer_id) k ON k.customer_id = c.id
+	  LEFT JOIN (SELECT t.customer_id, sum(pm.amount) AS total_spent
+	               FROM repairsys.ticket t
+	               JOIN repairsys.invoice i ON i.ticket_id = t.id
+	               JOIN repairsys.payment pm ON pm.invoice_id = i.id
+	              WHERE centers IS NULL
+	                 OR t.customer_id IN (SELECT y.id FROM repairsys.customer y WHERE y.service_center_id = ANY (centers))
+	              GROUP BY t.customer_id) p ON p.customer_id = c.id
+	 WHERE centers IS NULL OR c.service_center_id = ANY (centers);
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_recomputed(bigint[]) IS 'Every customer''s roll-up row (repairsys.customer_rollup) recomputed from the assets, tickets, feedback and payments, or only those of the customers of the given service centers (check_invariants compares, rollup_rebuild writes)';
+
+CREATE FUNCTION repairsys.customer_rollup_move(customer bigint, d_assets integer, d_purchase numeric, d_tickets integer,
+                                               d_repairs integer, d_rating_sum integer, d_rating_count integer,
+                                               d_complaints integer, d_spent numeric, last_at timestamptz, until timestamptz,
+                                               complaint_at timestamptz, opened timestamptz,
+                                               recount boolean, except_ticket bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF customer IS NULL THEN
+		RETURN;
+	END IF;
+	FOR i IN 1 .. 2 LOOP
+		UPDATE repairsys.customer_rollup r
+		   SET assets = r.assets + d_assets, purchase_total = r.purchase_total + d_purchase,
+		       tickets = r.tickets + d_tickets, repairs = r.repairs + d_repairs,
+		       rating_sum = r.rating_sum + d_rating_sum, rating_count = r.rating_count + d_rating_count,
+		       complaints = r.complaints + d_complaints, total_spent = r.total_spent + d_spent,
+		       last_ticket_at = greatest(r.last_ticket_at, last_at), history_until = greatest(r.history_until, until),
+		       last_complaint_at = greatest(r.last_complaint_at, complaint_at),
+		       -- (applied to the latest row version: two openings merged by
+		       -- two writers queued on the row are both kept)
+		       recent_opened = CASE WHEN opened IS NULL THEN r.recent_opened
+		                            ELSE ARRAY(SELECT o FROM unnest(r.recent_opened || opened) o
+		                                        ORDER BY o DESC LIMIT repairsys.customer_recent_depth()) END
+		 WHERE r.customer_id = customer;
+		EXIT WHEN FOUND;
+		-- (a customer written around the triggers: its row from scratch)
+		INSERT INTO repairsys.customer_rollup (customer_id) VALUES (customer) ON CONFLICT DO NOTHING;
+	END LOOP;
+	IF recount THEN
+		-- (a statement of its own: the row is locked now, and this one's
+		-- snapshot sees what the writers it waited for committed)
+		UPDATE repairsys.customer_rollup r
+		   SET last_ticket_at = m.last_ticket_at, history_until = m.history_until, last_complaint_at = m.last_complaint_at,
+		       recent_opened = ARRAY(SELECT t.opened_at FROM repairsys.ticket t
+		                              WHERE t.customer_id = customer AND t.status_role <> 'cancelled'
+		                                AND t.id IS DISTINCT FROM except_ticket
+		                              ORDER BY t.opened_at DESC LIMIT repairsys.customer_recent_depth())
+		  FROM (SELECT max(t.opened_at) AS last_ticket_at, greatest(max(t.opened_at), max(t.resolved_at), max(fb.at)) AS history_until,
+		               max(fb.at) FILTER (WHERE fb.complaint) AS last_complaint_at
+		          FROM repairsys.ticket t
+		          LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
+		         WHERE t.customer_id = customer AND t.status_role <> 'cancelled' AND t.id IS DISTINCT FROM except_ticket) m
+		 WHERE r.customer_id = customer;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_move(bigint, integer, numeric, integer, integer, integer, integer, integer, numeric, timestamptz, timestamptz, timestamptz, timestamptz, boolean, bigint) IS 'Moves one customer''s roll-up row (customer_rollup) by signed deltas, raises or recounts its latest times and merges or recounts its latest openings (the roll-up triggers only)';
+
+CREATE FUNCTION repairsys.customer_rollup_ticket(t repairsys.ticket, sign integer, payments boolean, recount boolean, except_ticket bigint,
+                                                 merge boolean)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	counted boolean := t.status_role IS DISTINCT FROM 'cancelled';
+	rating  integer;
+	complaint boolean;
+	fb_at   timestamptz;
+	spent   numeric := 0;
+BEGIN
+	IF counted THEN
+		SELECT fb.rating, fb.complaint, fb.at INTO rating, complaint, fb_at FROM repairsys.feedback fb WHERE fb.ticket_id = t.id;
+	END IF;
+	IF payments THEN
+		SELECT coalesce(sum(pm.amount), 0) INTO spent
+		  FROM repairsys.invoice i JOIN repairsys.payment pm ON pm.invoice_id = i.id
+		 WHERE i.ticket_id = t.id;
+	END IF;
+	PERFORM repairsys.customer_rollup_move(t.customer_id, 0, 0, sign * counted::integer,
+	                                       sign * (counted AND t.resolved_at IS NOT NULL)::integer,
+	                                       sign * coalesce(rating, 0), sign * (rating IS NOT NULL)::integer,
+	                                       sign * coalesce(complaint, false)::integer, sign * spent,
+	                                       CASE WHEN counted AND sign > 0 THEN t.opened_at END,
+	                                       CASE WHEN counted AND sign > 0 THEN greatest(t.opened_at, t.resolved_at, fb_at) END,
+	                                       CASE WHEN counted AND sign > 0 AND complaint THEN fb_at END,
+	                                       CASE WHEN counted AND sign > 0 AND merge THEN t.opened_at END,
+	                                       recount AND counted AND sign < 0, except_ticket);
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_ticket(repairsys.ticket, integer, boolean, boolean, bigint, boolean) IS 'Adds (+1) or takes (-1) what one ticket counts for in its customer''s roll-up row (customer_rollup): the ticket, its feedback, optionally its payments and its opening (the roll-up triggers only)';
+
+CREATE OR REPLACE FUNCTION repairsys.customer_rollup_ticket_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		PERFORM repairsys.customer_rollup_ticket(NEW, 1, false, false, NULL, true);
+	ELSIF NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN
+		-- (the lower customer id first: two moves in opposite directions
+		-- lock the two rows in the same order)
+		IF OLD.customer_id < NEW.customer_id THEN
+			PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, NULL, false);
+			PERFORM repairsys.customer_rollup_ticket(NEW, 1, true, false, NULL, true);
+		ELSE
+			PERFORM repairsys.customer_rollup_ticket(NEW, 1, true, false, NULL, true);
+			PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, NULL, false);
+		END IF;
+	ELSE
+		-- the same customer: what the old row counted for goes, what the new
+		-- one counts for comes; the latest times and openings are recounted
+		-- only when they may go down or an opening may leave them (the
+		-- recount sees the new row, so its opening is merged only when the
+		-- old row did not count: a ticket no longer cancelled)
+		PERFORM repairsys.customer_rollup_ticket(OLD, -1, false,
+		            NEW.status_role = 'cancelled' OR NEW.opened_at <> OLD.opened_at
+		            OR (OLD.resolved_at IS NOT NULL AND (NEW.resolved_at IS NULL OR NEW.resolved_at < OLD.resolved_at)), NULL, false);
+		PERFORM repairsys.customer_rollup_ticket(NEW, 1, false, false, NULL, OLD.status_role = 'cancelled');
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_ticket_trg() IS 'AFTER INSERT / UPDATE trigger of ticket (customer, cancelled role, opening or resolution changed): moves the customers'' roll-up rows (customer_rollup)';
+
+CREATE OR REPLACE FUNCTION repairsys.customer_rollup_ticket_delete_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, OLD.id, false);
+	RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_ticket_delete_trg() IS 'BEFORE DELETE trigger of ticket: the ticket, its feedback and payments leave its customer''s roll-up row (customer_rollup)';
+
+CREATE OR REPLACE FUNCTION repairsys.customer_rollup_feedback_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	customer bigint;
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		SELECT t.customer_id INTO customer FROM repairsys.ticket t
+		 WHERE t.id = OLD.ticket_id AND t.status_role <> 'cancelled' FOR SHARE;
+		-- (no ticket: it is being deleted, and its trigger took the feedback)
+		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, -OLD.rating, -1, -OLD.complaint::integer, 0,
+		                                       NULL, NULL, NULL, NULL, true, NULL);
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		customer := NULL;
+		SELECT t.customer_id INTO customer FROM repairsys.ticket t
+		 WHERE t.id = NEW.ticket_id AND t.status_role <> 'cancelled' FOR SHARE;
+		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, NEW.rating, 1, NEW.complaint::integer, 0,
+		                                       NULL, NEW.at, CASE WHEN NEW.complaint THEN NEW.at END, NULL, false, NULL);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_feedback_trg() IS 'AFTER trigger of feedback: the rating and complaint in the customer''s roll-up row (customer_rollup)';
+
+CREATE OR REPLACE FUNCTION repairsys.customer_rollup_payment_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	customer bigint;
+BEGIN
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		SELECT t.customer_id INTO customer FROM repairsys.invoice i JOIN repairsys.ticket t ON t.id = i.ticket_id
+		 WHERE i.id = OLD.invoice_id FOR SHARE OF t;
+		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, 0, 0, 0, -OLD.amount, NULL, NULL, NULL, NULL, false, NULL);
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		customer := NULL;
+		SELECT t.customer_id INTO customer FROM repairsys.invoice i JOIN repairsys.ticket t ON t.id = i.ticket_id
+		 WHERE i.id = NEW.invoice_id FOR SHARE OF t;
+		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, 0, 0, 0, NEW.amount, NULL, NULL, NULL, NULL, false, NULL);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_payment_trg() IS 'AFTER trigger of payment: the amount in the customer''s roll-up row (customer_rollup)';
+
+CREATE OR REPLACE FUNCTION repairsys.customer_rollup_invoice_trg()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	spent numeric;
+BEGIN
+	SELECT coalesce(sum(pm.amount), 0) INTO spent FROM repairsys.payment pm WHERE pm.invoice_id = NEW.id;
+	PERFORM repairsys.customer_rollup_move((SELECT t.customer_id FROM repairsys.ticket t WHERE t.id = OLD.ticket_id),
+	                                       0, 0, 0, 0, 0, 0, 0, -spent, NULL, NULL, NULL, NULL, false, NULL);
+	PERFORM repairsys.customer_rollup_move((SELECT t.customer_id FROM repairsys.ticket t WHERE t.id = NEW.ticket_id),
+	                                       0, 0, 0, 0, 0, 0, 0, spent, NULL, NULL, NULL, NULL, false, NULL);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION repairsys.customer_rollup_invoice_trg() IS 'AFTER UPDATE OF ticket_id trigger of invoice: its payments move between the customers'' roll-up rows (customer_rollup)';
+
+CREATE OR REPLACE VIEW repairsys.customer_profile AS
+SELECT c.id AS customer_id,
+       c.name,
+       c.phone,
+       c.service_center_id,
+       coalesce(r.assets, 0)::integer AS assets,
+       coalesce(r.purchase_total, 0)::numeric(14,2) AS purchase_total,
+       coalesce(r.tickets, 0)::integer AS tickets,
+       coalesce(r.repairs, 0)::integer AS repairs,
+       coalesce(r.total_spent, 0)::numeric(14,2) AS total_spent,
+       round(k.avg_rating, 2) AS avg_rating,
+       coalesce(r.complaints, 0)::integer AS complaints,
+       r.last_ticket_at,
+       CASE WHEN r.last_complaint_at >= s.now - s.at_risk_window
+                 OR k.avg_rating < s.at_risk_rating THEN 'at_risk'
+            WHEN coalesce(r.purchase_total, 0) + coalesce(r.total_spent, 0) >= s.high_value_total THEN 'high_value'
+            WHEN s.frequent_repairs <= 0
+                 OR (r.last_ticket_at >= s.now - s.frequent_window
+                     AND CASE WHEN s.frequent_repairs <= repairsys.customer_recent_depth()
+                              THEN r.recent_opened[s.frequent_repairs] >= s.now - s.frequent_window
+                              ELSE repairsys.customer_recent_tickets(c.id, s.now - s.frequent_window, true) >= s.frequent_repairs END)
+                 THEN 'frequent_repair'
+            ELSE 'regular' END AS segment,
+       round(CASE WHEN m.id IS NULL OR coalesce(r.tickets, 0) = 0 THEN NULL
+                  WHEN r.history_until > s.now THEN repairsys.churn_risk(c.id, s.now)
+                  ELSE repairsys.customer_churn_risk(c.id, s.now, r.last_ticket_at, r.tickets - r.repairs, k.avg_rating,
+                                                     r.complaints, s.frequent_window, s.rework_window) END::numeric, 4) AS churn_risk
+  FROM repairsys.customer c
+  LEFT JOIN repairsys.customer_rollup r ON r.customer_id = c.id
+ CROSS JOIN LATERAL (SELECT r.rating_sum::numeric / nullif(r.rating_count, 0) AS avg_rating) k
+ CROSS JOIN (SELECT now() AS now,
+                    repairsys.setting_value('segment_at_risk_window')::interval AS at_risk_window,
+                    repairsys.setting_value('segment_at_risk_rating')::numeric AS at_risk_rating,
+                    repairsys.setting_value('segment_high_value_total')::numeric AS high_value_total,
+                    repairsys.setting_value('segment_frequent_window')::interval AS frequent_window,
+                    repairsys.setting_value('segment_frequent_repairs')::integer AS frequent_repairs,
+                    repairsys.setting_value('rework_window')::interval AS rework_window
+             -- (OFFSET 0: the settings are read once, not once per customer)
+             OFFSET 0) s
+  LEFT JOIN repairsys.churn_model m ON m.id;
+
+ALTER VIEW repairsys.customer_profile SET (security_invoker = true);
+
+-- (check_invariants() reads the roll-up's recomputation, whose row has two
+-- more columns: its stored body again, src/sql/95_invariants.sql)
+CREATE OR REPLACE FUNCTION repairsys.check_invariants()
+RETURNS TABLE (invariant text, ticket_id bigint, sku text, service_center_id bigint, invoice_id bigint, technician_id bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = repairsys, pg_catalog, pg_temp
+BEGIN ATOMIC
+	-- every ticket's status is its last history row's
+	SELECT 'ticket status equals its last event', t.id, NULL::text, t.service_center_id, NULL::bigint, t.technician_id,
+	       pg_catalog.format('status "%s", last event to "%s"', t.status, coalesce(e.to_status, '(no history)'))
+	  FROM repairsys.ticket t
+	  LEFT JOIN LATERAL (SELECT x.to_status FROM repairsys.ticket_event x WHERE x.ticket_id = t.id ORDER BY x.id DESC LIMIT 1) e ON true
+	 WHERE e.to_status IS DISTINCT FROM t.status
+	   -- (a ticket whose whole history is in months detached by
+	   -- detach_month(), 57_partitions.sql, has no history left to compare)
+	   AND NOT (e.to_status IS NULL
+	            AND t.status_changed_at < coalesce((SELECT max(a.upper_bound) FROM repairsys.archived_month a WHERE a.table_name = 'ticket_event'),
+	                                               '-infinity'))
+	UNION ALL
+	-- stock is the ledger, never negative
+	SELECT 'stock equals the ledger sum', NULL, coalesce(s.sku, m.sku), coalesce(s.service_center_id, m.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, ledger %s', coalesce(s.on_hand, 0), coalesce(m.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.stock_movement x GROUP BY 1, 2) m
+	    ON m.sku = s.sku AND m.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(m.total, 0)
+	UNION ALL
+	SELECT 'stock is never negative', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.on_hand < 0 OR s.reserved < 0
+	UNION ALL
+	-- reservations: stock.reserved is their sum and never exceeds on_hand
+	SELECT 'reserved equals the reservations', NULL, coalesce(s.sku, r.sku), coalesce(s.service_center_id, r.service_center_id), NULL, NULL,
+	       pg_catalog.format('reserved %s, reservations %s', coalesce(s.reserved, 0), coalesce(r.total, 0))
+	  FROM repairsys.stock s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, sum(x.qty) AS total FROM repairsys.ticket_part x WHERE x.state = 'reserved' GROUP BY 1, 2) r
+	    ON r.sku = s.sku AND r.service_center_id = s.service_center_id
+	 WHERE coalesce(s.reserved, 0) <> coalesce(r.total, 0)
+	UNION ALL
+	SELECT 'reservations never exceed on hand', NULL, s.sku, s.service_center_id, NULL, NULL,
+	       pg_catalog.format('on_hand %s, reserved %s', s.on_hand, s.reserved)
+	  FROM repairsys.stock s WHERE s.reserved > s.on_hand
+	UNION ALL
+	-- serialized parts: the units in stock (or reserved) at a center are its on_hand
+	SELECT 'serialized units equal stock', NULL, coalesce(s.sku, u.sku), coalesce(s.service_center_id, u.service_center_id), NULL, NULL,
+	       pg_catalog.format('on_hand %s, units in stock %s', coalesce(s.on_hand, 0), coalesce(u.n, 0))
+	  FROM (SELECT x.* FROM repairsys.stock x JOIN repairsys.part p ON p.sku = x.sku WHERE p.serialized) s
+	  FULL JOIN (SELECT x.sku, x.service_center_id, count(*) AS n FROM repairsys.part_unit x
+	              WHERE x.state IN ('in_stock', 'reserved') AND x.service_center_id IS NOT NULL GROUP BY 1, 2) u
+	    ON u.sku = s.sku AND u.service_center_id = s.service_center_id
+	 WHERE coalesce(s.on_hand, 0) <> coalesce(u.n, 0)
+	UNION ALL
+	-- a ticket's returns of a part never exceed its issues of it
+	SELECT 'returns never exceed issues', m.ticket_id, m.sku, NULL, NULL, NULL,
+	       pg_catalog.format('issued %s, returned %s', m.issued, m.returned)
+	  FROM (SELECT x.ticket_id, x.sku,
+	               coalesce(sum(-x.qty) FILTER (WHERE x.kind = 'issue'), 0) AS issued,
+	               coalesce(sum(x.qty) FILTER (WHERE x.kind = 'return'), 0) AS returned
+	          FROM repairsys.stock_movement x
+	         WHERE x.kind IN ('issue', 'return') AND x.ticket_id IS NOT NULL
+	         GROUP BY 1, 2) m
+	 WHERE m.returned > m.issued
+	UNION ALL
+	-- reservations only on tickets that can still use them
+	SELECT 'reservations only on open tickets', r.ticket_id, r.sku, r.service_center_id, NULL, t.technician_id,
+	       pg_catalog.format('%s units reserved, ticket in status "%s"', r.qty, t.status)
+	  FROM repairsys.ticket_part r JOIN repairsys.ticket t ON t.id = r.ticket_id
+	 WHERE r.state = 'reserved' AND NOT repairsys.status_takes_parts(t.status)
+	UNION ALL
+	-- no technician over capacity (open tickets: non-terminal states)
+	SELECT 'no technician over capacity', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('technician %s: %s open tickets, capacity %s', tech.id, o.n, tech.capacity)
+	  FROM repairsys.technician tech
+	  JOIN (SELECT x.technician_id, count(*) AS n FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	         WHERE NOT st.is_terminal AND x.technician_id IS NOT NULL GROUP BY 1) o ON o.technician_id = tech.id
+	 WHERE o.n > tech.capacity
+	UNION ALL
+	-- the role kept on the ticket is its state's (rules and reports read it)
+	SELECT 'status_role is the role of the status', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status "%s" has role %s, status_role %s', x.status, st.role, x.status_role)
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.role IS DISTINCT FROM x.status_role
+	UNION ALL
+	-- closed_at is set exactly while the status is terminal (open tickets are
+	-- counted by it)
+	SELECT 'closed_at set exactly in terminal states', x.id, NULL, x.service_center_id, NULL, x.technician_id,
+	       pg_catalog.format('status %s, closed_at %s', x.status, coalesce(x.closed_at::text, 'NULL'))
+	  FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+	 WHERE st.is_terminal <> (x.closed_at IS NOT NULL)
+	UNION ALL
+	-- each technician's kept load equals a recount of his open tickets and
+	-- of the feedback on his tickets
+	SELECT 'technician load equals a recount', NULL, NULL, tech.service_center_id, NULL, tech.id,
+	       pg_catalog.format('kept: %s open, %s ratings summing to %s; recounted: %s open, %s ratings summing to %s',
+	                         coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0),
+	                         r.open_tickets, r.rating_count, r.rating_sum)
+	  FROM repairsys.technician tech
+	  LEFT JOIN repairsys.technician_load l ON l.technician_id = tech.id
+	  CROSS JOIN LATERAL (
+		SELECT (SELECT count(*) FROM repairsys.ticket x JOIN repairsys.ticket_status st ON st.code = x.status
+		         WHERE x.technician_id = tech.id AND NOT st.is_terminal) AS open_tickets,
+		       (SELECT count(*) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_count,
+		       (SELECT coalesce(sum(f.rating), 0) FROM repairsys.feedback f JOIN repairsys.ticket x ON x.id = f.ticket_id
+		         WHERE x.technician_id = tech.id) AS rating_sum) r
+	 WHERE (coalesce(l.open_tickets, 0), coalesce(l.rating_count, 0), coalesce(l.rating_sum, 0))
+	       IS DISTINCT FROM (r.open_tickets, r.rating_count, r.rating_sum)
+	UNION ALL
+	-- every bill's lines sum to its total
+	SELECT 'bill lines sum to the total', b.ticket_id, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('total %s, lines %s', b.total, coalesce(d.s, 0))
+	  FROM repairsys.bill_summary b
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.bill_detail x WHERE x.ticket_id = b.ticket_id) d ON true
+	 WHERE b.total <> coalesce(d.s, 0)
+	UNION ALL
+	-- every invoice equals its lines
+	SELECT 'invoice equals its lines', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, lines %s', i.total, coalesce(l.s, 0))
+	  FROM repairsys.invoice i
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+	 WHERE i.total <> coalesce(l.s, 0)
+	UNION ALL
+	-- payments never exceed invoices
+	SELECT 'payments never exceed the invoice', i.ticket_id, NULL, i.service_center_id, i.id, NULL,
+	       pg_catalog.format('total %s, paid %s', i.total, p.s)
+	  FROM repairsys.invoice i
+	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+	 WHERE p.s > i.total
+	UNION ALL
+	-- time-aware dispatch: no technician is in two visits at once, none is
+	-- booked while absent (approved) or outside his rostered hours
+	SELECT 'no technician has overlapping visits', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointments %s and %s overlap', a.id, b.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.appointment b ON b.technician_id = a.technician_id AND b.id > a.id
+	   AND b.state IN ('booked', 'done') AND b.slot_start < a.slot_end AND a.slot_start < b.slot_end
+	 WHERE a.state IN ('booked', 'done')
+	UNION ALL
+	SELECT 'no visit is booked inside an approved absence', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s meets absence %s', a.id, x.id)
+	  FROM repairsys.appointment a
+	  JOIN repairsys.technician_absence x ON x.technician_id = a.technician_id AND x.status = 'approved'
+	   AND x.during && pg_catalog.tstzrange(a.slot_start, a.slot_end)
+	 WHERE a.state = 'booked'
+	UNION ALL
+	SELECT 'no visit is booked outside a shift', a.ticket_id, NULL, NULL, NULL, a.technician_id,
+	       pg_catalog.format('appointment %s at %s is not within the rostered hours', a.id, a.slot_start)
+	  FROM repairsys.appointment a
+	 WHERE a.state = 'booked'
+	   AND NOT (repairsys.roster_ranges(a.technician_id, a.slot_start, a.slot_end) @> pg_catalog.tstzrange(a.slot_start, a.slot_end))
+	UNION ALL
+	-- the roll-up of the report views (71_rollups.sql) equals a
+	-- recomputation from the tickets, invoice lines, stock movements and
+	-- feedback, column for column
+	SELECT 'roll-up ticket_fact equals a recomputation', coalesce(k.ticket_id, r.ticket_id), NULL,
+	       coalesce(k.service_center_id, r.service_center_id), NULL, coalesce(k.technician_id, r.technician_id),
+	       CASE WHEN k.ticket_id IS NULL THEN 'kept (no row)'
+	            WHEN r.ticket_id IS NULL THEN 'kept a row, no ticket'
+	            ELSE (SELECT pg_catalog.string_agg(pg_catalog.format('%s kept %s, recomputed %s', kv.key, kv.value, rv.value), '; ' ORDER BY kv.key)
+	                    FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(k)) kv
+	                    JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(r)) rv ON rv.key = kv.key
+	                   WHERE kv.value::text IS DISTINCT FROM rv.value::text) END
+	  FROM repairsys.ticket_fact k
+	  FULL JOIN repairsys.ticket_fact_recomputed() r ON r.ticket_id = k.ticket_id
+	 WHERE k.ticket_id IS NULL OR r.ticket_id IS NULL OR k::text <> r::text
+	-- customer_rollup: customer_profile's roll-up (71b_customer_rollup.sql)
+	-- equals a recomputation from the assets, tickets, feedback and
+	-- payments, column for column; the detail names the customer
+	UNION ALL
+	SELECT 'roll-up customer_rollup equals a recomputation', NULL, NULL, NULL, NULL, NULL,
+	       pg_catalog.format('customer %s: %s', coalesce(k.customer_id, r.customer_id),
+	       CASE WHEN k.customer_id IS NULL THEN 'kept (no row)'
+	            WHEN r.customer_id IS NULL THEN 'kept a row, no customer'
+	            ELSE (SELECT pg_catalog.string_agg(pg_catalog.format('%s kept %s, recomputed %s', kv.key, kv.value, rv.value), '; ' ORDER BY kv.key)
+	                    FROM pg_catalog.jsonb_each(pg_catalog.to_jsonb(k)) kv
+	                    JOIN pg_catalog.jsonb_each(pg_catalog.to_jsonb(r)) rv ON rv.key = kv.key
+	                   WHERE kv.value::text IS DISTINCT FROM rv.value::text) END)
+	  FROM repairsys.customer_rollup k
+	  FULL JOIN repairsys.customer_rollup_recomputed() r ON r.customer_id = k.customer_id
+	 WHERE k.customer_id IS NULL OR r.customer_id IS NULL OR k::text <> r::text;
+	-- (end of customer_rollup)
+END;
+COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invariant: ticket status = last event, status_role = the role of the status, stock = ledger and never negative, reserved = reservations and within on hand, serialized units = stock, returns within issues, reservations only on open tickets, no technician over capacity, closed_at set exactly in terminal states, each technician''s kept load = a recount, bill lines = bill total, invoice = its lines, payments within the invoice, no technician in two visits at once or booked inside an approved absence or outside his rostered hours, the roll-ups of the report views (ticket_fact, customer_rollup) = a recomputation; empty on a healthy database';
+
+DROP FUNCTION repairsys.customer_recent_complaint(bigint, timestamptz);
+
+-- the rows with their new columns
+DELETE FROM repairsys.customer_rollup;
+INSERT INTO repairsys.customer_rollup SELECT * FROM repairsys.customer_rollup_recomputed();
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp

@@ -181,6 +181,53 @@ INSERT INTO asset (customer_id, model, serial_no, purchase_price) VALUES (:c2, '
 ROLLBACK;
 :cmp;
 
+-- the latest openings (recent_opened, customer_recent_depth() of them):
+-- more tickets than the row keeps, the latest cancelled (the next one comes
+-- back from the tickets), one given an earlier and one a later opening, one
+-- no longer cancelled (the table owner's), and frequent_repair at every
+-- setting from 1 to one above the depth (which counts the tickets instead)
+SELECT customer_recent_depth() AS depth;
+INSERT INTO customer (name, service_center_id) VALUES ('rollup test customer 2', 1) RETURNING id AS c12 \gset
+INSERT INTO ticket (customer_id, service_type, description, opened_at)
+SELECT :c12, :'st', 'rollup test opening ' || g, now() - g * interval '3 days' FROM generate_series(1, 12) g;
+SELECT cardinality(recent_opened) AS kept,
+       recent_opened[1] = (SELECT opened_at FROM ticket WHERE description = 'rollup test opening 1') AS newest_first,
+       recent_opened[10] = (SELECT opened_at FROM ticket WHERE description = 'rollup test opening 10') AS tenth_last
+  FROM customer_rollup WHERE customer_id = :c12;
+:cmp;
+UPDATE ticket SET status = 'cancelled' WHERE description = 'rollup test opening 1';
+SELECT recent_opened[10] = (SELECT opened_at FROM ticket WHERE description = 'rollup test opening 11') AS eleventh_back
+  FROM customer_rollup WHERE customer_id = :c12;
+:cmp;
+-- (opening times and a cancelled ticket's return are no route of the life
+-- cycle: written by the table owner with only the roll-ups' triggers on)
+ALTER TABLE ticket DISABLE TRIGGER USER;
+ALTER TABLE ticket ENABLE TRIGGER ticket_50_rollup_update;
+ALTER TABLE ticket ENABLE TRIGGER ticket_51_customer_rollup_update;
+UPDATE ticket SET opened_at = opened_at - interval '400 days' WHERE description = 'rollup test opening 2';
+:cmp;
+UPDATE ticket SET opened_at = opened_at + interval '2 days' WHERE description = 'rollup test opening 5';
+:cmp;
+UPDATE ticket SET status = 'cancelled', status_role = 'cancelled' WHERE description = 'rollup test opening 3';
+:cmp;
+UPDATE ticket SET status = 'new', status_role = 'initial' WHERE description = 'rollup test opening 3';
+:cmp;
+ALTER TABLE ticket ENABLE TRIGGER USER;
+CREATE FUNCTION pg_temp.frequent_at(n integer) RETURNS TABLE (setting integer, differ bigint, frequent bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE setting SET value = n::text WHERE name = 'segment_frequent_repairs';
+	RETURN QUERY
+	SELECT n, (SELECT count(*) FROM old_customer_profile o FULL JOIN customer_profile c ON c.customer_id = o.customer_id
+	            WHERE o::text IS DISTINCT FROM c::text),
+	       (SELECT count(*) FROM customer_profile c WHERE c.segment = 'frequent_repair');
+END
+$$;
+SELECT f.setting, f.differ, f.frequent > 0 AS some_frequent,
+       f.frequent <= lag(f.frequent, 1, f.frequent) OVER (ORDER BY f.setting) AS fewer_or_as_many
+  FROM generate_series(1, customer_recent_depth() + 1) g, pg_temp.frequent_at(g) f
+ ORDER BY f.setting;
+UPDATE setting SET value = '3' WHERE name = 'segment_frequent_repairs';
 -- the figures that depend on now(): the same rows under other settings
 UPDATE setting SET value = '0' WHERE name = 'segment_frequent_repairs';
 :cmp;
@@ -240,7 +287,6 @@ SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
 -- and what its functions read (69_customer_profile_reads.sql), per customer
 SELECT q.name, count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans, bool_or(l LIKE '%ticket_customer_idx%') AS tickets_by_customer
   FROM (VALUES ('recent tickets', 'SELECT count(*) FROM repairsys.ticket t WHERE t.customer_id = 1 AND t.opened_at >= now() - interval ''365 days'' AND t.status_role <> ''cancelled'''),
-               ('recent complaint', 'SELECT 1 FROM repairsys.ticket t JOIN repairsys.feedback fb ON fb.ticket_id = t.id WHERE t.customer_id = 1 AND t.status_role <> ''cancelled'' AND fb.complaint AND fb.at >= now() - interval ''180 days'''),
                ('repeat repairs', 'SELECT count(*) FROM repairsys.ticket t WHERE t.customer_id = 1 AND t.status_role <> ''cancelled'' AND EXISTS (SELECT 1 FROM repairsys.ticket p WHERE p.asset_id = t.asset_id AND p.service_type = t.service_type AND p.id <> t.id AND p.resolved_at < t.opened_at AND t.opened_at <= p.resolved_at + interval ''90 days'')')) q(name, sql)
  CROSS JOIN LATERAL pg_temp.explain_lines(q.sql) l
  GROUP BY q.name ORDER BY q.name;

@@ -25,6 +25,15 @@
 -- rebuild every row as they come (test/t/dump-restore.sh); after a load with
 -- triggers disabled, repairsys.rollup_rebuild().
 
+-- How many of a customer's latest openings the row keeps (recent_opened):
+-- a segment_frequent_repairs up to this many is read from the row, a larger
+-- one from the customer's tickets (customer_profile).
+CREATE FUNCTION repairsys.customer_recent_depth()
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN 10;
+COMMENT ON FUNCTION repairsys.customer_recent_depth() IS 'How many of a customer''s latest ticket openings customer_rollup.recent_opened keeps (10): segment_frequent_repairs up to this is read from the roll-up row';
+
 CREATE TABLE repairsys.customer_rollup (
 	customer_id    bigint PRIMARY KEY REFERENCES repairsys.customer ON DELETE CASCADE,
 	assets         integer NOT NULL DEFAULT 0 CHECK (assets >= 0),
@@ -36,7 +45,9 @@ CREATE TABLE repairsys.customer_rollup (
 	complaints     integer NOT NULL DEFAULT 0 CHECK (complaints >= 0),
 	total_spent    numeric(16,2) NOT NULL DEFAULT 0.00,
 	last_ticket_at timestamptz,
-	history_until  timestamptz
+	history_until  timestamptz,
+	last_complaint_at timestamptz,
+	recent_opened  timestamptz[] NOT NULL DEFAULT '{}' CHECK (cardinality(recent_opened) <= repairsys.customer_recent_depth())
 );
 COMMENT ON TABLE repairsys.customer_rollup IS 'Roll-up: one row per customer with what customer_profile reads of its assets, tickets, feedback and payments, kept by triggers in the writing transaction; equal to a recomputation (check_invariants, rollup_rebuild)';
 COMMENT ON COLUMN repairsys.customer_rollup.customer_id IS 'Customer';
@@ -50,3 +61,5 @@ COMMENT ON COLUMN repairsys.customer_rollup.complaints IS 'Of these, complaints'
 COMMENT ON COLUMN repairsys.customer_rollup.total_spent IS 'Payments received on the invoices of all the customer''s tickets';
 COMMENT ON COLUMN repairsys.customer_rollup.last_ticket_at IS 'When the latest of these tickets was opened (NULL: none)';
 COMMENT ON COLUMN repairsys.customer_rollup.history_until IS 'Latest opening, resolution or feedback time of these tickets (NULL: none): customer_profile reads the figures as of now() from this row only when it is not later than now()';
+COMMENT ON COLUMN repairsys.customer_rollup.last_complaint_at IS 'When the latest complaint on these tickets was filed (feedback.at; NULL: none): customer_profile''s at_risk segment compares it with segment_at_risk_window';
+COMMENT ON COLUMN repairsys.customer_rollup.recent_opened IS 'When the latest of these tickets were opened, newest first, at most customer_recent_depth() of them: customer_profile''s frequent_repair segment compares the segment_frequent_repairs-th with segment_frequent_window';

@@ -1,6 +1,9 @@
 -- What customer_profile (70_reports.sql) computes when read, per customer,
 -- beside its roll-up row (customer_rollup, 27c_tables_customer_rollup.sql;
--- docs/reports.md "Customer profile"): the figures that depend on now().
+-- docs/reports.md "Customer profile"): the figures that depend on now() and
+-- cannot be read from the row (the churn features, and the tickets within
+-- segment_frequent_window for a segment_frequent_repairs above
+-- customer_recent_depth()).
 -- Each reads only the customer's own tickets, through ticket_customer_idx
 -- (customer_id, opened_at), and the view calls them only for the customers
 -- whose row says there may be something to find.  Functions, not subqueries
@@ -20,18 +23,6 @@ BEGIN ATOMIC
 	   AND (customer_recent_tickets.inclusive OR t.opened_at > customer_recent_tickets.since) AND t.status_role <> 'cancelled';
 END;
 COMMENT ON FUNCTION repairsys.customer_recent_tickets(bigint, timestamptz, boolean) IS 'customer_profile: the customer''s tickets (not cancelled) opened after an instant (or at it, when inclusive), through ticket_customer_idx';
-
--- Whether the customer filed a complaint since an instant, on a ticket not
--- cancelled.
-CREATE FUNCTION repairsys.customer_recent_complaint(customer bigint, since timestamptz)
-RETURNS boolean
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-	SELECT EXISTS (SELECT 1 FROM repairsys.ticket t JOIN repairsys.feedback fb ON fb.ticket_id = t.id
-	                WHERE t.customer_id = customer_recent_complaint.customer AND t.status_role <> 'cancelled' AND fb.complaint
-	                  AND fb.at >= customer_recent_complaint.since);
-END;
-COMMENT ON FUNCTION repairsys.customer_recent_complaint(bigint, timestamptz) IS 'customer_profile: whether the customer filed a complaint at or after an instant (on a ticket not cancelled), through ticket_customer_idx';
 
 -- repairsys.churn_risk(customer, as_of) for a customer whose history has
 -- nothing later than as_of, from its roll-up figures: recency from the

@@ -194,15 +194,15 @@ COMMENT ON COLUMN repairsys.technician_performance.labor_minutes_30d IS 'Labor m
 COMMENT ON COLUMN repairsys.technician_performance.utilization IS 'labor_minutes_30d / (setting technician_available_hours_30d x 60): share of the available working time of the last 30 days spent on recorded labor';
 
 -- Reads one roll-up row per customer (customer_rollup,
--- 27c_tables_customer_rollup.sql) for the figures of the whole history;
--- what depends on now() is computed here by the functions of
--- 69_customer_profile_reads.sql, each through ticket_customer_idx and only
--- for the customers whose row says there may be something to find
--- (docs/reports.md "Customer profile"): a complaint within
--- segment_at_risk_window (only with a complaint and a history reaching into
--- the window), the tickets within segment_frequent_window (only with a ticket
--- opened in it), and the churn risk as of now() (churn_risk() itself for a
--- customer whose history has rows later than now()).
+-- 27c_tables_customer_rollup.sql) for the figures of the whole history and
+-- for the segment: a complaint within segment_at_risk_window is the row's
+-- latest complaint compared with now(), and segment_frequent_repairs tickets
+-- within segment_frequent_window the row's n-th latest opening compared with
+-- now() (the row keeps customer_recent_depth() of them; a larger setting
+-- counts the customer's tickets, customer_recent_tickets()).  The churn risk
+-- as of now() is computed by the functions of 69_customer_profile_reads.sql
+-- through ticket_customer_idx (churn_risk() itself for a customer whose
+-- history has rows later than now()) (docs/reports.md "Customer profile").
 CREATE VIEW repairsys.customer_profile AS
 SELECT c.id AS customer_id,
        c.name,
@@ -216,13 +216,15 @@ SELECT c.id AS customer_id,
        round(k.avg_rating, 2) AS avg_rating,
        coalesce(r.complaints, 0)::integer AS complaints,
        r.last_ticket_at,
-       CASE WHEN (r.complaints > 0 AND r.history_until >= s.now - s.at_risk_window
-                  AND repairsys.customer_recent_complaint(c.id, s.now - s.at_risk_window))
+       CASE WHEN r.last_complaint_at >= s.now - s.at_risk_window
                  OR k.avg_rating < s.at_risk_rating THEN 'at_risk'
             WHEN coalesce(r.purchase_total, 0) + coalesce(r.total_spent, 0) >= s.high_value_total THEN 'high_value'
             WHEN s.frequent_repairs <= 0
                  OR (r.last_ticket_at >= s.now - s.frequent_window
-                     AND repairsys.customer_recent_tickets(c.id, s.now - s.frequent_window, true) >= s.frequent_repairs) THEN 'frequent_repair'
+                     AND CASE WHEN s.frequent_repairs <= repairsys.customer_recent_depth()
+                              THEN r.recent_opened[s.frequent_repairs] >= s.now - s.frequent_window
+                              ELSE repairsys.customer_recent_tickets(c.id, s.now - s.frequent_window, true) >= s.frequent_repairs END)
+                 THEN 'frequent_repair'
             ELSE 'regular' END AS segment,
        round(CASE WHEN m.id IS NULL OR coalesce(r.tickets, 0) = 0 THEN NULL
                   WHEN r.history_until > s.now THEN repairsys.churn_risk(c.id, s.now)

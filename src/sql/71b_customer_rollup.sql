@@ -10,12 +10,16 @@
 -- feedback or payments its statement wrote, by signed deltas applied to the
 -- latest row version (UPDATE ... SET n = n + d), so two transactions on one
 -- customer queue on its row and both count, and two on different customers
--- share no row.  The latest opening and history time are raised with
--- greatest(); when a write may lower them (a ticket cancelled, moved to
--- another customer, deleted, reopened or given an earlier time, a feedback
--- removed) they are recounted from that customer's tickets through
--- ticket_customer_idx, in a statement of its own after the row is locked, so
--- that it sees what the writers it waited for committed.  The triggers of
+-- share no row.  The latest opening, history and complaint times are raised
+-- with greatest(), and a ticket that comes to count for a customer (opened,
+-- moved to it, no longer cancelled) has its opening merged into the latest
+-- openings (recent_opened, newest first, cut to customer_recent_depth());
+-- when a write may lower them or take an opening out (a ticket cancelled,
+-- moved to another customer, deleted, reopened or given another opening
+-- time, a feedback changed or removed) they are recounted from that
+-- customer's tickets through ticket_customer_idx, in a statement of its own
+-- after the row is locked, so that it sees what the writers it waited for
+-- committed.  The triggers of
 -- feedback and payments take a share lock on the ticket they count for, so
 -- that a ticket's cancellation or move and a feedback or payment on it are
 -- ordered and neither counts on a state the other is changing.
@@ -36,7 +40,8 @@ BEGIN
 	SELECT c.id, coalesce(a.assets, 0)::integer, coalesce(a.purchase_total, 0.00)::numeric(16,2),
 	       coalesce(k.tickets, 0)::integer, coalesce(k.repairs, 0)::integer, coalesce(k.rating_sum, 0)::bigint,
 	       coalesce(k.rating_count, 0)::integer, coalesce(k.complaints, 0)::integer, coalesce(p.total_spent, 0.00)::numeric(16,2),
-	       k.last_ticket_at, k.history_until
+	       k.last_ticket_at, k.history_until, k.last_complaint_at,
+	       coalesce(k.recent_opened[1:repairsys.customer_recent_depth()], '{}')
 	  FROM repairsys.customer c
 	  LEFT JOIN (SELECT x.customer_id, count(*) AS assets, sum(x.purchase_price) AS purchase_total
 	               FROM repairsys.asset x
@@ -46,7 +51,9 @@ BEGIN
 	  LEFT JOIN (SELECT t.customer_id, count(*) AS tickets, count(*) FILTER (WHERE t.resolved_at IS NOT NULL) AS repairs,
 	                    sum(fb.rating) AS rating_sum, count(fb.rating) AS rating_count,
 	                    count(*) FILTER (WHERE fb.complaint) AS complaints, max(t.opened_at) AS last_ticket_at,
-	                    greatest(max(t.opened_at), max(t.resolved_at), max(fb.at)) AS history_until
+	                    greatest(max(t.opened_at), max(t.resolved_at), max(fb.at)) AS history_until,
+	                    max(fb.at) FILTER (WHERE fb.complaint) AS last_complaint_at,
+	                    array_agg(t.opened_at ORDER BY t.opened_at DESC) AS recent_opened
 	               FROM repairsys.ticket t
 	               LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
 	              WHERE t.status_role <> 'cancelled'
@@ -69,12 +76,14 @@ COMMENT ON FUNCTION repairsys.customer_rollup_recomputed(bigint[]) IS 'Every cus
 -- Moving one customer's row
 ------------------------------------------------------------------------------
 -- Adds the deltas to the customer's row (made if it is missing), raises its
--- latest times to last_at / until, and, when recount, recounts them from
--- the customer's tickets (leaving out except_ticket, a ticket being
--- deleted).  Called by the triggers below only (no grant).
+-- latest times to last_at / until / complaint_at, merges the opening
+-- opened into its latest openings, and, when recount, recounts the latest
+-- times and openings from the customer's tickets (leaving out except_ticket,
+-- a ticket being deleted).  Called by the triggers below only (no grant).
 CREATE FUNCTION repairsys.customer_rollup_move(customer bigint, d_assets integer, d_purchase numeric, d_tickets integer,
                                                d_repairs integer, d_rating_sum integer, d_rating_count integer,
                                                d_complaints integer, d_spent numeric, last_at timestamptz, until timestamptz,
+                                               complaint_at timestamptz, opened timestamptz,
                                                recount boolean, except_ticket bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -90,7 +99,13 @@ BEGIN
 		       tickets = r.tickets + d_tickets, repairs = r.repairs + d_repairs,
 		       rating_sum = r.rating_sum + d_rating_sum, rating_count = r.rating_count + d_rating_count,
 		       complaints = r.complaints + d_complaints, total_spent = r.total_spent + d_spent,
-		       last_ticket_at = greatest(r.last_ticket_at, last_at), history_until = greatest(r.history_until, until)
+		       last_ticket_at = greatest(r.last_ticket_at, last_at), history_until = greatest(r.history_until, until),
+		       last_complaint_at = greatest(r.last_complaint_at, complaint_at),
+		       -- (applied to the latest row version: two openings merged by
+		       -- two writers queued on the row are both kept)
+		       recent_opened = CASE WHEN opened IS NULL THEN r.recent_opened
+		                            ELSE ARRAY(SELECT o FROM unnest(r.recent_opened || opened) o
+		                                        ORDER BY o DESC LIMIT repairsys.customer_recent_depth()) END
 		 WHERE r.customer_id = customer;
 		EXIT WHEN FOUND;
 		-- (a customer written around the triggers: its row from scratch)
@@ -100,8 +115,13 @@ BEGIN
 		-- (a statement of its own: the row is locked now, and this one's
 		-- snapshot sees what the writers it waited for committed)
 		UPDATE repairsys.customer_rollup r
-		   SET last_ticket_at = m.last_ticket_at, history_until = m.history_until
-		  FROM (SELECT max(t.opened_at) AS last_ticket_at, greatest(max(t.opened_at), max(t.resolved_at), max(fb.at)) AS history_until
+		   SET last_ticket_at = m.last_ticket_at, history_until = m.history_until, last_complaint_at = m.last_complaint_at,
+		       recent_opened = ARRAY(SELECT t.opened_at FROM repairsys.ticket t
+		                              WHERE t.customer_id = customer AND t.status_role <> 'cancelled'
+		                                AND t.id IS DISTINCT FROM except_ticket
+		                              ORDER BY t.opened_at DESC LIMIT repairsys.customer_recent_depth())
+		  FROM (SELECT max(t.opened_at) AS last_ticket_at, greatest(max(t.opened_at), max(t.resolved_at), max(fb.at)) AS history_until,
+		               max(fb.at) FILTER (WHERE fb.complaint) AS last_complaint_at
 		          FROM repairsys.ticket t
 		          LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
 		         WHERE t.customer_id = customer AND t.status_role <> 'cancelled' AND t.id IS DISTINCT FROM except_ticket) m
@@ -109,12 +129,15 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION repairsys.customer_rollup_move(bigint, integer, numeric, integer, integer, integer, integer, integer, numeric, timestamptz, timestamptz, boolean, bigint) IS 'Moves one customer''s roll-up row (customer_rollup) by signed deltas and raises or recounts its latest times (the roll-up triggers only)';
+COMMENT ON FUNCTION repairsys.customer_rollup_move(bigint, integer, numeric, integer, integer, integer, integer, integer, numeric, timestamptz, timestamptz, timestamptz, timestamptz, boolean, bigint) IS 'Moves one customer''s roll-up row (customer_rollup) by signed deltas, raises or recounts its latest times and merges or recounts its latest openings (the roll-up triggers only)';
 
 -- Moves the customer's row by what one ticket counts for (sign +1 or -1):
 -- the ticket itself, its feedback when it is not cancelled, and with
--- payments the payments on its invoice.
-CREATE FUNCTION repairsys.customer_rollup_ticket(t repairsys.ticket, sign integer, payments boolean, recount boolean, except_ticket bigint)
+-- payments the payments on its invoice; with merge (+1 only: a ticket that
+-- did not count for this customer before) its opening joins the latest
+-- openings.
+CREATE FUNCTION repairsys.customer_rollup_ticket(t repairsys.ticket, sign integer, payments boolean, recount boolean, except_ticket bigint,
+                                                 merge boolean)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = repairsys, pg_catalog, pg_temp
@@ -140,10 +163,12 @@ BEGIN
 	                                       sign * coalesce(complaint, false)::integer, sign * spent,
 	                                       CASE WHEN counted AND sign > 0 THEN t.opened_at END,
 	                                       CASE WHEN counted AND sign > 0 THEN greatest(t.opened_at, t.resolved_at, fb_at) END,
+	                                       CASE WHEN counted AND sign > 0 AND complaint THEN fb_at END,
+	                                       CASE WHEN counted AND sign > 0 AND merge THEN t.opened_at END,
 	                                       recount AND counted AND sign < 0, except_ticket);
 END
 $$;
-COMMENT ON FUNCTION repairsys.customer_rollup_ticket(repairsys.ticket, integer, boolean, boolean, bigint) IS 'Adds (+1) or takes (-1) what one ticket counts for in its customer''s roll-up row (customer_rollup): the ticket, its feedback, optionally its payments (the roll-up triggers only)';
+COMMENT ON FUNCTION repairsys.customer_rollup_ticket(repairsys.ticket, integer, boolean, boolean, bigint, boolean) IS 'Adds (+1) or takes (-1) what one ticket counts for in its customer''s roll-up row (customer_rollup): the ticket, its feedback, optionally its payments and its opening (the roll-up triggers only)';
 
 ------------------------------------------------------------------------------
 -- The triggers
@@ -159,25 +184,27 @@ SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		PERFORM repairsys.customer_rollup_ticket(NEW, 1, false, false, NULL);
+		PERFORM repairsys.customer_rollup_ticket(NEW, 1, false, false, NULL, true);
 	ELSIF NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN
 		-- (the lower customer id first: two moves in opposite directions
 		-- lock the two rows in the same order)
 		IF OLD.customer_id < NEW.customer_id THEN
-			PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, NULL);
-			PERFORM repairsys.customer_rollup_ticket(NEW, 1, true, false, NULL);
+			PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, NULL, false);
+			PERFORM repairsys.customer_rollup_ticket(NEW, 1, true, false, NULL, true);
 		ELSE
-			PERFORM repairsys.customer_rollup_ticket(NEW, 1, true, false, NULL);
-			PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, NULL);
+			PERFORM repairsys.customer_rollup_ticket(NEW, 1, true, false, NULL, true);
+			PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, NULL, false);
 		END IF;
 	ELSE
 		-- the same customer: what the old row counted for goes, what the new
-		-- one counts for comes; the latest times are recounted only when they
-		-- may go down (the new row's are raised after the recount)
+		-- one counts for comes; the latest times and openings are recounted
+		-- only when they may go down or an opening may leave them (the
+		-- recount sees the new row, so its opening is merged only when the
+		-- old row did not count: a ticket no longer cancelled)
 		PERFORM repairsys.customer_rollup_ticket(OLD, -1, false,
-		            NEW.status_role = 'cancelled' OR NEW.opened_at < OLD.opened_at
-		            OR (OLD.resolved_at IS NOT NULL AND (NEW.resolved_at IS NULL OR NEW.resolved_at < OLD.resolved_at)), NULL);
-		PERFORM repairsys.customer_rollup_ticket(NEW, 1, false, false, NULL);
+		            NEW.status_role = 'cancelled' OR NEW.opened_at <> OLD.opened_at
+		            OR (OLD.resolved_at IS NOT NULL AND (NEW.resolved_at IS NULL OR NEW.resolved_at < OLD.resolved_at)), NULL, false);
+		PERFORM repairsys.customer_rollup_ticket(NEW, 1, false, false, NULL, OLD.status_role = 'cancelled');
 	END IF;
 	RETURN NULL;
 END
@@ -194,7 +221,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 BEGIN
-	PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, OLD.id);
+	PERFORM repairsys.customer_rollup_ticket(OLD, -1, true, true, OLD.id, false);
 	RETURN OLD;
 END
 $$;
@@ -217,14 +244,14 @@ BEGIN
 		 WHERE t.id = OLD.ticket_id AND t.status_role <> 'cancelled' FOR SHARE;
 		-- (no ticket: it is being deleted, and its trigger took the feedback)
 		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, -OLD.rating, -1, -OLD.complaint::integer, 0,
-		                                       NULL, NULL, true, NULL);
+		                                       NULL, NULL, NULL, NULL, true, NULL);
 	END IF;
 	IF TG_OP IN ('INSERT', 'UPDATE') THEN
 		customer := NULL;
 		SELECT t.customer_id INTO customer FROM repairsys.ticket t
 		 WHERE t.id = NEW.ticket_id AND t.status_role <> 'cancelled' FOR SHARE;
 		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, NEW.rating, 1, NEW.complaint::integer, 0,
-		                                       NULL, NEW.at, false, NULL);
+		                                       NULL, NEW.at, CASE WHEN NEW.complaint THEN NEW.at END, NULL, false, NULL);
 	END IF;
 	RETURN NULL;
 END
@@ -245,13 +272,13 @@ BEGIN
 	IF TG_OP IN ('UPDATE', 'DELETE') THEN
 		SELECT t.customer_id INTO customer FROM repairsys.invoice i JOIN repairsys.ticket t ON t.id = i.ticket_id
 		 WHERE i.id = OLD.invoice_id FOR SHARE OF t;
-		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, 0, 0, 0, -OLD.amount, NULL, NULL, false, NULL);
+		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, 0, 0, 0, -OLD.amount, NULL, NULL, NULL, NULL, false, NULL);
 	END IF;
 	IF TG_OP IN ('INSERT', 'UPDATE') THEN
 		customer := NULL;
 		SELECT t.customer_id INTO customer FROM repairsys.invoice i JOIN repairsys.ticket t ON t.id = i.ticket_id
 		 WHERE i.id = NEW.invoice_id FOR SHARE OF t;
-		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, 0, 0, 0, NEW.amount, NULL, NULL, false, NULL);
+		PERFORM repairsys.customer_rollup_move(customer, 0, 0, 0, 0, 0, 0, 0, NEW.amount, NULL, NULL, NULL, NULL, false, NULL);
 	END IF;
 	RETURN NULL;
 END
@@ -270,9 +297,9 @@ DECLARE
 BEGIN
 	SELECT coalesce(sum(pm.amount), 0) INTO spent FROM repairsys.payment pm WHERE pm.invoice_id = NEW.id;
 	PERFORM repairsys.customer_rollup_move((SELECT t.customer_id FROM repairsys.ticket t WHERE t.id = OLD.ticket_id),
-	                                       0, 0, 0, 0, 0, 0, 0, -spent, NULL, NULL, false, NULL);
+	                                       0, 0, 0, 0, 0, 0, 0, -spent, NULL, NULL, NULL, NULL, false, NULL);
 	PERFORM repairsys.customer_rollup_move((SELECT t.customer_id FROM repairsys.ticket t WHERE t.id = NEW.ticket_id),
-	                                       0, 0, 0, 0, 0, 0, 0, spent, NULL, NULL, false, NULL);
+	                                       0, 0, 0, 0, 0, 0, 0, spent, NULL, NULL, NULL, NULL, false, NULL);
 	RETURN NULL;
 END
 $$;

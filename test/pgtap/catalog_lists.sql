@@ -20,7 +20,7 @@ SELECT functions_are('repairsys', ARRAY[
 	'center_visits_trg', 'charge', 'charge_lines', 'check_guard', 'check_in', 'check_invariants',
 	'check_qty', 'check_time_zone', 'churn_features', 'churn_risk', 'closed_dates', 'commit_plan',
 	'complete_follow_up', 'compute_bill', 'consume_part', 'continuity_technicians',
-	'customer_churn_risk', 'customer_language', 'customer_recent_complaint', 'customer_recent_tickets',
+	'customer_churn_risk', 'customer_language', 'customer_recent_depth', 'customer_recent_tickets',
 	'customer_rollup_asset_trg', 'customer_rollup_customer_trg', 'customer_rollup_feedback_trg',
 	'customer_rollup_invoice_trg', 'customer_rollup_move', 'customer_rollup_payment_trg',
 	'customer_rollup_recomputed', 'customer_rollup_ticket', 'customer_rollup_ticket_delete_trg',
