@@ -13455,6 +13455,99 @@ DELETE FROM repairsys.customer_rollup;
 INSERT INTO repairsys.customer_rollup SELECT * FROM repairsys.customer_rollup_recomputed();
 
 ------------------------------------------------------------------------------
+-- 3o. billing_audit: the problems of each ticket it reads (issue 22 item 2)
+------------------------------------------------------------------------------
+-- (src/sql/40_billing.sql: as a UNION ALL of checks over whole tables, a
+-- query of the tickets of one month and center recomputed every approved
+-- ticket's bill)
+CREATE FUNCTION repairsys.billing_problems(tk repairsys.ticket, OUT problem text, OUT detail text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+	-- (the ticket's bill once, for the checks that read it, when one does)
+	WITH b AS MATERIALIZED (SELECT x.total, x.paid, x.balance FROM repairsys.bill_summary x WHERE x.ticket_id = tk.id)
+	SELECT 'invoice total differs from its lines',
+	       pg_catalog.format('Invoice %s: total %s, lines %s.', i.invoice_no, i.total, coalesce(l.s, 0))
+	  FROM repairsys.invoice i
+	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+	 WHERE i.ticket_id = tk.id AND i.total <> coalesce(l.s, 0)
+	UNION ALL
+	SELECT 'bill changed after approval',
+	       CASE WHEN tk.price_labor_fee IS NULL
+	            THEN 'The estimate is marked approved but no prices were snapshotted (approved without repairsys.approve_estimate).'
+	            ELSE pg_catalog.format('Invoice %s: total %s, but the approved prices and the recorded work give %s.',
+	                                   i.invoice_no, i.total, c.total) END
+	  FROM (SELECT) one
+	  LEFT JOIN repairsys.invoice i ON i.ticket_id = tk.id
+	  LEFT JOIN LATERAL (SELECT sum(b.amount + b.tax_amount) AS total
+	                       FROM repairsys.compute_bill(tk, tk.labor_minutes, tk.travel_km, false) b
+	                      WHERE i.id IS NOT NULL AND tk.price_labor_fee IS NOT NULL) c ON true
+	 WHERE tk.estimate_approved_at IS NOT NULL
+	   AND (tk.price_labor_fee IS NULL OR (i.id IS NOT NULL AND i.total <> coalesce(c.total, 0)))
+	UNION ALL
+	SELECT 'payments exceed the invoice total',
+	       pg_catalog.format('Invoice %s: total %s, paid %s.', i.invoice_no, i.total, p.s)
+	  FROM repairsys.invoice i
+	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+	 WHERE i.ticket_id = tk.id AND p.s > i.total
+	UNION ALL
+	SELECT 'closed with a balance',
+	       pg_catalog.format('Total %s, paid %s.', b.total, b.paid)
+	  FROM repairsys.ticket_status s, b
+	 WHERE s.code = tk.status AND s.role = 'closed' AND b.balance > 0
+	UNION ALL
+	SELECT 'parts used but neither billed nor covered',
+	       pg_catalog.format('%s x %s used at a unit price of %s%s.', tp.qty, tp.sku, tp.unit_price,
+	                         CASE WHEN i.id IS NOT NULL THEN ', missing from invoice ' || i.invoice_no ELSE '' END)
+	  FROM repairsys.ticket_part tp
+	  LEFT JOIN repairsys.invoice i ON i.ticket_id = tp.ticket_id
+	 WHERE tp.ticket_id = tk.id AND tp.state = 'used' AND NOT tp.covered
+	   AND (tp.unit_price = 0
+	        OR (i.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM repairsys.invoice_line l
+	                                              WHERE l.invoice_id = i.id AND l.kind = 'part' AND l.description LIKE '%(' || tp.sku || ')')))
+	UNION ALL
+	SELECT 'labor billed without work recorded',
+	       pg_catalog.format('Labor lines of %s, but the ticket records %s minutes.', l.s, coalesce(tk.labor_minutes, 0))
+	  FROM repairsys.invoice i
+	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id AND x.kind = 'labor') l ON true
+	 WHERE i.ticket_id = tk.id AND l.s > 0 AND coalesce(tk.labor_minutes, 0) = 0
+	UNION ALL
+	SELECT 'bill exceeds the approved estimate',
+	       pg_catalog.format('Bill total %s, approved estimate high %s%s: at most %s with the tolerance of %s%%.', b.total, c.high,
+	                         coalesce(' (revision ' || c.revision || ')', ''), c.ceiling, repairsys.fmt_num(c.tolerance_pct))
+	  FROM repairsys.approved_ceiling(tk) c, b
+	 WHERE tk.status_role IN ('resolved', 'closed') AND NOT repairsys.under_warranty(tk) AND b.total > c.ceiling
+	UNION ALL
+	SELECT 'bill changed after sign-off',
+	       pg_catalog.format('Signed by %s on %s for a total of %s; the bill now totals %s and hashes differently.', s.signed_by,
+	                         pg_catalog.to_char(s.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), s.bill_total, b.total)
+	  FROM (SELECT x.* FROM repairsys.ticket_sign_off x WHERE x.ticket_id = tk.id ORDER BY x.id DESC LIMIT 1) s, b
+	 WHERE s.bill_sha256 <> pg_catalog.sha256(pg_catalog.convert_to(repairsys.bill_canonical_text(tk), 'UTF8'))
+	UNION ALL
+	-- an approved discount nobody approved (written so by the table owner), or
+	-- one above the limit of whoever approved it: the ticket's approved
+	-- discounts up to it (in the order approved) against the bill it was
+	-- measured on (docs/billing.md "Approval authority")
+	SELECT 'discount without the required approval',
+	       CASE WHEN x.approved_by IS NULL
+	            THEN pg_catalog.format('Discount %s of %s is approved, but nobody approved it.', x.id, x.amount)
+	            ELSE pg_catalog.format('Discount %s of %s (discounts %s of a bill of %s) was approved by %s, whose approval limit does not cover it.',
+	                                   x.id, x.amount, x.upto, coalesce(x.bill_basis::text, 'unknown'), x.approved_by::text COLLATE pg_catalog."default") END
+	  FROM (SELECT d.*, sum(d.amount) OVER (ORDER BY d.approved_at, d.id) AS upto
+	          FROM repairsys.ticket_discount d
+	         WHERE d.ticket_id = tk.id AND d.status = 'approved') x
+	 WHERE x.approved_by IS NULL OR NOT repairsys.may_grant_discount(x.approved_by, x.upto, coalesce(x.bill_basis, 0));
+END;
+COMMENT ON FUNCTION repairsys.billing_problems(repairsys.ticket) IS 'billing_audit: the billing problems of one ticket (problem, detail), each check through the ticket''s own rows';
+
+CREATE OR REPLACE VIEW repairsys.billing_audit AS
+SELECT t.id AS ticket_id, p.problem, p.detail
+  FROM repairsys.ticket t
+ CROSS JOIN LATERAL repairsys.billing_problems(t) p;
+
+ALTER VIEW repairsys.billing_audit SET (security_invoker = true);
+
+------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)
 ------------------------------------------------------------------------------
 -- The <table>_<column>_finite CHECK of every numeric, float, date, timestamp
