@@ -12899,11 +12899,13 @@ COMMENT ON FUNCTION repairsys.check_invariants() IS 'One row per violated invari
 INSERT INTO repairsys.customer_rollup SELECT * FROM repairsys.customer_rollup_recomputed();
 
 ------------------------------------------------------------------------------
--- 3l. The open tickets of a center through an index (issue 22 item 2)
+-- 3l. The open tickets and follow-up calls of a center through an index (issue 22 item 2)
 ------------------------------------------------------------------------------
 -- the open tickets of a center (sla_status, the dispatch board): read
 -- without the center's history (src/sql/20_tables.sql)
 CREATE INDEX ticket_open_center_idx ON repairsys.ticket (service_center_id) WHERE resolved_at IS NULL;
+-- and a center's open follow-up calls (follow_up_due), src/sql/20_tables.sql
+CREATE INDEX follow_up_open_center_idx ON repairsys.follow_up (service_center_id, due_at) WHERE done_at IS NULL;
 
 ------------------------------------------------------------------------------
 -- 3m. reputation: each month's figures from reputation_month() (issue 22 item 2)

@@ -554,6 +554,12 @@ SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
 SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
        count(*) FILTER (WHERE l ~ 'Index.* (on|using) ticket_(open_center|center_opened)_idx') > 0 AS center_index_used
   FROM pg_temp.explain_lines(format('SELECT * FROM repairsys.sla_status WHERE service_center_id = %s', :c)) l;
+-- follow_up_due of one center reads that center's open calls through
+-- follow_up_open_center_idx, not every center's open calls
+SELECT count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans,
+       count(*) FILTER (WHERE l ~ 'Index.* (on|using) follow_up_open_center_idx') AS center_open_calls,
+       count(*) FILTER (WHERE l ~ 'Index Cond: .*service_center_id = ') > 0 AS center_in_index_condition
+  FROM pg_temp.explain_lines(format('SELECT * FROM repairsys.follow_up_due WHERE service_center_id = %s', :c)) l;
 RESET enable_seqscan;
 
 \c :regress_db

@@ -758,6 +758,9 @@ COMMENT ON COLUMN repairsys.follow_up.done_at IS 'When it was done (NULL: open)'
 COMMENT ON COLUMN repairsys.follow_up.outcome IS 'What came of it';
 COMMENT ON COLUMN repairsys.follow_up.created_at IS 'When the follow-up was opened';
 CREATE INDEX follow_up_open_idx ON repairsys.follow_up (due_at) WHERE done_at IS NULL;
+-- the open calls of one center (follow_up_due of a center): read without the
+-- other centers' open calls
+CREATE INDEX follow_up_open_center_idx ON repairsys.follow_up (service_center_id, due_at) WHERE done_at IS NULL;
 SELECT pg_catalog.pg_extension_config_dump('repairsys.follow_up', '');
 
 ------------------------------------------------------------------------------
