@@ -116,12 +116,12 @@ BEGIN
 		-- snapshot sees what the writers it waited for committed)
 		UPDATE repairsys.customer_rollup r
 		   SET last_ticket_at = m.last_ticket_at, history_until = m.history_until, last_complaint_at = m.last_complaint_at,
-		       recent_opened = ARRAY(SELECT t.opened_at FROM repairsys.ticket t
-		                              WHERE t.customer_id = customer AND t.status_role <> 'cancelled'
-		                                AND t.id IS DISTINCT FROM except_ticket
-		                              ORDER BY t.opened_at DESC LIMIT repairsys.customer_recent_depth())
+		       recent_opened = coalesce(m.recent_opened[1:repairsys.customer_recent_depth()], '{}')
+		  -- (one pass over the customer's tickets, the expressions of
+		  -- customer_rollup_recomputed())
 		  FROM (SELECT max(t.opened_at) AS last_ticket_at, greatest(max(t.opened_at), max(t.resolved_at), max(fb.at)) AS history_until,
-		               max(fb.at) FILTER (WHERE fb.complaint) AS last_complaint_at
+		               max(fb.at) FILTER (WHERE fb.complaint) AS last_complaint_at,
+		               array_agg(t.opened_at ORDER BY t.opened_at DESC) AS recent_opened
 		          FROM repairsys.ticket t
 		          LEFT JOIN repairsys.feedback fb ON fb.ticket_id = t.id
 		         WHERE t.customer_id = customer AND t.status_role <> 'cancelled' AND t.id IS DISTINCT FROM except_ticket) m
