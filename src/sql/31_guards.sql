@@ -8,10 +8,11 @@
 
 -- Whether the ticket's work is covered by the product warranty: the asset's
 -- warranty runs on the local date the ticket was opened, and was not voided.
+-- (no SET search_path: a BEGIN ATOMIC body's names are bound when it is
+-- created; compute_bill calls it for every ticket it bills)
 CREATE FUNCTION repairsys.under_warranty(t repairsys.ticket)
 RETURNS boolean
 LANGUAGE sql STABLE
-SET search_path = repairsys, pg_catalog, pg_temp
 BEGIN ATOMIC
 	SELECT coalesce(NOT t.warranty_void AND a.warranty_until >=
 	                (t.opened_at AT TIME ZONE coalesce(c.time_zone, pg_catalog.current_setting('TimeZone')))::date,

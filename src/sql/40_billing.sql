@@ -13,10 +13,12 @@
 ------------------------------------------------------------------------------
 -- The earlier closed ticket of the same asset and service type that makes
 -- this one a repeat repair (free of labor), or NULL.
+-- (no SET search_path: the names of an SQL function with a BEGIN ATOMIC body
+-- are bound when it is created, and a SET clause would make every call save
+-- and restore the setting; compute_bill calls it for every ticket it bills)
 CREATE FUNCTION repairsys.rework_of(t repairsys.ticket)
 RETURNS bigint
 LANGUAGE sql STABLE
-SET search_path = repairsys, pg_catalog, pg_temp
 BEGIN ATOMIC
 	SELECT p.id
 	  FROM repairsys.ticket p
@@ -39,9 +41,12 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION repairsys.fmt_num(numeric) IS 'A number for bill descriptions, without trailing zeros';
 
+-- (Not STRICT: a STRICT SQL function whose body is a CASE is not inlined, and
+-- is called instead, its body read and planned again for every bill; a NULL
+-- gives NULL all the same.)
 CREATE FUNCTION repairsys.fmt_price(n numeric)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 BEGIN ATOMIC
 	SELECT CASE WHEN pg_catalog.scale(pg_catalog.trim_scale(n)) <= 2 THEN pg_catalog.round(n, 2)::text
 	            ELSE pg_catalog.trim_scale(n)::text END;
@@ -50,10 +55,15 @@ COMMENT ON FUNCTION repairsys.fmt_price(numeric) IS 'A price for bill descriptio
 
 -- The lines of a price schedule for a quantity, worded for the bill:
 -- "Labor: 15 min in the tier 60+ min, at 1.50 per min".
+-- Not STRICT, so that the planner inlines it into compute_bill's loops (a
+-- STRICT set-returning SQL function is called instead, and its body read and
+-- planned again at every call); the WHERE clause keeps what STRICT gave: no
+-- line when an argument is NULL (charge_lines() is STRICT itself).
 CREATE FUNCTION repairsys.schedule_lines(fee repairsys.fee_tier, qty numeric, what text, unit_name text,
 	OUT description text, OUT quantity numeric, OUT line_unit text, OUT unit_price numeric, OUT amount numeric)
 RETURNS SETOF record
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+ROWS 3
 BEGIN ATOMIC
 	SELECT CASE l.kind
 	           WHEN 'base' THEN what || ': base fee'
@@ -65,6 +75,7 @@ BEGIN ATOMIC
 	           WHEN 'maximum' THEN what || ': lowered to the maximum charge of the schedule' END,
 	       l.quantity, CASE WHEN l.kind = 'tier' THEN unit_name END, l.rate, l.amount
 	  FROM repairsys.charge_lines(fee, qty) l
+	 WHERE what IS NOT NULL AND unit_name IS NOT NULL
 	 ORDER BY l.line_no;
 END;
 COMMENT ON FUNCTION repairsys.schedule_lines(repairsys.fee_tier, numeric, text, text) IS 'The lines of charge_lines() worded for a bill (what, unit): base fee, one per tier slice, minimum or maximum adjustment';
@@ -80,6 +91,7 @@ CREATE FUNCTION repairsys.compute_bill(t repairsys.ticket, minutes numeric, km n
 	OUT unit_price numeric, OUT amount numeric, OUT tax_rate numeric, OUT tax_amount numeric)
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
+ROWS 8
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -102,7 +114,8 @@ DECLARE
 	tx_call   numeric := 0;
 	tx_travel numeric := 0;
 	warranty  boolean := repairsys.under_warranty(t);
-	rework    bigint := repairsys.rework_of(t);
+	-- (the earlier ticket only matters when the warranty does not cover the work)
+	rework    bigint := CASE WHEN NOT warranty THEN repairsys.rework_of(t) END;
 	wdate     date;
 	d         numeric;
 	-- what is left to discount per tax rate: amounts and their taxes
@@ -271,6 +284,7 @@ CREATE FUNCTION repairsys.bill_lines(t repairsys.ticket,
 	OUT unit_price numeric, OUT amount numeric, OUT tax_rate numeric, OUT tax_amount numeric)
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
+ROWS 8
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1091,12 +1105,14 @@ COMMENT ON FUNCTION repairsys.bill_canonical_text(repairsys.ticket) IS 'The cano
 -- The approved ceiling of a ticket: the latest approved revision's high total
 -- and the tolerance kept with it, and the most its bill may be; for a ticket
 -- approved before revisions were kept (no revision rows), its snapshot's high
--- total and the setting.  No row when nothing was approved.
+-- total and the setting.  No row when nothing was approved.  (No SET
+-- search_path, which a BEGIN ATOMIC body does not need: billing_problems()
+-- then reads it inlined, not through a call per ticket.)
 CREATE FUNCTION repairsys.approved_ceiling(t repairsys.ticket,
 	OUT revision integer, OUT high numeric, OUT tolerance_pct numeric, OUT ceiling numeric)
 RETURNS SETOF record
 LANGUAGE sql STABLE
-SET search_path = repairsys, pg_catalog, pg_temp
+ROWS 1
 BEGIN ATOMIC
 	SELECT c.revision, c.high, c.tolerance_pct, pg_catalog.round(c.high * (1 + c.tolerance_pct / 100), 2)
 	  FROM (SELECT r.revision, r.high, r.tolerance_pct
@@ -1124,13 +1140,29 @@ CREATE FUNCTION repairsys.billing_problems(tk repairsys.ticket, OUT problem text
 RETURNS SETOF record
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-	-- (the ticket's bill once, for the checks that read it, when one does)
-	WITH b AS MATERIALIZED (SELECT x.total, x.paid, x.balance FROM repairsys.bill_summary x WHERE x.ticket_id = tk.id)
+	-- the ticket's invoice once, with the sums of its lines and payments
+	WITH inv AS MATERIALIZED (
+		SELECT i.id, i.invoice_no, i.total, l.s AS lines, l.labor, p.s AS paid,
+		       coalesce(l.amount, 0.00) + coalesce(l.tax, 0.00) AS bill_total
+		  FROM repairsys.invoice i
+		  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s, sum(x.amount) FILTER (WHERE x.kind = 'labor') AS labor,
+		                            sum(x.amount::numeric) AS amount, sum(x.tax_amount::numeric) AS tax
+		                       FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
+		  LEFT JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
+		 WHERE i.ticket_id = tk.id),
+	-- the ticket's total, paid and balance as bill_summary gives them (the
+	-- invoice's lines once issued, else the bill of the recorded work), once,
+	-- for the checks that read them, when one does
+	b AS MATERIALIZED (
+		SELECT x.total, x.paid, x.total - x.paid AS balance
+		  FROM (SELECT coalesce((SELECT inv.bill_total FROM inv),
+		                        (SELECT coalesce(sum(c.amount), 0.00) + coalesce(sum(c.tax_amount), 0.00)
+		                           FROM repairsys.compute_bill(tk, tk.labor_minutes, tk.travel_km, false) c)) AS total,
+		               coalesce((SELECT inv.paid FROM inv), 0.00) AS paid) x)
 	SELECT 'invoice total differs from its lines',
-	       pg_catalog.format('Invoice %s: total %s, lines %s.', i.invoice_no, i.total, coalesce(l.s, 0))
-	  FROM repairsys.invoice i
-	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
-	 WHERE i.ticket_id = tk.id AND i.total <> coalesce(l.s, 0)
+	       pg_catalog.format('Invoice %s: total %s, lines %s.', i.invoice_no, i.total, coalesce(i.lines, 0))
+	  FROM inv i
+	 WHERE i.total <> coalesce(i.lines, 0)
 	UNION ALL
 	SELECT 'bill changed after approval',
 	       CASE WHEN tk.price_labor_fee IS NULL
@@ -1138,7 +1170,7 @@ BEGIN ATOMIC
 	            ELSE pg_catalog.format('Invoice %s: total %s, but the approved prices and the recorded work give %s.',
 	                                   i.invoice_no, i.total, c.total) END
 	  FROM (SELECT) one
-	  LEFT JOIN repairsys.invoice i ON i.ticket_id = tk.id
+	  LEFT JOIN inv i ON true
 	  LEFT JOIN LATERAL (SELECT sum(b.amount + b.tax_amount) AS total
 	                       FROM repairsys.compute_bill(tk, tk.labor_minutes, tk.travel_km, false) b
 	                      WHERE i.id IS NOT NULL AND tk.price_labor_fee IS NOT NULL) c ON true
@@ -1146,10 +1178,9 @@ BEGIN ATOMIC
 	   AND (tk.price_labor_fee IS NULL OR (i.id IS NOT NULL AND i.total <> coalesce(c.total, 0)))
 	UNION ALL
 	SELECT 'payments exceed the invoice total',
-	       pg_catalog.format('Invoice %s: total %s, paid %s.', i.invoice_no, i.total, p.s)
-	  FROM repairsys.invoice i
-	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
-	 WHERE i.ticket_id = tk.id AND p.s > i.total
+	       pg_catalog.format('Invoice %s: total %s, paid %s.', i.invoice_no, i.total, i.paid)
+	  FROM inv i
+	 WHERE i.paid > i.total
 	UNION ALL
 	SELECT 'closed with a balance',
 	       pg_catalog.format('Total %s, paid %s.', b.total, b.paid)
@@ -1160,17 +1191,16 @@ BEGIN ATOMIC
 	       pg_catalog.format('%s x %s used at a unit price of %s%s.', tp.qty, tp.sku, tp.unit_price,
 	                         CASE WHEN i.id IS NOT NULL THEN ', missing from invoice ' || i.invoice_no ELSE '' END)
 	  FROM repairsys.ticket_part tp
-	  LEFT JOIN repairsys.invoice i ON i.ticket_id = tp.ticket_id
+	  LEFT JOIN inv i ON true
 	 WHERE tp.ticket_id = tk.id AND tp.state = 'used' AND NOT tp.covered
 	   AND (tp.unit_price = 0
 	        OR (i.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM repairsys.invoice_line l
 	                                              WHERE l.invoice_id = i.id AND l.kind = 'part' AND l.description LIKE '%(' || tp.sku || ')')))
 	UNION ALL
 	SELECT 'labor billed without work recorded',
-	       pg_catalog.format('Labor lines of %s, but the ticket records %s minutes.', l.s, coalesce(tk.labor_minutes, 0))
-	  FROM repairsys.invoice i
-	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id AND x.kind = 'labor') l ON true
-	 WHERE i.ticket_id = tk.id AND l.s > 0 AND coalesce(tk.labor_minutes, 0) = 0
+	       pg_catalog.format('Labor lines of %s, but the ticket records %s minutes.', i.labor, coalesce(tk.labor_minutes, 0))
+	  FROM inv i
+	 WHERE i.labor > 0 AND coalesce(tk.labor_minutes, 0) = 0
 	UNION ALL
 	SELECT 'bill exceeds the approved estimate',
 	       pg_catalog.format('Bill total %s, approved estimate high %s%s: at most %s with the tolerance of %s%%.', b.total, c.high,
