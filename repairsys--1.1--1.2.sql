@@ -934,7 +934,6 @@ COMMENT ON FUNCTION repairsys.ticket_times_trg() IS 'BEFORE INSERT OR UPDATE tri
 CREATE OR REPLACE FUNCTION repairsys.rework_of(t repairsys.ticket)
 RETURNS bigint
 LANGUAGE sql STABLE
-SET search_path = repairsys, pg_catalog, pg_temp
 BEGIN ATOMIC
 	SELECT p.id
 	  FROM repairsys.ticket p
@@ -6126,7 +6125,7 @@ CREATE FUNCTION repairsys.approved_ceiling(t repairsys.ticket,
 	OUT revision integer, OUT high numeric, OUT tolerance_pct numeric, OUT ceiling numeric)
 RETURNS SETOF record
 LANGUAGE sql STABLE
-SET search_path = repairsys, pg_catalog, pg_temp
+ROWS 1
 BEGIN ATOMIC
 	SELECT c.revision, c.high, c.tolerance_pct, pg_catalog.round(c.high * (1 + c.tolerance_pct / 100), 2)
 	  FROM (SELECT r.revision, r.high, r.tolerance_pct
@@ -9342,6 +9341,7 @@ CREATE OR REPLACE FUNCTION repairsys.compute_bill(t repairsys.ticket, minutes nu
 	OUT unit_price numeric, OUT amount numeric, OUT tax_rate numeric, OUT tax_amount numeric)
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
+ROWS 8
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -9364,7 +9364,8 @@ DECLARE
 	tx_call   numeric := 0;
 	tx_travel numeric := 0;
 	warranty  boolean := repairsys.under_warranty(t);
-	rework    bigint := repairsys.rework_of(t);
+	-- (the earlier ticket only matters when the warranty does not cover the work)
+	rework    bigint := CASE WHEN NOT warranty THEN repairsys.rework_of(t) END;
 	wdate     date;
 	d         numeric;
 	-- what is left to discount per tax rate: amounts and their taxes
@@ -13466,328 +13467,11 @@ CREATE FUNCTION repairsys.billing_problems(tk repairsys.ticket, OUT problem text
 RETURNS SETOF record
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-	-- (the ticket's bill once, for the checks that read it, when one does)
-	WITH b AS MATERIALIZED (SELECT x.total, x.paid, x.balance FROM repairsys.bill_summary x WHERE x.ticket_id = tk.id)
-	SELECT 'invoice total differs from its lines',
-	       pg_catalog.format('Invoice %s: total %s, lines %s.', i.invoice_no, i.total, coalesce(l.s, 0))
-	  FROM repairsys.invoice i
-	  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
-	 WHERE i.ticket_id = tk.id AND i.total <> coalesce(l.s, 0)
-	UNION ALL
-	SELECT 'bill changed after approval',
-	       CASE WHEN tk.price_labor_fee IS NULL
-	            THEN 'The estimate is marked approved but no prices were snapshotted (approved without repairsys.approve_estimate).'
-	            ELSE pg_catalog.format('Invoice %s: total %s, but the approved prices and the recorded work give %s.',
-	                                   i.invoice_no, i.total, c.total) END
-	  FROM (SELECT) one
-	  LEFT JOIN repairsys.invoice i ON i.ticket_id = tk.id
-	  LEFT JOIN LATERAL (SELECT sum(b.amount + b.tax_amount) AS total
-	                       FROM repairsys.compute_bill(tk, tk.labor_minutes, tk.travel_km, false) b
-	                      WHERE i.id IS NOT NULL AND tk.price_labor_fee IS NOT NULL) c ON true
-	 WHERE tk.estimate_approved_at IS NOT NULL
-	   AND (tk.price_labor_fee IS NULL OR (i.id IS NOT NULL AND i.total <> coalesce(c.total, 0)))
-	UNION ALL
-	SELECT 'payments exceed the invoice total',
-	       pg_catalog.format('Invoice %s: total %s, paid %s.', i.invoice_no, i.total, p.s)
-	  FROM repairsys.invoice i
-	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
-	 WHERE i.ticket_id = tk.id AND p.s > i.total
-	UNION ALL
-	SELECT 'closed with a balance',
-	       pg_catalog.format('Total %s, paid %s.', b.total, b.paid)
-	  FROM repairsys.ticket_status s, b
-	 WHERE s.code = tk.status AND s.role = 'closed' AND b.balance > 0
-	UNION ALL
-	SELECT 'parts used but neither billed nor covered',
-	       pg_catalog.format('%s x %s used at a unit price of %s%s.', tp.qty, tp.sku, tp.unit_price,
-	                         CASE WHEN i.id IS NOT NULL THEN ', missing from invoice ' || i.invoice_no ELSE '' END)
-	  FROM repairsys.ticket_part tp
-	  LEFT JOIN repairsys.invoice i ON i.ticket_id = tp.ticket_id
-	 WHERE tp.ticket_id = tk.id AND tp.state = 'used' AND NOT tp.covered
-	   AND (tp.unit_price = 0
-	        OR (i.id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM repairsys.invoice_line l
-	                                              WHERE l.invoice_id = i.id AND l.kind = 'part' AND l.description LIKE '%(' || tp.sku || ')')))
-	UNION ALL
-	SELECT 'labor billed without work recorded',
-	       pg_catalog.format('Labor lines of %s, but the ticket records %s minutes.', l.s, coalesce(tk.labor_minutes, 0))
-	  FROM repairsys.invoice i
-	  JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.invoice_line x WHERE x.invoice_id = i.id AND x.kind = 'labor') l ON true
-	 WHERE i.ticket_id = tk.id AND l.s > 0 AND coalesce(tk.labor_minutes, 0) = 0
-	UNION ALL
-	SELECT 'bill exceeds the approved estimate',
-	       pg_catalog.format('Bill total %s, approved estimate high %s%s: at most %s with the tolerance of %s%%.', b.total, c.high,
-	                         coalesce(' (revision ' || c.revision || ')', ''), c.ceiling, repairsys.fmt_num(c.tolerance_pct))
-	  FROM repairsys.approved_ceiling(tk) c, b
-	 WHERE tk.status_role IN ('resolved', 'closed') AND NOT repairsys.under_warranty(tk) AND b.total > c.ceiling
-	UNION ALL
-	SELECT 'bill changed after sign-off',
-	       pg_catalog.format('Signed by %s on %s for a total of %s; the bill now totals %s and hashes differently.', s.signed_by,
-	                         pg_catalog.to_char(s.signed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'), s.bill_total, b.total)
-	  FROM (SELECT x.* FROM repairsys.ticket_sign_off x WHERE x.ticket_id = tk.id ORDER BY x.id DESC LIMIT 1) s, b
-	 WHERE s.bill_sha256 <> pg_catalog.sha256(pg_catalog.convert_to(repairsys.bill_canonical_text(tk), 'UTF8'))
-	UNION ALL
-	-- an approved discount nobody approved (written so by the table owner), or
-	-- one above the limit of whoever approved it: the ticket's approved
-	-- discounts up to it (in the order approved) against the bill it was
-	-- measured on (docs/billing.md "Approval authority")
-	SELECT 'discount without the required approval',
-	       CASE WHEN x.approved_by IS NULL
-	            THEN pg_catalog.format('Discount %s of %s is approved, but nobody approved it.', x.id, x.amount)
-	            ELSE pg_catalog.format('Discount %s of %s (discounts %s of a bill of %s) was approved by %s, whose approval limit does not cover it.',
-	                                   x.id, x.amount, x.upto, coalesce(x.bill_basis::text, 'unknown'), x.approved_by::text COLLATE pg_catalog."default") END
-	  FROM (SELECT d.*, sum(d.amount) OVER (ORDER BY d.approved_at, d.id) AS upto
-	          FROM repairsys.ticket_discount d
-	         WHERE d.ticket_id = tk.id AND d.status = 'approved') x
-	 WHERE x.approved_by IS NULL OR NOT repairsys.may_grant_discount(x.approved_by, x.upto, coalesce(x.bill_basis, 0));
-END;
-COMMENT ON FUNCTION repairsys.billing_problems(repairsys.ticket) IS 'billing_audit: the billing problems of one ticket (problem, detail), each check through the ticket''s own rows';
-
-CREATE OR REPLACE VIEW repairsys.billing_audit AS
-SELECT t.id AS ticket_id, p.problem, p.detail
-  FROM repairsys.ticket t
- CROSS JOIN LATERAL repairsys.billing_problems(t) p;
-
-ALTER VIEW repairsys.billing_audit SET (security_invoker = true);
-
-------------------------------------------------------------------------------
--- 3p. compute_bill without a call per line that reads and plans a body again
-------------------------------------------------------------------------------
--- (src/sql/40_billing.sql, 31_guards.sql: schedule_lines() is no longer
--- STRICT, so it is inlined into compute_bill's loops; the SQL functions with
--- a BEGIN ATOMIC body that compute_bill and billing_problems() call for every
--- ticket no longer SET search_path, which such a body does not need; the
--- set-returning functions carry their row estimates; billing_problems()
--- reads the ticket's invoice once)
-CREATE OR REPLACE FUNCTION repairsys.schedule_lines(fee repairsys.fee_tier, qty numeric, what text, unit_name text,
-	OUT description text, OUT quantity numeric, OUT line_unit text, OUT unit_price numeric, OUT amount numeric)
-RETURNS SETOF record
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-ROWS 3
-BEGIN ATOMIC
-	SELECT CASE l.kind
-	           WHEN 'base' THEN what || ': base fee'
-	           WHEN 'tier' THEN pg_catalog.format('%s: %s %s in the tier %s %s, at %s per %s', what,
-	                              repairsys.fmt_num(l.quantity), unit_name,
-	                              repairsys.fmt_num(l.qty_from) || coalesce('-' || repairsys.fmt_num(l.qty_to), '+'), unit_name,
-	                              repairsys.fmt_price(l.rate), unit_name)
-	           WHEN 'minimum' THEN what || ': raised to the minimum charge of the schedule'
-	           WHEN 'maximum' THEN what || ': lowered to the maximum charge of the schedule' END,
-	       l.quantity, CASE WHEN l.kind = 'tier' THEN unit_name END, l.rate, l.amount
-	  FROM repairsys.charge_lines(fee, qty) l
-	 WHERE what IS NOT NULL AND unit_name IS NOT NULL
-	 ORDER BY l.line_no;
-END;
-COMMENT ON FUNCTION repairsys.schedule_lines(repairsys.fee_tier, numeric, text, text) IS 'The lines of charge_lines() worded for a bill (what, unit): base fee, one per tier slice, minimum or maximum adjustment';
-
-CREATE OR REPLACE FUNCTION repairsys.compute_bill(t repairsys.ticket, minutes numeric, km numeric, for_estimate boolean DEFAULT false,
-	OUT line_no integer, OUT kind text, OUT description text, OUT quantity numeric, OUT unit text,
-	OUT unit_price numeric, OUT amount numeric, OUT tax_rate numeric, OUT tax_amount numeric)
-RETURNS SETOF record
-LANGUAGE plpgsql STABLE
-ROWS 8
-SET search_path = repairsys, pg_catalog, pg_temp
-AS $$
-DECLARE
-	pv        repairsys.service_price;
-	labor_fee repairsys.fee_tier;
-	travel_fee repairsys.fee_tier;
-	callout   numeric;
-	factor    numeric;
-	pct       numeric;
-	rate_l    numeric;
-	rate_p    numeric;
-	l         record;
-	n         integer := 0;
-	labor     numeric := 0;
-	cx        numeric := 0;
-	sur       numeric := 0;
-	travel    numeric := 0;
-	subtotal  numeric := 0;
-	tx_labor  numeric := 0;
-	tx_call   numeric := 0;
-	tx_travel numeric := 0;
-	warranty  boolean := repairsys.under_warranty(t);
-	-- (the earlier ticket only matters when the warranty does not cover the work)
-	rework    bigint := CASE WHEN NOT warranty THEN repairsys.rework_of(t) END;
-	wdate     date;
-	d         numeric;
-	-- what is left to discount per tax rate: amounts and their taxes
-	left_l    numeric := 0;
-	left_tl   numeric := 0;
-	left_p    numeric := 0;
-	left_tp   numeric := 0;
-	piece     numeric;
-	share     record;
-BEGIN
-	IF t.price_labor_fee IS NULL THEN
-		pv := repairsys.price_at(t.service_type, coalesce(t.opened_at, now()));
-	END IF;
-	labor_fee := coalesce(t.price_labor_fee, pv.labor_fee);
-	travel_fee := CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE pv.travel_fee END;
-	callout := coalesce(t.price_callout_fee, pv.callout_fee, 0);
-	factor := coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1);
-	pct := coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0);
-	rate_l := round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4);
-	rate_p := round(coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric), 4);
-	SELECT a.warranty_until INTO wdate FROM repairsys.asset a WHERE a.id = t.asset_id;
-
-	-- call-out
-	IF callout > 0 THEN
-		n := n + 1; line_no := n; kind := 'callout'; description := 'Call-out fee';
-		quantity := 1; unit := 'visit'; unit_price := callout; amount := callout;
-		tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-		subtotal := subtotal + amount; tx_call := tax_amount;
-		RETURN NEXT;
-	END IF;
-
-	-- labor, one line per tier slice of the schedule
-	IF minutes IS NOT NULL THEN
-		FOR l IN SELECT * FROM repairsys.schedule_lines(labor_fee, minutes, 'Labor', 'min') LOOP
-			n := n + 1; line_no := n; kind := 'labor'; description := l.description;
-			quantity := l.quantity; unit := l.line_unit; unit_price := l.unit_price; amount := l.amount;
-			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			labor := labor + amount; subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
-			RETURN NEXT;
-		END LOOP;
-		IF factor <> 1 AND labor > 0 THEN
-			cx := round(labor * (factor - 1), 2);
-			n := n + 1; line_no := n; kind := 'complexity';
-			description := pg_catalog.format('Complexity level %s: labor x %s', t.complexity, repairsys.fmt_num(factor));
-			quantity := NULL; unit := NULL; unit_price := NULL; amount := cx;
-			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
-			RETURN NEXT;
-		END IF;
-		IF pct > 0 AND labor + cx > 0 THEN
-			sur := round((labor + cx) * pct / 100, 2);
-			n := n + 1; line_no := n; kind := 'surcharge';
-			description := pg_catalog.format('Urgency "%s": %s%% of labor', t.urgency, repairsys.fmt_num(pct));
-			quantity := NULL; unit := NULL; unit_price := NULL; amount := sur;
-			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
-			RETURN NEXT;
-		END IF;
-	END IF;
-
-	-- travel, one line per tier slice
-	IF km IS NOT NULL AND travel_fee IS NOT NULL THEN
-		FOR l IN SELECT * FROM repairsys.schedule_lines(travel_fee, km, 'Travel', 'km') LOOP
-			n := n + 1; line_no := n; kind := 'travel'; description := l.description;
-			quantity := l.quantity; unit := l.line_unit; unit_price := l.unit_price; amount := l.amount;
-			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			travel := travel + amount; subtotal := subtotal + amount; tx_travel := tx_travel + tax_amount;
-			RETURN NEXT;
-		END LOOP;
-	END IF;
-
-	-- parts, at the price of when they were reserved
-	FOR l IN SELECT tp.sku, p.name, sum(tp.qty) AS qty, tp.unit_price, tp.covered
-	           FROM repairsys.ticket_part tp JOIN repairsys.part p ON p.sku = tp.sku
-	          WHERE tp.ticket_id = t.id AND (tp.state = 'used' OR (for_estimate AND tp.state = 'reserved'))
-	          GROUP BY tp.sku, p.name, tp.unit_price, tp.covered
-	          ORDER BY tp.sku, tp.unit_price
-	LOOP
-		n := n + 1; line_no := n; kind := 'part';
-		description := pg_catalog.format('Part %s (%s)', l.name, l.sku);
-		quantity := l.qty; unit := 'pcs'; unit_price := l.unit_price; amount := l.qty * l.unit_price;
-		tax_rate := rate_p; tax_amount := round(amount * rate_p, 2);
-		subtotal := subtotal + amount;
-		IF NOT l.covered THEN
-			left_p := left_p + amount; left_tp := left_tp + tax_amount;
-		END IF;
-		RETURN NEXT;
-		IF l.covered THEN
-			n := n + 1; line_no := n; kind := 'coverage';
-			description := pg_catalog.format('Product warranty covers part %s (%s)', l.name, l.sku);
-			quantity := NULL; unit := NULL; unit_price := NULL; amount := -(l.qty * l.unit_price);
-			tax_rate := rate_p; tax_amount := -tax_amount;	-- exactly the part line's tax
-			subtotal := subtotal + amount;
-			RETURN NEXT;
-		END IF;
-	END LOOP;
-
-	-- coverage of the service: product warranty covers it all, a repeat repair its labor
-	quantity := NULL; unit := NULL; unit_price := NULL;
-	-- (a coverage line takes off exactly the amounts and taxes it covers, so
-	-- covered work nets to zero to the cent)
-	IF warranty THEN
-		FOR l IN SELECT * FROM (VALUES
-				(1, 'Product warranty (until ' || pg_catalog.to_char(wdate, 'YYYY-MM-DD') || ') covers labor, complexity and urgency surcharge', labor + cx + sur, tx_labor),
-				(2, 'Product warranty covers the call-out fee', callout, tx_call),
-				(3, 'Product warranty covers travel', travel, tx_travel)) AS x(o, what, amt, tx)
-			WHERE amt > 0 ORDER BY o
-		LOOP
-			n := n + 1; line_no := n; kind := 'coverage'; description := l.what; amount := -l.amt;
-			tax_rate := rate_l; tax_amount := -l.tx;
-			subtotal := subtotal + amount;
-			RETURN NEXT;
-		END LOOP;
-	ELSIF rework IS NOT NULL AND labor + cx + sur > 0 THEN
-		n := n + 1; line_no := n; kind := 'coverage';
-		description := pg_catalog.format('Repeat repair within %s of ticket %s: labor is free',
-		                                 coalesce(t.price_rework_window, repairsys.setting_value('rework_window')), rework);
-		amount := -(labor + cx + sur);
-		tax_rate := rate_l; tax_amount := -tx_labor;
-		subtotal := subtotal + amount;
-		RETURN NEXT;
-	END IF;
-
-	-- discounts, never below zero: a discount takes from the amounts taxed at
-	-- the labor rate first, then from the parts; each share is its own line
-	-- at its own rate, and the tax it takes off never exceeds the tax left on
-	-- that share (so a full waiver nets to exactly 0.00, never below)
-	left_l := labor + cx + sur + callout + travel; left_tl := tx_labor + tx_call + tx_travel;
-	IF warranty THEN
-		left_l := 0; left_tl := 0;
-	ELSIF rework IS NOT NULL THEN
-		left_l := left_l - (labor + cx + sur); left_tl := left_tl - tx_labor;
-	END IF;
-	-- (only approved discounts: a pending or rejected one is not on the bill,
-	-- docs/billing.md "Approval authority")
-	FOR l IN SELECT x.description, x.amount FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id AND x.status = 'approved' ORDER BY x.id LOOP
-		d := l.amount;
-		FOR share IN SELECT * FROM (VALUES (1, rate_l), (2, rate_p)) AS v(o, rate) ORDER BY o LOOP
-			piece := LEAST(d, CASE share.o WHEN 1 THEN left_l ELSE left_p END);
-			CONTINUE WHEN piece <= 0;
-			n := n + 1; line_no := n; kind := 'discount';
-			description := 'Discount: ' || l.description || CASE WHEN share.o = 2 THEN ' (on parts)' ELSE '' END;
-			quantity := NULL; unit := NULL; unit_price := NULL;
-			amount := -piece; tax_rate := share.rate;
-			IF share.o = 1 THEN
-				tax_amount := -LEAST(round(piece * rate_l, 2), left_tl);
-				left_l := left_l - piece; left_tl := left_tl + tax_amount;
-				IF left_l = 0 THEN tax_amount := tax_amount - left_tl; left_tl := 0; END IF;
-			ELSE
-				tax_amount := -LEAST(round(piece * rate_p, 2), left_tp);
-				left_p := left_p - piece; left_tp := left_tp + tax_amount;
-				IF left_p = 0 THEN tax_amount := tax_amount - left_tp; left_tp := 0; END IF;
-			END IF;
-			d := d - piece;
-			RETURN NEXT;
-		END LOOP;
-	END LOOP;
-END
-$$;
-COMMENT ON FUNCTION repairsys.compute_bill(repairsys.ticket, numeric, numeric, boolean) IS 'Bill lines of a ticket for given labor minutes and travel km: call-out, labor tier slices, complexity, urgency surcharge, travel slices, parts, warranty and rework coverage, discounts; each with its tax';
-
-ALTER FUNCTION repairsys.fmt_price(numeric) CALLED ON NULL INPUT;
-ALTER FUNCTION repairsys.bill_lines(repairsys.ticket) ROWS 8;
-ALTER FUNCTION repairsys.rework_of(repairsys.ticket) RESET search_path;
-ALTER FUNCTION repairsys.under_warranty(repairsys.ticket) RESET search_path;
-ALTER FUNCTION repairsys.approved_ceiling(repairsys.ticket) RESET search_path;
-ALTER FUNCTION repairsys.approved_ceiling(repairsys.ticket) ROWS 1;
-
-CREATE OR REPLACE FUNCTION repairsys.billing_problems(tk repairsys.ticket, OUT problem text, OUT detail text)
-RETURNS SETOF record
-LANGUAGE sql STABLE
-BEGIN ATOMIC
 	-- the ticket's invoice once, with the sums of its lines and payments
 	WITH inv AS MATERIALIZED (
-		SELECT i.id, i.invoice_no, i.total, l.s AS lines, l.labor, p.s AS paid,
-		       coalesce(l.amount, 0.00) + coalesce(l.tax, 0.00) AS bill_total
+		SELECT i.id, i.invoice_no, i.total, l.s AS lines, l.labor, p.s AS paid
 		  FROM repairsys.invoice i
-		  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s, sum(x.amount) FILTER (WHERE x.kind = 'labor') AS labor,
-		                            sum(x.amount::numeric) AS amount, sum(x.tax_amount::numeric) AS tax
+		  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s, sum(x.amount) FILTER (WHERE x.kind = 'labor') AS labor
 		                       FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
 		  LEFT JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
 		 WHERE i.ticket_id = tk.id),
@@ -13796,7 +13480,7 @@ BEGIN ATOMIC
 	-- for the checks that read them, when one does
 	b AS MATERIALIZED (
 		SELECT x.total, x.paid, x.total - x.paid AS balance
-		  FROM (SELECT coalesce((SELECT inv.bill_total FROM inv),
+		  FROM (SELECT coalesce((SELECT coalesce(inv.lines, 0.00) FROM inv),
 		                        (SELECT coalesce(sum(c.amount), 0.00) + coalesce(sum(c.tax_amount), 0.00)
 		                           FROM repairsys.compute_bill(tk, tk.labor_minutes, tk.travel_km, false) c)) AS total,
 		               coalesce((SELECT inv.paid FROM inv), 0.00) AS paid) x)
@@ -13870,6 +13554,49 @@ BEGIN ATOMIC
 	 WHERE x.approved_by IS NULL OR NOT repairsys.may_grant_discount(x.approved_by, x.upto, coalesce(x.bill_basis, 0));
 END;
 COMMENT ON FUNCTION repairsys.billing_problems(repairsys.ticket) IS 'billing_audit: the billing problems of one ticket (problem, detail), each check through the ticket''s own rows';
+
+CREATE OR REPLACE VIEW repairsys.billing_audit AS
+SELECT t.id AS ticket_id, p.problem, p.detail
+  FROM repairsys.ticket t
+ CROSS JOIN LATERAL repairsys.billing_problems(t) p;
+
+ALTER VIEW repairsys.billing_audit SET (security_invoker = true);
+
+------------------------------------------------------------------------------
+-- 3p. compute_bill without a call per line that reads and plans a body again
+------------------------------------------------------------------------------
+-- (src/sql/40_billing.sql, 31_guards.sql: schedule_lines() and fmt_price()
+-- are no longer STRICT, so they are inlined into compute_bill's loops;
+-- under_warranty(), whose body is BEGIN ATOMIC, no longer sets search_path;
+-- bill_lines() carries its row estimate.  The other functions of that change
+-- are copied above: rework_of() in section 2, approved_ceiling() and
+-- compute_bill() where 40_billing.sql's are, billing_problems() in 3o.)
+CREATE OR REPLACE FUNCTION repairsys.schedule_lines(fee repairsys.fee_tier, qty numeric, what text, unit_name text,
+	OUT description text, OUT quantity numeric, OUT line_unit text, OUT unit_price numeric, OUT amount numeric)
+RETURNS SETOF record
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+ROWS 3
+BEGIN ATOMIC
+	SELECT CASE l.kind
+	           WHEN 'base' THEN what || ': base fee'
+	           WHEN 'tier' THEN pg_catalog.format('%s: %s %s in the tier %s %s, at %s per %s', what,
+	                              repairsys.fmt_num(l.quantity), unit_name,
+	                              repairsys.fmt_num(l.qty_from) || coalesce('-' || repairsys.fmt_num(l.qty_to), '+'), unit_name,
+	                              repairsys.fmt_price(l.rate), unit_name)
+	           WHEN 'minimum' THEN what || ': raised to the minimum charge of the schedule'
+	           WHEN 'maximum' THEN what || ': lowered to the maximum charge of the schedule' END,
+	       l.quantity, CASE WHEN l.kind = 'tier' THEN unit_name END, l.rate, l.amount
+	  FROM repairsys.charge_lines(fee, qty) l
+	 WHERE what IS NOT NULL AND unit_name IS NOT NULL
+	 ORDER BY l.line_no;
+END;
+COMMENT ON FUNCTION repairsys.schedule_lines(repairsys.fee_tier, numeric, text, text) IS 'The lines of charge_lines() worded for a bill (what, unit): base fee, one per tier slice, minimum or maximum adjustment';
+
+
+ALTER FUNCTION repairsys.fmt_price(numeric) CALLED ON NULL INPUT;
+ALTER FUNCTION repairsys.bill_lines(repairsys.ticket) ROWS 8;
+ALTER FUNCTION repairsys.under_warranty(repairsys.ticket) RESET search_path;
+
 
 ------------------------------------------------------------------------------
 -- 4. Finite numbers (85_finite.sql) and the security decisions (90_security.sql)

@@ -1142,11 +1142,9 @@ LANGUAGE sql STABLE
 BEGIN ATOMIC
 	-- the ticket's invoice once, with the sums of its lines and payments
 	WITH inv AS MATERIALIZED (
-		SELECT i.id, i.invoice_no, i.total, l.s AS lines, l.labor, p.s AS paid,
-		       coalesce(l.amount, 0.00) + coalesce(l.tax, 0.00) AS bill_total
+		SELECT i.id, i.invoice_no, i.total, l.s AS lines, l.labor, p.s AS paid
 		  FROM repairsys.invoice i
-		  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s, sum(x.amount) FILTER (WHERE x.kind = 'labor') AS labor,
-		                            sum(x.amount::numeric) AS amount, sum(x.tax_amount::numeric) AS tax
+		  LEFT JOIN LATERAL (SELECT sum(x.amount + x.tax_amount) AS s, sum(x.amount) FILTER (WHERE x.kind = 'labor') AS labor
 		                       FROM repairsys.invoice_line x WHERE x.invoice_id = i.id) l ON true
 		  LEFT JOIN LATERAL (SELECT sum(x.amount) AS s FROM repairsys.payment x WHERE x.invoice_id = i.id) p ON true
 		 WHERE i.ticket_id = tk.id),
@@ -1155,7 +1153,7 @@ BEGIN ATOMIC
 	-- for the checks that read them, when one does
 	b AS MATERIALIZED (
 		SELECT x.total, x.paid, x.total - x.paid AS balance
-		  FROM (SELECT coalesce((SELECT inv.bill_total FROM inv),
+		  FROM (SELECT coalesce((SELECT coalesce(inv.lines, 0.00) FROM inv),
 		                        (SELECT coalesce(sum(c.amount), 0.00) + coalesce(sum(c.tax_amount), 0.00)
 		                           FROM repairsys.compute_bill(tk, tk.labor_minutes, tk.travel_km, false) c)) AS total,
 		               coalesce((SELECT inv.paid FROM inv), 0.00) AS paid) x)
