@@ -94,6 +94,11 @@ LANGUAGE plpgsql STABLE
 ROWS 8
 SET search_path = repairsys, pg_catalog, pg_temp
 AS $$
+-- (Each statement below that reads a table starts an executor, the largest
+-- cost of a bill (docs/performance.md, "compute_bill and billing_audit"): a
+-- ticket with its prices snapshotted reads its labor lines, its travel lines,
+-- and its parts and discounts in one statement, and nothing else; a price,
+-- factor or rate that is snapshotted is taken without a query.)
 DECLARE
 	pv        repairsys.service_price;
 	labor_fee repairsys.fee_tier;
@@ -117,6 +122,7 @@ DECLARE
 	-- (the earlier ticket only matters when the warranty does not cover the work)
 	rework    bigint := CASE WHEN NOT warranty THEN repairsys.rework_of(t) END;
 	wdate     date;
+	covers    numeric;
 	d         numeric;
 	-- what is left to discount per tax rate: amounts and their taxes
 	left_l    numeric := 0;
@@ -124,7 +130,6 @@ DECLARE
 	left_p    numeric := 0;
 	left_tp   numeric := 0;
 	piece     numeric;
-	share     record;
 BEGIN
 	IF t.price_labor_fee IS NULL THEN
 		pv := repairsys.price_at(t.service_type, coalesce(t.opened_at, now()));
@@ -132,11 +137,16 @@ BEGIN
 	labor_fee := coalesce(t.price_labor_fee, pv.labor_fee);
 	travel_fee := CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE pv.travel_fee END;
 	callout := coalesce(t.price_callout_fee, pv.callout_fee, 0);
-	factor := coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1);
-	pct := coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0);
+	factor := t.price_complexity_factor;
+	IF factor IS NULL THEN
+		factor := coalesce((SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1);
+	END IF;
+	pct := t.price_surcharge_pct;
+	IF pct IS NULL THEN
+		pct := coalesce((SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0);
+	END IF;
 	rate_l := round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4);
 	rate_p := round(coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric), 4);
-	SELECT a.warranty_until INTO wdate FROM repairsys.asset a WHERE a.id = t.asset_id;
 
 	-- call-out
 	IF callout > 0 THEN
@@ -187,91 +197,105 @@ BEGIN
 		END LOOP;
 	END IF;
 
-	-- parts, at the price of when they were reserved
-	FOR l IN SELECT tp.sku, p.name, sum(tp.qty) AS qty, tp.unit_price, tp.covered
+	-- in one statement: (1) the parts, at the price of when they were
+	-- reserved, in the order of their SKU and price; (2) then the coverage of
+	-- the service; (3) then the approved discounts, in the order given (only
+	-- approved ones: a pending or rejected one is not on the bill,
+	-- docs/billing.md "Approval authority")
+	FOR l IN SELECT 1 AS step, tp.sku, p.name, sum(tp.qty) AS qty, tp.unit_price AS price, tp.covered, NULL::bigint AS discount_id, NULL::text AS discount_text, NULL::numeric AS discount_amount
 	           FROM repairsys.ticket_part tp JOIN repairsys.part p ON p.sku = tp.sku
 	          WHERE tp.ticket_id = t.id AND (tp.state = 'used' OR (for_estimate AND tp.state = 'reserved'))
 	          GROUP BY tp.sku, p.name, tp.unit_price, tp.covered
-	          ORDER BY tp.sku, tp.unit_price
+	         UNION ALL
+	         SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+	         UNION ALL
+	         SELECT 3, NULL, NULL, NULL, NULL, NULL, x.id, x.description, x.amount
+	           FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id AND x.status = 'approved'
+	          ORDER BY 1, 2, 5, 6, 7
 	LOOP
-		n := n + 1; line_no := n; kind := 'part';
-		description := pg_catalog.format('Part %s (%s)', l.name, l.sku);
-		quantity := l.qty; unit := 'pcs'; unit_price := l.unit_price; amount := l.qty * l.unit_price;
-		tax_rate := rate_p; tax_amount := round(amount * rate_p, 2);
-		subtotal := subtotal + amount;
-		IF NOT l.covered THEN
-			left_p := left_p + amount; left_tp := left_tp + tax_amount;
-		END IF;
-		RETURN NEXT;
-		IF l.covered THEN
-			n := n + 1; line_no := n; kind := 'coverage';
-			description := pg_catalog.format('Product warranty covers part %s (%s)', l.name, l.sku);
-			quantity := NULL; unit := NULL; unit_price := NULL; amount := -(l.qty * l.unit_price);
-			tax_rate := rate_p; tax_amount := -tax_amount;	-- exactly the part line's tax
+		CASE l.step
+		WHEN 1 THEN
+			n := n + 1; line_no := n; kind := 'part';
+			description := pg_catalog.format('Part %s (%s)', l.name, l.sku);
+			quantity := l.qty; unit := 'pcs'; unit_price := l.price; amount := l.qty * l.price;
+			tax_rate := rate_p; tax_amount := round(amount * rate_p, 2);
 			subtotal := subtotal + amount;
-			RETURN NEXT;
-		END IF;
-	END LOOP;
-
-	-- coverage of the service: product warranty covers it all, a repeat repair its labor
-	quantity := NULL; unit := NULL; unit_price := NULL;
-	-- (a coverage line takes off exactly the amounts and taxes it covers, so
-	-- covered work nets to zero to the cent)
-	IF warranty THEN
-		FOR l IN SELECT * FROM (VALUES
-				(1, 'Product warranty (until ' || pg_catalog.to_char(wdate, 'YYYY-MM-DD') || ') covers labor, complexity and urgency surcharge', labor + cx + sur, tx_labor),
-				(2, 'Product warranty covers the call-out fee', callout, tx_call),
-				(3, 'Product warranty covers travel', travel, tx_travel)) AS x(o, what, amt, tx)
-			WHERE amt > 0 ORDER BY o
-		LOOP
-			n := n + 1; line_no := n; kind := 'coverage'; description := l.what; amount := -l.amt;
-			tax_rate := rate_l; tax_amount := -l.tx;
-			subtotal := subtotal + amount;
-			RETURN NEXT;
-		END LOOP;
-	ELSIF rework IS NOT NULL AND labor + cx + sur > 0 THEN
-		n := n + 1; line_no := n; kind := 'coverage';
-		description := pg_catalog.format('Repeat repair within %s of ticket %s: labor is free',
-		                                 coalesce(t.price_rework_window, repairsys.setting_value('rework_window')), rework);
-		amount := -(labor + cx + sur);
-		tax_rate := rate_l; tax_amount := -tx_labor;
-		subtotal := subtotal + amount;
-		RETURN NEXT;
-	END IF;
-
-	-- discounts, never below zero: a discount takes from the amounts taxed at
-	-- the labor rate first, then from the parts; each share is its own line
-	-- at its own rate, and the tax it takes off never exceeds the tax left on
-	-- that share (so a full waiver nets to exactly 0.00, never below)
-	left_l := labor + cx + sur + callout + travel; left_tl := tx_labor + tx_call + tx_travel;
-	IF warranty THEN
-		left_l := 0; left_tl := 0;
-	ELSIF rework IS NOT NULL THEN
-		left_l := left_l - (labor + cx + sur); left_tl := left_tl - tx_labor;
-	END IF;
-	-- (only approved discounts: a pending or rejected one is not on the bill,
-	-- docs/billing.md "Approval authority")
-	FOR l IN SELECT x.description, x.amount FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id AND x.status = 'approved' ORDER BY x.id LOOP
-		d := l.amount;
-		FOR share IN SELECT * FROM (VALUES (1, rate_l), (2, rate_p)) AS v(o, rate) ORDER BY o LOOP
-			piece := LEAST(d, CASE share.o WHEN 1 THEN left_l ELSE left_p END);
-			CONTINUE WHEN piece <= 0;
-			n := n + 1; line_no := n; kind := 'discount';
-			description := 'Discount: ' || l.description || CASE WHEN share.o = 2 THEN ' (on parts)' ELSE '' END;
-			quantity := NULL; unit := NULL; unit_price := NULL;
-			amount := -piece; tax_rate := share.rate;
-			IF share.o = 1 THEN
-				tax_amount := -LEAST(round(piece * rate_l, 2), left_tl);
-				left_l := left_l - piece; left_tl := left_tl + tax_amount;
-				IF left_l = 0 THEN tax_amount := tax_amount - left_tl; left_tl := 0; END IF;
-			ELSE
-				tax_amount := -LEAST(round(piece * rate_p, 2), left_tp);
-				left_p := left_p - piece; left_tp := left_tp + tax_amount;
-				IF left_p = 0 THEN tax_amount := tax_amount - left_tp; left_tp := 0; END IF;
+			IF NOT l.covered THEN
+				left_p := left_p + amount; left_tp := left_tp + tax_amount;
 			END IF;
-			d := d - piece;
 			RETURN NEXT;
-		END LOOP;
+			IF l.covered THEN
+				n := n + 1; line_no := n; kind := 'coverage';
+				description := pg_catalog.format('Product warranty covers part %s (%s)', l.name, l.sku);
+				quantity := NULL; unit := NULL; unit_price := NULL; amount := -(l.qty * l.price);
+				tax_rate := rate_p; tax_amount := -tax_amount;	-- exactly the part line's tax
+				subtotal := subtotal + amount;
+				RETURN NEXT;
+			END IF;
+
+		WHEN 2 THEN
+			-- coverage of the service: product warranty covers it all, a repeat repair its labor
+			quantity := NULL; unit := NULL; unit_price := NULL;
+			-- (a coverage line takes off exactly the amounts and taxes it covers, so
+			-- covered work nets to zero to the cent)
+			IF warranty THEN
+				SELECT a.warranty_until INTO wdate FROM repairsys.asset a WHERE a.id = t.asset_id;
+				FOR o IN 1..3 LOOP
+					covers := CASE o WHEN 1 THEN labor + cx + sur WHEN 2 THEN callout ELSE travel END;
+					CONTINUE WHEN covers <= 0;
+					n := n + 1; line_no := n; kind := 'coverage';
+					description := CASE o WHEN 1 THEN 'Product warranty (until ' || pg_catalog.to_char(wdate, 'YYYY-MM-DD') || ') covers labor, complexity and urgency surcharge'
+					                      WHEN 2 THEN 'Product warranty covers the call-out fee'
+					                      ELSE 'Product warranty covers travel' END;
+					amount := -covers;
+					tax_rate := rate_l; tax_amount := -(CASE o WHEN 1 THEN tx_labor WHEN 2 THEN tx_call ELSE tx_travel END);
+					subtotal := subtotal + amount;
+					RETURN NEXT;
+				END LOOP;
+			ELSIF rework IS NOT NULL AND labor + cx + sur > 0 THEN
+				n := n + 1; line_no := n; kind := 'coverage';
+				description := pg_catalog.format('Repeat repair within %s of ticket %s: labor is free',
+				                                 coalesce(t.price_rework_window, repairsys.setting_value('rework_window')), rework);
+				amount := -(labor + cx + sur);
+				tax_rate := rate_l; tax_amount := -tx_labor;
+				subtotal := subtotal + amount;
+				RETURN NEXT;
+			END IF;
+
+			-- discounts, never below zero: a discount takes from the amounts taxed at
+			-- the labor rate first, then from the parts; each share is its own line
+			-- at its own rate, and the tax it takes off never exceeds the tax left on
+			-- that share (so a full waiver nets to exactly 0.00, never below)
+			left_l := labor + cx + sur + callout + travel; left_tl := tx_labor + tx_call + tx_travel;
+			IF warranty THEN
+				left_l := 0; left_tl := 0;
+			ELSIF rework IS NOT NULL THEN
+				left_l := left_l - (labor + cx + sur); left_tl := left_tl - tx_labor;
+			END IF;
+
+		ELSE
+			-- a discount: its share at the labor rate (1), then on the parts (2)
+			d := l.discount_amount;
+			FOR o IN 1..2 LOOP
+				piece := LEAST(d, CASE o WHEN 1 THEN left_l ELSE left_p END);
+				CONTINUE WHEN piece <= 0;
+				n := n + 1; line_no := n; kind := 'discount';
+				description := 'Discount: ' || l.discount_text || CASE WHEN o = 2 THEN ' (on parts)' ELSE '' END;
+				quantity := NULL; unit := NULL; unit_price := NULL;
+				amount := -piece; tax_rate := CASE o WHEN 1 THEN rate_l ELSE rate_p END;
+				IF o = 1 THEN
+					tax_amount := -LEAST(round(piece * rate_l, 2), left_tl);
+					left_l := left_l - piece; left_tl := left_tl + tax_amount;
+					IF left_l = 0 THEN tax_amount := tax_amount - left_tl; left_tl := 0; END IF;
+				ELSE
+					tax_amount := -LEAST(round(piece * rate_p, 2), left_tp);
+					left_p := left_p - piece; left_tp := left_tp + tax_amount;
+					IF left_p = 0 THEN tax_amount := tax_amount - left_tp; left_tp := 0; END IF;
+				END IF;
+				d := d - piece;
+				RETURN NEXT;
+			END LOOP;
+		END CASE;
 	END LOOP;
 END
 $$;
