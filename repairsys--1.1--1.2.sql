@@ -741,6 +741,51 @@ END
 $$;
 COMMENT ON FUNCTION repairsys.guard_settled(repairsys.ticket) IS 'Guard settled: the bill is zero (free of charge), or its invoice is issued and fully paid';
 
+-- What covers a ticket's work, in one row: whether the product warranty does
+-- (the asset's warranty runs on the local date the ticket was opened, and was
+-- not voided), the asset's warranty date, and the earlier closed ticket of
+-- the same asset and service type that makes this one a repeat repair (free
+-- of labor: closed within the rework window, the ticket's snapshot, else the
+-- rework_window setting, before this one was opened), or NULL.
+-- under_warranty() and rework_of() read it; compute_bill() reads it in its
+-- own query: a set-returning SQL function whose body is one SELECT is
+-- inlined into the query that calls it, so a report that bills a thousand
+-- tickets runs no query per ticket for it.
+-- (no SET search_path: a BEGIN ATOMIC body's names are bound when it is
+-- created, and a SET clause would keep it from being inlined)
+CREATE FUNCTION repairsys.ticket_coverage(t repairsys.ticket, OUT warranty boolean, OUT warranty_until date, OUT rework_of bigint)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+ROWS 1
+BEGIN ATOMIC
+	SELECT coalesce(NOT t.warranty_void AND a.warranty_until >=
+	                (t.opened_at AT TIME ZONE coalesce(c.time_zone, pg_catalog.current_setting('TimeZone')))::date,
+	                false),
+	       a.warranty_until,
+	       (SELECT p.id
+	          FROM repairsys.ticket p
+	         WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
+	           AND p.id <> t.id AND p.status_role = 'closed' AND p.closed_at <= t.opened_at
+	           AND p.closed_at >= t.opened_at - coalesce(t.price_rework_window, repairsys.setting_value('rework_window'))::interval
+	         ORDER BY p.closed_at DESC, p.id DESC
+	         LIMIT 1)
+	  FROM (SELECT 1) AS one
+	  LEFT JOIN repairsys.asset a ON a.id = t.asset_id
+	  LEFT JOIN repairsys.service_center c ON c.id = t.service_center_id;
+END;
+COMMENT ON FUNCTION repairsys.ticket_coverage(repairsys.ticket) IS 'What covers a ticket''s work, one row: under product warranty (on the local date it was opened, not void), the asset''s warranty date, and the earlier ticket that makes it a repeat repair (rework_of) or NULL';
+
+-- Whether the ticket's work is covered by the product warranty.
+-- (no SET search_path: a BEGIN ATOMIC body's names are bound when it is
+-- created)
+CREATE OR REPLACE FUNCTION repairsys.under_warranty(t repairsys.ticket)
+RETURNS boolean
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+	SELECT c.warranty FROM repairsys.ticket_coverage(t) c;
+END;
+COMMENT ON FUNCTION repairsys.under_warranty(repairsys.ticket) IS 'True when the ticket''s asset is under product warranty on the local date the ticket was opened and the warranty is not void';
+
 -- from src/sql/35_sla.sql
 
 -- The calendar dates of a center: its own rows and the all-center rows, the
@@ -930,18 +975,13 @@ COMMENT ON FUNCTION repairsys.ticket_times_trg() IS 'BEFORE INSERT OR UPDATE tri
 -- Coverage
 ------------------------------------------------------------------------------
 -- The earlier closed ticket of the same asset and service type that makes
--- this one a repeat repair (free of labor), or NULL.
+-- this one a repeat repair (free of labor), or NULL (ticket_coverage(),
+-- 31_guards.sql).
 CREATE OR REPLACE FUNCTION repairsys.rework_of(t repairsys.ticket)
 RETURNS bigint
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-	SELECT p.id
-	  FROM repairsys.ticket p
-	 WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
-	   AND p.id <> t.id AND p.status_role = 'closed' AND p.closed_at <= t.opened_at
-	   AND p.closed_at >= t.opened_at - coalesce(t.price_rework_window, repairsys.setting_value('rework_window'))::interval
-	 ORDER BY p.closed_at DESC, p.id DESC
-	 LIMIT 1;
+	SELECT c.rework_of FROM repairsys.ticket_coverage(t) c;
 END;
 COMMENT ON FUNCTION repairsys.rework_of(repairsys.ticket) IS 'The earlier closed ticket of the same asset and service type, closed within the rework window (the ticket''s snapshot, else the rework_window setting) before this one was opened (this one is then free of labor); NULL when none';
 
@@ -6346,12 +6386,17 @@ INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, 
 -- The low and high totals (with tax) of ticket t for the given labor minutes
 -- and travel km, counting reserved parts as well as used ones, and the lines
 -- of both scenarios as the customer is shown them.
+-- (PL/pgSQL, so that its query, into which compute_bill() is inlined, is
+-- planned once per session: an SQL function called in an expression plans
+-- its body again in every transaction, and a revision is written in a
+-- transaction of its own.)
 CREATE FUNCTION repairsys.estimate_figures(t repairsys.ticket, minutes_low numeric, minutes_high numeric, km numeric,
 	OUT low numeric, OUT high numeric, OUT lines jsonb)
 RETURNS record
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = repairsys, pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
 	SELECT coalesce(sum(b.amount + b.tax_amount) FILTER (WHERE s.scenario = 'low'), 0),
 	       coalesce(sum(b.amount + b.tax_amount) FILTER (WHERE s.scenario = 'high'), 0),
 	       coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -6359,9 +6404,11 @@ BEGIN ATOMIC
 	                    'quantity', b.quantity, 'unit', b.unit, 'unit_price', b.unit_price, 'amount', b.amount,
 	                    'tax_rate', b.tax_rate, 'tax_amount', b.tax_amount) ORDER BY s.o, b.line_no)
 	                FILTER (WHERE b.line_no IS NOT NULL), '[]'::jsonb)
+	  INTO low, high, lines
 	  FROM (VALUES (1, 'low', minutes_low), (2, 'high', minutes_high)) AS s(o, scenario, minutes)
 	  LEFT JOIN LATERAL repairsys.compute_bill(t, s.minutes, km, true) b ON true;
-END;
+END
+$$;
 COMMENT ON FUNCTION repairsys.estimate_figures(repairsys.ticket, numeric, numeric, numeric) IS 'Low and high totals (with tax) of a ticket for the given labor minutes and travel km, reserved parts included, and the lines of both scenarios as a JSON array';
 
 ------------------------------------------------------------------------------
@@ -9335,220 +9382,181 @@ INSERT INTO repairsys.approval_limit (role, max_amount, max_pct, dump) VALUES
 -- The bill lines of ticket t for the given labor minutes and travel km (NULL:
 -- none recorded).  With for_estimate, reserved parts count as well as used
 -- ones.  Prices come from the ticket's snapshot when the estimate was
--- approved, else from the price list of now.
+-- approved, else from the published version in force when the ticket was
+-- opened (price_at(service_type, opened_at), above): a price change
+-- scheduled later never changes the estimate of a ticket already open.
+-- One SQL query, not a procedure: a set-returning SQL function whose body is
+-- one SELECT (and has no SET clause) is inlined into the query that calls it,
+-- so a report or an audit that bills a thousand tickets plans the bill once
+-- and runs it per ticket as part of its own plan, instead of starting the
+-- executor for each statement of a procedure, several times per ticket
+-- (docs/performance.md, "compute_bill and billing_audit").  Its names are
+-- bound when it is created (BEGIN ATOMIC), so no search_path can change them.
 CREATE OR REPLACE FUNCTION repairsys.compute_bill(t repairsys.ticket, minutes numeric, km numeric, for_estimate boolean DEFAULT false,
 	OUT line_no integer, OUT kind text, OUT description text, OUT quantity numeric, OUT unit text,
 	OUT unit_price numeric, OUT amount numeric, OUT tax_rate numeric, OUT tax_amount numeric)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 ROWS 8
-SET search_path = repairsys, pg_catalog, pg_temp
-AS $$
--- (Each statement below that reads a table starts an executor, the largest
--- cost of a bill (docs/performance.md, "compute_bill and billing_audit"): a
--- ticket with its prices snapshotted reads its labor lines, its travel lines,
--- and its parts and discounts in one statement, and nothing else; a price,
--- factor or rate that is snapshotted is taken without a query.)
-DECLARE
-	pv        repairsys.service_price;
-	labor_fee repairsys.fee_tier;
-	travel_fee repairsys.fee_tier;
-	callout   numeric;
-	factor    numeric;
-	pct       numeric;
-	rate_l    numeric;
-	rate_p    numeric;
-	l         record;
-	n         integer := 0;
-	labor     numeric := 0;
-	cx        numeric := 0;
-	sur       numeric := 0;
-	travel    numeric := 0;
-	subtotal  numeric := 0;
-	tx_labor  numeric := 0;
-	tx_call   numeric := 0;
-	tx_travel numeric := 0;
-	warranty  boolean := repairsys.under_warranty(t);
-	-- (the earlier ticket only matters when the warranty does not cover the work)
-	rework    bigint := CASE WHEN NOT warranty THEN repairsys.rework_of(t) END;
-	wdate     date;
-	covers    numeric;
-	d         numeric;
-	-- what is left to discount per tax rate: amounts and their taxes
-	left_l    numeric := 0;
-	left_tl   numeric := 0;
-	left_p    numeric := 0;
-	left_tp   numeric := 0;
-	piece     numeric;
-BEGIN
-	IF t.price_labor_fee IS NULL THEN
-		pv := repairsys.price_at(t.service_type, coalesce(t.opened_at, now()));
-	END IF;
-	labor_fee := coalesce(t.price_labor_fee, pv.labor_fee);
-	travel_fee := CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE pv.travel_fee END;
-	callout := coalesce(t.price_callout_fee, pv.callout_fee, 0);
-	factor := t.price_complexity_factor;
-	IF factor IS NULL THEN
-		factor := coalesce((SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1);
-	END IF;
-	pct := t.price_surcharge_pct;
-	IF pct IS NULL THEN
-		pct := coalesce((SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0);
-	END IF;
-	rate_l := round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4);
-	rate_p := round(coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric), 4);
-
-	-- call-out
-	IF callout > 0 THEN
-		n := n + 1; line_no := n; kind := 'callout'; description := 'Call-out fee';
-		quantity := 1; unit := 'visit'; unit_price := callout; amount := callout;
-		tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-		subtotal := subtotal + amount; tx_call := tax_amount;
-		RETURN NEXT;
-	END IF;
-
-	-- labor, one line per tier slice of the schedule
-	IF minutes IS NOT NULL THEN
-		FOR l IN SELECT * FROM repairsys.schedule_lines(labor_fee, minutes, 'Labor', 'min') LOOP
-			n := n + 1; line_no := n; kind := 'labor'; description := l.description;
-			quantity := l.quantity; unit := l.line_unit; unit_price := l.unit_price; amount := l.amount;
-			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			labor := labor + amount; subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
-			RETURN NEXT;
-		END LOOP;
-		IF factor <> 1 AND labor > 0 THEN
-			cx := round(labor * (factor - 1), 2);
-			n := n + 1; line_no := n; kind := 'complexity';
-			description := pg_catalog.format('Complexity level %s: labor x %s', t.complexity, repairsys.fmt_num(factor));
-			quantity := NULL; unit := NULL; unit_price := NULL; amount := cx;
-			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
-			RETURN NEXT;
-		END IF;
-		IF pct > 0 AND labor + cx > 0 THEN
-			sur := round((labor + cx) * pct / 100, 2);
-			n := n + 1; line_no := n; kind := 'surcharge';
-			description := pg_catalog.format('Urgency "%s": %s%% of labor', t.urgency, repairsys.fmt_num(pct));
-			quantity := NULL; unit := NULL; unit_price := NULL; amount := sur;
-			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			subtotal := subtotal + amount; tx_labor := tx_labor + tax_amount;
-			RETURN NEXT;
-		END IF;
-	END IF;
-
-	-- travel, one line per tier slice
-	IF km IS NOT NULL AND travel_fee IS NOT NULL THEN
-		FOR l IN SELECT * FROM repairsys.schedule_lines(travel_fee, km, 'Travel', 'km') LOOP
-			n := n + 1; line_no := n; kind := 'travel'; description := l.description;
-			quantity := l.quantity; unit := l.line_unit; unit_price := l.unit_price; amount := l.amount;
-			tax_rate := rate_l; tax_amount := round(amount * rate_l, 2);
-			travel := travel + amount; subtotal := subtotal + amount; tx_travel := tx_travel + tax_amount;
-			RETURN NEXT;
-		END LOOP;
-	END IF;
-
-	-- in one statement: (1) the parts, at the price of when they were
-	-- reserved, in the order of their SKU and price; (2) then the coverage of
-	-- the service; (3) then the approved discounts, in the order given (only
-	-- approved ones: a pending or rejected one is not on the bill,
-	-- docs/billing.md "Approval authority")
-	FOR l IN SELECT 1 AS step, tp.sku, p.name, sum(tp.qty) AS qty, tp.unit_price AS price, tp.covered, NULL::bigint AS discount_id, NULL::text AS discount_text, NULL::numeric AS discount_amount
-	           FROM repairsys.ticket_part tp JOIN repairsys.part p ON p.sku = tp.sku
-	          WHERE tp.ticket_id = t.id AND (tp.state = 'used' OR (for_estimate AND tp.state = 'reserved'))
-	          GROUP BY tp.sku, p.name, tp.unit_price, tp.covered
-	         UNION ALL
-	         SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-	         UNION ALL
-	         SELECT 3, NULL, NULL, NULL, NULL, NULL, x.id, x.description, x.amount
-	           FROM repairsys.ticket_discount x WHERE x.ticket_id = t.id AND x.status = 'approved'
-	          ORDER BY 1, 2, 5, 6, 7
-	LOOP
-		CASE l.step
-		WHEN 1 THEN
-			n := n + 1; line_no := n; kind := 'part';
-			description := pg_catalog.format('Part %s (%s)', l.name, l.sku);
-			quantity := l.qty; unit := 'pcs'; unit_price := l.price; amount := l.qty * l.price;
-			tax_rate := rate_p; tax_amount := round(amount * rate_p, 2);
-			subtotal := subtotal + amount;
-			IF NOT l.covered THEN
-				left_p := left_p + amount; left_tp := left_tp + tax_amount;
-			END IF;
-			RETURN NEXT;
-			IF l.covered THEN
-				n := n + 1; line_no := n; kind := 'coverage';
-				description := pg_catalog.format('Product warranty covers part %s (%s)', l.name, l.sku);
-				quantity := NULL; unit := NULL; unit_price := NULL; amount := -(l.qty * l.price);
-				tax_rate := rate_p; tax_amount := -tax_amount;	-- exactly the part line's tax
-				subtotal := subtotal + amount;
-				RETURN NEXT;
-			END IF;
-
-		WHEN 2 THEN
-			-- coverage of the service: product warranty covers it all, a repeat repair its labor
-			quantity := NULL; unit := NULL; unit_price := NULL;
-			-- (a coverage line takes off exactly the amounts and taxes it covers, so
-			-- covered work nets to zero to the cent)
-			IF warranty THEN
-				SELECT a.warranty_until INTO wdate FROM repairsys.asset a WHERE a.id = t.asset_id;
-				FOR o IN 1..3 LOOP
-					covers := CASE o WHEN 1 THEN labor + cx + sur WHEN 2 THEN callout ELSE travel END;
-					CONTINUE WHEN covers <= 0;
-					n := n + 1; line_no := n; kind := 'coverage';
-					description := CASE o WHEN 1 THEN 'Product warranty (until ' || pg_catalog.to_char(wdate, 'YYYY-MM-DD') || ') covers labor, complexity and urgency surcharge'
-					                      WHEN 2 THEN 'Product warranty covers the call-out fee'
-					                      ELSE 'Product warranty covers travel' END;
-					amount := -covers;
-					tax_rate := rate_l; tax_amount := -(CASE o WHEN 1 THEN tx_labor WHEN 2 THEN tx_call ELSE tx_travel END);
-					subtotal := subtotal + amount;
-					RETURN NEXT;
-				END LOOP;
-			ELSIF rework IS NOT NULL AND labor + cx + sur > 0 THEN
-				n := n + 1; line_no := n; kind := 'coverage';
-				description := pg_catalog.format('Repeat repair within %s of ticket %s: labor is free',
-				                                 coalesce(t.price_rework_window, repairsys.setting_value('rework_window')), rework);
-				amount := -(labor + cx + sur);
-				tax_rate := rate_l; tax_amount := -tx_labor;
-				subtotal := subtotal + amount;
-				RETURN NEXT;
-			END IF;
-
-			-- discounts, never below zero: a discount takes from the amounts taxed at
-			-- the labor rate first, then from the parts; each share is its own line
-			-- at its own rate, and the tax it takes off never exceeds the tax left on
-			-- that share (so a full waiver nets to exactly 0.00, never below)
-			left_l := labor + cx + sur + callout + travel; left_tl := tx_labor + tx_call + tx_travel;
-			IF warranty THEN
-				left_l := 0; left_tl := 0;
-			ELSIF rework IS NOT NULL THEN
-				left_l := left_l - (labor + cx + sur); left_tl := left_tl - tx_labor;
-			END IF;
-
-		ELSE
-			-- a discount: its share at the labor rate (1), then on the parts (2)
-			d := l.discount_amount;
-			FOR o IN 1..2 LOOP
-				piece := LEAST(d, CASE o WHEN 1 THEN left_l ELSE left_p END);
-				CONTINUE WHEN piece <= 0;
-				n := n + 1; line_no := n; kind := 'discount';
-				description := 'Discount: ' || l.discount_text || CASE WHEN o = 2 THEN ' (on parts)' ELSE '' END;
-				quantity := NULL; unit := NULL; unit_price := NULL;
-				amount := -piece; tax_rate := CASE o WHEN 1 THEN rate_l ELSE rate_p END;
-				IF o = 1 THEN
-					tax_amount := -LEAST(round(piece * rate_l, 2), left_tl);
-					left_l := left_l - piece; left_tl := left_tl + tax_amount;
-					IF left_l = 0 THEN tax_amount := tax_amount - left_tl; left_tl := 0; END IF;
-				ELSE
-					tax_amount := -LEAST(round(piece * rate_p, 2), left_tp);
-					left_p := left_p - piece; left_tp := left_tp + tax_amount;
-					IF left_p = 0 THEN tax_amount := tax_amount - left_tp; left_tp := 0; END IF;
-				END IF;
-				d := d - piece;
-				RETURN NEXT;
-			END LOOP;
-		END CASE;
-	END LOOP;
-END
-$$;
+BEGIN ATOMIC
+	WITH
+	-- the prices (the snapshot, else the version in force when the ticket was
+	-- opened), the rates and the coverage: one row
+	k0 AS MATERIALIZED (
+		SELECT coalesce(t.price_labor_fee, (x.pv).labor_fee) AS labor_fee,
+		       CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE (x.pv).travel_fee END AS travel_fee,
+		       coalesce(t.price_callout_fee, (x.pv).callout_fee, 0) AS callout,
+		       coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1) AS factor,
+		       coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0) AS pct,
+		       pg_catalog.round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4) AS rate_l,
+		       pg_catalog.round(coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric), 4) AS rate_p,
+		       x.warranty,
+		       -- (the earlier ticket only matters when the warranty does not cover the work)
+		       CASE WHEN NOT x.warranty THEN x.rework_of END AS rework, x.warranty_until
+		  FROM (SELECT CASE WHEN t.price_labor_fee IS NULL THEN repairsys.price_at(t.service_type, coalesce(t.opened_at, pg_catalog.now())) END AS pv,
+		               v.warranty, v.warranty_until, v.rework_of
+		          FROM repairsys.ticket_coverage(t) v
+		        OFFSET 0) x),
+	-- labor and travel, one line per tier slice of the schedule, numbered (o)
+	-- in the order schedule_lines() gives them
+	sl AS MATERIALIZED (
+		SELECT 'labor' AS kind, s.description, s.quantity, s.line_unit, s.unit_price, s.amount,
+		       pg_catalog.round(s.amount * k0.rate_l, 2) AS tax, pg_catalog.row_number() OVER () AS o
+		  FROM k0, repairsys.schedule_lines(k0.labor_fee, minutes, 'Labor', 'min') s
+		UNION ALL
+		SELECT 'travel', s.description, s.quantity, s.line_unit, s.unit_price, s.amount,
+		       pg_catalog.round(s.amount * k0.rate_l, 2), pg_catalog.row_number() OVER ()
+		  FROM k0, repairsys.schedule_lines(k0.travel_fee, km, 'Travel', 'km') s),
+	-- the sums the later lines are figured from: labor, complexity (cx),
+	-- urgency surcharge (sur), travel and their taxes
+	k1 AS MATERIALIZED (
+		SELECT k0.*, s.labor, s.tx_lab, s.travel, s.tx_travel,
+		       CASE WHEN k0.callout > 0 THEN pg_catalog.round(k0.callout * k0.rate_l, 2) ELSE 0 END AS tx_call,
+		       k0.factor <> 1 AND s.labor > 0 AS has_cx
+		  FROM k0,
+		       (SELECT coalesce(sum(sl.amount) FILTER (WHERE sl.kind = 'labor'), 0) AS labor,
+		               coalesce(sum(sl.tax) FILTER (WHERE sl.kind = 'labor'), 0) AS tx_lab,
+		               coalesce(sum(sl.amount) FILTER (WHERE sl.kind = 'travel'), 0) AS travel,
+		               coalesce(sum(sl.tax) FILTER (WHERE sl.kind = 'travel'), 0) AS tx_travel
+		          FROM sl) s),
+	k2 AS MATERIALIZED (
+		SELECT y.*, y.pct > 0 AND y.labor + y.cx > 0 AS has_sur,
+		       CASE WHEN y.pct > 0 AND y.labor + y.cx > 0 THEN pg_catalog.round((y.labor + y.cx) * y.pct / 100, 2) ELSE 0 END AS sur
+		  FROM (SELECT k1.*, CASE WHEN k1.has_cx THEN pg_catalog.round(k1.labor * (k1.factor - 1), 2) ELSE 0 END AS cx FROM k1) y),
+	k3 AS MATERIALIZED (
+		SELECT k2.*,
+		       k2.tx_lab + CASE WHEN k2.has_cx THEN pg_catalog.round(k2.cx * k2.rate_l, 2) ELSE 0 END
+		                 + CASE WHEN k2.has_sur THEN pg_catalog.round(k2.sur * k2.rate_l, 2) ELSE 0 END AS tx_labor
+		  FROM k2),
+	-- the parts, at the price of when they were reserved
+	pt AS MATERIALIZED (
+		SELECT y.*, pg_catalog.round(y.amt * k3.rate_p, 2) AS tax
+		  FROM k3,
+		       (SELECT tp.sku, p.name, sum(tp.qty)::numeric AS qty, tp.unit_price AS price, tp.covered, sum(tp.qty) * tp.unit_price AS amt
+		          FROM repairsys.ticket_part tp JOIN repairsys.part p ON p.sku = tp.sku
+		         WHERE tp.ticket_id = t.id AND (tp.state = 'used' OR (for_estimate AND tp.state = 'reserved'))
+		         GROUP BY tp.sku, p.name, tp.unit_price, tp.covered) y),
+	-- what is left to discount per tax rate (amounts and their taxes): at the
+	-- labor rate what no coverage took, then the parts no warranty covers
+	k4 AS MATERIALIZED (
+		SELECT k3.*,
+		       CASE WHEN k3.warranty THEN 0
+		            WHEN k3.rework IS NOT NULL THEN k3.callout + k3.travel
+		            ELSE k3.labor + k3.cx + k3.sur + k3.callout + k3.travel END AS left_l,
+		       CASE WHEN k3.warranty THEN 0
+		            WHEN k3.rework IS NOT NULL THEN k3.tx_call + k3.tx_travel
+		            ELSE k3.tx_labor + k3.tx_call + k3.tx_travel END AS left_tl,
+		       (SELECT coalesce(sum(pt.amt), 0) FROM pt WHERE NOT pt.covered) AS left_p,
+		       (SELECT coalesce(sum(pt.tax), 0) FROM pt WHERE NOT pt.covered) AS left_tp
+		  FROM k3),
+	-- the approved discounts in the order given (a pending or rejected one is
+	-- not on the bill, docs/billing.md "Approval authority"), never below
+	-- zero: each takes from what is left at the labor rate first (share 1),
+	-- then from the parts (share 2), and the tax it takes off never exceeds
+	-- the tax left on that share (so a full waiver nets to exactly 0.00).
+	-- What is left after the discounts up to d (cumulative sum upto) is
+	-- greatest(left - upto, 0), so each share is what was left before it
+	-- less what is left after it.
+	dc AS MATERIALIZED (
+		SELECT y.id, y.description,
+		       y.l_before - y.l_after AS piece_l, y.p_before - y.p_after AS piece_p,
+		       y.l_after, y.p_after, y.rate_l, y.rate_p, y.left_tl, y.left_tp
+		  FROM (SELECT x.id, x.description, k4.rate_l, k4.rate_p, k4.left_tl, k4.left_tp,
+		               GREATEST(k4.left_l - (x.upto - x.amount), 0) AS l_before, GREATEST(k4.left_l - x.upto, 0) AS l_after,
+		               GREATEST(k4.left_p - GREATEST(x.upto - x.amount - k4.left_l, 0), 0) AS p_before,
+		               GREATEST(k4.left_p - GREATEST(x.upto - k4.left_l, 0), 0) AS p_after
+		          FROM k4,
+		               (SELECT d.id, d.description, d.amount, sum(d.amount) OVER (ORDER BY d.id) AS upto
+		                  FROM repairsys.ticket_discount d WHERE d.ticket_id = t.id AND d.status = 'approved') x) y),
+	-- the tax of each share: what is left of the tax after the discounts up
+	-- to it is what was left less their shares' rounded taxes, never below
+	-- zero, and zero once nothing is left of the amounts at that rate
+	dt AS (
+		SELECT z.id, z.description, z.piece_l, z.piece_p, z.rate_l, z.rate_p,
+		       z.tl_before - z.tl_after AS tax_l, z.tp_before - z.tp_after AS tax_p
+		  FROM (SELECT w.*,
+		               coalesce(pg_catalog.lag(w.tl_after) OVER (ORDER BY w.id), w.left_tl) AS tl_before,
+		               coalesce(pg_catalog.lag(w.tp_after) OVER (ORDER BY w.id), w.left_tp) AS tp_before
+		          FROM (SELECT v.*,
+		                       CASE WHEN v.l_after = 0 THEN 0 ELSE GREATEST(v.left_tl - v.rounded_l, 0) END AS tl_after,
+		                       CASE WHEN v.p_after = 0 THEN 0 ELSE GREATEST(v.left_tp - v.rounded_p, 0) END AS tp_after
+		                  FROM (SELECT dc.*,
+		                               sum(pg_catalog.round(dc.piece_l * dc.rate_l, 2)) OVER (ORDER BY dc.id) AS rounded_l,
+		                               sum(pg_catalog.round(dc.piece_p * dc.rate_p, 2)) OVER (ORDER BY dc.id) AS rounded_p
+		                          FROM dc) v) w) z),
+	-- every line, in the bill's order: (1) call-out, (2) labor slices,
+	-- (3) complexity, (4) urgency surcharge, (5) travel slices, (6) parts,
+	-- each covered one followed by its coverage, (7) the coverage of the
+	-- service: product warranty covers it all, a repeat repair its labor (a
+	-- coverage line takes off exactly the amounts and taxes it covers, so
+	-- covered work nets to zero to the cent), (8) discounts
+	lines AS (
+		SELECT 1 AS s, NULL::text AS o1, 0::numeric AS o2, NULL::text AS o3, 'callout' AS kind, 'Call-out fee' AS description, 1::numeric AS quantity, 'visit' AS unit,
+		       k3.callout AS unit_price, k3.callout AS amount, k3.rate_l AS tax_rate, k3.tx_call AS tax_amount
+		  FROM k3 WHERE k3.callout > 0
+		UNION ALL
+		SELECT CASE sl.kind WHEN 'labor' THEN 2 ELSE 5 END, NULL, sl.o, NULL, sl.kind, sl.description, sl.quantity, sl.line_unit,
+		       sl.unit_price, sl.amount, k3.rate_l, sl.tax
+		  FROM sl, k3
+		UNION ALL
+		SELECT 3, NULL, 0, NULL, 'complexity', pg_catalog.format('Complexity level %s: labor x %s', t.complexity, repairsys.fmt_num(k3.factor)),
+		       NULL, NULL, NULL, k3.cx, k3.rate_l, pg_catalog.round(k3.cx * k3.rate_l, 2)
+		  FROM k3 WHERE k3.has_cx
+		UNION ALL
+		SELECT 4, NULL, 0, NULL, 'surcharge', pg_catalog.format('Urgency "%s": %s%% of labor', t.urgency, repairsys.fmt_num(k3.pct)),
+		       NULL, NULL, NULL, k3.sur, k3.rate_l, pg_catalog.round(k3.sur * k3.rate_l, 2)
+		  FROM k3 WHERE k3.has_sur
+		UNION ALL
+		SELECT 6, pt.sku, pt.price, CASE WHEN pt.covered THEN '1' ELSE '0' END || c.n, c.kind, c.description, c.quantity, c.unit, c.unit_price, c.amount, k3.rate_p, c.tax
+		  FROM pt, k3,
+		       LATERAL (VALUES ('1', 'part', pg_catalog.format('Part %s (%s)', pt.name, pt.sku), pt.qty, 'pcs', pt.price, pt.amt, pt.tax),
+		                       ('2', 'coverage', pg_catalog.format('Product warranty covers part %s (%s)', pt.name, pt.sku), NULL, NULL, NULL, -pt.amt, -pt.tax)
+		               ) c(n, kind, description, quantity, unit, unit_price, amount, tax)
+		 WHERE c.n = '1' OR pt.covered
+		UNION ALL
+		SELECT 7, NULL, c.n, NULL, 'coverage', c.description, NULL, NULL, NULL, -c.amt, k3.rate_l, -c.tx
+		  FROM k3,
+		       LATERAL (VALUES (1, 'Product warranty (until ' || pg_catalog.to_char(k3.warranty_until, 'YYYY-MM-DD')
+		                           || ') covers labor, complexity and urgency surcharge', k3.labor + k3.cx + k3.sur, k3.tx_labor),
+		                       (2, 'Product warranty covers the call-out fee', k3.callout, k3.tx_call),
+		                       (3, 'Product warranty covers travel', k3.travel, k3.tx_travel)) c(n, description, amt, tx)
+		 WHERE k3.warranty AND c.amt > 0
+		UNION ALL
+		SELECT 7, NULL, 0, NULL, 'coverage',
+		       pg_catalog.format('Repeat repair within %s of ticket %s: labor is free',
+		                         coalesce(t.price_rework_window, repairsys.setting_value('rework_window')), k3.rework),
+		       NULL, NULL, NULL, -(k3.labor + k3.cx + k3.sur), k3.rate_l, -k3.tx_labor
+		  FROM k3 WHERE NOT k3.warranty AND k3.rework IS NOT NULL AND k3.labor + k3.cx + k3.sur > 0
+		UNION ALL
+		SELECT 8, NULL, dt.id, c.n, 'discount', 'Discount: ' || dt.description || c.suffix, NULL, NULL, NULL, -c.piece, c.rate, -c.tax
+		  FROM dt,
+		       LATERAL (VALUES ('1', '', dt.piece_l, dt.rate_l, dt.tax_l), ('2', ' (on parts)', dt.piece_p, dt.rate_p, dt.tax_p)) c(n, suffix, piece, rate, tax)
+		 WHERE c.piece > 0)
+	SELECT (pg_catalog.row_number() OVER (ORDER BY l.s, l.o1, l.o2, l.o3))::integer, l.kind, l.description, l.quantity, l.unit,
+	       l.unit_price, l.amount, l.tax_rate, l.tax_amount
+	  FROM lines l
+	 ORDER BY l.s, l.o1, l.o2, l.o3;
+END;
 COMMENT ON FUNCTION repairsys.compute_bill(repairsys.ticket, numeric, numeric, boolean) IS 'Bill lines of a ticket for given labor minutes and travel km: call-out, labor tier slices, complexity, urgency surcharge, travel slices, parts, warranty and rework coverage, discounts; each with its tax';
 
 -- The bill a discount is measured against: the ticket's bill before discounts
@@ -13501,12 +13509,14 @@ BEGIN ATOMIC
 		 WHERE i.ticket_id = tk.id),
 	-- the ticket's total, paid and balance as bill_summary gives them (the
 	-- invoice's lines once issued, else the bill of the recorded work), once,
-	-- for the checks that read them, when one does
+	-- for the checks that read them, when one does (the bill through
+	-- bill_lines(), which is not inlined: compute_bill() is inlined once, in
+	-- the check of the approved prices, and the plan stays half the size)
 	b AS MATERIALIZED (
 		SELECT x.total, x.paid, x.total - x.paid AS balance
 		  FROM (SELECT coalesce((SELECT coalesce(inv.lines, 0.00) FROM inv),
 		                        (SELECT coalesce(sum(c.amount), 0.00) + coalesce(sum(c.tax_amount), 0.00)
-		                           FROM repairsys.compute_bill(tk, tk.labor_minutes, tk.travel_km, false) c)) AS total,
+		                           FROM repairsys.bill_lines(tk) c)) AS total,
 		               coalesce((SELECT inv.paid FROM inv), 0.00) AS paid) x)
 	SELECT 'invoice total differs from its lines',
 	       pg_catalog.format('Invoice %s: total %s, lines %s.', i.invoice_no, i.total, coalesce(i.lines, 0))
@@ -13590,11 +13600,12 @@ ALTER VIEW repairsys.billing_audit SET (security_invoker = true);
 -- 3p. compute_bill without a call per line that reads and plans a body again
 ------------------------------------------------------------------------------
 -- (src/sql/40_billing.sql, 31_guards.sql: schedule_lines() and fmt_price()
--- are no longer STRICT, so they are inlined into compute_bill's loops;
--- under_warranty(), whose body is BEGIN ATOMIC, no longer sets search_path;
+-- are no longer STRICT, so they are inlined into compute_bill;
 -- bill_lines() carries its row estimate.  The other functions of that change
--- are copied above: rework_of() in section 2, approved_ceiling() and
--- compute_bill() where 40_billing.sql's are, billing_problems() in 3o.)
+-- are copied above: under_warranty() (no longer setting search_path, its body
+-- BEGIN ATOMIC), ticket_coverage() and rework_of() in section 2,
+-- approved_ceiling() and compute_bill() (an SQL query, inlined into its
+-- callers) where 40_billing.sql's are, billing_problems() in 3o.)
 CREATE OR REPLACE FUNCTION repairsys.schedule_lines(fee repairsys.fee_tier, qty numeric, what text, unit_name text,
 	OUT description text, OUT quantity numeric, OUT line_unit text, OUT unit_price numeric, OUT amount numeric)
 RETURNS SETOF record
@@ -13619,7 +13630,6 @@ COMMENT ON FUNCTION repairsys.schedule_lines(repairsys.fee_tier, numeric, text, 
 
 ALTER FUNCTION repairsys.fmt_price(numeric) CALLED ON NULL INPUT;
 ALTER FUNCTION repairsys.bill_lines(repairsys.ticket) ROWS 8;
-ALTER FUNCTION repairsys.under_warranty(repairsys.ticket) RESET search_path;
 
 
 ------------------------------------------------------------------------------

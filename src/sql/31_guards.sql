@@ -6,20 +6,48 @@
 -- ticket, so it names what is missing and never a figure (amount, invoice
 -- number, date) that role may not read.
 
--- Whether the ticket's work is covered by the product warranty: the asset's
--- warranty runs on the local date the ticket was opened, and was not voided.
+-- What covers a ticket's work, in one row: whether the product warranty does
+-- (the asset's warranty runs on the local date the ticket was opened, and was
+-- not voided), the asset's warranty date, and the earlier closed ticket of
+-- the same asset and service type that makes this one a repeat repair (free
+-- of labor: closed within the rework window, the ticket's snapshot, else the
+-- rework_window setting, before this one was opened), or NULL.
+-- under_warranty() and rework_of() read it; compute_bill() reads it in its
+-- own query: a set-returning SQL function whose body is one SELECT is
+-- inlined into the query that calls it, so a report that bills a thousand
+-- tickets runs no query per ticket for it.
 -- (no SET search_path: a BEGIN ATOMIC body's names are bound when it is
--- created; compute_bill calls it for every ticket it bills)
+-- created, and a SET clause would keep it from being inlined)
+CREATE FUNCTION repairsys.ticket_coverage(t repairsys.ticket, OUT warranty boolean, OUT warranty_until date, OUT rework_of bigint)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+ROWS 1
+BEGIN ATOMIC
+	SELECT coalesce(NOT t.warranty_void AND a.warranty_until >=
+	                (t.opened_at AT TIME ZONE coalesce(c.time_zone, pg_catalog.current_setting('TimeZone')))::date,
+	                false),
+	       a.warranty_until,
+	       (SELECT p.id
+	          FROM repairsys.ticket p
+	         WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
+	           AND p.id <> t.id AND p.status_role = 'closed' AND p.closed_at <= t.opened_at
+	           AND p.closed_at >= t.opened_at - coalesce(t.price_rework_window, repairsys.setting_value('rework_window'))::interval
+	         ORDER BY p.closed_at DESC, p.id DESC
+	         LIMIT 1)
+	  FROM (SELECT 1) AS one
+	  LEFT JOIN repairsys.asset a ON a.id = t.asset_id
+	  LEFT JOIN repairsys.service_center c ON c.id = t.service_center_id;
+END;
+COMMENT ON FUNCTION repairsys.ticket_coverage(repairsys.ticket) IS 'What covers a ticket''s work, one row: under product warranty (on the local date it was opened, not void), the asset''s warranty date, and the earlier ticket that makes it a repeat repair (rework_of) or NULL';
+
+-- Whether the ticket's work is covered by the product warranty.
+-- (no SET search_path: a BEGIN ATOMIC body's names are bound when it is
+-- created)
 CREATE FUNCTION repairsys.under_warranty(t repairsys.ticket)
 RETURNS boolean
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-	SELECT coalesce(NOT t.warranty_void AND a.warranty_until >=
-	                (t.opened_at AT TIME ZONE coalesce(c.time_zone, pg_catalog.current_setting('TimeZone')))::date,
-	                false)
-	  FROM (SELECT 1) AS one
-	  LEFT JOIN repairsys.asset a ON a.id = t.asset_id
-	  LEFT JOIN repairsys.service_center c ON c.id = t.service_center_id;
+	SELECT c.warranty FROM repairsys.ticket_coverage(t) c;
 END;
 COMMENT ON FUNCTION repairsys.under_warranty(repairsys.ticket) IS 'True when the ticket''s asset is under product warranty on the local date the ticket was opened and the warranty is not void';
 

@@ -25,12 +25,17 @@ INSERT INTO repairsys.setting (name, value, description, dump, type, min_value, 
 -- The low and high totals (with tax) of ticket t for the given labor minutes
 -- and travel km, counting reserved parts as well as used ones, and the lines
 -- of both scenarios as the customer is shown them.
+-- (PL/pgSQL, so that its query, into which compute_bill() is inlined, is
+-- planned once per session: an SQL function called in an expression plans
+-- its body again in every transaction, and a revision is written in a
+-- transaction of its own.)
 CREATE FUNCTION repairsys.estimate_figures(t repairsys.ticket, minutes_low numeric, minutes_high numeric, km numeric,
 	OUT low numeric, OUT high numeric, OUT lines jsonb)
 RETURNS record
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = repairsys, pg_catalog, pg_temp
-BEGIN ATOMIC
+AS $$
+BEGIN
 	SELECT coalesce(sum(b.amount + b.tax_amount) FILTER (WHERE s.scenario = 'low'), 0),
 	       coalesce(sum(b.amount + b.tax_amount) FILTER (WHERE s.scenario = 'high'), 0),
 	       coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -38,9 +43,11 @@ BEGIN ATOMIC
 	                    'quantity', b.quantity, 'unit', b.unit, 'unit_price', b.unit_price, 'amount', b.amount,
 	                    'tax_rate', b.tax_rate, 'tax_amount', b.tax_amount) ORDER BY s.o, b.line_no)
 	                FILTER (WHERE b.line_no IS NOT NULL), '[]'::jsonb)
+	  INTO low, high, lines
 	  FROM (VALUES (1, 'low', minutes_low), (2, 'high', minutes_high)) AS s(o, scenario, minutes)
 	  LEFT JOIN LATERAL repairsys.compute_bill(t, s.minutes, km, true) b ON true;
-END;
+END
+$$;
 COMMENT ON FUNCTION repairsys.estimate_figures(repairsys.ticket, numeric, numeric, numeric) IS 'Low and high totals (with tax) of a ticket for the given labor minutes and travel km, reserved parts included, and the lines of both scenarios as a JSON array';
 
 ------------------------------------------------------------------------------

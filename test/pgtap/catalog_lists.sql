@@ -63,7 +63,7 @@ SELECT functions_are('repairsys', ARRAY[
 	'stock_movement_rules_trg', 'stock_movement_trg', 'stock_transfer_allocation', 'suggest_diagnosis',
 	'svg_bar_chart', 'sync_current_prices', 'technician_fits', 'technician_load_add',
 	'technician_shifts', 'technician_visits_trg', 'ticket_approved_ceiling_trg', 'ticket_arrival_trg',
-	'ticket_assign_check_trg', 'ticket_auto_assign_trg', 'ticket_bill_facts_trg',
+	'ticket_assign_check_trg', 'ticket_auto_assign_trg', 'ticket_bill_facts_trg', 'ticket_coverage',
 	'ticket_diagnosis_trg', 'ticket_discount_approval_trg', 'ticket_discount_event_trg',
 	'ticket_discount_trg', 'ticket_estimate_event_trg', 'ticket_fact_delete_trg',
 	'ticket_fact_insert_trg', 'ticket_fact_recomputed', 'ticket_fact_rework', 'ticket_fact_update_trg',
