@@ -85,10 +85,12 @@ load_to() {	# adds tickets until $1 are loaded, in $sessions sessions side by si
 declare -A ms
 timeout=${QUERY_TIMEOUT:-600s}	# a query's 5 runs together; "timeout" is printed past it
 measure() {	# median of each BI query at the current size, into ms[<label>.<view>]
-	local label=$1 view query t
+	local label=$1 view query t opts
 	while IFS='|' read -r view query; do
 		[ -n "$view" ] || continue
-		t=$(PGOPTIONS="-c statement_timeout=$timeout" psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT pg_temp.median_ms(\$q\$$query\$q\$)" 2>/dev/null | tail -1)
+		opts="-c statement_timeout=$timeout"
+		[[ "$view" == *_jit_off ]] && opts="$opts -c jit=off"	# (scale.sql: the audit again, JIT off)
+		t=$(PGOPTIONS="$opts" psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT pg_temp.median_ms(\$q\$$query\$q\$)" 2>/dev/null | tail -1)
 		[[ "$t" =~ ^[0-9.]+$ ]] || t=timeout
 		ms[$label.$view]=$t
 	done < <(psql -X -At -d $db -f "$(dirname "$0")/scale.sql" -c "SELECT view, query FROM pg_temp.bi_queries('$month', $center)" | grep '|')
