@@ -8193,11 +8193,16 @@ BEGIN
 			       repairsys.demo_hash(v_seed, i, 111) AS r_complaint, repairsys.demo_hash(v_seed, i, 112) AS r_method,
 			       repairsys.demo_hash(v_seed, i, 113) AS r_tech, repairsys.demo_hash(v_seed, i, 114) AS r_cx,
 			       repairsys.demo_hash(v_seed, i, 115) AS r_urg, repairsys.demo_hash(v_seed, i, 116) AS r_channel,
-			       pg_catalog.width_bucket((i - 0.5) / tickets, v_th) AS k
+			       pg_catalog.width_bucket((i - 0.5) / tickets, v_th) AS k,
+			       -- the ticket's id, taken in the order of i (a join's output
+			       -- order depends on its plan, and so would the ids, and with
+			       -- them the order of everything sorted by id: the same seed
+			       -- would not give the same data on another plan)
+			       pg_catalog.nextval('repairsys.ticket_id_seq') AS id
 			  FROM pg_catalog.generate_series(lo, least(tickets, lo + batch - 1)) i
 			 CROSS JOIN LATERAL (SELECT (i - 1) % n_asset + 1 AS j) x
 		), p AS MATERIALIZED (
-			SELECT g.*, pg_catalog.nextval('repairsys.ticket_id_seq') AS id,
+			SELECT g.*,
 			       a.id AS asset_id, a.customer_id, a.warranty_until, cu.lat, cu.lon, c.id AS center_id, c.time_zone,
 			       pg_catalog.round(repairsys.haversine_km(c.lat, c.lon, cu.lat, cu.lon)::numeric, 1) AS km,
 			       st.code AS service_type, st.required_skill, st.labor_fee, st.travel_fee, coalesce(st.callout_fee, 0) AS callout,
@@ -8448,9 +8453,10 @@ BEGIN
 			         ORDER BY s.t_resolve, s.id) x
 			RETURNING 1
 		), inv AS MATERIALIZED (
+			-- (the invoices' ids in the order of their tickets', whatever the plan)
 			SELECT s.id AS ticket_id, pg_catalog.nextval('repairsys.invoice_id_seq') AS invoice_id, s.center_id, s.bill, s.t_invoice,
 			       s.did_pay, s.t_pay, s.r_method
-			  FROM s WHERE s.did_invoice
+			  FROM (SELECT * FROM s WHERE s.did_invoice ORDER BY s.id) s
 		), ins_invoice AS (
 			INSERT INTO repairsys.invoice (id, invoice_no, ticket_id, service_center_id, total, currency, issued_at) OVERRIDING SYSTEM VALUE
 			SELECT v.invoice_id, 'INV-' || pg_catalog.lpad(v.invoice_id::text, 8, '0'), v.ticket_id, v.center_id, v.bill, v_cur, v.t_invoice
