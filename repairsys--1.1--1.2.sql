@@ -9396,7 +9396,7 @@ INSERT INTO repairsys.approval_limit (role, max_amount, max_pct, dump) VALUES
 -- so a report or an audit that bills a thousand tickets plans the bill once
 -- and runs it per ticket as part of its own plan, instead of starting the
 -- executor for each statement of a procedure, several times per ticket
--- (docs/performance.md, "compute_bill and billing_audit").  Its names are
+-- (docs/performance.md, "compute_bill as one query").  Its names are
 -- bound when it is created (BEGIN ATOMIC), so no search_path can change them.
 CREATE OR REPLACE FUNCTION repairsys.compute_bill(t repairsys.ticket, minutes numeric, km numeric, for_estimate boolean DEFAULT false,
 	OUT line_no integer, OUT kind text, OUT description text, OUT quantity numeric, OUT unit text,

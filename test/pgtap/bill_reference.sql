@@ -1,5 +1,5 @@
 -- pgTAP: compute_bill() is one SQL query (inlined into the queries that call
--- it, docs/performance.md "compute_bill and billing_audit"); its discounts
+-- it, docs/performance.md "compute_bill as one query"); its discounts
 -- are shared out in closed form (what is left after the discounts up to one
 -- is greatest(left - their sum, 0)).  This file checks it line for line
 -- against the procedural form it replaced (a PL/pgSQL loop that takes each
