@@ -13,7 +13,7 @@
 -- table owner): what is checked is the arithmetic, not the rules of the
 -- tables (tested elsewhere).  Everything is rolled back.
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL DateStyle = 'ISO, YMD';
@@ -311,6 +311,12 @@ SELECT cmp_ok((SELECT count(*) FROM variant x WHERE (x.t).price_labor_fee IS NUL
 SELECT throws_ok($$SELECT * FROM repairsys.compute_bill((SELECT jsonb_populate_record(t, '{"price_labor_fee": null, "service_type": "no_such_type"}')
                                                            FROM repairsys.ticket t ORDER BY t.id LIMIT 1), 30, NULL)$$,
                  '23503', NULL, 'an unsnapshotted ticket of an unknown service type: 23503 from price_at');
+
+-- ticket_coverage() of no ticket (a NULL row): one row, not under warranty,
+-- no warranty date, no earlier ticket; under_warranty() says false
+SELECT is((SELECT pg_catalog.format('%s|%s|%s|%s', c.warranty, c.warranty_until, c.rework_of, repairsys.under_warranty(NULL::repairsys.ticket))
+             FROM repairsys.ticket_coverage(NULL::repairsys.ticket) c), 'f|||f',
+          'ticket_coverage of a NULL ticket: not under warranty, no date, no earlier ticket');
 
 SELECT * FROM finish();
 ROLLBACK;
