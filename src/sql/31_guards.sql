@@ -27,9 +27,13 @@ BEGIN ATOMIC
 	                (t.opened_at AT TIME ZONE coalesce(c.time_zone, pg_catalog.current_setting('TimeZone')))::date,
 	                false),
 	       a.warranty_until,
+	       -- (p.opened_at <= t.opened_at follows from p.closed_at <= t.opened_at
+	       -- and the ticket's CHECK closed_at >= opened_at; said, it bounds the
+	       -- probe of ticket_asset_type_idx to the unit's earlier tickets)
 	       (SELECT p.id
 	          FROM repairsys.ticket p
 	         WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
+	           AND p.opened_at <= t.opened_at
 	           AND p.id <> t.id AND p.status_role = 'closed' AND p.closed_at <= t.opened_at
 	           AND p.closed_at >= t.opened_at - coalesce(t.price_rework_window, repairsys.setting_value('rework_window'))::interval
 	         ORDER BY p.closed_at DESC, p.id DESC

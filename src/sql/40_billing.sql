@@ -308,6 +308,90 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION repairsys.compute_bill(repairsys.ticket, numeric, numeric, boolean) IS 'Bill lines of a ticket for given labor minutes and travel km: call-out, labor tier slices, complexity, urgency surcharge, travel slices, parts, warranty and rework coverage, discounts; each with its tax';
 
+-- The total of compute_bill()'s lines (amounts and taxes; 0.00 when it has
+-- none), figured without the lines: a check that needs only the total (the
+-- audit's "bill changed after approval", an estimate's low and high) reads
+-- the same prices, coverage, schedules, parts and discounts as
+-- compute_bill() but words no line, sorts nothing and numbers nothing, at
+-- about half its cost (docs/performance.md, "The audit without the lines").
+-- What the lines sum to, by compute_bill()'s own construction: what is left
+-- at the labor rate after coverage (left_l, its tax left_tl) and of the parts
+-- no warranty covers (left_p, left_tp), less the approved discounts, which
+-- take from the first, then from the second, never below zero, and whose
+-- rounded taxes never exceed the tax left (compute_bill's k4, dc and dt).
+-- test/pgtap/bill_reference.sql checks it against the sum of compute_bill()
+-- on every variant it draws.
+CREATE FUNCTION repairsys.bill_total(t repairsys.ticket, minutes numeric, km numeric, for_estimate boolean DEFAULT false,
+	OUT total numeric)
+RETURNS SETOF numeric
+LANGUAGE sql STABLE
+ROWS 1
+BEGIN ATOMIC
+	SELECT z.l_fin + z.p_fin
+	       + CASE WHEN z.l_fin = 0 THEN 0 ELSE GREATEST(z.left_tl - z.rounded_l, 0) END
+	       + CASE WHEN z.p_fin = 0 THEN 0 ELSE GREATEST(z.left_tp - z.rounded_p, 0) END
+	       + 0.00
+	  FROM (SELECT y.left_tl, y.left_tp,
+	               GREATEST(y.left_l - d.upto, 0) AS l_fin,
+	               GREATEST(y.left_p - GREATEST(d.upto - y.left_l, 0), 0) AS p_fin,
+	               d.rounded_l, d.rounded_p
+	          FROM (SELECT CASE WHEN k.warranty THEN 0
+	                            WHEN k.rework IS NOT NULL THEN k.callout + k.travel
+	                            ELSE k.labor + k.cx + k.sur + k.callout + k.travel END AS left_l,
+	                       CASE WHEN k.warranty THEN 0
+	                            WHEN k.rework IS NOT NULL THEN k.tx_call + k.tx_travel
+	                            ELSE k.tx_lab + pg_catalog.round(k.cx * k.rate_l, 2) + pg_catalog.round(k.sur * k.rate_l, 2)
+	                                 + k.tx_call + k.tx_travel END AS left_tl,
+	                       p.left_p, p.left_tp, k.rate_l, k.rate_p
+	                  FROM (SELECT k2.*,
+	                               CASE WHEN k2.pct > 0 AND k2.labor + k2.cx > 0 THEN pg_catalog.round((k2.labor + k2.cx) * k2.pct / 100, 2) ELSE 0 END AS sur
+	                          FROM (SELECT k1.*,
+	                                       CASE WHEN k1.factor <> 1 AND k1.labor > 0 THEN pg_catalog.round(k1.labor * (k1.factor - 1), 2) ELSE 0 END AS cx
+	                                  FROM (SELECT k0.*, la.labor, la.tx_lab, tr.travel, tr.tx_travel,
+	                                               CASE WHEN k0.callout > 0 THEN pg_catalog.round(k0.callout * k0.rate_l, 2) ELSE 0 END AS tx_call
+	                                          FROM (-- compute_bill's k0: the prices, the rates, the coverage
+	                                                SELECT coalesce(t.price_labor_fee, (x.pv).labor_fee) AS labor_fee,
+	                                                       CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE (x.pv).travel_fee END AS travel_fee,
+	                                                       coalesce(t.price_callout_fee, (x.pv).callout_fee, 0) AS callout,
+	                                                       coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1) AS factor,
+	                                                       coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0) AS pct,
+	                                                       pg_catalog.round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4) AS rate_l,
+	                                                       pg_catalog.round(coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric), 4) AS rate_p,
+	                                                       x.warranty, CASE WHEN NOT x.warranty THEN x.rework_of END AS rework
+	                                                  FROM (SELECT CASE WHEN t.price_labor_fee IS NULL
+	                                                                    THEN repairsys.price_at(t.service_type, coalesce(t.opened_at, pg_catalog.now())) END AS pv,
+	                                                               v.warranty, v.rework_of
+	                                                          FROM repairsys.ticket_coverage(t) v
+	                                                        OFFSET 0) x
+	                                                OFFSET 0) k0,
+	                                               -- the schedules' slices summed, each slice's tax rounded as its line's
+	                                               LATERAL (SELECT coalesce(sum(l.amount), 0) AS labor, coalesce(sum(pg_catalog.round(l.amount * k0.rate_l, 2)), 0) AS tx_lab
+	                                                          FROM repairsys.charge_lines(k0.labor_fee, minutes) l) la,
+	                                               LATERAL (SELECT coalesce(sum(l.amount), 0) AS travel, coalesce(sum(pg_catalog.round(l.amount * k0.rate_l, 2)), 0) AS tx_travel
+	                                                          FROM repairsys.charge_lines(k0.travel_fee, km) l) tr
+	                                        OFFSET 0) k1
+	                                OFFSET 0) k2
+	                        OFFSET 0) k,
+	                       -- the parts no warranty covers, one tax per line as compute_bill's pt
+	                       LATERAL (SELECT coalesce(sum(g.amt), 0) AS left_p, coalesce(sum(pg_catalog.round(g.amt * k.rate_p, 2)), 0) AS left_tp
+	                                  FROM (SELECT sum(tp.qty) * tp.unit_price AS amt
+	                                          FROM repairsys.ticket_part tp
+	                                         WHERE tp.ticket_id = t.id AND (tp.state = 'used' OR (for_estimate AND tp.state = 'reserved'))
+	                                           AND NOT tp.covered
+	                                         GROUP BY tp.sku, tp.unit_price) g) p
+	                OFFSET 0) y,
+	               -- the approved discounts: how much they take (upto) and the sums
+	               -- of their shares' rounded taxes (compute_bill's dc and dt)
+	               LATERAL (SELECT coalesce(sum(w.amount), 0) AS upto,
+	                               coalesce(sum(pg_catalog.round((GREATEST(y.left_l - (w.upto - w.amount), 0) - GREATEST(y.left_l - w.upto, 0)) * y.rate_l, 2)), 0) AS rounded_l,
+	                               coalesce(sum(pg_catalog.round((GREATEST(y.left_p - GREATEST(w.upto - w.amount - y.left_l, 0), 0)
+	                                                              - GREATEST(y.left_p - GREATEST(w.upto - y.left_l, 0), 0)) * y.rate_p, 2)), 0) AS rounded_p
+	                          FROM (SELECT dd.amount, sum(dd.amount) OVER (ORDER BY dd.id) AS upto
+	                                  FROM repairsys.ticket_discount dd
+	                                 WHERE dd.ticket_id = t.id AND dd.status = 'approved') w) d) z;
+END;
+COMMENT ON FUNCTION repairsys.bill_total(repairsys.ticket, numeric, numeric, boolean) IS 'The total (amounts and taxes) of compute_bill()''s lines for the same arguments, 0.00 when there is no line, figured without the lines';
+
 -- The bill of a ticket: its invoice's lines once issued (frozen), else the
 -- lines computed from its recorded work.
 CREATE FUNCTION repairsys.bill_lines(t repairsys.ticket,
@@ -501,12 +585,10 @@ BEGIN
 		NEW.price_tax_rate_labor := repairsys.setting_value('tax_rate_labor')::numeric;
 		NEW.price_tax_rate_parts := repairsys.setting_value('tax_rate_parts')::numeric;
 		NEW.price_rework_window := repairsys.setting_value('rework_window');
-		SELECT sum(b.amount + b.tax_amount) INTO NEW.approved_estimate_low
-		  FROM repairsys.compute_bill(NEW, coalesce(st.est_minutes_low, st.est_minutes_high, 0), repairsys.estimate_km(NEW), true) b;
-		SELECT sum(b.amount + b.tax_amount) INTO NEW.approved_estimate_high
-		  FROM repairsys.compute_bill(NEW, coalesce(st.est_minutes_high, st.est_minutes_low, 0), repairsys.estimate_km(NEW), true) b;
-		NEW.approved_estimate_low := coalesce(NEW.approved_estimate_low, 0);
-		NEW.approved_estimate_high := coalesce(NEW.approved_estimate_high, 0);
+		SELECT b.total INTO NEW.approved_estimate_low
+		  FROM repairsys.bill_total(NEW, coalesce(st.est_minutes_low, st.est_minutes_high, 0), repairsys.estimate_km(NEW), true) b;
+		SELECT b.total INTO NEW.approved_estimate_high
+		  FROM repairsys.bill_total(NEW, coalesce(st.est_minutes_high, st.est_minutes_low, 0), repairsys.estimate_km(NEW), true) b;
 	ELSIF (NEW.price_labor_fee, NEW.price_travel_fee, NEW.price_callout_fee, NEW.price_complexity_factor, NEW.price_surcharge_pct,
 	       NEW.price_tax_rate_labor, NEW.price_tax_rate_parts, NEW.price_rework_window, NEW.approved_estimate_low, NEW.approved_estimate_high,
 	       NEW.estimate_approved_by)
@@ -1182,7 +1264,7 @@ BEGIN ATOMIC
 	-- the ticket's total, paid and balance as bill_summary gives them (the
 	-- invoice's lines once issued, else the bill of the recorded work), once,
 	-- for the checks that read them, when one does (the bill through
-	-- bill_lines(), which is not inlined: compute_bill() is inlined once, in
+	-- bill_lines(), which is not inlined: the bill's total is inlined once, in
 	-- the check of the approved prices, and the plan stays half the size)
 	b AS MATERIALIZED (
 		SELECT x.total, x.paid, x.total - x.paid AS balance
@@ -1202,11 +1284,11 @@ BEGIN ATOMIC
 	                                   i.invoice_no, i.total, c.total) END
 	  FROM (SELECT) one
 	  LEFT JOIN inv i ON true
-	  LEFT JOIN LATERAL (SELECT sum(b.amount + b.tax_amount) AS total
-	                       FROM repairsys.compute_bill(tk, tk.labor_minutes, tk.travel_km, false) b
+	  LEFT JOIN LATERAL (SELECT b.total
+	                       FROM repairsys.bill_total(tk, tk.labor_minutes, tk.travel_km, false) b
 	                      WHERE i.id IS NOT NULL AND tk.price_labor_fee IS NOT NULL) c ON true
 	 WHERE tk.estimate_approved_at IS NOT NULL
-	   AND (tk.price_labor_fee IS NULL OR (i.id IS NOT NULL AND i.total <> coalesce(c.total, 0)))
+	   AND (tk.price_labor_fee IS NULL OR (i.id IS NOT NULL AND i.total <> c.total))
 	UNION ALL
 	SELECT 'payments exceed the invoice total',
 	       pg_catalog.format('Invoice %s: total %s, paid %s.', i.invoice_no, i.total, i.paid)
@@ -1237,7 +1319,8 @@ BEGIN ATOMIC
 	       pg_catalog.format('Bill total %s, approved estimate high %s%s: at most %s with the tolerance of %s%%.', b.total, c.high,
 	                         coalesce(' (revision ' || c.revision || ')', ''), c.ceiling, repairsys.fmt_num(c.tolerance_pct))
 	  FROM repairsys.approved_ceiling(tk) c, b
-	 WHERE tk.status_role IN ('resolved', 'closed') AND NOT repairsys.under_warranty(tk) AND b.total > c.ceiling
+	 WHERE tk.status_role IN ('resolved', 'closed') AND b.total > c.ceiling
+	   AND NOT (SELECT v.warranty FROM repairsys.ticket_coverage(tk) v)
 	UNION ALL
 	SELECT 'bill changed after sign-off',
 	       pg_catalog.format('Signed by %s on %s for a total of %s; the bill now totals %s and hashes differently.', s.signed_by,

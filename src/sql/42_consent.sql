@@ -308,8 +308,8 @@ BEGIN
 	END IF;
 	-- (reserved parts count: entering a resolved-role state issues them,
 	-- ticket_60_parts, after this trigger)
-	SELECT coalesce(sum(b.amount + b.tax_amount), 0) INTO total
-	  FROM repairsys.compute_bill(NEW, NEW.labor_minutes, NEW.travel_km, true) b;
+	SELECT b.total INTO total
+	  FROM repairsys.bill_total(NEW, NEW.labor_minutes, NEW.travel_km, true) b;
 	IF total > c.ceiling THEN
 		RAISE EXCEPTION 'bill total % of ticket % exceeds the approved estimate high % by more than % percent', total, NEW.id, c.high,
 			repairsys.fmt_num(c.tolerance_pct)

@@ -464,7 +464,7 @@ BEGIN
 		-- more work than the approved estimate (a part, a longer trip): the
 		-- technician revises it and the customer approves, as the approved
 		-- ceiling asks before resolving (docs/billing.md)
-		IF (SELECT (SELECT sum(b.amount + b.tax_amount) FROM repairsys.compute_bill(x, x.labor_minutes, x.travel_km, true) b) > c.ceiling
+		IF (SELECT (SELECT b.total FROM repairsys.bill_total(x, x.labor_minutes, x.travel_km, true) b) > c.ceiling
 		      FROM repairsys.ticket x
 		      CROSS JOIN LATERAL repairsys.approved_ceiling(x) c
 		     WHERE x.id = tid AND NOT repairsys.under_warranty(x)) THEN

@@ -13,7 +13,7 @@
 -- table owner): what is checked is the arithmetic, not the rules of the
 -- tables (tested elsewhere).  Everything is rolled back.
 BEGIN;
-SELECT plan(11);
+SELECT plan(14);
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL DateStyle = 'ISO, YMD';
@@ -311,6 +311,21 @@ SELECT cmp_ok((SELECT count(*) FROM variant x WHERE (x.t).price_labor_fee IS NUL
 SELECT throws_ok($$SELECT * FROM repairsys.compute_bill((SELECT jsonb_populate_record(t, '{"price_labor_fee": null, "service_type": "no_such_type"}')
                                                            FROM repairsys.ticket t ORDER BY t.id LIMIT 1), 30, NULL)$$,
                  '23503', NULL, 'an unsnapshotted ticket of an unknown service type: 23503 from price_at');
+
+-- bill_total() is the total of compute_bill()'s lines, figured without them
+-- (docs/performance.md "The audit without the lines"): the same number, to
+-- the cent and in the same form (two decimals; 0.00 when there is no line),
+-- on every variant, and always one row
+SELECT is((SELECT count(*) FROM variant x
+            WHERE (SELECT count(*) FROM repairsys.bill_total(x.t, x.minutes, x.km, x.for_estimate)) <> 1
+               OR (SELECT b.total::text FROM repairsys.bill_total(x.t, x.minutes, x.km, x.for_estimate) b)
+                  IS DISTINCT FROM (SELECT coalesce(sum(w.amount + w.tax_amount), 0.00)::text FROM want w WHERE w.v = x.v)),
+          0::bigint, 'bill_total gives the total of the reference''s lines on every variant');
+SELECT cmp_ok((SELECT count(DISTINCT w.v) FROM want w), '>', (SELECT count(*) FROM variant) / 2,
+              'most variants have lines to add up (the comparison is not of zeros)');
+SELECT throws_ok($$SELECT * FROM repairsys.bill_total((SELECT jsonb_populate_record(t, '{"price_labor_fee": null, "service_type": "no_such_type"}')
+                                                        FROM repairsys.ticket t ORDER BY t.id LIMIT 1), 30, NULL)$$,
+                 '23503', NULL, 'bill_total of an unsnapshotted ticket of an unknown service type: 23503 from price_at, as compute_bill');
 
 -- ticket_coverage() of no ticket (a NULL row): one row, not under warranty,
 -- no warranty date, no earlier ticket; under_warranty() says false
