@@ -9385,6 +9385,35 @@ INSERT INTO repairsys.approval_limit (role, max_amount, max_pct, dump) VALUES
 	('repairsys_customer', 0.00, 0.00, false),
 	('repairsys_auditor', 0.00, 0.00, false);
 
+-- The prices a bill of ticket t is figured at (the snapshot taken at the
+-- approval, else the published version in force when the ticket was opened,
+-- price_at() above), its tax rates and its coverage (ticket_coverage()): one
+-- row, what compute_bill() and bill_total() both start from.  Inlined into
+-- them (a set-returning SQL function of one SELECT, no SET clause).
+CREATE FUNCTION repairsys.bill_prices(t repairsys.ticket,
+	OUT labor_fee repairsys.fee_tier, OUT travel_fee repairsys.fee_tier, OUT callout numeric, OUT factor numeric, OUT pct numeric,
+	OUT rate_l numeric, OUT rate_p numeric, OUT warranty boolean, OUT rework bigint, OUT warranty_until date)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+ROWS 1
+BEGIN ATOMIC
+	SELECT coalesce(t.price_labor_fee, (x.pv).labor_fee),
+	       CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE (x.pv).travel_fee END,
+	       coalesce(t.price_callout_fee, (x.pv).callout_fee, 0),
+	       coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1),
+	       coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0),
+	       pg_catalog.round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4),
+	       pg_catalog.round(coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric), 4),
+	       x.warranty,
+	       -- (the earlier ticket only matters when the warranty does not cover the work)
+	       CASE WHEN NOT x.warranty THEN x.rework_of END, x.warranty_until
+	  FROM (SELECT CASE WHEN t.price_labor_fee IS NULL THEN repairsys.price_at(t.service_type, coalesce(t.opened_at, pg_catalog.now())) END AS pv,
+	               v.warranty, v.warranty_until, v.rework_of
+	          FROM repairsys.ticket_coverage(t) v
+	        OFFSET 0) x;
+END;
+COMMENT ON FUNCTION repairsys.bill_prices(repairsys.ticket) IS 'The prices, tax rates and coverage a ticket''s bill is figured at, one row: the approved snapshot, else the version in force when it was opened; warranty, the earlier ticket of a repeat repair when the warranty does not cover the work, the warranty date';
+
 -- 40_billing.sql: only approved discounts are on the bill; what a discount
 -- is measured against and who may approve it; the rules of the table
 -- The bill lines of ticket t for the given labor minutes and travel km (NULL:
@@ -9411,20 +9440,7 @@ BEGIN ATOMIC
 	-- the prices (the snapshot, else the version in force when the ticket was
 	-- opened), the rates and the coverage: one row
 	k0 AS MATERIALIZED (
-		SELECT coalesce(t.price_labor_fee, (x.pv).labor_fee) AS labor_fee,
-		       CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE (x.pv).travel_fee END AS travel_fee,
-		       coalesce(t.price_callout_fee, (x.pv).callout_fee, 0) AS callout,
-		       coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1) AS factor,
-		       coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0) AS pct,
-		       pg_catalog.round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4) AS rate_l,
-		       pg_catalog.round(coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric), 4) AS rate_p,
-		       x.warranty,
-		       -- (the earlier ticket only matters when the warranty does not cover the work)
-		       CASE WHEN NOT x.warranty THEN x.rework_of END AS rework, x.warranty_until
-		  FROM (SELECT CASE WHEN t.price_labor_fee IS NULL THEN repairsys.price_at(t.service_type, coalesce(t.opened_at, pg_catalog.now())) END AS pv,
-		               v.warranty, v.warranty_until, v.rework_of
-		          FROM repairsys.ticket_coverage(t) v
-		        OFFSET 0) x),
+		SELECT * FROM repairsys.bill_prices(t)),
 	-- labor and travel, one line per tier slice of the schedule, numbered (o)
 	-- in the order schedule_lines() gives them
 	sl AS MATERIALIZED (
@@ -9608,21 +9624,7 @@ BEGIN ATOMIC
 	                                       CASE WHEN k1.factor <> 1 AND k1.labor > 0 THEN pg_catalog.round(k1.labor * (k1.factor - 1), 2) ELSE 0 END AS cx
 	                                  FROM (SELECT k0.*, la.labor, la.tx_lab, tr.travel, tr.tx_travel,
 	                                               CASE WHEN k0.callout > 0 THEN pg_catalog.round(k0.callout * k0.rate_l, 2) ELSE 0 END AS tx_call
-	                                          FROM (-- compute_bill's k0: the prices, the rates, the coverage
-	                                                SELECT coalesce(t.price_labor_fee, (x.pv).labor_fee) AS labor_fee,
-	                                                       CASE WHEN t.price_labor_fee IS NOT NULL THEN t.price_travel_fee ELSE (x.pv).travel_fee END AS travel_fee,
-	                                                       coalesce(t.price_callout_fee, (x.pv).callout_fee, 0) AS callout,
-	                                                       coalesce(t.price_complexity_factor, (SELECT c.factor FROM repairsys.complexity_rule c WHERE c.level = t.complexity), 1) AS factor,
-	                                                       coalesce(t.price_surcharge_pct, (SELECT u.surcharge_pct FROM repairsys.urgency_rule u WHERE u.urgency = t.urgency), 0) AS pct,
-	                                                       pg_catalog.round(coalesce(t.price_tax_rate_labor, repairsys.setting_value('tax_rate_labor')::numeric), 4) AS rate_l,
-	                                                       pg_catalog.round(coalesce(t.price_tax_rate_parts, repairsys.setting_value('tax_rate_parts')::numeric), 4) AS rate_p,
-	                                                       x.warranty, CASE WHEN NOT x.warranty THEN x.rework_of END AS rework
-	                                                  FROM (SELECT CASE WHEN t.price_labor_fee IS NULL
-	                                                                    THEN repairsys.price_at(t.service_type, coalesce(t.opened_at, pg_catalog.now())) END AS pv,
-	                                                               v.warranty, v.rework_of
-	                                                          FROM repairsys.ticket_coverage(t) v
-	                                                        OFFSET 0) x
-	                                                OFFSET 0) k0,
+	                                          FROM (SELECT * FROM repairsys.bill_prices(t) OFFSET 0) k0,
 	                                               -- the schedules' slices summed, each slice's tax rounded as its line's
 	                                               LATERAL (SELECT coalesce(sum(l.amount), 0) AS labor, coalesce(sum(pg_catalog.round(l.amount * k0.rate_l, 2)), 0) AS tx_lab
 	                                                          FROM repairsys.charge_lines(k0.labor_fee, minutes) l) la,

@@ -15,7 +15,7 @@ SELECT functions_are('repairsys', ARRAY[
 	'appointment_visible_trg', 'approval_limit_trg', 'approve_discount', 'approve_estimate',
 	'approve_estimate', 'approved_ceiling', 'asset_bill_facts_trg', 'assign_policy_row',
 	'assigned_state', 'assignment_solve', 'auto_assign', 'auto_assign_pending', 'available_slots',
-	'bill_canonical_text', 'bill_html', 'bill_is_agreed', 'bill_label', 'bill_line_text', 'bill_lines', 'bill_total', 'billing_problems',
+	'bill_canonical_text', 'bill_html', 'bill_is_agreed', 'bill_label', 'bill_line_text', 'bill_lines', 'bill_prices', 'bill_total', 'billing_problems',
 	'book_visit', 'cancel_visit', 'candidates', 'candidates_base', 'center_dates', 'center_time_zone',
 	'center_visits_trg', 'charge', 'charge_lines', 'check_guard', 'check_in', 'check_invariants',
 	'check_qty', 'check_time_zone', 'churn_features', 'churn_risk', 'closed_dates', 'commit_plan',
