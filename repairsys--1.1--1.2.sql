@@ -753,6 +753,15 @@ COMMENT ON FUNCTION repairsys.guard_settled(repairsys.ticket) IS 'Guard settled:
 -- tickets runs no query per ticket for it.
 -- (no SET search_path: a BEGIN ATOMIC body's names are bound when it is
 -- created, and a SET clause would keep it from being inlined)
+-- The earlier ticket is read from ticket_rework_idx alone: the closed
+-- tickets of each unit and service type, latest first, with their closing
+-- time and id, so that the probe is an index-only scan that stops at its
+-- first entry in the window.  Read through the heap, it fetched each of the
+-- unit's closed tickets of the type, months apart in the table: at
+-- 10,000,000 tickets pages no cache holds (docs/performance.md, "The audit
+-- without the lines").
+CREATE INDEX ticket_rework_idx ON repairsys.ticket (asset_id, service_type, closed_at DESC, id DESC)
+	WHERE status_role = 'closed' AND asset_id IS NOT NULL;
 CREATE FUNCTION repairsys.ticket_coverage(t repairsys.ticket, OUT warranty boolean, OUT warranty_until date, OUT rework_of bigint)
 RETURNS SETOF record
 LANGUAGE sql STABLE
@@ -762,13 +771,10 @@ BEGIN ATOMIC
 	                (t.opened_at AT TIME ZONE coalesce(c.time_zone, pg_catalog.current_setting('TimeZone')))::date,
 	                false),
 	       a.warranty_until,
-	       -- (p.opened_at <= t.opened_at follows from p.closed_at <= t.opened_at
-	       -- and the ticket's CHECK closed_at >= opened_at; said, it bounds the
-	       -- probe of ticket_asset_type_idx to the unit's earlier tickets)
+	       -- (through ticket_rework_idx alone, above)
 	       (SELECT p.id
 	          FROM repairsys.ticket p
 	         WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
-	           AND p.opened_at <= t.opened_at
 	           AND p.id <> t.id AND p.status_role = 'closed' AND p.closed_at <= t.opened_at
 	           AND p.closed_at >= t.opened_at - coalesce(t.price_rework_window, repairsys.setting_value('rework_window'))::interval
 	         ORDER BY p.closed_at DESC, p.id DESC
