@@ -18,25 +18,28 @@
 -- tickets runs no query per ticket for it.
 -- (no SET search_path: a BEGIN ATOMIC body's names are bound when it is
 -- created, and a SET clause would keep it from being inlined)
--- The earlier ticket is read from ticket_rework_idx alone: the closed
--- tickets of each unit and service type, latest first, with their closing
--- time and id, so that the probe is an index-only scan that stops at its
--- first entry in the window.  Read through the heap, it fetched each of the
--- unit's closed tickets of the type, months apart in the table: at
--- 10,000,000 tickets pages no cache holds (docs/performance.md, "The audit
--- without the lines").
-CREATE INDEX ticket_rework_idx ON repairsys.ticket (asset_id, service_type, closed_at DESC, id DESC)
-	WHERE status_role = 'closed' AND asset_id IS NOT NULL;
+-- The earlier ticket is read from ticket_asset_type_idx alone, which
+-- carries each ticket's closing time, role and id (70_reports.sql): an
+-- index-only scan of the unit's earlier tickets of the type.  Read through
+-- the heap, it fetched each of them (months apart in the table) to test its
+-- closing time (docs/performance.md, "The audit without the lines").
 CREATE FUNCTION repairsys.ticket_coverage(t repairsys.ticket, OUT warranty boolean, OUT warranty_until date, OUT rework_of bigint)
 RETURNS SETOF record
 LANGUAGE sql STABLE
 ROWS 1
 BEGIN ATOMIC
-	SELECT coalesce(NOT t.warranty_void AND a.warranty_until >=
-	                (t.opened_at AT TIME ZONE coalesce(c.time_zone, pg_catalog.current_setting('TimeZone')))::date,
+	-- (the local date is within a day of the UTC date, so the center's time
+	-- zone is looked up only when the warranty ends within two days of it)
+	SELECT coalesce(NOT t.warranty_void AND
+	                CASE WHEN a.warranty_until IS NULL OR t.opened_at IS NULL THEN NULL
+	                     WHEN a.warranty_until >= (t.opened_at AT TIME ZONE 'UTC')::date + 2 THEN true
+	                     WHEN a.warranty_until <= (t.opened_at AT TIME ZONE 'UTC')::date - 2 THEN false
+	                     ELSE a.warranty_until >=
+	                          (t.opened_at AT TIME ZONE coalesce((SELECT c.time_zone FROM repairsys.service_center c WHERE c.id = t.service_center_id),
+	                                                             pg_catalog.current_setting('TimeZone')))::date END,
 	                false),
 	       a.warranty_until,
-	       -- (through ticket_rework_idx alone, above)
+	       -- (from ticket_asset_type_idx alone, above)
 	       (SELECT p.id
 	          FROM repairsys.ticket p
 	         WHERE t.asset_id IS NOT NULL AND p.asset_id = t.asset_id AND p.service_type = t.service_type
@@ -45,8 +48,7 @@ BEGIN ATOMIC
 	         ORDER BY p.closed_at DESC, p.id DESC
 	         LIMIT 1)
 	  FROM (SELECT 1) AS one
-	  LEFT JOIN repairsys.asset a ON a.id = t.asset_id
-	  LEFT JOIN repairsys.service_center c ON c.id = t.service_center_id;
+	  LEFT JOIN repairsys.asset a ON a.id = t.asset_id;
 END;
 COMMENT ON FUNCTION repairsys.ticket_coverage(repairsys.ticket) IS 'What covers a ticket''s work, one row: under product warranty (on the local date it was opened, not void), the asset''s warranty date, and the earlier ticket that makes it a repeat repair (rework_of) or NULL';
 

@@ -140,9 +140,12 @@ INSERT INTO repairsys.setting (name, value, description, dump, type, min_value) 
 	('segment_at_risk_window', '180 days', 'customer_profile: a customer who filed a complaint within this interval is at_risk', false, 'interval', NULL);
 
 -- Access paths: the tickets a technician resolved recently (utilization) and
--- the later tickets on the same asset and service type (rework).
+-- the other tickets on the same asset and service type (rework), with their
+-- closing time, role and id, so that ticket_coverage()'s search for the
+-- earlier ticket of a repeat repair reads the index alone (31_guards.sql).
 CREATE INDEX ticket_technician_resolved_idx ON repairsys.ticket (technician_id, resolved_at) WHERE technician_id IS NOT NULL;
-CREATE INDEX ticket_asset_type_idx ON repairsys.ticket (asset_id, service_type, opened_at) WHERE asset_id IS NOT NULL;
+CREATE INDEX ticket_asset_type_idx ON repairsys.ticket (asset_id, service_type, opened_at) INCLUDE (closed_at, status_role, id)
+	WHERE asset_id IS NOT NULL;
 
 -- technician_performance reads the roll-up (ticket_fact, 71_rollups.sql)
 -- through its index on the technician: each ticket's first-time fix and

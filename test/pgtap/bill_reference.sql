@@ -13,7 +13,7 @@
 -- table owner): what is checked is the arithmetic, not the rules of the
 -- tables (tested elsewhere).  Everything is rolled back.
 BEGIN;
-SELECT plan(14);
+SELECT plan(16);
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL DateStyle = 'ISO, YMD';
@@ -326,6 +326,40 @@ SELECT cmp_ok((SELECT count(DISTINCT w.v) FROM want w), '>', (SELECT count(*) FR
 SELECT throws_ok($$SELECT * FROM repairsys.bill_total((SELECT jsonb_populate_record(t, '{"price_labor_fee": null, "service_type": "no_such_type"}')
                                                         FROM repairsys.ticket t ORDER BY t.id LIMIT 1), 30, NULL)$$,
                  '23503', NULL, 'bill_total of an unsnapshotted ticket of an unknown service type: 23503 from price_at, as compute_bill');
+
+-- the warranty on the local date the ticket was opened: ticket_coverage()
+-- looks the center's time zone up only when the warranty ends within two
+-- days of the UTC date; against the rule written out, every hour from three
+-- days before to three days after the warranty's last day, in centers at
+-- UTC+14, UTC-12, Shanghai and New York and with no center (the session's
+-- zone, here UTC), void or not
+SET LOCAL session_replication_role = replica;
+CREATE TEMP TABLE tz_center AS
+WITH c AS (
+	INSERT INTO repairsys.service_center (name, lat, lon, time_zone)
+	SELECT 'tz ' || z, 30, 120, z FROM unnest(ARRAY['Pacific/Kiritimati', 'Etc/GMT+12', 'Asia/Shanghai', 'America/New_York']) z
+	RETURNING id, time_zone)
+SELECT id, time_zone FROM c UNION ALL SELECT NULL, NULL;
+UPDATE repairsys.asset SET warranty_until = DATE '2026-06-15' WHERE id = (SELECT min(id) FROM repairsys.asset);
+SET LOCAL session_replication_role = origin;
+CREATE TEMP TABLE tz_case AS
+SELECT jsonb_populate_record(t, jsonb_build_object('asset_id', (SELECT min(id) FROM repairsys.asset), 'service_center_id', c.id,
+                                                   'opened_at', h, 'warranty_void', v)) AS t,
+       c.time_zone, h, v
+  FROM (SELECT t FROM repairsys.ticket t ORDER BY t.id LIMIT 1) x(t),
+       tz_center c,
+       generate_series(timestamptz '2026-06-12 00:30+00', timestamptz '2026-06-19 00:30+00', interval '1 hour') h,
+       (VALUES (false), (true)) w(v);
+SELECT is((SELECT count(*) FROM tz_case x
+            WHERE (SELECT c.warranty FROM repairsys.ticket_coverage(x.t) c)
+                  IS DISTINCT FROM coalesce(NOT x.v AND DATE '2026-06-15' >= (x.h AT TIME ZONE coalesce(x.time_zone, 'UTC'))::date, false)),
+          0::bigint, 'warranty on the local date: as the rule says, every hour around its end, in zones from UTC-12 to UTC+14 and with no center');
+-- (the zones disagree from 10:00 UTC on the last day, when it ends at
+-- UTC+14, to 12:00 UTC the next day, when it ends at UTC-12: 26 hours)
+SELECT is((SELECT count(*) FROM (SELECT x.h FROM tz_case x WHERE NOT x.v GROUP BY x.h
+                                 HAVING bool_or((SELECT c.warranty FROM repairsys.ticket_coverage(x.t) c))
+                                    AND NOT bool_and((SELECT c.warranty FROM repairsys.ticket_coverage(x.t) c))) d), 26::bigint,
+          'the centers'' zones disagree for the 26 hours the warranty''s last day lasts somewhere and not everywhere');
 
 -- ticket_coverage() of no ticket (a NULL row): one row, not under warranty,
 -- no warranty date, no earlier ticket; under_warranty() says false
