@@ -291,6 +291,17 @@ SELECT q.name, count(*) FILTER (WHERE l LIKE '%Seq Scan%') AS seq_scans, bool_or
  CROSS JOIN LATERAL pg_temp.explain_lines(q.sql) l
  GROUP BY q.name ORDER BY q.name;
 RESET enable_seqscan;
+-- and with the planner set against nested loops, as its estimate is at a
+-- large company (a center's few thousand customers against every customer's
+-- roll-up row: hashing the whole roll-up looked cheaper than a probe per
+-- customer, and grew with the company, docs/performance.md
+-- "customer_profile"): still one probe of the roll-up's key per customer
+SET enable_nestloop = off;
+SELECT count(*) FILTER (WHERE l ~ 'customer_rollup') AS rollup_scans,
+       count(*) FILTER (WHERE l ~ '(Index Cond|Filter): \(customer_id = c\.id\)') AS rollup_per_customer,
+       count(*) FILTER (WHERE l ~ 'Hash Cond: .*customer_id') AS rollup_hashed
+  FROM pg_temp.explain_lines('SELECT * FROM repairsys.customer_profile WHERE service_center_id = 1') l;
+RESET enable_nestloop;
 
 \c :regress_db
 DROP DATABASE repairsys_rollups_customer;

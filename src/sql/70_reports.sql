@@ -234,7 +234,11 @@ SELECT c.id AS customer_id,
                   ELSE repairsys.customer_churn_risk(c.id, s.now, r.last_ticket_at, r.tickets - r.repairs, k.avg_rating,
                                                      r.complaints, s.frequent_window, s.rework_window) END::numeric, 4) AS churn_risk
   FROM repairsys.customer c
-  LEFT JOIN repairsys.customer_rollup r ON r.customer_id = c.id
+  -- (one probe of the roll-up's key per customer, whatever the planner's
+  -- estimate: a plain join let it hash the whole roll-up, every customer
+  -- of the company, for one center's page; OFFSET 0 keeps the subquery
+  -- apart, docs/performance.md "customer_profile")
+  LEFT JOIN LATERAL (SELECT x.* FROM repairsys.customer_rollup x WHERE x.customer_id = c.id OFFSET 0) r ON true
  CROSS JOIN LATERAL (SELECT r.rating_sum::numeric / nullif(r.rating_count, 0) AS avg_rating) k
  CROSS JOIN (SELECT now() AS now,
                     repairsys.setting_value('segment_at_risk_window')::interval AS at_risk_window,
