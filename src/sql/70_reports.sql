@@ -269,6 +269,54 @@ COMMENT ON COLUMN repairsys.customer_profile.churn_risk IS 'Probability (0..1, 4
 ------------------------------------------------------------------------------
 -- Demo data generator
 ------------------------------------------------------------------------------
+-- repairsys.demo_catalog(): the catalog rows every demo load shares (service
+-- types demo_*, their SLA policies, parts DEMO-*), made when missing; returns
+-- how many rows it wrote (0 when all were there).  demo_load() calls it
+-- first.  Two loads that start side by side on a database without them
+-- would both insert them, and the second would wait on the unique keys for
+-- the first one's whole transaction: call it alone first, in a transaction
+-- of its own (test/bench/scale.sh does, docs/reports.md "Demo data at
+-- scale").
+CREATE FUNCTION repairsys.demo_catalog()
+RETURNS integer
+LANGUAGE plpgsql VOLATILE
+SET search_path = repairsys, pg_catalog, pg_temp
+AS $$
+DECLARE
+	n       integer;
+	written integer := 0;
+BEGIN
+	INSERT INTO repairsys.service_type (code, name, required_skill, min_skill_level, labor_fee, travel_fee, callout_fee, est_minutes_low, est_minutes_high)
+	VALUES ('demo_ac_repair', 'Air conditioner repair (demo)', 'hvac', 3, 'base=20, 0-60:2.00, 60-180:1.50, 180+:1.20, min=80', '0-10:0, 10+:2.50', 50.00, 45, 150),
+	       ('demo_washer_repair', 'Washing machine repair (demo)', 'appliance', 2, '0-30:2.50, 30-90:2.00, 90+:1.60, min=60', '0-15:0, 15+:2.00', 30.00, 30, 90),
+	       ('demo_tv_repair', 'Television repair (demo)', 'electronics', 3, '0-60:3.00, 60+:2.20', '0-15:0, 15+:2.00', 40.00, 40, 120),
+	       ('demo_fridge_repair', 'Refrigerator repair (demo)', 'appliance', 3, 'base=30, 0-90:2.20, 90+:1.80', '0-10:0, 10+:2.20', 40.00, 60, 180),
+	       ('demo_phone_screen', 'Phone screen replacement (demo)', 'electronics', 2, '0+:1.50, volume, min=30', NULL, 0.00, 20, 40)
+	ON CONFLICT (code) DO NOTHING;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	written := written + n;
+	INSERT INTO repairsys.sla_policy (service_type, urgency, respond_within, resolve_within)
+	SELECT s.code, u.urgency, u.respond::repairsys.sla_interval, u.resolve::repairsys.sla_interval
+	  FROM pg_catalog.unnest(ARRAY['demo_ac_repair', 'demo_washer_repair', 'demo_tv_repair', 'demo_fridge_repair', 'demo_phone_screen']) AS s(code)
+	 CROSS JOIN (VALUES ('normal', '4h in mon-sun 08:00-20:00 Asia/Shanghai', '36h in mon-sun 08:00-20:00 Asia/Shanghai'),
+	                    ('urgent', '2h in mon-sun 08:00-20:00 Asia/Shanghai', '12h in mon-sun 08:00-20:00 Asia/Shanghai'),
+	                    ('emergency', '1h', '8h')) AS u(urgency, respond, resolve)
+	ON CONFLICT (service_type, urgency) DO NOTHING;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	written := written + n;
+	INSERT INTO repairsys.part (sku, name, unit_cost, unit_price, lead_time_days, min_stock)
+	VALUES ('DEMO-CAP', 'Compressor capacitor (demo)', 12.00, 35.00, 5, 6),
+	       ('DEMO-PUMP', 'Washer drain pump (demo)', 45.00, 120.00, 10, 3),
+	       ('DEMO-BOARD', 'TV main board (demo)', 260.00, 680.00, 14, 2),
+	       ('DEMO-SCREEN', 'Phone screen (demo)', 180.00, 420.00, 7, 4)
+	ON CONFLICT (sku) DO NOTHING;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	written := written + n;
+	RETURN written;
+END
+$$;
+COMMENT ON FUNCTION repairsys.demo_catalog() IS 'The catalog rows every demo load shares (service types demo_*, their SLA policies, parts DEMO-*), made when missing: returns the rows written; demo_load calls it first, loads run side by side call it alone before (docs/reports.md)';
+
 -- repairsys.demo_load(tickets, seed, months DEFAULT 1) builds a demo company.
 -- Up to 2,000 tickets over one month (the default) it builds a small company
 -- (3 centers, 4 technicians each, 5 service types with fee_tier schedules and
@@ -330,26 +378,7 @@ BEGIN
 	tag := 'D' || seed || '-' || (SELECT count(*) FROM repairsys.service_center);
 
 	-- the catalog, shared by every load
-	INSERT INTO repairsys.service_type (code, name, required_skill, min_skill_level, labor_fee, travel_fee, callout_fee, est_minutes_low, est_minutes_high)
-	VALUES ('demo_ac_repair', 'Air conditioner repair (demo)', 'hvac', 3, 'base=20, 0-60:2.00, 60-180:1.50, 180+:1.20, min=80', '0-10:0, 10+:2.50', 50.00, 45, 150),
-	       ('demo_washer_repair', 'Washing machine repair (demo)', 'appliance', 2, '0-30:2.50, 30-90:2.00, 90+:1.60, min=60', '0-15:0, 15+:2.00', 30.00, 30, 90),
-	       ('demo_tv_repair', 'Television repair (demo)', 'electronics', 3, '0-60:3.00, 60+:2.20', '0-15:0, 15+:2.00', 40.00, 40, 120),
-	       ('demo_fridge_repair', 'Refrigerator repair (demo)', 'appliance', 3, 'base=30, 0-90:2.20, 90+:1.80', '0-10:0, 10+:2.20', 40.00, 60, 180),
-	       ('demo_phone_screen', 'Phone screen replacement (demo)', 'electronics', 2, '0+:1.50, volume, min=30', NULL, 0.00, 20, 40)
-	ON CONFLICT (code) DO NOTHING;
-	INSERT INTO repairsys.sla_policy (service_type, urgency, respond_within, resolve_within)
-	SELECT s.code, u.urgency, u.respond::repairsys.sla_interval, u.resolve::repairsys.sla_interval
-	  FROM pg_catalog.unnest(types) AS s(code)
-	 CROSS JOIN (VALUES ('normal', '4h in mon-sun 08:00-20:00 Asia/Shanghai', '36h in mon-sun 08:00-20:00 Asia/Shanghai'),
-	                    ('urgent', '2h in mon-sun 08:00-20:00 Asia/Shanghai', '12h in mon-sun 08:00-20:00 Asia/Shanghai'),
-	                    ('emergency', '1h', '8h')) AS u(urgency, respond, resolve)
-	ON CONFLICT (service_type, urgency) DO NOTHING;
-	INSERT INTO repairsys.part (sku, name, unit_cost, unit_price, lead_time_days, min_stock)
-	VALUES ('DEMO-CAP', 'Compressor capacitor (demo)', 12.00, 35.00, 5, 6),
-	       ('DEMO-PUMP', 'Washer drain pump (demo)', 45.00, 120.00, 10, 3),
-	       ('DEMO-BOARD', 'TV main board (demo)', 260.00, 680.00, 14, 2),
-	       ('DEMO-SCREEN', 'Phone screen (demo)', 180.00, 420.00, 7, 4)
-	ON CONFLICT (sku) DO NOTHING;
+	PERFORM repairsys.demo_catalog();
 	IF tickets > 2000 OR months > 1 THEN
 		RETURN repairsys.demo_load_bulk(tickets, seed, months, tag);
 	END IF;

@@ -24,7 +24,7 @@ SELECT functions_are('repairsys', ARRAY[
 	'customer_rollup_asset_trg', 'customer_rollup_customer_trg', 'customer_rollup_feedback_trg',
 	'customer_rollup_invoice_trg', 'customer_rollup_move', 'customer_rollup_payment_trg',
 	'customer_rollup_recomputed', 'customer_rollup_ticket', 'customer_rollup_ticket_delete_trg',
-	'customer_rollup_ticket_trg', 'daily_issues', 'decide_discount', 'demo_hash', 'demo_load',
+	'customer_rollup_ticket_trg', 'daily_issues', 'decide_discount', 'demo_catalog', 'demo_hash', 'demo_load',
 	'demo_load_bulk', 'detach_month', 'diagnosis_forget', 'diagnosis_grams', 'diagnosis_learn',
 	'diagnosis_scores', 'discount_basis', 'discount_limit_detail', 'emit_event', 'ensure_partitions',
 	'estimate', 'estimate_figures', 'estimate_km', 'estimate_revision_approve_trg',

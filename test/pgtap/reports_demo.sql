@@ -2,7 +2,7 @@
 -- the same seed gives the same data, another seed other data, and on its data
 -- every report shows rows with figures; bad arguments are refused.
 BEGIN;
-SELECT plan(18);
+SELECT plan(21);
 SET LOCAL client_min_messages = warning;
 -- Everything a load decides, without ids (identities do not roll back) and
 -- with times relative to now() (repeat visits, opened at clock_timestamp(), as 'later').
@@ -24,6 +24,18 @@ $$;
 SELECT throws_ok('SELECT repairsys.demo_load(-1, 1)', '22023', NULL, 'a negative number of tickets is refused');
 SELECT throws_ok('SELECT repairsys.demo_load(100000001, 1)', '54000', NULL, 'more than 100000000 tickets at once is refused');
 SELECT throws_ok('SELECT repairsys.demo_load(10, NULL)', '22023', NULL, 'a NULL seed is refused');
+
+-- the shared catalog, made apart (two loads side by side then never both
+-- insert it: the second would wait for the first's whole transaction)
+CREATE FUNCTION pg_temp.demo_catalog_rows() RETURNS integer LANGUAGE sql AS $$
+	SELECT ((SELECT count(*) FROM repairsys.service_type WHERE code LIKE 'demo\_%')
+	        + (SELECT count(*) FROM repairsys.sla_policy WHERE service_type LIKE 'demo\_%')
+	        + (SELECT count(*) FROM repairsys.part WHERE sku LIKE 'DEMO-%'))::integer
+$$;
+SELECT pg_temp.demo_catalog_rows() AS catalog_before \gset
+SELECT is(repairsys.demo_catalog(), 24 - :catalog_before, 'demo_catalog() writes the catalog rows that are missing');
+SELECT is(pg_temp.demo_catalog_rows(), 24, 'five demo service types, their fifteen SLA policies and four parts');
+SELECT is(repairsys.demo_catalog(), 0, 'demo_catalog() again writes nothing');
 
 SAVEPOINT empty;
 SELECT is(repairsys.demo_load(60, 7), 60::bigint, 'demo_load(60, 7) makes 60 tickets');
