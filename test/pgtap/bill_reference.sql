@@ -340,7 +340,9 @@ WITH c AS (
 	SELECT 'tz ' || z, 30, 120, z FROM unnest(ARRAY['Pacific/Kiritimati', 'Etc/GMT+12', 'Asia/Shanghai', 'America/New_York']) z
 	RETURNING id, time_zone)
 SELECT id, time_zone FROM c UNION ALL SELECT NULL, NULL;
-UPDATE repairsys.asset SET warranty_until = DATE '2026-06-15' WHERE id = (SELECT min(id) FROM repairsys.asset);
+-- (bought a year before, whatever day the demo's dates are relative to:
+-- a warranty never ends before the purchase)
+UPDATE repairsys.asset SET purchased_at = DATE '2025-06-15', warranty_until = DATE '2026-06-15' WHERE id = (SELECT min(id) FROM repairsys.asset);
 SET LOCAL session_replication_role = origin;
 CREATE TEMP TABLE tz_case AS
 SELECT jsonb_populate_record(t, jsonb_build_object('asset_id', (SELECT min(id) FROM repairsys.asset), 'service_center_id', c.id,
