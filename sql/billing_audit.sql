@@ -78,3 +78,9 @@ SELECT ticket_id = :t7 AS t7, ticket_id = :t1 AS t1, ticket_id = :t2 AS t2, tick
        ticket_id = :t4 AS t4, ticket_id IN (:t5, :t5b) AS t5, ticket_id = :t6 AS t6, problem,
        regexp_replace(detail, 'INV-[0-9]+', 'INV-n', 'g') AS detail
   FROM audit ORDER BY problem, ticket_id;
+
+-- the planner is told that an invoice has a handful of lines (its estimate
+-- from ANALYZE's sample falls as the table grows, and made the audit's plan
+-- look costly enough for JIT, docs/performance.md "At 10,000,000 tickets
+-- again"): about five, whatever the table's size
+SELECT 'n_distinct=-0.2' = ANY (attoptions) AS five_lines_an_invoice FROM pg_attribute WHERE attrelid = 'repairsys.invoice_line'::regclass AND attname = 'invoice_id';
