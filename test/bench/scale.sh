@@ -109,20 +109,17 @@ load_to "$first"
 center=$(psql -X -At -d $db -c "SELECT min(id) FROM repairsys.service_center")
 echo "month $month, center $center ($(psql -X -At -d $db -c "SELECT count(*) FROM repairsys.ticket WHERE service_center_id = $center AND opened_at >= '$month' AND opened_at < '$month'::date + interval '1 month'") tickets opened in that month there)"
 measure a
+# the first size's figures (with --two-sizes, now: a long load of the big
+# size that is stopped leaves them)
+printf '\n%-26s %14s\n' "query (median ms)" "$first"
+for v in $(views) all; do printf '%-26s %14s\n' "$v" "${ms[a.$v]}"; done
 if [ -n "$two" ]; then
-	# (the small size's figures now, so that a long load of the big one that
-	# is stopped leaves them)
-	printf '\n%-26s %14s\n' "query (median ms)" "$small"
-	for v in $(views) all; do printf '%-26s %14s\n' "$v" "${ms[a.$v]}"; done
 	load_to "$big" "$small"
 	measure b
 	printf '\n%-26s %14s %14s %8s\n' "query (median ms)" "$small" "$big" "growth"
 	for v in $(views) all; do
 		printf '%-26s %14s %14s %8s\n' "$v" "${ms[a.$v]}" "${ms[b.$v]}" "$(python3 -c "import sys; a, b = sys.argv[1:]; print(round(float(b) / max(float(a), 0.001), 2) if 'timeout' not in (a, b) else '-')" "${ms[a.$v]}" "${ms[b.$v]}")"
 	done
-else
-	printf '\n%-26s %14s\n' "query (median ms)" "$big"
-	for v in $(views) all; do printf '%-26s %14s\n' "$v" "${ms[a.$v]}"; done
 fi
 echo "(all: SELECT * FROM repairsys.service_benefit, every month and center; the others: month $month and center $center)"
 rs_stop_cluster
