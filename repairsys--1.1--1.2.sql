@@ -8083,6 +8083,7 @@ DECLARE
 	rate_l   numeric := pg_catalog.round(repairsys.setting_value('tax_rate_labor')::numeric, 4);
 	rate_p   numeric := pg_catalog.round(repairsys.setting_value('tax_rate_parts')::numeric, 4);
 	v_rework text := repairsys.setting_value('rework_window');
+	v_rework_iv interval := repairsys.setting_value('rework_window')::interval;
 	v_tol    numeric := repairsys.setting_value('estimate_tolerance_pct')::numeric;
 	v_cur    text := repairsys.setting_value('currency');
 	v_fu_days integer := repairsys.setting_value('follow_up_days')::integer;
@@ -8093,6 +8094,17 @@ DECLARE
 	disabled text[] := '{}'::text[];
 	lo       integer;
 	batch    integer := 25000;
+	hi       integer;
+	j_lo     integer;
+	j_hi     integer;
+	k_lo     integer;
+	k_hi     integer;
+	v_a_lo   bigint;
+	v_a_hi   bigint;
+	v_c_lo   bigint;
+	v_c_hi   bigint;
+	v_t_lo   bigint;
+	v_t_hi   bigint;
 	v_rows   bigint;
 	v_written bigint := 0;
 BEGIN
@@ -8221,6 +8233,30 @@ BEGIN
 
 	lo := 1;
 	WHILE lo <= tickets LOOP
+		-- the units and customers this batch's tickets are of: ticket i is of
+		-- unit (i - 1) % n_asset + 1, unit j of customer (j - 1) % n_cust + 1,
+		-- so a batch reads one window of each (all of them when it wraps
+		-- around); their ids ascend with their numbers, and the windows are
+		-- read by key range, not by scanning every company's units
+		hi := least(tickets, lo + batch - 1);
+		IF hi - lo + 1 >= n_asset OR (lo - 1) % n_asset > (hi - 1) % n_asset THEN
+			j_lo := 1;
+			j_hi := n_asset;
+		ELSE
+			j_lo := (lo - 1) % n_asset + 1;
+			j_hi := (hi - 1) % n_asset + 1;
+		END IF;
+		IF j_hi - j_lo + 1 >= n_cust OR (j_lo - 1) % n_cust > (j_hi - 1) % n_cust THEN
+			k_lo := 1;
+			k_hi := n_cust;
+		ELSE
+			k_lo := (j_lo - 1) % n_cust + 1;
+			k_hi := (j_hi - 1) % n_cust + 1;
+		END IF;
+		v_a_lo := v_assets[j_lo];
+		v_a_hi := v_assets[j_hi];
+		v_c_lo := v_custs[k_lo];
+		v_c_hi := v_custs[k_hi];
 		WITH cd AS MATERIALIZED (
 			-- each center's calendar, once (not once per ticket)
 			SELECT c AS center_id, repairsys.closed_dates(c) AS closed, od.days AS open_days, od.works_as
@@ -8241,12 +8277,16 @@ BEGIN
 			       -- them the order of everything sorted by id: the same seed
 			       -- would not give the same data on another plan)
 			       pg_catalog.nextval('repairsys.ticket_id_seq') AS id
-			  FROM pg_catalog.generate_series(lo, least(tickets, lo + batch - 1)) i
+			  FROM pg_catalog.generate_series(lo, hi) i
 			 CROSS JOIN LATERAL (SELECT (i - 1) % n_asset + 1 AS j) x
+		), ac AS MATERIALIZED (
+			SELECT a.id, a.customer_id, a.model, a.warranty_until, cu.lat, cu.lon, cu.service_center_id
+			  FROM repairsys.asset a JOIN repairsys.customer cu ON cu.id = a.customer_id
+			 WHERE a.id BETWEEN v_a_lo AND v_a_hi AND cu.id BETWEEN v_c_lo AND v_c_hi
 		), p AS MATERIALIZED (
 			SELECT g.*,
-			       a.id AS asset_id, a.customer_id, a.warranty_until, cu.lat, cu.lon, c.id AS center_id, c.time_zone,
-			       pg_catalog.round(repairsys.haversine_km(c.lat, c.lon, cu.lat, cu.lon)::numeric, 1) AS km,
+			       a.id AS asset_id, a.customer_id, a.warranty_until, a.lat, a.lon, c.id AS center_id, c.time_zone,
+			       pg_catalog.round(repairsys.haversine_km(c.lat, c.lon, a.lat, a.lon)::numeric, 1) AS km,
 			       st.code AS service_type, st.required_skill, st.labor_fee, st.travel_fee, coalesce(st.callout_fee, 0) AS callout,
 			       coalesce(st.est_minutes_low, st.est_minutes_high, 0) AS est_low, coalesce(st.est_minutes_high, st.est_minutes_low, 0) AS est_high,
 			       least(4, 1 + pg_catalog.floor(g.r_cx * 4))::integer AS complexity,
@@ -8258,9 +8298,8 @@ BEGIN
 			             + ((i - 0.5) / tickets - v_th[g.k]) / (coalesce(v_th[g.k + 1], 1.0) - v_th[g.k]) * interval '12 hours')
 			            AT TIME ZONE c.time_zone))) AS opened_at
 			  FROM g
-			  JOIN repairsys.asset a ON a.id = v_assets[g.j]
-			  JOIN repairsys.customer cu ON cu.id = a.customer_id
-			  JOIN repairsys.service_center c ON c.id = cu.service_center_id
+			  JOIN ac a ON a.id = v_assets[g.j]
+			  JOIN repairsys.service_center c ON c.id = a.service_center_id
 			  JOIN repairsys.service_type st ON st.code = types[pg_catalog.array_position(models, a.model)]
 		), q AS MATERIALIZED (
 			-- the instants of the ticket's life and how far it got by now
@@ -8294,16 +8333,37 @@ BEGIN
 			       q2.cancels AND q2.t_cancel <= v_now AS did_cancel,
 			       NOT q2.cancels AND q2.sku IS NOT NULL AND q2.t_part <= v_now AS has_part
 			  FROM q2
+		), ek AS MATERIALIZED (
+			-- the estimates that occur: an approved ticket's estimate (its low and
+			-- high scenarios) depends on its service type, distance, complexity,
+			-- urgency, part and warranty only, so each is computed once (about
+			-- 2 in 5 of a batch's tickets differ) and numbered (est_no)
+			SELECT e.*, pg_catalog.row_number() OVER () AS est_no
+			  FROM (SELECT DISTINCT q3.service_type, q3.est_low, q3.est_high, q3.km, q3.labor_fee, q3.travel_fee, q3.callout,
+			               q3.factor, q3.pct, q3.complexity, q3.urgency, q3.warranty,
+			               CASE WHEN q3.warranty THEN q3.warranty_until END AS warranty_until, q3.sku
+			          FROM q3 WHERE q3.did_approve) e
+		), qk AS MATERIALIZED (
+			-- each approved ticket's estimate
+			SELECT q3.id, e.est_no
+			  FROM q3 JOIN ek e ON e.service_type = q3.service_type AND e.km = q3.km AND e.complexity = q3.complexity
+			   AND e.urgency = q3.urgency AND e.warranty = q3.warranty
+			   AND coalesce(e.warranty_until, 'infinity') = coalesce(CASE WHEN q3.warranty THEN q3.warranty_until END, 'infinity')
+			   AND coalesce(e.sku, '') = coalesce(q3.sku, '')
+			 WHERE q3.did_approve
 		), sc AS MATERIALIZED (
-			-- the scenarios a bill is computed for: the estimate's low and high
-			-- (approved tickets; the part reserved before the approval counts) and
-			-- the bill of the work recorded (resolved tickets)
-			SELECT q3.id, s.scen, s.o, s.minutes, q3.km, q3.service_type, q3.labor_fee, q3.travel_fee, q3.callout, q3.factor, q3.pct,
-			       q3.complexity, q3.urgency, q3.warranty, q3.warranty_until, q3.sku
-			  FROM q3
-			 CROSS JOIN LATERAL (VALUES (1, 'low', q3.est_low, q3.did_approve), (2, 'high', q3.est_high, q3.did_approve),
-			                            (3, 'bill', q3.labor, q3.did_resolve)) AS s(o, scen, minutes, wanted)
-			 WHERE s.wanted
+			-- the scenarios a bill is computed for: the bill of the work recorded
+			-- (resolved tickets, by ticket id) and each estimate's low and high
+			-- (the part reserved before the approval counts; by -est_no, apart from
+			-- the tickets' ids)
+			SELECT q3.id, 'bill' AS scen, 3 AS o, q3.labor AS minutes, q3.km, q3.service_type, q3.labor_fee, q3.travel_fee, q3.callout,
+			       q3.factor, q3.pct, q3.complexity, q3.urgency, q3.warranty, q3.warranty_until, q3.sku
+			  FROM q3 WHERE q3.did_resolve
+			UNION ALL
+			SELECT -e.est_no, s.scen, s.o, s.minutes, e.km, e.service_type, e.labor_fee, e.travel_fee, e.callout,
+			       e.factor, e.pct, e.complexity, e.urgency, e.warranty, e.warranty_until, e.sku
+			  FROM ek e
+			 CROSS JOIN LATERAL (VALUES (1, 'low', e.est_low), (2, 'high', e.est_high)) AS s(o, scen, minutes)
 		), lab_u AS MATERIALIZED (
 			-- the labor lines of each service type and minutes that occur, once
 			-- (schedule_lines() worded inline: the C charge_lines() per row, not
@@ -8397,7 +8457,8 @@ BEGIN
 			SELECT l.id,
 			       coalesce(sum(l.amount + l.tax_amount) FILTER (WHERE l.o = 1), 0) AS low,
 			       coalesce(sum(l.amount + l.tax_amount) FILTER (WHERE l.o = 2), 0) AS high,
-			       coalesce(sum(l.amount + l.tax_amount) FILTER (WHERE l.o = 3), 0) AS bill
+			       coalesce(sum(l.amount + l.tax_amount) FILTER (WHERE l.o = 3), 0) AS bill,
+			       count(*) FILTER (WHERE l.o = 3) AS bill_lines, coalesce(sum(l.amount) FILTER (WHERE l.o = 3), 0) AS bill_amount
 			  FROM lines l GROUP BY l.id
 		), est AS MATERIALIZED (
 			-- the estimate's lines (revision 1), apart: the documents are large
@@ -8411,7 +8472,8 @@ BEGIN
 		), f AS MATERIALIZED (
 			-- the end of the story: invoiced once resolved (a bill to pay),
 			-- closed once paid (or at once when free), rated by most
-			SELECT q3.*, coalesce(t.low, 0) AS low, coalesce(t.high, 0) AS high, coalesce(t.bill, 0) AS bill,
+			SELECT q3.*, qk.est_no, coalesce(te.low, 0) AS low, coalesce(te.high, 0) AS high, coalesce(t.bill, 0) AS bill,
+			       coalesce(t.bill_lines, 0) AS bill_lines, coalesce(t.bill_amount, 0) AS bill_amount,
 			       q3.did_resolve AND coalesce(t.bill, 0) > 0 AND q3.t_invoice <= v_now AS did_invoice,
 			       q3.did_resolve AND coalesce(t.bill, 0) > 0 AND q3.t_pay <= v_now AS did_pay,
 			       q3.did_resolve AND CASE WHEN coalesce(t.bill, 0) > 0 THEN q3.t_pay <= v_now ELSE q3.t_invoice <= v_now END AS did_close,
@@ -8419,14 +8481,18 @@ BEGIN
 			       q3.did_resolve AND q3.r_fb < 0.8 AND q3.t_fb <= v_now AS did_rate,
 			       least(5, greatest(1, pg_catalog.round(2.5 + (q3.tech_no % 4) * 0.6
 			                                             + (q3.r_stars - 0.5) * 3)::integer)) AS stars
-			  FROM q3 LEFT JOIN tot t ON t.id = q3.id
+			  FROM q3 LEFT JOIN qk ON qk.id = q3.id
+			  LEFT JOIN (SELECT x.id, x.bill, x.bill_lines, x.bill_amount FROM tot x WHERE x.id > 0) t ON t.id = q3.id
+			  LEFT JOIN (SELECT x.id, x.low, x.high FROM tot x WHERE x.id < 0) te ON te.id = -qk.est_no
 		), s AS MATERIALIZED (
 			SELECT f.*,
 			       CASE WHEN f.did_cancel THEN s_can WHEN f.did_close THEN s_clo WHEN f.did_resolve THEN s_res
 			            WHEN f.did_approve THEN s_act WHEN f.did_assign THEN s_asg ELSE s_new END AS status,
 			       CASE WHEN f.did_cancel THEN f.t_cancel WHEN f.did_close THEN f.t_close WHEN f.did_resolve THEN f.t_resolve
 			            WHEN f.did_approve THEN f.t_approve WHEN f.did_assign THEN f.t_assign ELSE f.opened_at END AS changed_at,
-			       cd.closed, cd.open_days, cd.works_as
+			       cd.closed, cd.open_days, cd.works_as,
+			       repairsys.sla_deadline(f.respond_within, f.opened_at, cd.closed, f.time_zone, cd.open_days, cd.works_as) AS respond_by,
+			       repairsys.sla_deadline(f.resolve_within, f.opened_at, cd.closed, f.time_zone, cd.open_days, cd.works_as) AS resolve_by
 			  FROM f JOIN cd ON cd.center_id = f.center_id
 		), ins_ticket AS (
 			INSERT INTO repairsys.ticket (id, customer_id, asset_id, service_type, complexity, urgency, channel, description, lat, lon,
@@ -8441,8 +8507,7 @@ BEGIN
 			       pg_catalog.format('Demo request %s', s.i), s.lat, s.lon, s.center_id, s.status,
 			       CASE WHEN s.did_assign THEN s.tech END, s.opened_at,
 			       CASE WHEN s.did_cancel THEN s.t_cancel WHEN s.did_assign THEN s.t_assign END,
-			       repairsys.sla_deadline(s.respond_within, s.opened_at, s.closed, s.time_zone, s.open_days, s.works_as),
-			       repairsys.sla_deadline(s.resolve_within, s.opened_at, s.closed, s.time_zone, s.open_days, s.works_as),
+			       s.respond_by, s.resolve_by,
 			       CASE WHEN s.did_resolve THEN s.t_resolve END,
 			       CASE WHEN s.did_cancel THEN s.t_cancel WHEN s.did_close THEN s.t_close END,
 			       s.changed_at, 0,
@@ -8477,7 +8542,7 @@ BEGIN
 			                                         approved_at, approved_by, tolerance_pct)
 			SELECT s.id, 1, s.low, greatest(s.high, s.low), coalesce(e.est_lines, '[]'::jsonb), 'Estimate before work', s.t_approve, CURRENT_USER,
 			       s.t_approve, CURRENT_USER, v_tol
-			  FROM s LEFT JOIN est e ON e.id = s.id WHERE s.did_approve
+			  FROM s LEFT JOIN est e ON e.id = -s.est_no WHERE s.did_approve
 			RETURNING 1
 		), ins_part AS (
 			INSERT INTO repairsys.ticket_part (ticket_id, sku, service_center_id, qty, state, unit_price, unit_cost, covered, reserved_at, used_at)
@@ -8521,6 +8586,31 @@ BEGIN
 			       s.stars <= 2 AND s.r_complaint < 0.6, s.t_fb
 			  FROM s WHERE s.did_rate
 			RETURNING 1
+		), ins_fact AS (
+			-- the tickets' roll-up rows (repairsys.ticket_fact, whose triggers
+			-- are off with the others), from the story as ticket_fact_recomputed()
+			-- reads it back: the invoice's lines and their amounts, the part
+			-- issued at its cost, the rating; a first-time fix unless a later
+			-- ticket repaired the unit again (set after the batches, below).
+			-- check_invariants() compares them with the recomputation
+			-- (test/pgtap/demo_scale.sql)
+			INSERT INTO repairsys.ticket_fact (ticket_id, service_center_id, month, service_type, counted, technician_id, labor_minutes,
+			                                   travel_km, opened_at, resolved_at, resolve_by, invoice_lines, revenue, parts_cost, rating,
+			                                   closed_month, closed, complaint, first_fix, resolution_hours)
+			SELECT s.id, s.center_id, repairsys.ticket_month(s.opened_at, s.time_zone), s.service_type, x.role <> 'cancelled',
+			       CASE WHEN s.did_assign THEN s.tech END, CASE WHEN s.did_resolve THEN s.labor END, CASE WHEN s.did_resolve THEN s.km END,
+			       s.opened_at, CASE WHEN s.did_resolve THEN s.t_resolve END, s.resolve_by,
+			       CASE WHEN s.did_invoice THEN s.bill_lines ELSE 0 END, CASE WHEN s.did_invoice THEN s.bill_amount ELSE 0.00 END,
+			       CASE WHEN s.has_part AND s.did_resolve THEN pt.unit_cost ELSE 0.00 END,
+			       CASE WHEN s.did_rate THEN s.stars END,
+			       repairsys.ticket_month(CASE WHEN s.did_cancel THEN s.t_cancel WHEN s.did_close THEN s.t_close END, s.time_zone),
+			       x.role = 'closed', s.did_rate AND s.stars <= 2 AND s.r_complaint < 0.6, s.did_resolve,
+			       repairsys.resolution_hours(s.resolve_within, s.opened_at, CASE WHEN s.did_resolve THEN s.t_resolve END, s.closed,
+			                                  CASE WHEN s.respond_within IS NOT NULL OR s.resolve_within IS NOT NULL THEN s.time_zone END,
+			                                  s.open_days, s.works_as)
+			  FROM s JOIN repairsys.ticket_status x ON x.code = s.status
+			  LEFT JOIN repairsys.part pt ON pt.sku = s.sku
+			RETURNING 1
 		), ins_follow_up AS (
 			-- the call after closure and the call on a complaint; those due a
 			-- day before now were made
@@ -8539,7 +8629,7 @@ BEGIN
 		SELECT (SELECT count(*) FROM ins_ticket) + (SELECT count(*) FROM ins_history) + (SELECT count(*) FROM ins_revision)
 		       + (SELECT count(*) FROM ins_part) + (SELECT count(*) FROM ins_issue) + (SELECT count(*) FROM ins_invoice)
 		       + (SELECT count(*) FROM ins_lines) + (SELECT count(*) FROM ins_payment) + (SELECT count(*) FROM ins_feedback)
-		       + (SELECT count(*) FROM ins_follow_up)
+		       + (SELECT count(*) FROM ins_follow_up) + (SELECT count(*) FROM ins_fact)
 		  INTO STRICT v_rows;
 		v_written := v_written + v_rows;
 		lo := lo + batch;
@@ -8569,11 +8659,19 @@ BEGIN
 	               FROM repairsys.ticket_part tp
 	              WHERE tp.service_center_id = ANY (v_centers) AND tp.state = 'reserved'
 	              GROUP BY 1, 2) r ON r.service_center_id = m.service_center_id AND r.sku = m.sku;
+	-- (the tickets of the new centers, and their feedback by its key's range:
+	-- this call's ticket ids, not every company's)
+	SELECT min(t.id), max(t.id) INTO v_t_lo, v_t_hi FROM repairsys.ticket t WHERE t.service_center_id = ANY (v_centers);
 	INSERT INTO repairsys.technician_load AS l (technician_id, open_tickets, rating_count, rating_sum)
-	SELECT te.id, (SELECT count(*) FROM repairsys.ticket t WHERE t.technician_id = te.id AND t.closed_at IS NULL),
-	       (SELECT count(*) FROM repairsys.feedback fb JOIN repairsys.ticket t ON t.id = fb.ticket_id WHERE t.technician_id = te.id),
-	       (SELECT coalesce(sum(fb.rating), 0) FROM repairsys.feedback fb JOIN repairsys.ticket t ON t.id = fb.ticket_id WHERE t.technician_id = te.id)
-	  FROM repairsys.technician te WHERE te.id = ANY (v_techs)
+	SELECT te.id, coalesce(k.open_tickets, 0), coalesce(k.rating_count, 0), coalesce(k.rating_sum, 0)
+	  FROM repairsys.technician te
+	  LEFT JOIN (SELECT t.technician_id, count(*) FILTER (WHERE t.closed_at IS NULL) AS open_tickets,
+	                    count(fb.ticket_id) AS rating_count, sum(fb.rating) AS rating_sum
+	               FROM repairsys.ticket t
+	               LEFT JOIN (SELECT * FROM repairsys.feedback x WHERE x.ticket_id BETWEEN v_t_lo AND v_t_hi) fb ON fb.ticket_id = t.id
+	              WHERE t.service_center_id = ANY (v_centers) AND t.technician_id IS NOT NULL
+	              GROUP BY t.technician_id) k ON k.technician_id = te.id
+	 WHERE te.id = ANY (v_techs)
 	ON CONFLICT (technician_id) DO UPDATE
 	   SET open_tickets = l.open_tickets + excluded.open_tickets,
 	       rating_count = l.rating_count + excluded.rating_count,
@@ -8588,12 +8686,34 @@ BEGIN
 	  FROM repairsys.technician_load l
 	 WHERE l.technician_id = te.id AND te.id = ANY (v_techs) AND l.open_tickets > te.capacity;
 	RAISE DEBUG 'demo_load: % tickets and % rows of their stories written', tickets, v_written;
-	-- the statistics of what was written (the new centers are unknown to the
-	-- planner until then, and the rebuild below would plan for none of their
-	-- tickets), then the roll-ups of the report views (71_rollups.sql), whose
-	-- row triggers were off with the others: recomputed for the centers written
-	ANALYZE repairsys.ticket, repairsys.invoice, repairsys.invoice_line, repairsys.ticket_part, repairsys.feedback;
-	PERFORM repairsys.rollup_rebuild(v_centers);
+	-- the roll-ups of the report views (71_rollups.sql), whose row triggers
+	-- were off with the others.  First the statistics of what was written
+	-- (the new centers are unknown to the planner until then), and nested
+	-- loops allowed again: what follows reads this call's rows through their
+	-- keys, not by scanning every company's.  The tickets' rows were written
+	-- with the batches; what they could not know is a later ticket that
+	-- repaired a unit again within rework_window (a unit's tickets are spaced
+	-- further apart, so there is none unless the window was lengthened
+	-- since): such tickets are no first-time fix.  Then the customers' rows,
+	-- recomputed for the centers written (a customer's tickets are in every
+	-- batch).  The units, customers and tickets are this call's, seen by no
+	-- other transaction until it commits, so no other writer can change these
+	-- rows and nothing is locked beyond them: loads side by side do not wait
+	-- for each other, as they would for rollup_rebuild's lock
+	ANALYZE repairsys.ticket, repairsys.invoice, repairsys.invoice_line, repairsys.ticket_part, repairsys.feedback,
+	        repairsys.payment, repairsys.customer, repairsys.asset;
+	PERFORM pg_catalog.set_config('enable_nestloop', 'on', true);
+	UPDATE repairsys.ticket_fact f SET first_fix = false
+	  FROM (SELECT DISTINCT p.id
+	          FROM repairsys.ticket p
+	          JOIN repairsys.ticket r ON r.asset_id = p.asset_id AND r.service_type = p.service_type AND r.id <> p.id
+	           AND r.status_role <> 'cancelled' AND r.opened_at > p.resolved_at
+	           AND r.opened_at <= p.resolved_at + v_rework_iv
+	         WHERE p.service_center_id = ANY (v_centers) AND r.service_center_id = ANY (v_centers)
+	           AND p.resolved_at IS NOT NULL) rw
+	 WHERE f.ticket_id = rw.id AND f.ticket_id BETWEEN v_t_lo AND v_t_hi AND f.first_fix;
+	INSERT INTO repairsys.customer_rollup SELECT * FROM repairsys.customer_rollup_recomputed(v_centers);
+	ANALYZE repairsys.ticket_fact, repairsys.customer_rollup;
 	RETURN tickets;
 END
 $$;
