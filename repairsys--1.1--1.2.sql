@@ -8336,8 +8336,9 @@ BEGIN
 		), ek AS MATERIALIZED (
 			-- the estimates that occur: an approved ticket's estimate (its low and
 			-- high scenarios) depends on its service type, distance, complexity,
-			-- urgency, part and warranty only, so each is computed once (about
-			-- 2 in 5 of a batch's tickets differ) and numbered (est_no)
+			-- urgency, part and warranty only, so each is computed once (a batch
+			-- of 25,000 tickets has about 9,700 different ones among 24,000
+			-- approved) and numbered (est_no)
 			SELECT e.*, pg_catalog.row_number() OVER () AS est_no
 			  FROM (SELECT DISTINCT q3.service_type, q3.est_low, q3.est_high, q3.km, q3.labor_fee, q3.travel_fee, q3.callout,
 			               q3.factor, q3.pct, q3.complexity, q3.urgency, q3.warranty,
