@@ -6,7 +6,7 @@
 -- gives the same data, a second call adds more, bad arguments are refused.
 -- Times are read relative to now() (the load's), so the file holds on any day.
 BEGIN;
-SELECT plan(28);
+SELECT plan(35);
 SET LOCAL client_min_messages = warning;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL DateStyle = 'ISO, YMD';
@@ -78,6 +78,17 @@ SELECT is((SELECT count(*)::int FROM repairsys.invoice i
 SELECT is((SELECT count(*)::int FROM repairsys.ticket t JOIN repairsys.bill_summary b ON b.ticket_id = t.id
             WHERE t.status_role = 'closed' AND b.balance <> 0), 0, 'every closed ticket is paid in full');
 SELECT cmp_ok((SELECT count(*)::int FROM repairsys.ticket_part WHERE state = 'used'), '>', 0, 'parts were used');
+-- (the load computes an estimate shared by several tickets once: each
+-- ticket's revision must still be its own estimate)
+SELECT is((SELECT count(*)::int FROM new_ticket t JOIN repairsys.estimate_revision r ON r.ticket_id = t.id AND r.revision = 1
+            WHERE r.lines IS DISTINCT FROM
+                  (SELECT jsonb_agg(jsonb_build_object('scenario', e.scenario, 'line_no', e.line_no, 'kind', e.kind,
+                                                       'description', e.description, 'quantity', e.quantity, 'unit', e.unit,
+                                                       'unit_price', e.unit_price, 'amount', e.amount, 'tax_rate', e.tax_rate,
+                                                       'tax_amount', e.tax_amount) ORDER BY e.scenario = 'high', e.line_no)
+                     FROM repairsys.estimate(t.id) e)
+               OR r.low IS DISTINCT FROM (SELECT min(e.scenario_total) FROM repairsys.estimate(t.id) e WHERE e.scenario = 'low')), 0,
+          'every approved ticket''s revision 1 holds the lines and total of repairsys.estimate() for it');
 
 ROLLBACK TO SAVEPOINT empty;
 SELECT repairsys.demo_load(2100, 11, 3) \g /dev/null
@@ -87,6 +98,30 @@ SELECT repairsys.demo_load(300, 12, 2) \g /dev/null
 SELECT is((SELECT count(*)::int FROM repairsys.ticket WHERE id > :last_ticket), 300, 'a second call adds its tickets, with new ids');
 SELECT is((SELECT count(*)::int FROM repairsys.check_invariants()) + (SELECT count(*)::int FROM repairsys.billing_audit), 0,
           'check_invariants() and billing_audit stay empty after the second call');
+
+-- a call of more than one batch (25,000 tickets a statement): the second
+-- batch reads only its window of units and customers, which must hold every
+-- unit its tickets are of
+SELECT max(id) AS last_ticket FROM repairsys.ticket \gset
+SELECT is(repairsys.demo_load(26000, 13, 24), 26000::bigint, 'demo_load(26000, 13, 24) writes two batches');
+SELECT is((SELECT count(*)::int FROM repairsys.ticket t JOIN repairsys.asset a ON a.id = t.asset_id AND a.customer_id = t.customer_id
+            WHERE t.id > :last_ticket), 26000, 'every ticket of both batches, each of a unit of its customer');
+SELECT is((SELECT count(*)::int FROM repairsys.check_invariants()) + (SELECT count(*)::int FROM repairsys.billing_audit), 0,
+          'check_invariants() and billing_audit stay empty after it');
+
+-- the owner of the tables who is not a superuser: the triggers are disabled
+-- by name (not session_replication_role), so the customers' and units' own
+-- roll-up triggers ran, and the roll-ups must still come out exact
+SELECT pg_catalog.pg_get_userbyid(c.relowner) AS table_owner FROM pg_class c WHERE c.oid = 'repairsys.ticket'::regclass \gset
+CREATE ROLE demo_scale_owner NOSUPERUSER;
+GRANT :"table_owner" TO demo_scale_owner;
+SELECT max(id) AS last_ticket FROM repairsys.ticket \gset
+SET LOCAL ROLE demo_scale_owner;
+SELECT is(repairsys.demo_load(2500, 15, 3), 2500::bigint, 'an owner who is not a superuser loads 2500 tickets');
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM repairsys.ticket WHERE id > :last_ticket), 2500, 'and they are there');
+SELECT is((SELECT count(*)::int FROM repairsys.check_invariants()) + (SELECT count(*)::int FROM repairsys.billing_audit), 0,
+          'check_invariants() and billing_audit stay empty after the owner''s load');
 
 -- the set-based path writes with the foreign-key checks off (as a superuser:
 -- session_replication_role = replica, as pg_restore --disable-triggers):
